@@ -1,0 +1,55 @@
+# petl: common tasks. `make test` is the test command CI runs.
+GO       ?= go
+PKGS     := ./...
+SHARED   ?= $(abspath ../shared)
+EXPECT   := $(shell sh scripts/expected-kernels.sh amd64)
+QEMU     ?= qemu-aarch64-static
+
+.PHONY: all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
+
+all: build
+
+build:
+	$(GO) build $(PKGS)
+
+## generate: regenerate every assembly file from internal/gen.
+generate:
+	$(GO) generate ./internal/gen/...
+
+## check-generated: fail if the committed assembly differs from the generators' output.
+check-generated: generate
+	git diff --exit-code -- asm kernels internal
+
+## test: everything CI checks: vet and gofmt, the amd64 tests with -race over every
+## kernel variant this CPU has, the purego build, and the arm64 build under qemu.
+test: vet test-amd64 test-purego test-arm64
+
+test-amd64:
+	PETL_EXPECT_KERNELS=$(EXPECT) $(GO) test -race -count=1 $(PKGS)
+
+test-purego:
+	PETL_EXPECT_KERNELS=generic $(GO) test -tags purego -count=1 ./kernels/...
+
+## test-arm64: the arm64 build's kernel tests under qemu user emulation.
+test-arm64:
+	@command -v $(QEMU) >/dev/null || { echo "$(QEMU) not found: apt-get install qemu-user-static"; exit 1; }
+	GOARCH=arm64 PETL_EXPECT_KERNELS=generic,neon $(GO) test -count=1 -exec $(QEMU) ./kernels/...
+
+vet:
+	$(GO) vet $(PKGS)
+	GOARCH=arm64 $(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: the kernel benchmarks, for benchstat (BENCH selects, COUNT repeats).
+BENCH ?= .
+COUNT ?= 6
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -count $(COUNT) ./benchmarks/
+
+## bench-compare: OpenBLAS and petl SGEMM side by side in one run (THREADS=1 or 2).
+THREADS ?= 1
+bench-compare:
+	sh benchmarks/compare-sgemm.sh $(THREADS)
+
+cpu:
+	$(GO) run ./cmd/petl cpu

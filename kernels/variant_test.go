@@ -1,0 +1,105 @@
+package kernels
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// expectedVariants returns the variants named in PETL_EXPECT_KERNELS (set by
+// `make test` from /proc/cpuinfo, independently of the detection code under
+// test), or nil when it is unset.
+func expectedVariants(t testing.TB) []Variant {
+	s := os.Getenv("PETL_EXPECT_KERNELS")
+	if s == "" {
+		return nil
+	}
+	var out []Variant
+	for _, name := range strings.Split(s, ",") {
+		v, err := ParseVariant(name)
+		if err != nil {
+			t.Fatalf("PETL_EXPECT_KERNELS: %v", err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestExpectedVariantsSupported fails when the CPU advertises an instruction
+// set (per /proc/cpuinfo) that the dispatcher does not offer.
+func TestExpectedVariantsSupported(t *testing.T) {
+	exp := expectedVariants(t)
+	if exp == nil {
+		t.Skip("PETL_EXPECT_KERNELS not set (make test sets it)")
+	}
+	for _, v := range exp {
+		if !IsSupported(v) {
+			t.Errorf("variant %s expected on this machine but not supported by the build: %s", v, cpuReason(v))
+		}
+	}
+}
+
+// forEachVariant runs f as a subtest for every variant this machine supports
+// that op implements. A variant named in PETL_EXPECT_KERNELS that op lacks, or
+// that the machine cannot run, is a failure, not a skip.
+func forEachVariant[F any](t *testing.T, op *opTable[F], f func(t *testing.T, v Variant, impl F)) {
+	t.Helper()
+	for _, v := range expectedVariants(t) {
+		if !IsSupported(v) {
+			t.Errorf("%s: variant %s expected on this machine but not supported", op.name, v)
+		} else if !op.has[v] {
+			t.Errorf("%s: variant %s expected on this machine but the operation has no %s implementation", op.name, v, v)
+		}
+	}
+	for _, v := range Supported() {
+		if !op.has[v] {
+			t.Logf("%s: no %s implementation (generic code runs)", op.name, v)
+			continue
+		}
+		impl := op.impl[v]
+		t.Run(v.String(), func(t *testing.T) { f(t, v, impl) })
+	}
+}
+
+func TestParseVariant(t *testing.T) {
+	for _, v := range []Variant{Generic, AVX2, AVX512, NEON} {
+		got, err := ParseVariant(v.String())
+		if err != nil || got != v {
+			t.Errorf("ParseVariant(%q) = %v, %v; want %v", v.String(), got, err, v)
+		}
+	}
+	if _, err := ParseVariant("sse9"); err == nil {
+		t.Error("ParseVariant(sse9) succeeded; want an error")
+	}
+}
+
+func TestSetVariantRejectsUnsupported(t *testing.T) {
+	for _, v := range []Variant{AVX2, AVX512, NEON} {
+		if IsSupported(v) {
+			continue
+		}
+		if err := SetVariant(v); err == nil {
+			t.Errorf("SetVariant(%s) on a machine without it succeeded", v)
+		}
+	}
+}
+
+func TestParallelForCovers(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 7} {
+		SetThreads(threads)
+		for _, n := range []int{0, 1, 5, 64, 1000} {
+			seen := make([]int, n)
+			parallelFor(n, 3, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					seen[i]++
+				}
+			})
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("threads=%d n=%d: index %d visited %d times", threads, n, i, c)
+				}
+			}
+		}
+	}
+	SetThreads(0)
+}
