@@ -5,7 +5,7 @@ SHARED   ?= $(abspath ../shared)
 EXPECT   := $(shell sh scripts/expected-kernels.sh amd64)
 QEMU     ?= qemu-aarch64-static
 
-.PHONY: all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
+.PHONY: run all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
 
 all: build
 
@@ -52,4 +52,8 @@ bench-compare:
 	sh benchmarks/compare-sgemm.sh $(THREADS)
 
 cpu:
+	$(GO) run ./cmd/petl cpu
+
+## run: the main job on built-in defaults.
+run:
 	$(GO) run ./cmd/petl cpu
