@@ -146,23 +146,23 @@ func Load(spec *Spec, dataDir, split string, opt Options) (*Dataset, error) {
 		}
 	}
 	for _, p := range candidates {
-		if _, err := os.Stat(p); err == nil {
+		_, err := os.Stat(p)
+		if err == nil {
 			ds, err := ReadFile(spec, p, opt)
 			if ds != nil {
 				ds.Split = split
 			}
 			return ds, err
 		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("task %s: %s split: %w", spec.Name, split, err)
+		}
 	}
 	where := "DIR/" + file
 	if spec.Dir != "" {
 		where = "DIR/" + spec.Dir + "/" + file
 	}
-	f, err := os.Open(candidates[0])
-	if err == nil { // appeared meanwhile
-		f.Close()
-		return Load(spec, dataDir, split, opt)
-	}
+	err := &fs.PathError{Op: "open", Path: candidates[0], Err: fs.ErrNotExist}
 	return nil, fmt.Errorf("task %s: %s split: %w (pass the data folder with --data DIR or $%s; expected %s)",
 		spec.Name, split, err, EnvData, where)
 }
