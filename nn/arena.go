@@ -1,0 +1,72 @@
+package nn
+
+// arenaAlign is the granularity, in float32 elements, of Arena buffers: every
+// buffer starts on a 64-byte boundary relative to the arena's block.
+const arenaAlign = 16
+
+// Arena hands out float32 buffers for activations and scratch from one block
+// that is reused across calls. A forward (or training) step calls Reset and
+// then Alloc for each buffer it needs; a request that does not fit is served
+// from the heap and remembered, and the next Reset grows the block to the
+// high-water mark. After one step of a given shape (or of the largest shape
+// seen) steps allocate nothing.
+//
+// Mark and Release give scratch a stack discipline inside a step: buffers
+// allocated after a Mark are invalid after Release of that mark. All buffers
+// are invalid after Reset. Buffers are not zeroed (they hold whatever the
+// previous step left); AllocZero clears. An Arena is not safe for concurrent
+// use.
+type Arena struct {
+	block []float32 // the reused block
+	off   int       // next free element of block
+	peak  int       // highest off since Reset
+	over  int       // elements served from the heap since Reset
+}
+
+// Alloc returns a buffer of n elements with undefined contents, valid until
+// Reset (or Release of an earlier mark).
+func (a *Arena) Alloc(n int) []float32 {
+	if n < 0 {
+		panic("nn.Arena.Alloc: negative size")
+	}
+	size := (n + arenaAlign - 1) &^ (arenaAlign - 1)
+	if a.off+size <= len(a.block) {
+		s := a.block[a.off : a.off+n : a.off+n]
+		a.off += size
+		a.peak = max(a.peak, a.off)
+		return s
+	}
+	a.over += size
+	return make([]float32, n)
+}
+
+// AllocZero is Alloc with the buffer cleared.
+func (a *Arena) AllocZero(n int) []float32 {
+	s := a.Alloc(n)
+	clear(s)
+	return s
+}
+
+// Mark records the arena's position for a later Release.
+func (a *Arena) Mark() int { return a.off }
+
+// Release frees every buffer allocated from the block since Mark returned m.
+func (a *Arena) Release(m int) {
+	if m < 0 || m > a.off {
+		panic("nn.Arena.Release: mark is not an earlier position of this arena")
+	}
+	a.off = m
+}
+
+// Reset frees every buffer. If the last step needed more than the block, the
+// block is replaced by one large enough for it.
+func (a *Arena) Reset() {
+	if a.over > 0 {
+		a.block = make([]float32, a.peak+a.over)
+		a.over = 0
+	}
+	a.off, a.peak = 0, 0
+}
+
+// Cap returns the size of the block in elements (its memory is 4*Cap bytes).
+func (a *Arena) Cap() int { return len(a.block) }

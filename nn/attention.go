@@ -1,0 +1,111 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/petl-go/petl/kernels"
+)
+
+// Attention is multi-head scaled dot-product self-attention: what BERT's
+// self-attention does between the query/key/value projections and the output
+// projection. Rows are tokens laid out [B*T, C] with the heads side by side
+// in the columns (head h in columns [h*HD, (h+1)*HD)), as the projections
+// produce them, so no transpose is ever materialised.
+//
+// The mask is additive over keys, one row of T per sequence: 0 for a real
+// token and a large negative number (BERT uses -10000) for padding, so a
+// padded key gets probability exp(-10000) = 0 in float32.
+type Attention struct {
+	NH, HD int // heads, head size (C = NH*HD)
+}
+
+// Scale returns 1/√HD, the factor applied to q·kᵀ.
+func (a *Attention) Scale() float32 { return float32(1 / math.Sqrt(float64(a.HD))) }
+
+// Forward computes ctx = softmax(q·kᵀ/√HD + mask)·v per sequence and head.
+//
+//	ctx   [B*T, C]       output, overwritten
+//	probs [B, NH, T, T]  attention probabilities, overwritten (saved for Backward)
+//	q,k,v [B*T, C]       projections
+//	mask  [B, T]         additive key mask; nil for none
+func (a *Attention) Forward(ctx, probs, q, k, v, mask []float32, B, T int) {
+	a.Probs(probs, q, k, mask, B, T)
+	a.Context(ctx, probs, v, B, T)
+}
+
+// Probs computes the attention probabilities probs = softmax(q·kᵀ/√HD + mask),
+// the first half of Forward (training applies dropout to them before Context).
+//
+//	probs [B, NH, T, T]  overwritten
+//	q, k  [B*T, C]
+//	mask  [B, T]         nil for none
+func (a *Attention) Probs(probs, q, k, mask []float32, B, T int) {
+	C, HD := a.NH*a.HD, a.HD
+	for b := 0; b < B; b++ {
+		for h := 0; h < a.NH; h++ {
+			off := b*T*C + h*HD
+			p := probs[(b*a.NH+h)*T*T:]
+			kernels.Sgemm(false, true, T, T, HD, 1, q[off:], C, k[off:], C, 0, p, T)
+		}
+		var m []float32
+		if mask != nil {
+			m = mask[b*T : (b+1)*T]
+		}
+		pb := probs[b*a.NH*T*T : (b+1)*a.NH*T*T]
+		kernels.SoftmaxRows(pb, pb, a.NH*T, T, a.Scale(), m)
+	}
+}
+
+// Context computes ctx = probs·v per sequence and head, the second half of
+// Forward.
+//
+//	ctx   [B*T, C]       overwritten
+//	probs [B, NH, T, T]
+//	v     [B*T, C]
+func (a *Attention) Context(ctx, probs, v []float32, B, T int) {
+	C, HD := a.NH*a.HD, a.HD
+	for b := 0; b < B; b++ {
+		for h := 0; h < a.NH; h++ {
+			off := b*T*C + h*HD
+			p := probs[(b*a.NH+h)*T*T:]
+			kernels.Sgemm(false, false, T, HD, T, 1, p, T, v[off:], C, 0, ctx[off:], C)
+		}
+	}
+}
+
+// Backward accumulates the gradients of Forward given dctx. probs are the
+// saved softmax outputs; used are the probabilities Context actually
+// multiplied (probs after dropout, or probs itself without dropout) and
+// dropMask the dropout mask (nil without dropout). Scratch [T, T] comes from
+// the arena.
+//
+//	dq, dk, dv [B*T, C]       += gradients
+//	dctx       [B*T, C]
+//	probs      [B, NH, T, T]
+//	used       [B, NH, T, T]
+//	dropMask   [B, NH, T, T]  nil for none
+//	q, k, v    [B*T, C]
+func (a *Attention) Backward(dq, dk, dv, dctx, probs, used, dropMask, q, k, v []float32, B, T int, ar *Arena) {
+	C, HD := a.NH*a.HD, a.HD
+	m := ar.Mark()
+	dp := ar.Alloc(T * T)
+	for b := 0; b < B; b++ {
+		for h := 0; h < a.NH; h++ {
+			off := b*T*C + h*HD
+			po := (b*a.NH + h) * T * T
+			// dused = dctx·vᵀ; dv += usedᵀ·dctx
+			kernels.Sgemm(false, true, T, T, HD, 1, dctx[off:], C, v[off:], C, 0, dp, T)
+			kernels.Sgemm(true, false, T, HD, T, 1, used[po:], T, dctx[off:], C, 1, dv[off:], C)
+			if dropMask != nil {
+				for i, mv := range dropMask[po : po+T*T] {
+					dp[i] *= mv
+				}
+			}
+			// dscores = scale · softmax'(dp); dq += dscores·k; dk += dscoresᵀ·q
+			kernels.SoftmaxRowsBackward(dp, probs[po:po+T*T], dp, T, T, a.Scale())
+			kernels.Sgemm(false, false, T, HD, T, 1, dp, T, k[off:], C, 1, dq[off:], C)
+			kernels.Sgemm(true, false, T, HD, T, 1, dp, T, q[off:], C, 1, dk[off:], C)
+		}
+	}
+	ar.Release(m)
+}

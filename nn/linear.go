@@ -1,0 +1,81 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/petl-go/petl/kernels"
+)
+
+// Linear is a fully connected layer y = x·Wᵀ + b with W stored [Out, In], as
+// Hugging Face (and PyTorch's nn.Linear) store it.
+type Linear struct {
+	In, Out int
+	W       *Param // [Out, In]
+	B       *Param // [Out]; nil for no bias
+}
+
+// NewLinear returns a Linear over the given parameters after checking their
+// sizes. b may be nil.
+func NewLinear(w, b *Param, in, out int) (Linear, error) {
+	if w == nil || w.Len() != in*out {
+		return Linear{}, fmt.Errorf("nn.NewLinear: weight %v does not hold [%d %d]", w, out, in)
+	}
+	if b != nil && b.Len() != out {
+		return Linear{}, fmt.Errorf("nn.NewLinear: bias %v does not hold [%d]", b, out)
+	}
+	return Linear{In: in, Out: out, W: w, B: b}, nil
+}
+
+// Forward computes y = x·Wᵀ + b over rows rows.
+//
+//	y [rows, Out]   output, overwritten
+//	x [rows, In]    input
+func (l *Linear) Forward(y, x []float32, rows int) {
+	kernels.Sgemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.W.W, l.In, 0, y, l.Out)
+	if l.B != nil {
+		kernels.AddBias(y, l.B.W, rows, l.Out)
+	}
+}
+
+// ForwardGELU computes the feed-forward expansion y = GELU(x·Wᵀ + b) with the
+// bias and activation fused, keeping the pre-activation for Backward.
+//
+//	y   [rows, Out]  output, overwritten
+//	pre [rows, Out]  x·Wᵀ + b, overwritten (saved for GELUBackward)
+//	x   [rows, In]   input
+func (l *Linear) ForwardGELU(y, pre, x []float32, rows int) {
+	kernels.Sgemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.W.W, l.In, 0, pre, l.Out)
+	if l.B != nil {
+		kernels.AddBiasGELU(y, pre, l.B.W, rows, l.Out)
+		return
+	}
+	kernels.GELU(y[:rows*l.Out], pre[:rows*l.Out])
+}
+
+// Backward accumulates the gradients of Forward given dy:
+//
+//	dx [rows, In]   += dy·W        (skipped when dx is nil)
+//	dW [Out, In]    += dyᵀ·x       (only when W is trainable)
+//	db [Out]        += Σ_rows dy   (only when b is trainable)
+//
+// x [rows, In] is the input of Forward; it is read only for dW and may be nil
+// when W is frozen.
+func (l *Linear) Backward(dx, dy, x []float32, rows int) {
+	if dx != nil {
+		kernels.Sgemm(false, false, rows, l.In, l.Out, 1, dy, l.Out, l.W.W, l.In, 1, dx, l.In)
+	}
+	if l.W.Trainable() {
+		kernels.Sgemm(true, false, l.Out, l.In, rows, 1, dy, l.Out, x, l.In, 1, l.W.G, l.In)
+	}
+	if l.B != nil && l.B.Trainable() {
+		kernels.BiasGrad(l.B.G, dy, rows, l.Out)
+	}
+}
+
+// Params returns the layer's parameters (W, then b if present).
+func (l *Linear) Params() []*Param {
+	if l.B == nil {
+		return []*Param{l.W}
+	}
+	return []*Param{l.W, l.B}
+}
