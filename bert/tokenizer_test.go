@@ -208,7 +208,9 @@ func TestEncodeToReusesStorage(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		tok.EncodeTo(&e, "hello, world", "run b", true, 16)
 	})
-	assert.Zero(t, allocs, "EncodeTo into a large enough Encoding allocates nothing")
+	if !tokRace {
+		assert.Zero(t, allocs, "EncodeTo into a large enough Encoding allocates nothing")
+	}
 	assert.Same(t, first, &e.IDs[0])
 	assert.Equal(t, []string{"[CLS]", "hello", ",", "world", "[SEP]", "run", "b", "[SEP]"}, e.Tokens)
 	assert.Equal(t, []int32{0, 0, 0, 0, 0, 1, 1, 1}, e.TypeIDs)
@@ -219,6 +221,9 @@ func TestAppendIDsNoAllocs(t *testing.T) {
 	text := "The quick brown fox, naïve and Ωmega-like, jumps over 13 lazy dogs' 中文 tails!"
 	dst := tok.AppendIDs(nil, text)
 	allocs := testing.AllocsPerRun(100, func() { dst = tok.AppendIDs(dst[:0], text) })
+	if tokRace {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	assert.Zero(t, allocs)
 }
 
