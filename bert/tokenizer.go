@@ -163,8 +163,8 @@ func (t *Tokenizer) EncodeTo(dst *Encoding, a, b string, pair bool, maxLen int) 
 	}
 	n := len(ids)
 	dst.IDs = ids
-	dst.TypeIDs = resize(dst.TypeIDs, n)
-	dst.Tokens = resize(dst.Tokens, n)
+	dst.TypeIDs = tokResize(dst.TypeIDs, n)
+	dst.Tokens = tokResize(dst.Tokens, n)
 	for i, id := range ids {
 		dst.Tokens[i] = t.vocab.tokens[id]
 		dst.TypeIDs[i] = 0
@@ -187,8 +187,8 @@ func truncateLongestFirst(la, lb, room int) (int, int) {
 	return la, lb
 }
 
-// resize returns s with length n, reusing its storage when it is big enough.
-func resize[E any](s []E, n int) []E {
+// tokResize returns s with length n, reusing its storage when it is big enough.
+func tokResize[E any](s []E, n int) []E {
 	if cap(s) < n {
 		return make([]E, n)
 	}

@@ -287,11 +287,11 @@ func TestGoldenWordPieceUncased(t *testing.T) {
 		tok.EncodeTo(&e, g.TextA, b, g.TextB != nil, maxLen)
 		what := ""
 		switch {
-		case !equalSlices(e.Tokens, g.Tokens):
+		case !tokEqual(e.Tokens, g.Tokens):
 			what = fmt.Sprintf("tokens\n  got  %q\n  want %q", e.Tokens, g.Tokens)
-		case !equalSlices(e.IDs, g.InputIDs):
+		case !tokEqual(e.IDs, g.InputIDs):
 			what = fmt.Sprintf("input_ids\n  got  %v\n  want %v", e.IDs, g.InputIDs)
-		case !equalSlices(e.TypeIDs, g.TokenTypeIDs):
+		case !tokEqual(e.TypeIDs, g.TokenTypeIDs):
 			what = fmt.Sprintf("token_type_ids\n  got  %v\n  want %v", e.TypeIDs, g.TokenTypeIDs)
 		}
 		if what != "" {
@@ -307,7 +307,7 @@ func TestGoldenWordPieceUncased(t *testing.T) {
 	t.Logf("%d/%d golden lines match", lines-bad, lines)
 }
 
-func equalSlices[E comparable](a, b []E) bool {
+func tokEqual[E comparable](a, b []E) bool {
 	if len(a) != len(b) {
 		return false
 	}
