@@ -447,12 +447,12 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 	tok, err := dec.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("unexpected end of JSON, want %q", want)
+			return fmt.Errorf("unexpected end of JSON, expected '%c'", rune(want))
 		}
 		return err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("unexpected JSON %v, want %q", tok, want)
+		return fmt.Errorf("found %v where '%c' was expected", tok, rune(want))
 	}
 	return nil
 }
