@@ -481,9 +481,10 @@ func (t *Tokenizer) wordPiece(dst []int32, word []byte) []int32 {
 	if n > MaxWordRunes && utf8.RuneCount(word) > MaxWordRunes {
 		return append(dst, v.unk)
 	}
-	// Fast path: the whole word is a token (map lookups keyed by
-	// string(bytes) do not allocate).
-	if n <= v.maxWord {
+	// Most words are a token (map lookups keyed by string(bytes) do not
+	// allocate); the loop below then starts one character shorter.
+	triedWhole := n <= v.maxWord
+	if triedWhole {
 		if id, ok := v.ids[string(word)]; ok {
 			return append(dst, id)
 		}
@@ -494,9 +495,11 @@ func (t *Tokenizer) wordPiece(dst []int32, word []byte) []int32 {
 		end := n
 		if end-start > longest {
 			end = start + longest
-			for end > start && !utf8.RuneStart(word[end]) {
-				end--
-			}
+		} else if start == 0 && triedWhole {
+			end--
+		}
+		for end > start && end < n && !utf8.RuneStart(word[end]) {
+			end--
 		}
 		found := false
 		for end > start {
