@@ -18,6 +18,13 @@ var (
 
 // GELU computes the exact (erf) GELU that BERT uses, y[i] = x[i] * Φ(x[i]) =
 // 0.5 * x[i] * (1 + erf(x[i] / √2)), for i < len(x). y and x may be the same.
+//
+// Accuracy of the SIMD variants, here and in GELUBackward, GELUTanh,
+// GELUTanhBackward and AddBiasGELU: |got - exact| ≤ 1e-7 + 1e-6·|exact|
+// (the 1e-7 scaled by |dy| for the backward forms). They compute Φ from
+// erfc, so the left tail keeps its relative accuracy down to x = -5.65,
+// below which Φ is taken as 0 (|GELU(x)| < 5e-8 there). GELU(+Inf) = +Inf,
+// GELU(-Inf) = NaN (-Inf·0), as in the float64 formula.
 func GELU(y, x []float32) { mapVec("GELU", geluOp, y, x) }
 
 // GELUBackward computes dx[i] = dy[i] * (Φ(x[i]) + x[i] * φ(x[i])) for i < len(x),
@@ -45,36 +52,47 @@ func AddBiasGELU(y, pre, bias []float32, rows, cols int) {
 	need("AddBiasGELU", "y", y, rows*cols)
 	need("AddBiasGELU", "bias", bias, cols)
 	f := addBiasGELUOp.active()
+	if rows <= rowGrain(cols) || Threads() == 1 {
+		f(y[:rows*cols], pre[:rows*cols], bias[:cols], rows, cols)
+		return
+	}
 	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
 		f(y[lo*cols:hi*cols], pre[lo*cols:hi*cols], bias, hi-lo, cols)
 	})
 }
 
+// mapBwd runs an element-wise backward op, like mapVec.
 func mapBwd(name string, op *opTable[geluBwdFunc], dx, dy, x []float32) {
 	need(name, "dx", dx, len(x))
 	need(name, "dy", dy, len(x))
 	f := op.active()
+	if len(x) <= elemGrain || Threads() == 1 {
+		f(dx[:len(x)], dy[:len(x)], x)
+		return
+	}
 	parallelFor(len(x), elemGrain, func(lo, hi int) { f(dx[lo:hi], dy[lo:hi], x[lo:hi]) })
 }
 
-// geluGeneric is the reference exact GELU, computed in float64:
+// geluGeneric is the reference exact GELU, computed in float64 with
+// 1 + erf(x/√2) written as erfc(-x/√2), which does not cancel for negative x:
 //
-//	for i := range x { y[i] = 0.5 * x[i] * (1 + erf(x[i]/√2)) }
+//	for i := range x { y[i] = 0.5 * x[i] * erfc(-x[i]/√2) }
 func geluGeneric(y, x []float32) {
 	for i, v := range x {
 		f := float64(v)
-		y[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+		y[i] = float32(0.5 * f * math.Erfc(-f/math.Sqrt2))
 	}
 }
 
-// geluBackwardGeneric is the reference GELU derivative, computed in float64:
+// geluBackwardGeneric is the reference GELU derivative, computed in float64
+// (Φ(x) = erfc(-x/√2)/2, φ(x) = e^(-x²/2)/√(2π)):
 //
 //	for i := range x { dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) }
 func geluBackwardGeneric(dx, dy, x []float32) {
 	const invSqrt2Pi = 0.3989422804014327
 	for i, v := range x {
 		f := float64(v)
-		cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
+		cdf := 0.5 * math.Erfc(-f/math.Sqrt2)
 		pdf := invSqrt2Pi * math.Exp(-0.5*f*f)
 		dx[i] = float32(float64(dy[i]) * (cdf + f*pdf))
 	}
@@ -82,25 +100,29 @@ func geluBackwardGeneric(dx, dy, x []float32) {
 
 const geluTanhC = 0.7978845608028654 // √(2/π)
 
-// geluTanhGeneric is the reference tanh-approximated GELU, in float64:
+// geluTanhGeneric is the reference tanh-approximated GELU, in float64. With
+// u = √(2/π)*(x + 0.044715*x³), 0.5*(1 + tanh(u)) equals the logistic
+// sigmoid σ(2u) = 1/(1 + e^(-2u)), which is used because it does not cancel
+// for negative x:
 //
-//	for i := range x { y[i] = 0.5*x*(1 + tanh(√(2/π)*(x + 0.044715*x³))) }
+//	for i := range x { y[i] = 0.5*x*(1 + tanh(u)) } // computed as x[i] * σ(2u)
 func geluTanhGeneric(y, x []float32) {
 	for i, v := range x {
 		f := float64(v)
-		y[i] = float32(0.5 * f * (1 + math.Tanh(geluTanhC*(f+0.044715*f*f*f))))
+		y[i] = float32(f / (1 + math.Exp(-2*geluTanhC*(f+0.044715*f*f*f))))
 	}
 }
 
-// geluTanhBackwardGeneric is the derivative of geluTanhGeneric, in float64:
+// geluTanhBackwardGeneric is the derivative of geluTanhGeneric, in float64,
+// using 0.5*(1+t) = s and 0.5*(1-t²) = 2*s*(1-s) for t = tanh(u), s = σ(2u):
 //
 //	t := tanh(√(2/π)*(x + 0.044715*x³))
 //	dx[i] = dy[i] * (0.5*(1+t) + 0.5*x*(1-t²)*√(2/π)*(1 + 3*0.044715*x²))
 func geluTanhBackwardGeneric(dx, dy, x []float32) {
 	for i, v := range x {
 		f := float64(v)
-		t := math.Tanh(geluTanhC * (f + 0.044715*f*f*f))
-		d := 0.5*(1+t) + 0.5*f*(1-t*t)*geluTanhC*(1+3*0.044715*f*f)
+		s := 1 / (1 + math.Exp(-2*geluTanhC*(f+0.044715*f*f*f)))
+		d := s + 2*f*s*(1-s)*geluTanhC*(1+3*0.044715*f*f)
 		dx[i] = float32(float64(dy[i]) * d)
 	}
 }
@@ -115,3 +137,11 @@ func addBiasGELUGeneric(y, pre, bias []float32, rows, cols int) {
 		geluGeneric(y[r*cols:(r+1)*cols], row)
 	}
 }
+
+// Tolerance of the SIMD GELU kernels (forward and backward, both forms)
+// against the float64 references, as documented on GELU:
+// |got - want| ≤ geluAbsTol + geluRelTol·|want|.
+const (
+	geluAbsTol = 1e-7
+	geluRelTol = 1e-6
+)

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+)
+
+// The polynomial coefficients below were fitted for this package by a
+// weighted least-squares minimax iteration (Lawson's algorithm) in float64
+// against 30-digit reference values, then rounded to float32; the error
+// bounds quoted in asm/ and kernels/ are measured on the rounded float32
+// evaluation by the tests in kernels/math_test.go.
+
+// expCoef: e^r ≈ 1 + r + r²·(c2 + c3 r + c4 r² + c5 r³ + c6 r⁴) on
+// |r| ≤ ln2/2, relative error 3.1e-9 before rounding. Highest degree first.
+var expCoef = []float64{
+	0.0013814613133192998, 0.008368709999521577, 0.041668387376057894,
+	0.16666520688342454, 0.49999993451608743,
+}
+
+// tanhCoef: tanh(a) ≈ a + a³·P(a²) on 0 ≤ a ≤ 0.625, relative error 4.4e-9.
+var tanhCoef = []float64{
+	-0.00570498345560372, 0.020639084101510215, -0.053739714124053935,
+	0.13331442186549392, -0.3333328194156977,
+}
+
+// erfSmallCoef: erf(a) ≈ a·P(a²) on 0 ≤ a ≤ 1, relative error 1.2e-9.
+var erfSmallCoef = []float64{
+	7.853861173215404e-05, -0.0008010193742560012, 0.005188327723115421,
+	-0.02685381197195183, 0.11283585150123063, -0.37612625824481355,
+	1.128379165726824,
+}
+
+// erfcLogCoef: erfc(a) ≈ exp(P(a)) on 1 ≤ a ≤ 4, absolute error of erfc
+// 1.0e-9.
+var erfcLogCoef = []float64{
+	0.0001855742656781123, -0.0029396098762219935, 0.021805328883257258,
+	-0.10303739137618251, -0.638225650512422, -1.127040052559304,
+	-0.0003537153042778275,
+}
+
+func coefs(name string, c []float64) []operand.Mem {
+	m := make([]operand.Mem, len(c))
+	for i, v := range c {
+		m[i] = f32(name+string(rune('a'+i)), float32(v))
+	}
+	return m
+}
+
+var (
+	kOne      = f32("one", 1)
+	kHalf     = f32("half", 0.5)
+	kTwo      = f32("two", 2)
+	kAbs      = u32("absmask", 0x7fffffff)
+	kSign     = u32("signmask", 0x80000000)
+	kNegInf   = f32("neginf", float32(math.Inf(-1)))
+	kNegMax   = f32("negmax", -math.MaxFloat32)
+	kLog2e    = f32("log2e", float32(math.Log2E))
+	kNegLn2Hi = f32("negln2hi", -float32(math.Ln2))
+	kNegLn2Lo = f32("negln2lo", -float32(math.Ln2-float64(float32(math.Ln2))))
+	kMagic    = f32("magic", 0x1.8p23) // 1.5·2²³: adding it rounds to an integer
+	kMagicInt = u32("magicbits", math.Float32bits(0x1.8p23))
+	kBias     = u32("bias127", 127)
+	kExpLo    = f32("explo", -104) // e^-104 rounds to 0
+	kExpHi    = f32("exphi", 89)   // e^89 overflows
+)
+
+// expFull returns e^x for every float32 x: results below 2^-126 are
+// denormal (correctly scaled), results above MaxFloat32 are +Inf, NaN stays
+// NaN.
+//
+//	x = clamp(x, -104, 89)
+//	n = round(x·log2 e); r = x - n·ln2 (in two parts)
+//	e^x = p(r) · 2^(n - n/2) · 2^(n/2)  (two scalings keep every factor normal)
+func (e *E) expFull(x V) V {
+	Comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
+	x = e.max(e.ld(kExpLo), x)
+	x = e.min(e.ld(kExpHi), x)
+	n, t, r := e.expReduce(x)
+	p := e.expPoly(r)
+	Comment("exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
+	ni := e.psubd(t, C(kMagicInt))
+	n1 := e.psrad(ni, 1)
+	n2 := e.psubd(ni, n1)
+	s1 := e.pslld(e.paddd(n1, C(kBias)), 23)
+	s2 := e.pslld(e.paddd(n2, C(kBias)), 23)
+	_ = n
+	return e.mul(e.mul(p, s1), s2)
+}
+
+// expNormal returns e^x for x whose result is a normal float32 and whose
+// reduction p(r)·2^n never leaves the exponent range (|x| ≤ 86): the 2^n
+// scaling is a single integer add to the exponent field.
+func (e *E) expNormal(x V) V {
+	_, t, r := e.expReduce(x)
+	p := e.expPoly(r)
+	Comment("exp: add n to the exponent field (t's low bits hold n)")
+	return e.paddd(e.pslld(t, 23), p)
+}
+
+// expReduce returns n = round(x·log2 e) as a float, t = n + 1.5·2²³ (whose
+// low mantissa bits hold n as an integer) and r = x - n·ln 2.
+func (e *E) expReduce(x V) (n, t, r V) {
+	Comment("exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2")
+	t = e.fma(x, C(kLog2e), e.ld(kMagic))
+	n = e.sub(t, C(kMagic))
+	r = e.fma(n, C(kNegLn2Hi), x)
+	r = e.fma(n, C(kNegLn2Lo), r)
+	return n, t, r
+}
+
+// expPoly returns p(r) ≈ e^r for |r| ≤ ln2/2.
+func (e *E) expPoly(r V) V {
+	Comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
+	p := e.horner(r, coefs("exp", expCoef))
+	e.fmaTo(p, r, C(kOne))
+	e.fmaTo(p, r, C(kOne))
+	return p
+}
+
+// tanh returns tanh(x):
+//
+//	a = |x|
+//	a < 0.625: a + a³·P(a²)
+//	otherwise: 1 - 2/(e^(2·min(a, 9.1)) + 1)
+//	with the sign of x put back.
+func (e *E) tanh(x V) V {
+	Comment("tanh: a = |x|, s = sign(x)")
+	a := e.and(x, C(kAbs))
+	s := e.and(x, C(kSign))
+	Comment("tanh: small a: a + a·a²·P(a²)")
+	a2 := e.mul(a, a)
+	q := e.horner(a2, coefs("tanh", tanhCoef))
+	q = e.mul(q, a2)
+	small := e.fma(q, a, a)
+	Comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)")
+	ac := e.min(e.ld(f32("tanhclamp", 9.1)), a)
+	ex := e.expNormal(e.add(ac, ac))
+	large := e.sub(e.ld(kOne), e.div(e.ld(kTwo), e.add(ex, C(kOne))))
+	c := e.cmp(cmpLT, a, C(f32("tanhsplit", 0.625)))
+	return e.or(e.blend(c, large, small), s)
+}
+
+// erfParts returns, for a = |x| ≥ 0 (or NaN), small = erf(a) from the odd
+// polynomial (meaningful for a < 1), big = erfc(min(a, 4)) from exp(P(a))
+// (meaningful for a ≥ 1) and the condition a < 1.
+func (e *E) erfParts(a V) (small, big V, isSmall []cond) {
+	Comment("erf: a < 1: erf(a) = a·P(a²)")
+	a2 := e.mul(a, a)
+	Comment("erf: written a + a·(P(a²) - 1) so that the leading term is exact")
+	n := len(erfSmallCoef)
+	q := e.horner(a2, coefs("erfs", erfSmallCoef[:n-1]))
+	e.fmaTo(q, a2, C(f32("erfs1m1", float32(erfSmallCoef[n-1]-1))))
+	small = e.fma(q, a, a)
+	Comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)")
+	ac := e.min(e.ld(f32("four", 4)), a)
+	big = e.expNormal(e.horner(ac, coefs("erfc", erfcLogCoef)))
+	isSmall = e.cmp(cmpLT, a, C(kOne))
+	return small, big, isSmall
+}
+
+// erf returns erf(x) = sign(x)·(a < 1 ? a·P(a²) : 1 - exp(Q(a))), a = |x|.
+func (e *E) erf(x V) V {
+	Comment("erf: a = |x|, s = sign(x)")
+	a := e.and(x, C(kAbs))
+	s := e.and(x, C(kSign))
+	small, big, isSmall := e.erfParts(a)
+	large := e.sub(e.ld(kOne), big)
+	return e.or(e.blend(isSmall, large, small), s)
+}
+
+// phi returns the standard normal CDF Φ(x) = 0.5·(1 + erf(x/√2)), computed
+// from h = 0.5·erfc(|x|/√2) as x < 0 ? h : 1 - h, which keeps full relative
+// accuracy in the left tail. For |x|/√2 ≥ 4 the tail h is taken as 0.
+func (e *E) phi(x V) V {
+	Comment("Φ: a = |x|/√2; q = erfc(a)")
+	a := e.and(e.mul(x, C(f32("rsqrt2", 1/math.Sqrt2))), C(kAbs))
+	small, big, isSmall := e.erfParts(a)
+	q := e.blend(isSmall, big, e.sub(e.ld(kOne), small))
+	q = e.keep(e.cmp(cmpLT, a, C(f32("four", 4))), q)
+	Comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
+	h := e.mul(q, C(kHalf))
+	return e.blend(e.negative(x), e.sub(e.ld(kOne), h), h)
+}
+
+// gelu returns x·Φ(x).
+func (e *E) gelu(x V) V {
+	p := e.phi(x)
+	Comment("GELU: y = x·Φ(x)")
+	return e.mul(p, x)
+}
+
+// geluGrad returns Φ(x) + x·φ(x), φ(x) = e^(-x²/2)/√(2π), with x² split
+// into hi + lo so that the exponent is exact.
+func (e *E) geluGrad(x V) V {
+	p := e.phi(x)
+	Comment("GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly")
+	xc := e.min(e.ld(f32("twenty", 20)), e.and(x, C(kAbs)))
+	hi := e.mul(xc, xc)
+	lo := e.fmsub(xc, xc, hi)
+	ex := e.expFull(e.mul(hi, C(f32("neghalf", -0.5))))
+	corr := e.mul(lo, C(f32("neghalf", -0.5)))
+	Comment("GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)")
+	ex = e.fma(ex, corr, ex)
+	pdf := e.mul(ex, C(f32("rsqrt2pi", float32(1/math.Sqrt(2*math.Pi)))))
+	Comment("GELU': Φ(x) + x·φ(x)")
+	return e.fma(x, pdf, p)
+}
+
+const geluTanhK = 0.7978845608028654 // √(2/π)
+
+// geluTanhArg returns v = -2u, u = √(2/π)·(x + 0.044715·x³).
+func (e *E) geluTanhArg(x V) V {
+	Comment("GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)")
+	x2 := e.mul(x, x)
+	k := e.fma(x2, C(f32("gtc3", float32(-2*geluTanhK*0.044715))), e.ld(f32("gtc1", float32(-2*geluTanhK))))
+	return e.mul(k, x)
+}
+
+// geluTanh returns x·sigmoid(2u) = x/(1 + e^(-2u)), which equals
+// 0.5·x·(1 + tanh(u)).
+func (e *E) geluTanh(x V) V {
+	v := e.geluTanhArg(x)
+	ex := e.expFull(v)
+	Comment("GELUTanh: y = x/(1 + e^v)")
+	return e.div(x, e.add(ex, C(kOne)))
+}
+
+// geluTanhGrad returns s + x·s·(1-s)·2u' where s = sigmoid(2u), computed
+// from w = e^(-|v|) ≤ 1 so that nothing overflows: r = 1/(1+w),
+// s = v < 0 ? r : w·r, s·(1-s) = w·r².
+func (e *E) geluTanhGrad(x V) V {
+	v := e.geluTanhArg(x)
+	Comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
+	w := e.expFull(e.or(v, C(kSign)))
+	r := e.div(e.ld(kOne), e.add(w, C(kOne)))
+	wr := e.mul(w, r)
+	s := e.blend(e.negative(v), wr, r)
+	ss := e.mul(wr, r)
+	Comment("GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)")
+	xc := e.min(e.ld(f32("twenty", 20)), e.and(x, C(kAbs)))
+	du := e.fma(e.mul(xc, xc), C(f32("gtd2", float32(2*geluTanhK*3*0.044715))), e.ld(f32("gtd0", float32(2*geluTanhK))))
+	Comment("GELUTanh': s + x·s(1-s)·2u'")
+	return e.fma(e.mul(ss, x), du, s)
+}

@@ -1,0 +1,164 @@
+//go:generate go run . -out ../../../asm/math_amd64.s -stubs ../../../asm/math_amd64.go -pkg asm
+
+// Command rowmath generates asm/math_amd64.s and its stubs: the vectorised
+// transcendental row kernels (exp, tanh, erf, GELU in both forms with their
+// derivatives, the fused bias + GELU epilogue, and the attention softmax
+// forward and backward) for AVX2+FMA and AVX-512, from one description
+// parameterised by vector width.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, s := range []*isa{avx2, avx512} {
+		genMaps(s)
+		genSoftmax(s, false)
+		genSoftmax(s, true)
+		genSoftmaxBackward(s)
+	}
+	pool.emit()
+	Generate()
+}
+
+// mapSpec describes an element-wise kernel: out[k][i] = body(in...)[k].
+type mapSpec struct {
+	name   string
+	sig    string   // Go signature
+	outs   []string // output slice parameters
+	ins    []string // input slice parameters; the last one's length is n
+	unroll int
+	doc    []string // the computation as a Go loop (after the first line)
+	body   func(e *E, in []V) []V
+}
+
+func genMaps(s *isa) {
+	unary := func(name, desc string, f func(e *E, x V) V, loop string) mapSpec {
+		return mapSpec{
+			name: name, sig: "func(y, x []float32)", outs: []string{"y"}, ins: []string{"x"}, unroll: 2,
+			doc:  []string{desc, "", "\tfor i := range x { " + loop + " }"},
+			body: func(e *E, in []V) []V { return []V{f(e, in[0])} },
+		}
+	}
+	grad := func(name, desc string, f func(e *E, x V) V, loop string) mapSpec {
+		return mapSpec{
+			name: name, sig: "func(dx, dy, x []float32)", outs: []string{"dx"}, ins: []string{"dy", "x"}, unroll: 2,
+			doc: []string{desc, "", "\tfor i := range x { " + loop + " }"},
+			body: func(e *E, in []V) []V {
+				return []V{e.mul(f(e, in[1]), in[0])}
+			},
+		}
+	}
+	specs := []mapSpec{
+		unary("Exp", "computes e^x element-wise (len(y) ≥ len(x)):", (*E).expFull, "y[i] = e^x[i]"),
+		unary("Tanh", "computes tanh element-wise (len(y) ≥ len(x)):", (*E).tanh, "y[i] = tanh(x[i])"),
+		unary("Erf", "computes erf element-wise (len(y) ≥ len(x)):", (*E).erf, "y[i] = erf(x[i])"),
+		unary("GELU", "computes the exact GELU element-wise (len(y) ≥ len(x)):", (*E).gelu,
+			"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2"),
+		grad("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):", (*E).geluGrad,
+			"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)"),
+		unary("GELUTanh", "computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):", (*E).geluTanh,
+			"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))"),
+		grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
+			(*E).geluTanhGrad, "dx[i] = dy[i] * d/dx GELUTanh(x[i])"),
+		{
+			name: "BiasGELU", sig: "func(y, pre, bias []float32)", outs: []string{"y", "pre"},
+			ins: []string{"pre", "bias"}, unroll: 2,
+			doc: []string{"adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):", "",
+				"\tfor i := range bias { pre[i] += bias[i]; y[i] = pre[i] * Φ(pre[i]) }"},
+			body: func(e *E, in []V) []V {
+				p := e.add(in[0], in[1])
+				return []V{e.gelu(p), p}
+			},
+		},
+	}
+	for _, sp := range specs {
+		genMap(s, sp)
+	}
+}
+
+// genMap emits one element-wise kernel: an unrolled main loop, a one-vector
+// loop and a masked tail.
+func genMap(s *isa, sp mapSpec) {
+	name := sp.name + s.name
+	TEXT(name, NOSPLIT, sp.sig)
+	doc := append([]string{name + " " + sp.doc[0]}, sp.doc[1:]...)
+	Doc(doc...)
+	ptrs := map[string]reg.GPVirtual{}
+	var order []string
+	for _, p := range append(append([]string{}, sp.outs...), sp.ins...) {
+		if _, ok := ptrs[p]; ok {
+			continue
+		}
+		ptrs[p] = gp(Param(p).Base())
+		order = append(order, p)
+	}
+	n := gp(Param(sp.ins[len(sp.ins)-1]).Len())
+
+	advance := func(k int) {
+		for _, p := range order {
+			ADDQ(operand.U32(k*s.bytes()), ptrs[p])
+		}
+		SUBQ(operand.U32(k*s.lanes), n)
+	}
+	body := func(u int, load func(p string, j int) reg.VecVirtual, store func(v reg.VecVirtual, p string, j int)) {
+		e := &E{s: s, n: u}
+		in := make([]V, len(sp.ins))
+		for k, p := range sp.ins {
+			in[k] = make(V, u)
+			for j := 0; j < u; j++ {
+				in[k][j] = load(p, j)
+			}
+		}
+		outs := sp.body(e, in)
+		for k, p := range sp.outs {
+			for j := 0; j < u; j++ {
+				store(outs[k][j], p, j)
+			}
+		}
+	}
+	full := func(p string, j int) reg.VecVirtual {
+		v := s.vec()
+		VMOVUPS(operand.Mem{Base: ptrs[p], Disp: j * s.bytes()}, v)
+		return v
+	}
+	fullStore := func(v reg.VecVirtual, p string, j int) {
+		VMOVUPS(v, operand.Mem{Base: ptrs[p], Disp: j * s.bytes()})
+	}
+
+	u := sp.unroll
+	lbl := func(l string) string { return fmt.Sprintf("%s_%s", sp.name, l) }
+	Label(lbl("loop"))
+	Commentf("while n ≥ %d: %d vectors at a time", u*s.lanes, u)
+	CMPQ(n, operand.U32(u*s.lanes))
+	JB(operand.LabelRef(lbl("single")))
+	body(u, full, fullStore)
+	advance(u)
+	JMP(operand.LabelRef(lbl("loop")))
+
+	Label(lbl("single"))
+	Commentf("while n ≥ %d: one vector", s.lanes)
+	CMPQ(n, operand.U32(s.lanes))
+	JB(operand.LabelRef(lbl("tail")))
+	body(1, full, fullStore)
+	advance(1)
+	JMP(operand.LabelRef(lbl("single")))
+
+	Label(lbl("tail"))
+	Comment("0 < n < lanes: masked load, compute, masked store")
+	TESTQ(n, n)
+	JZ(operand.LabelRef(lbl("done")))
+	tm := s.tailMask(n)
+	body(1,
+		func(p string, j int) reg.VecVirtual { return s.loadTail(operand.Mem{Base: ptrs[p]}, tm) },
+		func(v reg.VecVirtual, p string, j int) { s.storeTail(v, operand.Mem{Base: ptrs[p]}, tm) })
+
+	Label(lbl("done"))
+	s.ret()
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// rowLoop emits a loop over the columns of one row in three stages (u
+// vectors at a time, one vector, masked tail). step is called with the
+// number of vectors, a loader for column vector j of a row pointer and
+// the tail mask (nil except in the tail); it must not modify the pointers.
+type rowLoop struct {
+	s      *isa
+	prefix string
+	ptrs   []reg.GPVirtual // pointers walked along the row
+	cols   reg.GPVirtual
+	u      int
+}
+
+func (r rowLoop) run(step func(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual, store func(v reg.VecVirtual, p reg.GPVirtual, j int), tail cond)) {
+	s := r.s
+	n := GP64()
+	MOVQ(r.cols, n)
+	// Work on copies of the pointers so the caller's stay at the row start.
+	cur := make([]reg.GPVirtual, len(r.ptrs))
+	for i, p := range r.ptrs {
+		cur[i] = GP64()
+		MOVQ(p, cur[i])
+	}
+	idx := func(p reg.GPVirtual) reg.GPVirtual {
+		for i, q := range r.ptrs {
+			if q == p {
+				return cur[i]
+			}
+		}
+		panic("pointer not walked by this loop")
+	}
+	advance := func(k int) {
+		for _, p := range cur {
+			ADDQ(operand.U32(k*s.bytes()), p)
+		}
+		SUBQ(operand.U32(k*s.lanes), n)
+	}
+	full := func(p reg.GPVirtual, j int) reg.VecVirtual {
+		v := s.vec()
+		VMOVUPS(operand.Mem{Base: idx(p), Disp: j * s.bytes()}, v)
+		return v
+	}
+	fullStore := func(v reg.VecVirtual, p reg.GPVirtual, j int) {
+		VMOVUPS(v, operand.Mem{Base: idx(p), Disp: j * s.bytes()})
+	}
+	l := func(x string) string { return r.prefix + "_" + x }
+	Label(l("loop"))
+	CMPQ(n, operand.U32(r.u*s.lanes))
+	JB(operand.LabelRef(l("single")))
+	step(&E{s: s, n: r.u}, full, fullStore, nil)
+	advance(r.u)
+	JMP(operand.LabelRef(l("loop")))
+	Label(l("single"))
+	CMPQ(n, operand.U32(s.lanes))
+	JB(operand.LabelRef(l("tail")))
+	step(&E{s: s, n: 1}, full, fullStore, nil)
+	advance(1)
+	JMP(operand.LabelRef(l("single")))
+	Label(l("tail"))
+	TESTQ(n, n)
+	JZ(operand.LabelRef(l("end")))
+	tm := s.tailMask(n)
+	step(&E{s: s, n: 1},
+		func(p reg.GPVirtual, j int) reg.VecVirtual { return s.loadTail(operand.Mem{Base: idx(p)}, tm) },
+		func(v reg.VecVirtual, p reg.GPVirtual, j int) { s.storeTail(v, operand.Mem{Base: idx(p)}, tm) },
+		tm)
+	Label(l("end"))
+}
+
+// accumulate folds x into acc[0..] with op, lane-wise.
+func accumulate(op func(a, b, c operand.Op), acc V, x V) {
+	for i := range x {
+		op(x[i], acc[i], acc[i])
+	}
+}
+
+// combine folds u accumulators into acc[0].
+func combine(op func(a, b, c operand.Op), acc V) reg.VecVirtual {
+	for i := 1; i < len(acc); i++ {
+		op(acc[i], acc[0], acc[0])
+	}
+	return acc[0]
+}
+
+func vmaxps(a, b, c operand.Op) { VMAXPS(a, b, c) }
+func vaddps(a, b, c operand.Op) { VADDPS(a, b, c) }
+
+// splat wraps one register as a V of n copies (all the same register).
+func splat(v reg.VecVirtual, n int) V {
+	r := make(V, n)
+	for i := range r {
+		r[i] = v
+	}
+	return r
+}
+
+// genSoftmax emits SoftmaxRows{Mask}<ISA>: for each row, a max pass over
+// z = scale·x (+ mask), an exp pass writing e = exp(z - max) to y and
+// summing it, and a pass scaling y by 1/sum.
+func genSoftmax(s *isa, masked bool) {
+	base := "SoftmaxRows"
+	sig := "func(y, x []float32, rows, cols int, scale float32)"
+	zdoc := "z[c] := scale*x[r*cols+c]"
+	if masked {
+		base = "SoftmaxRowsMask"
+		sig = "func(y, x, mask []float32, rows, cols int, scale float32)"
+		zdoc = "z[c] := scale*x[r*cols+c] + mask[c]"
+	}
+	name := base + s.name
+	TEXT(name, NOSPLIT, sig)
+	Doc(name+" computes the attention softmax of rows rows of width cols (y and x may be the same; no bounds checks):",
+		"",
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\t"+zdoc+" // for every c, with one rounding (FMA)",
+		"\t\tm := max(max(z), -MaxFloat32)",
+		"\t\ty[r*cols+c] = exp(z[c]-m) / Σ exp(z-m) // all 0 if the sum is 0 (every z = -Inf)",
+		"\t}",
+		"",
+		"A NaN anywhere in a row's z makes the whole row NaN.")
+	y := gp(Param("y").Base())
+	x := gp(Param("x").Base())
+	var mask reg.GPVirtual
+	if masked {
+		mask = gp(Param("mask").Base())
+	}
+	rows := gp(Param("rows"))
+	cols := gp(Param("cols"))
+	sx := XMM()
+	Load(Param("scale"), sx)
+	scale := s.vec()
+	VBROADCASTSS(sx, scale)
+	pre := base
+
+	z := func(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual) V {
+		xv := e.newV()
+		for j := range xv {
+			xv[j] = load(x, j)
+		}
+		if !masked {
+			return e.mul(xv, splat(scale, e.n))
+		}
+		mv := e.newV()
+		for j := range mv {
+			mv[j] = load(mask, j)
+		}
+		return e.fma(xv, splat(scale, e.n), mv)
+	}
+
+	Label(pre + "_row")
+	Comment("for each row")
+	TESTQ(rows, rows)
+	JZ(operand.LabelRef(pre + "_done"))
+	walk := []reg.GPVirtual{x}
+	if masked {
+		walk = append(walk, mask)
+	}
+
+	Comment("pass 1: m = max over the row of z")
+	const u1 = 4
+	acc := make(V, u1)
+	for i := range acc {
+		acc[i] = s.vec()
+		VMOVUPS(kNegInf, acc[i])
+	}
+	rowLoop{s: s, prefix: pre + "_max", ptrs: walk, cols: cols, u: u1}.run(
+		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
+			zv := z(e, load)
+			if tail != nil {
+				zv = e.blend([]cond{tail}, e.ld(kNegInf), zv)
+			}
+			accumulate(vmaxps, acc[:e.n], zv)
+		})
+	m := s.reduce(vmaxps, combine(vmaxps, acc))
+	Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
+	VMAXPS(kNegMax, m, m)
+
+	Comment("pass 2: y = e^(z - m), sum += y")
+	const u2 = 2
+	sum := make(V, u2)
+	for i := range sum {
+		sum[i] = s.vec()
+		VXORPS(sum[i], sum[i], sum[i])
+	}
+	rowLoop{s: s, prefix: pre + "_exp", ptrs: append([]reg.GPVirtual{y}, walk...), cols: cols, u: u2}.run(
+		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
+			ev := e.expFull(e.sub(z(e, load), splat(m, e.n)))
+			if tail != nil {
+				ev = e.keep([]cond{tail}, ev)
+			}
+			for j := range ev {
+				store(ev[j], y, j)
+			}
+			accumulate(vaddps, sum[:e.n], ev)
+		})
+	tot := s.reduce(vaddps, combine(vaddps, sum))
+	Comment("a sum of 0 means every e was 0 (fully masked row): y is already all zeros")
+	zero := XMM()
+	VXORPS(zero, zero, zero)
+	VUCOMISS(zero, tot.AsX())
+	JNE(operand.LabelRef(pre + "_norm"))
+	JP(operand.LabelRef(pre + "_norm"))
+	JMP(operand.LabelRef(pre + "_next"))
+
+	Label(pre + "_norm")
+	Comment("pass 3: y *= 1/sum")
+	inv := s.vec()
+	one := s.vec()
+	VMOVUPS(kOne, one)
+	VDIVPS(tot, one, inv)
+	rowLoop{s: s, prefix: pre + "_scale", ptrs: []reg.GPVirtual{y}, cols: cols, u: 4}.run(
+		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
+			yv := e.newV()
+			for j := range yv {
+				yv[j] = load(y, j)
+			}
+			r := e.mul(yv, splat(inv, e.n))
+			for j := range r {
+				store(r[j], y, j)
+			}
+		})
+
+	Label(pre + "_next")
+	Comment("next row")
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(operand.U8(2), rowBytes)
+	ADDQ(rowBytes, y)
+	ADDQ(rowBytes, x)
+	DECQ(rows)
+	JMP(operand.LabelRef(pre + "_row"))
+
+	Label(pre + "_done")
+	s.ret()
+}
+
+// genSoftmaxBackward emits SoftmaxRowsBackward<ISA>.
+func genSoftmaxBackward(s *isa) {
+	name := "SoftmaxRowsBackward" + s.name
+	TEXT(name, NOSPLIT, "func(dx, y, dy []float32, rows, cols int, scale float32)")
+	Doc(name+" computes the softmax gradient of rows rows of width cols (dx may be dy; no bounds checks):",
+		"",
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\td := Σ_c dy[r*cols+c] * y[r*cols+c]",
+		"\t\tdx[r*cols+c] = scale * y[r*cols+c] * (dy[r*cols+c] - d) // for every c",
+		"\t}")
+	dx := gp(Param("dx").Base())
+	y := gp(Param("y").Base())
+	dy := gp(Param("dy").Base())
+	rows := gp(Param("rows"))
+	cols := gp(Param("cols"))
+	sx := XMM()
+	Load(Param("scale"), sx)
+	scale := s.vec()
+	VBROADCASTSS(sx, scale)
+	pre := "SoftmaxBackward"
+
+	Label(pre + "_row")
+	Comment("for each row")
+	TESTQ(rows, rows)
+	JZ(operand.LabelRef(pre + "_done"))
+
+	Comment("pass 1: d = Σ dy·y")
+	const u = 4
+	acc := make(V, u)
+	for i := range acc {
+		acc[i] = s.vec()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	rowLoop{s: s, prefix: pre + "_dot", ptrs: []reg.GPVirtual{y, dy}, cols: cols, u: u}.run(
+		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
+			for j := 0; j < e.n; j++ {
+				VFMADD231PS(load(dy, j), load(y, j), acc[j])
+			}
+		})
+	d := s.reduce(vaddps, combine(vaddps, acc))
+
+	Comment("pass 2: dx = scale·y·(dy - d)")
+	rowLoop{s: s, prefix: pre + "_grad", ptrs: []reg.GPVirtual{dx, y, dy}, cols: cols, u: u}.run(
+		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
+			dyv, yv := e.newV(), e.newV()
+			for j := range dyv {
+				dyv[j] = load(dy, j)
+				yv[j] = load(y, j)
+			}
+			t := e.mul(e.mul(e.sub(dyv, splat(d, e.n)), yv), splat(scale, e.n))
+			for j := range t {
+				store(t[j], dx, j)
+			}
+		})
+
+	Comment("next row")
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(operand.U8(2), rowBytes)
+	ADDQ(rowBytes, dx)
+	ADDQ(rowBytes, y)
+	ADDQ(rowBytes, dy)
+	DECQ(rows)
+	JMP(operand.LabelRef(pre + "_row"))
+
+	Label(pre + "_done")
+	s.ret()
+	_ = fmt.Sprint
+}
