@@ -22,10 +22,15 @@ check-generated: generate
 
 ## test: everything CI checks: vet and gofmt, the amd64 tests with -race over every
 ## kernel variant this CPU has, the purego build, and the arm64 build under qemu.
-test: vet test-amd64 test-purego test-arm64
+test: vet test-amd64 test-bert-base test-purego test-arm64
 
 test-amd64:
 	PETL_EXPECT_KERNELS=$(EXPECT) $(GO) test -race -count=1 $(PKGS)
+
+## test-bert-base: BERT-base parity with PyTorch, which TestParity skips under -race
+## (the race detector makes it several times slower).
+test-bert-base:
+	$(GO) test -count=1 -run 'TestParity/base' ./bert
 
 test-purego:
 	PETL_EXPECT_KERNELS=generic $(GO) test -tags purego -count=1 ./kernels/...

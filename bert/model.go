@@ -1,0 +1,472 @@
+package bert
+
+import (
+	"fmt"
+
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/nn"
+)
+
+// Shapes below use the legend of package nn: B batch, T tokens, C hidden size,
+// NH heads, HD head size, I intermediate size, V vocabulary, L labels.
+
+// MaskValue is the additive attention-mask value of a padding key, as in the
+// extended attention mask of Hugging Face BERT (before transformers v4.31;
+// newer versions use the dtype's minimum). Either way a padded key gets
+// probability exactly 0 in float32.
+const MaskValue = -10000
+
+// TensorSource supplies a model's tensors by canonical Hugging Face BertModel
+// name, without the "bert." prefix (embeddings.word_embeddings.weight,
+// encoder.layer.3.attention.self.query.weight, pooler.dense.weight,
+// classifier.weight, ...). Tensor returns an error when the tensor is
+// missing or its shape is not shape. The returned slice may be read-only
+// memory (a mapped checkpoint): the model never writes to it.
+type TensorSource interface {
+	Tensor(name string, shape ...int) ([]float32, error)
+}
+
+// Adapter is a module inserted into an encoder layer on a sublayer's output,
+// right after the attention output dense or the feed-forward output dense
+// and before that sublayer's residual add and layer norm (Houlsby
+// placement). It maps rows of width C to rows of width C.
+//
+// Forward may take buffers from ar for the activations its Backward needs and
+// keep them until ar is reset; train says whether a Backward will follow.
+// Backward accumulates: dx += ∂L/∂x, and the adapter's own parameter
+// gradients, given dy = ∂L/∂y and the Forward input x.
+type Adapter interface {
+	Forward(y, x []float32, rows int, ar *nn.Arena, train bool) // y, x [rows, C]
+	Backward(dx, dy, x []float32, rows int, ar *nn.Arena)       // dx, dy, x [rows, C]
+}
+
+// Model is a BERT encoder with its pooler and an optional
+// sequence-classification head. Its parameters are nn.Params named as in
+// Hugging Face checkpoints; the base weights of a model built by New are the
+// source's slices (for a mapped checkpoint, read-only memory), never copies.
+//
+// A Model may be shared by goroutines for inference as long as each uses its
+// own State and nobody changes the parameters meanwhile.
+type Model struct {
+	Config     Config
+	Embeddings Embeddings
+	Layers     []Layer
+	Pooler     nn.Linear  // [C, C], followed by tanh, on the [CLS] row
+	Classifier *nn.Linear // [L, C]; nil when the model has no head
+	HeadDrop   nn.Dropout // before the classifier
+
+	readOnly   bool // base weights may be read-only memory
+	headOnHeap bool // the classifier was made by InitClassifier
+}
+
+// Embeddings is BERT's input layer: word, position and token-type
+// embeddings summed, then a layer norm and dropout.
+type Embeddings struct {
+	Word     nn.Embedding // [V, C]
+	Position nn.Embedding // [MaxPositions, C]
+	Type     nn.Embedding // [TypeVocabSize, C]
+	LN       nn.LayerNorm
+	Drop     nn.Dropout
+}
+
+// New builds the base model (embeddings, encoder, pooler; no head) over the
+// tensors of src, which must match cfg. Every parameter is frozen and points
+// at src's memory.
+func New(cfg Config, src TensorSource) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("bert.New: %w", err)
+	}
+	get := func(name string, shape ...int) (*nn.Param, error) {
+		w, err := src.Tensor(name, shape...)
+		if err != nil {
+			return nil, fmt.Errorf("bert.New: %w", err)
+		}
+		if want := prod(shape); len(w) != want {
+			return nil, fmt.Errorf("bert.New: tensor %q has %d elements, want %d for shape %v", name, len(w), want, shape)
+		}
+		return &nn.Param{Name: name, Shape: append([]int(nil), shape...), W: w, Frozen: true, NoDecay: noDecay(name)}, nil
+	}
+	m, err := build(cfg, get)
+	if err != nil {
+		return nil, err
+	}
+	m.readOnly = true
+	return m, nil
+}
+
+// NewRandom builds a model with freshly initialised heap weights, as Hugging
+// Face initialises BERT: weights normal(0, cfg.InitializerRange) (0.02 when
+// unset), biases 0, layer norms 1 and 0, the [PAD] (id 0) word embedding 0.
+// numLabels > 0 adds a classification head. Parameters start frozen; make
+// the ones to train trainable (SetTrainable).
+func NewRandom(cfg Config, numLabels int, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("bert.NewRandom: %w", err)
+	}
+	std := float64(cfg.InitializerRange)
+	if std == 0 {
+		std = 0.02
+	}
+	rng := nn.NewRNG(seed)
+	get := func(name string, shape ...int) (*nn.Param, error) {
+		p := &nn.Param{Name: name, Shape: append([]int(nil), shape...), W: make([]float32, prod(shape)), Frozen: true, NoDecay: noDecay(name)}
+		initParam(p, rng, std)
+		return p, nil
+	}
+	m, err := build(cfg, get)
+	if err != nil {
+		return nil, err
+	}
+	clear(m.Embeddings.Word.W.W[:cfg.HiddenSize]) // padding_idx 0
+	if numLabels > 0 {
+		m.InitClassifier(numLabels, seed^0x5eed)
+	}
+	return m, nil
+}
+
+// initParam sets p as Hugging Face's BertPreTrainedModel._init_weights does.
+func initParam(p *nn.Param, rng *nn.RNG, std float64) {
+	switch {
+	case isLayerNorm(p.Name) && hasSuffix(p.Name, ".weight"):
+		for i := range p.W {
+			p.W[i] = 1
+		}
+	case hasSuffix(p.Name, ".bias"):
+		clear(p.W)
+	default:
+		rng.FillNormal(p.W, 0, std)
+	}
+}
+
+// build assembles a model from a parameter getter.
+func build(cfg Config, get func(name string, shape ...int) (*nn.Param, error)) (*Model, error) {
+	C, I, eps := cfg.HiddenSize, cfg.IntermediateSize, cfg.LayerNormEps
+	var firstErr error
+	p := func(name string, shape ...int) *nn.Param {
+		if firstErr != nil {
+			return nil
+		}
+		q, err := get(name, shape...)
+		if err != nil {
+			firstErr = err
+		}
+		return q
+	}
+	must := func(err error) {
+		if firstErr == nil && err != nil {
+			firstErr = err
+		}
+	}
+	lin := func(prefix string, in, out int) nn.Linear {
+		w, b := p(prefix+".weight", out, in), p(prefix+".bias", out)
+		if firstErr != nil {
+			return nn.Linear{}
+		}
+		l, err := nn.NewLinear(w, b, in, out)
+		must(err)
+		return l
+	}
+	ln := func(prefix string) nn.LayerNorm {
+		g, b := p(prefix+".weight", C), p(prefix+".bias", C)
+		if firstErr != nil {
+			return nn.LayerNorm{}
+		}
+		l, err := nn.NewLayerNorm(g, b, C, eps)
+		must(err)
+		return l
+	}
+	emb := func(name string, v int) nn.Embedding {
+		w := p(name, v, C)
+		if firstErr != nil {
+			return nn.Embedding{}
+		}
+		e, err := nn.NewEmbedding(w, v, C)
+		must(err)
+		return e
+	}
+	m := &Model{Config: cfg, HeadDrop: nn.Dropout{P: cfg.HiddenDropout}}
+	m.Embeddings = Embeddings{
+		Word:     emb("embeddings.word_embeddings.weight", cfg.VocabSize),
+		Position: emb("embeddings.position_embeddings.weight", cfg.MaxPositions),
+		Type:     emb("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize),
+		LN:       ln("embeddings.LayerNorm"),
+		Drop:     nn.Dropout{P: cfg.HiddenDropout},
+	}
+	m.Layers = make([]Layer, cfg.NumLayers)
+	for l := range m.Layers {
+		pre := fmt.Sprintf("encoder.layer.%d.", l)
+		m.Layers[l] = Layer{
+			Query:      lin(pre+"attention.self.query", C, C),
+			Key:        lin(pre+"attention.self.key", C, C),
+			Value:      lin(pre+"attention.self.value", C, C),
+			Attn:       nn.Attention{NH: cfg.NumHeads, HD: cfg.HeadDim()},
+			AttnOut:    lin(pre+"attention.output.dense", C, C),
+			AttnLN:     ln(pre + "attention.output.LayerNorm"),
+			FFIn:       lin(pre+"intermediate.dense", C, I),
+			FFOut:      lin(pre+"output.dense", I, C),
+			FFLN:       ln(pre + "output.LayerNorm"),
+			AttnDrop:   nn.Dropout{P: cfg.AttentionDropout},
+			HiddenDrop: nn.Dropout{P: cfg.HiddenDropout},
+		}
+	}
+	m.Pooler = lin("pooler.dense", C, C)
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return m, nil
+}
+
+// LoadClassifier reads a sequence-classification head of numLabels labels
+// (classifier.weight [L, C], classifier.bias [L]) from src, frozen.
+func (m *Model) LoadClassifier(src TensorSource, numLabels int) error {
+	C := m.Config.HiddenSize
+	if numLabels <= 0 {
+		return fmt.Errorf("bert: classifier needs at least one label, got %d", numLabels)
+	}
+	w, err := src.Tensor("classifier.weight", numLabels, C)
+	if err != nil {
+		return fmt.Errorf("bert: loading the classifier: %w", err)
+	}
+	b, err := src.Tensor("classifier.bias", numLabels)
+	if err != nil {
+		return fmt.Errorf("bert: loading the classifier: %w", err)
+	}
+	pw := &nn.Param{Name: "classifier.weight", Shape: []int{numLabels, C}, W: w, Frozen: true}
+	pb := &nn.Param{Name: "classifier.bias", Shape: []int{numLabels}, W: b, Frozen: true, NoDecay: true}
+	l, err := nn.NewLinear(pw, pb, C, numLabels)
+	if err != nil {
+		return fmt.Errorf("bert: loading the classifier: %w", err)
+	}
+	m.Classifier = &l
+	m.headOnHeap = false
+	return nil
+}
+
+// InitClassifier gives the model a new trainable classification head of
+// numLabels labels on the heap: weights normal(0, InitializerRange), bias 0.
+func (m *Model) InitClassifier(numLabels int, seed uint64) {
+	C := m.Config.HiddenSize
+	std := float64(m.Config.InitializerRange)
+	if std == 0 {
+		std = 0.02
+	}
+	pw := &nn.Param{Name: "classifier.weight", Shape: []int{numLabels, C}, W: make([]float32, numLabels*C), Frozen: true}
+	pb := &nn.Param{Name: "classifier.bias", Shape: []int{numLabels}, W: make([]float32, numLabels), Frozen: true, NoDecay: true}
+	nn.NewRNG(seed).FillNormal(pw.W, 0, std)
+	pw.SetTrainable(true, false)
+	pb.SetTrainable(true, false)
+	m.Classifier = &nn.Linear{In: C, Out: numLabels, W: pw, B: pb}
+	m.headOnHeap = true
+}
+
+// NumLabels returns the classifier's number of labels, 0 without a head.
+func (m *Model) NumLabels() int {
+	if m.Classifier == nil {
+		return 0
+	}
+	return m.Classifier.Out
+}
+
+// Params returns every parameter in checkpoint order: embeddings, layers,
+// pooler, then the classifier if present. (Adapters own their parameters.)
+func (m *Model) Params() []*nn.Param {
+	e := &m.Embeddings
+	ps := []*nn.Param{e.Word.W, e.Position.W, e.Type.W, e.LN.Gamma, e.LN.Beta}
+	for i := range m.Layers {
+		ps = append(ps, m.Layers[i].Params()...)
+	}
+	ps = append(ps, m.Pooler.Params()...)
+	if m.Classifier != nil {
+		ps = append(ps, m.Classifier.Params()...)
+	}
+	return ps
+}
+
+// SetTrainable makes p (one of m's parameters) trainable or frozen. A base
+// weight that may live in read-only memory is copied to the heap first.
+func (m *Model) SetTrainable(p *nn.Param, on bool) {
+	onHeap := m.headOnHeap && m.Classifier != nil && (p == m.Classifier.W || p == m.Classifier.B)
+	p.SetTrainable(on, m.readOnly && !onHeap)
+}
+
+// ReadOnlyWeights reports whether the base weights may be read-only memory
+// (a model built by New) rather than the heap (NewRandom).
+func (m *Model) ReadOnlyWeights() bool { return m.readOnly }
+
+// State holds the activations of forward passes of one model in an arena
+// sized by the largest (B, T) seen, so that steady-state passes allocate
+// nothing. The output slices are valid until the next Forward with the same
+// State.
+type State struct {
+	// Train keeps every activation for a backward pass and turns dropout on.
+	Train bool
+	// KeepHidden keeps every layer's output in Hidden (always on in Train).
+	KeepHidden bool
+	// RNG draws the dropout masks in Train mode.
+	RNG nn.RNG
+
+	Arena nn.Arena
+
+	B, T   int
+	Mask   []float32   // [B, T] additive key mask (0 or MaskValue)
+	Hidden [][]float32 // [L+1] of [B*T, C]: embeddings output, then each layer's; only Hidden[L] unless kept
+	Pooled []float32   // [B, C]
+	Logits []float32   // [B, L]; nil without a head
+
+	emb    embActs
+	layers []layerActs
+	cls    []float32 // [B, C] [CLS] rows
+	pooled []float32 // [B, C] head input after dropout
+	dropP  []float32 // [B, C] head dropout mask
+}
+
+// embActs are the embedding layer's activations.
+type embActs struct {
+	sum        []float32 // [B*T, C] word + position + type
+	mean, rstd []float32 // [B*T]
+	ln         []float32 // [B*T, C] LN output (before dropout)
+	dropMask   []float32 // [B*T, C]
+	out        []float32 // [B*T, C] after dropout
+}
+
+// Forward runs the model on a batch: hidden states, pooled output and, with
+// a head, logits, all in st. It returns an error, before computing anything,
+// if the batch does not fit the model (ids out of range, too long, ...).
+func (m *Model) Forward(st *State, b *Batch) error {
+	if err := m.check(b); err != nil {
+		return err
+	}
+	cfg := &m.Config
+	B, T, C := b.B, b.T, cfg.HiddenSize
+	BT := B * T
+	ar := &st.Arena
+	ar.Reset()
+	st.B, st.T = B, T
+	if len(st.layers) != len(m.Layers) {
+		st.layers = make([]layerActs, len(m.Layers))
+		st.Hidden = make([][]float32, len(m.Layers)+1)
+	}
+	clear(st.Hidden)
+	keep := st.Train || st.KeepHidden
+
+	// Additive key mask.
+	st.Mask = ar.Alloc(BT)
+	for i, v := range b.Mask[:BT] {
+		st.Mask[i] = (1 - v) * MaskValue
+	}
+
+	x := m.Embeddings.forward(&st.emb, b, st, ar)
+	st.Hidden[0] = x
+	for l := range m.Layers {
+		out := ar.Alloc(BT * C)
+		mark := ar.Mark()
+		m.Layers[l].forward(&st.layers[l], out, x, st, ar)
+		if !st.Train {
+			ar.Release(mark) // inference: the next layer reuses this layer's scratch
+		}
+		if keep {
+			st.Hidden[l+1] = out
+		} else {
+			st.Hidden[l] = nil
+		}
+		st.Hidden[len(m.Layers)] = out
+		x = out
+	}
+
+	// Pooler: tanh(dense(hidden[CLS])).
+	st.cls = ar.Alloc(B * C)
+	for i := 0; i < B; i++ {
+		copy(st.cls[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
+	}
+	st.Pooled = ar.Alloc(B * C)
+	m.Pooler.Forward(st.Pooled, st.cls, B)
+	kernels.Tanh(st.Pooled, st.Pooled)
+
+	st.Logits = nil
+	if m.Classifier != nil {
+		st.pooled = st.Pooled
+		if m.HeadDrop.Active(st.Train) {
+			st.pooled, st.dropP = ar.Alloc(B*C), ar.Alloc(B*C)
+			m.HeadDrop.Forward(st.pooled, st.dropP, st.Pooled, &st.RNG)
+		}
+		st.Logits = ar.Alloc(B * m.Classifier.Out)
+		m.Classifier.Forward(st.Logits, st.pooled, B)
+	}
+	return nil
+}
+
+// check validates a batch against the model.
+func (m *Model) check(b *Batch) error {
+	cfg := &m.Config
+	BT := b.B * b.T
+	switch {
+	case b.B <= 0 || b.T <= 0:
+		return fmt.Errorf("bert: empty batch (B=%d, T=%d)", b.B, b.T)
+	case b.T > cfg.MaxPositions:
+		return fmt.Errorf("bert: batch of %d tokens per sequence is longer than the model's %d positions", b.T, cfg.MaxPositions)
+	case len(b.IDs) < BT || len(b.Mask) < BT:
+		return fmt.Errorf("bert: batch B=%d T=%d has %d ids and %d mask values, want %d", b.B, b.T, len(b.IDs), len(b.Mask), BT)
+	case b.TypeIDs != nil && len(b.TypeIDs) < BT:
+		return fmt.Errorf("bert: batch B=%d T=%d has %d type ids, want %d", b.B, b.T, len(b.TypeIDs), BT)
+	}
+	if err := m.Embeddings.Word.CheckIDs(b.IDs[:BT]); err != nil {
+		return fmt.Errorf("bert: batch token ids: %w", err)
+	}
+	if b.TypeIDs != nil {
+		if err := m.Embeddings.Type.CheckIDs(b.TypeIDs[:BT]); err != nil {
+			return fmt.Errorf("bert: batch token type ids: %w", err)
+		}
+	}
+	return nil
+}
+
+// forward computes the embedding layer's output [B*T, C].
+func (e *Embeddings) forward(a *embActs, b *Batch, st *State, ar *nn.Arena) []float32 {
+	B, T, C := b.B, b.T, e.Word.C
+	BT := B * T
+	a.sum = ar.Alloc(BT * C)
+	e.Word.Forward(a.sum, b.IDs[:BT])
+	pos, typ := e.Position.W.W, e.Type.W.W
+	for i := 0; i < BT; i++ {
+		row := a.sum[i*C : (i+1)*C]
+		t := i % T
+		var tt int
+		if b.TypeIDs != nil {
+			tt = int(b.TypeIDs[i])
+		}
+		p, ty := pos[t*C:(t+1)*C], typ[tt*C:(tt+1)*C]
+		for c := range row {
+			row[c] += p[c] + ty[c]
+		}
+	}
+	a.mean, a.rstd = nil, nil
+	if st.Train {
+		a.mean, a.rstd = ar.Alloc(BT), ar.Alloc(BT)
+	}
+	a.ln = ar.Alloc(BT * C)
+	e.LN.Forward(a.ln, a.mean, a.rstd, a.sum, BT)
+	a.out = a.ln
+	if e.Drop.Active(st.Train) {
+		a.out, a.dropMask = ar.Alloc(BT*C), ar.Alloc(BT*C)
+		e.Drop.Forward(a.out, a.dropMask, a.ln, &st.RNG)
+	}
+	return a.out
+}
+
+func prod(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+func isLayerNorm(name string) bool {
+	return hasSuffix(name, "LayerNorm.weight") || hasSuffix(name, "LayerNorm.bias")
+}
+
+// noDecay reports whether weight decay skips the parameter (biases and layer
+// norms, as in the BERT recipe).
+func noDecay(name string) bool { return hasSuffix(name, ".bias") || isLayerNorm(name) }

@@ -1,0 +1,243 @@
+package bert
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/nn"
+)
+
+// tinyConfig is a small valid configuration for model tests.
+func tinyConfig() Config {
+	return Config{VocabSize: 50, HiddenSize: 24, NumLayers: 2, NumHeads: 3, IntermediateSize: 40,
+		MaxPositions: 16, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12,
+		HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02}
+}
+
+// testBatch returns a batch of B sequences padded to T with lengths lens.
+func testBatch(B, T int, lens []int, seed uint64) *Batch {
+	rng := nn.NewRNG(seed)
+	b := &Batch{B: B, T: T, IDs: make([]int32, B*T), TypeIDs: make([]int32, B*T), Mask: make([]float32, B*T), Lens: lens}
+	for i := 0; i < B; i++ {
+		for t := 0; t < lens[i]; t++ {
+			b.IDs[i*T+t] = int32(1 + rng.Uint64()%49)
+			b.Mask[i*T+t] = 1
+			if t > lens[i]/2 {
+				b.TypeIDs[i*T+t] = 1
+			}
+		}
+	}
+	return b
+}
+
+func TestForwardAllocatesNothing(t *testing.T) {
+	small, err := NewRandom(tinyConfig(), 3, 1)
+	require.NoError(t, err)
+	cfg := tinyConfig() // BERT-tiny's widths, large enough for the kernels to split work
+	cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.MaxPositions = 128, 2, 512, 64
+	tiny, err := NewRandom(cfg, 2, 1)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name       string
+		m          *Model
+		keepHidden bool
+		threads    int
+		B, T       int
+	}{
+		{"inference", small, false, 1, 4, 12},
+		{"keep-hidden", small, true, 1, 4, 12},
+		{"tiny-1-thread", tiny, false, 1, 8, 64},
+		{"tiny-2-threads", tiny, false, 2, 8, 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer kernels.SetThreads(kernels.Threads())
+			kernels.SetThreads(tc.threads)
+			st := &State{KeepHidden: tc.keepHidden}
+			m := tc.m
+			lens := []int{tc.T, 3, 7, 1, tc.T / 2, tc.T, 2, 9}[:tc.B]
+			big, small := testBatch(tc.B, tc.T, lens, 1), testBatch(2, 5, []int{5, 2}, 2)
+			require.NoError(t, m.Forward(st, big))
+			allocs := testing.AllocsPerRun(5, func() {
+				if err := m.Forward(st, big); err != nil {
+					panic(err)
+				}
+				if err := m.Forward(st, small); err != nil { // a smaller batch fits the arena
+					panic(err)
+				}
+			})
+			t.Logf("allocations per steady-state pair of forward passes: %v (arena %d floats)", allocs, st.Arena.Cap())
+			if raceEnabled {
+				return // the race runtime's own allocations make counts meaningless
+			}
+			if tc.threads > 1 && allocs > 0 {
+				// The model itself allocates nothing (the 1-thread cases); what
+				// remains is the kernels' own hand-off of work to goroutines.
+				t.Skipf("kernels allocate %v times per pair of passes when splitting work over %d goroutines", allocs, tc.threads)
+			}
+			require.Zero(t, allocs)
+		})
+	}
+}
+
+// TestForwardPaddingInvariance checks that padding does not change the real
+// tokens' outputs: a sequence alone gives the same hidden states as in a
+// batch where it is padded, and the same pooled output.
+func TestForwardPaddingInvariance(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), 2, 7)
+	require.NoError(t, err)
+	batch := testBatch(3, 10, []int{10, 4, 7}, 3)
+	st := &State{}
+	require.NoError(t, m.Forward(st, batch))
+	C := m.Config.HiddenSize
+	for b, n := range batch.Lens {
+		one := &Batch{B: 1, T: n, IDs: batch.IDs[b*10 : b*10+n], TypeIDs: batch.TypeIDs[b*10 : b*10+n], Mask: batch.Mask[b*10 : b*10+n], Lens: []int{n}}
+		st1 := &State{}
+		require.NoError(t, m.Forward(st1, one))
+		last := st.Hidden[len(m.Layers)][b*10*C : (b*10+n)*C]
+		requireNear(t, st1.Hidden[len(m.Layers)], last, 1e-5, "hidden states of sequence %d", b)
+		requireNear(t, st1.Pooled, st.Pooled[b*C:(b+1)*C], 1e-5, "pooled output of sequence %d", b)
+		requireNear(t, st1.Logits, st.Logits[b*2:(b+1)*2], 1e-5, "logits of sequence %d", b)
+	}
+}
+
+func requireNear(t *testing.T, got, want []float32, tol float64, msg string, args ...any) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.InDelta(t, want[i], got[i], tol, append([]any{msg + " [%d]"}, append(args, i)...)...)
+	}
+}
+
+func TestForwardThreadsBitwise(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), 2, 9)
+	require.NoError(t, err)
+	batch := testBatch(3, 16, []int{16, 9, 2}, 5)
+	defer kernels.SetThreads(kernels.Threads())
+	var outs [][]float32
+	for _, n := range []int{1, 2, 3} {
+		kernels.SetThreads(n)
+		st := &State{}
+		require.NoError(t, m.Forward(st, batch))
+		outs = append(outs, append([]float32(nil), st.Hidden[len(m.Layers)]...))
+	}
+	require.Equal(t, outs[0], outs[1], "1 and 2 threads")
+	require.Equal(t, outs[0], outs[2], "1 and 3 threads")
+}
+
+func TestForwardErrors(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), 0, 1)
+	require.NoError(t, err)
+	require.Nil(t, m.Classifier)
+	good := testBatch(1, 4, []int{4}, 1)
+	for _, tc := range []struct {
+		name  string
+		batch *Batch
+		want  string
+	}{
+		{"empty", &Batch{}, "empty batch"},
+		{"too long", testBatch(1, 17, []int{17}, 1), "longer than the model's 16 positions"},
+		{"short ids", &Batch{B: 1, T: 4, IDs: good.IDs[:3], Mask: good.Mask}, "has 3 ids"},
+		{"bad id", &Batch{B: 1, T: 4, IDs: []int32{1, 2, 50, 3}, Mask: good.Mask}, "id 50 at position 2"},
+		{"bad type", &Batch{B: 1, T: 4, IDs: good.IDs, TypeIDs: []int32{0, 2, 0, 0}, Mask: good.Mask}, "type ids"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := m.Forward(&State{}, tc.batch)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+	// Without type ids every token is of type 0.
+	st := &State{}
+	noTypes := &Batch{B: 1, T: 4, IDs: good.IDs, Mask: good.Mask}
+	require.NoError(t, m.Forward(st, noTypes))
+	zeros := &Batch{B: 1, T: 4, IDs: good.IDs, TypeIDs: make([]int32, 4), Mask: good.Mask}
+	st2 := &State{}
+	require.NoError(t, m.Forward(st2, zeros))
+	require.Equal(t, st.Pooled, st2.Pooled)
+	require.Nil(t, st.Logits)
+}
+
+func TestNewRandomInit(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.VocabSize, cfg.HiddenSize, cfg.NumHeads = 400, 64, 4
+	m, err := NewRandom(cfg, 2, 3)
+	require.NoError(t, err)
+	ps := m.Params()
+	want := cfg.BaseTensors()
+	require.Len(t, ps, len(want)+2)
+	for i, e := range want {
+		require.Equal(t, e.Name, ps[i].Name)
+		require.Equal(t, e.Shape, ps[i].Shape)
+		require.Len(t, ps[i].W, prod(e.Shape))
+	}
+	for _, p := range ps {
+		switch {
+		case isLayerNorm(p.Name) && strings.HasSuffix(p.Name, ".weight"):
+			require.Equal(t, float32(1), p.W[0], p.Name)
+			require.True(t, p.NoDecay)
+		case strings.HasSuffix(p.Name, ".bias"):
+			require.Equal(t, make([]float32, p.Len()), p.W, p.Name)
+			require.True(t, p.NoDecay)
+		default:
+			var s, ss float64
+			for _, v := range p.W {
+				s += float64(v)
+				ss += float64(v) * float64(v)
+			}
+			n := float64(p.Len())
+			require.InDelta(t, 0.02, math.Sqrt(ss/n-(s/n)*(s/n)), 0.004, p.Name)
+			require.False(t, p.NoDecay)
+		}
+	}
+	require.Equal(t, make([]float32, cfg.HiddenSize), m.Embeddings.Word.W.W[:cfg.HiddenSize], "[PAD] embedding is zero")
+	require.False(t, m.ReadOnlyWeights())
+	require.True(t, m.Classifier.W.Trainable(), "a new head is trainable")
+	require.False(t, m.Layers[0].Query.W.Trainable(), "the base starts frozen")
+}
+
+// TestNewUsesSourceMemory checks that New keeps the source's slices (no
+// copy) and that an inconsistent source is a clear error.
+func TestNewUsesSourceMemory(t *testing.T) {
+	cfg := tinyConfig()
+	src := mapSource{}
+	for _, e := range cfg.BaseTensors() {
+		src[e.Name] = make([]float32, prod(e.Shape))
+	}
+	m, err := New(cfg, src)
+	require.NoError(t, err)
+	require.True(t, m.ReadOnlyWeights())
+	for _, p := range m.Params() {
+		require.Same(t, &src[p.Name][0], &p.W[0], p.Name)
+		require.True(t, p.Frozen)
+	}
+	// Making a base weight trainable copies it off the (possibly read-only) source.
+	q := m.Layers[1].Query.W
+	m.SetTrainable(q, true)
+	require.NotSame(t, &src[q.Name][0], &q.W[0])
+	require.Len(t, q.G, q.Len())
+
+	delete(src, "encoder.layer.1.output.dense.bias")
+	_, err = New(cfg, src)
+	require.ErrorContains(t, err, "encoder.layer.1.output.dense.bias")
+}
+
+type mapSource map[string][]float32
+
+func (s mapSource) Tensor(name string, shape ...int) ([]float32, error) {
+	w, ok := s[name]
+	if !ok {
+		return nil, &missingError{name}
+	}
+	if len(w) != prod(shape) {
+		return nil, &missingError{name + " (wrong size)"}
+	}
+	return w, nil
+}
+
+type missingError struct{ name string }
+
+func (e *missingError) Error() string { return "no tensor " + e.name }
