@@ -2,15 +2,30 @@ package kernels
 
 import "math"
 
+// Shapes: x, y, dx, dy, a, b, sum are [rows, cols] (row-major); gamma,
+// beta, dgamma, dbeta are [cols]; mean and rstd are [rows].
+
 // layerNormFunc is the signature of LayerNorm implementations (arguments checked).
 type layerNormFunc func(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32)
 
-// layerNormBwdFunc is the signature of LayerNormBackward implementations.
+// addLayerNormFunc is the signature of AddLayerNorm implementations.
+type addLayerNormFunc func(y, sum, mean, rstd, a, b, gamma, beta []float32, rows, cols int, eps float32)
+
+// layerNormBwdFunc is the signature of LayerNormBackward implementations:
+// whole rows, any of dx, dgamma, dbeta may be nil.
 type layerNormBwdFunc func(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, rows, cols int)
 
+// lnParamGradFunc accumulates dgamma and dbeta (either may be nil) over a
+// block of cols columns of rows rows with row stride ld, adding the rows in
+// order. Given whole rows it gives the same bits as the same variant's
+// layerNormBwdFunc.
+type lnParamGradFunc func(dgamma, dbeta, dy, x, mean, rstd []float32, rows, cols, ld int)
+
 var (
-	layerNormOp         = newOpTable[layerNormFunc]("layernorm", layerNormGeneric)
-	layerNormBackwardOp = newOpTable[layerNormBwdFunc]("layernorm_backward", layerNormBackwardGeneric)
+	layerNormOp          = newOpTable[layerNormFunc]("layernorm", layerNormGeneric)
+	addLayerNormOp       = newOpTable[addLayerNormFunc]("add_layernorm", addLayerNormGeneric)
+	layerNormBackwardOp  = newOpTable[layerNormBwdFunc]("layernorm_backward", layerNormBackwardGeneric)
+	layerNormParamGradOp = newOpTable[lnParamGradFunc]("layernorm_param_grad", layerNormParamGradGeneric)
 )
 
 // LayerNorm normalises each of rows rows of width cols:
@@ -19,8 +34,14 @@ var (
 //	y[r,c] = (x[r,c]-μ)*ρ*gamma[c] + beta[c]
 //	mean[r] = μ;  rstd[r] = ρ
 //
-// mean and rstd may be nil (inference). A constant row gives y = beta. y and x
-// may be the same slice.
+// mean and rstd may be nil (inference). A constant row gives exactly
+// y = beta and rstd = 1/√eps (eps must be > 0 for that), in every variant:
+// the SIMD variants take their sums about the row's first element. y and x
+// may be the same slice. With cols == 0 nothing is written.
+//
+// The SIMD variants sum in float32 (see Sum); their mean, rstd and y differ
+// from the float64 reference by a few units of float32 rounding relative to
+// the row's spread (the tests state the bound).
 func LayerNorm(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32) {
 	needShape("LayerNorm", rows, cols)
 	need("LayerNorm", "x", x, rows*cols)
@@ -33,16 +54,56 @@ func LayerNorm(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps floa
 	if rstd != nil {
 		need("LayerNorm", "rstd", rstd, rows)
 	}
+	if rows == 0 || cols == 0 {
+		return
+	}
 	f := layerNormOp.active()
+	if serial(rows, rowGrain(cols)) {
+		f(y, mean, rstd, x, gamma, beta, rows, cols, eps)
+		return
+	}
 	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-		var m, s []float32
-		if mean != nil {
-			m = mean[lo:hi]
-		}
-		if rstd != nil {
-			s = rstd[lo:hi]
-		}
-		f(y[lo*cols:hi*cols], m, s, x[lo*cols:hi*cols], gamma, beta, hi-lo, cols, eps)
+		f(y[lo*cols:hi*cols], part(mean, lo, hi), part(rstd, lo, hi), x[lo*cols:hi*cols], gamma, beta, hi-lo, cols, eps)
+	})
+}
+
+// AddLayerNorm is the residual add and layer norm of a transformer block in
+// one pass: it writes sum = a + b (the input that LayerNormBackward needs)
+// and y = LayerNorm(sum):
+//
+//	sum[r,c] = a[r,c] + b[r,c]
+//	y[r,c]   = (sum[r,c]-μ)*ρ*gamma[c] + beta[c]    (μ, ρ of row r of sum)
+//	mean[r] = μ;  rstd[r] = ρ
+//
+// sum is the same in every variant, bit for bit; y, mean and rstd are as in
+// LayerNorm. mean and rstd may be nil. sum may be the same slice as a or b,
+// and y may be the same slice as any of a, b and sum (then sum is lost).
+func AddLayerNorm(y, sum, mean, rstd, a, b, gamma, beta []float32, rows, cols int, eps float32) {
+	needShape("AddLayerNorm", rows, cols)
+	need("AddLayerNorm", "a", a, rows*cols)
+	need("AddLayerNorm", "b", b, rows*cols)
+	need("AddLayerNorm", "sum", sum, rows*cols)
+	need("AddLayerNorm", "y", y, rows*cols)
+	need("AddLayerNorm", "gamma", gamma, cols)
+	need("AddLayerNorm", "beta", beta, cols)
+	if mean != nil {
+		need("AddLayerNorm", "mean", mean, rows)
+	}
+	if rstd != nil {
+		need("AddLayerNorm", "rstd", rstd, rows)
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	f := addLayerNormOp.active()
+	if serial(rows, rowGrain(cols)) {
+		f(y, sum, mean, rstd, a, b, gamma, beta, rows, cols, eps)
+		return
+	}
+	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
+		s := lo * cols
+		e := hi * cols
+		f(y[s:e], sum[s:e], part(mean, lo, hi), part(rstd, lo, hi), a[s:e], b[s:e], gamma, beta, hi-lo, cols, eps)
 	})
 }
 
@@ -54,7 +115,10 @@ func LayerNorm(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps floa
 //	dbeta[c]   += Σ_r dy[r,c]
 //
 // dgamma and dbeta may be nil (frozen parameters); dx may be nil (no gradient
-// needed below).
+// needed below). The column sums into dgamma and dbeta add the rows in order;
+// with several goroutines dx is split over rows and dgamma, dbeta over
+// columns, so results are bitwise the same for every thread count. dbeta is
+// the same in every variant, bit for bit.
 func LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, rows, cols int) {
 	needShape("LayerNormBackward", rows, cols)
 	need("LayerNormBackward", "dy", dy, rows*cols)
@@ -71,10 +135,37 @@ func LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, ro
 	if dbeta != nil {
 		need("LayerNormBackward", "dbeta", dbeta, cols)
 	}
-	// The column sums into dgamma and dbeta are a reduction over rows, so they
-	// are not split across goroutines here (results must not depend on the
-	// thread count).
-	layerNormBackwardOp.active()(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, rows, cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	f := layerNormBackwardOp.active()
+	params := dgamma != nil || dbeta != nil
+	if serial(rows, rowGrain(cols)) {
+		// One pass over each row for all three gradients.
+		f(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, rows, cols)
+		return
+	}
+	if dx != nil {
+		parallelFor(rows, rowGrain(cols), func(lo, hi int) {
+			s, e := lo*cols, hi*cols
+			f(dx[s:e], nil, nil, dy[s:e], x[s:e], mean[lo:hi], rstd[lo:hi], gamma, hi-lo, cols)
+		})
+	}
+	if params {
+		g := layerNormParamGradOp.active()
+		parallelFor((cols+colBlock-1)/colBlock, columnGrain(rows), func(lo, hi int) {
+			c0, c1 := lo*colBlock, min(hi*colBlock, cols)
+			g(part(dgamma, c0, c1), part(dbeta, c0, c1), dy[c0:], x[c0:], mean, rstd, rows, c1-c0, cols)
+		})
+	}
+}
+
+// part returns s[lo:hi], or nil for a nil s.
+func part(s []float32, lo, hi int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[lo:hi]
 }
 
 // layerNormGeneric is the reference layer norm (see LayerNorm), float64 sums.
@@ -104,27 +195,33 @@ func layerNormGeneric(y, mean, rstd, x, gamma, beta []float32, rows, cols int, e
 	}
 }
 
+// addLayerNormGeneric is the reference AddLayerNorm: for each row,
+// sum[c] = a[c] + b[c], then layerNormGeneric of that row of sum.
+func addLayerNormGeneric(y, sum, mean, rstd, a, b, gamma, beta []float32, rows, cols int, eps float32) {
+	for r := 0; r < rows; r++ {
+		s, e := r*cols, (r+1)*cols
+		addGeneric(sum[s:e], a[s:e], b[s:e])
+		layerNormGeneric(y[s:e], part(mean, r, r+1), part(rstd, r, r+1), sum[s:e], gamma, beta, 1, cols, eps)
+	}
+}
+
 // layerNormBackwardGeneric is the reference layer-norm backward, float64 sums.
 func layerNormBackwardGeneric(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, rows, cols int) {
 	for r := 0; r < rows; r++ {
 		xr, dyr := x[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols]
 		mu, rho := float64(mean[r]), float64(rstd[r])
+		if dx == nil {
+			layerNormParamGradGeneric(dgamma, dbeta, dyr, xr, mean[r:r+1], rstd[r:r+1], 1, cols, cols)
+			continue
+		}
 		var sg, sgx float64
 		for c := range xr {
 			xh := (float64(xr[c]) - mu) * rho
 			g := float64(dyr[c]) * float64(gamma[c])
 			sg += g
 			sgx += g * xh
-			if dgamma != nil {
-				dgamma[c] += float32(float64(dyr[c]) * xh)
-			}
-			if dbeta != nil {
-				dbeta[c] += dyr[c]
-			}
 		}
-		if dx == nil {
-			continue
-		}
+		layerNormParamGradGeneric(dgamma, dbeta, dyr, xr, mean[r:r+1], rstd[r:r+1], 1, cols, cols)
 		sg /= float64(cols)
 		sgx /= float64(cols)
 		dxr := dx[r*cols : (r+1)*cols]
@@ -132,6 +229,28 @@ func layerNormBackwardGeneric(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []floa
 			xh := (float64(xr[c]) - mu) * rho
 			g := float64(dyr[c]) * float64(gamma[c])
 			dxr[c] += float32(rho * (g - sg - xh*sgx))
+		}
+	}
+}
+
+// layerNormParamGradGeneric is the reference for the dgamma, dbeta column
+// sums over a block with row stride ld, rows in order:
+//
+//	dgamma[c] += float32(float64(dy[r*ld+c]) * (float64(x[r*ld+c])-mean[r])*rstd[r])
+//	dbeta[c]  += dy[r*ld+c]
+func layerNormParamGradGeneric(dgamma, dbeta, dy, x, mean, rstd []float32, rows, cols, ld int) {
+	for r := 0; r < rows; r++ {
+		xr, dyr := x[r*ld:r*ld+cols], dy[r*ld:r*ld+cols]
+		mu, rho := float64(mean[r]), float64(rstd[r])
+		if dgamma != nil {
+			for c := range xr {
+				dgamma[c] += float32(float64(dyr[c]) * ((float64(xr[c]) - mu) * rho))
+			}
+		}
+		if dbeta != nil {
+			for c, v := range dyr {
+				dbeta[c] += v
+			}
 		}
 	}
 }

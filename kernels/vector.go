@@ -1,10 +1,16 @@
 package kernels
 
 // Element-wise and reduction kernels over []float32.
+//
+// The element-wise kernels (AddBias, Add, Axpy, Scale) give the same bits
+// in every variant: each output is one correctly rounded float32 operation
+// (or two, in a fixed order) of its inputs. BiasGrad adds the rows in order
+// in every variant, so it too gives the same bits. Dot and Sum differ
+// between variants by rounding only (see their doc comments); Max is exact.
 
 type (
 	addBiasFunc  func(x, bias []float32, rows, cols int)
-	biasGradFunc func(db, dy []float32, rows, cols int)
+	biasGradFunc func(db, dy []float32, rows, cols, ld int)
 	addFunc      func(dst, a, b []float32)
 	axpyFunc     func(alpha float32, x, y []float32)
 	scaleFunc    func(alpha float32, x []float32)
@@ -23,6 +29,26 @@ var (
 	maxOp      = newOpTable[reduceFunc]("max", maxGeneric)
 )
 
+// serial reports whether parallelFor(n, grain, ...) would run everything on
+// the calling goroutine. Wrappers then call the kernel directly: a closure
+// handed to parallelFor escapes to the heap, and the small and single-thread
+// calls of a training step should not allocate.
+func serial(n, grain int) bool {
+	return Threads() <= 1 || n <= grain
+}
+
+// colBlock is the unit in which column reductions (BiasGrad, the dgamma and
+// dbeta of LayerNormBackward) are split across goroutines: a multiple of
+// every vector width. Each column is summed over the rows, in row order, by
+// one goroutine, so the result does not depend on the split.
+const colBlock = 64
+
+// columnGrain is the number of colBlock-wide column blocks worth handing to
+// one goroutine for a reduction over rows rows.
+func columnGrain(rows int) int {
+	return max(1, elemGrain/max(1, rows*colBlock))
+}
+
 // AddBias adds bias to every one of rows rows of width cols, in place:
 //
 //	x[r*cols+c] += bias[c]
@@ -31,17 +57,35 @@ func AddBias(x, bias []float32, rows, cols int) {
 	need("AddBias", "x", x, rows*cols)
 	need("AddBias", "bias", bias, cols)
 	f := addBiasOp.active()
+	if serial(rows, rowGrain(cols)) {
+		f(x, bias, rows, cols)
+		return
+	}
 	parallelFor(rows, rowGrain(cols), func(lo, hi int) { f(x[lo*cols:hi*cols], bias, hi-lo, cols) })
 }
 
-// BiasGrad accumulates the column sums of dy into db:
+// BiasGrad accumulates the column sums of dy into db, adding the rows in
+// order (every variant gives the bits of this loop; goroutines split the
+// columns, never the rows):
 //
 //	db[c] += Σ_r dy[r*cols+c]
 func BiasGrad(db, dy []float32, rows, cols int) {
 	needShape("BiasGrad", rows, cols)
 	need("BiasGrad", "dy", dy, rows*cols)
 	need("BiasGrad", "db", db, cols)
-	biasGradOp.active()(db, dy, rows, cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	f := biasGradOp.active()
+	nb, grain := (cols+colBlock-1)/colBlock, columnGrain(rows)
+	if serial(nb, grain) {
+		f(db, dy, rows, cols, cols)
+		return
+	}
+	parallelFor(nb, grain, func(lo, hi int) {
+		c0, c1 := lo*colBlock, min(hi*colBlock, cols)
+		f(db[c0:c1], dy[c0:], rows, c1-c0, cols)
+	})
 }
 
 // Add computes dst[i] = a[i] + b[i] for i < len(a); dst may alias a or b.
@@ -49,35 +93,52 @@ func Add(dst, a, b []float32) {
 	need("Add", "b", b, len(a))
 	need("Add", "dst", dst, len(a))
 	f := addOp.active()
+	if serial(len(a), elemGrain) {
+		f(dst, a, b)
+		return
+	}
 	parallelFor(len(a), elemGrain, func(lo, hi int) { f(dst[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
-// Axpy computes y[i] += alpha * x[i] for i < len(x).
+// Axpy computes y[i] += alpha * x[i] for i < len(x), with the product
+// rounded to float32 before the sum (no fused multiply-add, so every variant
+// and architecture gives the same bits).
 func Axpy(alpha float32, x, y []float32) {
 	need("Axpy", "y", y, len(x))
 	f := axpyOp.active()
+	if serial(len(x), elemGrain) {
+		f(alpha, x, y)
+		return
+	}
 	parallelFor(len(x), elemGrain, func(lo, hi int) { f(alpha, x[lo:hi], y[lo:hi]) })
 }
 
 // Scale computes x[i] *= alpha for every i.
 func Scale(alpha float32, x []float32) {
 	f := scaleOp.active()
+	if serial(len(x), elemGrain) {
+		f(alpha, x)
+		return
+	}
 	parallelFor(len(x), elemGrain, func(lo, hi int) { f(alpha, x[lo:hi]) })
 }
 
 // Dot returns Σ_i x[i]*y[i] over i < len(x). The summation order is the
 // variant's own (not sequential), so results differ from a plain loop by
-// rounding only.
+// rounding only: the SIMD variants sum in float32 over a tree of depth at
+// most len(x)/16 + 32, so |Dot - exact| <= γ(len(x)/16+33)·Σ|x[i]·y[i]|
+// with γ(k) = k·2⁻²⁴/(1-k·2⁻²⁴); the generic variant sums in float64.
 func Dot(x, y []float32) float32 {
 	need("Dot", "y", y, len(x))
 	return dotOp.active()(x, y)
 }
 
-// Sum returns Σ_i x[i], in the variant's own summation order.
+// Sum returns Σ_i x[i], in the variant's own summation order, within
+// γ(len(x)/16+32)·Σ|x[i]| of the exact sum (see Dot).
 func Sum(x []float32) float32 { return sumOp.active()(x) }
 
 // Max returns the largest element of x (-Inf for an empty slice; NaN if any
-// element is NaN).
+// element is NaN). When the largest value is zero, its sign may be either.
 func Max(x []float32) float32 { return maxOp.active()(x) }
 
 // addBiasGeneric: for r, c: x[r*cols+c] += bias[c]
@@ -90,10 +151,10 @@ func addBiasGeneric(x, bias []float32, rows, cols int) {
 	}
 }
 
-// biasGradGeneric: for r, c: db[c] += dy[r*cols+c]
-func biasGradGeneric(db, dy []float32, rows, cols int) {
+// biasGradGeneric: for r, c: db[c] += dy[r*ld+c], rows in order.
+func biasGradGeneric(db, dy []float32, rows, cols, ld int) {
 	for r := 0; r < rows; r++ {
-		row := dy[r*cols : (r+1)*cols]
+		row := dy[r*ld : r*ld+cols]
 		for c, v := range row {
 			db[c] += v
 		}
@@ -107,10 +168,12 @@ func addGeneric(dst, a, b []float32) {
 	}
 }
 
-// axpyGeneric: for i := range x { y[i] += alpha * x[i] }
+// axpyGeneric: for i := range x { y[i] += float32(alpha * x[i]) }. The
+// conversion rounds the product, which stops the compiler fusing it into a
+// multiply-add (it does on arm64), so the result is the same everywhere.
 func axpyGeneric(alpha float32, x, y []float32) {
 	for i, v := range x {
-		y[i] += alpha * v
+		y[i] += float32(alpha * v)
 	}
 }
 
