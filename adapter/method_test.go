@@ -39,9 +39,9 @@ func trainableNames(s *Setup) map[string]bool {
 // the shapes.
 func TestPrepareMethods(t *testing.T) {
 	const C, I, L, V, P, NL = 16, 24, 3, 40, 32, 2
-	ln := 2 * C * (1 + 2*L)            // every layer norm
-	head := NL*C + NL                  // classifier
-	pooler := C*C + C                  // pooler dense
+	ln := 2 * C * (1 + 2*L) // every layer norm
+	head := NL*C + NL       // classifier
+	pooler := C*C + C       // pooler dense
 	layer := 4*(C*C+C) + 2*(C*I) + I + C + 2*2*C
 	base := V*C + P*C + 2*C + 2*C + L*layer + pooler
 	adapterParams := func(M, perLayer int) int { return L * perLayer * (2*C*M + M + C) }
