@@ -15,8 +15,8 @@ import (
 const MaxWordRunes = 100
 
 // Tokenizer turns text into BERT WordPiece tokens with the semantics of
-// Hugging Face's BertTokenizer (the Python "slow" tokenizer, as in the
-// original BERT release):
+// Hugging Face's BertTokenizer (the Python tokenizer, which follows the
+// original BERT release's tokenization.py):
 //
 //  1. Cleaning: NUL, U+FFFD, invalid UTF-8 and every character of a Unicode
 //     "C" category (control, format, private use, unassigned) except \t, \n,
@@ -34,8 +34,15 @@ const MaxWordRunes = 100
 //     than MaxWordRunes characters, or one with no complete segmentation,
 //     becomes [UNK].
 //
-// Special-token spellings inside the text ("[CLS]") are not recognised: they
-// are tokenized like any other text, as the original BERT release does.
+// Differences from those references, none of which shows on GLUE text:
+// special-token spellings inside the text ("[CLS]") are tokenized like any
+// other text, as the original release does (Hugging Face keeps them whole);
+// cleaning drops all of category C as Hugging Face does (the original
+// dropped only Cc and Cf); character properties come from Go's Unicode
+// tables, so code points assigned in a newer Unicode version than Python's
+// are kept where Python drops them as unassigned; and the text is not
+// NFC-normalised first (recent Hugging Face versions do, which changes
+// nothing when lowercase is set since NFD follows).
 //
 // A Tokenizer is safe for concurrent use.
 type Tokenizer struct {
