@@ -43,9 +43,7 @@ func (l *LayerNorm) Forward(y, mean, rstd, x []float32, rows int) {
 //	rstd [rows]     may be nil (inference)
 //	a, b [rows, C]  the residual stream and the sublayer output
 func (l *LayerNorm) ForwardAdd(y, sum, mean, rstd, a, b []float32, rows int) {
-	n := rows * l.C
-	kernels.Add(sum[:n], a[:n], b[:n])
-	kernels.LayerNorm(y, mean, rstd, sum, l.Gamma.W, l.Beta.W, rows, l.C, l.Eps)
+	kernels.AddLayerNorm(y, sum, mean, rstd, a, b, l.Gamma.W, l.Beta.W, rows, l.C, l.Eps)
 }
 
 // Backward accumulates the gradients of Forward given dy, the input x and

@@ -1,0 +1,175 @@
+package benchmarks
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/nn"
+)
+
+// bertShapes are the model shapes of ../shared/anchors/bert_torch.py.
+var bertShapes = []struct {
+	name                string
+	layers, hidden, ff  int
+	heads               int
+	vocab, maxPositions int
+}{
+	{"base", 12, 768, 3072, 12, 30522, 512},
+	{"tiny", 2, 128, 512, 2, 30522, 512},
+}
+
+// BenchmarkBERTInfer measures BERT inference (embeddings, encoder, pooler,
+// 2-label head) at sequence length 128 with every token real, as the
+// PyTorch anchor (`sh ../shared/anchors/run.sh torch SIZE infer THREADS`)
+// does, for batch 1 and 8 and kernel threads 1 and 2. Weights are random
+// (bert.NewRandom), written to a temporary checkpoint and memory-mapped back,
+// so the model runs on the mapped file as it would on a real checkpoint.
+//
+// Metrics: seq/s (sequences per second), and after the run the process's
+// resident memory split into file-backed pages (rss-file-MiB: the mapped
+// weights, shared with the page cache) and anonymous pages (rss-anon-MiB),
+// and the Go heap in use (heap-MiB; activations, no weights).
+func BenchmarkBERTInfer(b *testing.B) {
+	for _, s := range bertShapes {
+		b.Run(s.name, func(b *testing.B) {
+			cfg := bert.Config{VocabSize: s.vocab, HiddenSize: s.hidden, NumLayers: s.layers, NumHeads: s.heads,
+				IntermediateSize: s.ff, MaxPositions: s.maxPositions, TypeVocabSize: 2, HiddenAct: "gelu",
+				LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02}
+			m := mappedModel(b, cfg)
+			for _, batch := range []int{1, 8} {
+				for _, threads := range []int{1, 2} {
+					b.Run(fmt.Sprintf("batch=%d/threads=%d", batch, threads), func(b *testing.B) {
+						benchForward(b, m, batch, 128, threads)
+					})
+				}
+			}
+		})
+	}
+}
+
+// mappedModel writes a randomly initialised model of cfg with a 2-label head
+// to a temporary checkpoint and returns the model built over its mapping.
+func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
+	b.Helper()
+	rnd, err := bert.NewRandom(cfg, 2, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	var ts []safetensors.Tensor
+	for _, p := range rnd.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	if err := cfg.WriteFile(filepath.Join(dir, "config.json")); err != nil {
+		b.Fatal(err)
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), ts, nil); err != nil {
+		b.Fatal(err)
+	}
+	rnd, ts = nil, nil
+	runtime.GC()
+	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	if !f.Mapped() {
+		b.Fatalf("%s is not memory-mapped", f.Path())
+	}
+	src := fileTensors{f}
+	m, err := bert.New(cfg, src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoadClassifier(src, 2); err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// fileTensors is a bert.TensorSource over one safetensors file.
+type fileTensors struct{ f *safetensors.File }
+
+func (s fileTensors) Tensor(name string, shape ...int) ([]float32, error) {
+	info, ok := s.f.Info(name)
+	if !ok {
+		return nil, fmt.Errorf("%s: no tensor %q", s.f.Path(), name)
+	}
+	if fmt.Sprint(info.Shape) != fmt.Sprint(shape) {
+		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", s.f.Path(), name, info.Shape, shape)
+	}
+	return s.f.Float32(name)
+}
+
+func benchForward(b *testing.B, m *bert.Model, B, T, threads int) {
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(threads)
+	rng := nn.NewRNG(uint64(B))
+	batch := &bert.Batch{B: B, T: T, IDs: make([]int32, B*T), TypeIDs: make([]int32, B*T), Mask: make([]float32, B*T), Lens: make([]int, B)}
+	for i := range batch.IDs {
+		batch.IDs[i] = int32(rng.Uint64() % uint64(m.Config.VocabSize))
+		batch.Mask[i] = 1
+	}
+	for i := range batch.Lens {
+		batch.Lens[i] = T
+	}
+	st := &bert.State{}
+	for range 2 { // the first pass measures the arena, the second allocates it
+		if err := m.Forward(st, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := m.Forward(st, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(B*b.N)/b.Elapsed().Seconds(), "seq/s")
+	b.ReportMetric(0, "ns/op")
+	anon, file := rssMiB()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(anon, "rss-anon-MiB")
+	b.ReportMetric(file, "rss-file-MiB")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+}
+
+// rssMiB returns the process's resident anonymous and file-backed memory in
+// MiB from /proc/self/status (0, 0 where it cannot be read).
+func rssMiB() (anon, file float64) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "RssAnon":
+			anon = kb / 1024
+		case "RssFile":
+			file = kb / 1024
+		}
+	}
+	return anon, file
+}
