@@ -1,0 +1,239 @@
+package adapter
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/nn"
+	"github.com/stretchr/testify/require"
+)
+
+// testBatch is a padded batch of three sequences over the tiny vocabulary.
+func testBatch() *bert.Batch {
+	return &bert.Batch{
+		B: 3, T: 5,
+		IDs:     []int32{2, 7, 9, 3, 0, 2, 11, 12, 13, 3, 2, 4, 3, 5, 3},
+		TypeIDs: []int32{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1},
+		Mask:    []float32{1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+	}
+}
+
+func logits(t *testing.T, m *bert.Model) []float32 {
+	t.Helper()
+	var st bert.State
+	require.NoError(t, m.Forward(&st, testBatch()))
+	return append([]float32(nil), st.Logits...)
+}
+
+// perturb stands for training: it moves every trainable parameter.
+func perturb(ps []*nn.Param, seed uint64) {
+	rng := nn.NewRNG(seed)
+	for _, p := range ps {
+		for i := range p.W {
+			p.W[i] += float32(0.05 * rng.Normal())
+		}
+	}
+}
+
+func fileConfig(m *bert.Model, s *Setup, fp string) FileConfig {
+	c := FileConfig{
+		Task: "sst2", TaskName: "SST-2", Labels: []string{"0", "1"}, MaxLen: 16, Lowercase: true,
+		Training:      Training{Epochs: 1, LR: 1e-3, Batch: 4, Seed: 9},
+		Base:          Base{Fingerprint: fp, Name: "random-tiny", Seed: 11, Config: m.Config},
+		TrainedParams: s.Trained, BaseParams: s.Base,
+	}
+	c.SetPlan(s.Plan)
+	return c
+}
+
+// TestSaveApplyBitIdentical trains (perturbs) a model under every method,
+// saves the adapter, puts it onto a fresh copy of the base and checks that
+// the logits are bit-identical, that only the trained tensors were stored
+// and that both files came out.
+func TestSaveApplyBitIdentical(t *testing.T) {
+	plans := []Plan{
+		{Method: MethodAdapter, Adapter: Config{Size: 3}},
+		{Method: MethodAdapter, Adapter: Config{Size: 2, Placement: Pfeiffer, Activation: Tanh}, TrainPooler: true},
+		{Method: MethodFull},
+		{Method: MethodTopK, TopK: 2},
+		{Method: MethodLNHead},
+	}
+	for _, plan := range plans {
+		t.Run(string(plan.Method), func(t *testing.T) {
+			m := tinyModel(t, 2)
+			fp := ModelFingerprint(m)
+			s, err := Prepare(m, plan, 3)
+			require.NoError(t, err)
+			perturb(s.Trainable, 4)
+			want := logits(t, m)
+
+			path := filepath.Join(t.TempDir(), "task.safetensors")
+			require.NoError(t, Save(path, fileConfig(m, s, fp), s.Trainable))
+			w, c := Paths(path)
+			require.FileExists(t, w)
+			require.FileExists(t, c)
+
+			f, err := Read(c)
+			require.NoError(t, err)
+			require.Len(t, f.Tensors, len(s.Trainable))
+			require.Equal(t, plan.Method, f.Config.Method)
+
+			fresh := tinyModel(t, 0)
+			require.Equal(t, fp, ModelFingerprint(fresh))
+			s2, err := f.Apply(fresh, fp, false)
+			require.NoError(t, err)
+			require.Equal(t, s.Trained, s2.Trained)
+			require.Equal(t, want, logits(t, fresh), "reloaded adapter must give bit-identical logits")
+			for _, p := range fresh.Params() {
+				require.False(t, p.Trainable(), "%s: inference Apply leaves nothing trainable", p.Name)
+			}
+		})
+	}
+}
+
+// TestApplyOtherBase checks that an adapter refuses a base with another
+// fingerprint, naming both.
+func TestApplyOtherBase(t *testing.T) {
+	m := tinyModel(t, 2)
+	fp := ModelFingerprint(m)
+	s, err := Prepare(m, Plan{Method: MethodAdapter, Adapter: Config{Size: 2}}, 1)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "a")
+	require.NoError(t, Save(path, fileConfig(m, s, fp), s.Trainable))
+	f, err := Read(path)
+	require.NoError(t, err)
+
+	other, err := bert.NewRandom(tinyConfig(), 0, 12)
+	require.NoError(t, err)
+	ofp := ModelFingerprint(other)
+	require.NotEqual(t, fp, ofp)
+	_, err = f.Apply(other, ofp, false)
+	require.ErrorContains(t, err, fp)
+	require.ErrorContains(t, err, ofp)
+}
+
+// TestModelFingerprintMatchesCheckpoint checks that ModelFingerprint of an
+// in-memory model equals the checkpoint fingerprint of the same weights
+// written to disk, and that an adapter trained on the in-memory model loads
+// onto the checkpoint (whose weights are mapped read-only) with identical
+// predictions.
+func TestModelFingerprintMatchesCheckpoint(t *testing.T) {
+	m := tinyModel(t, 0)
+	fp := ModelFingerprint(m)
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	dir := t.TempDir()
+	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, ts))
+	ck, err := bert.OpenCheckpoint(dir)
+	require.NoError(t, err)
+	defer ck.Close()
+	require.Equal(t, fp, ck.Fingerprint())
+
+	for _, plan := range []Plan{{Method: MethodAdapter, Adapter: Config{Size: 4}}, {Method: MethodFull}} {
+		m.InitClassifier(2, 5)
+		s, err := Prepare(m, plan, 2)
+		require.NoError(t, err)
+		perturb(s.Trainable, 6)
+		want := logits(t, m)
+		path := filepath.Join(t.TempDir(), "x.json")
+		require.NoError(t, Save(path, fileConfig(m, s, fp), s.Trainable))
+		f, err := Read(path)
+		require.NoError(t, err)
+		mapped, err := bert.New(ck.Config(), ck)
+		require.NoError(t, err)
+		_, err = f.Apply(mapped, ck.Fingerprint(), false)
+		require.NoError(t, err)
+		require.Equal(t, want, logits(t, mapped))
+		// The trained base weights of m must not have leaked into the
+		// checkpoint's mapped memory: the fingerprint is unchanged.
+		require.Equal(t, fp, ModelFingerprint(tinyModelFrom(t, ck)))
+	}
+}
+
+func tinyModelFrom(t *testing.T, ck *bert.Checkpoint) *bert.Model {
+	m, err := bert.New(ck.Config(), ck)
+	require.NoError(t, err)
+	return m
+}
+
+// TestReadRejects checks the errors on broken adapter files: a torn pair,
+// a configuration listing other tensors, a wrong format or version, a
+// missing file, and NaN weights.
+func TestReadRejects(t *testing.T) {
+	m := tinyModel(t, 2)
+	fp := ModelFingerprint(m)
+	s, err := Prepare(m, Plan{Method: MethodLNHead}, 1)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	require.NoError(t, Save(a, fileConfig(m, s, fp), s.Trainable))
+	perturb(s.Trainable, 1)
+	require.NoError(t, Save(b, fileConfig(m, s, fp), s.Trainable))
+	aw, ac := Paths(a)
+	bw, bc := Paths(b)
+
+	// Torn pair: b's config with a's weights.
+	data, err := os.ReadFile(aw)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bw, data, 0o644))
+	_, err = Read(b)
+	require.ErrorContains(t, err, "does not belong")
+
+	edit := func(fn func(map[string]any)) {
+		raw, err := os.ReadFile(ac)
+		require.NoError(t, err)
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal(raw, &obj))
+		fn(obj)
+		raw, err = json.Marshal(obj)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(bc, raw, 0o644))
+		require.NoError(t, os.WriteFile(bw, data, 0o644))
+	}
+	edit(func(o map[string]any) { o["format_version"] = 99 })
+	_, err = Read(b)
+	require.ErrorContains(t, err, "version 99")
+	edit(func(o map[string]any) { o["format"] = "other" })
+	_, err = Read(b)
+	require.ErrorContains(t, err, "format")
+	edit(func(o map[string]any) { o["tensors"] = []string{"classifier.bias"} })
+	_, err = Read(b)
+	require.ErrorContains(t, err, "configuration lists")
+	edit(func(o map[string]any) { o["weights"] = "missing.safetensors" })
+	_, err = Read(b)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	edit(func(o map[string]any) { o["method"] = "lora" })
+	_, err = Read(b)
+	require.ErrorContains(t, err, "lora")
+
+	_, err = Read(filepath.Join(dir, "nothing"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	s.Trainable[0].W[0] = float32(nanValue())
+	require.NoError(t, Save(b, fileConfig(m, s, fp), s.Trainable))
+	_, err = Read(b)
+	require.ErrorContains(t, err, "NaN")
+}
+
+func nanValue() float64 {
+	var z float64
+	return z / z
+}
+
+func TestPaths(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"out/sst2":             {"out/sst2.safetensors", "out/sst2.json"},
+		"out/sst2.safetensors": {"out/sst2.safetensors", "out/sst2.json"},
+		"sst2.json":            {"sst2.safetensors", "sst2.json"},
+		"a.b":                  {"a.b.safetensors", "a.b.json"},
+	} {
+		w, c := Paths(in)
+		require.Equal(t, want, [2]string{w, c}, in)
+	}
+}
