@@ -3,8 +3,9 @@
 
 Times PyTorch's own functional operators (forward and backward) on the
 BERT-base shapes used by benchmarks/rowops_test.go and prints, per operation,
-the median time over repeats in ms, the bytes each call must move and the
-resulting GB/s, so that petl's figures can be read side by side:
+the median wall time over repeats in ms and the resulting GB/s (bytes each
+call must move / time), and the same from process CPU time (steadier on a
+shared machine), so that petl's figures can be read side by side:
 
     /usr/bin/python3 benchmarks/torch_rowops.py                 # everything
     /usr/bin/python3 benchmarks/torch_rowops.py --ops layer_norm,adamw
@@ -38,20 +39,23 @@ GB = 1e9
 
 
 def timeit(fn, repeats, min_time):
-    """Median seconds per call of fn over repeats, each repeat a loop long
-    enough to last min_time seconds (after a warm-up)."""
+    """Median wall and CPU (process) seconds per call of fn over repeats,
+    each repeat a loop long enough to last min_time seconds (after a
+    warm-up). On a shared machine the CPU time is the steadier figure: it
+    leaves out the time the process waited for a core."""
     fn()
     t0 = time.perf_counter()
     fn()
     one = max(time.perf_counter() - t0, 1e-7)
     inner = max(1, int(min_time / one))
-    samples = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(inner):
             fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    return statistics.median(samples)
+        cpu.append((time.process_time() - c0) / inner)
+        wall.append((time.perf_counter() - t0) / inner)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def cases():
@@ -138,12 +142,12 @@ def main():
     wanted = set(filter(None, args.ops.split(",")))
     torch.set_grad_enabled(False)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, median of {args.repeats}")
-    print(f"{'op':<12}{'pass':<20}{'shape':<15}{'ms':>10}{'GB/s':>10}")
+    print(f"{'op':<12}{'pass':<20}{'shape':<15}{'ms':>10}{'GB/s':>10}{'cpu ms':>10}{'cpu GB/s':>10}")
     for op, direction, shape, nbytes, setup in cases():
         if wanted and op not in wanted:
             continue
-        t = timeit(setup(), args.repeats, args.min_time)
-        print(f"{op:<12}{direction:<20}{shape:<15}{t * 1e3:>10.3f}{nbytes / t / GB:>10.2f}")
+        t, c = timeit(setup(), args.repeats, args.min_time)
+        print(f"{op:<12}{direction:<20}{shape:<15}{t * 1e3:>10.3f}{nbytes / t / GB:>10.2f}{c * 1e3:>10.3f}{nbytes / c / GB:>10.2f}")
         sys.stdout.flush()
 
 
