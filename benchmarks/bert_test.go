@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -69,45 +68,27 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	for _, p := range rnd.Params() {
 		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
 	}
-	if err := cfg.WriteFile(filepath.Join(dir, "config.json")); err != nil {
-		b.Fatal(err)
-	}
-	if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), ts, nil); err != nil {
+	if err := bert.WriteCheckpoint(dir, cfg, ts); err != nil {
 		b.Fatal(err)
 	}
 	rnd, ts = nil, nil
 	runtime.GC()
-	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	ck, err := bert.OpenCheckpoint(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { f.Close() })
-	if !f.Mapped() {
-		b.Fatalf("%s is not memory-mapped", f.Path())
+	b.Cleanup(func() { ck.Close() })
+	if !ck.Weights().Mapped() {
+		b.Fatalf("%s is not memory-mapped", dir)
 	}
-	src := fileTensors{f}
-	m, err := bert.New(cfg, src)
+	m, err := bert.New(cfg, ck)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := m.LoadClassifier(src, 2); err != nil {
+	if err := m.LoadClassifier(ck, 2); err != nil {
 		b.Fatal(err)
 	}
 	return m
-}
-
-// fileTensors is a bert.TensorSource over one safetensors file.
-type fileTensors struct{ f *safetensors.File }
-
-func (s fileTensors) Tensor(name string, shape ...int) ([]float32, error) {
-	info, ok := s.f.Info(name)
-	if !ok {
-		return nil, fmt.Errorf("%s: no tensor %q", s.f.Path(), name)
-	}
-	if fmt.Sprint(info.Shape) != fmt.Sprint(shape) {
-		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", s.f.Path(), name, info.Shape, shape)
-	}
-	return s.f.Float32(name)
 }
 
 func benchForward(b *testing.B, m *bert.Model, B, T, threads int) {

@@ -62,34 +62,13 @@ func syntheticTensors(cfg Config, numLabels int, seed uint64) []safetensors.Tens
 	return ts
 }
 
-// fileSource is a TensorSource over one safetensors file.
-type fileSource struct{ f *safetensors.File }
-
-func (s fileSource) Tensor(name string, shape ...int) ([]float32, error) {
-	info, ok := s.f.Info(name)
-	if !ok {
-		return nil, fmt.Errorf("%s: no tensor %q", s.f.Path(), name)
-	}
-	if fmt.Sprint(info.Shape) != fmt.Sprint(shape) {
-		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", s.f.Path(), name, info.Shape, shape)
-	}
-	return s.f.Float32(name)
-}
-
-// writeCheckpoint writes cfg and tensors as a checkpoint folder under dir.
-func writeCheckpoint(t testing.TB, dir string, cfg Config, ts []safetensors.Tensor) {
+// openCheckpoint opens (memory-maps and verifies) the checkpoint in dir.
+func openCheckpoint(t testing.TB, dir string) *Checkpoint {
 	t.Helper()
-	require.NoError(t, cfg.WriteFile(filepath.Join(dir, "config.json")))
-	require.NoError(t, safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}))
-}
-
-// openCheckpoint maps dir/model.safetensors read-only.
-func openCheckpoint(t testing.TB, dir string) TensorSource {
-	t.Helper()
-	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	ck, err := OpenCheckpoint(dir)
 	require.NoError(t, err)
-	t.Cleanup(func() { f.Close() })
-	return fileSource{f}
+	t.Cleanup(func() { ck.Close() })
+	return ck
 }
 
 // fixture is one shape's expected outputs.
@@ -132,12 +111,12 @@ func loadFixture(t testing.TB, name string) *fixture {
 
 // source returns the fixture's weights as a mapped checkpoint: the committed
 // one if there is one, else the stream written to a temporary folder.
-func (f *fixture) source(t testing.TB) TensorSource {
-	if _, err := os.Stat(filepath.Join(f.dir, "model.safetensors")); err == nil {
+func (f *fixture) source(t testing.TB) *Checkpoint {
+	if _, err := os.Stat(filepath.Join(f.dir, WeightsFileName)); err == nil {
 		return openCheckpoint(t, f.dir)
 	}
 	dir := t.TempDir()
-	writeCheckpoint(t, dir, f.cfg, syntheticTensors(f.cfg, f.cfg.NumLabels, f.seed))
+	require.NoError(t, WriteCheckpoint(dir, f.cfg, syntheticTensors(f.cfg, f.cfg.NumLabels, f.seed)))
 	return openCheckpoint(t, dir)
 }
 
@@ -219,6 +198,10 @@ func TestParity(t *testing.T) {
 			}
 			f := loadFixture(t, name)
 			src := f.source(t)
+			for _, name := range src.Names() { // the weights are the mapped file, not copies
+				info, _ := src.Info(name)
+				require.True(t, info.ZeroCopy, "%s is not a slice of the mapping", name)
+			}
 			m, err := New(f.cfg, src)
 			require.NoError(t, err)
 			require.NoError(t, m.LoadClassifier(src, f.cfg.NumLabels))
