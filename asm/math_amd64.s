@@ -12,80 +12,140 @@ TEXT ·ExpAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 Exp_loop:
-	// while n ≥ 16: 2 vectors at a time
-	CMPQ    DX, $0x00000010
+	// while n ≥ 32: 4 vectors at a time
+	CMPQ    DX, $0x00000020
 	JB      Exp_single
 	VMOVUPS (CX), Y0
 	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y2
-	VMOVUPS rowmathconst<>+832(SB), Y3
-	VMAXPS  Y0, Y2, Y0
-	VMAXPS  Y1, Y3, Y1
-	VMOVUPS rowmathconst<>+896(SB), Y2
-	VMOVUPS rowmathconst<>+896(SB), Y3
-	VMINPS  Y0, Y2, Y0
-	VMINPS  Y1, Y3, Y1
+	VMOVUPS rowmathconst<>+832(SB), Y4
+	VMOVUPS rowmathconst<>+832(SB), Y5
+	VMOVUPS rowmathconst<>+832(SB), Y6
+	VMOVUPS rowmathconst<>+832(SB), Y7
+	VMAXPS  Y0, Y4, Y0
+	VMAXPS  Y1, Y5, Y1
+	VMAXPS  Y2, Y6, Y2
+	VMAXPS  Y3, Y7, Y3
+	VMOVUPS rowmathconst<>+896(SB), Y4
+	VMOVUPS rowmathconst<>+896(SB), Y5
+	VMOVUPS rowmathconst<>+896(SB), Y6
+	VMOVUPS rowmathconst<>+896(SB), Y7
+	VMINPS  Y0, Y4, Y0
+	VMINPS  Y1, Y5, Y1
+	VMINPS  Y2, Y6, Y2
+	VMINPS  Y3, Y7, Y3
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y2
-	VMOVUPS     rowmathconst<>+640(SB), Y3
+	VMOVUPS     rowmathconst<>+640(SB), Y4
+	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVUPS     rowmathconst<>+640(SB), Y7
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y6, Y6
+	VMOVAPS     Y7, Y7
+	VFMADD231PS rowmathconst<>+448(SB), Y0, Y4
+	VFMADD231PS rowmathconst<>+448(SB), Y1, Y5
+	VFMADD231PS rowmathconst<>+448(SB), Y2, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y3, Y7
+	VSUBPS      rowmathconst<>+640(SB), Y4, Y8
+	VSUBPS      rowmathconst<>+640(SB), Y5, Y9
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y10
+	VSUBPS      rowmathconst<>+640(SB), Y7, Y11
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+448(SB), Y0, Y2
-	VFMADD231PS rowmathconst<>+448(SB), Y1, Y3
-	VSUBPS      rowmathconst<>+640(SB), Y2, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y3, Y5
+	VFMADD231PS rowmathconst<>+512(SB), Y8, Y0
+	VFMADD231PS rowmathconst<>+512(SB), Y9, Y1
+	VFMADD231PS rowmathconst<>+512(SB), Y10, Y2
+	VFMADD231PS rowmathconst<>+512(SB), Y11, Y3
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y1, Y1
-	VFMADD231PS rowmathconst<>+512(SB), Y4, Y0
-	VFMADD231PS rowmathconst<>+512(SB), Y5, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	VFMADD231PS rowmathconst<>+576(SB), Y4, Y0
-	VFMADD231PS rowmathconst<>+576(SB), Y5, Y1
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y3, Y3
+	VFMADD231PS rowmathconst<>+576(SB), Y8, Y0
+	VFMADD231PS rowmathconst<>+576(SB), Y9, Y1
+	VFMADD231PS rowmathconst<>+576(SB), Y10, Y2
+	VFMADD231PS rowmathconst<>+576(SB), Y11, Y3
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y4
-	VMOVUPS     rowmathconst<>+960(SB), Y5
-	VFMADD213PS rowmathconst<>+1024(SB), Y0, Y4
-	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y5
-	VFMADD213PS rowmathconst<>+1088(SB), Y0, Y4
-	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y5
-	VFMADD213PS rowmathconst<>+1152(SB), Y0, Y4
-	VFMADD213PS rowmathconst<>+1152(SB), Y1, Y5
-	VFMADD213PS rowmathconst<>+1216(SB), Y0, Y4
-	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y0, Y4
-	VFMADD213PS rowmathconst<>+0(SB), Y1, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y0, Y4
-	VFMADD213PS rowmathconst<>+0(SB), Y1, Y5
+	VMOVUPS     rowmathconst<>+960(SB), Y8
+	VMOVUPS     rowmathconst<>+960(SB), Y9
+	VMOVUPS     rowmathconst<>+960(SB), Y10
+	VMOVUPS     rowmathconst<>+960(SB), Y11
+	VFMADD213PS rowmathconst<>+1024(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+1024(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+1024(SB), Y3, Y11
+	VFMADD213PS rowmathconst<>+1088(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+1088(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+1088(SB), Y3, Y11
+	VFMADD213PS rowmathconst<>+1152(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+1152(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+1152(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+1152(SB), Y3, Y11
+	VFMADD213PS rowmathconst<>+1216(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+1216(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+1216(SB), Y3, Y11
+	VFMADD213PS rowmathconst<>+0(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+0(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+0(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+0(SB), Y3, Y11
+	VFMADD213PS rowmathconst<>+0(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+0(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+0(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+0(SB), Y3, Y11
 
 	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Y2, Y0
-	VPSUBD  rowmathconst<>+704(SB), Y3, Y1
-	VPSRAD  $0x01, Y0, Y2
-	VPSRAD  $0x01, Y1, Y3
-	VPSUBD  Y2, Y0, Y0
-	VPSUBD  Y3, Y1, Y1
-	VPADDD  rowmathconst<>+768(SB), Y2, Y2
-	VPADDD  rowmathconst<>+768(SB), Y3, Y3
-	VPSLLD  $0x17, Y2, Y2
-	VPSLLD  $0x17, Y3, Y3
+	VPSUBD  rowmathconst<>+704(SB), Y4, Y0
+	VPSUBD  rowmathconst<>+704(SB), Y5, Y1
+	VPSUBD  rowmathconst<>+704(SB), Y6, Y2
+	VPSUBD  rowmathconst<>+704(SB), Y7, Y3
+	VPSRAD  $0x01, Y0, Y4
+	VPSRAD  $0x01, Y1, Y5
+	VPSRAD  $0x01, Y2, Y6
+	VPSRAD  $0x01, Y3, Y7
+	VPSUBD  Y4, Y0, Y0
+	VPSUBD  Y5, Y1, Y1
+	VPSUBD  Y6, Y2, Y2
+	VPSUBD  Y7, Y3, Y3
+	VPADDD  rowmathconst<>+768(SB), Y4, Y4
+	VPADDD  rowmathconst<>+768(SB), Y5, Y5
+	VPADDD  rowmathconst<>+768(SB), Y6, Y6
+	VPADDD  rowmathconst<>+768(SB), Y7, Y7
+	VPSLLD  $0x17, Y4, Y4
+	VPSLLD  $0x17, Y5, Y5
+	VPSLLD  $0x17, Y6, Y6
+	VPSLLD  $0x17, Y7, Y7
 	VPADDD  rowmathconst<>+768(SB), Y0, Y0
 	VPADDD  rowmathconst<>+768(SB), Y1, Y1
+	VPADDD  rowmathconst<>+768(SB), Y2, Y2
+	VPADDD  rowmathconst<>+768(SB), Y3, Y3
 	VPSLLD  $0x17, Y0, Y0
 	VPSLLD  $0x17, Y1, Y1
-	VMULPS  Y2, Y4, Y2
-	VMULPS  Y3, Y5, Y3
-	VMULPS  Y0, Y2, Y0
-	VMULPS  Y1, Y3, Y1
+	VPSLLD  $0x17, Y2, Y2
+	VPSLLD  $0x17, Y3, Y3
+	VMULPS  Y4, Y8, Y4
+	VMULPS  Y5, Y9, Y5
+	VMULPS  Y6, Y10, Y6
+	VMULPS  Y7, Y11, Y7
+	VMULPS  Y0, Y4, Y0
+	VMULPS  Y1, Y5, Y1
+	VMULPS  Y2, Y6, Y2
+	VMULPS  Y3, Y7, Y3
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, DX
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
 	JMP     Exp_loop
 
 Exp_single:
@@ -1486,98 +1546,172 @@ TEXT ·GELUTanhAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 GELUTanh_loop:
-	// while n ≥ 16: 2 vectors at a time
-	CMPQ    DX, $0x00000010
+	// while n ≥ 32: 4 vectors at a time
+	CMPQ    DX, $0x00000020
 	JB      GELUTanh_single
 	VMOVUPS (CX), Y0
 	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
-	VMULPS      Y0, Y0, Y2
-	VMULPS      Y1, Y1, Y3
-	VMOVUPS     rowmathconst<>+3072(SB), Y4
-	VMOVUPS     rowmathconst<>+3072(SB), Y5
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+3008(SB), Y2, Y4
-	VFMADD231PS rowmathconst<>+3008(SB), Y3, Y5
-	VMULPS      Y0, Y4, Y2
-	VMULPS      Y1, Y5, Y3
+	VMULPS      Y0, Y0, Y4
+	VMULPS      Y1, Y1, Y5
+	VMULPS      Y2, Y2, Y6
+	VMULPS      Y3, Y3, Y7
+	VMOVUPS     rowmathconst<>+3072(SB), Y8
+	VMOVUPS     rowmathconst<>+3072(SB), Y9
+	VMOVUPS     rowmathconst<>+3072(SB), Y10
+	VMOVUPS     rowmathconst<>+3072(SB), Y11
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VMOVAPS     Y10, Y10
+	VMOVAPS     Y11, Y11
+	VFMADD231PS rowmathconst<>+3008(SB), Y4, Y8
+	VFMADD231PS rowmathconst<>+3008(SB), Y5, Y9
+	VFMADD231PS rowmathconst<>+3008(SB), Y6, Y10
+	VFMADD231PS rowmathconst<>+3008(SB), Y7, Y11
+	VMULPS      Y0, Y8, Y4
+	VMULPS      Y1, Y9, Y5
+	VMULPS      Y2, Y10, Y6
+	VMULPS      Y3, Y11, Y7
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y4
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y2, Y4, Y2
-	VMAXPS  Y3, Y5, Y3
-	VMOVUPS rowmathconst<>+896(SB), Y4
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y2, Y4, Y2
-	VMINPS  Y3, Y5, Y3
+	VMOVUPS rowmathconst<>+832(SB), Y8
+	VMOVUPS rowmathconst<>+832(SB), Y9
+	VMOVUPS rowmathconst<>+832(SB), Y10
+	VMOVUPS rowmathconst<>+832(SB), Y11
+	VMAXPS  Y4, Y8, Y4
+	VMAXPS  Y5, Y9, Y5
+	VMAXPS  Y6, Y10, Y6
+	VMAXPS  Y7, Y11, Y7
+	VMOVUPS rowmathconst<>+896(SB), Y8
+	VMOVUPS rowmathconst<>+896(SB), Y9
+	VMOVUPS rowmathconst<>+896(SB), Y10
+	VMOVUPS rowmathconst<>+896(SB), Y11
+	VMINPS  Y4, Y8, Y4
+	VMINPS  Y5, Y9, Y5
+	VMINPS  Y6, Y10, Y6
+	VMINPS  Y7, Y11, Y7
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y8
+	VMOVUPS     rowmathconst<>+640(SB), Y9
+	VMOVUPS     rowmathconst<>+640(SB), Y10
+	VMOVUPS     rowmathconst<>+640(SB), Y11
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VMOVAPS     Y10, Y10
+	VMOVAPS     Y11, Y11
+	VFMADD231PS rowmathconst<>+448(SB), Y4, Y8
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y9
+	VFMADD231PS rowmathconst<>+448(SB), Y6, Y10
+	VFMADD231PS rowmathconst<>+448(SB), Y7, Y11
+	VSUBPS      rowmathconst<>+640(SB), Y8, Y12
+	VSUBPS      rowmathconst<>+640(SB), Y9, Y13
+	VSUBPS      rowmathconst<>+640(SB), Y10, Y14
+	VSUBPS      rowmathconst<>+640(SB), Y11, Y15
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y2, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y3, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y6
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y7
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y2
-	VFMADD231PS rowmathconst<>+512(SB), Y7, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y2
-	VFMADD231PS rowmathconst<>+576(SB), Y7, Y3
+	VMOVAPS     Y6, Y6
+	VMOVAPS     Y7, Y7
+	VFMADD231PS rowmathconst<>+512(SB), Y12, Y4
+	VFMADD231PS rowmathconst<>+512(SB), Y13, Y5
+	VFMADD231PS rowmathconst<>+512(SB), Y14, Y6
+	VFMADD231PS rowmathconst<>+512(SB), Y15, Y7
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y6, Y6
+	VMOVAPS     Y7, Y7
+	VFMADD231PS rowmathconst<>+576(SB), Y12, Y4
+	VFMADD231PS rowmathconst<>+576(SB), Y13, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y14, Y6
+	VFMADD231PS rowmathconst<>+576(SB), Y15, Y7
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VMOVUPS     rowmathconst<>+960(SB), Y7
-	VFMADD213PS rowmathconst<>+1024(SB), Y2, Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y3, Y7
-	VFMADD213PS rowmathconst<>+1088(SB), Y2, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y3, Y7
-	VFMADD213PS rowmathconst<>+1152(SB), Y2, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y3, Y7
-	VFMADD213PS rowmathconst<>+1216(SB), Y2, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y3, Y7
-	VFMADD213PS rowmathconst<>+0(SB), Y2, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y3, Y7
-	VFMADD213PS rowmathconst<>+0(SB), Y2, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y3, Y7
+	VMOVUPS     rowmathconst<>+960(SB), Y12
+	VMOVUPS     rowmathconst<>+960(SB), Y13
+	VMOVUPS     rowmathconst<>+960(SB), Y14
+	VMOVUPS     rowmathconst<>+960(SB), Y15
+	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+1024(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+1024(SB), Y7, Y15
+	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+1088(SB), Y7, Y15
+	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+1152(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+1152(SB), Y7, Y15
+	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+1216(SB), Y7, Y15
+	VFMADD213PS rowmathconst<>+0(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+0(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+0(SB), Y7, Y15
+	VFMADD213PS rowmathconst<>+0(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+0(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+0(SB), Y7, Y15
 
 	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Y4, Y2
-	VPSUBD rowmathconst<>+704(SB), Y5, Y3
-	VPSRAD $0x01, Y2, Y4
-	VPSRAD $0x01, Y3, Y5
-	VPSUBD Y4, Y2, Y2
-	VPSUBD Y5, Y3, Y3
+	VPSUBD rowmathconst<>+704(SB), Y8, Y4
+	VPSUBD rowmathconst<>+704(SB), Y9, Y5
+	VPSUBD rowmathconst<>+704(SB), Y10, Y6
+	VPSUBD rowmathconst<>+704(SB), Y11, Y7
+	VPSRAD $0x01, Y4, Y8
+	VPSRAD $0x01, Y5, Y9
+	VPSRAD $0x01, Y6, Y10
+	VPSRAD $0x01, Y7, Y11
+	VPSUBD Y8, Y4, Y4
+	VPSUBD Y9, Y5, Y5
+	VPSUBD Y10, Y6, Y6
+	VPSUBD Y11, Y7, Y7
+	VPADDD rowmathconst<>+768(SB), Y8, Y8
+	VPADDD rowmathconst<>+768(SB), Y9, Y9
+	VPADDD rowmathconst<>+768(SB), Y10, Y10
+	VPADDD rowmathconst<>+768(SB), Y11, Y11
+	VPSLLD $0x17, Y8, Y8
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VPSLLD $0x17, Y11, Y11
 	VPADDD rowmathconst<>+768(SB), Y4, Y4
 	VPADDD rowmathconst<>+768(SB), Y5, Y5
+	VPADDD rowmathconst<>+768(SB), Y6, Y6
+	VPADDD rowmathconst<>+768(SB), Y7, Y7
 	VPSLLD $0x17, Y4, Y4
 	VPSLLD $0x17, Y5, Y5
-	VPADDD rowmathconst<>+768(SB), Y2, Y2
-	VPADDD rowmathconst<>+768(SB), Y3, Y3
-	VPSLLD $0x17, Y2, Y2
-	VPSLLD $0x17, Y3, Y3
-	VMULPS Y4, Y6, Y4
-	VMULPS Y5, Y7, Y5
-	VMULPS Y2, Y4, Y2
-	VMULPS Y3, Y5, Y3
+	VPSLLD $0x17, Y6, Y6
+	VPSLLD $0x17, Y7, Y7
+	VMULPS Y8, Y12, Y8
+	VMULPS Y9, Y13, Y9
+	VMULPS Y10, Y14, Y10
+	VMULPS Y11, Y15, Y11
+	VMULPS Y4, Y8, Y4
+	VMULPS Y5, Y9, Y5
+	VMULPS Y6, Y10, Y6
+	VMULPS Y7, Y11, Y7
 
 	// GELUTanh: y = x/(1 + e^v)
-	VADDPS  rowmathconst<>+0(SB), Y2, Y2
-	VADDPS  rowmathconst<>+0(SB), Y3, Y3
-	VDIVPS  Y2, Y0, Y0
-	VDIVPS  Y3, Y1, Y1
+	VADDPS  rowmathconst<>+0(SB), Y4, Y4
+	VADDPS  rowmathconst<>+0(SB), Y5, Y5
+	VADDPS  rowmathconst<>+0(SB), Y6, Y6
+	VADDPS  rowmathconst<>+0(SB), Y7, Y7
+	VDIVPS  Y4, Y0, Y0
+	VDIVPS  Y5, Y1, Y1
+	VDIVPS  Y6, Y2, Y2
+	VDIVPS  Y7, Y3, Y3
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, DX
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
 	JMP     GELUTanh_loop
 
 GELUTanh_single:
@@ -3193,80 +3327,140 @@ TEXT ·ExpAVX512(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 Exp_loop:
-	// while n ≥ 32: 2 vectors at a time
-	CMPQ    DX, $0x00000020
+	// while n ≥ 64: 4 vectors at a time
+	CMPQ    DX, $0x00000040
 	JB      Exp_single
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z2
-	VMOVUPS rowmathconst<>+832(SB), Z3
-	VMAXPS  Z0, Z2, Z0
-	VMAXPS  Z1, Z3, Z1
-	VMOVUPS rowmathconst<>+896(SB), Z2
-	VMOVUPS rowmathconst<>+896(SB), Z3
-	VMINPS  Z0, Z2, Z0
-	VMINPS  Z1, Z3, Z1
+	VMOVUPS rowmathconst<>+832(SB), Z4
+	VMOVUPS rowmathconst<>+832(SB), Z5
+	VMOVUPS rowmathconst<>+832(SB), Z6
+	VMOVUPS rowmathconst<>+832(SB), Z7
+	VMAXPS  Z0, Z4, Z0
+	VMAXPS  Z1, Z5, Z1
+	VMAXPS  Z2, Z6, Z2
+	VMAXPS  Z3, Z7, Z3
+	VMOVUPS rowmathconst<>+896(SB), Z4
+	VMOVUPS rowmathconst<>+896(SB), Z5
+	VMOVUPS rowmathconst<>+896(SB), Z6
+	VMOVUPS rowmathconst<>+896(SB), Z7
+	VMINPS  Z0, Z4, Z0
+	VMINPS  Z1, Z5, Z1
+	VMINPS  Z2, Z6, Z2
+	VMINPS  Z3, Z7, Z3
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
+	VMOVUPS     rowmathconst<>+640(SB), Z4
+	VMOVUPS     rowmathconst<>+640(SB), Z5
+	VMOVUPS     rowmathconst<>+640(SB), Z6
+	VMOVUPS     rowmathconst<>+640(SB), Z7
+	VMOVAPS     Z4, Z4
+	VMOVAPS     Z5, Z5
+	VMOVAPS     Z6, Z6
+	VMOVAPS     Z7, Z7
+	VFMADD231PS rowmathconst<>+448(SB), Z0, Z4
+	VFMADD231PS rowmathconst<>+448(SB), Z1, Z5
+	VFMADD231PS rowmathconst<>+448(SB), Z2, Z6
+	VFMADD231PS rowmathconst<>+448(SB), Z3, Z7
+	VSUBPS      rowmathconst<>+640(SB), Z4, Z8
+	VSUBPS      rowmathconst<>+640(SB), Z5, Z9
+	VSUBPS      rowmathconst<>+640(SB), Z6, Z10
+	VSUBPS      rowmathconst<>+640(SB), Z7, Z11
+	VMOVAPS     Z0, Z0
+	VMOVAPS     Z1, Z1
 	VMOVAPS     Z2, Z2
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z0, Z2
-	VFMADD231PS rowmathconst<>+448(SB), Z1, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z2, Z4
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
+	VFMADD231PS rowmathconst<>+512(SB), Z8, Z0
+	VFMADD231PS rowmathconst<>+512(SB), Z9, Z1
+	VFMADD231PS rowmathconst<>+512(SB), Z10, Z2
+	VFMADD231PS rowmathconst<>+512(SB), Z11, Z3
 	VMOVAPS     Z0, Z0
 	VMOVAPS     Z1, Z1
-	VFMADD231PS rowmathconst<>+512(SB), Z4, Z0
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z1
-	VMOVAPS     Z0, Z0
-	VMOVAPS     Z1, Z1
-	VFMADD231PS rowmathconst<>+576(SB), Z4, Z0
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z1
+	VMOVAPS     Z2, Z2
+	VMOVAPS     Z3, Z3
+	VFMADD231PS rowmathconst<>+576(SB), Z8, Z0
+	VFMADD231PS rowmathconst<>+576(SB), Z9, Z1
+	VFMADD231PS rowmathconst<>+576(SB), Z10, Z2
+	VFMADD231PS rowmathconst<>+576(SB), Z11, Z3
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z4
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z0, Z4
-	VFMADD213PS rowmathconst<>+1024(SB), Z1, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z0, Z4
-	VFMADD213PS rowmathconst<>+1088(SB), Z1, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z0, Z4
-	VFMADD213PS rowmathconst<>+1152(SB), Z1, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z0, Z4
-	VFMADD213PS rowmathconst<>+1216(SB), Z1, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z0, Z4
-	VFMADD213PS rowmathconst<>+0(SB), Z1, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z0, Z4
-	VFMADD213PS rowmathconst<>+0(SB), Z1, Z5
+	VMOVUPS     rowmathconst<>+960(SB), Z8
+	VMOVUPS     rowmathconst<>+960(SB), Z9
+	VMOVUPS     rowmathconst<>+960(SB), Z10
+	VMOVUPS     rowmathconst<>+960(SB), Z11
+	VFMADD213PS rowmathconst<>+1024(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+1024(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+1024(SB), Z3, Z11
+	VFMADD213PS rowmathconst<>+1088(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+1088(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+1088(SB), Z3, Z11
+	VFMADD213PS rowmathconst<>+1152(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+1152(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+1152(SB), Z3, Z11
+	VFMADD213PS rowmathconst<>+1216(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+1216(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+1216(SB), Z3, Z11
+	VFMADD213PS rowmathconst<>+0(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+0(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+0(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+0(SB), Z3, Z11
+	VFMADD213PS rowmathconst<>+0(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+0(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+0(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+0(SB), Z3, Z11
 
 	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Z2, Z0
-	VPSUBD  rowmathconst<>+704(SB), Z3, Z1
-	VPSRAD  $0x01, Z0, Z2
-	VPSRAD  $0x01, Z1, Z3
-	VPSUBD  Z2, Z0, Z0
-	VPSUBD  Z3, Z1, Z1
-	VPADDD  rowmathconst<>+768(SB), Z2, Z2
-	VPADDD  rowmathconst<>+768(SB), Z3, Z3
-	VPSLLD  $0x17, Z2, Z2
-	VPSLLD  $0x17, Z3, Z3
+	VPSUBD  rowmathconst<>+704(SB), Z4, Z0
+	VPSUBD  rowmathconst<>+704(SB), Z5, Z1
+	VPSUBD  rowmathconst<>+704(SB), Z6, Z2
+	VPSUBD  rowmathconst<>+704(SB), Z7, Z3
+	VPSRAD  $0x01, Z0, Z4
+	VPSRAD  $0x01, Z1, Z5
+	VPSRAD  $0x01, Z2, Z6
+	VPSRAD  $0x01, Z3, Z7
+	VPSUBD  Z4, Z0, Z0
+	VPSUBD  Z5, Z1, Z1
+	VPSUBD  Z6, Z2, Z2
+	VPSUBD  Z7, Z3, Z3
+	VPADDD  rowmathconst<>+768(SB), Z4, Z4
+	VPADDD  rowmathconst<>+768(SB), Z5, Z5
+	VPADDD  rowmathconst<>+768(SB), Z6, Z6
+	VPADDD  rowmathconst<>+768(SB), Z7, Z7
+	VPSLLD  $0x17, Z4, Z4
+	VPSLLD  $0x17, Z5, Z5
+	VPSLLD  $0x17, Z6, Z6
+	VPSLLD  $0x17, Z7, Z7
 	VPADDD  rowmathconst<>+768(SB), Z0, Z0
 	VPADDD  rowmathconst<>+768(SB), Z1, Z1
+	VPADDD  rowmathconst<>+768(SB), Z2, Z2
+	VPADDD  rowmathconst<>+768(SB), Z3, Z3
 	VPSLLD  $0x17, Z0, Z0
 	VPSLLD  $0x17, Z1, Z1
-	VMULPS  Z2, Z4, Z2
-	VMULPS  Z3, Z5, Z3
-	VMULPS  Z0, Z2, Z0
-	VMULPS  Z1, Z3, Z1
+	VPSLLD  $0x17, Z2, Z2
+	VPSLLD  $0x17, Z3, Z3
+	VMULPS  Z4, Z8, Z4
+	VMULPS  Z5, Z9, Z5
+	VMULPS  Z6, Z10, Z6
+	VMULPS  Z7, Z11, Z7
+	VMULPS  Z0, Z4, Z0
+	VMULPS  Z1, Z5, Z1
+	VMULPS  Z2, Z6, Z2
+	VMULPS  Z3, Z7, Z3
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
-	ADDQ    $0x00000080, AX
-	ADDQ    $0x00000080, CX
-	SUBQ    $0x00000020, DX
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
 	JMP     Exp_loop
 
 Exp_single:
@@ -3373,106 +3567,188 @@ TEXT ·TanhAVX512(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 Tanh_loop:
-	// while n ≥ 32: 2 vectors at a time
-	CMPQ    DX, $0x00000020
+	// while n ≥ 64: 4 vectors at a time
+	CMPQ    DX, $0x00000040
 	JB      Tanh_single
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
 
 	// tanh: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Z0, Z2
-	VANDPS rowmathconst<>+192(SB), Z1, Z3
+	VANDPS rowmathconst<>+192(SB), Z0, Z4
+	VANDPS rowmathconst<>+192(SB), Z1, Z5
+	VANDPS rowmathconst<>+192(SB), Z2, Z6
+	VANDPS rowmathconst<>+192(SB), Z3, Z7
 	VANDPS rowmathconst<>+256(SB), Z0, Z0
 	VANDPS rowmathconst<>+256(SB), Z1, Z1
+	VANDPS rowmathconst<>+256(SB), Z2, Z2
+	VANDPS rowmathconst<>+256(SB), Z3, Z3
 
 	// tanh: small a: a + a·a²·P(a²)
-	VMULPS      Z2, Z2, Z8
-	VMULPS      Z3, Z3, Z9
-	VMOVUPS     rowmathconst<>+1344(SB), Z10
-	VMOVUPS     rowmathconst<>+1344(SB), Z11
-	VFMADD213PS rowmathconst<>+1408(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1408(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+1472(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1472(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+1536(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1536(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+1600(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1600(SB), Z9, Z11
-	VMULPS      Z8, Z10, Z8
-	VMULPS      Z9, Z11, Z9
-	VMOVAPS     Z2, Z10
-	VMOVAPS     Z3, Z11
-	VFMADD231PS Z2, Z8, Z10
-	VFMADD231PS Z3, Z9, Z11
+	VMULPS      Z4, Z4, Z14
+	VMULPS      Z5, Z5, Z15
+	VMULPS      Z6, Z6, Z16
+	VMULPS      Z7, Z7, Z17
+	VMOVUPS     rowmathconst<>+1344(SB), Z18
+	VMOVUPS     rowmathconst<>+1344(SB), Z19
+	VMOVUPS     rowmathconst<>+1344(SB), Z20
+	VMOVUPS     rowmathconst<>+1344(SB), Z21
+	VFMADD213PS rowmathconst<>+1408(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1408(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1408(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1408(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+1472(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1472(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1472(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1472(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+1536(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1536(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1536(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1536(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+1600(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1600(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1600(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1600(SB), Z17, Z21
+	VMULPS      Z14, Z18, Z14
+	VMULPS      Z15, Z19, Z15
+	VMULPS      Z16, Z20, Z16
+	VMULPS      Z17, Z21, Z17
+	VMOVAPS     Z4, Z18
+	VMOVAPS     Z5, Z19
+	VMOVAPS     Z6, Z20
+	VMOVAPS     Z7, Z21
+	VFMADD231PS Z4, Z14, Z18
+	VFMADD231PS Z5, Z15, Z19
+	VFMADD231PS Z6, Z16, Z20
+	VFMADD231PS Z7, Z17, Z21
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Z8
-	VMOVUPS rowmathconst<>+1664(SB), Z9
-	VMINPS  Z2, Z8, Z8
-	VMINPS  Z3, Z9, Z9
-	VADDPS  Z8, Z8, Z8
-	VADDPS  Z9, Z9, Z9
+	VMOVUPS rowmathconst<>+1664(SB), Z14
+	VMOVUPS rowmathconst<>+1664(SB), Z15
+	VMOVUPS rowmathconst<>+1664(SB), Z16
+	VMOVUPS rowmathconst<>+1664(SB), Z17
+	VMINPS  Z4, Z14, Z14
+	VMINPS  Z5, Z15, Z15
+	VMINPS  Z6, Z16, Z16
+	VMINPS  Z7, Z17, Z17
+	VADDPS  Z14, Z14, Z14
+	VADDPS  Z15, Z15, Z15
+	VADDPS  Z16, Z16, Z16
+	VADDPS  Z17, Z17, Z17
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z12
-	VMOVUPS     rowmathconst<>+640(SB), Z13
-	VMOVAPS     Z12, Z12
-	VMOVAPS     Z13, Z13
-	VFMADD231PS rowmathconst<>+448(SB), Z8, Z12
-	VFMADD231PS rowmathconst<>+448(SB), Z9, Z13
-	VSUBPS      rowmathconst<>+640(SB), Z12, Z14
-	VSUBPS      rowmathconst<>+640(SB), Z13, Z15
-	VMOVAPS     Z8, Z8
-	VMOVAPS     Z9, Z9
-	VFMADD231PS rowmathconst<>+512(SB), Z14, Z8
-	VFMADD231PS rowmathconst<>+512(SB), Z15, Z9
-	VMOVAPS     Z8, Z8
-	VMOVAPS     Z9, Z9
-	VFMADD231PS rowmathconst<>+576(SB), Z14, Z8
-	VFMADD231PS rowmathconst<>+576(SB), Z15, Z9
+	VMOVUPS     rowmathconst<>+640(SB), Z22
+	VMOVUPS     rowmathconst<>+640(SB), Z23
+	VMOVUPS     rowmathconst<>+640(SB), Z24
+	VMOVUPS     rowmathconst<>+640(SB), Z25
+	VMOVAPS     Z22, Z22
+	VMOVAPS     Z23, Z23
+	VMOVAPS     Z24, Z24
+	VMOVAPS     Z25, Z25
+	VFMADD231PS rowmathconst<>+448(SB), Z14, Z22
+	VFMADD231PS rowmathconst<>+448(SB), Z15, Z23
+	VFMADD231PS rowmathconst<>+448(SB), Z16, Z24
+	VFMADD231PS rowmathconst<>+448(SB), Z17, Z25
+	VSUBPS      rowmathconst<>+640(SB), Z22, Z26
+	VSUBPS      rowmathconst<>+640(SB), Z23, Z27
+	VSUBPS      rowmathconst<>+640(SB), Z24, Z28
+	VSUBPS      rowmathconst<>+640(SB), Z25, Z29
+	VMOVAPS     Z14, Z14
+	VMOVAPS     Z15, Z15
+	VMOVAPS     Z16, Z16
+	VMOVAPS     Z17, Z17
+	VFMADD231PS rowmathconst<>+512(SB), Z26, Z14
+	VFMADD231PS rowmathconst<>+512(SB), Z27, Z15
+	VFMADD231PS rowmathconst<>+512(SB), Z28, Z16
+	VFMADD231PS rowmathconst<>+512(SB), Z29, Z17
+	VMOVAPS     Z14, Z14
+	VMOVAPS     Z15, Z15
+	VMOVAPS     Z16, Z16
+	VMOVAPS     Z17, Z17
+	VFMADD231PS rowmathconst<>+576(SB), Z26, Z14
+	VFMADD231PS rowmathconst<>+576(SB), Z27, Z15
+	VFMADD231PS rowmathconst<>+576(SB), Z28, Z16
+	VFMADD231PS rowmathconst<>+576(SB), Z29, Z17
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z14
-	VMOVUPS     rowmathconst<>+960(SB), Z15
-	VFMADD213PS rowmathconst<>+1024(SB), Z8, Z14
-	VFMADD213PS rowmathconst<>+1024(SB), Z9, Z15
-	VFMADD213PS rowmathconst<>+1088(SB), Z8, Z14
-	VFMADD213PS rowmathconst<>+1088(SB), Z9, Z15
-	VFMADD213PS rowmathconst<>+1152(SB), Z8, Z14
-	VFMADD213PS rowmathconst<>+1152(SB), Z9, Z15
-	VFMADD213PS rowmathconst<>+1216(SB), Z8, Z14
-	VFMADD213PS rowmathconst<>+1216(SB), Z9, Z15
-	VFMADD213PS rowmathconst<>+0(SB), Z8, Z14
-	VFMADD213PS rowmathconst<>+0(SB), Z9, Z15
-	VFMADD213PS rowmathconst<>+0(SB), Z8, Z14
-	VFMADD213PS rowmathconst<>+0(SB), Z9, Z15
+	VMOVUPS     rowmathconst<>+960(SB), Z26
+	VMOVUPS     rowmathconst<>+960(SB), Z27
+	VMOVUPS     rowmathconst<>+960(SB), Z28
+	VMOVUPS     rowmathconst<>+960(SB), Z29
+	VFMADD213PS rowmathconst<>+1024(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+1024(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+1024(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+1024(SB), Z17, Z29
+	VFMADD213PS rowmathconst<>+1088(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+1088(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+1088(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+1088(SB), Z17, Z29
+	VFMADD213PS rowmathconst<>+1152(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+1152(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+1152(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+1152(SB), Z17, Z29
+	VFMADD213PS rowmathconst<>+1216(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+1216(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+1216(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+1216(SB), Z17, Z29
+	VFMADD213PS rowmathconst<>+0(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+0(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+0(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+0(SB), Z17, Z29
+	VFMADD213PS rowmathconst<>+0(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+0(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+0(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+0(SB), Z17, Z29
 
 	// exp: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z12, Z8
-	VPSLLD    $0x17, Z13, Z9
-	VPADDD    Z14, Z8, Z8
-	VPADDD    Z15, Z9, Z9
-	VMOVUPS   rowmathconst<>+0(SB), Z12
-	VMOVUPS   rowmathconst<>+0(SB), Z13
-	VMOVUPS   rowmathconst<>+128(SB), Z14
-	VMOVUPS   rowmathconst<>+128(SB), Z15
-	VADDPS    rowmathconst<>+0(SB), Z8, Z8
-	VADDPS    rowmathconst<>+0(SB), Z9, Z9
-	VDIVPS    Z8, Z14, Z8
-	VDIVPS    Z9, Z15, Z9
-	VSUBPS    Z8, Z12, Z8
-	VSUBPS    Z9, Z13, Z9
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z2, K1
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z3, K2
-	VBLENDMPS Z10, Z8, K1, Z4
-	VBLENDMPS Z11, Z9, K2, Z5
-	VORPS     Z0, Z4, Z0
-	VORPS     Z1, Z5, Z1
+	VPSLLD    $0x17, Z22, Z14
+	VPSLLD    $0x17, Z23, Z15
+	VPSLLD    $0x17, Z24, Z16
+	VPSLLD    $0x17, Z25, Z17
+	VPADDD    Z26, Z14, Z14
+	VPADDD    Z27, Z15, Z15
+	VPADDD    Z28, Z16, Z16
+	VPADDD    Z29, Z17, Z17
+	VMOVUPS   rowmathconst<>+0(SB), Z22
+	VMOVUPS   rowmathconst<>+0(SB), Z23
+	VMOVUPS   rowmathconst<>+0(SB), Z24
+	VMOVUPS   rowmathconst<>+0(SB), Z25
+	VMOVUPS   rowmathconst<>+128(SB), Z26
+	VMOVUPS   rowmathconst<>+128(SB), Z27
+	VMOVUPS   rowmathconst<>+128(SB), Z28
+	VMOVUPS   rowmathconst<>+128(SB), Z29
+	VADDPS    rowmathconst<>+0(SB), Z14, Z14
+	VADDPS    rowmathconst<>+0(SB), Z15, Z15
+	VADDPS    rowmathconst<>+0(SB), Z16, Z16
+	VADDPS    rowmathconst<>+0(SB), Z17, Z17
+	VDIVPS    Z14, Z26, Z14
+	VDIVPS    Z15, Z27, Z15
+	VDIVPS    Z16, Z28, Z16
+	VDIVPS    Z17, Z29, Z17
+	VSUBPS    Z14, Z22, Z14
+	VSUBPS    Z15, Z23, Z15
+	VSUBPS    Z16, Z24, Z16
+	VSUBPS    Z17, Z25, Z17
+	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z4, K1
+	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z5, K2
+	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z6, K3
+	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z7, K4
+	VBLENDMPS Z18, Z14, K1, Z8
+	VBLENDMPS Z19, Z15, K2, Z9
+	VBLENDMPS Z20, Z16, K3, Z10
+	VBLENDMPS Z21, Z17, K4, Z11
+	VORPS     Z0, Z8, Z0
+	VORPS     Z1, Z9, Z1
+	VORPS     Z2, Z10, Z2
+	VORPS     Z3, Z11, Z3
 	VMOVUPS   Z0, (AX)
 	VMOVUPS   Z1, 64(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
+	VMOVUPS   Z2, 128(AX)
+	VMOVUPS   Z3, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
 	JMP       Tanh_loop
 
 Tanh_single:
@@ -3529,8 +3805,8 @@ Tanh_single:
 	VDIVPS    Z2, Z5, Z2
 	VSUBPS    Z2, Z4, Z2
 	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z1, K1
-	VBLENDMPS Z3, Z2, K1, Z6
-	VORPS     Z0, Z6, Z0
+	VBLENDMPS Z3, Z2, K1, Z12
+	VORPS     Z0, Z12, Z0
 	VMOVUPS   Z0, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -3594,8 +3870,8 @@ Tanh_tail:
 	VDIVPS    Z2, Z5, Z2
 	VSUBPS    Z2, Z4, Z2
 	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z1, K2
-	VBLENDMPS Z3, Z2, K2, Z7
-	VORPS     Z0, Z7, Z0
+	VBLENDMPS Z3, Z2, K2, Z13
+	VORPS     Z0, Z13, Z0
 	VMOVUPS   Z0, K1, (AX)
 
 Tanh_done:
@@ -3609,116 +3885,206 @@ TEXT ·ErfAVX512(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 Erf_loop:
-	// while n ≥ 32: 2 vectors at a time
-	CMPQ    DX, $0x00000020
+	// while n ≥ 64: 4 vectors at a time
+	CMPQ    DX, $0x00000040
 	JB      Erf_single
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
 
 	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Z0, Z2
-	VANDPS rowmathconst<>+192(SB), Z1, Z3
+	VANDPS rowmathconst<>+192(SB), Z0, Z4
+	VANDPS rowmathconst<>+192(SB), Z1, Z5
+	VANDPS rowmathconst<>+192(SB), Z2, Z6
+	VANDPS rowmathconst<>+192(SB), Z3, Z7
 	VANDPS rowmathconst<>+256(SB), Z0, Z0
 	VANDPS rowmathconst<>+256(SB), Z1, Z1
+	VANDPS rowmathconst<>+256(SB), Z2, Z2
+	VANDPS rowmathconst<>+256(SB), Z3, Z3
 
 	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z2, Z2, Z8
-	VMULPS Z3, Z3, Z9
+	VMULPS Z4, Z4, Z14
+	VMULPS Z5, Z5, Z15
+	VMULPS Z6, Z6, Z16
+	VMULPS Z7, Z7, Z17
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z10
-	VMOVUPS     rowmathconst<>+1792(SB), Z11
-	VFMADD213PS rowmathconst<>+1856(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1856(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+1920(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1920(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+1984(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+1984(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+2048(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+2048(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+2112(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+2112(SB), Z9, Z11
-	VFMADD213PS rowmathconst<>+2176(SB), Z8, Z10
-	VFMADD213PS rowmathconst<>+2176(SB), Z9, Z11
-	VMOVAPS     Z2, Z8
-	VMOVAPS     Z3, Z9
-	VFMADD231PS Z2, Z10, Z8
-	VFMADD231PS Z3, Z11, Z9
+	VMOVUPS     rowmathconst<>+1792(SB), Z18
+	VMOVUPS     rowmathconst<>+1792(SB), Z19
+	VMOVUPS     rowmathconst<>+1792(SB), Z20
+	VMOVUPS     rowmathconst<>+1792(SB), Z21
+	VFMADD213PS rowmathconst<>+1856(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1856(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1856(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1856(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+1920(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1920(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1920(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1920(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+1984(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1984(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1984(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1984(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+2048(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+2048(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+2048(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+2048(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+2112(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+2112(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+2112(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+2112(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+2176(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+2176(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+2176(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+2176(SB), Z17, Z21
+	VMOVAPS     Z4, Z14
+	VMOVAPS     Z5, Z15
+	VMOVAPS     Z6, Z16
+	VMOVAPS     Z7, Z17
+	VFMADD231PS Z4, Z18, Z14
+	VFMADD231PS Z5, Z19, Z15
+	VFMADD231PS Z6, Z20, Z16
+	VFMADD231PS Z7, Z21, Z17
 
 	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z10
-	VMOVUPS     rowmathconst<>+2240(SB), Z11
-	VMINPS      Z2, Z10, Z10
-	VMINPS      Z3, Z11, Z11
-	VMOVUPS     rowmathconst<>+2304(SB), Z12
-	VMOVUPS     rowmathconst<>+2304(SB), Z13
-	VFMADD213PS rowmathconst<>+2368(SB), Z10, Z12
-	VFMADD213PS rowmathconst<>+2368(SB), Z11, Z13
-	VFMADD213PS rowmathconst<>+2432(SB), Z10, Z12
-	VFMADD213PS rowmathconst<>+2432(SB), Z11, Z13
-	VFMADD213PS rowmathconst<>+2496(SB), Z10, Z12
-	VFMADD213PS rowmathconst<>+2496(SB), Z11, Z13
-	VFMADD213PS rowmathconst<>+2560(SB), Z10, Z12
-	VFMADD213PS rowmathconst<>+2560(SB), Z11, Z13
-	VFMADD213PS rowmathconst<>+2624(SB), Z10, Z12
-	VFMADD213PS rowmathconst<>+2624(SB), Z11, Z13
-	VFMADD213PS rowmathconst<>+2688(SB), Z10, Z12
-	VFMADD213PS rowmathconst<>+2688(SB), Z11, Z13
+	VMOVUPS     rowmathconst<>+2240(SB), Z18
+	VMOVUPS     rowmathconst<>+2240(SB), Z19
+	VMOVUPS     rowmathconst<>+2240(SB), Z20
+	VMOVUPS     rowmathconst<>+2240(SB), Z21
+	VMINPS      Z4, Z18, Z18
+	VMINPS      Z5, Z19, Z19
+	VMINPS      Z6, Z20, Z20
+	VMINPS      Z7, Z21, Z21
+	VMOVUPS     rowmathconst<>+2304(SB), Z22
+	VMOVUPS     rowmathconst<>+2304(SB), Z23
+	VMOVUPS     rowmathconst<>+2304(SB), Z24
+	VMOVUPS     rowmathconst<>+2304(SB), Z25
+	VFMADD213PS rowmathconst<>+2368(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2368(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2368(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2368(SB), Z21, Z25
+	VFMADD213PS rowmathconst<>+2432(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2432(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2432(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2432(SB), Z21, Z25
+	VFMADD213PS rowmathconst<>+2496(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2496(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2496(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2496(SB), Z21, Z25
+	VFMADD213PS rowmathconst<>+2560(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2560(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2560(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2560(SB), Z21, Z25
+	VFMADD213PS rowmathconst<>+2624(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2624(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2624(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2624(SB), Z21, Z25
+	VFMADD213PS rowmathconst<>+2688(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2688(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2688(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2688(SB), Z21, Z25
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z10
-	VMOVUPS     rowmathconst<>+640(SB), Z11
-	VMOVAPS     Z10, Z10
-	VMOVAPS     Z11, Z11
-	VFMADD231PS rowmathconst<>+448(SB), Z12, Z10
-	VFMADD231PS rowmathconst<>+448(SB), Z13, Z11
-	VSUBPS      rowmathconst<>+640(SB), Z10, Z14
-	VSUBPS      rowmathconst<>+640(SB), Z11, Z15
-	VMOVAPS     Z12, Z12
-	VMOVAPS     Z13, Z13
-	VFMADD231PS rowmathconst<>+512(SB), Z14, Z12
-	VFMADD231PS rowmathconst<>+512(SB), Z15, Z13
-	VMOVAPS     Z12, Z12
-	VMOVAPS     Z13, Z13
-	VFMADD231PS rowmathconst<>+576(SB), Z14, Z12
-	VFMADD231PS rowmathconst<>+576(SB), Z15, Z13
+	VMOVUPS     rowmathconst<>+640(SB), Z18
+	VMOVUPS     rowmathconst<>+640(SB), Z19
+	VMOVUPS     rowmathconst<>+640(SB), Z20
+	VMOVUPS     rowmathconst<>+640(SB), Z21
+	VMOVAPS     Z18, Z18
+	VMOVAPS     Z19, Z19
+	VMOVAPS     Z20, Z20
+	VMOVAPS     Z21, Z21
+	VFMADD231PS rowmathconst<>+448(SB), Z22, Z18
+	VFMADD231PS rowmathconst<>+448(SB), Z23, Z19
+	VFMADD231PS rowmathconst<>+448(SB), Z24, Z20
+	VFMADD231PS rowmathconst<>+448(SB), Z25, Z21
+	VSUBPS      rowmathconst<>+640(SB), Z18, Z26
+	VSUBPS      rowmathconst<>+640(SB), Z19, Z27
+	VSUBPS      rowmathconst<>+640(SB), Z20, Z28
+	VSUBPS      rowmathconst<>+640(SB), Z21, Z29
+	VMOVAPS     Z22, Z22
+	VMOVAPS     Z23, Z23
+	VMOVAPS     Z24, Z24
+	VMOVAPS     Z25, Z25
+	VFMADD231PS rowmathconst<>+512(SB), Z26, Z22
+	VFMADD231PS rowmathconst<>+512(SB), Z27, Z23
+	VFMADD231PS rowmathconst<>+512(SB), Z28, Z24
+	VFMADD231PS rowmathconst<>+512(SB), Z29, Z25
+	VMOVAPS     Z22, Z22
+	VMOVAPS     Z23, Z23
+	VMOVAPS     Z24, Z24
+	VMOVAPS     Z25, Z25
+	VFMADD231PS rowmathconst<>+576(SB), Z26, Z22
+	VFMADD231PS rowmathconst<>+576(SB), Z27, Z23
+	VFMADD231PS rowmathconst<>+576(SB), Z28, Z24
+	VFMADD231PS rowmathconst<>+576(SB), Z29, Z25
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z14
-	VMOVUPS     rowmathconst<>+960(SB), Z15
-	VFMADD213PS rowmathconst<>+1024(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1024(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+1088(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1088(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+1152(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1152(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+1216(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1216(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+0(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+0(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+0(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+0(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+960(SB), Z26
+	VMOVUPS     rowmathconst<>+960(SB), Z27
+	VMOVUPS     rowmathconst<>+960(SB), Z28
+	VMOVUPS     rowmathconst<>+960(SB), Z29
+	VFMADD213PS rowmathconst<>+1024(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+1024(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+1024(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+1024(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+1088(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+1088(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+1088(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+1088(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+1152(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+1152(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+1152(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+1152(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+1216(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+1216(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+1216(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+1216(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+0(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+0(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+0(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+0(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+0(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+0(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+0(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+0(SB), Z25, Z29
 
 	// exp: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z10, Z10
-	VPSLLD    $0x17, Z11, Z11
-	VPADDD    Z14, Z10, Z10
-	VPADDD    Z15, Z11, Z11
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z2, K1
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z3, K2
-	VMOVUPS   rowmathconst<>+0(SB), Z2
-	VMOVUPS   rowmathconst<>+0(SB), Z3
-	VSUBPS    Z10, Z2, Z2
-	VSUBPS    Z11, Z3, Z3
-	VBLENDMPS Z8, Z2, K1, Z4
-	VBLENDMPS Z9, Z3, K2, Z5
-	VORPS     Z0, Z4, Z0
-	VORPS     Z1, Z5, Z1
+	VPSLLD    $0x17, Z18, Z18
+	VPSLLD    $0x17, Z19, Z19
+	VPSLLD    $0x17, Z20, Z20
+	VPSLLD    $0x17, Z21, Z21
+	VPADDD    Z26, Z18, Z18
+	VPADDD    Z27, Z19, Z19
+	VPADDD    Z28, Z20, Z20
+	VPADDD    Z29, Z21, Z21
+	VCMPPS    $0x11, rowmathconst<>+0(SB), Z4, K1
+	VCMPPS    $0x11, rowmathconst<>+0(SB), Z5, K2
+	VCMPPS    $0x11, rowmathconst<>+0(SB), Z6, K3
+	VCMPPS    $0x11, rowmathconst<>+0(SB), Z7, K4
+	VMOVUPS   rowmathconst<>+0(SB), Z4
+	VMOVUPS   rowmathconst<>+0(SB), Z5
+	VMOVUPS   rowmathconst<>+0(SB), Z6
+	VMOVUPS   rowmathconst<>+0(SB), Z7
+	VSUBPS    Z18, Z4, Z4
+	VSUBPS    Z19, Z5, Z5
+	VSUBPS    Z20, Z6, Z6
+	VSUBPS    Z21, Z7, Z7
+	VBLENDMPS Z14, Z4, K1, Z8
+	VBLENDMPS Z15, Z5, K2, Z9
+	VBLENDMPS Z16, Z6, K3, Z10
+	VBLENDMPS Z17, Z7, K4, Z11
+	VORPS     Z0, Z8, Z0
+	VORPS     Z1, Z9, Z1
+	VORPS     Z2, Z10, Z2
+	VORPS     Z3, Z11, Z3
 	VMOVUPS   Z0, (AX)
 	VMOVUPS   Z1, 64(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
+	VMOVUPS   Z2, 128(AX)
+	VMOVUPS   Z3, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
 	JMP       Erf_loop
 
 Erf_single:
@@ -3781,8 +4147,8 @@ Erf_single:
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K1
 	VMOVUPS   rowmathconst<>+0(SB), Z1
 	VSUBPS    Z3, Z1, Z1
-	VBLENDMPS Z2, Z1, K1, Z6
-	VORPS     Z0, Z6, Z0
+	VBLENDMPS Z2, Z1, K1, Z12
+	VORPS     Z0, Z12, Z0
 	VMOVUPS   Z0, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -3852,8 +4218,8 @@ Erf_tail:
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K2
 	VMOVUPS   rowmathconst<>+0(SB), Z1
 	VSUBPS    Z3, Z1, Z1
-	VBLENDMPS Z2, Z1, K2, Z7
-	VORPS     Z0, Z7, Z0
+	VBLENDMPS Z2, Z1, K2, Z13
+	VORPS     Z0, Z13, Z0
 	VMOVUPS   Z0, K1, (AX)
 
 Erf_done:
@@ -4670,98 +5036,172 @@ TEXT ·GELUTanhAVX512(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), DX
 
 GELUTanh_loop:
-	// while n ≥ 32: 2 vectors at a time
-	CMPQ    DX, $0x00000020
+	// while n ≥ 64: 4 vectors at a time
+	CMPQ    DX, $0x00000040
 	JB      GELUTanh_single
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
-	VMULPS      Z0, Z0, Z2
-	VMULPS      Z1, Z1, Z3
-	VMOVUPS     rowmathconst<>+3072(SB), Z4
-	VMOVUPS     rowmathconst<>+3072(SB), Z5
-	VMOVAPS     Z4, Z4
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+3008(SB), Z2, Z4
-	VFMADD231PS rowmathconst<>+3008(SB), Z3, Z5
-	VMULPS      Z0, Z4, Z2
-	VMULPS      Z1, Z5, Z3
+	VMULPS      Z0, Z0, Z4
+	VMULPS      Z1, Z1, Z5
+	VMULPS      Z2, Z2, Z6
+	VMULPS      Z3, Z3, Z7
+	VMOVUPS     rowmathconst<>+3072(SB), Z8
+	VMOVUPS     rowmathconst<>+3072(SB), Z9
+	VMOVUPS     rowmathconst<>+3072(SB), Z10
+	VMOVUPS     rowmathconst<>+3072(SB), Z11
+	VMOVAPS     Z8, Z8
+	VMOVAPS     Z9, Z9
+	VMOVAPS     Z10, Z10
+	VMOVAPS     Z11, Z11
+	VFMADD231PS rowmathconst<>+3008(SB), Z4, Z8
+	VFMADD231PS rowmathconst<>+3008(SB), Z5, Z9
+	VFMADD231PS rowmathconst<>+3008(SB), Z6, Z10
+	VFMADD231PS rowmathconst<>+3008(SB), Z7, Z11
+	VMULPS      Z0, Z8, Z4
+	VMULPS      Z1, Z9, Z5
+	VMULPS      Z2, Z10, Z6
+	VMULPS      Z3, Z11, Z7
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z4
-	VMOVUPS rowmathconst<>+832(SB), Z5
-	VMAXPS  Z2, Z4, Z2
-	VMAXPS  Z3, Z5, Z3
-	VMOVUPS rowmathconst<>+896(SB), Z4
-	VMOVUPS rowmathconst<>+896(SB), Z5
-	VMINPS  Z2, Z4, Z2
-	VMINPS  Z3, Z5, Z3
+	VMOVUPS rowmathconst<>+832(SB), Z8
+	VMOVUPS rowmathconst<>+832(SB), Z9
+	VMOVUPS rowmathconst<>+832(SB), Z10
+	VMOVUPS rowmathconst<>+832(SB), Z11
+	VMAXPS  Z4, Z8, Z4
+	VMAXPS  Z5, Z9, Z5
+	VMAXPS  Z6, Z10, Z6
+	VMAXPS  Z7, Z11, Z7
+	VMOVUPS rowmathconst<>+896(SB), Z8
+	VMOVUPS rowmathconst<>+896(SB), Z9
+	VMOVUPS rowmathconst<>+896(SB), Z10
+	VMOVUPS rowmathconst<>+896(SB), Z11
+	VMINPS  Z4, Z8, Z4
+	VMINPS  Z5, Z9, Z5
+	VMINPS  Z6, Z10, Z6
+	VMINPS  Z7, Z11, Z7
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z4
-	VMOVUPS     rowmathconst<>+640(SB), Z5
+	VMOVUPS     rowmathconst<>+640(SB), Z8
+	VMOVUPS     rowmathconst<>+640(SB), Z9
+	VMOVUPS     rowmathconst<>+640(SB), Z10
+	VMOVUPS     rowmathconst<>+640(SB), Z11
+	VMOVAPS     Z8, Z8
+	VMOVAPS     Z9, Z9
+	VMOVAPS     Z10, Z10
+	VMOVAPS     Z11, Z11
+	VFMADD231PS rowmathconst<>+448(SB), Z4, Z8
+	VFMADD231PS rowmathconst<>+448(SB), Z5, Z9
+	VFMADD231PS rowmathconst<>+448(SB), Z6, Z10
+	VFMADD231PS rowmathconst<>+448(SB), Z7, Z11
+	VSUBPS      rowmathconst<>+640(SB), Z8, Z12
+	VSUBPS      rowmathconst<>+640(SB), Z9, Z13
+	VSUBPS      rowmathconst<>+640(SB), Z10, Z14
+	VSUBPS      rowmathconst<>+640(SB), Z11, Z15
 	VMOVAPS     Z4, Z4
 	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+448(SB), Z2, Z4
-	VFMADD231PS rowmathconst<>+448(SB), Z3, Z5
-	VSUBPS      rowmathconst<>+640(SB), Z4, Z6
-	VSUBPS      rowmathconst<>+640(SB), Z5, Z7
-	VMOVAPS     Z2, Z2
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+512(SB), Z6, Z2
-	VFMADD231PS rowmathconst<>+512(SB), Z7, Z3
-	VMOVAPS     Z2, Z2
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+576(SB), Z6, Z2
-	VFMADD231PS rowmathconst<>+576(SB), Z7, Z3
+	VMOVAPS     Z6, Z6
+	VMOVAPS     Z7, Z7
+	VFMADD231PS rowmathconst<>+512(SB), Z12, Z4
+	VFMADD231PS rowmathconst<>+512(SB), Z13, Z5
+	VFMADD231PS rowmathconst<>+512(SB), Z14, Z6
+	VFMADD231PS rowmathconst<>+512(SB), Z15, Z7
+	VMOVAPS     Z4, Z4
+	VMOVAPS     Z5, Z5
+	VMOVAPS     Z6, Z6
+	VMOVAPS     Z7, Z7
+	VFMADD231PS rowmathconst<>+576(SB), Z12, Z4
+	VFMADD231PS rowmathconst<>+576(SB), Z13, Z5
+	VFMADD231PS rowmathconst<>+576(SB), Z14, Z6
+	VFMADD231PS rowmathconst<>+576(SB), Z15, Z7
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z6
-	VMOVUPS     rowmathconst<>+960(SB), Z7
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1024(SB), Z3, Z7
-	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1088(SB), Z3, Z7
-	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1152(SB), Z3, Z7
-	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1216(SB), Z3, Z7
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z3, Z7
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z3, Z7
+	VMOVUPS     rowmathconst<>+960(SB), Z12
+	VMOVUPS     rowmathconst<>+960(SB), Z13
+	VMOVUPS     rowmathconst<>+960(SB), Z14
+	VMOVUPS     rowmathconst<>+960(SB), Z15
+	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+1024(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+1024(SB), Z7, Z15
+	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+1088(SB), Z7, Z15
+	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+1152(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+1152(SB), Z7, Z15
+	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+1216(SB), Z7, Z15
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+0(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+0(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+0(SB), Z7, Z15
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+0(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+0(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+0(SB), Z7, Z15
 
 	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Z4, Z2
-	VPSUBD rowmathconst<>+704(SB), Z5, Z3
-	VPSRAD $0x01, Z2, Z4
-	VPSRAD $0x01, Z3, Z5
-	VPSUBD Z4, Z2, Z2
-	VPSUBD Z5, Z3, Z3
+	VPSUBD rowmathconst<>+704(SB), Z8, Z4
+	VPSUBD rowmathconst<>+704(SB), Z9, Z5
+	VPSUBD rowmathconst<>+704(SB), Z10, Z6
+	VPSUBD rowmathconst<>+704(SB), Z11, Z7
+	VPSRAD $0x01, Z4, Z8
+	VPSRAD $0x01, Z5, Z9
+	VPSRAD $0x01, Z6, Z10
+	VPSRAD $0x01, Z7, Z11
+	VPSUBD Z8, Z4, Z4
+	VPSUBD Z9, Z5, Z5
+	VPSUBD Z10, Z6, Z6
+	VPSUBD Z11, Z7, Z7
+	VPADDD rowmathconst<>+768(SB), Z8, Z8
+	VPADDD rowmathconst<>+768(SB), Z9, Z9
+	VPADDD rowmathconst<>+768(SB), Z10, Z10
+	VPADDD rowmathconst<>+768(SB), Z11, Z11
+	VPSLLD $0x17, Z8, Z8
+	VPSLLD $0x17, Z9, Z9
+	VPSLLD $0x17, Z10, Z10
+	VPSLLD $0x17, Z11, Z11
 	VPADDD rowmathconst<>+768(SB), Z4, Z4
 	VPADDD rowmathconst<>+768(SB), Z5, Z5
+	VPADDD rowmathconst<>+768(SB), Z6, Z6
+	VPADDD rowmathconst<>+768(SB), Z7, Z7
 	VPSLLD $0x17, Z4, Z4
 	VPSLLD $0x17, Z5, Z5
-	VPADDD rowmathconst<>+768(SB), Z2, Z2
-	VPADDD rowmathconst<>+768(SB), Z3, Z3
-	VPSLLD $0x17, Z2, Z2
-	VPSLLD $0x17, Z3, Z3
-	VMULPS Z4, Z6, Z4
-	VMULPS Z5, Z7, Z5
-	VMULPS Z2, Z4, Z2
-	VMULPS Z3, Z5, Z3
+	VPSLLD $0x17, Z6, Z6
+	VPSLLD $0x17, Z7, Z7
+	VMULPS Z8, Z12, Z8
+	VMULPS Z9, Z13, Z9
+	VMULPS Z10, Z14, Z10
+	VMULPS Z11, Z15, Z11
+	VMULPS Z4, Z8, Z4
+	VMULPS Z5, Z9, Z5
+	VMULPS Z6, Z10, Z6
+	VMULPS Z7, Z11, Z7
 
 	// GELUTanh: y = x/(1 + e^v)
-	VADDPS  rowmathconst<>+0(SB), Z2, Z2
-	VADDPS  rowmathconst<>+0(SB), Z3, Z3
-	VDIVPS  Z2, Z0, Z0
-	VDIVPS  Z3, Z1, Z1
+	VADDPS  rowmathconst<>+0(SB), Z4, Z4
+	VADDPS  rowmathconst<>+0(SB), Z5, Z5
+	VADDPS  rowmathconst<>+0(SB), Z6, Z6
+	VADDPS  rowmathconst<>+0(SB), Z7, Z7
+	VDIVPS  Z4, Z0, Z0
+	VDIVPS  Z5, Z1, Z1
+	VDIVPS  Z6, Z2, Z2
+	VDIVPS  Z7, Z3, Z3
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
-	ADDQ    $0x00000080, AX
-	ADDQ    $0x00000080, CX
-	SUBQ    $0x00000020, DX
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
 	JMP     GELUTanh_loop
 
 GELUTanh_single:
@@ -4891,139 +5331,249 @@ TEXT ·GELUTanhBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ x_len+56(FP), BX
 
 GELUTanhBackward_loop:
-	// while n ≥ 32: 2 vectors at a time
-	CMPQ    BX, $0x00000020
+	// while n ≥ 64: 4 vectors at a time
+	CMPQ    BX, $0x00000040
 	JB      GELUTanhBackward_single
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
-	VMOVUPS (DX), Z2
-	VMOVUPS 64(DX), Z3
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
+	VMOVUPS (DX), Z4
+	VMOVUPS 64(DX), Z5
+	VMOVUPS 128(DX), Z6
+	VMOVUPS 192(DX), Z7
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
-	VMULPS      Z2, Z2, Z4
-	VMULPS      Z3, Z3, Z5
-	VMOVUPS     rowmathconst<>+3072(SB), Z6
-	VMOVUPS     rowmathconst<>+3072(SB), Z7
-	VMOVAPS     Z6, Z6
-	VMOVAPS     Z7, Z7
-	VFMADD231PS rowmathconst<>+3008(SB), Z4, Z6
-	VFMADD231PS rowmathconst<>+3008(SB), Z5, Z7
-	VMULPS      Z2, Z6, Z4
-	VMULPS      Z3, Z7, Z5
+	VMULPS      Z4, Z4, Z8
+	VMULPS      Z5, Z5, Z9
+	VMULPS      Z6, Z6, Z10
+	VMULPS      Z7, Z7, Z11
+	VMOVUPS     rowmathconst<>+3072(SB), Z12
+	VMOVUPS     rowmathconst<>+3072(SB), Z13
+	VMOVUPS     rowmathconst<>+3072(SB), Z14
+	VMOVUPS     rowmathconst<>+3072(SB), Z15
+	VMOVAPS     Z12, Z12
+	VMOVAPS     Z13, Z13
+	VMOVAPS     Z14, Z14
+	VMOVAPS     Z15, Z15
+	VFMADD231PS rowmathconst<>+3008(SB), Z8, Z12
+	VFMADD231PS rowmathconst<>+3008(SB), Z9, Z13
+	VFMADD231PS rowmathconst<>+3008(SB), Z10, Z14
+	VFMADD231PS rowmathconst<>+3008(SB), Z11, Z15
+	VMULPS      Z4, Z12, Z8
+	VMULPS      Z5, Z13, Z9
+	VMULPS      Z6, Z14, Z10
+	VMULPS      Z7, Z15, Z11
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
-	VORPS rowmathconst<>+256(SB), Z4, Z6
-	VORPS rowmathconst<>+256(SB), Z5, Z7
+	VORPS rowmathconst<>+256(SB), Z8, Z12
+	VORPS rowmathconst<>+256(SB), Z9, Z13
+	VORPS rowmathconst<>+256(SB), Z10, Z14
+	VORPS rowmathconst<>+256(SB), Z11, Z15
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z12
-	VMOVUPS rowmathconst<>+832(SB), Z13
-	VMAXPS  Z6, Z12, Z6
-	VMAXPS  Z7, Z13, Z7
-	VMOVUPS rowmathconst<>+896(SB), Z12
-	VMOVUPS rowmathconst<>+896(SB), Z13
-	VMINPS  Z6, Z12, Z6
-	VMINPS  Z7, Z13, Z7
+	VMOVUPS rowmathconst<>+832(SB), Z22
+	VMOVUPS rowmathconst<>+832(SB), Z23
+	VMOVUPS rowmathconst<>+832(SB), Z24
+	VMOVUPS rowmathconst<>+832(SB), Z25
+	VMAXPS  Z12, Z22, Z12
+	VMAXPS  Z13, Z23, Z13
+	VMAXPS  Z14, Z24, Z14
+	VMAXPS  Z15, Z25, Z15
+	VMOVUPS rowmathconst<>+896(SB), Z22
+	VMOVUPS rowmathconst<>+896(SB), Z23
+	VMOVUPS rowmathconst<>+896(SB), Z24
+	VMOVUPS rowmathconst<>+896(SB), Z25
+	VMINPS  Z12, Z22, Z12
+	VMINPS  Z13, Z23, Z13
+	VMINPS  Z14, Z24, Z14
+	VMINPS  Z15, Z25, Z15
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z12
-	VMOVUPS     rowmathconst<>+640(SB), Z13
+	VMOVUPS     rowmathconst<>+640(SB), Z22
+	VMOVUPS     rowmathconst<>+640(SB), Z23
+	VMOVUPS     rowmathconst<>+640(SB), Z24
+	VMOVUPS     rowmathconst<>+640(SB), Z25
+	VMOVAPS     Z22, Z22
+	VMOVAPS     Z23, Z23
+	VMOVAPS     Z24, Z24
+	VMOVAPS     Z25, Z25
+	VFMADD231PS rowmathconst<>+448(SB), Z12, Z22
+	VFMADD231PS rowmathconst<>+448(SB), Z13, Z23
+	VFMADD231PS rowmathconst<>+448(SB), Z14, Z24
+	VFMADD231PS rowmathconst<>+448(SB), Z15, Z25
+	VSUBPS      rowmathconst<>+640(SB), Z22, Z26
+	VSUBPS      rowmathconst<>+640(SB), Z23, Z27
+	VSUBPS      rowmathconst<>+640(SB), Z24, Z28
+	VSUBPS      rowmathconst<>+640(SB), Z25, Z29
 	VMOVAPS     Z12, Z12
 	VMOVAPS     Z13, Z13
-	VFMADD231PS rowmathconst<>+448(SB), Z6, Z12
-	VFMADD231PS rowmathconst<>+448(SB), Z7, Z13
-	VSUBPS      rowmathconst<>+640(SB), Z12, Z14
-	VSUBPS      rowmathconst<>+640(SB), Z13, Z15
-	VMOVAPS     Z6, Z6
-	VMOVAPS     Z7, Z7
-	VFMADD231PS rowmathconst<>+512(SB), Z14, Z6
-	VFMADD231PS rowmathconst<>+512(SB), Z15, Z7
-	VMOVAPS     Z6, Z6
-	VMOVAPS     Z7, Z7
-	VFMADD231PS rowmathconst<>+576(SB), Z14, Z6
-	VFMADD231PS rowmathconst<>+576(SB), Z15, Z7
+	VMOVAPS     Z14, Z14
+	VMOVAPS     Z15, Z15
+	VFMADD231PS rowmathconst<>+512(SB), Z26, Z12
+	VFMADD231PS rowmathconst<>+512(SB), Z27, Z13
+	VFMADD231PS rowmathconst<>+512(SB), Z28, Z14
+	VFMADD231PS rowmathconst<>+512(SB), Z29, Z15
+	VMOVAPS     Z12, Z12
+	VMOVAPS     Z13, Z13
+	VMOVAPS     Z14, Z14
+	VMOVAPS     Z15, Z15
+	VFMADD231PS rowmathconst<>+576(SB), Z26, Z12
+	VFMADD231PS rowmathconst<>+576(SB), Z27, Z13
+	VFMADD231PS rowmathconst<>+576(SB), Z28, Z14
+	VFMADD231PS rowmathconst<>+576(SB), Z29, Z15
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z14
-	VMOVUPS     rowmathconst<>+960(SB), Z15
-	VFMADD213PS rowmathconst<>+1024(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+1024(SB), Z7, Z15
-	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+1088(SB), Z7, Z15
-	VFMADD213PS rowmathconst<>+1152(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+1152(SB), Z7, Z15
-	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+1216(SB), Z7, Z15
-	VFMADD213PS rowmathconst<>+0(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+0(SB), Z7, Z15
-	VFMADD213PS rowmathconst<>+0(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+0(SB), Z7, Z15
+	VMOVUPS     rowmathconst<>+960(SB), Z26
+	VMOVUPS     rowmathconst<>+960(SB), Z27
+	VMOVUPS     rowmathconst<>+960(SB), Z28
+	VMOVUPS     rowmathconst<>+960(SB), Z29
+	VFMADD213PS rowmathconst<>+1024(SB), Z12, Z26
+	VFMADD213PS rowmathconst<>+1024(SB), Z13, Z27
+	VFMADD213PS rowmathconst<>+1024(SB), Z14, Z28
+	VFMADD213PS rowmathconst<>+1024(SB), Z15, Z29
+	VFMADD213PS rowmathconst<>+1088(SB), Z12, Z26
+	VFMADD213PS rowmathconst<>+1088(SB), Z13, Z27
+	VFMADD213PS rowmathconst<>+1088(SB), Z14, Z28
+	VFMADD213PS rowmathconst<>+1088(SB), Z15, Z29
+	VFMADD213PS rowmathconst<>+1152(SB), Z12, Z26
+	VFMADD213PS rowmathconst<>+1152(SB), Z13, Z27
+	VFMADD213PS rowmathconst<>+1152(SB), Z14, Z28
+	VFMADD213PS rowmathconst<>+1152(SB), Z15, Z29
+	VFMADD213PS rowmathconst<>+1216(SB), Z12, Z26
+	VFMADD213PS rowmathconst<>+1216(SB), Z13, Z27
+	VFMADD213PS rowmathconst<>+1216(SB), Z14, Z28
+	VFMADD213PS rowmathconst<>+1216(SB), Z15, Z29
+	VFMADD213PS rowmathconst<>+0(SB), Z12, Z26
+	VFMADD213PS rowmathconst<>+0(SB), Z13, Z27
+	VFMADD213PS rowmathconst<>+0(SB), Z14, Z28
+	VFMADD213PS rowmathconst<>+0(SB), Z15, Z29
+	VFMADD213PS rowmathconst<>+0(SB), Z12, Z26
+	VFMADD213PS rowmathconst<>+0(SB), Z13, Z27
+	VFMADD213PS rowmathconst<>+0(SB), Z14, Z28
+	VFMADD213PS rowmathconst<>+0(SB), Z15, Z29
 
 	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Z12, Z6
-	VPSUBD    rowmathconst<>+704(SB), Z13, Z7
-	VPSRAD    $0x01, Z6, Z12
-	VPSRAD    $0x01, Z7, Z13
-	VPSUBD    Z12, Z6, Z6
-	VPSUBD    Z13, Z7, Z7
+	VPSUBD    rowmathconst<>+704(SB), Z22, Z12
+	VPSUBD    rowmathconst<>+704(SB), Z23, Z13
+	VPSUBD    rowmathconst<>+704(SB), Z24, Z14
+	VPSUBD    rowmathconst<>+704(SB), Z25, Z15
+	VPSRAD    $0x01, Z12, Z22
+	VPSRAD    $0x01, Z13, Z23
+	VPSRAD    $0x01, Z14, Z24
+	VPSRAD    $0x01, Z15, Z25
+	VPSUBD    Z22, Z12, Z12
+	VPSUBD    Z23, Z13, Z13
+	VPSUBD    Z24, Z14, Z14
+	VPSUBD    Z25, Z15, Z15
+	VPADDD    rowmathconst<>+768(SB), Z22, Z22
+	VPADDD    rowmathconst<>+768(SB), Z23, Z23
+	VPADDD    rowmathconst<>+768(SB), Z24, Z24
+	VPADDD    rowmathconst<>+768(SB), Z25, Z25
+	VPSLLD    $0x17, Z22, Z22
+	VPSLLD    $0x17, Z23, Z23
+	VPSLLD    $0x17, Z24, Z24
+	VPSLLD    $0x17, Z25, Z25
 	VPADDD    rowmathconst<>+768(SB), Z12, Z12
 	VPADDD    rowmathconst<>+768(SB), Z13, Z13
+	VPADDD    rowmathconst<>+768(SB), Z14, Z14
+	VPADDD    rowmathconst<>+768(SB), Z15, Z15
 	VPSLLD    $0x17, Z12, Z12
 	VPSLLD    $0x17, Z13, Z13
-	VPADDD    rowmathconst<>+768(SB), Z6, Z6
-	VPADDD    rowmathconst<>+768(SB), Z7, Z7
-	VPSLLD    $0x17, Z6, Z6
-	VPSLLD    $0x17, Z7, Z7
-	VMULPS    Z12, Z14, Z12
-	VMULPS    Z13, Z15, Z13
-	VMULPS    Z6, Z12, Z6
-	VMULPS    Z7, Z13, Z7
-	VMOVUPS   rowmathconst<>+0(SB), Z12
-	VMOVUPS   rowmathconst<>+0(SB), Z13
-	VADDPS    rowmathconst<>+0(SB), Z6, Z14
-	VADDPS    rowmathconst<>+0(SB), Z7, Z15
-	VDIVPS    Z14, Z12, Z12
-	VDIVPS    Z15, Z13, Z13
-	VMULPS    Z12, Z6, Z6
-	VMULPS    Z13, Z7, Z7
-	VPMOVD2M  Z4, K1
-	VPMOVD2M  Z5, K2
-	VBLENDMPS Z12, Z6, K1, Z8
-	VBLENDMPS Z13, Z7, K2, Z9
-	VMULPS    Z12, Z6, Z4
-	VMULPS    Z13, Z7, Z5
+	VPSLLD    $0x17, Z14, Z14
+	VPSLLD    $0x17, Z15, Z15
+	VMULPS    Z22, Z26, Z22
+	VMULPS    Z23, Z27, Z23
+	VMULPS    Z24, Z28, Z24
+	VMULPS    Z25, Z29, Z25
+	VMULPS    Z12, Z22, Z12
+	VMULPS    Z13, Z23, Z13
+	VMULPS    Z14, Z24, Z14
+	VMULPS    Z15, Z25, Z15
+	VMOVUPS   rowmathconst<>+0(SB), Z22
+	VMOVUPS   rowmathconst<>+0(SB), Z23
+	VMOVUPS   rowmathconst<>+0(SB), Z24
+	VMOVUPS   rowmathconst<>+0(SB), Z25
+	VADDPS    rowmathconst<>+0(SB), Z12, Z26
+	VADDPS    rowmathconst<>+0(SB), Z13, Z27
+	VADDPS    rowmathconst<>+0(SB), Z14, Z28
+	VADDPS    rowmathconst<>+0(SB), Z15, Z29
+	VDIVPS    Z26, Z22, Z22
+	VDIVPS    Z27, Z23, Z23
+	VDIVPS    Z28, Z24, Z24
+	VDIVPS    Z29, Z25, Z25
+	VMULPS    Z22, Z12, Z12
+	VMULPS    Z23, Z13, Z13
+	VMULPS    Z24, Z14, Z14
+	VMULPS    Z25, Z15, Z15
+	VPMOVD2M  Z8, K1
+	VPMOVD2M  Z9, K2
+	VPMOVD2M  Z10, K3
+	VPMOVD2M  Z11, K4
+	VBLENDMPS Z22, Z12, K1, Z16
+	VBLENDMPS Z23, Z13, K2, Z17
+	VBLENDMPS Z24, Z14, K3, Z18
+	VBLENDMPS Z25, Z15, K4, Z19
+	VMULPS    Z22, Z12, Z8
+	VMULPS    Z23, Z13, Z9
+	VMULPS    Z24, Z14, Z10
+	VMULPS    Z25, Z15, Z11
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Z6
-	VMOVUPS     rowmathconst<>+2816(SB), Z7
-	VANDPS      rowmathconst<>+192(SB), Z2, Z12
-	VANDPS      rowmathconst<>+192(SB), Z3, Z13
-	VMINPS      Z12, Z6, Z6
-	VMINPS      Z13, Z7, Z7
-	VMULPS      Z6, Z6, Z6
-	VMULPS      Z7, Z7, Z7
-	VMOVUPS     rowmathconst<>+3200(SB), Z12
-	VMOVUPS     rowmathconst<>+3200(SB), Z13
-	VMOVAPS     Z12, Z12
-	VMOVAPS     Z13, Z13
-	VFMADD231PS rowmathconst<>+3136(SB), Z6, Z12
-	VFMADD231PS rowmathconst<>+3136(SB), Z7, Z13
+	VMOVUPS     rowmathconst<>+2816(SB), Z12
+	VMOVUPS     rowmathconst<>+2816(SB), Z13
+	VMOVUPS     rowmathconst<>+2816(SB), Z14
+	VMOVUPS     rowmathconst<>+2816(SB), Z15
+	VANDPS      rowmathconst<>+192(SB), Z4, Z22
+	VANDPS      rowmathconst<>+192(SB), Z5, Z23
+	VANDPS      rowmathconst<>+192(SB), Z6, Z24
+	VANDPS      rowmathconst<>+192(SB), Z7, Z25
+	VMINPS      Z22, Z12, Z12
+	VMINPS      Z23, Z13, Z13
+	VMINPS      Z24, Z14, Z14
+	VMINPS      Z25, Z15, Z15
+	VMULPS      Z12, Z12, Z12
+	VMULPS      Z13, Z13, Z13
+	VMULPS      Z14, Z14, Z14
+	VMULPS      Z15, Z15, Z15
+	VMOVUPS     rowmathconst<>+3200(SB), Z22
+	VMOVUPS     rowmathconst<>+3200(SB), Z23
+	VMOVUPS     rowmathconst<>+3200(SB), Z24
+	VMOVUPS     rowmathconst<>+3200(SB), Z25
+	VMOVAPS     Z22, Z22
+	VMOVAPS     Z23, Z23
+	VMOVAPS     Z24, Z24
+	VMOVAPS     Z25, Z25
+	VFMADD231PS rowmathconst<>+3136(SB), Z12, Z22
+	VFMADD231PS rowmathconst<>+3136(SB), Z13, Z23
+	VFMADD231PS rowmathconst<>+3136(SB), Z14, Z24
+	VFMADD231PS rowmathconst<>+3136(SB), Z15, Z25
 
 	// GELUTanh': s + x·s(1-s)·2u'
-	VMULPS      Z2, Z4, Z2
-	VMULPS      Z3, Z5, Z3
-	VMOVAPS     Z8, Z4
-	VMOVAPS     Z9, Z5
-	VFMADD231PS Z12, Z2, Z4
-	VFMADD231PS Z13, Z3, Z5
-	VMULPS      Z0, Z4, Z0
-	VMULPS      Z1, Z5, Z1
+	VMULPS      Z4, Z8, Z4
+	VMULPS      Z5, Z9, Z5
+	VMULPS      Z6, Z10, Z6
+	VMULPS      Z7, Z11, Z7
+	VMOVAPS     Z16, Z8
+	VMOVAPS     Z17, Z9
+	VMOVAPS     Z18, Z10
+	VMOVAPS     Z19, Z11
+	VFMADD231PS Z22, Z4, Z8
+	VFMADD231PS Z23, Z5, Z9
+	VFMADD231PS Z24, Z6, Z10
+	VFMADD231PS Z25, Z7, Z11
+	VMULPS      Z0, Z8, Z0
+	VMULPS      Z1, Z9, Z1
+	VMULPS      Z2, Z10, Z2
+	VMULPS      Z3, Z11, Z3
 	VMOVUPS     Z0, (AX)
 	VMOVUPS     Z1, 64(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	SUBQ        $0x00000020, BX
+	VMOVUPS     Z2, 128(AX)
+	VMOVUPS     Z3, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         GELUTanhBackward_loop
 
 GELUTanhBackward_single:
@@ -5083,7 +5633,7 @@ GELUTanhBackward_single:
 	VDIVPS    Z5, Z4, Z4
 	VMULPS    Z4, Z3, Z3
 	VPMOVD2M  Z2, K1
-	VBLENDMPS Z4, Z3, K1, Z10
+	VBLENDMPS Z4, Z3, K1, Z20
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
@@ -5097,7 +5647,7 @@ GELUTanhBackward_single:
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
-	VMOVAPS     Z10, Z2
+	VMOVAPS     Z20, Z2
 	VFMADD231PS Z4, Z1, Z2
 	VMULPS      Z0, Z2, Z0
 	VMOVUPS     Z0, (AX)
@@ -5167,7 +5717,7 @@ GELUTanhBackward_tail:
 	VDIVPS    Z5, Z4, Z4
 	VMULPS    Z4, Z3, Z3
 	VPMOVD2M  Z2, K2
-	VBLENDMPS Z4, Z3, K2, Z11
+	VBLENDMPS Z4, Z3, K2, Z21
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
@@ -5181,7 +5731,7 @@ GELUTanhBackward_tail:
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
-	VMOVAPS     Z11, Z2
+	VMOVAPS     Z21, Z2
 	VFMADD231PS Z4, Z1, Z2
 	VMULPS      Z0, Z2, Z0
 	VMOVUPS     Z0, K1, (AX)

@@ -33,7 +33,7 @@ type mapSpec struct {
 	sig    string   // Go signature
 	outs   []string // output slice parameters
 	ins    []string // input slice parameters; the last one's length is n
-	unroll int
+	unroll [2]int   // vectors per main-loop iteration: AVX2, AVX-512 (register pressure decides)
 	doc    []string // the computation as a Go loop (after the first line)
 	body   func(e *E, in []V) []V
 }
@@ -41,14 +41,14 @@ type mapSpec struct {
 func genMaps(s *isa) {
 	unary := func(name, desc string, f func(e *E, x V) V, loop string) mapSpec {
 		return mapSpec{
-			name: name, sig: "func(y, x []float32)", outs: []string{"y"}, ins: []string{"x"}, unroll: 2,
+			name: name, sig: "func(y, x []float32)", outs: []string{"y"}, ins: []string{"x"}, unroll: [2]int{4, 4},
 			doc:  []string{desc, "", "\tfor i := range x { " + loop + " }"},
 			body: func(e *E, in []V) []V { return []V{f(e, in[0])} },
 		}
 	}
 	grad := func(name, desc string, f func(e *E, x V) V, loop string) mapSpec {
 		return mapSpec{
-			name: name, sig: "func(dx, dy, x []float32)", outs: []string{"dx"}, ins: []string{"dy", "x"}, unroll: 2,
+			name: name, sig: "func(dx, dy, x []float32)", outs: []string{"dx"}, ins: []string{"dy", "x"}, unroll: [2]int{4, 4},
 			doc: []string{desc, "", "\tfor i := range x { " + loop + " }"},
 			body: func(e *E, in []V) []V {
 				return []V{e.mul(f(e, in[1]), in[0])}
@@ -57,19 +57,19 @@ func genMaps(s *isa) {
 	}
 	specs := []mapSpec{
 		unary("Exp", "computes e^x element-wise (len(y) ≥ len(x)):", (*E).expFull, "y[i] = e^x[i]"),
-		unary("Tanh", "computes tanh element-wise (len(y) ≥ len(x)):", (*E).tanh, "y[i] = tanh(x[i])"),
-		unary("Erf", "computes erf element-wise (len(y) ≥ len(x)):", (*E).erf, "y[i] = erf(x[i])"),
-		unary("GELU", "computes the exact GELU element-wise (len(y) ≥ len(x)):", (*E).gelu,
-			"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2"),
-		grad("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):", (*E).geluGrad,
-			"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)"),
+		unrolled(2, 4, unary("Tanh", "computes tanh element-wise (len(y) ≥ len(x)):", (*E).tanh, "y[i] = tanh(x[i])")),
+		unrolled(2, 4, unary("Erf", "computes erf element-wise (len(y) ≥ len(x)):", (*E).erf, "y[i] = erf(x[i])")),
+		unrolled(2, 2, unary("GELU", "computes the exact GELU element-wise (len(y) ≥ len(x)):", (*E).gelu,
+			"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2")),
+		unrolled(2, 2, grad("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):", (*E).geluGrad,
+			"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)")),
 		unary("GELUTanh", "computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):", (*E).geluTanh,
 			"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))"),
-		grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
-			(*E).geluTanhGrad, "dx[i] = dy[i] * d/dx GELUTanh(x[i])"),
+		unrolled(2, 4, grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
+			(*E).geluTanhGrad, "dx[i] = dy[i] * d/dx GELUTanh(x[i])")),
 		{
 			name: "BiasGELU", sig: "func(y, pre, bias []float32)", outs: []string{"y", "pre"},
-			ins: []string{"pre", "bias"}, unroll: 2,
+			ins: []string{"pre", "bias"}, unroll: [2]int{2, 2},
 			doc: []string{"adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):", "",
 				"\tfor i := range bias { pre[i] += bias[i]; y[i] = pre[i] * Φ(pre[i]) }"},
 			body: func(e *E, in []V) []V {
@@ -81,6 +81,12 @@ func genMaps(s *isa) {
 	for _, sp := range specs {
 		genMap(s, sp)
 	}
+}
+
+// unrolled sets the unroll factors of a spec (AVX2, AVX-512).
+func unrolled(avx2, avx512 int, sp mapSpec) mapSpec {
+	sp.unroll = [2]int{avx2, avx512}
+	return sp
 }
 
 // genMap emits one element-wise kernel: an unrolled main loop, a one-vector
@@ -132,7 +138,10 @@ func genMap(s *isa, sp mapSpec) {
 		VMOVUPS(v, operand.Mem{Base: ptrs[p], Disp: j * s.bytes()})
 	}
 
-	u := sp.unroll
+	u := sp.unroll[0]
+	if s.zmm {
+		u = sp.unroll[1]
+	}
 	lbl := func(l string) string { return fmt.Sprintf("%s_%s", sp.name, l) }
 	Label(lbl("loop"))
 	Commentf("while n ≥ %d: %d vectors at a time", u*s.lanes, u)
