@@ -1,6 +1,9 @@
 package bert
 
-import "github.com/petl-go/petl/nn"
+import (
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/nn"
+)
 
 // Layer is one BERT encoder layer (post-norm):
 //
@@ -144,4 +147,67 @@ func (l *Layer) stats(rows int, train bool, ar *nn.Arena) (mean, rstd []float32)
 		return nil, nil
 	}
 	return ar.Alloc(rows), ar.Alloc(rows)
+}
+
+// backward accumulates the gradients of forward, in exact reverse order,
+// given dout = ∂L/∂out; it adds ∂L/∂x into dx. Parameter gradients are
+// accumulated for trainable parameters only. It needs the activations of a
+// training-mode forward, and takes scratch from ar (released on return).
+//
+//	dx   [B*T, C]  += ∂L/∂x
+//	dout [B*T, C]
+func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State, ar *nn.Arena) {
+	B, T := st.B, st.T
+	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
+	mark := ar.Mark()
+	defer ar.Release(mark)
+
+	// y = FFLN(h1 + FFAdapter(dropout(FFOut(GELU(FFIn(h1)))))).
+	dsum := ar.AllocZero(BT * C) // ∂L/∂sum2, then ∂L/∂sum1
+	l.FFLN.Backward(dsum, dout, a.sum2, a.mean2, a.rstd2, BT)
+	dh1 := ar.Alloc(BT * C)
+	copy(dh1, dsum) // the residual branch
+	dfo := l.adaptBackward(l.FFAdapter, dsum, a.foDrop, BT, ar)
+	dfo = l.dropBackward(dfo, a.foMask, ar)
+	dffAct := ar.AllocZero(BT * I)
+	l.FFOut.Backward(dffAct, dfo, a.ffAct, BT)
+	dffPre := ar.Alloc(BT * I)
+	kernels.GELUBackward(dffPre, dffAct, a.ffPre)
+	l.FFIn.Backward(dh1, dffPre, a.h1, BT)
+
+	// h1 = AttnLN(x + AttnAdapter(dropout(AttnOut(Attention(x))))).
+	clear(dsum)
+	l.AttnLN.Backward(dsum, dh1, a.sum1, a.mean1, a.rstd1, BT)
+	kernels.Add(dx[:BT*C], dx[:BT*C], dsum) // the residual branch
+	dao := l.adaptBackward(l.AttnAdapter, dsum, a.aoDrop, BT, ar)
+	dao = l.dropBackward(dao, a.aoMask, ar)
+	dctx := ar.AllocZero(BT * C)
+	l.AttnOut.Backward(dctx, dao, a.ctx, BT)
+	dq, dk, dv := ar.AllocZero(BT*C), ar.AllocZero(BT*C), ar.AllocZero(BT*C)
+	l.Attn.Backward(dq, dk, dv, dctx, a.probs, a.probsUsed, a.probsMask, a.q, a.k, a.v, B, T, ar)
+	l.Query.Backward(dx, dq, a.x, BT)
+	l.Key.Backward(dx, dk, a.x, BT)
+	l.Value.Backward(dx, dv, a.x, BT)
+}
+
+// adaptBackward returns ∂L/∂x of an adapter given dy = ∂L/∂y and its input
+// x; without an adapter it returns dy.
+func (l *Layer) adaptBackward(ad Adapter, dy, x []float32, rows int, ar *nn.Arena) []float32 {
+	if ad == nil {
+		return dy
+	}
+	dx := ar.AllocZero(len(dy))
+	ad.Backward(dx, dy, x, rows, ar)
+	return dx
+}
+
+// dropBackward returns ∂L/∂x of the hidden dropout given dy; without
+// dropout (mask nil) it returns dy.
+func (l *Layer) dropBackward(dy, mask []float32, ar *nn.Arena) []float32 {
+	if mask == nil {
+		return dy
+	}
+	dx := ar.AllocZero(len(dy))
+	l.HiddenDrop.Backward(dx, dy, mask)
+	return dx
 }

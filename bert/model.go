@@ -322,6 +322,7 @@ type State struct {
 
 // embActs are the embedding layer's activations.
 type embActs struct {
+	ids, types []int32   // [B*T] the batch's token and type ids (types may be nil)
 	sum        []float32 // [B*T, C] word + position + type
 	mean, rstd []float32 // [B*T]
 	ln         []float32 // [B*T, C] LN output (before dropout)
@@ -332,6 +333,8 @@ type embActs struct {
 // Forward runs the model on a batch: hidden states, pooled output and, with
 // a head, logits, all in st. It returns an error, before computing anything,
 // if the batch does not fit the model (ids out of range, too long, ...).
+// With st.Train, st keeps references to b's ids for Backward: b must not
+// change in between.
 func (m *Model) Forward(st *State, b *Batch) error {
 	if err := m.check(b); err != nil {
 		return err
@@ -382,7 +385,7 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	m.Pooler.Forward(st.Pooled, st.cls, B)
 	kernels.Tanh(st.Pooled, st.Pooled)
 
-	st.Logits = nil
+	st.Logits, st.dropP = nil, nil
 	if m.Classifier != nil {
 		st.pooled = st.Pooled
 		if m.HeadDrop.Active(st.Train) {
@@ -392,6 +395,56 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		st.Logits = ar.Alloc(B * m.Classifier.Out)
 		m.Classifier.Forward(st.Logits, st.pooled, B)
 	}
+	return nil
+}
+
+// Backward accumulates the gradients of the trainable parameters (and of the
+// adapters, through their Backward) given dlogits = ∂L/∂logits [B, L], after
+// a Forward of st with st.Train set. It walks the model in exact reverse
+// order. Gradients accumulate into Param.G: zero them first (Param.ZeroGrad)
+// for a fresh step. Scratch comes from st's arena: a steady-state training
+// step allocates nothing.
+func (m *Model) Backward(st *State, dlogits []float32) error {
+	if !st.Train || st.B == 0 {
+		return fmt.Errorf("bert: Backward needs a Forward in training mode first (State.Train)")
+	}
+	if m.Classifier == nil {
+		return fmt.Errorf("bert: Backward from logits needs a classification head")
+	}
+	B, T, C := st.B, st.T, m.Config.HiddenSize
+	BT := B * T
+	if len(dlogits) < B*m.Classifier.Out {
+		return fmt.Errorf("bert: Backward: %d logit gradients, want %d", len(dlogits), B*m.Classifier.Out)
+	}
+	ar := &st.Arena
+	mark := ar.Mark()
+	defer ar.Release(mark)
+
+	// Head: logits = Classifier(dropout(pooled)), pooled = tanh(Pooler(cls)).
+	dpooled := ar.AllocZero(B * C)
+	m.Classifier.Backward(dpooled, dlogits, st.pooled, B)
+	if st.dropP != nil {
+		d := ar.AllocZero(B * C)
+		m.HeadDrop.Backward(d, dpooled, st.dropP)
+		dpooled = d
+	}
+	for i, y := range st.Pooled { // tanh' = 1 - tanh²
+		dpooled[i] *= 1 - y*y
+	}
+	dcls := ar.AllocZero(B * C)
+	m.Pooler.Backward(dcls, dpooled, st.cls, B)
+
+	// Encoder, top layer first; dout and dx swap roles between layers.
+	dout, dx := ar.AllocZero(BT*C), ar.Alloc(BT*C)
+	for b := 0; b < B; b++ {
+		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
+	}
+	for l := len(m.Layers) - 1; l >= 0; l-- {
+		clear(dx)
+		m.Layers[l].backward(&st.layers[l], dx, dout, st, ar)
+		dout, dx = dx, dout
+	}
+	m.Embeddings.backward(&st.emb, dout, st, ar)
 	return nil
 }
 
@@ -424,6 +477,10 @@ func (m *Model) check(b *Batch) error {
 func (e *Embeddings) forward(a *embActs, b *Batch, st *State, ar *nn.Arena) []float32 {
 	B, T, C := b.B, b.T, e.Word.C
 	BT := B * T
+	a.ids, a.types = b.IDs[:BT], nil
+	if b.TypeIDs != nil {
+		a.types = b.TypeIDs[:BT]
+	}
 	a.sum = ar.Alloc(BT * C)
 	e.Word.Forward(a.sum, b.IDs[:BT])
 	pos, typ := e.Position.W.W, e.Type.W.W
@@ -445,12 +502,52 @@ func (e *Embeddings) forward(a *embActs, b *Batch, st *State, ar *nn.Arena) []fl
 	}
 	a.ln = ar.Alloc(BT * C)
 	e.LN.Forward(a.ln, a.mean, a.rstd, a.sum, BT)
-	a.out = a.ln
+	a.out, a.dropMask = a.ln, nil
 	if e.Drop.Active(st.Train) {
 		a.out, a.dropMask = ar.Alloc(BT*C), ar.Alloc(BT*C)
 		e.Drop.Forward(a.out, a.dropMask, a.ln, &st.RNG)
 	}
 	return a.out
+}
+
+// backward accumulates the embedding parameters' gradients given dout =
+// ∂L/∂out [B*T, C].
+func (e *Embeddings) backward(a *embActs, dout []float32, st *State, ar *nn.Arena) {
+	B, T, C := st.B, st.T, e.Word.C
+	BT := B * T
+	mark := ar.Mark()
+	defer ar.Release(mark)
+	dln := dout
+	if a.dropMask != nil {
+		dln = ar.AllocZero(BT * C)
+		e.Drop.Backward(dln, dout, a.dropMask)
+	}
+	dsum := ar.AllocZero(BT * C)
+	e.LN.Backward(dsum, dln, a.sum, a.mean, a.rstd, BT)
+	e.Word.Backward(dsum, a.ids)
+	if e.Position.W.Trainable() {
+		g := e.Position.W.G
+		for i := 0; i < BT; i++ {
+			t := i % T
+			row, dst := dsum[i*C:(i+1)*C], g[t*C:(t+1)*C]
+			for c, v := range row {
+				dst[c] += v
+			}
+		}
+	}
+	if e.Type.W.Trainable() {
+		g := e.Type.W.G
+		for i := 0; i < BT; i++ {
+			tt := 0
+			if a.types != nil {
+				tt = int(a.types[i])
+			}
+			row, dst := dsum[i*C:(i+1)*C], g[tt*C:(tt+1)*C]
+			for c, v := range row {
+				dst[c] += v
+			}
+		}
+	}
 }
 
 func prod(shape []int) int {

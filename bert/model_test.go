@@ -241,3 +241,69 @@ func (s mapSource) Tensor(name string, shape ...int) ([]float32, error) {
 type missingError struct{ name string }
 
 func (e *missingError) Error() string { return "no tensor " + e.name }
+
+// TestTrainStepAllocatesNothing runs forward and backward in training mode
+// (dropout on, every parameter trainable) and checks that steady-state steps
+// allocate nothing and that gradients accumulate across steps.
+func TestTrainStepAllocatesNothing(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(1)
+	m, err := NewRandom(tinyConfig(), 3, 4)
+	require.NoError(t, err)
+	for _, p := range m.Params() {
+		m.SetTrainable(p, true)
+	}
+	batch := testBatch(4, 12, []int{12, 3, 7, 1}, 1)
+	labels := []int32{0, 2, 1, 1}
+	st := &State{Train: true, RNG: *nn.NewRNG(5)}
+	probs, dlogits := make([]float32, 4*3), make([]float32, 4*3)
+	step := func() {
+		if err := m.Forward(st, batch); err != nil {
+			panic(err)
+		}
+		nn.CrossEntropy{}.Forward(probs, st.Logits, labels, 4, 3)
+		clear(dlogits)
+		nn.CrossEntropy{}.Backward(dlogits, probs, labels, 4, 3, 1)
+		if err := m.Backward(st, dlogits); err != nil {
+			panic(err)
+		}
+	}
+	step()
+	step()
+	allocs := testing.AllocsPerRun(5, step)
+	t.Logf("allocations per steady-state training step: %v (arena %d floats)", allocs, st.Arena.Cap())
+	if !raceEnabled {
+		require.Zero(t, allocs)
+	}
+	var norm float64
+	for _, p := range m.Params() {
+		for _, g := range p.G {
+			norm += float64(g) * float64(g)
+		}
+	}
+	require.Positive(t, norm, "gradients accumulated")
+	require.False(t, math.IsNaN(norm))
+}
+
+// TestDropoutOnlyInTraining checks that dropout changes the outputs in
+// training mode only, and that training mode with dropout off computes
+// what inference computes.
+func TestDropoutOnlyInTraining(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), 2, 6)
+	require.NoError(t, err)
+	batch := testBatch(2, 8, []int{8, 5}, 2)
+	eval, train := &State{}, &State{Train: true, RNG: *nn.NewRNG(1)}
+	require.NoError(t, m.Forward(eval, batch))
+	require.NoError(t, m.Forward(train, batch))
+	require.NotEqual(t, eval.Logits, train.Logits, "dropout is on in training")
+
+	cfg := m.Config
+	cfg.HiddenDropout, cfg.AttentionDropout = 0, 0
+	m0, err := NewRandom(cfg, 2, 6)
+	require.NoError(t, err)
+	train0 := &State{Train: true}
+	require.NoError(t, m0.Forward(train0, batch))
+	require.Equal(t, eval.Logits, train0.Logits)
+
+	require.ErrorContains(t, m.Backward(eval, make([]float32, 4)), "training mode")
+}

@@ -161,17 +161,34 @@ func (h *houlsby) Forward(y, x []float32, rows int, ar *nn.Arena, train bool) {
 	ar.Release(m)
 }
 
+// Backward recomputes the bottleneck activations from x, then
+// dx += dy + down'(up'(dy)).
 func (h *houlsby) Backward(dx, dy, x []float32, rows int, ar *nn.Arena) {
-	panic("houlsby test adapter: no backward")
+	m := ar.Mark()
+	n, k := rows*h.up.Out, rows*h.down.Out
+	z, g := ar.Alloc(k), ar.Alloc(k)
+	h.down.ForwardGELU(g, z, x, rows)
+	kernels.Add(dx[:n], dx[:n], dy[:n])
+	dg, dz := ar.AllocZero(k), ar.Alloc(k)
+	h.up.Backward(dg, dy, g, rows)
+	kernels.GELUBackward(dz, dg, z)
+	h.down.Backward(dx, dz, x, rows)
+	ar.Release(m)
 }
 
-func (f *fixture) adapters(t *testing.T, m *Model) {
+// adapters attaches the fixture's Houlsby adapters to every layer, with
+// trainable parameters when train is set.
+func (f *fixture) adapters(t *testing.T, m *Model, train bool) []*nn.Param {
+	var params []*nn.Param
 	size, err := strconv.Atoi(f.exp.Metadata()["adapter_size"])
 	require.NoError(t, err)
 	C := f.cfg.HiddenSize
 	lin := func(prefix string, in, out int) nn.Linear {
 		p := func(n string, shape ...int) *nn.Param {
-			return &nn.Param{Name: prefix + n, Shape: shape, W: f.want(t, prefix+n), Frozen: true}
+			q := &nn.Param{Name: prefix + n, Shape: shape, W: f.want(t, prefix+n), Frozen: true}
+			q.SetTrainable(train, true)
+			params = append(params, q)
+			return q
 		}
 		l, err := nn.NewLinear(p(".weight", out, in), p(".bias", out), in, out)
 		require.NoError(t, err)
@@ -188,6 +205,7 @@ func (f *fixture) adapters(t *testing.T, m *Model) {
 			}
 		}
 	}
+	return params
 }
 
 func TestParity(t *testing.T) {
@@ -224,7 +242,7 @@ func TestParity(t *testing.T) {
 				return
 			}
 			// The same model with Houlsby adapters at both insertion points.
-			f.adapters(t, m)
+			f.adapters(t, m, false)
 			require.NoError(t, m.Forward(st, f.batch))
 			for i, h := range st.Hidden {
 				compare(t, fmt.Sprintf("adapter.hidden.%d", i), h, f.want(t, fmt.Sprintf("adapter.hidden.%d", i)))
@@ -264,3 +282,77 @@ func TestSyntheticStream(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientParity checks Backward against PyTorch autograd: the
+// gradient of the mean cross-entropy with respect to every parameter, for
+// full fine-tuning and for adapter training (adapters, layer norms and the
+// classifier trained), dropout off. Tolerance: max abs difference at most
+// 1e-4 of the tensor's largest magnitude.
+func TestGradientParity(t *testing.T) {
+	for _, name := range []string{"tiny", "odd"} {
+		for _, mode := range []string{"full", "adapter"} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				f := loadFixture(t, name)
+				cfg := f.cfg
+				cfg.HiddenDropout, cfg.AttentionDropout = 0, 0
+				src := f.source(t)
+				m, err := New(cfg, src)
+				require.NoError(t, err)
+				require.NoError(t, m.LoadClassifier(src, cfg.NumLabels))
+				params := m.Params()
+				for _, p := range params {
+					m.SetTrainable(p, mode == "full" || isLayerNorm(p.Name) || hasPrefix(p.Name, "classifier."))
+				}
+				if mode == "adapter" {
+					params = append(params, f.adapters(t, m, true)...)
+				}
+				st := &State{Train: true}
+				require.NoError(t, m.Forward(st, f.batch))
+				labels := f.labels(t)
+				B, L := f.batch.B, m.NumLabels()
+				probs, dlogits := make([]float32, B*L), make([]float32, B*L)
+				loss := nn.CrossEntropy{}.Forward(probs, st.Logits, labels, B, L)
+				prefix := ""
+				if mode == "adapter" {
+					prefix = "adapter."
+				}
+				compare(t, prefix+"loss", []float32{loss}, f.want(t, prefix+"loss"))
+				nn.CrossEntropy{}.Backward(dlogits, probs, labels, B, L, 1)
+				require.NoError(t, m.Backward(st, dlogits))
+				n := 0
+				for _, p := range params {
+					ref := "grad." + mode + "." + p.Name
+					if _, ok := f.exp.Info(ref); !ok {
+						require.False(t, p.Trainable(), "%s is trained but PyTorch has no gradient for it", p.Name)
+						continue
+					}
+					require.True(t, p.Trainable(), "%s has a PyTorch gradient but is frozen", p.Name)
+					compareRel(t, p.Name, p.G, f.want(t, ref))
+					n++
+				}
+				t.Logf("%d gradients compared", n)
+				require.Positive(t, n)
+			})
+		}
+	}
+}
+
+// compareRel logs and checks max|got-want| <= 1e-4 * max|want| + 1e-8. The
+// absolute 1e-8 is for gradients that are zero in exact arithmetic (the key
+// bias: softmax ignores a shift that is the same for every key), where
+// float32 leaves rounding noise around 1e-10 and "relative" means nothing.
+func compareRel(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	require.Len(t, got, len(want), name)
+	var d, m float64
+	for i, w := range want {
+		d = max(d, math.Abs(float64(got[i])-float64(w)))
+		m = max(m, math.Abs(float64(w)))
+	}
+	t.Logf("%-52s max|diff| %.3g  max|ref| %.3g  rel %.3g", name, d, m, d/max(m, 1e-30))
+	if d > 1e-4*m+1e-8 || math.IsNaN(d) {
+		t.Errorf("%s: max abs difference %g is more than 1e-4 of the largest magnitude %g", name, d, m)
+	}
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
