@@ -1,0 +1,757 @@
+package main
+
+import "fmt"
+
+// emitAll emits every row kernel.
+func emitAll(f *file) {
+	emitAdd(f)
+	emitAxpy(f)
+	emitScale(f)
+	emitDot(f)
+	emitSum(f)
+	emitMax(f)
+	emitAddBias(f)
+	emitBiasGrad(f)
+	emitLayerNorm(f, false)
+	emitLayerNorm(f, true)
+	emitLayerNormBackward(f, true)
+	emitLayerNormBackward(f, false)
+	emitLayerNormParamGrad(f, true)
+	emitLayerNormParamGrad(f, false)
+	emitAdamW(f)
+}
+
+func sl(names ...string) []param {
+	ps := make([]param, len(names))
+	for i, n := range names {
+		ps[i] = param{name: n, typ: 's'}
+	}
+	return ps
+}
+
+func emitAdd(f *file) {
+	fn(f, "Add", sl("dst", "a", "b"), false, []string{
+		"computes, for i < len(a) (dst and b at least as long):",
+		"",
+		"\tfor i := range a {",
+		"\t\tdst[i] = a[i] + b[i]",
+		"\t}"}, func(k *kernel) {
+		f.ins("MOVD", k.base("dst"), "R0")
+		f.ins("MOVD", k.base("a"), "R1")
+		f.ins("MOVD", k.base("b"), "R2")
+		f.comment("dst[i] = a[i] + b[i]")
+		f.loop("add", "R3", k.len("a"), func(kd kind) {
+			f.load(kd, "R1", 0)
+			f.load(kd, "R2", 4)
+			f.fadd(kd, g(0), g(0), g(4))
+			f.store(kd, 0, "R0")
+		}, nil)
+	})
+}
+
+func emitAxpy(f *file) {
+	fn(f, "Axpy", []param{{"alpha", 'f'}, {"x", 's'}, {"y", 's'}}, false, []string{
+		"computes, for i < len(x) (y at least as long), with the",
+		"product rounded before the sum (no fused multiply-add):",
+		"",
+		"\tfor i := range x {",
+		"\t\ty[i] += float32(alpha * x[i])",
+		"\t}"}, func(k *kernel) {
+		f.ins("MOVD", k.base("x"), "R0")
+		f.ins("MOVD", k.base("y"), "R1")
+		f.ins("MOVD", "R1", "R2")
+		f.bcast(31, k.arg("alpha"))
+		f.comment("y[i] = y[i] + alpha*x[i] (R1 reads y, R2 writes it)")
+		f.loop("axpy", "R3", k.len("x"), func(kd kind) {
+			f.load(kd, "R0", 0)
+			f.load(kd, "R1", 4)
+			f.fmul(kd, g(0), g(0), bc(31))
+			f.fadd(kd, g(0), g(4), g(0))
+			f.store(kd, 0, "R2")
+		}, nil)
+	})
+}
+
+func emitScale(f *file) {
+	fn(f, "Scale", []param{{"alpha", 'f'}, {"x", 's'}}, false, []string{
+		"computes",
+		"",
+		"\tfor i := range x {",
+		"\t\tx[i] *= alpha",
+		"\t}"}, func(k *kernel) {
+		f.ins("MOVD", k.base("x"), "R0")
+		f.ins("MOVD", "R0", "R1")
+		f.bcast(31, k.arg("alpha"))
+		f.comment("x[i] = x[i] * alpha (R0 reads x, R1 writes it)")
+		f.loop("scale", "R2", k.len("x"), func(kd kind) {
+			f.load(kd, "R0", 0)
+			f.fmul(kd, g(0), g(0), bc(31))
+			f.store(kd, 0, "R1")
+		}, nil)
+	})
+}
+
+func emitDot(f *file) {
+	fn(f, "Dot", sl("x", "y"), true, []string{
+		"returns Σ x[i]*y[i] over i < len(x) (y at least as",
+		"long), summed in float32 with fused multiply-adds into 4 vector accumulators",
+		"(accumulator a takes vector a of each block of 4), then single vectors",
+		"into the first, combined pairwise, then the tail in order:",
+		"",
+		"\tvar s float32",
+		"\tfor i := range x {",
+		"\t\ts += x[i] * y[i]",
+		"\t}",
+		"\treturn s"}, func(k *kernel) {
+		f.ins("MOVD", k.base("x"), "R0")
+		f.ins("MOVD", k.base("y"), "R1")
+		f.zero(16, 4)
+		f.comment("acc[j] += x[i] * y[i]")
+		f.loop("dot", "R2", k.len("x"), func(kd kind) {
+			f.load(kd, "R0", 0)
+			f.load(kd, "R1", 4)
+			f.fmla(kd, g(16), g(0), g(4))
+		}, func() {
+			f.comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.foldAdd(16)
+		})
+		f.ins("FMOVS", "F16", k.ret())
+	})
+}
+
+func emitSum(f *file) {
+	fn(f, "Sum", sl("x"), true, []string{
+		"returns Σ x[i], summed in float32 into 4 vector",
+		"accumulators, combined pairwise, then the tail in order:",
+		"",
+		"\tvar s float32",
+		"\tfor _, v := range x {",
+		"\t\ts += v",
+		"\t}",
+		"\treturn s"}, func(k *kernel) {
+		f.ins("MOVD", k.base("x"), "R0")
+		f.zero(16, 4)
+		f.comment("acc[j] += x[i]")
+		f.loop("sum", "R1", k.len("x"), func(kd kind) {
+			f.load(kd, "R0", 0)
+			f.fadd(kd, g(16), g(16), g(0))
+		}, func() {
+			f.comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.foldAdd(16)
+		})
+		f.ins("FMOVS", "F16", k.ret())
+	})
+}
+
+func emitMax(f *file) {
+	fn(f, "Max", sl("x"), true, []string{
+		"returns the largest x[i]: -Inf when x is empty,",
+		"NaN when any x[i] is NaN (FMAX propagates NaN):",
+		"",
+		"\tm := float32(math.Inf(-1))",
+		"\tfor _, v := range x {",
+		"\t\tif v != v {",
+		"\t\t\treturn v",
+		"\t\t}",
+		"\t\tm = max(m, v)",
+		"\t}",
+		"\treturn m"}, func(k *kernel) {
+		f.ins("MOVD", k.base("x"), "R0")
+		f.comment("acc[j] = -Inf")
+		f.constant(16, 0xff800000, "R2")
+		for j := 17; j < 20; j++ {
+			f.mov(vec1, g(j), g(16))
+		}
+		f.comment("acc[j] = max(acc[j], x[i])")
+		f.loop("max", "R1", k.len("x"), func(kd kind) {
+			f.load(kd, "R0", 0)
+			f.fmax(kd, g(16), g(16), g(0))
+		}, func() {
+			f.comment("m := max over the accumulators' lanes")
+			f.fmax(vec1, g(16), g(16), g(17))
+			f.fmax(vec1, g(18), g(18), g(19))
+			f.fmax(vec1, g(16), g(16), g(18))
+			f.word(enc3(encFMAXV, 16, 16, 0), "FMAXV S16, V16.4S")
+		})
+		f.ins("FMOVS", "F16", k.ret())
+	})
+}
+
+func emitAddBias(f *file) {
+	fn(f, "AddBias", append(sl("x", "bias"), param{"rows", 'i'}, param{"cols", 'i'}), false, []string{
+		"adds bias to each of rows rows of x, in place:",
+		"",
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\tfor c := 0; c < cols; c++ {",
+		"\t\t\tx[r*cols+c] += bias[c]",
+		"\t\t}",
+		"\t}"}, func(k *kernel) {
+		f.ins("MOVD", k.base("x"), "R0")
+		f.ins("MOVD", "R0", "R1")
+		f.ins("MOVD", k.base("bias"), "R2")
+		f.ins("MOVD", k.arg("rows"), "R4")
+		f.ins("MOVD", k.arg("cols"), "R6")
+		f.label("row")
+		f.printf("\t// for ; rows > 0; rows-- (R0 reads x, R1 writes it, both run on across rows)\n")
+		f.ins("CBZ", "R4", "ret")
+		f.ins("MOVD", "R2", "R3")
+		f.comment("x[c] += bias[c]")
+		f.loop("bias", "R5", "R6", func(kd kind) {
+			f.load(kd, "R0", 0)
+			f.load(kd, "R3", 4)
+			f.fadd(kd, g(0), g(0), g(4))
+			f.store(kd, 0, "R1")
+		}, nil)
+		f.ins("SUB", "$1", "R4")
+		f.ins("B", "row")
+	})
+}
+
+func emitBiasGrad(f *file) {
+	fn(f, "BiasGrad", append(sl("db", "dy"), param{"rows", 'i'}, param{"cols", 'i'}, param{"ld", 'i'}), false, []string{
+		"accumulates the column sums of the rows x cols block",
+		"of dy with row stride ld into db, adding the rows in order (so the result",
+		"is that of the plain loop, bit for bit):",
+		"",
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\tfor c := 0; c < cols; c++ {",
+		"\t\t\tdb[c] += dy[r*ld+c]",
+		"\t\t}",
+		"\t}"}, func(k *kernel) {
+		f.ins("MOVD", k.base("db"), "R0")
+		f.ins("MOVD", k.base("dy"), "R1")
+		f.ins("MOVD", k.arg("rows"), "R2")
+		f.ins("MOVD", k.arg("ld"), "R3")
+		f.ins("MOVD", k.arg("cols"), "R11")
+		f.ins("LSL", "$2", "R3", "R3")
+		f.ins("LSL", "$2", "R3", "R12")
+		q := []string{"R4", "R5", "R6", "R7"}
+
+		f.label("rows4")
+		f.printf("\t// for ; rows >= 4; rows -= 4, dy = dy[4*ld:]\n")
+		f.ins("CMP", "$4", "R2")
+		f.ins("BLT", "rows1")
+		f.ins("MOVD", "R1", "R4")
+		for j := 1; j < 4; j++ {
+			f.ins("ADD", "R3", q[j-1], q[j])
+		}
+		f.ins("MOVD", "R0", "R8")
+		f.ins("MOVD", "R0", "R9")
+		f.comment("db[c] = (((db[c] + dy[c]) + dy[ld+c]) + dy[2*ld+c]) + dy[3*ld+c] (R8 reads db, R9 writes it)")
+		f.loop("four", "R10", "R11", func(kd kind) {
+			f.load(kd, "R8", 0)
+			for _, p := range q {
+				f.load(kd, p, 4)
+				f.fadd(kd, g(0), g(0), g(4))
+			}
+			f.store(kd, 0, "R9")
+		}, nil)
+		f.ins("ADD", "R12", "R1", "R1")
+		f.ins("SUB", "$4", "R2")
+		f.ins("B", "rows4")
+
+		f.label("rows1")
+		f.printf("\t// for ; rows > 0; rows--, dy = dy[ld:]\n")
+		f.ins("CBZ", "R2", "ret")
+		f.ins("MOVD", "R1", "R4")
+		f.ins("MOVD", "R0", "R8")
+		f.ins("MOVD", "R0", "R9")
+		f.comment("db[c] += dy[c]")
+		f.loop("one", "R10", "R11", func(kd kind) {
+			f.load(kd, "R8", 0)
+			f.load(kd, "R4", 4)
+			f.fadd(kd, g(0), g(0), g(4))
+			f.store(kd, 0, "R9")
+		}, nil)
+		f.ins("ADD", "R3", "R1", "R1")
+		f.ins("SUB", "$1", "R2")
+		f.ins("B", "rows1")
+	})
+}
+
+// lnForwardDoc is the doc comment body of LayerNormNEON and
+// AddLayerNormNEON (z is the row being normalised).
+func lnForwardDoc(k string) []string {
+	return []string{
+		"\t\tK := " + k,
+		"\t\tvar d float32",
+		"\t\tfor c := range z {",
+		"\t\t\td += z[c] - K",
+		"\t\t}",
+		"\t\tμ := K + d/float32(cols)",
+		"\t\tvar q float32",
+		"\t\tfor c := range z {",
+		"\t\t\tq += (z[c] - μ) * (z[c] - μ)",
+		"\t\t}",
+		"\t\tρ := 1 / sqrt(q/float32(cols) + eps)",
+		"\t\tfor c := range z {",
+		"\t\t\to[c] = (z[c]-μ)*ρ*gamma[c] + beta[c]",
+		"\t\t}",
+		"\t\tmean[r], rstd[r] = μ, ρ",
+		"\t}",
+		"",
+		"with the sums in 4 vector accumulators as in SumNEON and fused multiply-adds.",
+	}
+}
+
+// emitLayerNorm emits LayerNormNEON, or with fused AddLayerNormNEON (the
+// residual sum a+b is formed, stored and normalised in one pass over a row).
+func emitLayerNorm(f *file, fused bool) {
+	name := "LayerNorm"
+	ps := sl("y", "mean", "rstd", "x", "gamma", "beta")
+	doc := []string{
+		"layer-normalises each of rows rows of x of width",
+		"cols >= 1; mean and rstd may be nil (not stored). Statistics are taken",
+		"about K = x[r*cols] so that a constant row has exactly μ = K and σ² = 0:",
+		"",
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\tz, o := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]",
+	}
+	doc = append(doc, lnForwardDoc("z[0]")...)
+	if fused {
+		name = "AddLayerNorm"
+		ps = sl("y", "sum", "mean", "rstd", "a", "b", "gamma", "beta")
+		doc = []string{
+			"forms sum = a + b and layer-normalises it, for each",
+			"of rows rows of width cols >= 1; mean and rstd may be nil (not stored).",
+			"Statistics are taken about K = sum[r*cols] so that a constant row has",
+			"exactly μ = K and σ² = 0:",
+			"",
+			"\tfor r := 0; r < rows; r++ {",
+			"\t\ts, t := a[r*cols:(r+1)*cols], b[r*cols:(r+1)*cols]",
+			"\t\tz, o := sum[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]",
+			"\t\tfor c := range z {",
+			"\t\t\tz[c] = s[c] + t[c]",
+			"\t\t}",
+		}
+		doc = append(doc, lnForwardDoc("z[0]")...)
+	}
+	ps = append(ps, param{"rows", 'i'}, param{"cols", 'i'}, param{"eps", 'f'})
+	fn(f, name, ps, false, doc, func(k *kernel) {
+		// R0 y, R1 x (or sum), R2 a, R3 b: the current row. R4 mean, R5
+		// rstd, R6 gamma, R7 beta, R8 rows, R9 cols, R10 r, R11 row bytes.
+		// R12-R16 walk a row, R17 counts. V24 K, V25 μ, V26 ρ, F27 cols,
+		// F28 1, F29 eps; V16-V19 accumulate.
+		f.ins("MOVD", k.base("y"), "R0")
+		if fused {
+			f.ins("MOVD", k.base("sum"), "R1")
+			f.ins("MOVD", k.base("a"), "R2")
+			f.ins("MOVD", k.base("b"), "R3")
+		} else {
+			f.ins("MOVD", k.base("x"), "R1")
+		}
+		f.ins("MOVD", k.base("mean"), "R4")
+		f.ins("MOVD", k.base("rstd"), "R5")
+		f.ins("MOVD", k.base("gamma"), "R6")
+		f.ins("MOVD", k.base("beta"), "R7")
+		f.ins("MOVD", k.arg("rows"), "R8")
+		f.ins("MOVD", k.arg("cols"), "R9")
+		f.comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
+		f.ins("CBZ", "R9", "ret")
+		f.ins("SCVTFS", "R9", "F27")
+		f.ins("MOVW", "$0x3f800000", "R12")
+		f.ins("FMOVS", "R12", "F28")
+		f.ins("FMOVS", k.arg("eps"), "F29")
+		f.ins("LSL", "$2", "R9", "R11")
+		f.ins("MOVD", "ZR", "R10")
+
+		f.label("row")
+		f.printf("\t// for r := 0; r < rows; r++\n")
+		f.ins("CMP", "R8", "R10")
+		f.ins("BGE", "ret")
+		if fused {
+			f.comment("K := a[0] + b[0]")
+			f.ins("FMOVS", "(R2)", "F24")
+			f.ins("FMOVS", "(R3)", "F0")
+			f.ins("FADDS", "F0", "F24", "F24")
+			f.dup(24, 24)
+		} else {
+			f.comment("K := x[0]")
+			f.bcast(24, "(R1)")
+		}
+		f.zero(16, 4)
+		if fused {
+			f.ins("MOVD", "R2", "R12")
+			f.ins("MOVD", "R3", "R13")
+			f.ins("MOVD", "R1", "R14")
+			f.comment("sum[c] = a[c] + b[c]; acc[j] += sum[c] - K")
+		} else {
+			f.ins("MOVD", "R1", "R12")
+			f.comment("acc[j] += x[c] - K")
+		}
+		f.loop("mean", "R17", "R9", func(kd kind) {
+			f.load(kd, "R12", 0)
+			if fused {
+				f.load(kd, "R13", 4)
+				f.fadd(kd, g(0), g(0), g(4))
+				f.store(kd, 0, "R14")
+			}
+			f.fsub(kd, g(0), g(0), bc(24))
+			f.fadd(kd, g(16), g(16), g(0))
+		}, func() {
+			f.comment("d := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.foldAdd(16)
+		})
+		f.comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
+		f.ins("FDIVS", "F27", "F16", "F25")
+		f.ins("FADDS", "F24", "F25", "F25")
+		f.ins("CBZ", "R4", "nomean")
+		f.ins("FMOVS", "F25", "(R4)(R10<<2)")
+		f.label("nomean")
+		f.dup(25, 25)
+
+		f.zero(16, 4)
+		f.ins("MOVD", "R1", "R12")
+		f.comment("t := z[c] - μ; acc[j] += t*t")
+		f.loop("var", "R17", "R9", func(kd kind) {
+			f.load(kd, "R12", 0)
+			f.fsub(kd, g(0), g(0), bc(25))
+			f.fmla(kd, g(16), g(0), g(0))
+		}, func() {
+			f.comment("q := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.foldAdd(16)
+		})
+		f.comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
+		f.ins("FDIVS", "F27", "F16", "F16")
+		f.ins("FADDS", "F29", "F16", "F16")
+		f.ins("FSQRTS", "F16", "F16")
+		f.ins("FDIVS", "F16", "F28", "F26")
+		f.ins("CBZ", "R5", "norstd")
+		f.ins("FMOVS", "F26", "(R5)(R10<<2)")
+		f.label("norstd")
+		f.dup(26, 26)
+
+		f.ins("MOVD", "R1", "R12")
+		f.ins("MOVD", "R0", "R13")
+		f.ins("MOVD", "R6", "R15")
+		f.ins("MOVD", "R7", "R16")
+		f.comment("y[c] = beta[c] + ((z[c] - μ) * ρ) * gamma[c] (one rounding for the last two)")
+		f.loop("norm", "R17", "R9", func(kd kind) {
+			f.load(kd, "R12", 0)
+			f.fsub(kd, g(0), g(0), bc(25))
+			f.fmul(kd, g(0), g(0), bc(26))
+			f.load(kd, "R15", 4)
+			f.load(kd, "R16", 8)
+			f.fmla(kd, g(8), g(0), g(4))
+			f.store(kd, 8, "R13")
+		}, nil)
+		for _, p := range []string{"R0", "R1"} {
+			f.ins("ADD", "R11", p, p)
+		}
+		if fused {
+			f.ins("ADD", "R11", "R2", "R2")
+			f.ins("ADD", "R11", "R3", "R3")
+		}
+		f.ins("ADD", "$1", "R10", "R10")
+		f.ins("B", "row")
+	})
+}
+
+// emitLayerNormBackward emits LayerNormBackwardNEON (dx, dgamma and dbeta
+// in one pass) or, without params, LayerNormBackwardDXNEON (dx only).
+func emitLayerNormBackward(f *file, params bool) {
+	body := []string{
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\tμ, ρ := mean[r], rstd[r]",
+		"\t\tvar sg, sgx float32",
+		"\t\tfor c := 0; c < cols; c++ {",
+		"\t\t\txh := (x[r*cols+c] - μ) * ρ",
+		"\t\t\tg := dy[r*cols+c] * gamma[c]",
+		"\t\t\tsg += g",
+		"\t\t\tsgx += g * xh",
+	}
+	if params {
+		body = append(body,
+			"\t\t\tdgamma[c] += dy[r*cols+c] * xh",
+			"\t\t\tdbeta[c] += dy[r*cols+c]")
+	}
+	body = append(body,
+		"\t\t}",
+		"\t\tB, C := ρ*(sg/float32(cols)), ρ*(sgx/float32(cols))",
+		"\t\tfor c := 0; c < cols; c++ {",
+		"\t\t\txh := (x[r*cols+c] - μ) * ρ",
+		"\t\t\tg := dy[r*cols+c] * gamma[c]",
+		"\t\t\tdx[r*cols+c] += g*ρ - (C*xh + B)",
+		"\t\t}",
+		"\t}",
+		"",
+		"with sg and sgx summed in 4 vector accumulators each and fused multiply-adds.")
+	name := "LayerNormBackwardDX"
+	ps := sl("dx", "dy", "x", "mean", "rstd", "gamma")
+	doc := append([]string{"accumulates the layer-norm input gradient dx of rows",
+		"rows of width cols (LayerNormBackwardNEON without dgamma and dbeta):", ""}, body...)
+	if params {
+		name = "LayerNormBackward"
+		ps = sl("dx", "dgamma", "dbeta", "dy", "x", "mean", "rstd", "gamma")
+		doc = append([]string{"accumulates the layer-norm gradients dx, dgamma",
+			"and dbeta of rows rows of width cols, in one pass over each row",
+			"(dgamma and dbeta take the rows in order):", ""}, body...)
+	}
+	ps = append(ps, param{"rows", 'i'}, param{"cols", 'i'})
+	fn(f, name, ps, false, doc, func(k *kernel) {
+		// R0 dx, R3 dy, R4 x: the current row. R1 dgamma, R2 dbeta, R5 mean,
+		// R6 rstd, R7 gamma, R8 rows, R9 cols, R10 r, R11 row bytes. R12-R21
+		// walk a row, R22 counts. V30 μ, V31 ρ, V28 B, V29 C, F27 cols;
+		// V16-V19 accumulate sg, V20-V23 sgx.
+		f.ins("MOVD", k.base("dx"), "R0")
+		if params {
+			f.ins("MOVD", k.base("dgamma"), "R1")
+			f.ins("MOVD", k.base("dbeta"), "R2")
+		}
+		f.ins("MOVD", k.base("dy"), "R3")
+		f.ins("MOVD", k.base("x"), "R4")
+		f.ins("MOVD", k.base("mean"), "R5")
+		f.ins("MOVD", k.base("rstd"), "R6")
+		f.ins("MOVD", k.base("gamma"), "R7")
+		f.ins("MOVD", k.arg("rows"), "R8")
+		f.ins("MOVD", k.arg("cols"), "R9")
+		f.ins("SCVTFS", "R9", "F27")
+		f.ins("LSL", "$2", "R9", "R11")
+		f.ins("MOVD", "ZR", "R10")
+
+		f.label("row")
+		f.printf("\t// for r := 0; r < rows; r++\n")
+		f.ins("CMP", "R8", "R10")
+		f.ins("BGE", "ret")
+		f.comment("μ, ρ := mean[r], rstd[r]")
+		f.bcast(30, "(R5)(R10<<2)")
+		f.bcast(31, "(R6)(R10<<2)")
+		f.zero(16, 8)
+		f.ins("MOVD", "R4", "R12")
+		f.ins("MOVD", "R3", "R13")
+		f.ins("MOVD", "R7", "R14")
+		if params {
+			f.ins("MOVD", "R1", "R15")
+			f.ins("MOVD", "R1", "R16")
+			f.ins("MOVD", "R2", "R17")
+			f.ins("MOVD", "R2", "R19")
+			f.comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
+		} else {
+			f.comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
+		}
+		f.loop("sums", "R22", "R9", func(kd kind) {
+			f.load(kd, "R12", 0)
+			f.fsub(kd, g(0), g(0), bc(30))
+			f.fmul(kd, g(0), g(0), bc(31))
+			f.load(kd, "R13", 4)
+			f.load(kd, "R14", 8)
+			f.fmul(kd, g(8), g(4), g(8))
+			f.fadd(kd, g(16), g(16), g(8))
+			f.fmla(kd, g(20), g(8), g(0))
+			if params {
+				f.load(kd, "R15", 12)
+				f.fmla(kd, g(12), g(4), g(0))
+				f.store(kd, 12, "R16")
+				f.load(kd, "R17", 12)
+				f.fadd(kd, g(12), g(12), g(4))
+				f.store(kd, 12, "R19")
+			}
+		}, func() {
+			f.comment("sg, sgx := (sg0+sg1) + (sg2+sg3), (sgx0+sgx1) + (sgx2+sgx3), summed across lanes")
+			f.foldAdd(16)
+			f.foldAdd(20)
+		})
+		f.comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
+		f.ins("FDIVS", "F27", "F16", "F16")
+		f.ins("FMULS", "F31", "F16", "F16")
+		f.ins("FDIVS", "F27", "F20", "F20")
+		f.ins("FMULS", "F31", "F20", "F20")
+		f.dup(28, 16)
+		f.dup(29, 20)
+
+		f.ins("MOVD", "R4", "R12")
+		f.ins("MOVD", "R3", "R13")
+		f.ins("MOVD", "R7", "R14")
+		f.ins("MOVD", "R0", "R20")
+		f.ins("MOVD", "R0", "R21")
+		f.comment("dx[c] += g*ρ - (B + C*xh) (R20 reads dx, R21 writes it)")
+		f.loop("dx", "R22", "R9", func(kd kind) {
+			f.load(kd, "R12", 0)
+			f.fsub(kd, g(0), g(0), bc(30))
+			f.fmul(kd, g(0), g(0), bc(31))
+			f.load(kd, "R13", 4)
+			f.load(kd, "R14", 8)
+			f.fmul(kd, g(4), g(4), g(8))
+			f.mov(kd, g(12), bc(28))
+			f.fmla(kd, g(12), g(0), bc(29))
+			f.fmul(kd, g(4), g(4), bc(31))
+			f.fsub(kd, g(4), g(4), g(12))
+			f.load(kd, "R20", 8)
+			f.fadd(kd, g(4), g(4), g(8))
+			f.store(kd, 4, "R21")
+		}, nil)
+		for _, p := range []string{"R0", "R3", "R4"} {
+			f.ins("ADD", "R11", p, p)
+		}
+		f.ins("ADD", "$1", "R10", "R10")
+		f.ins("B", "row")
+	})
+}
+
+// emitLayerNormParamGrad emits LayerNormParamGradNEON (dgamma and dbeta) or,
+// without beta, LayerNormGammaGradNEON (dgamma only), over a column block of
+// rows with stride ld, two rows at a time.
+func emitLayerNormParamGrad(f *file, beta bool) {
+	name := "LayerNormGammaGrad"
+	ps := sl("dgamma", "dy", "x", "mean", "rstd")
+	what := []string{"accumulates the layer-norm gradient dgamma over the",
+		"rows x cols block of dy and x with row stride ld, adding the rows in order",
+		"(LayerNormBackwardNEON gives the same bits):", ""}
+	lines := []string{
+		"\tfor r := 0; r < rows; r++ {",
+		"\t\tfor c := 0; c < cols; c++ {",
+		"\t\t\txh := (x[r*ld+c] - mean[r]) * rstd[r]",
+		"\t\t\tdgamma[c] += dy[r*ld+c] * xh",
+	}
+	if beta {
+		name = "LayerNormParamGrad"
+		ps = sl("dgamma", "dbeta", "dy", "x", "mean", "rstd")
+		what[0] = "accumulates the layer-norm gradients dgamma and dbeta over the"
+		lines = append(lines, "\t\t\tdbeta[c] += dy[r*ld+c]")
+	}
+	lines = append(lines, "\t\t}", "\t}")
+	ps = append(ps, param{"rows", 'i'}, param{"cols", 'i'}, param{"ld", 'i'})
+	fn(f, name, ps, false, append(what, lines...), func(k *kernel) {
+		// R0 dgamma, R1 dbeta, R2 dy, R3 x (first row of the group), R4 mean,
+		// R5 rstd, R6 rows, R7 ld bytes, R8 cols, R19 2*ld bytes. R9-R16
+		// walk the rows, R17 counts. V24, V25 μ0, ρ0; V26, V27 μ1, ρ1.
+		f.ins("MOVD", k.base("dgamma"), "R0")
+		if beta {
+			f.ins("MOVD", k.base("dbeta"), "R1")
+		}
+		f.ins("MOVD", k.base("dy"), "R2")
+		f.ins("MOVD", k.base("x"), "R3")
+		f.ins("MOVD", k.base("mean"), "R4")
+		f.ins("MOVD", k.base("rstd"), "R5")
+		f.ins("MOVD", k.arg("rows"), "R6")
+		f.ins("MOVD", k.arg("ld"), "R7")
+		f.ins("MOVD", k.arg("cols"), "R8")
+		f.ins("LSL", "$2", "R7", "R7")
+		f.ins("LSL", "$1", "R7", "R19")
+
+		// update emits one block over the rows whose dy and x pointers and
+		// μ, ρ registers are given.
+		update := func(kd kind, dys, xs []string, mus, rhos []int) {
+			f.load(kd, "R13", 0)
+			if beta {
+				f.load(kd, "R15", 4)
+			}
+			for q := range dys {
+				f.load(kd, xs[q], 8)
+				f.fsub(kd, g(8), g(8), bc(mus[q]))
+				f.fmul(kd, g(8), g(8), bc(rhos[q]))
+				f.load(kd, dys[q], 12)
+				f.fmla(kd, g(0), g(12), g(8))
+				if beta {
+					f.fadd(kd, g(4), g(4), g(12))
+				}
+			}
+			f.store(kd, 0, "R14")
+			if beta {
+				f.store(kd, 4, "R16")
+			}
+		}
+		setup := func() {
+			f.ins("MOVD", "R0", "R13")
+			f.ins("MOVD", "R0", "R14")
+			if beta {
+				f.ins("MOVD", "R1", "R15")
+				f.ins("MOVD", "R1", "R16")
+			}
+		}
+
+		f.label("rows2")
+		f.printf("\t// for ; rows >= 2; rows -= 2, dy, x, mean, rstd = dy[2*ld:], x[2*ld:], mean[2:], rstd[2:]\n")
+		f.ins("CMP", "$2", "R6")
+		f.ins("BLT", "rows1")
+		f.ins("MOVD", "R2", "R9")
+		f.ins("ADD", "R7", "R2", "R10")
+		f.ins("MOVD", "R3", "R11")
+		f.ins("ADD", "R7", "R3", "R12")
+		setup()
+		f.bcast(24, "(R4)")
+		f.bcast(25, "(R5)")
+		f.bcast(26, "4(R4)")
+		f.bcast(27, "4(R5)")
+		f.comment("for row q = 0, 1: xh := (x[q*ld+c]-μq)*ρq; dgamma[c] += dy[q*ld+c]*xh; dbeta[c] += dy[q*ld+c]")
+		f.loop("two", "R17", "R8", func(kd kind) {
+			update(kd, []string{"R9", "R10"}, []string{"R11", "R12"}, []int{24, 26}, []int{25, 27})
+		}, nil)
+		f.ins("ADD", "R19", "R2", "R2")
+		f.ins("ADD", "R19", "R3", "R3")
+		f.ins("ADD", "$8", "R4", "R4")
+		f.ins("ADD", "$8", "R5", "R5")
+		f.ins("SUB", "$2", "R6")
+		f.ins("B", "rows2")
+
+		f.label("rows1")
+		f.printf("\t// if rows == 1: the last row alone\n")
+		f.ins("CBZ", "R6", "ret")
+		f.ins("MOVD", "R2", "R9")
+		f.ins("MOVD", "R3", "R11")
+		setup()
+		f.bcast(24, "(R4)")
+		f.bcast(25, "(R5)")
+		f.comment("xh := (x[c]-μ)*ρ; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
+		f.loop("one", "R17", "R8", func(kd kind) {
+			update(kd, []string{"R9"}, []string{"R11"}, []int{24}, []int{25})
+		}, nil)
+	})
+}
+
+func emitAdamW(f *file) {
+	names := []string{"decay", "b1", "c1", "b2", "c2", "step", "bc2sqrt", "eps"}
+	ps := sl("p", "g", "m", "v")
+	for _, n := range names {
+		ps = append(ps, param{n, 'f'})
+	}
+	fn(f, "AdamW", ps, false, []string{
+		"applies one AdamW update to p[i], i < len(p) (g, m",
+		"and v at least as long), each operation rounded to float32 in this order:",
+		"",
+		"\tfor i := range p {",
+		"\t\tm[i] = float32(m[i]*b1) + float32(g[i]*c1)",
+		"\t\tv[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])",
+		"\t\tden := sqrt(v[i])/bc2sqrt + eps",
+		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/den",
+		"\t}"}, func(k *kernel) {
+		// R0, R1 read and write p; R2 g; R3, R4 m; R5, R6 v; R7 counts.
+		// V24-V31 the scalars in the order of the signature.
+		f.ins("MOVD", k.base("p"), "R0")
+		f.ins("MOVD", "R0", "R1")
+		f.ins("MOVD", k.base("g"), "R2")
+		f.ins("MOVD", k.base("m"), "R3")
+		f.ins("MOVD", "R3", "R4")
+		f.ins("MOVD", k.base("v"), "R5")
+		f.ins("MOVD", "R5", "R6")
+		for i, n := range names {
+			f.bcast(24+i, k.arg(n))
+		}
+		decay, b1, c1, b2, c2, step, bc2, eps := bc(24), bc(25), bc(26), bc(27), bc(28), bc(29), bc(30), bc(31)
+		f.comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v)/bc2sqrt + eps)")
+		f.loop("adamw", "R7", k.len("p"), func(kd kind) {
+			f.load(kd, "R2", 0)
+			f.load(kd, "R3", 4)
+			f.fmul(kd, g(4), g(4), b1)
+			f.fmul(kd, g(8), g(0), c1)
+			f.fadd(kd, g(4), g(4), g(8))
+			f.store(kd, 4, "R4")
+			f.load(kd, "R5", 12)
+			f.fmul(kd, g(12), g(12), b2)
+			f.fmul(kd, g(8), g(0), c2)
+			f.fmul(kd, g(8), g(8), g(0))
+			f.fadd(kd, g(12), g(12), g(8))
+			f.store(kd, 12, "R6")
+			f.fsqrt(kd, g(8), g(12))
+			f.fdiv(kd, g(8), g(8), bc2)
+			f.fadd(kd, g(8), g(8), eps)
+			f.fmul(kd, g(4), g(4), step)
+			f.fdiv(kd, g(4), g(4), g(8))
+			f.load(kd, "R0", 12)
+			f.fmul(kd, g(12), g(12), decay)
+			f.fsub(kd, g(12), g(12), g(4))
+			f.store(kd, 12, "R1")
+		}, nil)
+	})
+	_ = fmt.Sprint
+}
