@@ -34,7 +34,9 @@ var bertShapes = []struct {
 // (bert.NewRandom), written to a temporary checkpoint and memory-mapped back,
 // so the model runs on the mapped file as it would on a real checkpoint.
 //
-// Metrics: seq/s (sequences per second), and after the run (and a garbage
+// Metrics: seq/s (sequences per second of wall time), seq/cpu-s (per second
+// of process CPU time, all threads together: on a shared machine, where other
+// processes take cores, it shows what the work itself costs), and after the run (and a garbage
 // collection that returns freed memory to the OS) the process's resident
 // memory split into file-backed pages (rss-file-MiB: the mapped weights,
 // shared with the page cache) and anonymous pages (rss-anon-MiB), and the Go
@@ -115,6 +117,7 @@ func benchForward(b *testing.B, m *bert.Model, B, T, threads int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := tokCPUSeconds()
 	for i := 0; i < b.N; i++ {
 		if err := m.Forward(st, batch); err != nil {
 			b.Fatal(err)
@@ -122,6 +125,9 @@ func benchForward(b *testing.B, m *bert.Model, B, T, threads int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(B*b.N)/b.Elapsed().Seconds(), "seq/s")
+	if cpu := tokCPUSeconds() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(B*b.N)/cpu, "seq/cpu-s")
+	}
 	b.ReportMetric(0, "ns/op")
 	// Memory after a collection that returns freed pages to the OS, so that
 	// the figures are what the model and its arena hold, not garbage of the
