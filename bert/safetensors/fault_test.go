@@ -2,12 +2,14 @@ package safetensors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,14 +54,27 @@ func TestWriteToMappedTensorFaults(t *testing.T) {
 		t.Skip("files are not memory-mapped on this platform")
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteToMappedTensorFaults$", "-test.count=1")
-	cmd.Env = append(os.Environ(), faultChildEnv+"="+path)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	text := out.String()
-
+	child := []string{os.Args[0], "-test.run=^TestWriteToMappedTensorFaults$", "-test.count=1"}
+	run := func(argv []string) (string, error) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), faultChildEnv+"="+path)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	text, err := run(child)
 	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) && errors.Is(err, syscall.ENOEXEC) {
+		// Under user-mode emulation (go test -exec qemu-aarch64-static) the
+		// test binary cannot start itself directly: go through the
+		// emulator if there is one.
+		qemu, lookErr := exec.LookPath("qemu-" + map[string]string{"arm64": "aarch64", "amd64": "x86_64"}[runtime.GOARCH] + "-static")
+		if lookErr != nil {
+			t.Skipf("cannot re-execute the test binary here: %v", err)
+		}
+		text, err = run(append([]string{qemu}, child...))
+	}
 	require.ErrorAs(t, err, &exitErr, "the child must die, output:\n%s", text)
 	assert.Contains(t, text, "child: writing into the mapped tensor")
 	assert.NotContains(t, text, "child: write succeeded")
