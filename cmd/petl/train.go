@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/train"
+)
+
+func init() {
+	commands["train"] = command{"train an adapter (or fine-tune) on a GLUE task or TSV data", runTrain}
+}
+
+// randomTiny is the --model value for a randomly initialised BERT-tiny.
+const randomTiny = "random-tiny"
+
+// defaultVocab is the vocabulary random-tiny uses, relative to the working
+// directory.
+var defaultVocab = filepath.Join("..", "shared", "data", "vocab", "bert-base-uncased-vocab.txt")
+
+// defaultData is the GLUE folder tried last, relative to the working
+// directory.
+var defaultData = filepath.Join("..", "shared", "data", "glue")
+
+// tinyConfig is BERT-tiny's shape (L2 H128 A2 I512) over a vocabulary of v
+// tokens.
+func tinyConfig(v int) bert.Config {
+	return bert.Config{
+		VocabSize: v, HiddenSize: 128, NumLayers: 2, NumHeads: 2, IntermediateSize: 512,
+		MaxPositions: 512, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12,
+		HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02,
+	}
+}
+
+// baseModel is a loaded base model with its tokenizer and identity.
+type baseModel struct {
+	model *bert.Model
+	tok   *bert.Tokenizer
+	base  adapter.Base
+	close func() error
+}
+
+// loadBase loads the base model named by model: a checkpoint directory
+// (config.json, model.safetensors, vocab.txt) or "random-tiny" (initialised
+// from seed over the vocabulary at vocab or defaultVocab). lower is "auto",
+// "true" or "false": whether the tokenizer lower-cases (auto: when the
+// vocabulary has no upper-case token).
+func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error) {
+	if model == "" {
+		return nil, fmt.Errorf("no model: pass --model DIR (a BERT checkpoint directory with config.json, model.safetensors and vocab.txt) or --model %s", randomTiny)
+	}
+	if model == randomTiny {
+		if vocab == "" {
+			vocab = defaultVocab
+		}
+		v, err := bert.LoadVocab(vocab)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s needs a WordPiece vocabulary: %w (pass --vocab FILE, e.g. bert-base-uncased's vocab.txt)", randomTiny, err)
+			}
+			return nil, err
+		}
+		m, err := bert.NewRandom(tinyConfig(v.Size()), 0, seed)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := tokenizer(v, lower)
+		if err != nil {
+			return nil, err
+		}
+		b := adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: randomTiny, Seed: seed, Config: m.Config}
+		return &baseModel{model: m, tok: tok, base: b, close: func() error { return nil }}, nil
+	}
+	ck, err := bert.OpenCheckpoint(model)
+	if err != nil {
+		return nil, err
+	}
+	m, err := bert.New(ck.Config(), ck)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	if vocab == "" {
+		vocab = filepath.Join(model, "vocab.txt")
+	}
+	v, err := bert.LoadVocab(vocab)
+	if err != nil {
+		ck.Close()
+		return nil, fmt.Errorf("model %s: %w (pass --vocab FILE if the vocabulary is elsewhere)", model, err)
+	}
+	if v.Size() > ck.Config().VocabSize {
+		ck.Close()
+		return nil, fmt.Errorf("model %s: vocabulary %s has %d tokens, the model's embeddings only %d", model, vocab, v.Size(), ck.Config().VocabSize)
+	}
+	tok, err := tokenizer(v, lower)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	abs, _ := filepath.Abs(model)
+	b := adapter.Base{Fingerprint: ck.Fingerprint(), Name: abs, Config: m.Config}
+	return &baseModel{model: m, tok: tok, base: b, close: ck.Close}, nil
+}
+
+// tokenizer makes the tokenizer over v for a --lowercase value.
+func tokenizer(v *bert.Vocab, lower string) (*bert.Tokenizer, error) {
+	switch strings.ToLower(lower) {
+	case "", "auto":
+		cased := false
+		for id := 0; id < v.Size() && !cased; id++ {
+			tok := v.Token(int32(id))
+			if strings.HasPrefix(tok, "[") {
+				continue
+			}
+			for _, r := range tok {
+				if unicode.IsUpper(r) {
+					cased = true
+					break
+				}
+			}
+		}
+		return bert.NewTokenizer(v, !cased), nil
+	case "true", "yes", "1":
+		return bert.NewTokenizer(v, true), nil
+	case "false", "no", "0":
+		return bert.NewTokenizer(v, false), nil
+	}
+	return nil, fmt.Errorf("--lowercase %q: want auto, true or false", lower)
+}
+
+// dataDir finds the data folder: flag, then $PETL_DATA, then defaultData
+// if it exists.
+func dataDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if env := os.Getenv(task.EnvData); env != "" {
+		return env, nil
+	}
+	if st, err := os.Stat(defaultData); err == nil && st.IsDir() {
+		return defaultData, nil
+	}
+	return "", fmt.Errorf("no data directory: pass --data DIR or set $%s (tried %s too). "+
+		"GLUE can be obtained from https://gluebenchmark.com/tasks (the download_glue_data.py script of the GLUE baselines fetches it); "+
+		"the expected layout is DIR/<Task>/{train,dev,test}.tsv with the GLUE folder names CoLA, SST-2, MRPC, STS-B, RTE, WNLI, "+
+		"or, for --task tsv, DIR/{train,dev}.tsv with a header naming the columns text, text_b (optional) and label",
+		task.EnvData, defaultData)
+}
+
+// reportSkipped tells how many malformed rows were skipped.
+func reportSkipped(w io.Writer, ds *task.Dataset) {
+	if ds == nil || ds.Skipped == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%s: skipped %d malformed rows (--skip-bad)\n", ds.Path, ds.Skipped)
+	for _, p := range ds.Problems {
+		fmt.Fprintf(w, "  %v\n", p)
+	}
+	if ds.Skipped > len(ds.Problems) {
+		fmt.Fprintf(w, "  ... and %d more\n", ds.Skipped-len(ds.Problems))
+	}
+}
+
+// setThreads applies --threads.
+func setThreads(n int) error {
+	if n < 0 {
+		return fmt.Errorf("--threads %d: want a positive number (0 keeps the default)", n)
+	}
+	if n > 0 {
+		kernels.SetThreads(n)
+	}
+	return nil
+}
+
+func runTrain(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	model := fs.String("model", "", "base model: a checkpoint directory, or "+randomTiny+" (a random BERT-tiny, L2 H128 A2 I512)")
+	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
+	lower := fs.String("lowercase", "auto", "lower-case input text: auto (when the vocabulary has no upper-case token), true, false")
+	baseSeed := fs.Uint64("base-seed", 1, "initialisation seed of the "+randomTiny+" base")
+	taskName := fs.String("task", "", "task: "+strings.Join(task.Names(), ", "))
+	data := fs.String("data", "", "data directory (default $"+task.EnvData+", then "+defaultData+")")
+	size := fs.Int("adapter-size", 64, "adapter bottleneck size (method: adapters)")
+	full := fs.Bool("full", false, "full fine-tuning instead of adapters")
+	topK := fs.Int("top-layers", -1, "fine-tune only the top K encoder layers (with pooler and head) instead of adapters")
+	lnHead := fs.Bool("ln-head", false, "train only the layer norms and the head")
+	placement := fs.String("placement", "houlsby", "adapter placement: houlsby (two per layer) or pfeiffer (one, after the feed-forward)")
+	act := fs.String("nonlinearity", "gelu", "adapter nonlinearity: gelu, relu, tanh")
+	initStd := fs.Float64("init-std", adapter.DefaultInitStd, "standard deviation of the adapters' initial weights (truncated at 2σ)")
+	pooler := fs.Bool("train-pooler", false, "adapters: train the pooler too")
+	epochs := fs.Int("epochs", 3, "epochs")
+	lr := fs.Float64("lr", 0, "peak learning rate (default 1e-3 for adapters, 2e-5 otherwise)")
+	batch := fs.Int("batch", 32, "batch size")
+	maxLen := fs.Int("max-len", 128, "maximum tokens per sequence, special tokens included")
+	seed := fs.Uint64("seed", 1, "seed of the head and adapter initialisation, example order and dropout")
+	out := fs.String("out", "", "adapter file to write (STEM, STEM.safetensors or STEM.json; both files are written)")
+	resume := fs.String("resume", "", "resume from this training checkpoint (written on Ctrl-C and after each epoch)")
+	ckpt := fs.String("checkpoint", "", "training checkpoint path (default STEM.ckpt.safetensors)")
+	ckptEvery := fs.Int("checkpoint-every", 0, "also write the checkpoint every N steps")
+	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
+	limit := fs.Int("limit", 0, "use only the first N training examples (quick runs)")
+	skipBad := fs.Bool("skip-bad", false, "skip malformed TSV rows (counted and reported) instead of failing")
+	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 50 lines)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	plan, err := planFromFlags(set, *size, *full, *topK, *lnHead, *placement, *act, *initStd, *pooler)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("no output: pass --out FILE for the adapter file")
+	}
+	if *limit < 0 {
+		return fmt.Errorf("--limit %d: want a positive number", *limit)
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	spec, err := task.Lookup(*taskName)
+	if err != nil {
+		return err
+	}
+	dir, err := dataDir(*data)
+	if err != nil {
+		return err
+	}
+	opt := task.Options{SkipBad: *skipBad}
+	trainSet, err := task.Load(spec, dir, "train", opt)
+	if err != nil {
+		return err
+	}
+	reportSkipped(os.Stderr, trainSet)
+	devSet, err := task.Load(trainSet.Task, dir, "dev", opt)
+	if err != nil {
+		return err
+	}
+	reportSkipped(os.Stderr, devSet)
+	if *limit > 0 && *limit < len(trainSet.Examples) {
+		trainSet.Examples = trainSet.Examples[:*limit]
+	}
+	if len(trainSet.Examples) == 0 {
+		return fmt.Errorf("%s: no training examples left", trainSet.Path)
+	}
+	if len(devSet.Examples) == 0 {
+		return fmt.Errorf("%s: no dev examples left", devSet.Path)
+	}
+
+	bm, err := loadBase(*model, *vocab, *baseSeed, *lower)
+	if err != nil {
+		return err
+	}
+	defer bm.close()
+	if *maxLen > bm.model.Config.MaxPositions {
+		return fmt.Errorf("--max-len %d is longer than the model's %d positions", *maxLen, bm.model.Config.MaxPositions)
+	}
+	if d := filepath.Dir(*out); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	cfg := train.Config{
+		Plan: plan, Epochs: *epochs, LR: *lr, Batch: *batch, MaxLen: *maxLen, Seed: *seed,
+		Out: *out, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Base: bm.base,
+		Progress: os.Stderr, LogEvery: *logEvery,
+	}
+	if *limit > 0 {
+		cfg.Limit = *limit
+	}
+	tr, err := train.New(bm.model, bm.tok, trainSet, devSet, cfg)
+	if err != nil {
+		return err
+	}
+	if *resume != "" {
+		if err := tr.Resume(*resume); err != nil {
+			return err
+		}
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		return err
+	}
+	w, c := adapter.Paths(*out)
+	if len(res.Epochs) > 0 && res.Epochs[len(res.Epochs)-1].Scores != nil {
+		fmt.Printf("best dev %s %.4f (epoch %d of %d, %d steps); adapter: %s, %s\n",
+			spec.Main, res.Best, res.BestEpoch, len(res.Epochs), res.Steps, w, c)
+	} else {
+		fmt.Printf("done: %d steps; adapter: %s, %s\n", res.Steps, w, c)
+	}
+	return nil
+}
+
+// planFromFlags turns the method flags into a plan; at most one of --full,
+// --top-layers and --ln-head may be given, and --adapter-size and the
+// adapter options only with none of them.
+func planFromFlags(set map[string]bool, size int, full bool, topK int, lnHead bool, placement, act string, initStd float64, pooler bool) (adapter.Plan, error) {
+	var methods []string
+	if full {
+		methods = append(methods, "--full")
+	}
+	if set["top-layers"] {
+		methods = append(methods, "--top-layers")
+	}
+	if lnHead {
+		methods = append(methods, "--ln-head")
+	}
+	if len(methods) > 1 {
+		return adapter.Plan{}, fmt.Errorf("%s: choose one method", strings.Join(methods, " and "))
+	}
+	if len(methods) == 1 {
+		for _, f := range []string{"adapter-size", "placement", "nonlinearity", "init-std", "train-pooler"} {
+			if set[f] {
+				return adapter.Plan{}, fmt.Errorf("--%s applies to adapters, not to %s", f, methods[0])
+			}
+		}
+	}
+	switch {
+	case full:
+		return adapter.Plan{Method: adapter.MethodFull}, nil
+	case set["top-layers"]:
+		if topK < 0 {
+			return adapter.Plan{}, fmt.Errorf("--top-layers %d: want 0 or more", topK)
+		}
+		return adapter.Plan{Method: adapter.MethodTopK, TopK: topK}, nil
+	case lnHead:
+		return adapter.Plan{Method: adapter.MethodLNHead}, nil
+	}
+	pl, err := adapter.ParsePlacement(placement)
+	if err != nil {
+		return adapter.Plan{}, err
+	}
+	a, err := adapter.ParseActivation(act)
+	if err != nil {
+		return adapter.Plan{}, err
+	}
+	if size <= 0 {
+		return adapter.Plan{}, fmt.Errorf("--adapter-size %d: want a positive size", size)
+	}
+	if !(initStd > 0) {
+		return adapter.Plan{}, fmt.Errorf("--init-std %v: want a positive number", initStd)
+	}
+	return adapter.Plan{Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: size, Placement: pl, Activation: a, InitStd: initStd}, TrainPooler: pooler}, nil
+}
