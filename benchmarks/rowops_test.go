@@ -178,3 +178,32 @@ func BenchmarkRowOps(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRowOpsInCache times the memory-bound ops on data that fits in L2
+// (32 rows of 768, 96 KiB per operand), where they are limited by the core
+// rather than by memory bandwidth.
+func BenchmarkRowOpsInCache(b *testing.B) {
+	const rows, cols = 32, 768
+	const n = rows * cols
+	x, a, y := rowRand(n, 0, 1, 10), rowRand(n, 0, 1, 11), make([]float32, n)
+	bias, db := rowRand(cols, 0, 0.1, 12), make([]float32, cols)
+	for _, o := range []struct {
+		name  string
+		bytes float64
+		f     func()
+	}{
+		{"Add", 12, func() { kernels.Add(y, x, a) }},
+		{"AddBias", 8, func() { kernels.AddBias(y, bias, rows, cols) }},
+		{"BiasGrad", 4, func() { kernels.BiasGrad(db, x, rows, cols) }},
+	} {
+		b.Run("op="+o.name+"/shape=32x768", func(b *testing.B) {
+			rowVariants(b, func(b *testing.B) {
+				cpu0 := tokCPUSeconds()
+				for b.Loop() {
+					o.f()
+				}
+				rowReport(b, o.bytes*n, rows, cpu0)
+			})
+		})
+	}
+}
