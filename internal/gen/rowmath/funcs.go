@@ -3,43 +3,11 @@ package main
 import (
 	"math"
 
+	"github.com/petl-go/petl/internal/gen/rowmath/coef"
+
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 )
-
-// The polynomial coefficients below were fitted for this package by a
-// weighted least-squares minimax iteration (Lawson's algorithm) in float64
-// against 30-digit reference values, then rounded to float32; the error
-// bounds quoted in asm/ and kernels/ are measured on the rounded float32
-// evaluation by the tests in kernels/math_test.go.
-
-// expCoef: e^r ≈ 1 + r + r²·(c2 + c3 r + c4 r² + c5 r³ + c6 r⁴) on
-// |r| ≤ ln2/2, relative error 3.1e-9 before rounding. Highest degree first.
-var expCoef = []float64{
-	0.0013814613133192998, 0.008368709999521577, 0.041668387376057894,
-	0.16666520688342454, 0.49999993451608743,
-}
-
-// tanhCoef: tanh(a) ≈ a + a³·P(a²) on 0 ≤ a ≤ 0.625, relative error 4.4e-9.
-var tanhCoef = []float64{
-	-0.00570498345560372, 0.020639084101510215, -0.053739714124053935,
-	0.13331442186549392, -0.3333328194156977,
-}
-
-// erfSmallCoef: erf(a) ≈ a·P(a²) on 0 ≤ a ≤ 1, relative error 1.2e-9.
-var erfSmallCoef = []float64{
-	7.853861173215404e-05, -0.0008010193742560012, 0.005188327723115421,
-	-0.02685381197195183, 0.11283585150123063, -0.37612625824481355,
-	1.128379165726824,
-}
-
-// erfcLogCoef: erfc(a) ≈ exp(P(a)) on 1 ≤ a ≤ 4, absolute error of erfc
-// 1.0e-9.
-var erfcLogCoef = []float64{
-	0.0001855742656781123, -0.0029396098762219935, 0.021805328883257258,
-	-0.10303739137618251, -0.638225650512422, -1.127040052559304,
-	-0.0003537153042778275,
-}
 
 func coefs(name string, c []float64) []operand.Mem {
 	m := make([]operand.Mem, len(c))
@@ -114,7 +82,7 @@ func (e *E) expReduce(x V) (n, t, r V) {
 // expPoly returns p(r) ≈ e^r for |r| ≤ ln2/2.
 func (e *E) expPoly(r V) V {
 	Comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
-	p := e.horner(r, coefs("exp", expCoef))
+	p := e.horner(r, coefs("exp", coef.Exp))
 	e.fmaTo(p, r, C(kOne))
 	e.fmaTo(p, r, C(kOne))
 	return p
@@ -132,7 +100,7 @@ func (e *E) tanh(x V) V {
 	s := e.and(x, C(kSign))
 	Comment("tanh: small a: a + a·a²·P(a²)")
 	a2 := e.mul(a, a)
-	q := e.horner(a2, coefs("tanh", tanhCoef))
+	q := e.horner(a2, coefs("tanh", coef.Tanh))
 	q = e.mul(q, a2)
 	small := e.fma(q, a, a)
 	Comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)")
@@ -150,13 +118,13 @@ func (e *E) erfParts(a V) (small, big V, isSmall []cond) {
 	Comment("erf: a < 1: erf(a) = a·P(a²)")
 	a2 := e.mul(a, a)
 	Comment("erf: written a + a·(P(a²) - 1) so that the leading term is exact")
-	n := len(erfSmallCoef)
-	q := e.horner(a2, coefs("erfs", erfSmallCoef[:n-1]))
-	e.fmaTo(q, a2, C(f32("erfs1m1", float32(erfSmallCoef[n-1]-1))))
+	n := len(coef.ErfSmall)
+	q := e.horner(a2, coefs("erfs", coef.ErfSmall[:n-1]))
+	e.fmaTo(q, a2, C(f32("erfs1m1", float32(coef.ErfSmall[n-1]-1))))
 	small = e.fma(q, a, a)
 	Comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)")
 	ac := e.min(e.ld(f32("four", 4)), a)
-	big = e.expNormal(e.horner(ac, coefs("erfc", erfcLogCoef)))
+	big = e.expNormal(e.horner(ac, coefs("erfc", coef.ErfcLog)))
 	isSmall = e.cmp(cmpLT, a, C(kOne))
 	return small, big, isSmall
 }

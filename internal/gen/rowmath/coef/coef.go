@@ -1,0 +1,39 @@
+// Package coef holds the polynomial coefficients shared by the amd64
+// (internal/gen/rowmath) and arm64 (internal/gen/rowmathneon) generators of
+// the transcendental row kernels, so both instruction sets compute the same
+// approximations.
+package coef
+
+// The polynomial coefficients below were fitted for this package by a
+// weighted least-squares minimax iteration (Lawson's algorithm) in float64
+// against 30-digit reference values, then rounded to float32; the error
+// bounds quoted in kernels/math.go are measured on the rounded float32
+// evaluation by the tests in kernels/math_test.go.
+
+// Exp: e^r ≈ 1 + r + r²·(c2 + c3 r + c4 r² + c5 r³ + c6 r⁴) on
+// |r| ≤ ln2/2, relative error 3.1e-9 before rounding. Highest degree first.
+var Exp = []float64{
+	0.0013814613133192998, 0.008368709999521577, 0.041668387376057894,
+	0.16666520688342454, 0.49999993451608743,
+}
+
+// Tanh: tanh(a) ≈ a + a³·P(a²) on 0 ≤ a ≤ 0.625, relative error 4.4e-9.
+var Tanh = []float64{
+	-0.00570498345560372, 0.020639084101510215, -0.053739714124053935,
+	0.13331442186549392, -0.3333328194156977,
+}
+
+// ErfSmall: erf(a) ≈ a·P(a²) on 0 ≤ a ≤ 1, relative error 1.2e-9.
+var ErfSmall = []float64{
+	7.853861173215404e-05, -0.0008010193742560012, 0.005188327723115421,
+	-0.02685381197195183, 0.11283585150123063, -0.37612625824481355,
+	1.128379165726824,
+}
+
+// ErfcLog: erfc(a) ≈ exp(P(a)) on 1 ≤ a ≤ 4, absolute error of erfc
+// 1.0e-9.
+var ErfcLog = []float64{
+	0.0001855742656781123, -0.0029396098762219935, 0.021805328883257258,
+	-0.10303739137618251, -0.638225650512422, -1.127040052559304,
+	-0.0003537153042778275,
+}

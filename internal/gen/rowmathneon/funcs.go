@@ -1,0 +1,320 @@
+package main
+
+import (
+	"math"
+
+	"github.com/petl-go/petl/internal/gen/rowmath/coef"
+)
+
+// The functions below mirror internal/gen/rowmath/funcs.go step for step
+// (the same reductions, polynomials and special-case handling); see there
+// for the reasoning. Inputs are never modified; every function returns new
+// registers and frees its temporaries.
+
+const (
+	magic     = 0x1.8p23 // 1.5·2²³
+	geluTanhK = 0.7978845608028654
+)
+
+// expFull returns e^x for every float32 x (denormal results scaled exactly,
+// overflow to +Inf, NaN kept: FMAX/FMIN propagate NaN).
+func (f *fn) expFull(x V) V {
+	f.comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
+	lo := f.kf(-104)
+	xc := f.fmax(x, lo)
+	f.free(lo)
+	hi := f.kf(89)
+	xc2 := f.fmin(xc, hi)
+	f.free(hi, xc)
+	t, r := f.expReduce(xc2)
+	f.free(xc2)
+	p := f.expPoly(r)
+	f.free(r)
+	f.comment("exp: scale by 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
+	mb := f.kv(math.Float32bits(magic))
+	ni := f.isub(t, mb)
+	f.free(mb, t)
+	n1 := f.sshr(ni, 1)
+	n2 := f.isub(ni, n1)
+	f.free(ni)
+	bias := f.kv(127)
+	e1 := f.iadd(n1, bias)
+	f.free(n1)
+	s1 := f.shl(e1, 23)
+	f.free(e1)
+	y1 := f.fmul(p, s1)
+	f.free(p, s1)
+	e2 := f.iadd(n2, bias)
+	f.free(n2, bias)
+	s2 := f.shl(e2, 23)
+	f.free(e2)
+	y := f.fmul(y1, s2)
+	f.free(y1, s2)
+	return y
+}
+
+// expNormal returns e^x where the result and its reduction stay normal
+// (|x| ≤ 86): 2^n is added to the exponent field directly.
+func (f *fn) expNormal(x V) V {
+	t, r := f.expReduce(x)
+	p := f.expPoly(r)
+	f.free(r)
+	f.comment("exp: add n to the exponent field (t's low bits hold n)")
+	s := f.shl(t, 23)
+	f.free(t)
+	y := f.iadd(p, s)
+	f.free(p, s)
+	return y
+}
+
+// expReduce returns t = round(x·log2e) + 1.5·2²³ and r = x - n·ln2.
+func (f *fn) expReduce(x V) (t, r V) {
+	f.comment("exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2")
+	t = f.kf(magic)
+	f.fmaKTo(t, x, float32(math.Log2E))
+	m := f.kf(magic)
+	n := f.fsub(t, m)
+	f.free(m)
+	r = f.cp(x)
+	f.fmaKTo(r, n, -float32(math.Ln2))
+	f.fmaKTo(r, n, -float32(math.Ln2-float64(float32(math.Ln2))))
+	f.free(n)
+	return t, r
+}
+
+// expPoly returns p(r) ≈ e^r.
+func (f *fn) expPoly(r V) V {
+	f.comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
+	p := f.horner(r, coef.Exp)
+	for k := 0; k < 2; k++ {
+		one := f.kf(1)
+		f.fmaTo(one, p, r)
+		f.free(p)
+		p = one
+	}
+	return p
+}
+
+// abs returns |x| and the sign bit of x.
+func (f *fn) absSign(x V) (a, s V) {
+	am := f.kv(0x7fffffff)
+	a = f.and(x, am)
+	f.free(am)
+	sm := f.kv(0x80000000)
+	s = f.and(x, sm)
+	f.free(sm)
+	return a, s
+}
+
+// tanh returns tanh(x) (see the amd64 generator).
+func (f *fn) tanh(x V) V {
+	f.comment("tanh: a = |x|, s = sign(x)")
+	a, s := f.absSign(x)
+	f.comment("tanh: small a: a + a·a²·P(a²)")
+	a2 := f.fmul(a, a)
+	q := f.horner(a2, coef.Tanh)
+	q2 := f.fmul(q, a2)
+	f.free(q, a2)
+	small := f.fma(q2, a, a)
+	f.free(q2)
+	f.comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1")
+	cl := f.kf(9.1)
+	ac := f.fmin(a, cl)
+	f.free(cl)
+	ac2 := f.fadd(ac, ac)
+	f.free(ac)
+	ex := f.expNormal(ac2)
+	f.free(ac2)
+	one := f.kf(1)
+	den := f.fadd(ex, one)
+	f.free(ex)
+	two := f.kf(2)
+	q3 := f.fdiv(two, den)
+	f.free(two, den)
+	large := f.fsub(one, q3)
+	f.free(one, q3)
+	sp := f.kf(0.625)
+	isSmall := f.fcmgt(sp, a)
+	f.free(sp, a)
+	r := f.blend(isSmall, large, small)
+	f.free(isSmall, large, small)
+	y := f.or(r, s)
+	f.free(r, s)
+	return y
+}
+
+// erfParts returns erf(a) for a < 1, erfc(min(a, 4)) for a ≥ 1, and the
+// mask a < 1.
+func (f *fn) erfParts(a V) (small, big, isSmall V) {
+	f.comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4")
+	four := f.kf(4)
+	ac := f.fmin(a, four)
+	f.free(four)
+	qa := f.horner(ac, coef.ErfcLog)
+	f.free(ac)
+	big = f.expNormal(qa)
+	f.free(qa)
+	f.comment("erf: a < 1: erf(a) = a + a·(P(a²) - 1)")
+	a2 := f.fmul(a, a)
+	n := len(coef.ErfSmall)
+	q := f.horner(a2, coef.ErfSmall[:n-1])
+	c1 := f.kf(float32(coef.ErfSmall[n-1] - 1))
+	f.fmaTo(c1, q, a2)
+	f.free(q, a2)
+	small = f.fma(c1, a, a)
+	f.free(c1)
+	one := f.kf(1)
+	isSmall = f.fcmgt(one, a)
+	f.free(one)
+	return small, big, isSmall
+}
+
+// erf returns erf(x).
+func (f *fn) erf(x V) V {
+	f.comment("erf: a = |x|, s = sign(x)")
+	a, s := f.absSign(x)
+	small, big, isSmall := f.erfParts(a)
+	f.free(a)
+	one := f.kf(1)
+	large := f.fsub(one, big)
+	f.free(one, big)
+	r := f.blend(isSmall, large, small)
+	f.free(isSmall, large, small)
+	y := f.or(r, s)
+	f.free(r, s)
+	return y
+}
+
+// phi returns Φ(x) from h = erfc(|x|/√2)/2 as x < 0 ? h : 1 - h (h = 0 for
+// |x|/√2 ≥ 4).
+func (f *fn) phi(x V) V {
+	f.comment("Φ: a = |x|/√2; q = erfc(a)")
+	xs := f.mulK(x, float32(1/math.Sqrt2))
+	a, s := f.absSign(xs)
+	f.free(xs, s)
+	small, big, isSmall := f.erfParts(a)
+	one := f.kf(1)
+	cs := f.fsub(one, small)
+	f.free(small)
+	q := f.blend(isSmall, big, cs)
+	f.free(isSmall, big, cs)
+	four := f.kf(4)
+	inRange := f.fcmgt(four, a)
+	f.free(four, a)
+	q2 := f.and(q, inRange)
+	f.free(q, inRange)
+	f.comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
+	h := f.mulK(q2, 0.5)
+	f.free(q2)
+	oh := f.fsub(one, h)
+	f.free(one)
+	neg := f.negMask(x)
+	p := f.blend(neg, oh, h)
+	f.free(neg, oh, h)
+	return p
+}
+
+// gelu returns x·Φ(x).
+func (f *fn) gelu(x V) V {
+	p := f.phi(x)
+	f.comment("GELU: y = x·Φ(x)")
+	y := f.fmul(p, x)
+	f.free(p)
+	return y
+}
+
+// geluGrad returns Φ(x) + x·φ(x).
+func (f *fn) geluGrad(x V) V {
+	p := f.phi(x)
+	f.comment("GELU': φ = e^(-x²/2)/√(2π), |x| clamped to 20, x² = hi + lo exactly")
+	a, s := f.absSign(x)
+	f.free(s)
+	tw := f.kf(20)
+	xc := f.fmin(a, tw)
+	f.free(a, tw)
+	hi := f.fmul(xc, xc)
+	lo := f.mulK(hi, -1) // lo = xc·xc - hi with one rounding: the error of hi
+	f.fmaTo(lo, xc, xc)
+	f.free(xc)
+	arg := f.mulK(hi, -0.5)
+	f.free(hi)
+	ex := f.expFull(arg)
+	f.free(arg)
+	corr := f.mulK(lo, -0.5)
+	f.free(lo)
+	f.comment("GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)")
+	f.fmaTo(ex, ex, corr) // ex += ex·corr
+	f.free(corr)
+	pdf := f.mulK(ex, float32(1/math.Sqrt(2*math.Pi)))
+	f.free(ex)
+	f.comment("GELU': Φ(x) + x·φ(x)")
+	f.fmaTo(p, x, pdf)
+	f.free(pdf)
+	return p
+}
+
+// geluTanhArg returns v = -2·√(2/π)·(x + 0.044715·x³).
+func (f *fn) geluTanhArg(x V) V {
+	f.comment("GELUTanh: v = x·(c1 + c3·x²)")
+	x2 := f.fmul(x, x)
+	k := f.kf(float32(-2 * geluTanhK))
+	f.fmaKTo(k, x2, float32(-2*geluTanhK*0.044715))
+	f.free(x2)
+	v := f.fmul(k, x)
+	f.free(k)
+	return v
+}
+
+// geluTanh returns x/(1 + e^v).
+func (f *fn) geluTanh(x V) V {
+	v := f.geluTanhArg(x)
+	ex := f.expFull(v)
+	f.free(v)
+	f.comment("GELUTanh: y = x/(1 + e^v)")
+	one := f.kf(1)
+	den := f.fadd(ex, one)
+	f.free(ex, one)
+	y := f.fdiv(x, den)
+	f.free(den)
+	return y
+}
+
+// geluTanhGrad returns s + x·s(1-s)·2u' from w = e^(-|v|).
+func (f *fn) geluTanhGrad(x V) V {
+	v := f.geluTanhArg(x)
+	f.comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
+	sm := f.kv(0x80000000)
+	nv := f.or(v, sm)
+	f.free(sm)
+	w := f.expFull(nv)
+	f.free(nv)
+	one := f.kf(1)
+	den := f.fadd(w, one)
+	r := f.fdiv(one, den)
+	f.free(one, den)
+	wr := f.fmul(w, r)
+	f.free(w)
+	neg := f.negMask(v)
+	f.free(v)
+	s := f.blend(neg, wr, r)
+	f.free(neg)
+	ss := f.fmul(wr, r)
+	f.free(wr, r)
+	f.comment("GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), |x| clamped to 20")
+	a, sg := f.absSign(x)
+	f.free(sg)
+	tw := f.kf(20)
+	xc := f.fmin(a, tw)
+	f.free(a, tw)
+	xc2 := f.fmul(xc, xc)
+	f.free(xc)
+	du := f.kf(float32(2 * geluTanhK))
+	f.fmaKTo(du, xc2, float32(2*geluTanhK*3*0.044715))
+	f.free(xc2)
+	f.comment("GELUTanh': s + x·s(1-s)·2u'")
+	t := f.fmul(ss, x)
+	f.free(ss)
+	f.fmaTo(s, t, du)
+	f.free(t, du)
+	return s
+}

@@ -1,0 +1,12 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/petl-go/petl/asm"
+
+// The generated NEON transcendental kernels (internal/gen/rowmathneon).
+func init() {
+	expOp.set(NEON, asm.ExpNEON)
+	tanhOp.set(NEON, asm.TanhNEON)
+	erfOp.set(NEON, asm.ErfNEON)
+}
