@@ -426,3 +426,80 @@ func TestLayerNormThreads(t *testing.T) {
 		requireSameBits(t, fmt.Sprintf("threads=%d LayerNorm", th), y, want.y)
 	}
 }
+
+// TestLayerNormBackwardNaN checks that a NaN in dy or x reaches exactly the
+// gradients that depend on it, in every variant: dx of its whole row,
+// dgamma of its column, and dbeta of its column (for dy).
+func TestLayerNormBackwardNaN(t *testing.T) {
+	forEachVariant(t, layerNormBackwardOp, func(t *testing.T, v Variant, impl layerNormBwdFunc) {
+		rng := rand.New(rand.NewPCG(39, 40))
+		nan := float32(math.NaN())
+		for _, cols := range []int{1, 7, 16, 37, 768} {
+			for _, inX := range []bool{false, true} {
+				const rows = 4
+				x := newRtBuf(rows*cols, 0, rtNormal(rng, 0, 1)).s()
+				dy := newRtBuf(rows*cols, 0, rtNormal(rng, 0, 1)).s()
+				gamma := newRtBuf(cols, 0, rtNormal(rng, 1, 0.2)).s()
+				mean, rstd := make([]float32, rows), make([]float32, rows)
+				for r := range rows {
+					st := lnRowStats(x[r*cols:(r+1)*cols], 1e-5)
+					mean[r], rstd[r] = float32(st.mu), float32(st.rho)
+				}
+				r0, c0 := 2, cols/2
+				if inX {
+					x[r0*cols+c0] = nan
+				} else {
+					dy[r0*cols+c0] = nan
+				}
+				dx, dg, db := make([]float32, rows*cols), make([]float32, cols), make([]float32, cols)
+				impl(dx, dg, db, dy, x, mean, rstd, gamma, rows, cols)
+				for r := range rows {
+					for c := range cols {
+						isNaN := math.IsNaN(float64(dx[r*cols+c]))
+						require.Equal(t, r == r0, isNaN, "cols=%d NaN in x=%v: dx[%d,%d] = %v", cols, inX, r, c, dx[r*cols+c])
+					}
+				}
+				for c := range cols {
+					require.Equal(t, c == c0, math.IsNaN(float64(dg[c])), "cols=%d NaN in x=%v: dgamma[%d] = %v", cols, inX, c, dg[c])
+					require.Equal(t, c == c0 && !inX, math.IsNaN(float64(db[c])), "cols=%d NaN in x=%v: dbeta[%d] = %v", cols, inX, c, db[c])
+				}
+			}
+		}
+	})
+}
+
+// TestRowOpsPanics checks that the exported functions reject short slices
+// and negative shapes with a message naming the function and argument.
+func TestRowOpsPanics(t *testing.T) {
+	s := make([]float32, 10)
+	for _, c := range []struct {
+		name, msg string
+		f         func()
+	}{
+		{"LayerNorm y", "LayerNorm: len(y)=10", func() { LayerNorm(s, nil, nil, make([]float32, 12), s, s, 2, 6, 1e-5) }},
+		{"LayerNorm mean", "LayerNorm: len(mean)=1", func() { LayerNorm(s, s[:1], nil, s, s, s, 2, 5, 1e-5) }},
+		{"AddLayerNorm b", "AddLayerNorm: len(b)=9", func() { AddLayerNorm(s, s, nil, nil, s, s[:9], s, s, 2, 5, 1e-5) }},
+		{"LayerNormBackward rstd", "LayerNormBackward: len(rstd)=1", func() { LayerNormBackward(s, nil, nil, s, s, s, s[:1], s, 2, 5) }},
+		{"LayerNormBackward shape", "LayerNormBackward: negative shape", func() { LayerNormBackward(s, nil, nil, s, s, s, s, s, -1, 5) }},
+		{"BiasGrad db", "BiasGrad: len(db)=4", func() { BiasGrad(s[:4], s, 2, 5) }},
+		{"AddBias x", "AddBias: len(x)=10", func() { AddBias(s, s, 3, 4) }},
+		{"Add dst", "Add: len(dst)=3", func() { Add(s[:3], s, s) }},
+		{"Axpy y", "Axpy: len(y)=9", func() { Axpy(1, s, s[:9]) }},
+		{"Dot y", "Dot: len(y)=2", func() { Dot(s, s[:2]) }},
+		{"AdamW v", "AdamW: len(v)=5", func() { AdamW(s, s, s, s[:5], AdamWParams{Step: 1}) }},
+	} {
+		require.Contains(t, panicText(t, c.f), "kernels."+c.msg, c.name)
+	}
+}
+
+// panicText returns the panic value of f as a string ("" if f returns).
+func panicText(t *testing.T, f func()) (s string) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
