@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/train"
+)
+
+func init() {
+	commands["eval"] = command{"score an adapter on a task's dev set", runEval}
+}
+
+// adaptedModel is a base model with an adapter applied, and the adapter's
+// task.
+type adaptedModel struct {
+	*baseModel
+	file *adapter.File
+	spec *task.Spec
+}
+
+// loadAdapted reads the adapter at path and puts it on the base model
+// named by model (see loadBase; random-tiny is rebuilt from the seed the
+// adapter records). lower overrides the adapter's recorded lower-casing
+// when not "auto".
+func loadAdapted(model, vocab, lower, path string) (*adaptedModel, error) {
+	if path == "" {
+		return nil, fmt.Errorf("no adapter: pass --adapter FILE (written by petl train --out FILE)")
+	}
+	f, err := adapter.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if lower == "" || lower == "auto" {
+		lower = strconv.FormatBool(f.Config.Lowercase)
+	}
+	bm, err := loadBase(model, vocab, f.Config.Base.Seed, lower)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Apply(bm.model, bm.base.Fingerprint, false); err != nil {
+		bm.close()
+		return nil, err
+	}
+	spec, err := adapterSpec(&f.Config)
+	if err != nil {
+		bm.close()
+		return nil, err
+	}
+	return &adaptedModel{baseModel: bm, file: f, spec: spec}, nil
+}
+
+// adapterSpec is the task spec an adapter was trained for, with its labels.
+func adapterSpec(c *adapter.FileConfig) (*task.Spec, error) {
+	if c.Task == "tsv" {
+		pc := task.DefaultPlain()
+		if c.TaskName != "" {
+			pc.Name = c.TaskName
+		}
+		pc.Regression = c.Regression
+		if !c.Regression {
+			pc.Labels = c.Labels
+		}
+		return task.Plain(pc)
+	}
+	spec, err := task.Lookup(c.Task)
+	if err != nil {
+		return nil, fmt.Errorf("adapter for task %q: %w", c.Task, err)
+	}
+	if spec.Regression != c.Regression || !slices.Equal(spec.Labels, c.Labels) {
+		return nil, fmt.Errorf("adapter for task %s has labels %q (regression %v); the task has %q (regression %v)",
+			c.Task, c.Labels, c.Regression, spec.Labels, spec.Regression)
+	}
+	return spec, nil
+}
+
+func runEval(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	model := fs.String("model", "", "base model: the checkpoint directory the adapter was trained on, or "+randomTiny)
+	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
+	lower := fs.String("lowercase", "auto", "lower-case input text: auto (as in training), true, false")
+	path := fs.String("adapter", "", "adapter file written by petl train")
+	taskName := fs.String("task", "", "task (default: the adapter's; must agree with it)")
+	data := fs.String("data", "", "data directory (default $"+task.EnvData+", then "+defaultData+")")
+	split := fs.String("split", "dev", "split to score (dev, or train)")
+	batch := fs.Int("batch", 64, "examples per batch")
+	maxLen := fs.Int("max-len", 0, "maximum tokens per sequence (default: the adapter's)")
+	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
+	skipBad := fs.Bool("skip-bad", false, "skip malformed TSV rows (counted and reported) instead of failing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *split == "test" {
+		return fmt.Errorf("--split test: GLUE test sets are unlabelled; use petl predict")
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	am, err := loadAdapted(*model, *vocab, *lower, *path)
+	if err != nil {
+		return err
+	}
+	defer am.close()
+	if *taskName != "" {
+		want, err := task.Lookup(*taskName)
+		if err != nil {
+			return err
+		}
+		if want.Key != am.spec.Key {
+			return fmt.Errorf("--task %s, but the adapter %s was trained for %s", want.Name, *path, am.spec.Name)
+		}
+	}
+	dir, err := dataDir(*data)
+	if err != nil {
+		return err
+	}
+	ds, err := task.Load(am.spec, dir, *split, task.Options{SkipBad: *skipBad})
+	if err != nil {
+		return err
+	}
+	reportSkipped(os.Stderr, ds)
+	if len(ds.Examples) == 0 {
+		return fmt.Errorf("%s: no examples to score", ds.Path)
+	}
+	ml := *maxLen
+	if ml == 0 {
+		ml = am.file.Config.MaxLen
+	}
+	scores, _, err := train.Evaluate(am.model, am.tok, ds, ml, *batch)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %s (%d examples): %s\n", am.spec.Name, *split, len(ds.Examples), task.FormatScores(am.spec, scores))
+	return nil
+}
