@@ -14,9 +14,7 @@ import (
 )
 
 // The checkpoint reader must satisfy the model builder's TensorSource.
-var _ interface {
-	Tensor(name string, shape ...int) ([]float32, error)
-} = (*Checkpoint)(nil)
+var _ TensorSource = (*Checkpoint)(nil)
 
 // ckptTestConfig is a small config with every size distinct, so that a
 // transposed or swapped tensor cannot pass for the right one.
