@@ -155,7 +155,6 @@ type Trainer struct {
 	trainExamples      int
 	stepsSinceCkpt     int
 	hasCheckpoint      bool
-	backward           func(st *bert.State, dlogits []float32) error
 	lastCheckpointPath string
 	ckptStep           int
 
@@ -198,9 +197,6 @@ func New(m *bert.Model, tok *bert.Tokenizer, trainSet, devSet *task.Dataset, cfg
 		return nil, fmt.Errorf("train: task %s has %d labels", spec.Name, nl)
 	}
 	t := &Trainer{cfg: cfg, model: m, spec: spec, numLabels: nl, lower: tok.Lowercase()}
-	if t.backward, err = backwardOf(m, cfg.Plan); err != nil {
-		return nil, err
-	}
 	m.InitClassifier(nl, cfg.Seed^0x6865_6164)                                         // "head"
 	if t.setup, err = adapter.Prepare(m, cfg.Plan, cfg.Seed^0x6164_6170); err != nil { // "adap"
 		return nil, fmt.Errorf("train: %w", err)
@@ -376,7 +372,7 @@ func (t *Trainer) trainStep(idx []int) (float32, error) {
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 		return loss, fmt.Errorf("%w at step %d (epoch %d): loss is %v", ErrDiverged, step, t.epoch+1, loss)
 	}
-	if err := t.backward(&t.st, dl); err != nil {
+	if err := t.model.Backward(&t.st, dl); err != nil {
 		return loss, fmt.Errorf("train: step %d: %w", step, err)
 	}
 	if _, err := optim.ClipGradNorm(t.setup.Trainable, t.cfg.MaxGradNorm); err != nil {
@@ -460,54 +456,4 @@ func (t *Trainer) evaluate() (map[string]float64, []float32, error) {
 		golds[i] = float32(l)
 	}
 	return task.Score(t.spec, out, golds), out, nil
-}
-
-// backwardOf returns the function that backpropagates dlogits through m:
-// the model's own Backward once package bert provides it. Until then only a
-// plan that trains nothing below the pooler (top-k with k = 0) can train,
-// through headBackward.
-func backwardOf(m *bert.Model, plan adapter.Plan) (func(*bert.State, []float32) error, error) {
-	switch bm := any(m).(type) {
-	case interface {
-		Backward(*bert.State, []float32) error
-	}:
-		return bm.Backward, nil
-	case interface{ Backward(*bert.State, []float32) }:
-		return func(st *bert.State, d []float32) error { bm.Backward(st, d); return nil }, nil
-	}
-	if plan.Method == adapter.MethodTopK && plan.TopK == 0 {
-		return func(st *bert.State, d []float32) error { return headBackward(m, st, d) }, nil
-	}
-	return nil, fmt.Errorf("train: method %s needs the model's backward pass, which this build of package bert does not have yet (only top-k with k=0, the pooler and head, can train)", plan.Method)
-}
-
-// headBackward backpropagates through the classifier and the pooler only:
-//
-//	pooled = tanh(CLS·Pᵀ + bp);  logits = drop(pooled)·Wᵀ + b
-//
-// It needs the head's dropout off (the dropped activations are not
-// exported), which it checks.
-func headBackward(m *bert.Model, st *bert.State, dlogits []float32) error {
-	if m.HeadDrop.Active(st.Train) {
-		return fmt.Errorf("train: head-only backward needs hidden_dropout_prob 0 (the head's dropout mask is internal to package bert)")
-	}
-	B, T, C := st.B, st.T, m.Config.HiddenSize
-	ar := &st.Arena
-	mark := ar.Mark()
-	defer ar.Release(mark)
-	dpooled := ar.AllocZero(B * C)
-	m.Classifier.Backward(dpooled, dlogits, st.Pooled, B)
-	if !m.Pooler.W.Trainable() && !m.Pooler.B.Trainable() {
-		return nil
-	}
-	cls := ar.Alloc(B * C)
-	h := st.Hidden[len(st.Hidden)-1]
-	for i := 0; i < B; i++ {
-		copy(cls[i*C:(i+1)*C], h[i*T*C:i*T*C+C])
-	}
-	for i, y := range st.Pooled[:B*C] {
-		dpooled[i] *= 1 - y*y
-	}
-	m.Pooler.Backward(nil, dpooled, cls, B)
-	return nil
 }
