@@ -526,7 +526,7 @@ Erf_loop:
 	VFMADD231PS Y2, Y6, Y4
 	VFMADD231PS Y3, Y7, Y5
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y6
 	VMOVUPS     rowmathconst<>+2240(SB), Y7
 	VMINPS      Y2, Y6, Y6
@@ -546,41 +546,31 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y6
-	VMOVUPS     rowmathconst<>+640(SB), Y7
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+448(SB), Y8, Y6
-	VFMADD231PS rowmathconst<>+448(SB), Y9, Y7
-	VSUBPS      rowmathconst<>+640(SB), Y6, Y10
-	VSUBPS      rowmathconst<>+640(SB), Y7, Y11
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+512(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+512(SB), Y11, Y9
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+576(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+576(SB), Y11, Y9
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y8, Y6
+	VADDPS rowmathconst<>+640(SB), Y9, Y7
+	VSUBPS rowmathconst<>+640(SB), Y6, Y10
+	VSUBPS rowmathconst<>+640(SB), Y7, Y11
+	VSUBPS Y10, Y8, Y8
+	VSUBPS Y11, Y9, Y9
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y10
-	VMOVUPS     rowmathconst<>+960(SB), Y11
-	VFMADD213PS rowmathconst<>+1024(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1024(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1088(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1088(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1152(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1152(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1216(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1216(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y9, Y11
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y10
+	VMOVUPS     rowmathconst<>+2752(SB), Y11
+	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2944(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3008(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
 	VPSLLD    $0x17, Y7, Y7
 	VPADDD    Y10, Y6, Y6
@@ -626,7 +616,7 @@ Erf_single:
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y3
 	VMINPS      Y1, Y3, Y3
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
@@ -637,26 +627,21 @@ Erf_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y3
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y3
-	VSUBPS      rowmathconst<>+640(SB), Y3, Y5
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y5, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y5, Y4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y4, Y3
+	VSUBPS rowmathconst<>+640(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y5
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y5
+	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
 	VPADDD    Y5, Y3, Y3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y1, Y1
@@ -697,7 +682,7 @@ Erf_tail:
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y4
 	VMINPS      Y2, Y4, Y4
 	VMOVUPS     rowmathconst<>+2304(SB), Y5
@@ -708,26 +693,21 @@ Erf_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y5, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y6
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y5
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y5
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y5, Y4
+	VSUBPS rowmathconst<>+640(SB), Y4, Y6
+	VSUBPS Y6, Y5, Y5
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y6
+	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD     $0x17, Y4, Y4
 	VPADDD     Y6, Y4, Y4
 	VCMPPS     $0x11, rowmathconst<>+0(SB), Y2, Y2
@@ -756,8 +736,8 @@ GELU_loop:
 	VMOVUPS 32(CX), Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y0, Y2
-	VMULPS rowmathconst<>+2752(SB), Y1, Y3
+	VMULPS rowmathconst<>+3200(SB), Y0, Y2
+	VMULPS rowmathconst<>+3200(SB), Y1, Y3
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
@@ -785,7 +765,7 @@ GELU_loop:
 	VFMADD231PS Y2, Y6, Y4
 	VFMADD231PS Y3, Y7, Y5
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y6
 	VMOVUPS     rowmathconst<>+2240(SB), Y7
 	VMINPS      Y2, Y6, Y6
@@ -805,41 +785,31 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y6
-	VMOVUPS     rowmathconst<>+640(SB), Y7
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+448(SB), Y8, Y6
-	VFMADD231PS rowmathconst<>+448(SB), Y9, Y7
-	VSUBPS      rowmathconst<>+640(SB), Y6, Y10
-	VSUBPS      rowmathconst<>+640(SB), Y7, Y11
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+512(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+512(SB), Y11, Y9
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+576(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+576(SB), Y11, Y9
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y8, Y6
+	VADDPS rowmathconst<>+640(SB), Y9, Y7
+	VSUBPS rowmathconst<>+640(SB), Y6, Y10
+	VSUBPS rowmathconst<>+640(SB), Y7, Y11
+	VSUBPS Y10, Y8, Y8
+	VSUBPS Y11, Y9, Y9
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y10
-	VMOVUPS     rowmathconst<>+960(SB), Y11
-	VFMADD213PS rowmathconst<>+1024(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1024(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1088(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1088(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1152(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1152(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1216(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1216(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y9, Y11
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y10
+	VMOVUPS     rowmathconst<>+2752(SB), Y11
+	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2944(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3008(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
 	VPSLLD    $0x17, Y7, Y7
 	VPADDD    Y10, Y6, Y6
@@ -884,7 +854,7 @@ GELU_single:
 	VMOVUPS (CX), Y0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y0, Y1
+	VMULPS rowmathconst<>+3200(SB), Y0, Y1
 	VANDPS rowmathconst<>+192(SB), Y1, Y1
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -901,7 +871,7 @@ GELU_single:
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y3
 	VMINPS      Y1, Y3, Y3
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
@@ -912,26 +882,21 @@ GELU_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y3
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y3
-	VSUBPS      rowmathconst<>+640(SB), Y3, Y5
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y5, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y5, Y4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y4, Y3
+	VSUBPS rowmathconst<>+640(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y5
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y5
+	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
 	VPADDD    Y5, Y3, Y3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y1, Y4
@@ -965,7 +930,7 @@ GELU_tail:
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y1, Y2
+	VMULPS rowmathconst<>+3200(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -982,7 +947,7 @@ GELU_tail:
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y4
 	VMINPS      Y2, Y4, Y4
 	VMOVUPS     rowmathconst<>+2304(SB), Y5
@@ -993,26 +958,21 @@ GELU_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y5, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y6
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y5
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y5
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y5, Y4
+	VSUBPS rowmathconst<>+640(SB), Y4, Y6
+	VSUBPS Y6, Y5, Y5
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y6
+	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
 	VPADDD    Y6, Y4, Y4
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y2, Y5
@@ -1054,8 +1014,8 @@ GELUBackward_loop:
 	VMOVUPS 32(DX), Y3
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y2, Y4
-	VMULPS rowmathconst<>+2752(SB), Y3, Y5
+	VMULPS rowmathconst<>+3200(SB), Y2, Y4
+	VMULPS rowmathconst<>+3200(SB), Y3, Y5
 	VANDPS rowmathconst<>+192(SB), Y4, Y4
 	VANDPS rowmathconst<>+192(SB), Y5, Y5
 
@@ -1083,7 +1043,7 @@ GELUBackward_loop:
 	VFMADD231PS Y4, Y8, Y6
 	VFMADD231PS Y5, Y9, Y7
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y8
 	VMOVUPS     rowmathconst<>+2240(SB), Y9
 	VMINPS      Y4, Y8, Y8
@@ -1103,41 +1063,31 @@ GELUBackward_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+2688(SB), Y9, Y11
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y8
-	VMOVUPS     rowmathconst<>+640(SB), Y9
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+448(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+448(SB), Y11, Y9
-	VSUBPS      rowmathconst<>+640(SB), Y8, Y12
-	VSUBPS      rowmathconst<>+640(SB), Y9, Y13
-	VMOVAPS     Y10, Y10
-	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+512(SB), Y12, Y10
-	VFMADD231PS rowmathconst<>+512(SB), Y13, Y11
-	VMOVAPS     Y10, Y10
-	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+576(SB), Y12, Y10
-	VFMADD231PS rowmathconst<>+576(SB), Y13, Y11
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y10, Y8
+	VADDPS rowmathconst<>+640(SB), Y11, Y9
+	VSUBPS rowmathconst<>+640(SB), Y8, Y12
+	VSUBPS rowmathconst<>+640(SB), Y9, Y13
+	VSUBPS Y12, Y10, Y10
+	VSUBPS Y13, Y11, Y11
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y12
-	VMOVUPS     rowmathconst<>+960(SB), Y13
-	VFMADD213PS rowmathconst<>+1024(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+1024(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+1088(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+1088(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+1152(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+1152(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+1216(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+1216(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+0(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+0(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+0(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+0(SB), Y11, Y13
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y12
+	VMOVUPS     rowmathconst<>+2752(SB), Y13
+	VFMADD213PS rowmathconst<>+2816(SB), Y10, Y12
+	VFMADD213PS rowmathconst<>+2816(SB), Y11, Y13
+	VFMADD213PS rowmathconst<>+2880(SB), Y10, Y12
+	VFMADD213PS rowmathconst<>+2880(SB), Y11, Y13
+	VFMADD213PS rowmathconst<>+2944(SB), Y10, Y12
+	VFMADD213PS rowmathconst<>+2944(SB), Y11, Y13
+	VFMADD213PS rowmathconst<>+3008(SB), Y10, Y12
+	VFMADD213PS rowmathconst<>+3008(SB), Y11, Y13
+	VFMADD213PS rowmathconst<>+3072(SB), Y10, Y12
+	VFMADD213PS rowmathconst<>+3072(SB), Y11, Y13
+	VFMADD213PS rowmathconst<>+3136(SB), Y10, Y12
+	VFMADD213PS rowmathconst<>+3136(SB), Y11, Y13
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y8, Y8
 	VPSLLD    $0x17, Y9, Y9
 	VPADDD    Y12, Y8, Y8
@@ -1166,8 +1116,8 @@ GELUBackward_loop:
 	VBLENDVPS Y3, Y5, Y7, Y5
 
 	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+2816(SB), Y6
-	VMOVUPS     rowmathconst<>+2816(SB), Y7
+	VMOVUPS     rowmathconst<>+3264(SB), Y6
+	VMOVUPS     rowmathconst<>+3264(SB), Y7
 	VANDPS      rowmathconst<>+192(SB), Y2, Y8
 	VANDPS      rowmathconst<>+192(SB), Y3, Y9
 	VMINPS      Y8, Y6, Y6
@@ -1178,18 +1128,14 @@ GELUBackward_loop:
 	VMOVAPS     Y7, Y11
 	VFMSUB213PS Y8, Y6, Y10
 	VFMSUB213PS Y9, Y7, Y11
-	VMULPS      rowmathconst<>+2880(SB), Y8, Y6
-	VMULPS      rowmathconst<>+2880(SB), Y9, Y7
+	VMULPS      rowmathconst<>+3328(SB), Y8, Y6
+	VMULPS      rowmathconst<>+3328(SB), Y9, Y7
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Y8
 	VMOVUPS rowmathconst<>+832(SB), Y9
 	VMAXPS  Y6, Y8, Y6
 	VMAXPS  Y7, Y9, Y7
-	VMOVUPS rowmathconst<>+896(SB), Y8
-	VMOVUPS rowmathconst<>+896(SB), Y9
-	VMINPS  Y6, Y8, Y6
-	VMINPS  Y7, Y9, Y7
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Y8
@@ -1244,16 +1190,16 @@ GELUBackward_loop:
 	VMULPS Y9, Y13, Y9
 	VMULPS Y6, Y8, Y6
 	VMULPS Y7, Y9, Y7
-	VMULPS rowmathconst<>+2880(SB), Y10, Y8
-	VMULPS rowmathconst<>+2880(SB), Y11, Y9
+	VMULPS rowmathconst<>+3328(SB), Y10, Y8
+	VMULPS rowmathconst<>+3328(SB), Y11, Y9
 
 	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
 	VMOVAPS     Y6, Y10
 	VMOVAPS     Y7, Y11
 	VFMADD231PS Y8, Y6, Y10
 	VFMADD231PS Y9, Y7, Y11
-	VMULPS      rowmathconst<>+2944(SB), Y10, Y6
-	VMULPS      rowmathconst<>+2944(SB), Y11, Y7
+	VMULPS      rowmathconst<>+3392(SB), Y10, Y6
+	VMULPS      rowmathconst<>+3392(SB), Y11, Y7
 
 	// GELU': Φ(x) + x·φ(x)
 	VMOVAPS     Y4, Y4
@@ -1278,7 +1224,7 @@ GELUBackward_single:
 	VMOVUPS (DX), Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y1, Y2
+	VMULPS rowmathconst<>+3200(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -1295,7 +1241,7 @@ GELUBackward_single:
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y4
 	VMINPS      Y2, Y4, Y4
 	VMOVUPS     rowmathconst<>+2304(SB), Y5
@@ -1306,26 +1252,21 @@ GELUBackward_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y5, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y6
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y5
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y5
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y5, Y4
+	VSUBPS rowmathconst<>+640(SB), Y4, Y6
+	VSUBPS Y6, Y5, Y5
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y6
+	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
 	VPADDD    Y6, Y4, Y4
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y2, Y5
@@ -1342,19 +1283,17 @@ GELUBackward_single:
 	VBLENDVPS Y1, Y2, Y3, Y2
 
 	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+2816(SB), Y3
+	VMOVUPS     rowmathconst<>+3264(SB), Y3
 	VANDPS      rowmathconst<>+192(SB), Y1, Y4
 	VMINPS      Y4, Y3, Y3
 	VMULPS      Y3, Y3, Y4
 	VMOVAPS     Y3, Y5
 	VFMSUB213PS Y4, Y3, Y5
-	VMULPS      rowmathconst<>+2880(SB), Y4, Y3
+	VMULPS      rowmathconst<>+3328(SB), Y4, Y3
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Y4
 	VMAXPS  Y3, Y4, Y3
-	VMOVUPS rowmathconst<>+896(SB), Y4
-	VMINPS  Y3, Y4, Y3
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Y4
@@ -1385,12 +1324,12 @@ GELUBackward_single:
 	VPSLLD $0x17, Y3, Y3
 	VMULPS Y4, Y6, Y4
 	VMULPS Y3, Y4, Y3
-	VMULPS rowmathconst<>+2880(SB), Y5, Y4
+	VMULPS rowmathconst<>+3328(SB), Y5, Y4
 
 	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y4, Y3, Y5
-	VMULPS      rowmathconst<>+2944(SB), Y5, Y3
+	VMULPS      rowmathconst<>+3392(SB), Y5, Y3
 
 	// GELU': Φ(x) + x·φ(x)
 	VMOVAPS     Y2, Y2
@@ -1414,7 +1353,7 @@ GELUBackward_tail:
 	VMASKMOVPS   (DX), Y0, Y2
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y2, Y3
+	VMULPS rowmathconst<>+3200(SB), Y2, Y3
 	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -1431,7 +1370,7 @@ GELUBackward_tail:
 	VMOVAPS     Y3, Y4
 	VFMADD231PS Y3, Y5, Y4
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y5
 	VMINPS      Y3, Y5, Y5
 	VMOVUPS     rowmathconst<>+2304(SB), Y6
@@ -1442,26 +1381,21 @@ GELUBackward_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+2688(SB), Y5, Y6
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y6, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y7
-	VMOVAPS     Y6, Y6
-	VFMADD231PS rowmathconst<>+512(SB), Y7, Y6
-	VMOVAPS     Y6, Y6
-	VFMADD231PS rowmathconst<>+576(SB), Y7, Y6
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y6, Y5
+	VSUBPS rowmathconst<>+640(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y7
-	VFMADD213PS rowmathconst<>+1024(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+1152(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+0(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+0(SB), Y6, Y7
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y7
+	VFMADD213PS rowmathconst<>+2816(SB), Y6, Y7
+	VFMADD213PS rowmathconst<>+2880(SB), Y6, Y7
+	VFMADD213PS rowmathconst<>+2944(SB), Y6, Y7
+	VFMADD213PS rowmathconst<>+3008(SB), Y6, Y7
+	VFMADD213PS rowmathconst<>+3072(SB), Y6, Y7
+	VFMADD213PS rowmathconst<>+3136(SB), Y6, Y7
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y5, Y5
 	VPADDD    Y7, Y5, Y5
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y3, Y6
@@ -1478,19 +1412,17 @@ GELUBackward_tail:
 	VBLENDVPS Y2, Y3, Y4, Y3
 
 	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+2816(SB), Y4
+	VMOVUPS     rowmathconst<>+3264(SB), Y4
 	VANDPS      rowmathconst<>+192(SB), Y2, Y5
 	VMINPS      Y5, Y4, Y4
 	VMULPS      Y4, Y4, Y5
 	VMOVAPS     Y4, Y6
 	VFMSUB213PS Y5, Y4, Y6
-	VMULPS      rowmathconst<>+2880(SB), Y5, Y4
+	VMULPS      rowmathconst<>+3328(SB), Y5, Y4
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Y5
 	VMAXPS  Y4, Y5, Y4
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y4, Y5, Y4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Y5
@@ -1521,12 +1453,12 @@ GELUBackward_tail:
 	VPSLLD $0x17, Y4, Y4
 	VMULPS Y5, Y7, Y5
 	VMULPS Y4, Y5, Y4
-	VMULPS rowmathconst<>+2880(SB), Y6, Y5
+	VMULPS rowmathconst<>+3328(SB), Y6, Y5
 
 	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
 	VMOVAPS     Y4, Y6
 	VFMADD231PS Y5, Y4, Y6
-	VMULPS      rowmathconst<>+2944(SB), Y6, Y4
+	VMULPS      rowmathconst<>+3392(SB), Y6, Y4
 
 	// GELU': Φ(x) + x·φ(x)
 	VMOVAPS     Y3, Y3
@@ -1559,18 +1491,18 @@ GELUTanh_loop:
 	VMULPS      Y1, Y1, Y5
 	VMULPS      Y2, Y2, Y6
 	VMULPS      Y3, Y3, Y7
-	VMOVUPS     rowmathconst<>+3072(SB), Y8
-	VMOVUPS     rowmathconst<>+3072(SB), Y9
-	VMOVUPS     rowmathconst<>+3072(SB), Y10
-	VMOVUPS     rowmathconst<>+3072(SB), Y11
+	VMOVUPS     rowmathconst<>+3520(SB), Y8
+	VMOVUPS     rowmathconst<>+3520(SB), Y9
+	VMOVUPS     rowmathconst<>+3520(SB), Y10
+	VMOVUPS     rowmathconst<>+3520(SB), Y11
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
 	VMOVAPS     Y10, Y10
 	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+3008(SB), Y4, Y8
-	VFMADD231PS rowmathconst<>+3008(SB), Y5, Y9
-	VFMADD231PS rowmathconst<>+3008(SB), Y6, Y10
-	VFMADD231PS rowmathconst<>+3008(SB), Y7, Y11
+	VFMADD231PS rowmathconst<>+3456(SB), Y4, Y8
+	VFMADD231PS rowmathconst<>+3456(SB), Y5, Y9
+	VFMADD231PS rowmathconst<>+3456(SB), Y6, Y10
+	VFMADD231PS rowmathconst<>+3456(SB), Y7, Y11
 	VMULPS      Y0, Y8, Y4
 	VMULPS      Y1, Y9, Y5
 	VMULPS      Y2, Y10, Y6
@@ -1722,9 +1654,9 @@ GELUTanh_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y0, Y0, Y1
-	VMOVUPS     rowmathconst<>+3072(SB), Y2
+	VMOVUPS     rowmathconst<>+3520(SB), Y2
 	VMOVAPS     Y2, Y2
-	VFMADD231PS rowmathconst<>+3008(SB), Y1, Y2
+	VFMADD231PS rowmathconst<>+3456(SB), Y1, Y2
 	VMULPS      Y0, Y2, Y1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -1783,9 +1715,9 @@ GELUTanh_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+3072(SB), Y3
+	VMOVUPS     rowmathconst<>+3520(SB), Y3
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+3008(SB), Y2, Y3
+	VFMADD231PS rowmathconst<>+3456(SB), Y2, Y3
 	VMULPS      Y1, Y3, Y2
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -1853,12 +1785,12 @@ GELUTanhBackward_loop:
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y2, Y2, Y4
 	VMULPS      Y3, Y3, Y5
-	VMOVUPS     rowmathconst<>+3072(SB), Y6
-	VMOVUPS     rowmathconst<>+3072(SB), Y7
+	VMOVUPS     rowmathconst<>+3520(SB), Y6
+	VMOVUPS     rowmathconst<>+3520(SB), Y7
 	VMOVAPS     Y6, Y6
 	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+3008(SB), Y4, Y6
-	VFMADD231PS rowmathconst<>+3008(SB), Y5, Y7
+	VFMADD231PS rowmathconst<>+3456(SB), Y4, Y6
+	VFMADD231PS rowmathconst<>+3456(SB), Y5, Y7
 	VMULPS      Y2, Y6, Y4
 	VMULPS      Y3, Y7, Y5
 
@@ -1866,15 +1798,11 @@ GELUTanhBackward_loop:
 	VORPS rowmathconst<>+256(SB), Y4, Y6
 	VORPS rowmathconst<>+256(SB), Y5, Y7
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Y8
 	VMOVUPS rowmathconst<>+832(SB), Y9
 	VMAXPS  Y6, Y8, Y6
 	VMAXPS  Y7, Y9, Y7
-	VMOVUPS rowmathconst<>+896(SB), Y8
-	VMOVUPS rowmathconst<>+896(SB), Y9
-	VMINPS  Y6, Y8, Y6
-	VMINPS  Y7, Y9, Y7
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Y8
@@ -1943,20 +1871,20 @@ GELUTanhBackward_loop:
 	VMULPS    Y9, Y7, Y7
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Y8
-	VMOVUPS     rowmathconst<>+2816(SB), Y9
+	VMOVUPS     rowmathconst<>+3264(SB), Y8
+	VMOVUPS     rowmathconst<>+3264(SB), Y9
 	VANDPS      rowmathconst<>+192(SB), Y2, Y10
 	VANDPS      rowmathconst<>+192(SB), Y3, Y11
 	VMINPS      Y10, Y8, Y8
 	VMINPS      Y11, Y9, Y9
 	VMULPS      Y8, Y8, Y8
 	VMULPS      Y9, Y9, Y9
-	VMOVUPS     rowmathconst<>+3200(SB), Y10
-	VMOVUPS     rowmathconst<>+3200(SB), Y11
+	VMOVUPS     rowmathconst<>+3648(SB), Y10
+	VMOVUPS     rowmathconst<>+3648(SB), Y11
 	VMOVAPS     Y10, Y10
 	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+3136(SB), Y8, Y10
-	VFMADD231PS rowmathconst<>+3136(SB), Y9, Y11
+	VFMADD231PS rowmathconst<>+3584(SB), Y8, Y10
+	VFMADD231PS rowmathconst<>+3584(SB), Y9, Y11
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y2, Y6, Y2
@@ -1984,19 +1912,17 @@ GELUTanhBackward_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+3072(SB), Y3
+	VMOVUPS     rowmathconst<>+3520(SB), Y3
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+3008(SB), Y2, Y3
+	VFMADD231PS rowmathconst<>+3456(SB), Y2, Y3
 	VMULPS      Y1, Y3, Y2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Y2, Y3
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Y4
 	VMAXPS  Y3, Y4, Y3
-	VMOVUPS rowmathconst<>+896(SB), Y4
-	VMINPS  Y3, Y4, Y3
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Y4
@@ -2035,13 +1961,13 @@ GELUTanhBackward_single:
 	VMULPS    Y4, Y3, Y3
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Y4
+	VMOVUPS     rowmathconst<>+3264(SB), Y4
 	VANDPS      rowmathconst<>+192(SB), Y1, Y5
 	VMINPS      Y5, Y4, Y4
 	VMULPS      Y4, Y4, Y4
-	VMOVUPS     rowmathconst<>+3200(SB), Y5
+	VMOVUPS     rowmathconst<>+3648(SB), Y5
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+3136(SB), Y4, Y5
+	VFMADD231PS rowmathconst<>+3584(SB), Y4, Y5
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y1, Y3, Y1
@@ -2067,19 +1993,17 @@ GELUTanhBackward_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y2, Y2, Y3
-	VMOVUPS     rowmathconst<>+3072(SB), Y4
+	VMOVUPS     rowmathconst<>+3520(SB), Y4
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+3008(SB), Y3, Y4
+	VFMADD231PS rowmathconst<>+3456(SB), Y3, Y4
 	VMULPS      Y2, Y4, Y3
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Y3, Y4
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Y5
 	VMAXPS  Y4, Y5, Y4
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y4, Y5, Y4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Y5
@@ -2118,13 +2042,13 @@ GELUTanhBackward_tail:
 	VMULPS    Y5, Y4, Y4
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Y5
+	VMOVUPS     rowmathconst<>+3264(SB), Y5
 	VANDPS      rowmathconst<>+192(SB), Y2, Y6
 	VMINPS      Y6, Y5, Y5
 	VMULPS      Y5, Y5, Y5
-	VMOVUPS     rowmathconst<>+3200(SB), Y6
+	VMOVUPS     rowmathconst<>+3648(SB), Y6
 	VMOVAPS     Y6, Y6
-	VFMADD231PS rowmathconst<>+3136(SB), Y5, Y6
+	VFMADD231PS rowmathconst<>+3584(SB), Y5, Y6
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y2, Y4, Y2
@@ -2157,8 +2081,8 @@ BiasGELU_loop:
 	VADDPS  Y3, Y1, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y0, Y2
-	VMULPS rowmathconst<>+2752(SB), Y1, Y3
+	VMULPS rowmathconst<>+3200(SB), Y0, Y2
+	VMULPS rowmathconst<>+3200(SB), Y1, Y3
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
@@ -2186,7 +2110,7 @@ BiasGELU_loop:
 	VFMADD231PS Y2, Y6, Y4
 	VFMADD231PS Y3, Y7, Y5
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y6
 	VMOVUPS     rowmathconst<>+2240(SB), Y7
 	VMINPS      Y2, Y6, Y6
@@ -2206,41 +2130,31 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y6
-	VMOVUPS     rowmathconst<>+640(SB), Y7
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+448(SB), Y8, Y6
-	VFMADD231PS rowmathconst<>+448(SB), Y9, Y7
-	VSUBPS      rowmathconst<>+640(SB), Y6, Y10
-	VSUBPS      rowmathconst<>+640(SB), Y7, Y11
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+512(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+512(SB), Y11, Y9
-	VMOVAPS     Y8, Y8
-	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+576(SB), Y10, Y8
-	VFMADD231PS rowmathconst<>+576(SB), Y11, Y9
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y8, Y6
+	VADDPS rowmathconst<>+640(SB), Y9, Y7
+	VSUBPS rowmathconst<>+640(SB), Y6, Y10
+	VSUBPS rowmathconst<>+640(SB), Y7, Y11
+	VSUBPS Y10, Y8, Y8
+	VSUBPS Y11, Y9, Y9
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y10
-	VMOVUPS     rowmathconst<>+960(SB), Y11
-	VFMADD213PS rowmathconst<>+1024(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1024(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1088(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1088(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1152(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1152(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+1216(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+1216(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y9, Y11
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y10
+	VMOVUPS     rowmathconst<>+2752(SB), Y11
+	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2944(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3008(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
 	VPSLLD    $0x17, Y7, Y7
 	VPADDD    Y10, Y6, Y6
@@ -2290,7 +2204,7 @@ BiasGELU_single:
 	VADDPS  Y1, Y0, Y0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y0, Y1
+	VMULPS rowmathconst<>+3200(SB), Y0, Y1
 	VANDPS rowmathconst<>+192(SB), Y1, Y1
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -2307,7 +2221,7 @@ BiasGELU_single:
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y3
 	VMINPS      Y1, Y3, Y3
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
@@ -2318,26 +2232,21 @@ BiasGELU_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y3
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y3
-	VSUBPS      rowmathconst<>+640(SB), Y3, Y5
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y5, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y5, Y4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y4, Y3
+	VSUBPS rowmathconst<>+640(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y5
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y5
+	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
 	VPADDD    Y5, Y3, Y3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y1, Y4
@@ -2375,7 +2284,7 @@ BiasGELU_tail:
 	VADDPS       Y2, Y1, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Y1, Y2
+	VMULPS rowmathconst<>+3200(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -2392,7 +2301,7 @@ BiasGELU_tail:
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Y4
 	VMINPS      Y2, Y4, Y4
 	VMOVUPS     rowmathconst<>+2304(SB), Y5
@@ -2403,26 +2312,21 @@ BiasGELU_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y5, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y6
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y5
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y5
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Y5, Y4
+	VSUBPS rowmathconst<>+640(SB), Y4, Y6
+	VSUBPS Y6, Y5, Y5
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y6
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Y6
+	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
 	VPADDD    Y6, Y4, Y4
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Y2, Y5
@@ -3947,7 +3851,7 @@ Erf_loop:
 	VFMADD231PS Z6, Z20, Z16
 	VFMADD231PS Z7, Z21, Z17
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z18
 	VMOVUPS     rowmathconst<>+2240(SB), Z19
 	VMOVUPS     rowmathconst<>+2240(SB), Z20
@@ -3985,71 +3889,51 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Z20, Z24
 	VFMADD213PS rowmathconst<>+2688(SB), Z21, Z25
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z18
-	VMOVUPS     rowmathconst<>+640(SB), Z19
-	VMOVUPS     rowmathconst<>+640(SB), Z20
-	VMOVUPS     rowmathconst<>+640(SB), Z21
-	VMOVAPS     Z18, Z18
-	VMOVAPS     Z19, Z19
-	VMOVAPS     Z20, Z20
-	VMOVAPS     Z21, Z21
-	VFMADD231PS rowmathconst<>+448(SB), Z22, Z18
-	VFMADD231PS rowmathconst<>+448(SB), Z23, Z19
-	VFMADD231PS rowmathconst<>+448(SB), Z24, Z20
-	VFMADD231PS rowmathconst<>+448(SB), Z25, Z21
-	VSUBPS      rowmathconst<>+640(SB), Z18, Z26
-	VSUBPS      rowmathconst<>+640(SB), Z19, Z27
-	VSUBPS      rowmathconst<>+640(SB), Z20, Z28
-	VSUBPS      rowmathconst<>+640(SB), Z21, Z29
-	VMOVAPS     Z22, Z22
-	VMOVAPS     Z23, Z23
-	VMOVAPS     Z24, Z24
-	VMOVAPS     Z25, Z25
-	VFMADD231PS rowmathconst<>+512(SB), Z26, Z22
-	VFMADD231PS rowmathconst<>+512(SB), Z27, Z23
-	VFMADD231PS rowmathconst<>+512(SB), Z28, Z24
-	VFMADD231PS rowmathconst<>+512(SB), Z29, Z25
-	VMOVAPS     Z22, Z22
-	VMOVAPS     Z23, Z23
-	VMOVAPS     Z24, Z24
-	VMOVAPS     Z25, Z25
-	VFMADD231PS rowmathconst<>+576(SB), Z26, Z22
-	VFMADD231PS rowmathconst<>+576(SB), Z27, Z23
-	VFMADD231PS rowmathconst<>+576(SB), Z28, Z24
-	VFMADD231PS rowmathconst<>+576(SB), Z29, Z25
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z22, Z18
+	VADDPS rowmathconst<>+640(SB), Z23, Z19
+	VADDPS rowmathconst<>+640(SB), Z24, Z20
+	VADDPS rowmathconst<>+640(SB), Z25, Z21
+	VSUBPS rowmathconst<>+640(SB), Z18, Z26
+	VSUBPS rowmathconst<>+640(SB), Z19, Z27
+	VSUBPS rowmathconst<>+640(SB), Z20, Z28
+	VSUBPS rowmathconst<>+640(SB), Z21, Z29
+	VSUBPS Z26, Z22, Z22
+	VSUBPS Z27, Z23, Z23
+	VSUBPS Z28, Z24, Z24
+	VSUBPS Z29, Z25, Z25
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z26
-	VMOVUPS     rowmathconst<>+960(SB), Z27
-	VMOVUPS     rowmathconst<>+960(SB), Z28
-	VMOVUPS     rowmathconst<>+960(SB), Z29
-	VFMADD213PS rowmathconst<>+1024(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+1024(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+1024(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+1024(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+1088(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+1088(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+1088(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+1088(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+1152(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+1152(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+1152(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+1152(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+1216(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+1216(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+1216(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+1216(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+0(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+0(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+0(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+0(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+0(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+0(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+0(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+0(SB), Z25, Z29
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z26
+	VMOVUPS     rowmathconst<>+2752(SB), Z27
+	VMOVUPS     rowmathconst<>+2752(SB), Z28
+	VMOVUPS     rowmathconst<>+2752(SB), Z29
+	VFMADD213PS rowmathconst<>+2816(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+2816(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+2816(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+2816(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+2880(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+2880(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+2880(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+2880(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+2944(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+2944(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+2944(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+2944(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+3008(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+3008(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+3008(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+3008(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+3072(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+3072(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+3072(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+3072(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+3136(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+3136(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+3136(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+3136(SB), Z25, Z29
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z18, Z18
 	VPSLLD    $0x17, Z19, Z19
 	VPSLLD    $0x17, Z20, Z20
@@ -4111,7 +3995,7 @@ Erf_single:
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z3
 	VMINPS      Z1, Z3, Z3
 	VMOVUPS     rowmathconst<>+2304(SB), Z4
@@ -4122,26 +4006,21 @@ Erf_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z4, Z3
+	VSUBPS rowmathconst<>+640(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
 	VPADDD    Z5, Z3, Z3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K1
@@ -4182,7 +4061,7 @@ Erf_tail:
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z3
 	VMINPS      Z1, Z3, Z3
 	VMOVUPS     rowmathconst<>+2304(SB), Z4
@@ -4193,26 +4072,21 @@ Erf_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z4, Z3
+	VSUBPS rowmathconst<>+640(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
 	VPADDD    Z5, Z3, Z3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K2
@@ -4240,8 +4114,8 @@ GELU_loop:
 	VMOVUPS 64(CX), Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z0, Z2
-	VMULPS rowmathconst<>+2752(SB), Z1, Z3
+	VMULPS rowmathconst<>+3200(SB), Z0, Z2
+	VMULPS rowmathconst<>+3200(SB), Z1, Z3
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 	VANDPS rowmathconst<>+192(SB), Z3, Z3
 
@@ -4269,7 +4143,7 @@ GELU_loop:
 	VFMADD231PS Z2, Z14, Z12
 	VFMADD231PS Z3, Z15, Z13
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z14
 	VMOVUPS     rowmathconst<>+2240(SB), Z15
 	VMINPS      Z2, Z14, Z14
@@ -4289,41 +4163,31 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
 	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z14
-	VMOVUPS     rowmathconst<>+640(SB), Z15
-	VMOVAPS     Z14, Z14
-	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+448(SB), Z16, Z14
-	VFMADD231PS rowmathconst<>+448(SB), Z17, Z15
-	VSUBPS      rowmathconst<>+640(SB), Z14, Z18
-	VSUBPS      rowmathconst<>+640(SB), Z15, Z19
-	VMOVAPS     Z16, Z16
-	VMOVAPS     Z17, Z17
-	VFMADD231PS rowmathconst<>+512(SB), Z18, Z16
-	VFMADD231PS rowmathconst<>+512(SB), Z19, Z17
-	VMOVAPS     Z16, Z16
-	VMOVAPS     Z17, Z17
-	VFMADD231PS rowmathconst<>+576(SB), Z18, Z16
-	VFMADD231PS rowmathconst<>+576(SB), Z19, Z17
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z16, Z14
+	VADDPS rowmathconst<>+640(SB), Z17, Z15
+	VSUBPS rowmathconst<>+640(SB), Z14, Z18
+	VSUBPS rowmathconst<>+640(SB), Z15, Z19
+	VSUBPS Z18, Z16, Z16
+	VSUBPS Z19, Z17, Z17
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z18
-	VMOVUPS     rowmathconst<>+960(SB), Z19
-	VFMADD213PS rowmathconst<>+1024(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1024(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+1088(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1088(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+1152(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1152(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+1216(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1216(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+0(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+0(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+0(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+0(SB), Z17, Z19
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z18
+	VMOVUPS     rowmathconst<>+2752(SB), Z19
+	VFMADD213PS rowmathconst<>+2816(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2816(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2944(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3008(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3008(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3072(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3136(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3136(SB), Z17, Z19
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
 	VPSLLD    $0x17, Z15, Z15
 	VPADDD    Z18, Z14, Z14
@@ -4370,7 +4234,7 @@ GELU_single:
 	VMOVUPS (CX), Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z0, Z1
+	VMULPS rowmathconst<>+3200(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -4387,7 +4251,7 @@ GELU_single:
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z3
 	VMINPS      Z1, Z3, Z3
 	VMOVUPS     rowmathconst<>+2304(SB), Z4
@@ -4398,26 +4262,21 @@ GELU_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z4, Z3
+	VSUBPS rowmathconst<>+640(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
 	VPADDD    Z5, Z3, Z3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K1
@@ -4452,7 +4311,7 @@ GELU_tail:
 	VMOVUPS.Z (CX), K1, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z0, Z1
+	VMULPS rowmathconst<>+3200(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -4469,7 +4328,7 @@ GELU_tail:
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z3
 	VMINPS      Z1, Z3, Z3
 	VMOVUPS     rowmathconst<>+2304(SB), Z4
@@ -4480,26 +4339,21 @@ GELU_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z4, Z3
+	VSUBPS rowmathconst<>+640(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
 	VPADDD    Z5, Z3, Z3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K2
@@ -4541,8 +4395,8 @@ GELUBackward_loop:
 	VMOVUPS 64(DX), Z3
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z2, Z4
-	VMULPS rowmathconst<>+2752(SB), Z3, Z5
+	VMULPS rowmathconst<>+3200(SB), Z2, Z4
+	VMULPS rowmathconst<>+3200(SB), Z3, Z5
 	VANDPS rowmathconst<>+192(SB), Z4, Z4
 	VANDPS rowmathconst<>+192(SB), Z5, Z5
 
@@ -4570,7 +4424,7 @@ GELUBackward_loop:
 	VFMADD231PS Z4, Z16, Z14
 	VFMADD231PS Z5, Z17, Z15
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z16
 	VMOVUPS     rowmathconst<>+2240(SB), Z17
 	VMINPS      Z4, Z16, Z16
@@ -4590,41 +4444,31 @@ GELUBackward_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Z16, Z18
 	VFMADD213PS rowmathconst<>+2688(SB), Z17, Z19
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z16
-	VMOVUPS     rowmathconst<>+640(SB), Z17
-	VMOVAPS     Z16, Z16
-	VMOVAPS     Z17, Z17
-	VFMADD231PS rowmathconst<>+448(SB), Z18, Z16
-	VFMADD231PS rowmathconst<>+448(SB), Z19, Z17
-	VSUBPS      rowmathconst<>+640(SB), Z16, Z20
-	VSUBPS      rowmathconst<>+640(SB), Z17, Z21
-	VMOVAPS     Z18, Z18
-	VMOVAPS     Z19, Z19
-	VFMADD231PS rowmathconst<>+512(SB), Z20, Z18
-	VFMADD231PS rowmathconst<>+512(SB), Z21, Z19
-	VMOVAPS     Z18, Z18
-	VMOVAPS     Z19, Z19
-	VFMADD231PS rowmathconst<>+576(SB), Z20, Z18
-	VFMADD231PS rowmathconst<>+576(SB), Z21, Z19
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z18, Z16
+	VADDPS rowmathconst<>+640(SB), Z19, Z17
+	VSUBPS rowmathconst<>+640(SB), Z16, Z20
+	VSUBPS rowmathconst<>+640(SB), Z17, Z21
+	VSUBPS Z20, Z18, Z18
+	VSUBPS Z21, Z19, Z19
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z20
-	VMOVUPS     rowmathconst<>+960(SB), Z21
-	VFMADD213PS rowmathconst<>+1024(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+1024(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+1088(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+1088(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+1152(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+1152(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+1216(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+1216(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+0(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+0(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+0(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+0(SB), Z19, Z21
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z20
+	VMOVUPS     rowmathconst<>+2752(SB), Z21
+	VFMADD213PS rowmathconst<>+2816(SB), Z18, Z20
+	VFMADD213PS rowmathconst<>+2816(SB), Z19, Z21
+	VFMADD213PS rowmathconst<>+2880(SB), Z18, Z20
+	VFMADD213PS rowmathconst<>+2880(SB), Z19, Z21
+	VFMADD213PS rowmathconst<>+2944(SB), Z18, Z20
+	VFMADD213PS rowmathconst<>+2944(SB), Z19, Z21
+	VFMADD213PS rowmathconst<>+3008(SB), Z18, Z20
+	VFMADD213PS rowmathconst<>+3008(SB), Z19, Z21
+	VFMADD213PS rowmathconst<>+3072(SB), Z18, Z20
+	VFMADD213PS rowmathconst<>+3072(SB), Z19, Z21
+	VFMADD213PS rowmathconst<>+3136(SB), Z18, Z20
+	VFMADD213PS rowmathconst<>+3136(SB), Z19, Z21
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z16, Z16
 	VPSLLD    $0x17, Z17, Z17
 	VPADDD    Z20, Z16, Z16
@@ -4655,8 +4499,8 @@ GELUBackward_loop:
 	VBLENDMPS Z5, Z15, K2, Z9
 
 	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+2816(SB), Z4
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
+	VMOVUPS     rowmathconst<>+3264(SB), Z4
+	VMOVUPS     rowmathconst<>+3264(SB), Z5
 	VANDPS      rowmathconst<>+192(SB), Z2, Z14
 	VANDPS      rowmathconst<>+192(SB), Z3, Z15
 	VMINPS      Z14, Z4, Z4
@@ -4667,18 +4511,14 @@ GELUBackward_loop:
 	VMOVAPS     Z5, Z17
 	VFMSUB213PS Z14, Z4, Z16
 	VFMSUB213PS Z15, Z5, Z17
-	VMULPS      rowmathconst<>+2880(SB), Z14, Z4
-	VMULPS      rowmathconst<>+2880(SB), Z15, Z5
+	VMULPS      rowmathconst<>+3328(SB), Z14, Z4
+	VMULPS      rowmathconst<>+3328(SB), Z15, Z5
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Z14
 	VMOVUPS rowmathconst<>+832(SB), Z15
 	VMAXPS  Z4, Z14, Z4
 	VMAXPS  Z5, Z15, Z5
-	VMOVUPS rowmathconst<>+896(SB), Z14
-	VMOVUPS rowmathconst<>+896(SB), Z15
-	VMINPS  Z4, Z14, Z4
-	VMINPS  Z5, Z15, Z5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z14
@@ -4733,16 +4573,16 @@ GELUBackward_loop:
 	VMULPS Z15, Z19, Z15
 	VMULPS Z4, Z14, Z4
 	VMULPS Z5, Z15, Z5
-	VMULPS rowmathconst<>+2880(SB), Z16, Z14
-	VMULPS rowmathconst<>+2880(SB), Z17, Z15
+	VMULPS rowmathconst<>+3328(SB), Z16, Z14
+	VMULPS rowmathconst<>+3328(SB), Z17, Z15
 
 	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
 	VMOVAPS     Z4, Z16
 	VMOVAPS     Z5, Z17
 	VFMADD231PS Z14, Z4, Z16
 	VFMADD231PS Z15, Z5, Z17
-	VMULPS      rowmathconst<>+2944(SB), Z16, Z4
-	VMULPS      rowmathconst<>+2944(SB), Z17, Z5
+	VMULPS      rowmathconst<>+3392(SB), Z16, Z4
+	VMULPS      rowmathconst<>+3392(SB), Z17, Z5
 
 	// GELU': Φ(x) + x·φ(x)
 	VMOVAPS     Z8, Z14
@@ -4767,7 +4607,7 @@ GELUBackward_single:
 	VMOVUPS (DX), Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z1, Z2
+	VMULPS rowmathconst<>+3200(SB), Z1, Z2
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -4784,7 +4624,7 @@ GELUBackward_single:
 	VMOVAPS     Z2, Z3
 	VFMADD231PS Z2, Z4, Z3
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z4
 	VMINPS      Z2, Z4, Z4
 	VMOVUPS     rowmathconst<>+2304(SB), Z5
@@ -4795,26 +4635,21 @@ GELUBackward_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2688(SB), Z4, Z5
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+448(SB), Z5, Z4
-	VSUBPS      rowmathconst<>+640(SB), Z4, Z6
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+512(SB), Z6, Z5
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+576(SB), Z6, Z5
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z5, Z4
+	VSUBPS rowmathconst<>+640(SB), Z4, Z6
+	VSUBPS Z6, Z5, Z5
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z6
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z6
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z6
+	VFMADD213PS rowmathconst<>+2816(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+2880(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+2944(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+3008(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+3072(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+3136(SB), Z5, Z6
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z4, Z4
 	VPADDD    Z6, Z4, Z4
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z2, K1
@@ -4832,19 +4667,17 @@ GELUBackward_single:
 	VBLENDMPS Z2, Z3, K1, Z11
 
 	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+2816(SB), Z2
+	VMOVUPS     rowmathconst<>+3264(SB), Z2
 	VANDPS      rowmathconst<>+192(SB), Z1, Z3
 	VMINPS      Z3, Z2, Z2
 	VMULPS      Z2, Z2, Z3
 	VMOVAPS     Z2, Z4
 	VFMSUB213PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+2880(SB), Z3, Z2
+	VMULPS      rowmathconst<>+3328(SB), Z3, Z2
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Z3
 	VMAXPS  Z2, Z3, Z2
-	VMOVUPS rowmathconst<>+896(SB), Z3
-	VMINPS  Z2, Z3, Z2
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z3
@@ -4875,12 +4708,12 @@ GELUBackward_single:
 	VPSLLD $0x17, Z2, Z2
 	VMULPS Z3, Z5, Z3
 	VMULPS Z2, Z3, Z2
-	VMULPS rowmathconst<>+2880(SB), Z4, Z3
+	VMULPS rowmathconst<>+3328(SB), Z4, Z3
 
 	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
 	VMOVAPS     Z2, Z4
 	VFMADD231PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+2944(SB), Z4, Z2
+	VMULPS      rowmathconst<>+3392(SB), Z4, Z2
 
 	// GELU': Φ(x) + x·φ(x)
 	VMOVAPS     Z11, Z3
@@ -4904,7 +4737,7 @@ GELUBackward_tail:
 	VMOVUPS.Z (DX), K1, Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z1, Z2
+	VMULPS rowmathconst<>+3200(SB), Z1, Z2
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -4921,7 +4754,7 @@ GELUBackward_tail:
 	VMOVAPS     Z2, Z3
 	VFMADD231PS Z2, Z4, Z3
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z4
 	VMINPS      Z2, Z4, Z4
 	VMOVUPS     rowmathconst<>+2304(SB), Z5
@@ -4932,26 +4765,21 @@ GELUBackward_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2688(SB), Z4, Z5
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+448(SB), Z5, Z4
-	VSUBPS      rowmathconst<>+640(SB), Z4, Z6
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+512(SB), Z6, Z5
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+576(SB), Z6, Z5
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z5, Z4
+	VSUBPS rowmathconst<>+640(SB), Z4, Z6
+	VSUBPS Z6, Z5, Z5
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z6
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z6
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z6
+	VFMADD213PS rowmathconst<>+2816(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+2880(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+2944(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+3008(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+3072(SB), Z5, Z6
+	VFMADD213PS rowmathconst<>+3136(SB), Z5, Z6
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z4, Z4
 	VPADDD    Z6, Z4, Z4
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z2, K2
@@ -4969,19 +4797,17 @@ GELUBackward_tail:
 	VBLENDMPS Z2, Z3, K2, Z13
 
 	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+2816(SB), Z2
+	VMOVUPS     rowmathconst<>+3264(SB), Z2
 	VANDPS      rowmathconst<>+192(SB), Z1, Z3
 	VMINPS      Z3, Z2, Z2
 	VMULPS      Z2, Z2, Z3
 	VMOVAPS     Z2, Z4
 	VFMSUB213PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+2880(SB), Z3, Z2
+	VMULPS      rowmathconst<>+3328(SB), Z3, Z2
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Z3
 	VMAXPS  Z2, Z3, Z2
-	VMOVUPS rowmathconst<>+896(SB), Z3
-	VMINPS  Z2, Z3, Z2
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z3
@@ -5012,12 +4838,12 @@ GELUBackward_tail:
 	VPSLLD $0x17, Z2, Z2
 	VMULPS Z3, Z5, Z3
 	VMULPS Z2, Z3, Z2
-	VMULPS rowmathconst<>+2880(SB), Z4, Z3
+	VMULPS rowmathconst<>+3328(SB), Z4, Z3
 
 	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
 	VMOVAPS     Z2, Z4
 	VFMADD231PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+2944(SB), Z4, Z2
+	VMULPS      rowmathconst<>+3392(SB), Z4, Z2
 
 	// GELU': Φ(x) + x·φ(x)
 	VMOVAPS     Z13, Z3
@@ -5049,18 +4875,18 @@ GELUTanh_loop:
 	VMULPS      Z1, Z1, Z5
 	VMULPS      Z2, Z2, Z6
 	VMULPS      Z3, Z3, Z7
-	VMOVUPS     rowmathconst<>+3072(SB), Z8
-	VMOVUPS     rowmathconst<>+3072(SB), Z9
-	VMOVUPS     rowmathconst<>+3072(SB), Z10
-	VMOVUPS     rowmathconst<>+3072(SB), Z11
+	VMOVUPS     rowmathconst<>+3520(SB), Z8
+	VMOVUPS     rowmathconst<>+3520(SB), Z9
+	VMOVUPS     rowmathconst<>+3520(SB), Z10
+	VMOVUPS     rowmathconst<>+3520(SB), Z11
 	VMOVAPS     Z8, Z8
 	VMOVAPS     Z9, Z9
 	VMOVAPS     Z10, Z10
 	VMOVAPS     Z11, Z11
-	VFMADD231PS rowmathconst<>+3008(SB), Z4, Z8
-	VFMADD231PS rowmathconst<>+3008(SB), Z5, Z9
-	VFMADD231PS rowmathconst<>+3008(SB), Z6, Z10
-	VFMADD231PS rowmathconst<>+3008(SB), Z7, Z11
+	VFMADD231PS rowmathconst<>+3456(SB), Z4, Z8
+	VFMADD231PS rowmathconst<>+3456(SB), Z5, Z9
+	VFMADD231PS rowmathconst<>+3456(SB), Z6, Z10
+	VFMADD231PS rowmathconst<>+3456(SB), Z7, Z11
 	VMULPS      Z0, Z8, Z4
 	VMULPS      Z1, Z9, Z5
 	VMULPS      Z2, Z10, Z6
@@ -5212,9 +5038,9 @@ GELUTanh_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z0, Z0, Z1
-	VMOVUPS     rowmathconst<>+3072(SB), Z2
+	VMOVUPS     rowmathconst<>+3520(SB), Z2
 	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+3008(SB), Z1, Z2
+	VFMADD231PS rowmathconst<>+3456(SB), Z1, Z2
 	VMULPS      Z0, Z2, Z1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -5273,9 +5099,9 @@ GELUTanh_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z0, Z0, Z1
-	VMOVUPS     rowmathconst<>+3072(SB), Z2
+	VMOVUPS     rowmathconst<>+3520(SB), Z2
 	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+3008(SB), Z1, Z2
+	VFMADD231PS rowmathconst<>+3456(SB), Z1, Z2
 	VMULPS      Z0, Z2, Z1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -5348,18 +5174,18 @@ GELUTanhBackward_loop:
 	VMULPS      Z5, Z5, Z9
 	VMULPS      Z6, Z6, Z10
 	VMULPS      Z7, Z7, Z11
-	VMOVUPS     rowmathconst<>+3072(SB), Z12
-	VMOVUPS     rowmathconst<>+3072(SB), Z13
-	VMOVUPS     rowmathconst<>+3072(SB), Z14
-	VMOVUPS     rowmathconst<>+3072(SB), Z15
+	VMOVUPS     rowmathconst<>+3520(SB), Z12
+	VMOVUPS     rowmathconst<>+3520(SB), Z13
+	VMOVUPS     rowmathconst<>+3520(SB), Z14
+	VMOVUPS     rowmathconst<>+3520(SB), Z15
 	VMOVAPS     Z12, Z12
 	VMOVAPS     Z13, Z13
 	VMOVAPS     Z14, Z14
 	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+3008(SB), Z8, Z12
-	VFMADD231PS rowmathconst<>+3008(SB), Z9, Z13
-	VFMADD231PS rowmathconst<>+3008(SB), Z10, Z14
-	VFMADD231PS rowmathconst<>+3008(SB), Z11, Z15
+	VFMADD231PS rowmathconst<>+3456(SB), Z8, Z12
+	VFMADD231PS rowmathconst<>+3456(SB), Z9, Z13
+	VFMADD231PS rowmathconst<>+3456(SB), Z10, Z14
+	VFMADD231PS rowmathconst<>+3456(SB), Z11, Z15
 	VMULPS      Z4, Z12, Z8
 	VMULPS      Z5, Z13, Z9
 	VMULPS      Z6, Z14, Z10
@@ -5371,7 +5197,7 @@ GELUTanhBackward_loop:
 	VORPS rowmathconst<>+256(SB), Z10, Z14
 	VORPS rowmathconst<>+256(SB), Z11, Z15
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Z22
 	VMOVUPS rowmathconst<>+832(SB), Z23
 	VMOVUPS rowmathconst<>+832(SB), Z24
@@ -5380,14 +5206,6 @@ GELUTanhBackward_loop:
 	VMAXPS  Z13, Z23, Z13
 	VMAXPS  Z14, Z24, Z14
 	VMAXPS  Z15, Z25, Z15
-	VMOVUPS rowmathconst<>+896(SB), Z22
-	VMOVUPS rowmathconst<>+896(SB), Z23
-	VMOVUPS rowmathconst<>+896(SB), Z24
-	VMOVUPS rowmathconst<>+896(SB), Z25
-	VMINPS  Z12, Z22, Z12
-	VMINPS  Z13, Z23, Z13
-	VMINPS  Z14, Z24, Z14
-	VMINPS  Z15, Z25, Z15
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z22
@@ -5520,10 +5338,10 @@ GELUTanhBackward_loop:
 	VMULPS    Z25, Z15, Z11
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Z12
-	VMOVUPS     rowmathconst<>+2816(SB), Z13
-	VMOVUPS     rowmathconst<>+2816(SB), Z14
-	VMOVUPS     rowmathconst<>+2816(SB), Z15
+	VMOVUPS     rowmathconst<>+3264(SB), Z12
+	VMOVUPS     rowmathconst<>+3264(SB), Z13
+	VMOVUPS     rowmathconst<>+3264(SB), Z14
+	VMOVUPS     rowmathconst<>+3264(SB), Z15
 	VANDPS      rowmathconst<>+192(SB), Z4, Z22
 	VANDPS      rowmathconst<>+192(SB), Z5, Z23
 	VANDPS      rowmathconst<>+192(SB), Z6, Z24
@@ -5536,18 +5354,18 @@ GELUTanhBackward_loop:
 	VMULPS      Z13, Z13, Z13
 	VMULPS      Z14, Z14, Z14
 	VMULPS      Z15, Z15, Z15
-	VMOVUPS     rowmathconst<>+3200(SB), Z22
-	VMOVUPS     rowmathconst<>+3200(SB), Z23
-	VMOVUPS     rowmathconst<>+3200(SB), Z24
-	VMOVUPS     rowmathconst<>+3200(SB), Z25
+	VMOVUPS     rowmathconst<>+3648(SB), Z22
+	VMOVUPS     rowmathconst<>+3648(SB), Z23
+	VMOVUPS     rowmathconst<>+3648(SB), Z24
+	VMOVUPS     rowmathconst<>+3648(SB), Z25
 	VMOVAPS     Z22, Z22
 	VMOVAPS     Z23, Z23
 	VMOVAPS     Z24, Z24
 	VMOVAPS     Z25, Z25
-	VFMADD231PS rowmathconst<>+3136(SB), Z12, Z22
-	VFMADD231PS rowmathconst<>+3136(SB), Z13, Z23
-	VFMADD231PS rowmathconst<>+3136(SB), Z14, Z24
-	VFMADD231PS rowmathconst<>+3136(SB), Z15, Z25
+	VFMADD231PS rowmathconst<>+3584(SB), Z12, Z22
+	VFMADD231PS rowmathconst<>+3584(SB), Z13, Z23
+	VFMADD231PS rowmathconst<>+3584(SB), Z14, Z24
+	VFMADD231PS rowmathconst<>+3584(SB), Z15, Z25
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z4, Z8, Z4
@@ -5585,19 +5403,17 @@ GELUTanhBackward_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+3072(SB), Z3
+	VMOVUPS     rowmathconst<>+3520(SB), Z3
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+3008(SB), Z2, Z3
+	VFMADD231PS rowmathconst<>+3456(SB), Z2, Z3
 	VMULPS      Z1, Z3, Z2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Z2, Z3
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Z4
 	VMAXPS  Z3, Z4, Z3
-	VMOVUPS rowmathconst<>+896(SB), Z4
-	VMINPS  Z3, Z4, Z3
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z4
@@ -5637,13 +5453,13 @@ GELUTanhBackward_single:
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Z3
+	VMOVUPS     rowmathconst<>+3264(SB), Z3
 	VANDPS      rowmathconst<>+192(SB), Z1, Z4
 	VMINPS      Z4, Z3, Z3
 	VMULPS      Z3, Z3, Z3
-	VMOVUPS     rowmathconst<>+3200(SB), Z4
+	VMOVUPS     rowmathconst<>+3648(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+3136(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+3584(SB), Z3, Z4
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
@@ -5669,19 +5485,17 @@ GELUTanhBackward_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+3072(SB), Z3
+	VMOVUPS     rowmathconst<>+3520(SB), Z3
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+3008(SB), Z2, Z3
+	VFMADD231PS rowmathconst<>+3456(SB), Z2, Z3
 	VMULPS      Z1, Z3, Z2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Z2, Z3
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
+	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
 	VMOVUPS rowmathconst<>+832(SB), Z4
 	VMAXPS  Z3, Z4, Z3
-	VMOVUPS rowmathconst<>+896(SB), Z4
-	VMINPS  Z3, Z4, Z3
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z4
@@ -5721,13 +5535,13 @@ GELUTanhBackward_tail:
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+2816(SB), Z3
+	VMOVUPS     rowmathconst<>+3264(SB), Z3
 	VANDPS      rowmathconst<>+192(SB), Z1, Z4
 	VMINPS      Z4, Z3, Z3
 	VMULPS      Z3, Z3, Z3
-	VMOVUPS     rowmathconst<>+3200(SB), Z4
+	VMOVUPS     rowmathconst<>+3648(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+3136(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+3584(SB), Z3, Z4
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
@@ -5759,8 +5573,8 @@ BiasGELU_loop:
 	VADDPS  Z3, Z1, Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z0, Z2
-	VMULPS rowmathconst<>+2752(SB), Z1, Z3
+	VMULPS rowmathconst<>+3200(SB), Z0, Z2
+	VMULPS rowmathconst<>+3200(SB), Z1, Z3
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 	VANDPS rowmathconst<>+192(SB), Z3, Z3
 
@@ -5788,7 +5602,7 @@ BiasGELU_loop:
 	VFMADD231PS Z2, Z14, Z12
 	VFMADD231PS Z3, Z15, Z13
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z14
 	VMOVUPS     rowmathconst<>+2240(SB), Z15
 	VMINPS      Z2, Z14, Z14
@@ -5808,41 +5622,31 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
 	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z14
-	VMOVUPS     rowmathconst<>+640(SB), Z15
-	VMOVAPS     Z14, Z14
-	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+448(SB), Z16, Z14
-	VFMADD231PS rowmathconst<>+448(SB), Z17, Z15
-	VSUBPS      rowmathconst<>+640(SB), Z14, Z18
-	VSUBPS      rowmathconst<>+640(SB), Z15, Z19
-	VMOVAPS     Z16, Z16
-	VMOVAPS     Z17, Z17
-	VFMADD231PS rowmathconst<>+512(SB), Z18, Z16
-	VFMADD231PS rowmathconst<>+512(SB), Z19, Z17
-	VMOVAPS     Z16, Z16
-	VMOVAPS     Z17, Z17
-	VFMADD231PS rowmathconst<>+576(SB), Z18, Z16
-	VFMADD231PS rowmathconst<>+576(SB), Z19, Z17
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z16, Z14
+	VADDPS rowmathconst<>+640(SB), Z17, Z15
+	VSUBPS rowmathconst<>+640(SB), Z14, Z18
+	VSUBPS rowmathconst<>+640(SB), Z15, Z19
+	VSUBPS Z18, Z16, Z16
+	VSUBPS Z19, Z17, Z17
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z18
-	VMOVUPS     rowmathconst<>+960(SB), Z19
-	VFMADD213PS rowmathconst<>+1024(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1024(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+1088(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1088(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+1152(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1152(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+1216(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+1216(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+0(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+0(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+0(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+0(SB), Z17, Z19
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z18
+	VMOVUPS     rowmathconst<>+2752(SB), Z19
+	VFMADD213PS rowmathconst<>+2816(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2816(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2944(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3008(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3008(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3072(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3136(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3136(SB), Z17, Z19
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
 	VPSLLD    $0x17, Z15, Z15
 	VPADDD    Z18, Z14, Z14
@@ -5894,7 +5698,7 @@ BiasGELU_single:
 	VADDPS  Z1, Z0, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z0, Z1
+	VMULPS rowmathconst<>+3200(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -5911,7 +5715,7 @@ BiasGELU_single:
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z3
 	VMINPS      Z1, Z3, Z3
 	VMOVUPS     rowmathconst<>+2304(SB), Z4
@@ -5922,26 +5726,21 @@ BiasGELU_single:
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z4, Z3
+	VSUBPS rowmathconst<>+640(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
 	VPADDD    Z5, Z3, Z3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K1
@@ -5980,7 +5779,7 @@ BiasGELU_tail:
 	VADDPS    Z1, Z0, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+2752(SB), Z0, Z1
+	VMULPS rowmathconst<>+3200(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
@@ -5997,7 +5796,7 @@ BiasGELU_tail:
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
-	// erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)
+	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2240(SB), Z3
 	VMINPS      Z1, Z3, Z3
 	VMOVUPS     rowmathconst<>+2304(SB), Z4
@@ -6008,26 +5807,21 @@ BiasGELU_tail:
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z4
-	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z4
+	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
+	VADDPS rowmathconst<>+640(SB), Z4, Z3
+	VSUBPS rowmathconst<>+640(SB), Z3, Z5
+	VSUBPS Z5, Z4, Z4
 
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z5
+	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
 
-	// exp: add n to the exponent field (t's low bits hold n)
+	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
 	VPADDD    Z5, Z3, Z3
 	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K2
@@ -7507,244 +7301,356 @@ DATA rowmathconst<>+2288(SB)/4, $0x40800000
 DATA rowmathconst<>+2292(SB)/4, $0x40800000
 DATA rowmathconst<>+2296(SB)/4, $0x40800000
 DATA rowmathconst<>+2300(SB)/4, $0x40800000
-DATA rowmathconst<>+2304(SB)/4, $0x394296b6
-DATA rowmathconst<>+2308(SB)/4, $0x394296b6
-DATA rowmathconst<>+2312(SB)/4, $0x394296b6
-DATA rowmathconst<>+2316(SB)/4, $0x394296b6
-DATA rowmathconst<>+2320(SB)/4, $0x394296b6
-DATA rowmathconst<>+2324(SB)/4, $0x394296b6
-DATA rowmathconst<>+2328(SB)/4, $0x394296b6
-DATA rowmathconst<>+2332(SB)/4, $0x394296b6
-DATA rowmathconst<>+2336(SB)/4, $0x394296b6
-DATA rowmathconst<>+2340(SB)/4, $0x394296b6
-DATA rowmathconst<>+2344(SB)/4, $0x394296b6
-DATA rowmathconst<>+2348(SB)/4, $0x394296b6
-DATA rowmathconst<>+2352(SB)/4, $0x394296b6
-DATA rowmathconst<>+2356(SB)/4, $0x394296b6
-DATA rowmathconst<>+2360(SB)/4, $0x394296b6
-DATA rowmathconst<>+2364(SB)/4, $0x394296b6
-DATA rowmathconst<>+2368(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2372(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2376(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2380(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2384(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2388(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2392(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2396(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2400(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2404(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2408(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2412(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2416(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2420(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2424(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2428(SB)/4, $0xbb40a678
-DATA rowmathconst<>+2432(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2436(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2440(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2444(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2448(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2452(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2456(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2460(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2464(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2468(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2472(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2476(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2480(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2484(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2488(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2492(SB)/4, $0x3cb2a117
-DATA rowmathconst<>+2496(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2500(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2504(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2508(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2512(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2516(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2520(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2524(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2528(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2532(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2536(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2540(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2544(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2548(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2552(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2556(SB)/4, $0xbdd30545
-DATA rowmathconst<>+2560(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2564(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2568(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2572(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2576(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2580(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2584(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2588(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2592(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2596(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2600(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2604(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2608(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2612(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2616(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2620(SB)/4, $0xbf2362c2
-DATA rowmathconst<>+2624(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2628(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2632(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2636(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2640(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2644(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2648(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2652(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2656(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2660(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2664(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2668(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2672(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2676(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2680(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2684(SB)/4, $0xbf9042d9
-DATA rowmathconst<>+2688(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2692(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2696(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2700(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2704(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2708(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2712(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2716(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2720(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2724(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2728(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2732(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2736(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2740(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2744(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2748(SB)/4, $0xb9b972dd
-DATA rowmathconst<>+2752(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2756(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2760(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2764(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2768(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2772(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2776(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2780(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2784(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2788(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2792(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2796(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2800(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2804(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2808(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2812(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+2816(SB)/4, $0x41a00000
-DATA rowmathconst<>+2820(SB)/4, $0x41a00000
-DATA rowmathconst<>+2824(SB)/4, $0x41a00000
-DATA rowmathconst<>+2828(SB)/4, $0x41a00000
-DATA rowmathconst<>+2832(SB)/4, $0x41a00000
-DATA rowmathconst<>+2836(SB)/4, $0x41a00000
-DATA rowmathconst<>+2840(SB)/4, $0x41a00000
-DATA rowmathconst<>+2844(SB)/4, $0x41a00000
-DATA rowmathconst<>+2848(SB)/4, $0x41a00000
-DATA rowmathconst<>+2852(SB)/4, $0x41a00000
-DATA rowmathconst<>+2856(SB)/4, $0x41a00000
-DATA rowmathconst<>+2860(SB)/4, $0x41a00000
-DATA rowmathconst<>+2864(SB)/4, $0x41a00000
-DATA rowmathconst<>+2868(SB)/4, $0x41a00000
-DATA rowmathconst<>+2872(SB)/4, $0x41a00000
-DATA rowmathconst<>+2876(SB)/4, $0x41a00000
-DATA rowmathconst<>+2880(SB)/4, $0xbf000000
-DATA rowmathconst<>+2884(SB)/4, $0xbf000000
-DATA rowmathconst<>+2888(SB)/4, $0xbf000000
-DATA rowmathconst<>+2892(SB)/4, $0xbf000000
-DATA rowmathconst<>+2896(SB)/4, $0xbf000000
-DATA rowmathconst<>+2900(SB)/4, $0xbf000000
-DATA rowmathconst<>+2904(SB)/4, $0xbf000000
-DATA rowmathconst<>+2908(SB)/4, $0xbf000000
-DATA rowmathconst<>+2912(SB)/4, $0xbf000000
-DATA rowmathconst<>+2916(SB)/4, $0xbf000000
-DATA rowmathconst<>+2920(SB)/4, $0xbf000000
-DATA rowmathconst<>+2924(SB)/4, $0xbf000000
-DATA rowmathconst<>+2928(SB)/4, $0xbf000000
-DATA rowmathconst<>+2932(SB)/4, $0xbf000000
-DATA rowmathconst<>+2936(SB)/4, $0xbf000000
-DATA rowmathconst<>+2940(SB)/4, $0xbf000000
-DATA rowmathconst<>+2944(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2948(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2952(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2956(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2960(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2964(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2968(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2972(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2976(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2980(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2984(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2988(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2992(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+2996(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3000(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3004(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3008(SB)/4, $0xbd922279
-DATA rowmathconst<>+3012(SB)/4, $0xbd922279
-DATA rowmathconst<>+3016(SB)/4, $0xbd922279
-DATA rowmathconst<>+3020(SB)/4, $0xbd922279
-DATA rowmathconst<>+3024(SB)/4, $0xbd922279
-DATA rowmathconst<>+3028(SB)/4, $0xbd922279
-DATA rowmathconst<>+3032(SB)/4, $0xbd922279
-DATA rowmathconst<>+3036(SB)/4, $0xbd922279
-DATA rowmathconst<>+3040(SB)/4, $0xbd922279
-DATA rowmathconst<>+3044(SB)/4, $0xbd922279
-DATA rowmathconst<>+3048(SB)/4, $0xbd922279
-DATA rowmathconst<>+3052(SB)/4, $0xbd922279
-DATA rowmathconst<>+3056(SB)/4, $0xbd922279
-DATA rowmathconst<>+3060(SB)/4, $0xbd922279
-DATA rowmathconst<>+3064(SB)/4, $0xbd922279
-DATA rowmathconst<>+3068(SB)/4, $0xbd922279
-DATA rowmathconst<>+3072(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3076(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3080(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3084(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3088(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3092(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3096(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3100(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3104(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3108(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3112(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3116(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3120(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3124(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3128(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3132(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3136(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3140(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3144(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3148(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3152(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3156(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3160(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3164(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3168(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3172(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3176(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3180(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3184(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3188(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3192(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3196(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3200(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3204(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3208(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3212(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3216(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3220(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3224(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3228(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3232(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3236(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3240(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3244(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3248(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3252(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3256(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3260(SB)/4, $0x3fcc422a
-GLOBL rowmathconst<>(SB), RODATA|NOPTR, $3264
+DATA rowmathconst<>+2304(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2308(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2312(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2316(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2320(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2324(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2328(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2332(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2336(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2340(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2344(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2348(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2352(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2356(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2360(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2364(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2368(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2372(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2376(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2380(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2384(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2388(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2392(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2396(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2400(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2404(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2408(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2412(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2416(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2420(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2424(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2428(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2432(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2436(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2440(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2444(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2448(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2452(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2456(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2460(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2464(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2468(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2472(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2476(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2480(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2484(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2488(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2492(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2496(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2500(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2504(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2508(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2512(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2516(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2520(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2524(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2528(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2532(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2536(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2540(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2544(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2548(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2552(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2556(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2560(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2564(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2568(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2572(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2576(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2580(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2584(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2588(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2592(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2596(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2600(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2604(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2608(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2612(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2616(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2620(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2624(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2628(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2632(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2636(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2640(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2644(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2648(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2652(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2656(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2660(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2664(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2668(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2672(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2676(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2680(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2684(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2688(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2692(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2696(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2700(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2704(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2708(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2712(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2716(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2720(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2724(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2728(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2732(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2736(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2740(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2744(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2748(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2752(SB)/4, $0x3920a769
+DATA rowmathconst<>+2756(SB)/4, $0x3920a769
+DATA rowmathconst<>+2760(SB)/4, $0x3920a769
+DATA rowmathconst<>+2764(SB)/4, $0x3920a769
+DATA rowmathconst<>+2768(SB)/4, $0x3920a769
+DATA rowmathconst<>+2772(SB)/4, $0x3920a769
+DATA rowmathconst<>+2776(SB)/4, $0x3920a769
+DATA rowmathconst<>+2780(SB)/4, $0x3920a769
+DATA rowmathconst<>+2784(SB)/4, $0x3920a769
+DATA rowmathconst<>+2788(SB)/4, $0x3920a769
+DATA rowmathconst<>+2792(SB)/4, $0x3920a769
+DATA rowmathconst<>+2796(SB)/4, $0x3920a769
+DATA rowmathconst<>+2800(SB)/4, $0x3920a769
+DATA rowmathconst<>+2804(SB)/4, $0x3920a769
+DATA rowmathconst<>+2808(SB)/4, $0x3920a769
+DATA rowmathconst<>+2812(SB)/4, $0x3920a769
+DATA rowmathconst<>+2816(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2820(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2824(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2828(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2832(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2836(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2840(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2844(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2848(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2852(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2856(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2860(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2864(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2868(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2872(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2876(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2880(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2884(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2888(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2892(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2896(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2900(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2904(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2908(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2912(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2916(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2920(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2924(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2928(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2932(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2936(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2940(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2944(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2948(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2952(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2956(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2960(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2964(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2968(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2972(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2976(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2980(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2984(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2988(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2992(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+2996(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3000(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3004(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3008(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3012(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3016(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3020(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3024(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3028(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3032(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3036(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3040(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3044(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3048(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3052(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3056(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3060(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3064(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3068(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3072(SB)/4, $0x3f317218
+DATA rowmathconst<>+3076(SB)/4, $0x3f317218
+DATA rowmathconst<>+3080(SB)/4, $0x3f317218
+DATA rowmathconst<>+3084(SB)/4, $0x3f317218
+DATA rowmathconst<>+3088(SB)/4, $0x3f317218
+DATA rowmathconst<>+3092(SB)/4, $0x3f317218
+DATA rowmathconst<>+3096(SB)/4, $0x3f317218
+DATA rowmathconst<>+3100(SB)/4, $0x3f317218
+DATA rowmathconst<>+3104(SB)/4, $0x3f317218
+DATA rowmathconst<>+3108(SB)/4, $0x3f317218
+DATA rowmathconst<>+3112(SB)/4, $0x3f317218
+DATA rowmathconst<>+3116(SB)/4, $0x3f317218
+DATA rowmathconst<>+3120(SB)/4, $0x3f317218
+DATA rowmathconst<>+3124(SB)/4, $0x3f317218
+DATA rowmathconst<>+3128(SB)/4, $0x3f317218
+DATA rowmathconst<>+3132(SB)/4, $0x3f317218
+DATA rowmathconst<>+3136(SB)/4, $0x3f800000
+DATA rowmathconst<>+3140(SB)/4, $0x3f800000
+DATA rowmathconst<>+3144(SB)/4, $0x3f800000
+DATA rowmathconst<>+3148(SB)/4, $0x3f800000
+DATA rowmathconst<>+3152(SB)/4, $0x3f800000
+DATA rowmathconst<>+3156(SB)/4, $0x3f800000
+DATA rowmathconst<>+3160(SB)/4, $0x3f800000
+DATA rowmathconst<>+3164(SB)/4, $0x3f800000
+DATA rowmathconst<>+3168(SB)/4, $0x3f800000
+DATA rowmathconst<>+3172(SB)/4, $0x3f800000
+DATA rowmathconst<>+3176(SB)/4, $0x3f800000
+DATA rowmathconst<>+3180(SB)/4, $0x3f800000
+DATA rowmathconst<>+3184(SB)/4, $0x3f800000
+DATA rowmathconst<>+3188(SB)/4, $0x3f800000
+DATA rowmathconst<>+3192(SB)/4, $0x3f800000
+DATA rowmathconst<>+3196(SB)/4, $0x3f800000
+DATA rowmathconst<>+3200(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3204(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3208(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3212(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3216(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3220(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3224(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3228(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3232(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3236(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3240(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3244(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3248(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3252(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3256(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3260(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3264(SB)/4, $0x41a00000
+DATA rowmathconst<>+3268(SB)/4, $0x41a00000
+DATA rowmathconst<>+3272(SB)/4, $0x41a00000
+DATA rowmathconst<>+3276(SB)/4, $0x41a00000
+DATA rowmathconst<>+3280(SB)/4, $0x41a00000
+DATA rowmathconst<>+3284(SB)/4, $0x41a00000
+DATA rowmathconst<>+3288(SB)/4, $0x41a00000
+DATA rowmathconst<>+3292(SB)/4, $0x41a00000
+DATA rowmathconst<>+3296(SB)/4, $0x41a00000
+DATA rowmathconst<>+3300(SB)/4, $0x41a00000
+DATA rowmathconst<>+3304(SB)/4, $0x41a00000
+DATA rowmathconst<>+3308(SB)/4, $0x41a00000
+DATA rowmathconst<>+3312(SB)/4, $0x41a00000
+DATA rowmathconst<>+3316(SB)/4, $0x41a00000
+DATA rowmathconst<>+3320(SB)/4, $0x41a00000
+DATA rowmathconst<>+3324(SB)/4, $0x41a00000
+DATA rowmathconst<>+3328(SB)/4, $0xbf000000
+DATA rowmathconst<>+3332(SB)/4, $0xbf000000
+DATA rowmathconst<>+3336(SB)/4, $0xbf000000
+DATA rowmathconst<>+3340(SB)/4, $0xbf000000
+DATA rowmathconst<>+3344(SB)/4, $0xbf000000
+DATA rowmathconst<>+3348(SB)/4, $0xbf000000
+DATA rowmathconst<>+3352(SB)/4, $0xbf000000
+DATA rowmathconst<>+3356(SB)/4, $0xbf000000
+DATA rowmathconst<>+3360(SB)/4, $0xbf000000
+DATA rowmathconst<>+3364(SB)/4, $0xbf000000
+DATA rowmathconst<>+3368(SB)/4, $0xbf000000
+DATA rowmathconst<>+3372(SB)/4, $0xbf000000
+DATA rowmathconst<>+3376(SB)/4, $0xbf000000
+DATA rowmathconst<>+3380(SB)/4, $0xbf000000
+DATA rowmathconst<>+3384(SB)/4, $0xbf000000
+DATA rowmathconst<>+3388(SB)/4, $0xbf000000
+DATA rowmathconst<>+3392(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3396(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3400(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3404(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3408(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3412(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3416(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3420(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3424(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3428(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3432(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3436(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3440(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3444(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3448(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3452(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+3456(SB)/4, $0xbd922279
+DATA rowmathconst<>+3460(SB)/4, $0xbd922279
+DATA rowmathconst<>+3464(SB)/4, $0xbd922279
+DATA rowmathconst<>+3468(SB)/4, $0xbd922279
+DATA rowmathconst<>+3472(SB)/4, $0xbd922279
+DATA rowmathconst<>+3476(SB)/4, $0xbd922279
+DATA rowmathconst<>+3480(SB)/4, $0xbd922279
+DATA rowmathconst<>+3484(SB)/4, $0xbd922279
+DATA rowmathconst<>+3488(SB)/4, $0xbd922279
+DATA rowmathconst<>+3492(SB)/4, $0xbd922279
+DATA rowmathconst<>+3496(SB)/4, $0xbd922279
+DATA rowmathconst<>+3500(SB)/4, $0xbd922279
+DATA rowmathconst<>+3504(SB)/4, $0xbd922279
+DATA rowmathconst<>+3508(SB)/4, $0xbd922279
+DATA rowmathconst<>+3512(SB)/4, $0xbd922279
+DATA rowmathconst<>+3516(SB)/4, $0xbd922279
+DATA rowmathconst<>+3520(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3524(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3528(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3532(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3536(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3540(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3544(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3548(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3552(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3556(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3560(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3564(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3568(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3572(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3576(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3580(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+3584(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3588(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3592(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3596(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3600(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3604(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3608(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3612(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3616(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3620(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3624(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3628(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3632(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3636(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3640(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3644(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+3648(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3652(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3656(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3660(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3664(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3668(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3672(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3676(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3680(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3684(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3688(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3692(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3696(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3700(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3704(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+3708(SB)/4, $0x3fcc422a
+GLOBL rowmathconst<>(SB), RODATA|NOPTR, $3712

@@ -46,6 +46,17 @@ func (e *E) expFull(x V) V {
 	Comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
 	x = e.max(e.ld(kExpLo), x)
 	x = e.min(e.ld(kExpHi), x)
+	return e.expClamped(x)
+}
+
+// expNonPositive is expFull for x ≤ 0 (or NaN): only the lower clamp.
+func (e *E) expNonPositive(x V) V {
+	Comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
+	return e.expClamped(e.max(e.ld(kExpLo), x))
+}
+
+// expClamped is expFull after the clamp.
+func (e *E) expClamped(x V) V {
 	n, t, r := e.expReduce(x)
 	p := e.expPoly(r)
 	Comment("exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
@@ -66,6 +77,32 @@ func (e *E) expNormal(x V) V {
 	p := e.expPoly(r)
 	Comment("exp: add n to the exponent field (t's low bits hold n)")
 	return e.paddd(e.pslld(t, 23), p)
+}
+
+// exp2Normal returns 2^y for y whose result is a normal float32 (|y| ≤ 125):
+// n = round(y), r = y - n (exact), 2^r = p(r·ln2) with p the exp polynomial
+// (its coefficients scaled by powers of ln2), 2^n added to the exponent.
+// It needs no multiply-adds for the reduction, unlike e^x.
+func (e *E) exp2Normal(y V) V {
+	Comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
+	t := e.add(y, C(kMagic))
+	n := e.sub(t, C(kMagic))
+	r := e.sub(y, n)
+	Comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
+	p := e.horner(r, coefs("exp2", exp2Coef()))
+	Comment("exp2: add n to the exponent field (t's low bits hold n)")
+	return e.paddd(e.pslld(t, 23), p)
+}
+
+// exp2Coef returns the exp polynomial in r·ln2, highest degree first,
+// including the linear and constant terms.
+func exp2Coef() []float64 {
+	deg := len(coef.Exp) + 1 // coef.Exp holds degrees deg..2
+	c := make([]float64, 0, deg+1)
+	for k, v := range coef.Exp {
+		c = append(c, v*math.Pow(math.Ln2, float64(deg-k)))
+	}
+	return append(c, math.Ln2, 1)
 }
 
 // expReduce returns n = round(x·log2 e) as a float, t = n + 1.5·2²³ (whose
@@ -122,11 +159,20 @@ func (e *E) erfParts(a V) (small, big V, isSmall []cond) {
 	q := e.horner(a2, coefs("erfs", coef.ErfSmall[:n-1]))
 	e.fmaTo(q, a2, C(f32("erfs1m1", float32(coef.ErfSmall[n-1]-1))))
 	small = e.fma(q, a, a)
-	Comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4 (erf rounds to 1 there)")
+	Comment("erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)")
 	ac := e.min(e.ld(f32("four", 4)), a)
-	big = e.expNormal(e.horner(ac, coefs("erfc", coef.ErfcLog)))
+	big = e.exp2Normal(e.horner(ac, coefs("erfc2", erfcLog2Coef())))
 	isSmall = e.cmp(cmpLT, a, C(kOne))
 	return small, big, isSmall
+}
+
+// erfcLog2Coef returns coef.ErfcLog scaled by log2 e: log2 erfc(a).
+func erfcLog2Coef() []float64 {
+	c := make([]float64, len(coef.ErfcLog))
+	for i, v := range coef.ErfcLog {
+		c[i] = v * math.Log2E
+	}
+	return c
 }
 
 // erf returns erf(x) = sign(x)·(a < 1 ? a·P(a²) : 1 - exp(Q(a))), a = |x|.
@@ -168,7 +214,7 @@ func (e *E) geluGrad(x V) V {
 	xc := e.min(e.ld(f32("twenty", 20)), e.and(x, C(kAbs)))
 	hi := e.mul(xc, xc)
 	lo := e.fmsub(xc, xc, hi)
-	ex := e.expFull(e.mul(hi, C(f32("neghalf", -0.5))))
+	ex := e.expNonPositive(e.mul(hi, C(f32("neghalf", -0.5))))
 	corr := e.mul(lo, C(f32("neghalf", -0.5)))
 	Comment("GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)")
 	ex = e.fma(ex, corr, ex)
@@ -202,7 +248,7 @@ func (e *E) geluTanh(x V) V {
 func (e *E) geluTanhGrad(x V) V {
 	v := e.geluTanhArg(x)
 	Comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
-	w := e.expFull(e.or(v, C(kSign)))
+	w := e.expNonPositive(e.or(v, C(kSign)))
 	r := e.div(e.ld(kOne), e.add(w, C(kOne)))
 	wr := e.mul(w, r)
 	s := e.blend(e.negative(v), wr, r)

@@ -26,6 +26,20 @@ func (f *fn) expFull(x V) V {
 	hi := f.kf(89)
 	xc2 := f.fmin(xc, hi)
 	f.free(hi, xc)
+	return f.expClamped(xc2)
+}
+
+// expNonPositive is expFull for x ≤ 0 (or NaN): only the lower clamp.
+func (f *fn) expNonPositive(x V) V {
+	f.comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
+	lo := f.kf(-104)
+	xc := f.fmax(x, lo)
+	f.free(lo)
+	return f.expClamped(xc)
+}
+
+// expClamped is expFull after the clamp; it frees its argument.
+func (f *fn) expClamped(xc2 V) V {
 	t, r := f.expReduce(xc2)
 	f.free(xc2)
 	p := f.expPoly(r)
@@ -65,6 +79,45 @@ func (f *fn) expNormal(x V) V {
 	y := f.iadd(p, s)
 	f.free(p, s)
 	return y
+}
+
+// exp2Normal returns 2^y for |y| ≤ 125 (no multiply-adds in the reduction).
+func (f *fn) exp2Normal(y V) V {
+	f.comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
+	m := f.kf(magic)
+	t := f.fadd(y, m)
+	n := f.fsub(t, m)
+	f.free(m)
+	r := f.fsub(y, n)
+	f.free(n)
+	f.comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
+	p := f.horner(r, exp2Coef())
+	f.free(r)
+	f.comment("exp2: add n to the exponent field (t's low bits hold n)")
+	s := f.shl(t, 23)
+	f.free(t)
+	out := f.iadd(p, s)
+	f.free(p, s)
+	return out
+}
+
+// exp2Coef is the exp polynomial in r·ln2, highest degree first.
+func exp2Coef() []float64 {
+	deg := len(coef.Exp) + 1
+	c := make([]float64, 0, deg+1)
+	for k, v := range coef.Exp {
+		c = append(c, v*math.Pow(math.Ln2, float64(deg-k)))
+	}
+	return append(c, math.Ln2, 1)
+}
+
+// erfcLog2Coef is coef.ErfcLog scaled by log2 e.
+func erfcLog2Coef() []float64 {
+	c := make([]float64, len(coef.ErfcLog))
+	for i, v := range coef.ErfcLog {
+		c[i] = v * math.Log2E
+	}
+	return c
 }
 
 // expReduce returns t = round(x·log2e) + 1.5·2²³ and r = x - n·ln2.
@@ -150,9 +203,9 @@ func (f *fn) erfParts(a V) (small, big, isSmall V) {
 	four := f.kf(4)
 	ac := f.fmin(a, four)
 	f.free(four)
-	qa := f.horner(ac, coef.ErfcLog)
+	qa := f.horner(ac, erfcLog2Coef())
 	f.free(ac)
-	big = f.expNormal(qa)
+	big = f.exp2Normal(qa)
 	f.free(qa)
 	f.comment("erf: a < 1: erf(a) = a + a·(P(a²) - 1)")
 	a2 := f.fmul(a, a)
@@ -238,7 +291,7 @@ func (f *fn) geluGrad(x V) V {
 	f.free(xc)
 	arg := f.mulK(hi, -0.5)
 	f.free(hi)
-	ex := f.expFull(arg)
+	ex := f.expNonPositive(arg)
 	f.free(arg)
 	corr := f.mulK(lo, -0.5)
 	f.free(lo)
@@ -286,7 +339,7 @@ func (f *fn) geluTanhGrad(x V) V {
 	sm := f.kv(0x80000000)
 	nv := f.or(v, sm)
 	f.free(sm)
-	w := f.expFull(nv)
+	w := f.expNonPositive(nv)
 	f.free(nv)
 	one := f.kf(1)
 	den := f.fadd(w, one)
