@@ -42,103 +42,139 @@ func (l *Layer) Params() []*nn.Param {
 	return append(ps, l.FFLN.Params()...)
 }
 
-// layerActs are one layer's activations, kept for the backward pass in
-// training (in inference they are scratch reused by the next layer). A
-// buffer that a step does not produce (no dropout, no adapter) aliases the
-// one before it.
+// layerActs are the activations one layer's backward pass needs, kept by a
+// training-mode forward in the state's arena. Only what backward reads is
+// kept: a buffer that serves only a frozen weight's gradient is not (nil),
+// and dropout masks are regenerated from a copy of the generator rather
+// than stored.
 type layerActs struct {
-	x         []float32 // [B*T, C] input (the previous layer's output)
-	q, k, v   []float32 // [B*T, C]
-	probs     []float32 // [B, NH, T, T] softmax output
-	probsUsed []float32 // [B, NH, T, T] after dropout (= probs without)
-	probsMask []float32 // [B, NH, T, T] dropout mask, nil without
-	ctx       []float32 // [B*T, C] attention context
-	ao        []float32 // [B*T, C] attention output dense
-	aoDrop    []float32 // [B*T, C] after dropout (= ao without)
-	aoMask    []float32 // [B*T, C] dropout mask, nil without
-	aoAd      []float32 // [B*T, C] after the adapter (= aoDrop without)
-	sum1      []float32 // [B*T, C] x + aoAd, LN input
-	mean1     []float32 // [B*T] (train only)
-	rstd1     []float32 // [B*T] (train only)
-	h1        []float32 // [B*T, C] attention block output
-	ffPre     []float32 // [B*T, I] FFIn output before GELU
-	ffAct     []float32 // [B*T, I] GELU output
-	fo        []float32 // [B*T, C] FFOut output
-	foDrop    []float32 // [B*T, C] after dropout (= fo without)
-	foMask    []float32 // [B*T, C] dropout mask, nil without
-	foAd      []float32 // [B*T, C] after the adapter (= foDrop without)
-	sum2      []float32 // [B*T, C] h1 + foAd, LN input
-	mean2     []float32 // [B*T] (train only)
-	rstd2     []float32 // [B*T] (train only)
-	out       []float32 // [B*T, C] layer output
+	x          []float32 // [B*T, C] input (the previous layer's output)
+	q, k, v    []float32 // [B*T, C]
+	probs      []float32 // [B, NH, T, T] softmax output (before dropout)
+	ctx        []float32 // [B*T, C] attention context; nil when AttnOut is frozen
+	attnAdIn   []float32 // [B*T, C] AttnAdapter's input; nil without the adapter
+	sum1       []float32 // [B*T, C] x + attention branch: AttnLN's input
+	mean1      []float32 // [B*T]
+	rstd1      []float32 // [B*T]
+	h1         []float32 // [B*T, C] AttnLN output; nil when FFIn is frozen
+	ffPre      []float32 // [B*T, I] FFIn output before GELU
+	ffAct      []float32 // [B*T, I] GELU output; nil when FFOut is frozen
+	ffAdIn     []float32 // [B*T, C] FFAdapter's input; nil without the adapter
+	sum2       []float32 // [B*T, C] h1 + feed-forward branch: FFLN's input
+	mean2      []float32 // [B*T]
+	rstd2      []float32 // [B*T]
+	out        []float32 // [B*T, C] layer output
+	dropProbs  bool      // attention dropout was applied
+	dropHidden bool      // hidden dropout was applied
+	rngProbs   nn.RNG    // generator before the attention dropout
+	rngAttn    nn.RNG    // generator before the dropout on AttnOut's output
+	rngFF      nn.RNG    // generator before the dropout on FFOut's output
 }
 
-// forward computes out = layer(x), with the activations in a.
+// forward computes out = layer(x). In training mode the activations backward
+// needs are kept in st.Arena and recorded in a; everything else is scratch
+// in st.Scratch, released on return.
 //
 //	out [B*T, C]  overwritten
 //	x   [B*T, C]
-func (l *Layer) forward(a *layerActs, out, x []float32, st *State, ar *nn.Arena) {
+func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
 	B, T := st.B, st.T
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
 	NH := l.Attn.NH
 	train := st.Train
-	a.x, a.out = x, out
+	ar, sc := &st.Arena, &st.Scratch
+	mark := sc.Mark()
+	defer sc.Release(mark)
+	keep := func(n int, needed bool) []float32 { // kept for backward, or scratch
+		if train && needed {
+			return ar.Alloc(n)
+		}
+		return sc.Alloc(n)
+	}
+	adAr := sc // adapters keep their own activations in the arena when training
+	if train {
+		adAr = ar
+	}
+	dropProbs, dropHidden := l.AttnDrop.Active(train), l.HiddenDrop.Active(train)
+	*a = layerActs{x: x, out: out, dropProbs: dropProbs, dropHidden: dropHidden}
 
 	// Self-attention.
-	a.q, a.k, a.v = ar.Alloc(BT*C), ar.Alloc(BT*C), ar.Alloc(BT*C)
-	l.Query.Forward(a.q, x, BT)
-	l.Key.Forward(a.k, x, BT)
-	l.Value.Forward(a.v, x, BT)
-	a.probs = ar.Alloc(B * NH * T * T)
-	l.Attn.Probs(a.probs, a.q, a.k, st.Mask, B, T)
-	a.probsUsed, a.probsMask = a.probs, nil
-	if l.AttnDrop.Active(train) {
-		a.probsUsed, a.probsMask = ar.Alloc(len(a.probs)), ar.Alloc(len(a.probs))
-		l.AttnDrop.Forward(a.probsUsed, a.probsMask, a.probs, &st.RNG)
+	q, k, v := keep(BT*C, true), keep(BT*C, true), keep(BT*C, true)
+	l.Query.Forward(q, x, BT)
+	l.Key.Forward(k, x, BT)
+	l.Value.Forward(v, x, BT)
+	probs := keep(B*NH*T*T, true)
+	l.Attn.Probs(probs, q, k, st.Mask, B, T)
+	used := probs
+	if dropProbs {
+		a.rngProbs = st.RNG
+		used = sc.Alloc(len(probs))
+		l.AttnDrop.Forward(used, sc.Alloc(len(probs)), probs, &st.RNG)
 	}
-	a.ctx = ar.Alloc(BT * C)
-	l.Attn.Context(a.ctx, a.probsUsed, a.v, B, T)
-	a.ao = ar.Alloc(BT * C)
-	l.AttnOut.Forward(a.ao, a.ctx, BT)
-	a.aoDrop, a.aoMask = l.dropout(a.ao, st, ar)
-	a.aoAd = l.adapt(l.AttnAdapter, a.aoDrop, BT, st, ar)
+	ctx := keep(BT*C, l.AttnOut.W.Trainable())
+	l.Attn.Context(ctx, used, v, B, T)
+	ao := keep(BT*C, l.AttnAdapter != nil && !dropHidden)
+	l.AttnOut.Forward(ao, ctx, BT)
+	if dropHidden {
+		a.rngAttn = st.RNG
+		d := keep(BT*C, l.AttnAdapter != nil)
+		l.HiddenDrop.Forward(d, sc.Alloc(BT*C), ao, &st.RNG)
+		ao = d
+	}
+	branch := ao
+	if l.AttnAdapter != nil {
+		branch = sc.Alloc(BT * C)
+		l.AttnAdapter.Forward(branch, ao, BT, adAr, train)
+	}
 
 	// Residual add and norm.
-	a.sum1, a.h1 = ar.Alloc(BT*C), ar.Alloc(BT*C)
-	a.mean1, a.rstd1 = l.stats(BT, train, ar)
-	l.AttnLN.ForwardAdd(a.h1, a.sum1, a.mean1, a.rstd1, x, a.aoAd, BT)
+	sum1 := keep(BT*C, true)
+	mean1, rstd1 := l.stats(BT, train, ar)
+	h1 := keep(BT*C, l.FFIn.W.Trainable())
+	l.AttnLN.ForwardAdd(h1, sum1, mean1, rstd1, x, branch, BT)
 
 	// Feed-forward.
-	a.ffPre, a.ffAct = ar.Alloc(BT*I), ar.Alloc(BT*I)
-	l.FFIn.ForwardGELU(a.ffAct, a.ffPre, a.h1, BT)
-	a.fo = ar.Alloc(BT * C)
-	l.FFOut.Forward(a.fo, a.ffAct, BT)
-	a.foDrop, a.foMask = l.dropout(a.fo, st, ar)
-	a.foAd = l.adapt(l.FFAdapter, a.foDrop, BT, st, ar)
-
-	a.sum2 = ar.Alloc(BT * C)
-	a.mean2, a.rstd2 = l.stats(BT, train, ar)
-	l.FFLN.ForwardAdd(out, a.sum2, a.mean2, a.rstd2, a.h1, a.foAd, BT)
-}
-
-// dropout applies the hidden dropout to x in training; otherwise it returns x.
-func (l *Layer) dropout(x []float32, st *State, ar *nn.Arena) (y, mask []float32) {
-	if !l.HiddenDrop.Active(st.Train) {
-		return x, nil
+	ffPre, ffAct := keep(BT*I, true), keep(BT*I, l.FFOut.W.Trainable())
+	l.FFIn.ForwardGELU(ffAct, ffPre, h1, BT)
+	fo := keep(BT*C, l.FFAdapter != nil && !dropHidden)
+	l.FFOut.Forward(fo, ffAct, BT)
+	if dropHidden {
+		a.rngFF = st.RNG
+		d := keep(BT*C, l.FFAdapter != nil)
+		l.HiddenDrop.Forward(d, sc.Alloc(BT*C), fo, &st.RNG)
+		fo = d
 	}
-	y, mask = ar.Alloc(len(x)), ar.Alloc(len(x))
-	l.HiddenDrop.Forward(y, mask, x, &st.RNG)
-	return y, mask
-}
-
-// adapt applies ad to x (rows of width C); without an adapter it returns x.
-func (l *Layer) adapt(ad Adapter, x []float32, rows int, st *State, ar *nn.Arena) []float32 {
-	if ad == nil {
-		return x
+	branch = fo
+	if l.FFAdapter != nil {
+		branch = sc.Alloc(BT * C)
+		l.FFAdapter.Forward(branch, fo, BT, adAr, train)
 	}
-	y := ar.Alloc(len(x))
-	ad.Forward(y, x, rows, ar, st.Train)
-	return y
+
+	sum2 := keep(BT*C, true)
+	mean2, rstd2 := l.stats(BT, train, ar)
+	l.FFLN.ForwardAdd(out, sum2, mean2, rstd2, h1, branch, BT)
+
+	if !train {
+		return
+	}
+	a.q, a.k, a.v, a.probs = q, k, v, probs
+	a.sum1, a.mean1, a.rstd1, a.sum2, a.mean2, a.rstd2 = sum1, mean1, rstd1, sum2, mean2, rstd2
+	a.ffPre = ffPre
+	if l.AttnOut.W.Trainable() {
+		a.ctx = ctx
+	}
+	if l.FFIn.W.Trainable() {
+		a.h1 = h1
+	}
+	if l.FFOut.W.Trainable() {
+		a.ffAct = ffAct
+	}
+	if l.AttnAdapter != nil {
+		a.attnAdIn = ao
+	}
+	if l.FFAdapter != nil {
+		a.ffAdIn = fo
+	}
 }
 
 // stats allocates the layer-norm statistics kept for the backward pass.
@@ -152,26 +188,28 @@ func (l *Layer) stats(rows int, train bool, ar *nn.Arena) (mean, rstd []float32)
 // backward accumulates the gradients of forward, in exact reverse order,
 // given dout = ∂L/∂out; it adds ∂L/∂x into dx. Parameter gradients are
 // accumulated for trainable parameters only. It needs the activations of a
-// training-mode forward, and takes scratch from ar (released on return).
+// training-mode forward made with the same trainable parameters, and takes
+// scratch from st.Scratch (released on return).
 //
 //	dx   [B*T, C]  += ∂L/∂x
 //	dout [B*T, C]
-func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State, ar *nn.Arena) {
+func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State) {
 	B, T := st.B, st.T
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
-	mark := ar.Mark()
-	defer ar.Release(mark)
+	sc := &st.Scratch
+	mark := sc.Mark()
+	defer sc.Release(mark)
 
 	// y = FFLN(h1 + FFAdapter(dropout(FFOut(GELU(FFIn(h1)))))).
-	dsum := ar.AllocZero(BT * C) // ∂L/∂sum2, then ∂L/∂sum1
+	dsum := sc.AllocZero(BT * C) // ∂L/∂sum2, later ∂L/∂sum1
 	l.FFLN.Backward(dsum, dout, a.sum2, a.mean2, a.rstd2, BT)
-	dh1 := ar.Alloc(BT * C)
+	dh1 := sc.Alloc(BT * C)
 	copy(dh1, dsum) // the residual branch
-	dfo := l.adaptBackward(l.FFAdapter, dsum, a.foDrop, BT, ar)
-	dfo = l.dropBackward(dfo, a.foMask, ar)
-	dffAct := ar.AllocZero(BT * I)
+	dfo := l.adaptBackward(l.FFAdapter, dsum, a.ffAdIn, BT, sc)
+	dfo = l.dropBackward(dfo, a.dropHidden, a.rngFF, sc)
+	dffAct := sc.AllocZero(BT * I)
 	l.FFOut.Backward(dffAct, dfo, a.ffAct, BT)
-	dffPre := ar.Alloc(BT * I)
+	dffPre := sc.Alloc(BT * I)
 	kernels.GELUBackward(dffPre, dffAct, a.ffPre)
 	l.FFIn.Backward(dh1, dffPre, a.h1, BT)
 
@@ -179,12 +217,19 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State, ar *nn.Are
 	clear(dsum)
 	l.AttnLN.Backward(dsum, dh1, a.sum1, a.mean1, a.rstd1, BT)
 	kernels.Add(dx[:BT*C], dx[:BT*C], dsum) // the residual branch
-	dao := l.adaptBackward(l.AttnAdapter, dsum, a.aoDrop, BT, ar)
-	dao = l.dropBackward(dao, a.aoMask, ar)
-	dctx := ar.AllocZero(BT * C)
+	dao := l.adaptBackward(l.AttnAdapter, dsum, a.attnAdIn, BT, sc)
+	dao = l.dropBackward(dao, a.dropHidden, a.rngAttn, sc)
+	dctx := sc.AllocZero(BT * C)
 	l.AttnOut.Backward(dctx, dao, a.ctx, BT)
-	dq, dk, dv := ar.AllocZero(BT*C), ar.AllocZero(BT*C), ar.AllocZero(BT*C)
-	l.Attn.Backward(dq, dk, dv, dctx, a.probs, a.probsUsed, a.probsMask, a.q, a.k, a.v, B, T, ar)
+	used, mask := a.probs, []float32(nil)
+	if a.dropProbs { // regenerate the mask and the probabilities Context used
+		n := len(a.probs)
+		used, mask = sc.Alloc(n), sc.Alloc(n)
+		rng := a.rngProbs
+		l.AttnDrop.Forward(used, mask, a.probs, &rng)
+	}
+	dq, dk, dv := sc.AllocZero(BT*C), sc.AllocZero(BT*C), sc.AllocZero(BT*C)
+	l.Attn.Backward(dq, dk, dv, dctx, a.probs, used, mask, a.q, a.k, a.v, B, T, sc)
 	l.Query.Backward(dx, dq, a.x, BT)
 	l.Key.Backward(dx, dk, a.x, BT)
 	l.Value.Backward(dx, dv, a.x, BT)
@@ -192,22 +237,24 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State, ar *nn.Are
 
 // adaptBackward returns ∂L/∂x of an adapter given dy = ∂L/∂y and its input
 // x; without an adapter it returns dy.
-func (l *Layer) adaptBackward(ad Adapter, dy, x []float32, rows int, ar *nn.Arena) []float32 {
+func (l *Layer) adaptBackward(ad Adapter, dy, x []float32, rows int, sc *nn.Arena) []float32 {
 	if ad == nil {
 		return dy
 	}
-	dx := ar.AllocZero(len(dy))
-	ad.Backward(dx, dy, x, rows, ar)
+	dx := sc.AllocZero(len(dy))
+	ad.Backward(dx, dy, x, rows, sc)
 	return dx
 }
 
-// dropBackward returns ∂L/∂x of the hidden dropout given dy; without
-// dropout (mask nil) it returns dy.
-func (l *Layer) dropBackward(dy, mask []float32, ar *nn.Arena) []float32 {
-	if mask == nil {
+// dropBackward returns ∂L/∂x of the hidden dropout given dy, regenerating
+// its mask from the generator state rng; without dropout it returns dy.
+func (l *Layer) dropBackward(dy []float32, applied bool, rng nn.RNG, sc *nn.Arena) []float32 {
+	if !applied {
 		return dy
 	}
-	dx := ar.AllocZero(len(dy))
+	mask := sc.Alloc(len(dy))
+	l.HiddenDrop.Mask(mask, &rng)
+	dx := sc.AllocZero(len(dy))
 	l.HiddenDrop.Backward(dx, dy, mask)
 	return dx
 }

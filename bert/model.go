@@ -293,19 +293,28 @@ func (m *Model) SetTrainable(p *nn.Param, on bool) {
 // (a model built by New) rather than the heap (NewRandom).
 func (m *Model) ReadOnlyWeights() bool { return m.readOnly }
 
-// State holds the activations of forward passes of one model in an arena
-// sized by the largest (B, T) seen, so that steady-state passes allocate
-// nothing. The output slices are valid until the next Forward with the same
-// State.
+// State holds the activations of forward passes of one model, in two
+// arenas sized by the largest (B, T) seen, so that steady-state passes (and
+// training steps) allocate nothing. The output slices are valid until the
+// next Forward with the same State.
 type State struct {
-	// Train keeps every activation for a backward pass and turns dropout on.
+	// Train keeps the activations the backward pass needs and turns dropout
+	// on. What is kept depends on which parameters are trainable at Forward
+	// time (a frozen weight needs no gradient, so neither does its input), so
+	// they must not change between Forward and Backward.
 	Train bool
 	// KeepHidden keeps every layer's output in Hidden (always on in Train).
 	KeepHidden bool
-	// RNG draws the dropout masks in Train mode.
+	// RNG draws the dropout masks in Train mode. Masks are not stored:
+	// Backward regenerates them from copies of the generator.
 	RNG nn.RNG
 
+	// Arena holds the outputs and, in training, the saved activations; it
+	// is reset by Forward.
 	Arena nn.Arena
+	// Scratch holds what a layer needs only while it runs (everything but
+	// the outputs, in inference), and Backward's gradients of activations.
+	Scratch nn.Arena
 
 	B, T   int
 	Mask   []float32   // [B, T] additive key mask (0 or MaskValue)
@@ -313,21 +322,22 @@ type State struct {
 	Pooled []float32   // [B, C]
 	Logits []float32   // [B, L]; nil without a head
 
-	emb    embActs
-	layers []layerActs
-	cls    []float32 // [B, C] [CLS] rows
-	pooled []float32 // [B, C] head input after dropout
-	dropP  []float32 // [B, C] head dropout mask
+	emb      embActs
+	layers   []layerActs
+	cls      []float32 // [B, C] [CLS] rows
+	pooled   []float32 // [B, C] head input after dropout
+	headDrop bool      // the head's dropout was applied
+	headRNG  nn.RNG    // generator before the head's dropout
 }
 
-// embActs are the embedding layer's activations.
+// embActs are the embedding layer's activations kept for backward.
 type embActs struct {
 	ids, types []int32   // [B*T] the batch's token and type ids (types may be nil)
-	sum        []float32 // [B*T, C] word + position + type
+	sum        []float32 // [B*T, C] word + position + type: LN's input
 	mean, rstd []float32 // [B*T]
-	ln         []float32 // [B*T, C] LN output (before dropout)
-	dropMask   []float32 // [B*T, C]
-	out        []float32 // [B*T, C] after dropout
+	out        []float32 // [B*T, C] output (after dropout)
+	drop       bool      // dropout was applied
+	rng        nn.RNG    // generator before the dropout
 }
 
 // Forward runs the model on a batch: hidden states, pooled output and, with
@@ -344,6 +354,7 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	BT := B * T
 	ar := &st.Arena
 	ar.Reset()
+	st.Scratch.Reset()
 	st.B, st.T = B, T
 	if len(st.layers) != len(m.Layers) {
 		st.layers = make([]layerActs, len(m.Layers))
@@ -358,20 +369,21 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		st.Mask[i] = (1 - v) * MaskValue
 	}
 
-	x := m.Embeddings.forward(&st.emb, b, st, ar)
+	x := m.Embeddings.forward(&st.emb, b, st)
 	st.Hidden[0] = x
+	var pingPong [2][]float32 // layer outputs when they are not kept
+	if !keep {
+		pingPong[0], pingPong[1] = ar.Alloc(BT*C), ar.Alloc(BT*C)
+	}
 	for l := range m.Layers {
-		out := ar.Alloc(BT * C)
-		mark := ar.Mark()
-		m.Layers[l].forward(&st.layers[l], out, x, st, ar)
-		if !st.Train {
-			ar.Release(mark) // inference: the next layer reuses this layer's scratch
-		}
+		out := pingPong[l%2]
 		if keep {
+			out = ar.Alloc(BT * C)
 			st.Hidden[l+1] = out
 		} else {
 			st.Hidden[l] = nil
 		}
+		m.Layers[l].forward(&st.layers[l], out, x, st)
 		st.Hidden[len(m.Layers)] = out
 		x = out
 	}
@@ -385,12 +397,13 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	m.Pooler.Forward(st.Pooled, st.cls, B)
 	kernels.Tanh(st.Pooled, st.Pooled)
 
-	st.Logits, st.dropP = nil, nil
+	st.Logits, st.headDrop = nil, false
 	if m.Classifier != nil {
 		st.pooled = st.Pooled
 		if m.HeadDrop.Active(st.Train) {
-			st.pooled, st.dropP = ar.Alloc(B*C), ar.Alloc(B*C)
-			m.HeadDrop.Forward(st.pooled, st.dropP, st.Pooled, &st.RNG)
+			st.headDrop, st.headRNG = true, st.RNG
+			st.pooled = ar.Alloc(B * C)
+			m.HeadDrop.Forward(st.pooled, st.Scratch.Alloc(B*C), st.Pooled, &st.RNG)
 		}
 		st.Logits = ar.Alloc(B * m.Classifier.Out)
 		m.Classifier.Forward(st.Logits, st.pooled, B)
@@ -402,7 +415,7 @@ func (m *Model) Forward(st *State, b *Batch) error {
 // adapters, through their Backward) given dlogits = ∂L/∂logits [B, L], after
 // a Forward of st with st.Train set. It walks the model in exact reverse
 // order. Gradients accumulate into Param.G: zero them first (Param.ZeroGrad)
-// for a fresh step. Scratch comes from st's arena: a steady-state training
+// for a fresh step. Scratch comes from st.Scratch: a steady-state training
 // step allocates nothing.
 func (m *Model) Backward(st *State, dlogits []float32) error {
 	if !st.Train || st.B == 0 {
@@ -416,35 +429,35 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	if len(dlogits) < B*m.Classifier.Out {
 		return fmt.Errorf("bert: Backward: %d logit gradients, want %d", len(dlogits), B*m.Classifier.Out)
 	}
-	ar := &st.Arena
-	mark := ar.Mark()
-	defer ar.Release(mark)
+	sc := &st.Scratch
+	sc.Reset()
 
 	// Head: logits = Classifier(dropout(pooled)), pooled = tanh(Pooler(cls)).
-	dpooled := ar.AllocZero(B * C)
+	dpooled := sc.AllocZero(B * C)
 	m.Classifier.Backward(dpooled, dlogits, st.pooled, B)
-	if st.dropP != nil {
-		d := ar.AllocZero(B * C)
-		m.HeadDrop.Backward(d, dpooled, st.dropP)
+	if st.headDrop {
+		mask, d, rng := sc.Alloc(B*C), sc.AllocZero(B*C), st.headRNG
+		m.HeadDrop.Mask(mask, &rng)
+		m.HeadDrop.Backward(d, dpooled, mask)
 		dpooled = d
 	}
 	for i, y := range st.Pooled { // tanh' = 1 - tanh²
 		dpooled[i] *= 1 - y*y
 	}
-	dcls := ar.AllocZero(B * C)
+	dcls := sc.AllocZero(B * C)
 	m.Pooler.Backward(dcls, dpooled, st.cls, B)
 
 	// Encoder, top layer first; dout and dx swap roles between layers.
-	dout, dx := ar.AllocZero(BT*C), ar.Alloc(BT*C)
+	dout, dx := sc.AllocZero(BT*C), sc.Alloc(BT*C)
 	for b := 0; b < B; b++ {
 		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
 	}
 	for l := len(m.Layers) - 1; l >= 0; l-- {
 		clear(dx)
-		m.Layers[l].backward(&st.layers[l], dx, dout, st, ar)
+		m.Layers[l].backward(&st.layers[l], dx, dout, st)
 		dout, dx = dx, dout
 	}
-	m.Embeddings.backward(&st.emb, dout, st, ar)
+	m.Embeddings.backward(&st.emb, dout, st)
 	return nil
 }
 
@@ -473,56 +486,61 @@ func (m *Model) check(b *Batch) error {
 	return nil
 }
 
-// forward computes the embedding layer's output [B*T, C].
-func (e *Embeddings) forward(a *embActs, b *Batch, st *State, ar *nn.Arena) []float32 {
+// forward computes the embedding layer's output [B*T, C] (in st.Arena).
+func (e *Embeddings) forward(a *embActs, b *Batch, st *State) []float32 {
 	B, T, C := b.B, b.T, e.Word.C
 	BT := B * T
-	a.ids, a.types = b.IDs[:BT], nil
+	ar, sc := &st.Arena, &st.Scratch
+	*a = embActs{ids: b.IDs[:BT]}
 	if b.TypeIDs != nil {
 		a.types = b.TypeIDs[:BT]
 	}
-	a.sum = ar.Alloc(BT * C)
-	e.Word.Forward(a.sum, b.IDs[:BT])
+	sum := sc.Alloc(BT * C)
+	if st.Train {
+		sum = ar.Alloc(BT * C)
+		a.sum, a.mean, a.rstd = sum, ar.Alloc(BT), ar.Alloc(BT)
+	}
+	e.Word.Forward(sum, a.ids)
 	pos, typ := e.Position.W.W, e.Type.W.W
 	for i := 0; i < BT; i++ {
-		row := a.sum[i*C : (i+1)*C]
-		t := i % T
-		var tt int
-		if b.TypeIDs != nil {
-			tt = int(b.TypeIDs[i])
+		row := sum[i*C : (i+1)*C]
+		t, tt := i%T, 0
+		if a.types != nil {
+			tt = int(a.types[i])
 		}
 		p, ty := pos[t*C:(t+1)*C], typ[tt*C:(tt+1)*C]
 		for c := range row {
 			row[c] += p[c] + ty[c]
 		}
 	}
-	a.mean, a.rstd = nil, nil
-	if st.Train {
-		a.mean, a.rstd = ar.Alloc(BT), ar.Alloc(BT)
+	a.out = ar.Alloc(BT * C)
+	if !e.Drop.Active(st.Train) {
+		e.LN.Forward(a.out, a.mean, a.rstd, sum, BT)
+		return a.out
 	}
-	a.ln = ar.Alloc(BT * C)
-	e.LN.Forward(a.ln, a.mean, a.rstd, a.sum, BT)
-	a.out, a.dropMask = a.ln, nil
-	if e.Drop.Active(st.Train) {
-		a.out, a.dropMask = ar.Alloc(BT*C), ar.Alloc(BT*C)
-		e.Drop.Forward(a.out, a.dropMask, a.ln, &st.RNG)
-	}
+	ln := sc.Alloc(BT * C)
+	e.LN.Forward(ln, a.mean, a.rstd, sum, BT)
+	a.drop, a.rng = true, st.RNG
+	e.Drop.Forward(a.out, sc.Alloc(BT*C), ln, &st.RNG)
 	return a.out
 }
 
 // backward accumulates the embedding parameters' gradients given dout =
 // ∂L/∂out [B*T, C].
-func (e *Embeddings) backward(a *embActs, dout []float32, st *State, ar *nn.Arena) {
+func (e *Embeddings) backward(a *embActs, dout []float32, st *State) {
 	B, T, C := st.B, st.T, e.Word.C
 	BT := B * T
-	mark := ar.Mark()
-	defer ar.Release(mark)
+	sc := &st.Scratch
+	mark := sc.Mark()
+	defer sc.Release(mark)
 	dln := dout
-	if a.dropMask != nil {
-		dln = ar.AllocZero(BT * C)
-		e.Drop.Backward(dln, dout, a.dropMask)
+	if a.drop {
+		mask, rng := sc.Alloc(BT*C), a.rng
+		e.Drop.Mask(mask, &rng)
+		dln = sc.AllocZero(BT * C)
+		e.Drop.Backward(dln, dout, mask)
 	}
-	dsum := ar.AllocZero(BT * C)
+	dsum := sc.AllocZero(BT * C)
 	e.LN.Backward(dsum, dln, a.sum, a.mean, a.rstd, BT)
 	e.Word.Backward(dsum, a.ids)
 	if e.Position.W.Trainable() {

@@ -69,7 +69,7 @@ func TestForwardAllocatesNothing(t *testing.T) {
 					panic(err)
 				}
 			})
-			t.Logf("allocations per steady-state pair of forward passes: %v (arena %d floats)", allocs, st.Arena.Cap())
+			t.Logf("allocations per steady-state pair of forward passes: %v (arena %d + scratch %d floats)", allocs, st.Arena.Cap(), st.Scratch.Cap())
 			if raceEnabled {
 				return // the race runtime's own allocations make counts meaningless
 			}
@@ -271,7 +271,7 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	step()
 	step()
 	allocs := testing.AllocsPerRun(5, step)
-	t.Logf("allocations per steady-state training step: %v (arena %d floats)", allocs, st.Arena.Cap())
+	t.Logf("allocations per steady-state training step: %v (arena %d + scratch %d floats)", allocs, st.Arena.Cap(), st.Scratch.Cap())
 	if !raceEnabled {
 		require.Zero(t, allocs)
 	}
@@ -306,4 +306,59 @@ func TestDropoutOnlyInTraining(t *testing.T) {
 	require.Equal(t, eval.Logits, train0.Logits)
 
 	require.ErrorContains(t, m.Backward(eval, make([]float32, 4)), "training mode")
+}
+
+// TestBackwardWithDropout checks Backward with every dropout on (embeddings,
+// attention probabilities, both hidden dropouts, head) against central
+// finite differences of the float32 loss, the masks held fixed by
+// restarting the generator for every forward. Backward regenerates the
+// masks from copies of the generator, so a mask that differed from the
+// forward's would show as an O(1) error. For each parameter tensor the
+// element of largest gradient is checked.
+func TestBackwardWithDropout(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.HiddenDropout, cfg.AttentionDropout, cfg.InitializerRange = 0.2, 0.2, 0.2
+	m, err := NewRandom(cfg, 3, 11)
+	require.NoError(t, err)
+	for _, p := range m.Params() {
+		m.SetTrainable(p, true)
+	}
+	batch := testBatch(3, 7, []int{7, 4, 2}, 8)
+	labels := []int32{2, 0, 1}
+	st := &State{Train: true}
+	probs := make([]float32, 3*3)
+	loss := func() float64 {
+		st.RNG = *nn.NewRNG(99)
+		require.NoError(t, m.Forward(st, batch))
+		return float64(nn.CrossEntropy{}.Forward(probs, st.Logits, labels, 3, 3))
+	}
+	loss()
+	dlogits := make([]float32, 3*3)
+	nn.CrossEntropy{}.Backward(dlogits, probs, labels, 3, 3, 1)
+	require.NoError(t, m.Backward(st, dlogits))
+	checked := 0
+	for _, p := range m.Params() {
+		best := 0
+		for i, g := range p.G {
+			if math.Abs(float64(g)) > math.Abs(float64(p.G[best])) {
+				best = i
+			}
+		}
+		an := float64(p.G[best])
+		if math.Abs(an) < 1e-3 {
+			continue // too small for float32 differences (the key biases: exactly 0)
+		}
+		const h = 1e-2
+		old := p.W[best]
+		p.W[best] = old + h
+		fp := loss()
+		p.W[best] = old - h
+		fm := loss()
+		p.W[best] = old
+		fd := (fp - fm) / (2 * h)
+		t.Logf("%-48s[%4d] backward %+.5f  differences %+.5f", p.Name, best, an, fd)
+		require.InDelta(t, an, fd, 2e-2*math.Abs(an)+5e-4, "%s[%d]", p.Name, best)
+		checked++
+	}
+	require.Greater(t, checked, 20)
 }

@@ -14,18 +14,31 @@ func (d Dropout) Active(train bool) bool { return train && d.P > 0 }
 // Forward draws a fresh mask and computes y = x ⊙ mask.
 //
 //	y    [n]  output, overwritten (may be x)
-//	mask [n]  0 or 1/(1-P) per element, overwritten (saved for Backward)
+//	mask [n]  0 or 1/(1-P) per element, overwritten
 //	x    [n]  input
+//
+// Rather than keeping the mask for Backward, a caller may keep a copy of the
+// RNG taken before Forward and regenerate the same mask with Mask.
 func (d Dropout) Forward(y, mask, x []float32, rng *RNG) {
+	d.Mask(mask[:len(x)], rng)
+	for i, m := range mask[:len(x)] {
+		y[i] = x[i] * m
+	}
+}
+
+// Mask draws the mask of Forward (one uniform per element, in order): with
+// the same generator state it gives the same mask.
+//
+//	mask [n]  0 or 1/(1-P) per element, overwritten
+func (d Dropout) Mask(mask []float32, rng *RNG) {
 	keep := 1 - d.P
 	scale := 1 / keep
-	for i := range x {
+	for i := range mask {
 		m := float32(0)
 		if rng.Float32() < keep {
 			m = scale
 		}
 		mask[i] = m
-		y[i] = x[i] * m
 	}
 }
 

@@ -392,6 +392,15 @@ func TestDropout(t *testing.T) {
 	dx := make([]float32, len(x))
 	d.Backward(dx, x, mask)
 	require.Equal(t, y, dx)
+
+	// A copy of the generator taken before Forward regenerates its mask.
+	rng = NewRNG(11)
+	saved := *rng
+	d.Forward(y, mask, x, rng)
+	again := make([]float32, len(x))
+	d.Mask(again, &saved)
+	require.Equal(t, mask, again)
+	require.Equal(t, rng.Uint64(), saved.Uint64(), "both generators advanced alike")
 }
 
 func TestLosses(t *testing.T) {
