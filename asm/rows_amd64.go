@@ -244,12 +244,11 @@ func LayerNormGammaGradAVX2(dgamma []float32, dy []float32, x []float32, mean []
 //	for i := range p {
 //		m[i] = float32(m[i]*b1) + float32(g[i]*c1)
 //		v[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])
-//		den := sqrt(v[i])/bc2sqrt + eps
-//		p[i] = float32(p[i]*decay) - float32(m[i]*step)/den
+//		p[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)
 //	}
 //
 //go:noescape
-func AdamWAVX2(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, bc2sqrt float32, eps float32)
+func AdamWAVX2(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, eps float32)
 
 // AddAVX512 computes, for i < len(a) (dst and b at least as long):
 //
@@ -491,9 +490,8 @@ func LayerNormGammaGradAVX512(dgamma []float32, dy []float32, x []float32, mean 
 //	for i := range p {
 //		m[i] = float32(m[i]*b1) + float32(g[i]*c1)
 //		v[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])
-//		den := sqrt(v[i])/bc2sqrt + eps
-//		p[i] = float32(p[i]*decay) - float32(m[i]*step)/den
+//		p[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)
 //	}
 //
 //go:noescape
-func AdamWAVX512(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, bc2sqrt float32, eps float32)
+func AdamWAVX512(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, eps float32)

@@ -1953,9 +1953,9 @@ ret:
 	VZEROUPPER
 	RET
 
-// func AdamWAVX2(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, bc2sqrt float32, eps float32)
+// func AdamWAVX2(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, eps float32)
 // Requires: AVX
-TEXT ·AdamWAVX2(SB), NOSPLIT, $0-128
+TEXT ·AdamWAVX2(SB), NOSPLIT, $0-124
 	MOVQ         p_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         m_base+48(FP), DX
@@ -1967,37 +1967,35 @@ TEXT ·AdamWAVX2(SB), NOSPLIT, $0-128
 	VBROADCASTSS b2+108(FP), Y3
 	VBROADCASTSS c2+112(FP), Y4
 	VBROADCASTSS step+116(FP), Y5
-	VBROADCASTSS bc2sqrt+120(FP), Y6
-	VBROADCASTSS eps+124(FP), Y7
+	VBROADCASTSS eps+120(FP), Y6
 
-	// m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v)/bc2sqrt + eps)
+	// m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)
 	XORQ DI, DI
 
 adamw_vectors:
 	// for ; n >= 8; n -= 8: one vector at a time
 	CMPQ    SI, $0x00000008
 	JL      adamw_tail
-	VMOVUPS (CX)(DI*1), Y8
-	VMOVUPS (DX)(DI*1), Y9
-	VMULPS  Y1, Y9, Y9
-	VMULPS  Y2, Y8, Y10
-	VADDPS  Y10, Y9, Y9
-	VMOVUPS Y9, (DX)(DI*1)
-	VMOVUPS (BX)(DI*1), Y11
-	VMULPS  Y3, Y11, Y11
-	VMULPS  Y4, Y8, Y10
-	VMULPS  Y8, Y10, Y10
-	VADDPS  Y10, Y11, Y11
-	VMOVUPS Y11, (BX)(DI*1)
-	VSQRTPS Y11, Y10
-	VDIVPS  Y6, Y10, Y10
-	VADDPS  Y7, Y10, Y10
-	VMULPS  Y5, Y9, Y9
-	VDIVPS  Y10, Y9, Y9
-	VMOVUPS (AX)(DI*1), Y8
-	VMULPS  Y0, Y8, Y8
-	VSUBPS  Y9, Y8, Y8
-	VMOVUPS Y8, (AX)(DI*1)
+	VMOVUPS (CX)(DI*1), Y7
+	VMOVUPS (DX)(DI*1), Y8
+	VMULPS  Y1, Y8, Y8
+	VMULPS  Y2, Y7, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (DX)(DI*1)
+	VMOVUPS (BX)(DI*1), Y10
+	VMULPS  Y3, Y10, Y10
+	VMULPS  Y4, Y7, Y9
+	VMULPS  Y7, Y9, Y9
+	VADDPS  Y9, Y10, Y10
+	VMOVUPS Y10, (BX)(DI*1)
+	VSQRTPS Y10, Y9
+	VADDPS  Y6, Y9, Y9
+	VMULPS  Y5, Y8, Y8
+	VDIVPS  Y9, Y8, Y8
+	VMOVUPS (AX)(DI*1), Y7
+	VMULPS  Y0, Y7, Y7
+	VSUBPS  Y8, Y7, Y7
+	VMOVUPS Y7, (AX)(DI*1)
 	ADDQ    $0x00000020, DI
 	SUBQ    $0x00000008, SI
 	JMP     adamw_vectors
@@ -2007,27 +2005,26 @@ adamw_scalars:
 	// for ; n > 0; n--: one float at a time
 	TESTQ   SI, SI
 	JZ      adamw_done
-	VMOVSS  (CX)(DI*1), X8
-	VMOVSS  (DX)(DI*1), X9
-	VMULSS  X1, X9, X9
-	VMULSS  X2, X8, X10
-	VADDSS  X10, X9, X9
-	VMOVSS  X9, (DX)(DI*1)
-	VMOVSS  (BX)(DI*1), X11
-	VMULSS  X3, X11, X11
-	VMULSS  X4, X8, X10
-	VMULSS  X8, X10, X10
-	VADDSS  X10, X11, X11
-	VMOVSS  X11, (BX)(DI*1)
-	VSQRTSS X11, X10, X10
-	VDIVSS  X6, X10, X10
-	VADDSS  X7, X10, X10
-	VMULSS  X5, X9, X9
-	VDIVSS  X10, X9, X9
-	VMOVSS  (AX)(DI*1), X8
-	VMULSS  X0, X8, X8
-	VSUBSS  X9, X8, X8
-	VMOVSS  X8, (AX)(DI*1)
+	VMOVSS  (CX)(DI*1), X7
+	VMOVSS  (DX)(DI*1), X8
+	VMULSS  X1, X8, X8
+	VMULSS  X2, X7, X9
+	VADDSS  X9, X8, X8
+	VMOVSS  X8, (DX)(DI*1)
+	VMOVSS  (BX)(DI*1), X10
+	VMULSS  X3, X10, X10
+	VMULSS  X4, X7, X9
+	VMULSS  X7, X9, X9
+	VADDSS  X9, X10, X10
+	VMOVSS  X10, (BX)(DI*1)
+	VSQRTSS X10, X9, X9
+	VADDSS  X6, X9, X9
+	VMULSS  X5, X8, X8
+	VDIVSS  X9, X8, X8
+	VMOVSS  (AX)(DI*1), X7
+	VMULSS  X0, X7, X7
+	VSUBSS  X8, X7, X7
+	VMOVSS  X7, (AX)(DI*1)
 	ADDQ    $0x04, DI
 	DECQ    SI
 	JMP     adamw_scalars
@@ -4009,9 +4006,9 @@ ret:
 	VZEROUPPER
 	RET
 
-// func AdamWAVX512(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, bc2sqrt float32, eps float32)
+// func AdamWAVX512(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, eps float32)
 // Requires: AVX, AVX512F
-TEXT ·AdamWAVX512(SB), NOSPLIT, $0-128
+TEXT ·AdamWAVX512(SB), NOSPLIT, $0-124
 	MOVQ         p_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         m_base+48(FP), DX
@@ -4023,37 +4020,35 @@ TEXT ·AdamWAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS b2+108(FP), Z3
 	VBROADCASTSS c2+112(FP), Z4
 	VBROADCASTSS step+116(FP), Z5
-	VBROADCASTSS bc2sqrt+120(FP), Z6
-	VBROADCASTSS eps+124(FP), Z7
+	VBROADCASTSS eps+120(FP), Z6
 
-	// m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v)/bc2sqrt + eps)
+	// m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)
 	XORQ DI, DI
 
 adamw_vectors:
 	// for ; n >= 16; n -= 16: one vector at a time
 	CMPQ    SI, $0x00000010
 	JL      adamw_tail
-	VMOVUPS (CX)(DI*1), Z8
-	VMOVUPS (DX)(DI*1), Z9
-	VMULPS  Z1, Z9, Z9
-	VMULPS  Z2, Z8, Z10
-	VADDPS  Z10, Z9, Z9
-	VMOVUPS Z9, (DX)(DI*1)
-	VMOVUPS (BX)(DI*1), Z11
-	VMULPS  Z3, Z11, Z11
-	VMULPS  Z4, Z8, Z10
-	VMULPS  Z8, Z10, Z10
-	VADDPS  Z10, Z11, Z11
-	VMOVUPS Z11, (BX)(DI*1)
-	VSQRTPS Z11, Z10
-	VDIVPS  Z6, Z10, Z10
-	VADDPS  Z7, Z10, Z10
-	VMULPS  Z5, Z9, Z9
-	VDIVPS  Z10, Z9, Z9
-	VMOVUPS (AX)(DI*1), Z8
-	VMULPS  Z0, Z8, Z8
-	VSUBPS  Z9, Z8, Z8
-	VMOVUPS Z8, (AX)(DI*1)
+	VMOVUPS (CX)(DI*1), Z7
+	VMOVUPS (DX)(DI*1), Z8
+	VMULPS  Z1, Z8, Z8
+	VMULPS  Z2, Z7, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (DX)(DI*1)
+	VMOVUPS (BX)(DI*1), Z10
+	VMULPS  Z3, Z10, Z10
+	VMULPS  Z4, Z7, Z9
+	VMULPS  Z7, Z9, Z9
+	VADDPS  Z9, Z10, Z10
+	VMOVUPS Z10, (BX)(DI*1)
+	VSQRTPS Z10, Z9
+	VADDPS  Z6, Z9, Z9
+	VMULPS  Z5, Z8, Z8
+	VDIVPS  Z9, Z8, Z8
+	VMOVUPS (AX)(DI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VSUBPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(DI*1)
 	ADDQ    $0x00000040, DI
 	SUBQ    $0x00000010, SI
 	JMP     adamw_vectors
@@ -4063,27 +4058,26 @@ adamw_scalars:
 	// for ; n > 0; n--: one float at a time
 	TESTQ   SI, SI
 	JZ      adamw_done
-	VMOVSS  (CX)(DI*1), X8
-	VMOVSS  (DX)(DI*1), X9
-	VMULSS  X1, X9, X9
-	VMULSS  X2, X8, X10
-	VADDSS  X10, X9, X9
-	VMOVSS  X9, (DX)(DI*1)
-	VMOVSS  (BX)(DI*1), X11
-	VMULSS  X3, X11, X11
-	VMULSS  X4, X8, X10
-	VMULSS  X8, X10, X10
-	VADDSS  X10, X11, X11
-	VMOVSS  X11, (BX)(DI*1)
-	VSQRTSS X11, X10, X10
-	VDIVSS  X6, X10, X10
-	VADDSS  X7, X10, X10
-	VMULSS  X5, X9, X9
-	VDIVSS  X10, X9, X9
-	VMOVSS  (AX)(DI*1), X8
-	VMULSS  X0, X8, X8
-	VSUBSS  X9, X8, X8
-	VMOVSS  X8, (AX)(DI*1)
+	VMOVSS  (CX)(DI*1), X7
+	VMOVSS  (DX)(DI*1), X8
+	VMULSS  X1, X8, X8
+	VMULSS  X2, X7, X9
+	VADDSS  X9, X8, X8
+	VMOVSS  X8, (DX)(DI*1)
+	VMOVSS  (BX)(DI*1), X10
+	VMULSS  X3, X10, X10
+	VMULSS  X4, X7, X9
+	VMULSS  X7, X9, X9
+	VADDSS  X9, X10, X10
+	VMOVSS  X10, (BX)(DI*1)
+	VSQRTSS X10, X9, X9
+	VADDSS  X6, X9, X9
+	VMULSS  X5, X8, X8
+	VDIVSS  X9, X8, X8
+	VMOVSS  (AX)(DI*1), X7
+	VMULSS  X0, X7, X7
+	VSUBSS  X8, X7, X7
+	VMOVSS  X7, (AX)(DI*1)
 	ADDQ    $0x04, DI
 	DECQ    SI
 	JMP     adamw_scalars

@@ -1910,8 +1910,8 @@ one_done:
 ret:
 	RET      
 
-// func AdamWNEON(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, bc2sqrt float32, eps float32)
-TEXT ·AdamWNEON(SB), NOSPLIT, $0-128
+// func AdamWNEON(p []float32, g []float32, m []float32, v []float32, decay float32, b1 float32, c1 float32, b2 float32, c2 float32, step float32, eps float32)
+TEXT ·AdamWNEON(SB), NOSPLIT, $0-124
 	MOVD     p_base+0(FP), R0
 	MOVD     R0, R1
 	MOVD     g_base+24(FP), R2
@@ -1931,12 +1931,10 @@ TEXT ·AdamWNEON(SB), NOSPLIT, $0-128
 	VDUP     V28.S[0], V28.S4
 	FMOVS    step+116(FP), F29
 	VDUP     V29.S[0], V29.S4
-	FMOVS    bc2sqrt+120(FP), F30
+	FMOVS    eps+120(FP), F30
 	VDUP     V30.S[0], V30.S4
-	FMOVS    eps+124(FP), F31
-	VDUP     V31.S[0], V31.S4
 
-	// m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v)/bc2sqrt + eps)
+	// m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)
 	MOVD     p_len+8(FP), R7
 
 adamw_blocks:
@@ -1980,14 +1978,10 @@ adamw_blocks:
 	WORD     $0x6ea1f9a9 // FSQRT V9.4S, V13.4S
 	WORD     $0x6ea1f9ca // FSQRT V10.4S, V14.4S
 	WORD     $0x6ea1f9eb // FSQRT V11.4S, V15.4S
-	WORD     $0x6e3efd08 // FDIV V8.4S, V8.4S, V30.4S
-	WORD     $0x6e3efd29 // FDIV V9.4S, V9.4S, V30.4S
-	WORD     $0x6e3efd4a // FDIV V10.4S, V10.4S, V30.4S
-	WORD     $0x6e3efd6b // FDIV V11.4S, V11.4S, V30.4S
-	WORD     $0x4e3fd508 // FADD V8.4S, V8.4S, V31.4S
-	WORD     $0x4e3fd529 // FADD V9.4S, V9.4S, V31.4S
-	WORD     $0x4e3fd54a // FADD V10.4S, V10.4S, V31.4S
-	WORD     $0x4e3fd56b // FADD V11.4S, V11.4S, V31.4S
+	WORD     $0x4e3ed508 // FADD V8.4S, V8.4S, V30.4S
+	WORD     $0x4e3ed529 // FADD V9.4S, V9.4S, V30.4S
+	WORD     $0x4e3ed54a // FADD V10.4S, V10.4S, V30.4S
+	WORD     $0x4e3ed56b // FADD V11.4S, V11.4S, V30.4S
 	WORD     $0x6e3ddc84 // FMUL V4.4S, V4.4S, V29.4S
 	WORD     $0x6e3ddca5 // FMUL V5.4S, V5.4S, V29.4S
 	WORD     $0x6e3ddcc6 // FMUL V6.4S, V6.4S, V29.4S
@@ -2026,8 +2020,7 @@ adamw_vectors:
 	WORD     $0x4e28d58c // FADD V12.4S, V12.4S, V8.4S
 	VST1.P   [V12.S4], 16(R6)
 	WORD     $0x6ea1f988 // FSQRT V8.4S, V12.4S
-	WORD     $0x6e3efd08 // FDIV V8.4S, V8.4S, V30.4S
-	WORD     $0x4e3fd508 // FADD V8.4S, V8.4S, V31.4S
+	WORD     $0x4e3ed508 // FADD V8.4S, V8.4S, V30.4S
 	WORD     $0x6e3ddc84 // FMUL V4.4S, V4.4S, V29.4S
 	WORD     $0x6e28fc84 // FDIV V4.4S, V4.4S, V8.4S
 	VLD1.P   16(R0), [V12.S4]
@@ -2055,8 +2048,7 @@ adamw_scalars:
 	FADDS    F8, F12, F12
 	FMOVS.P  F12, 4(R6)
 	FSQRTS   F12, F8
-	FDIVS    F30, F8, F8
-	FADDS    F31, F8, F8
+	FADDS    F30, F8, F8
 	FMULS    F29, F4, F4
 	FDIVS    F8, F4, F4
 	FMOVS.P  4(R0), F12

@@ -14,34 +14,35 @@ type AdamWParams struct {
 }
 
 // adamWFunc is the signature of AdamW implementations. The scalars are
-// those of one step, prepared by AdamW: decay = 1-lr*wd, c1 = 1-β1,
-// c2 = 1-β2, step = lr/(1-β1^t), bc2sqrt = √(1-β2^t).
-type adamWFunc func(p, g, m, v []float32, decay, b1, c1, b2, c2, step, bc2sqrt, eps float32)
+// those of one step, prepared by AdamWParams.scalars.
+type adamWFunc func(p, g, m, v []float32, decay, b1, c1, b2, c2, step, eps float32)
 
 var adamWOp = newOpTable[adamWFunc]("adamw", adamWGeneric)
 
 // AdamW applies one AdamW update (Loshchilov & Hutter, decoupled weight
 // decay) to the parameters p with gradient g and moment buffers m and v, as
-// PyTorch's torch.optim.AdamW computes it (amsgrad=False, maximize=False;
-// the algorithm in its documentation, with γ = lr, λ = wd):
+// PyTorch's torch.optim.AdamW defines it (amsgrad=False, maximize=False;
+// the algorithm in its documentation, with γ = lr, λ = wd, t = par.Step >= 1):
 //
 //	θ_t = θ_{t-1} - γλθ_{t-1}
 //	m_t = β1 m_{t-1} + (1-β1) g_t
 //	v_t = β2 v_{t-1} + (1-β2) g_t²
 //	θ_t = θ_t - γ (m_t/(1-β1^t)) / (√(v_t/(1-β2^t)) + ε)
 //
-// in the operation order of its single-tensor implementation
-// (torch/optim/adamw.py, _single_tensor_adamw), with the step's scalars
-// formed in float64 as Python does and each element operation rounded to
-// float32:
+// PyTorch's single-tensor implementation (torch/optim/adamw.py,
+// _single_tensor_adamw) divides √v_t by √(1-β2^t) for every element; here
+// that factor is moved into the step's scalars (formed once in float64), as
+// in Kingma & Ba's "efficient version" of Adam, which saves one division per
+// element and changes the result by rounding only:
 //
 //	p[i] = p[i] * (1 - lr*wd)
 //	m[i] = m[i]*β1 + g[i]*(1-β1)
 //	v[i] = v[i]*β2 + (g[i]*(1-β2))*g[i]
-//	p[i] = p[i] - (m[i] * lr/(1-β1^t)) / (√v[i]/√(1-β2^t) + eps)
+//	p[i] = p[i] - (m[i] * lr√(1-β2^t)/(1-β1^t)) / (√v[i] + eps·√(1-β2^t))
 //
-// with t = par.Step (>= 1). Every variant gives the same bits (no fused
-// multiply-adds; √ and / are correctly rounded).
+// each element operation rounded to float32 in this order. Every variant
+// gives the same bits (no fused multiply-adds; √ and / are correctly
+// rounded).
 func AdamW(p, g, m, v []float32, par AdamWParams) {
 	if par.Step < 1 {
 		panic(fmt.Sprintf("kernels.AdamW: step %d, want >= 1", par.Step))
@@ -49,26 +50,27 @@ func AdamW(p, g, m, v []float32, par AdamWParams) {
 	need("AdamW", "g", g, len(p))
 	need("AdamW", "m", m, len(p))
 	need("AdamW", "v", v, len(p))
-	decay, c1, c2, step, bc2sqrt := par.scalars()
+	decay, c1, c2, step, eps := par.scalars()
 	f := adamWOp.active()
 	if serial(len(p), elemGrain) {
-		f(p, g, m, v, decay, par.Beta1, c1, par.Beta2, c2, step, bc2sqrt, par.Eps)
+		f(p, g, m, v, decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 		return
 	}
 	parallelFor(len(p), elemGrain, func(lo, hi int) {
-		f(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], decay, par.Beta1, c1, par.Beta2, c2, step, bc2sqrt, par.Eps)
+		f(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 	})
 }
 
-// scalars returns the per-step scalars of the update, formed in float64 as
-// PyTorch's Python code forms them: decay = 1-lr*wd, c1 = 1-β1, c2 = 1-β2,
-// step = lr/(1-β1^t), bc2sqrt = √(1-β2^t).
-func (par AdamWParams) scalars() (decay, c1, c2, step, bc2sqrt float32) {
+// scalars returns the per-step scalars of the update, formed in float64
+// from the float32 hyperparameters: decay = 1-lr*wd, c1 = 1-β1, c2 = 1-β2,
+// step = lr·√(1-β2^t)/(1-β1^t), eps = ε·√(1-β2^t).
+func (par AdamWParams) scalars() (decay, c1, c2, step, eps float32) {
 	lr, b1, b2, t := float64(par.LR), float64(par.Beta1), float64(par.Beta2), float64(par.Step)
+	bc2sqrt := math.Sqrt(1 - math.Pow(b2, t))
 	decay = float32(1 - lr*float64(par.WeightDecay))
 	c1, c2 = float32(1-b1), float32(1-b2)
-	step = float32(lr / (1 - math.Pow(b1, t)))
-	bc2sqrt = float32(math.Sqrt(1 - math.Pow(b2, t)))
+	step = float32(lr * bc2sqrt / (1 - math.Pow(b1, t)))
+	eps = float32(float64(par.Eps) * bc2sqrt)
 	return
 }
 
@@ -80,16 +82,15 @@ func (par AdamWParams) scalars() (decay, c1, c2, step, bc2sqrt float32) {
 //	for i := range p {
 //		m[i] = float32(m[i]*b1) + float32(g[i]*c1)
 //		v[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])
-//		den := sqrt(v[i])/bc2sqrt + eps
-//		p[i] = float32(p[i]*decay) - float32(m[i]*step)/den
+//		p[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)
 //	}
-func adamWGeneric(p, g, m, v []float32, decay, b1, c1, b2, c2, step, bc2sqrt, eps float32) {
+func adamWGeneric(p, g, m, v []float32, decay, b1, c1, b2, c2, step, eps float32) {
 	for i := range p {
 		gi := g[i]
 		mi := float32(m[i]*b1) + float32(gi*c1)
 		vi := float32(v[i]*b2) + float32(float32(gi*c2)*gi)
 		m[i], v[i] = mi, vi
-		den := float32(math.Sqrt(float64(vi)))/bc2sqrt + eps
+		den := float32(math.Sqrt(float64(vi))) + eps
 		p[i] = float32(p[i]*decay) - float32(mi*step)/den
 	}
 }

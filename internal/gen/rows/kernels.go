@@ -684,24 +684,23 @@ func emitLayerNormParamGrad(s isa, beta bool) {
 }
 
 func emitAdamW(s isa) {
-	function(s, "AdamW", "func(p, g, m, v []float32, decay, b1, c1, b2, c2, step, bc2sqrt, eps float32)",
+	function(s, "AdamW", "func(p, g, m, v []float32, decay, b1, c1, b2, c2, step, eps float32)",
 		"applies one AdamW update to p[i], i < len(p) (g, m",
 		"and v at least as long), each operation rounded to float32 in this order:",
 		"",
 		"\tfor i := range p {",
 		"\t\tm[i] = float32(m[i]*b1) + float32(g[i]*c1)",
 		"\t\tv[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])",
-		"\t\tden := sqrt(v[i])/bc2sqrt + eps",
-		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/den",
+		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)",
 		"\t}")
 	p, g, m, v, n := ptr("p"), ptr("g"), ptr("m"), ptr("v"), length("p")
-	var k8 []reg.VecVirtual
-	for _, name := range []string{"decay", "b1", "c1", "b2", "c2", "step", "bc2sqrt", "eps"} {
-		k8 = append(k8, broadcast(s, addr(name)))
+	var k7 []reg.VecVirtual
+	for _, name := range []string{"decay", "b1", "c1", "b2", "c2", "step", "eps"} {
+		k7 = append(k7, broadcast(s, addr(name)))
 	}
-	decay, b1, c1, b2, c2, step, bc2, eps := k8[0], k8[1], k8[2], k8[3], k8[4], k8[5], k8[6], k8[7]
+	decay, b1, c1, b2, c2, step, eps := k7[0], k7[1], k7[2], k7[3], k7[4], k7[5], k7[6]
 	l := newLoop("adamw", 1)
-	c.Comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v)/bc2sqrt + eps)")
+	c.Comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)")
 	l.emit(s, n, func(k kind, j int) {
 		gv := k.load(l.at(g, k, j))
 		mv := k.load(l.at(m, k, j))
@@ -717,7 +716,6 @@ func emitAdamW(s isa) {
 		k.add(t, vv, vv)
 		k.mov(vv, l.at(v, k, j))
 		k.sqrt(vv, t)
-		k.div(k.of(bc2), t, t)
 		k.add(k.of(eps), t, t)
 		k.mul(k.of(step), mv, mv)
 		k.div(t, mv, mv)

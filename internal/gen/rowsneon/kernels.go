@@ -1,7 +1,5 @@
 package main
 
-import "fmt"
-
 // emitAll emits every row kernel.
 func emitAll(f *file) {
 	emitAdd(f)
@@ -700,7 +698,7 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 }
 
 func emitAdamW(f *file) {
-	names := []string{"decay", "b1", "c1", "b2", "c2", "step", "bc2sqrt", "eps"}
+	names := []string{"decay", "b1", "c1", "b2", "c2", "step", "eps"}
 	ps := sl("p", "g", "m", "v")
 	for _, n := range names {
 		ps = append(ps, param{n, 'f'})
@@ -712,11 +710,10 @@ func emitAdamW(f *file) {
 		"\tfor i := range p {",
 		"\t\tm[i] = float32(m[i]*b1) + float32(g[i]*c1)",
 		"\t\tv[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])",
-		"\t\tden := sqrt(v[i])/bc2sqrt + eps",
-		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/den",
+		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)",
 		"\t}"}, func(k *kernel) {
 		// R0, R1 read and write p; R2 g; R3, R4 m; R5, R6 v; R7 counts.
-		// V24-V31 the scalars in the order of the signature.
+		// V24-V30 the scalars in the order of the signature.
 		f.ins("MOVD", k.base("p"), "R0")
 		f.ins("MOVD", "R0", "R1")
 		f.ins("MOVD", k.base("g"), "R2")
@@ -727,8 +724,8 @@ func emitAdamW(f *file) {
 		for i, n := range names {
 			f.bcast(24+i, k.arg(n))
 		}
-		decay, b1, c1, b2, c2, step, bc2, eps := bc(24), bc(25), bc(26), bc(27), bc(28), bc(29), bc(30), bc(31)
-		f.comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v)/bc2sqrt + eps)")
+		decay, b1, c1, b2, c2, step, eps := bc(24), bc(25), bc(26), bc(27), bc(28), bc(29), bc(30)
+		f.comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)")
 		f.loop("adamw", "R7", k.len("p"), func(kd kind) {
 			f.load(kd, "R2", 0)
 			f.load(kd, "R3", 4)
@@ -743,7 +740,6 @@ func emitAdamW(f *file) {
 			f.fadd(kd, g(12), g(12), g(8))
 			f.store(kd, 12, "R6")
 			f.fsqrt(kd, g(8), g(12))
-			f.fdiv(kd, g(8), g(8), bc2)
 			f.fadd(kd, g(8), g(8), eps)
 			f.fmul(kd, g(4), g(4), step)
 			f.fdiv(kd, g(4), g(4), g(8))
@@ -753,5 +749,4 @@ func emitAdamW(f *file) {
 			f.store(kd, 12, "R1")
 		}, nil)
 	})
-	_ = fmt.Sprint
 }
