@@ -17,10 +17,12 @@ what autograd runs, without the autograd graph's bookkeeping.
 
 Bytes per call (float32, the same convention as the Go benchmarks; small
 per-row or per-column vectors such as gamma, mean and rstd are not counted):
-    softmax     fwd: x in, y out = 8N        bwd: y, dy in, dx out = 12N
-    layer_norm  fwd: x in, y out = 8N        bwd: dy, x in, dx out = 12N
-    gelu        fwd: x in, y out = 8N        bwd: dy, x in, dx out = 12N
-    adamw       p, g, m, v in; p, m, v out = 28N
+    softmax         fwd: x in, y out = 8N        bwd: y, dy in, dx out = 12N
+    layer_norm      fwd: x in, y out = 8N        bwd: dy, x in, dx out = 12N
+    add_layer_norm  fwd: a, b in, s, y out = 16N (torch.add, then layer_norm)
+    gelu            fwd: x in, y out = 8N        bwd: dy, x in, dx out = 12N
+    bias_grad       dy in = 4N (dy.sum(0))
+    adamw           p, g, m, v in; p, m, v out = 28N
 where N is the number of elements (parameters for AdamW).
 
 Uses Debian's python3-torch (run with /usr/bin/python3, not a virtualenv's
@@ -100,6 +102,20 @@ def cases():
     yield "layer_norm", "fwd", "1024x768", 8 * n, ln_fwd
     yield "layer_norm", "bwd", "1024x768", 12 * n, ln_bwd
 
+    # The residual add and layer norm of a transformer block: s = a + b
+    # (kept for backward), y = LayerNorm(s); two operators in PyTorch.
+    def add_ln_fwd():
+        a, b, w, bb = randn(rows, cols), randn(rows, cols), randn(cols), randn(cols)
+        s = torch.empty(rows, cols)
+
+        def f():
+            torch.add(a, b, out=s)
+            return F.layer_norm(s, (cols,), w, bb, 1e-12)
+
+        return f
+
+    yield "add_layer_norm", "fwd", "1024x768", 16 * n, add_ln_fwd
+
     # Exact (erf) GELU on the FFN activations, 1024 x 3072.
     rows, cols = 1024, 3072
     n = rows * cols
@@ -114,6 +130,13 @@ def cases():
 
     yield "gelu", "fwd", "1024x3072", 8 * n, gelu_fwd
     yield "gelu", "bwd", "1024x3072", 12 * n, gelu_bwd
+
+    # Bias gradient: column sums of the FFN output gradient, 1024 x 3072.
+    def bias_grad():
+        dy, db = randn(rows, cols), torch.empty(cols)
+        return lambda: torch.sum(dy, 0, out=db)
+
+    yield "bias_grad", "sum(0)", "1024x3072", 4 * n, bias_grad
 
     # One AdamW step over 2.4M parameters (one flat tensor).
     n = 2_400_000
@@ -132,7 +155,7 @@ def cases():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ops", default="", help="comma-separated subset of softmax,layer_norm,gelu,adamw")
+    ap.add_argument("--ops", default="", help="comma-separated subset of softmax,layer_norm,add_layer_norm,gelu,bias_grad,adamw")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     ap.add_argument("--repeats", type=int, default=11, help="timed repeats; the median is printed")
     ap.add_argument("--min-time", type=float, default=0.05, help="seconds per repeat")
@@ -142,12 +165,12 @@ def main():
     wanted = set(filter(None, args.ops.split(",")))
     torch.set_grad_enabled(False)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, median of {args.repeats}")
-    print(f"{'op':<12}{'pass':<20}{'shape':<15}{'ms':>10}{'GB/s':>10}{'cpu ms':>10}{'cpu GB/s':>10}")
+    print(f"{'op':<16}{'pass':<20}{'shape':<15}{'ms':>10}{'GB/s':>10}{'cpu ms':>10}{'cpu GB/s':>10}")
     for op, direction, shape, nbytes, setup in cases():
         if wanted and op not in wanted:
             continue
         t, c = timeit(setup(), args.repeats, args.min_time)
-        print(f"{op:<12}{direction:<20}{shape:<15}{t * 1e3:>10.3f}{nbytes / t / GB:>10.2f}{c * 1e3:>10.3f}{nbytes / c / GB:>10.2f}")
+        print(f"{op:<16}{direction:<20}{shape:<15}{t * 1e3:>10.3f}{nbytes / t / GB:>10.2f}{c * 1e3:>10.3f}{nbytes / c / GB:>10.2f}")
         sys.stdout.flush()
 
 
