@@ -18,9 +18,9 @@ const arenaAlign = 16
 // use.
 type Arena struct {
 	block []float32 // the reused block
-	off   int       // next free element of block
-	peak  int       // highest off since Reset
-	over  int       // elements served from the heap since Reset
+	off   int       // next free position; past len(block) once a request overflowed
+	peak  int       // highest off since Reset: the size the block needs
+	grew  bool      // a request since Reset did not fit in the block
 }
 
 // Alloc returns a buffer of n elements with undefined contents, valid until
@@ -30,14 +30,19 @@ func (a *Arena) Alloc(n int) []float32 {
 		panic("nn.Arena.Alloc: negative size")
 	}
 	size := (n + arenaAlign - 1) &^ (arenaAlign - 1)
+	var s []float32
 	if a.off+size <= len(a.block) {
-		s := a.block[a.off : a.off+n : a.off+n]
-		a.off += size
-		a.peak = max(a.peak, a.off)
-		return s
+		s = a.block[a.off : a.off+n : a.off+n]
+	} else {
+		// Served from the heap, but counted as if the block were large
+		// enough, so that Reset learns the true high-water mark (Release
+		// included).
+		s = make([]float32, n)
+		a.grew = true
 	}
-	a.over += size
-	return make([]float32, n)
+	a.off += size
+	a.peak = max(a.peak, a.off)
+	return s
 }
 
 // AllocZero is Alloc with the buffer cleared.
@@ -50,7 +55,7 @@ func (a *Arena) AllocZero(n int) []float32 {
 // Mark records the arena's position for a later Release.
 func (a *Arena) Mark() int { return a.off }
 
-// Release frees every buffer allocated from the block since Mark returned m.
+// Release frees every buffer allocated since Mark returned m.
 func (a *Arena) Release(m int) {
 	if m < 0 || m > a.off {
 		panic("nn.Arena.Release: mark is not an earlier position of this arena")
@@ -59,11 +64,11 @@ func (a *Arena) Release(m int) {
 }
 
 // Reset frees every buffer. If the last step needed more than the block, the
-// block is replaced by one large enough for it.
+// block is replaced by one of exactly the high-water mark of that step.
 func (a *Arena) Reset() {
-	if a.over > 0 {
-		a.block = make([]float32, a.peak+a.over)
-		a.over = 0
+	if a.grew {
+		a.block = make([]float32, a.peak)
+		a.grew = false
 	}
 	a.off, a.peak = 0, 0
 }

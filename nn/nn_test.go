@@ -481,6 +481,30 @@ func TestArena(t *testing.T) {
 	allocs = testing.AllocsPerRun(10, func() { bare(1000) })
 	require.Zero(t, allocs)
 
+	// The block is sized by the high-water mark, released scratch included:
+	// 10 + max(100, 50+30), not the sum of all requests.
+	var b Arena
+	for range 2 {
+		b.Reset()
+		b.Alloc(10)
+		m := b.Mark()
+		b.Alloc(100)
+		b.Release(m)
+		b.Alloc(50)
+		b.Alloc(30)
+	}
+	require.Equal(t, 16+112, b.Cap(), "aligned sizes 16 + 112")
+	allocs = testing.AllocsPerRun(10, func() {
+		b.Reset()
+		b.Alloc(10)
+		m := b.Mark()
+		b.Alloc(100)
+		b.Release(m)
+		b.Alloc(50)
+		b.Alloc(30)
+	})
+	require.Zero(t, allocs)
+
 	// Mark/Release reuse scratch.
 	a.Reset()
 	x := a.Alloc(16)
