@@ -311,10 +311,12 @@ func (f *File) Apply(m *bert.Model, fingerprint string, train bool) (*Setup, err
 }
 
 // ModelFingerprint is the fingerprint of m's base weights, computed as
-// bert.Checkpoint.Fingerprint computes it from a checkpoint file, so that a
-// model built in memory (bert.NewRandom) and the same weights written as a
-// checkpoint have the same fingerprint. Call it before training changes any
-// base weight.
+// bert.Checkpoint.Fingerprint computes it from a checkpoint file (the
+// architecture line, then per base tensor its name, shape and the SHA-256
+// of its little-endian float32 values), so that a model built in memory
+// (bert.NewRandom) and the same weights written as a checkpoint have the
+// same fingerprint; a test checks that the two agree. Call it before
+// training changes any base weight.
 func ModelFingerprint(m *bert.Model) string {
 	byName := map[string]*nn.Param{}
 	for _, p := range m.Params() {
@@ -331,8 +333,9 @@ func ModelFingerprint(m *bert.Model) string {
 			fmt.Fprintf(h, "%s missing\n", t.Name)
 			continue
 		}
-		fmt.Fprintf(h, "%s %v\n", t.Name, t.Shape)
-		hashFloats(h, p.W)
+		th := sha256.New()
+		hashFloats(th, p.W)
+		fmt.Fprintf(h, "%s %v %x\n", t.Name, t.Shape, th.Sum(nil))
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
