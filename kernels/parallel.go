@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // parallelFor calls f on disjoint ranges [lo, hi) covering [0, n), each of at
 // least grain items (except possibly the last), over at most Threads()
@@ -22,16 +25,139 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	chunk := (n + workers - 1) / workers
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
+	workers = (n + chunk - 1) / chunk
+	t := &forTask{n: n, chunk: chunk, f: f}
+	runWorkers(workers, t, &t.wg)
+}
+
+// forTask is parallelFor's work: worker w runs chunk w.
+type forTask struct {
+	n, chunk int
+	f        func(lo, hi int)
+	wg       sync.WaitGroup
+}
+
+func (t *forTask) run(w int) {
+	lo := w * t.chunk
+	t.f(lo, min(lo+t.chunk, t.n))
+}
+
+// workerTask is work split over a fixed number of workers: run(w) is called
+// once for every w in [0, workers).
+type workerTask interface {
+	run(w int)
+}
+
+// runWorkers calls t.run(w) for every w in [0, workers) and returns when all
+// have returned. Worker 0 runs on the calling goroutine and every other worker
+// on a goroutine of its own, all at the same time, so workers may wait for
+// each other (see barrier). wg, which must be idle, tracks the other workers;
+// callers keep it next to t so that nothing is allocated here. The goroutines
+// come from a pool that grows on demand and is never shrunk: a steady state of
+// calls starts no goroutines and does not allocate. Nested calls are safe.
+func runWorkers(workers int, t workerTask, wg *sync.WaitGroup) {
+	if workers <= 1 {
+		t.run(0)
+		return
 	}
-	f(0, min(chunk, n))
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		pool.submit(poolJob{t: t, w: w, wg: wg})
+	}
+	t.run(0)
 	wg.Wait()
+}
+
+// poolJob is one worker's share of a runWorkers call.
+type poolJob struct {
+	t  workerTask
+	w  int
+	wg *sync.WaitGroup
+}
+
+// workerPool hands jobs to idle goroutines, starting a new one when none is
+// idle, so that a job never waits behind another.
+type workerPool struct {
+	// idle counts goroutines committed to receiving from jobs: a sender that
+	// decrements it from a positive value may send without blocking.
+	idle atomic.Int64
+	jobs chan poolJob
+}
+
+// maxPooled bounds the idle goroutines the jobs channel can serve without
+// blocking; beyond it, extra goroutines exit instead of waiting.
+const maxPooled = 1024
+
+var pool = workerPool{jobs: make(chan poolJob, maxPooled)}
+
+func (p *workerPool) submit(j poolJob) {
+	for {
+		n := p.idle.Load()
+		if n <= 0 {
+			go p.loop(j)
+			return
+		}
+		if p.idle.CompareAndSwap(n, n-1) {
+			p.jobs <- j
+			return
+		}
+	}
+}
+
+// loop runs j, then serves jobs until the pool is full.
+func (p *workerPool) loop(j poolJob) {
+	for {
+		j.t.run(j.w)
+		// Count this goroutine idle before signalling completion, so that a
+		// caller that returns from wg.Wait and immediately submits again
+		// finds it idle instead of starting another goroutine.
+		stay := p.idle.Add(1) <= maxPooled
+		if !stay {
+			p.idle.Add(-1)
+		}
+		j.wg.Done()
+		if !stay {
+			return
+		}
+		j = <-p.jobs
+	}
+}
+
+// barrier makes a fixed number of goroutines wait for each other; it can be
+// reused for any number of rounds.
+type barrier struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	n     int // parties
+	count int // arrived in this round
+	round uint64
+}
+
+// reset prepares b for n parties; no goroutine may be waiting on it.
+func (b *barrier) reset(n int) {
+	b.mu.Lock()
+	b.cond.L = &b.mu
+	b.n, b.count = n, 0
+	b.mu.Unlock()
+}
+
+// wait blocks until all n parties have called wait in this round.
+func (b *barrier) wait() {
+	if b.n <= 1 {
+		return
+	}
+	b.mu.Lock()
+	r := b.round
+	b.count++
+	if b.count == b.n {
+		b.count = 0
+		b.round++
+		b.cond.Broadcast()
+	} else {
+		for r == b.round {
+			b.cond.Wait()
+		}
+	}
+	b.mu.Unlock()
 }

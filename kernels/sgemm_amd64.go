@@ -1,0 +1,35 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/petl-go/petl/asm"
+
+// Cache blocks for Zen 4 (32 KiB L1d, 1 MiB L2 per core, shared L3), found
+// by measurement (see benchmarks/README.md):
+//   - kc*nr floats of packed B (one sliver) stay in L1 while mr-row slivers
+//     of A stream past them;
+//   - mc*kc floats of packed A (one block) stay in L2;
+//   - kc*nc floats of packed B (one block) stay in L3, shared by the threads.
+var (
+	sgemmBlockingAVX2 = sgemmBlocking{
+		kernel: asm.SgemmKernelAVX2,
+		mr:     asm.SgemmKernelAVX2MR, nr: asm.SgemmKernelAVX2NR,
+		mc: 144, kc: 256, nc: 4096,
+		parallelWork: 1 << 18,
+	}
+	// The AVX-512 tile is twice as wide: kc is smaller to keep a sliver of
+	// B (kc*32 floats) in L1.
+	sgemmBlockingAVX512 = sgemmBlocking{
+		kernel: asm.SgemmKernelAVX512,
+		mr:     asm.SgemmKernelAVX512MR, nr: asm.SgemmKernelAVX512NR,
+		mc: 144, kc: 160, nc: 4096,
+		parallelWork: 1 << 18,
+	}
+)
+
+func init() {
+	sgemmBlockings[AVX2] = &sgemmBlockingAVX2
+	sgemmOp.set(AVX2, sgemmBlockingAVX2.sgemm)
+	sgemmBlockings[AVX512] = &sgemmBlockingAVX512
+	sgemmOp.set(AVX512, sgemmBlockingAVX512.sgemm)
+}

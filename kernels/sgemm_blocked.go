@@ -1,0 +1,384 @@
+package kernels
+
+import "sync"
+
+// This file holds the cache-blocked SGEMM driver shared by every SIMD variant,
+// in the manner of Goto and van de Geijn ("Anatomy of high-performance matrix
+// multiplication", 2008) and BLIS. Only the micro-kernel, which multiplies a
+// packed mr x kc panel of op(A) by a packed kc x nr panel of op(B) in
+// registers, differs between variants.
+//
+// Loop nest, outermost first (C is m x n, op(A) is m x k, op(B) is k x n):
+//
+//	for jc := 0; jc < n; jc += nc        // B block: kc x nc, packed, lives in L3
+//	  for pc := 0; pc < k; pc += kc      // C += A[:, pc:pc+kc] * B[pc:pc+kc, :]
+//	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-wide slivers (all workers share it)
+//	    for ic := 0; ic < m; ic += mc    // A block: mc x kc, packed, lives in L2
+//	      pack op(A)[ic:ic+mc, pc:pc+kc] into mr-tall slivers (per worker)
+//	      for jr := 0; jr < nc; jr += nr       // B sliver: kc x nr, lives in L1
+//	        for ir := 0; ir < mc; ir += mr     // A sliver streams from L2
+//	          micro-kernel: C[ic+ir:+mr, jc+jr:+nr] = alpha*Asliver*Bsliver + beta'*C
+//
+// beta' is beta for the first k block (pc == 0) and 1 afterwards, so BLAS
+// semantics hold: with beta == 0, C is only written. Packing copies op(A) and
+// op(B) into the layout the micro-kernel reads, whatever the transpose flags,
+// and pads partial slivers with zeros; tiles that stick out of C are computed
+// into a small buffer and copied out.
+//
+// Work is split between goroutines over tiles of C (rows, or columns when C
+// has few rows), never over k, and every tile of C is produced by the same
+// sequence of micro-kernel calls whatever the split, so results are bitwise
+// identical for every thread count.
+
+// sgemmMicroKernel computes, for a packed panel a of mr rows (a[p*mr+i]) and
+// a packed panel b of nr columns (b[p*nr+j]), both of length k:
+//
+//	for i := 0; i < mr; i++ {
+//		for j := 0; j < nr; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[p*mr+i] * b[p*nr+j]
+//			}
+//			if beta == 0 {
+//				c[i*ldc+j] = alpha * s // c is not read
+//			} else {
+//				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+//			}
+//		}
+//	}
+//
+// k >= 1. The pointers address the first element of each panel and of the
+// mr x nr tile of C.
+type sgemmMicroKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// sgemmBlocking describes one variant of the blocked SGEMM: its micro-kernel
+// with the tile it computes, and the cache block sizes tuned for it.
+type sgemmBlocking struct {
+	kernel sgemmMicroKernel
+	mr, nr int // micro-kernel tile: mr rows by nr columns of C
+	mc     int // rows of the packed A block (a multiple of mr): mc*kc floats in L2
+	kc     int // depth of a block: kc*nr floats of B in L1, with room for A
+	nc     int // columns of the packed B block (a multiple of nr)
+
+	// parallelWork is the least m*n*k worth a worker of its own: smaller
+	// products run on fewer goroutines (down to one, on the caller's).
+	parallelWork int
+}
+
+// sgemmBlockings holds the blocked SGEMM of each variant that has one (set
+// in the init of the architecture's file), for tests.
+var sgemmBlockings [numVariants]*sgemmBlocking
+
+// sgemm is the blocked driver: an sgemmFunc for this variant.
+func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		sgemmScale(m, n, beta, c, ldc)
+		return
+	}
+	workers := Threads()
+	if g.parallelWork > 0 {
+		workers = min(workers, max(1, m*n*k/g.parallelWork))
+	}
+	workers = min(workers, g.maxWorkers(m, n))
+
+	j := getSgemmJob()
+	j.setup(g, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	runWorkers(workers, j, &j.wg)
+	j.a, j.b, j.c = nil, nil, nil // do not keep the caller's matrices alive
+	putSgemmJob(j)
+}
+
+// maxWorkers bounds the workers by the tiles there are to share.
+func (g *sgemmBlocking) maxWorkers(m, n int) int {
+	return max((m+g.mr-1)/g.mr, (min(n, g.nc)+g.nr-1)/g.nr)
+}
+
+// sgemmScale sets C = beta*C, or C = 0 without reading C when beta is 0.
+func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// sgemmJob is one blocked SGEMM call: its arguments, the split between
+// workers and the packing buffers, which are kept (in sgemmJobs) for the next
+// call so that steady-state calls do not allocate.
+type sgemmJob struct {
+	g              *sgemmBlocking
+	workers        int
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+
+	kc       int  // depth of every k block but possibly the last
+	rowSplit bool // split rows of C between workers (else columns)
+
+	wg    sync.WaitGroup
+	bar   barrier
+	bufB  []float32   // packed B block, kc x nc, shared in a row split
+	local []sgemmWork // per worker
+}
+
+// sgemmWork is a worker's own packing buffers and edge tile.
+type sgemmWork struct {
+	bufA []float32 // packed A block, mc x kc
+	bufB []float32 // packed B block in a column split
+	tile []float32 // mr x nr tile for the edges of C
+}
+
+// sgemmJobs keeps finished jobs with their buffers. (Not a sync.Pool: its
+// items vanish at every other garbage collection, and the buffers are large.)
+var sgemmJobs struct {
+	mu   sync.Mutex
+	free []*sgemmJob
+}
+
+func getSgemmJob() *sgemmJob {
+	sgemmJobs.mu.Lock()
+	defer sgemmJobs.mu.Unlock()
+	if n := len(sgemmJobs.free); n > 0 {
+		j := sgemmJobs.free[n-1]
+		sgemmJobs.free = sgemmJobs.free[:n-1]
+		return j
+	}
+	return new(sgemmJob)
+}
+
+func putSgemmJob(j *sgemmJob) {
+	sgemmJobs.mu.Lock()
+	sgemmJobs.free = append(sgemmJobs.free, j)
+	sgemmJobs.mu.Unlock()
+}
+
+func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	j.g, j.workers = g, workers
+	j.transA, j.transB = transA, transB
+	j.m, j.n, j.k = m, n, k
+	j.alpha, j.beta = alpha, beta
+	j.a, j.lda, j.b, j.ldb, j.c, j.ldc = a, lda, b, ldb, c, ldc
+
+	// Blocks of equal depth: k = 300 with kc = 256 is done as 2 x 150, not
+	// 256 + 44 (a thin last block wastes the micro-kernel's prologue and
+	// epilogue). Depends on k only, never on the thread count.
+	kBlocks := (k + g.kc - 1) / g.kc
+	j.kc = (k + kBlocks - 1) / kBlocks
+
+	// Split rows unless C is too short to give every worker several row
+	// tiles; then split columns (every worker packs the small A itself).
+	rowTiles := (m + g.mr - 1) / g.mr
+	j.rowSplit = rowTiles >= 4*workers || rowTiles*g.mr >= min(n, g.nc)
+	j.bar.reset(workers)
+
+	nc := min(n, g.nc)
+	sizeB := ((nc + g.nr - 1) / g.nr) * g.nr * j.kc
+	if j.rowSplit {
+		j.bufB = grow(j.bufB, sizeB)
+	}
+	if cap(j.local) < workers {
+		j.local = append(j.local[:cap(j.local)], make([]sgemmWork, workers-cap(j.local))...)
+	}
+	j.local = j.local[:workers]
+	mc := min(g.mc, (m+g.mr-1)/g.mr*g.mr)
+	for w := range j.local {
+		j.local[w].bufA = grow(j.local[w].bufA, mc*j.kc)
+		j.local[w].tile = grow(j.local[w].tile, g.mr*g.nr)
+		if !j.rowSplit {
+			j.local[w].bufB = grow(j.local[w].bufB, sizeB)
+		}
+	}
+}
+
+// grow returns s resliced to length n, reallocated if its capacity is short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// split returns the part [lo, hi) of [0, n) that worker w of workers owns.
+func split(n, workers, w int) (lo, hi int) {
+	return n * w / workers, n * (w + 1) / workers
+}
+
+// run is worker w's share of the product.
+func (j *sgemmJob) run(w int) {
+	if j.rowSplit {
+		j.runRows(w)
+	} else {
+		j.runCols(w)
+	}
+}
+
+// runRows computes rows of C: the workers pack each B block together, wait
+// for each other, then each multiplies its own rows by the whole block.
+func (j *sgemmJob) runRows(w int) {
+	g := j.g
+	mr, nr := g.mr, g.nr
+	local := &j.local[w]
+	t0, t1 := split((j.m+mr-1)/mr, j.workers, w)
+	for jc := 0; jc < j.n; jc += g.nc {
+		nc := min(g.nc, j.n-jc)
+		s0, s1 := split((nc+nr-1)/nr, j.workers, w)
+		for pc := 0; pc < j.k; pc += j.kc {
+			kc := min(j.kc, j.k-pc)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			if s0 < s1 {
+				packB(j.bufB[s0*nr*j.kc:], nr*j.kc, nr, j.transB, j.b, j.ldb, pc, kc, jc+s0*nr, min(nc, s1*nr)-s0*nr)
+			}
+			j.bar.wait() // the B block is complete
+			if t0 < t1 {
+				j.rows(local, j.bufB, t0*mr, min(j.m, t1*mr), pc, kc, jc, nc, beta)
+			}
+			j.bar.wait() // nobody reads the B block any more
+		}
+	}
+}
+
+// runCols computes columns of C: each worker packs its own blocks of B into
+// its own buffer and multiplies all rows by them; nobody waits.
+func (j *sgemmJob) runCols(w int) {
+	g := j.g
+	nr := g.nr
+	local := &j.local[w]
+	s0, s1 := split((j.n+nr-1)/nr, j.workers, w)
+	c0, c1 := s0*nr, min(j.n, s1*nr)
+	for jc := c0; jc < c1; jc += g.nc {
+		nc := min(g.nc, c1-jc)
+		for pc := 0; pc < j.k; pc += j.kc {
+			kc := min(j.kc, j.k-pc)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			packB(local.bufB, nr*j.kc, nr, j.transB, j.b, j.ldb, pc, kc, jc, nc)
+			j.rows(local, local.bufB, 0, j.m, pc, kc, jc, nc, beta)
+		}
+	}
+}
+
+// rows computes C[r0:r1, jc:jc+nc] += (k block pc:pc+kc) for one worker:
+// packs A in blocks of at most mc rows and runs the micro-kernel over them
+// against the packed B block bufB (slivers nr*j.kc apart). r0 is a multiple
+// of mr, jc of nr.
+func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc int, beta float32) {
+	g := j.g
+	mr, nr := g.mr, g.nr
+	// Blocks of equal height (in whole tiles), as for kc.
+	tiles := (r1 - r0 + mr - 1) / mr
+	mcTiles := g.mc / mr
+	blocks := (tiles + mcTiles - 1) / mcTiles
+	mcTiles = (tiles + blocks - 1) / blocks
+	for ic := r0; ic < r1; ic += mcTiles * mr {
+		mc := min(mcTiles*mr, r1-ic)
+		packA(local.bufA, mr, j.transA, j.a, j.lda, ic, mc, pc, kc)
+		for jr := 0; jr < nc; jr += nr {
+			pb := &bufB[jr*j.kc] // sliver jr/nr
+			cols := min(nr, nc-jr)
+			for ir := 0; ir < mc; ir += mr {
+				pa := &local.bufA[ir*kc]
+				rows := min(mr, mc-ir)
+				ci := (ic+ir)*j.ldc + jc + jr
+				if rows == mr && cols == nr {
+					g.kernel(kc, pa, pb, &j.c[ci], j.ldc, j.alpha, beta)
+					continue
+				}
+				// Edge tile: compute alpha*A*B into the buffer, then merge.
+				t := local.tile
+				g.kernel(kc, pa, pb, &t[0], nr, j.alpha, 0)
+				for i := 0; i < rows; i++ {
+					crow := j.c[ci+i*j.ldc : ci+i*j.ldc+cols]
+					trow := t[i*nr : i*nr+cols]
+					if beta == 0 {
+						copy(crow, trow)
+						continue
+					}
+					for x, v := range trow {
+						crow[x] = v + beta*crow[x]
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as mr-row slivers: sliver
+// s holds rows i0+s*mr.. in dst[s*mr*kc:], element (i, p) at p*mr+i, with
+// rows past mc set to zero.
+func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc int) {
+	for s := 0; s*mr < mc; s++ {
+		rows := min(mr, mc-s*mr)
+		d := dst[s*mr*kc : (s+1)*mr*kc]
+		r0 := i0 + s*mr
+		if transA {
+			// op(A)(i, p) = a[p*lda+i]: each p gives rows contiguous values.
+			for p := 0; p < kc; p++ {
+				src := a[(p0+p)*lda+r0 : (p0+p)*lda+r0+rows]
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, src)
+				clear(dp[rows:])
+			}
+			continue
+		}
+		// op(A)(i, p) = a[i*lda+p]: row i is contiguous over p.
+		for i := 0; i < rows; i++ {
+			src := a[(r0+i)*lda+p0 : (r0+i)*lda+p0+kc]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := 0; p < kc; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as nr-column slivers:
+// sliver s holds columns j0+s*nr.. in dst[s*stride:], element (p, j) at
+// p*nr+j, with columns past nc set to zero. stride >= nr*kc.
+func packB(dst []float32, stride, nr int, transB bool, b []float32, ldb, p0, kc, j0, nc int) {
+	for s := 0; s*nr < nc; s++ {
+		cols := min(nr, nc-s*nr)
+		d := dst[s*stride : s*stride+nr*kc]
+		c0 := j0 + s*nr
+		if !transB {
+			// op(B)(p, j) = b[p*ldb+j]: each p gives cols contiguous values.
+			for p := 0; p < kc; p++ {
+				src := b[(p0+p)*ldb+c0 : (p0+p)*ldb+c0+cols]
+				dp := d[p*nr : p*nr+nr]
+				copy(dp, src)
+				clear(dp[cols:])
+			}
+			continue
+		}
+		// op(B)(p, j) = b[j*ldb+p]: column j of op(B) is contiguous over p.
+		for j := 0; j < cols; j++ {
+			src := b[(c0+j)*ldb+p0 : (c0+j)*ldb+p0+kc]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
