@@ -42,13 +42,19 @@ func (l *Layer) Params() []*nn.Param {
 	return append(ps, l.FFLN.Params()...)
 }
 
+// inputNeeded reports whether backward reads the layer's input: only the
+// gradients of the query, key and value weights do.
+func (l *Layer) inputNeeded() bool {
+	return l.Query.W.Trainable() || l.Key.W.Trainable() || l.Value.W.Trainable()
+}
+
 // layerActs are the activations one layer's backward pass needs, kept by a
 // training-mode forward in the state's arena. Only what backward reads is
 // kept: a buffer that serves only a frozen weight's gradient is not (nil),
 // and dropout masks are regenerated from a copy of the generator rather
 // than stored.
 type layerActs struct {
-	x          []float32 // [B*T, C] input (the previous layer's output)
+	x          []float32 // [B*T, C] input; nil when inputNeeded is false
 	q, k, v    []float32 // [B*T, C]
 	probs      []float32 // [B, NH, T, T] softmax output (before dropout)
 	ctx        []float32 // [B*T, C] attention context; nil when AttnOut is frozen
@@ -63,7 +69,6 @@ type layerActs struct {
 	sum2       []float32 // [B*T, C] h1 + feed-forward branch: FFLN's input
 	mean2      []float32 // [B*T]
 	rstd2      []float32 // [B*T]
-	out        []float32 // [B*T, C] layer output
 	dropProbs  bool      // attention dropout was applied
 	dropHidden bool      // hidden dropout was applied
 	rngProbs   nn.RNG    // generator before the attention dropout
@@ -96,7 +101,7 @@ func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
 		adAr = ar
 	}
 	dropProbs, dropHidden := l.AttnDrop.Active(train), l.HiddenDrop.Active(train)
-	*a = layerActs{x: x, out: out, dropProbs: dropProbs, dropHidden: dropHidden}
+	*a = layerActs{dropProbs: dropProbs, dropHidden: dropHidden}
 
 	// Self-attention.
 	q, k, v := keep(BT*C, true), keep(BT*C, true), keep(BT*C, true)
@@ -158,6 +163,9 @@ func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
 		return
 	}
 	a.q, a.k, a.v, a.probs = q, k, v, probs
+	if l.inputNeeded() {
+		a.x = x
+	}
 	a.sum1, a.mean1, a.rstd1, a.sum2, a.mean2, a.rstd2 = sum1, mean1, rstd1, sum2, mean2, rstd2
 	a.ffPre = ffPre
 	if l.AttnOut.W.Trainable() {

@@ -303,7 +303,10 @@ type State struct {
 	// time (a frozen weight needs no gradient, so neither does its input), so
 	// they must not change between Forward and Backward.
 	Train bool
-	// KeepHidden keeps every layer's output in Hidden (always on in Train).
+	// KeepHidden keeps every layer's output in Hidden. Otherwise Hidden holds
+	// the last layer's output and, in training, the outputs backward reads
+	// (a layer's output is the next layer's input, needed for the gradients
+	// of that layer's query, key and value weights when they are trainable).
 	KeepHidden bool
 	// RNG draws the dropout masks in Train mode. Masks are not stored:
 	// Backward regenerates them from copies of the generator.
@@ -361,7 +364,6 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		st.Hidden = make([][]float32, len(m.Layers)+1)
 	}
 	clear(st.Hidden)
-	keep := st.Train || st.KeepHidden
 
 	// Additive key mask.
 	st.Mask = ar.Alloc(BT)
@@ -371,21 +373,26 @@ func (m *Model) Forward(st *State, b *Batch) error {
 
 	x := m.Embeddings.forward(&st.emb, b, st)
 	st.Hidden[0] = x
-	var pingPong [2][]float32 // layer outputs when they are not kept
-	if !keep {
-		pingPong[0], pingPong[1] = ar.Alloc(BT*C), ar.Alloc(BT*C)
-	}
+	var pingPong [2][]float32 // layer outputs that are not kept
 	for l := range m.Layers {
-		out := pingPong[l%2]
+		keep := st.KeepHidden || l == len(m.Layers)-1 || (st.Train && m.Layers[l+1].inputNeeded())
+		var out []float32
 		if keep {
 			out = ar.Alloc(BT * C)
-			st.Hidden[l+1] = out
 		} else {
-			st.Hidden[l] = nil
+			if pingPong[0] == nil {
+				pingPong[0], pingPong[1] = ar.Alloc(BT*C), ar.Alloc(BT*C)
+			}
+			out = pingPong[l%2]
 		}
 		m.Layers[l].forward(&st.layers[l], out, x, st)
-		st.Hidden[len(m.Layers)] = out
+		if keep {
+			st.Hidden[l+1] = out
+		}
 		x = out
+	}
+	if !st.KeepHidden && !(st.Train && m.Layers[0].inputNeeded()) {
+		st.Hidden[0] = nil
 	}
 
 	// Pooler: tanh(dense(hidden[CLS])).
