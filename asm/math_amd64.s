@@ -73,14 +73,10 @@ Exp_loop:
 	VFMADD231PS rowmathconst<>+576(SB), Y11, Y3
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y8
-	VMOVUPS     rowmathconst<>+960(SB), Y9
-	VMOVUPS     rowmathconst<>+960(SB), Y10
-	VMOVUPS     rowmathconst<>+960(SB), Y11
-	VFMADD213PS rowmathconst<>+1024(SB), Y0, Y8
-	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y9
-	VFMADD213PS rowmathconst<>+1024(SB), Y2, Y10
-	VFMADD213PS rowmathconst<>+1024(SB), Y3, Y11
+	VMOVUPS     rowmathconst<>+1024(SB), Y8
+	VMOVUPS     rowmathconst<>+1024(SB), Y9
+	VMOVUPS     rowmathconst<>+1024(SB), Y10
+	VMOVUPS     rowmathconst<>+1024(SB), Y11
 	VFMADD213PS rowmathconst<>+1088(SB), Y0, Y8
 	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y9
 	VFMADD213PS rowmathconst<>+1088(SB), Y2, Y10
@@ -93,6 +89,10 @@ Exp_loop:
 	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y9
 	VFMADD213PS rowmathconst<>+1216(SB), Y2, Y10
 	VFMADD213PS rowmathconst<>+1216(SB), Y3, Y11
+	VFMADD213PS rowmathconst<>+1280(SB), Y0, Y8
+	VFMADD213PS rowmathconst<>+1280(SB), Y1, Y9
+	VFMADD213PS rowmathconst<>+1280(SB), Y2, Y10
+	VFMADD213PS rowmathconst<>+1280(SB), Y3, Y11
 	VFMADD213PS rowmathconst<>+0(SB), Y0, Y8
 	VFMADD213PS rowmathconst<>+0(SB), Y1, Y9
 	VFMADD213PS rowmathconst<>+0(SB), Y2, Y10
@@ -171,11 +171,11 @@ Exp_single:
 	VFMADD231PS rowmathconst<>+576(SB), Y2, Y0
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y2
-	VFMADD213PS rowmathconst<>+1024(SB), Y0, Y2
+	VMOVUPS     rowmathconst<>+1024(SB), Y2
 	VFMADD213PS rowmathconst<>+1088(SB), Y0, Y2
 	VFMADD213PS rowmathconst<>+1152(SB), Y0, Y2
 	VFMADD213PS rowmathconst<>+1216(SB), Y0, Y2
+	VFMADD213PS rowmathconst<>+1280(SB), Y0, Y2
 	VFMADD213PS rowmathconst<>+0(SB), Y0, Y2
 	VFMADD213PS rowmathconst<>+0(SB), Y0, Y2
 
@@ -201,7 +201,7 @@ Exp_tail:
 	JZ           Exp_done
 	VMOVD        DX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -221,11 +221,11 @@ Exp_tail:
 	VFMADD231PS rowmathconst<>+576(SB), Y3, Y1
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y3
-	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y3
+	VMOVUPS     rowmathconst<>+1024(SB), Y3
 	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+1152(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y3
+	VFMADD213PS rowmathconst<>+1280(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+0(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+0(SB), Y1, Y3
 
@@ -268,16 +268,16 @@ Tanh_loop:
 	// tanh: small a: a + a·a²·P(a²)
 	VMULPS      Y2, Y2, Y4
 	VMULPS      Y3, Y3, Y5
-	VMOVUPS     rowmathconst<>+1344(SB), Y6
-	VMOVUPS     rowmathconst<>+1344(SB), Y7
-	VFMADD213PS rowmathconst<>+1408(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1408(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+1408(SB), Y6
+	VMOVUPS     rowmathconst<>+1408(SB), Y7
 	VFMADD213PS rowmathconst<>+1472(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1472(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+1536(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1536(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+1600(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1600(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1664(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+1664(SB), Y5, Y7
 	VMULPS      Y4, Y6, Y4
 	VMULPS      Y5, Y7, Y5
 	VMOVAPS     Y2, Y6
@@ -286,8 +286,8 @@ Tanh_loop:
 	VFMADD231PS Y3, Y5, Y7
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Y4
-	VMOVUPS rowmathconst<>+1664(SB), Y5
+	VMOVUPS rowmathconst<>+1728(SB), Y4
+	VMOVUPS rowmathconst<>+1728(SB), Y5
 	VMINPS  Y2, Y4, Y4
 	VMINPS  Y3, Y5, Y5
 	VADDPS  Y4, Y4, Y4
@@ -312,16 +312,16 @@ Tanh_loop:
 	VFMADD231PS rowmathconst<>+576(SB), Y11, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y10
-	VMOVUPS     rowmathconst<>+960(SB), Y11
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y10
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y11
+	VMOVUPS     rowmathconst<>+1024(SB), Y10
+	VMOVUPS     rowmathconst<>+1024(SB), Y11
 	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y10
 	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y11
 	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y10
 	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y11
 	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y10
 	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y11
+	VFMADD213PS rowmathconst<>+1280(SB), Y4, Y10
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y11
 	VFMADD213PS rowmathconst<>+0(SB), Y4, Y10
 	VFMADD213PS rowmathconst<>+0(SB), Y5, Y11
 	VFMADD213PS rowmathconst<>+0(SB), Y4, Y10
@@ -342,8 +342,8 @@ Tanh_loop:
 	VDIVPS    Y5, Y11, Y5
 	VSUBPS    Y4, Y8, Y4
 	VSUBPS    Y5, Y9, Y5
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Y2, Y2
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Y3, Y3
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Y2, Y2
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Y3, Y3
 	VBLENDVPS Y2, Y6, Y4, Y2
 	VBLENDVPS Y3, Y7, Y5, Y3
 	VORPS     Y0, Y2, Y0
@@ -367,17 +367,17 @@ Tanh_single:
 
 	// tanh: small a: a + a·a²·P(a²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+1344(SB), Y3
-	VFMADD213PS rowmathconst<>+1408(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+1408(SB), Y3
 	VFMADD213PS rowmathconst<>+1472(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+1536(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+1600(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+1664(SB), Y2, Y3
 	VMULPS      Y2, Y3, Y2
 	VMOVAPS     Y1, Y3
 	VFMADD231PS Y1, Y2, Y3
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Y2
+	VMOVUPS rowmathconst<>+1728(SB), Y2
 	VMINPS  Y1, Y2, Y2
 	VADDPS  Y2, Y2, Y2
 
@@ -392,11 +392,11 @@ Tanh_single:
 	VFMADD231PS rowmathconst<>+576(SB), Y5, Y2
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y5
-	VFMADD213PS rowmathconst<>+1024(SB), Y2, Y5
+	VMOVUPS     rowmathconst<>+1024(SB), Y5
 	VFMADD213PS rowmathconst<>+1088(SB), Y2, Y5
 	VFMADD213PS rowmathconst<>+1152(SB), Y2, Y5
 	VFMADD213PS rowmathconst<>+1216(SB), Y2, Y5
+	VFMADD213PS rowmathconst<>+1280(SB), Y2, Y5
 	VFMADD213PS rowmathconst<>+0(SB), Y2, Y5
 	VFMADD213PS rowmathconst<>+0(SB), Y2, Y5
 
@@ -408,7 +408,7 @@ Tanh_single:
 	VADDPS    rowmathconst<>+0(SB), Y2, Y2
 	VDIVPS    Y2, Y5, Y2
 	VSUBPS    Y2, Y4, Y2
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Y1, Y1
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Y1, Y1
 	VBLENDVPS Y1, Y3, Y2, Y1
 	VORPS     Y0, Y1, Y0
 	VMOVUPS   Y0, (AX)
@@ -423,7 +423,7 @@ Tanh_tail:
 	JZ           Tanh_done
 	VMOVD        DX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// tanh: a = |x|, s = sign(x)
@@ -432,17 +432,17 @@ Tanh_tail:
 
 	// tanh: small a: a + a·a²·P(a²)
 	VMULPS      Y2, Y2, Y3
-	VMOVUPS     rowmathconst<>+1344(SB), Y4
-	VFMADD213PS rowmathconst<>+1408(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+1408(SB), Y4
 	VFMADD213PS rowmathconst<>+1472(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+1536(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+1600(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+1664(SB), Y3, Y4
 	VMULPS      Y3, Y4, Y3
 	VMOVAPS     Y2, Y4
 	VFMADD231PS Y2, Y3, Y4
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Y3
+	VMOVUPS rowmathconst<>+1728(SB), Y3
 	VMINPS  Y2, Y3, Y3
 	VADDPS  Y3, Y3, Y3
 
@@ -457,11 +457,11 @@ Tanh_tail:
 	VFMADD231PS rowmathconst<>+576(SB), Y6, Y3
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y3, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y6
 	VFMADD213PS rowmathconst<>+1088(SB), Y3, Y6
 	VFMADD213PS rowmathconst<>+1152(SB), Y3, Y6
 	VFMADD213PS rowmathconst<>+1216(SB), Y3, Y6
+	VFMADD213PS rowmathconst<>+1280(SB), Y3, Y6
 	VFMADD213PS rowmathconst<>+0(SB), Y3, Y6
 	VFMADD213PS rowmathconst<>+0(SB), Y3, Y6
 
@@ -473,7 +473,7 @@ Tanh_tail:
 	VADDPS     rowmathconst<>+0(SB), Y3, Y3
 	VDIVPS     Y3, Y6, Y3
 	VSUBPS     Y3, Y5, Y3
-	VCMPPS     $0x11, rowmathconst<>+1728(SB), Y2, Y2
+	VCMPPS     $0x11, rowmathconst<>+1792(SB), Y2, Y2
 	VBLENDVPS  Y2, Y4, Y3, Y2
 	VORPS      Y1, Y2, Y1
 	VMASKMOVPS Y1, Y0, (AX)
@@ -507,10 +507,8 @@ Erf_loop:
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y6
-	VMOVUPS     rowmathconst<>+1792(SB), Y7
-	VFMADD213PS rowmathconst<>+1856(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1856(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+1856(SB), Y6
+	VMOVUPS     rowmathconst<>+1856(SB), Y7
 	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1920(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
@@ -521,20 +519,20 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2112(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+2176(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2240(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2240(SB), Y5, Y7
 	VMOVAPS     Y2, Y4
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y2, Y6, Y4
 	VFMADD231PS Y3, Y7, Y5
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y6
-	VMOVUPS     rowmathconst<>+2240(SB), Y7
+	VMOVUPS     rowmathconst<>+2304(SB), Y6
+	VMOVUPS     rowmathconst<>+2304(SB), Y7
 	VMINPS      Y2, Y6, Y6
 	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+2304(SB), Y8
-	VMOVUPS     rowmathconst<>+2304(SB), Y9
-	VFMADD213PS rowmathconst<>+2368(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2368(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+2368(SB), Y8
+	VMOVUPS     rowmathconst<>+2368(SB), Y9
 	VFMADD213PS rowmathconst<>+2432(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2432(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2496(SB), Y6, Y8
@@ -545,6 +543,8 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2752(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2752(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -555,10 +555,8 @@ Erf_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y10
-	VMOVUPS     rowmathconst<>+2752(SB), Y11
-	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VMOVUPS     rowmathconst<>+2816(SB), Y10
+	VMOVUPS     rowmathconst<>+2816(SB), Y11
 	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
@@ -569,6 +567,8 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3200(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3200(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -606,26 +606,26 @@ Erf_single:
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y3
-	VFMADD213PS rowmathconst<>+1856(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+1856(SB), Y3
 	VFMADD213PS rowmathconst<>+1920(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y3
+	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+2304(SB), Y4
-	VFMADD213PS rowmathconst<>+2368(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+2368(SB), Y4
 	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2752(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -633,13 +633,13 @@ Erf_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y5
-	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2816(SB), Y5
 	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3200(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -661,7 +661,7 @@ Erf_tail:
 	JZ           Erf_done
 	VMOVD        DX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// erf: a = |x|, s = sign(x)
@@ -672,26 +672,26 @@ Erf_tail:
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y4
-	VFMADD213PS rowmathconst<>+1856(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+1856(SB), Y4
 	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y4
+	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2304(SB), Y5
-	VFMADD213PS rowmathconst<>+2368(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2368(SB), Y5
 	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2752(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -699,13 +699,13 @@ Erf_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y6
-	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+2816(SB), Y6
 	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3200(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD     $0x17, Y4, Y4
@@ -736,8 +736,8 @@ GELU_loop:
 	VMOVUPS 32(CX), Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y0, Y2
-	VMULPS rowmathconst<>+3200(SB), Y1, Y3
+	VMULPS rowmathconst<>+3264(SB), Y0, Y2
+	VMULPS rowmathconst<>+3264(SB), Y1, Y3
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
@@ -746,10 +746,8 @@ GELU_loop:
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y6
-	VMOVUPS     rowmathconst<>+1792(SB), Y7
-	VFMADD213PS rowmathconst<>+1856(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1856(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+1856(SB), Y6
+	VMOVUPS     rowmathconst<>+1856(SB), Y7
 	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1920(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
@@ -760,20 +758,20 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+2112(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+2176(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2240(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2240(SB), Y5, Y7
 	VMOVAPS     Y2, Y4
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y2, Y6, Y4
 	VFMADD231PS Y3, Y7, Y5
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y6
-	VMOVUPS     rowmathconst<>+2240(SB), Y7
+	VMOVUPS     rowmathconst<>+2304(SB), Y6
+	VMOVUPS     rowmathconst<>+2304(SB), Y7
 	VMINPS      Y2, Y6, Y6
 	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+2304(SB), Y8
-	VMOVUPS     rowmathconst<>+2304(SB), Y9
-	VFMADD213PS rowmathconst<>+2368(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2368(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+2368(SB), Y8
+	VMOVUPS     rowmathconst<>+2368(SB), Y9
 	VFMADD213PS rowmathconst<>+2432(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2432(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2496(SB), Y6, Y8
@@ -784,6 +782,8 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2752(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2752(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -794,10 +794,8 @@ GELU_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y10
-	VMOVUPS     rowmathconst<>+2752(SB), Y11
-	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VMOVUPS     rowmathconst<>+2816(SB), Y10
+	VMOVUPS     rowmathconst<>+2816(SB), Y11
 	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
@@ -808,6 +806,8 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3200(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3200(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -822,8 +822,8 @@ GELU_loop:
 	VSUBPS    Y5, Y11, Y5
 	VBLENDVPS Y8, Y4, Y6, Y4
 	VBLENDVPS Y9, Y5, Y7, Y5
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y2, Y2
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y3, Y3
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y2, Y2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y3, Y3
 	VANDPS    Y2, Y4, Y2
 	VANDPS    Y3, Y5, Y3
 
@@ -854,33 +854,33 @@ GELU_single:
 	VMOVUPS (CX), Y0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y0, Y1
+	VMULPS rowmathconst<>+3264(SB), Y0, Y1
 	VANDPS rowmathconst<>+192(SB), Y1, Y1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y3
-	VFMADD213PS rowmathconst<>+1856(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+1856(SB), Y3
 	VFMADD213PS rowmathconst<>+1920(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y3
+	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+2304(SB), Y4
-	VFMADD213PS rowmathconst<>+2368(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+2368(SB), Y4
 	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2752(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -888,13 +888,13 @@ GELU_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y5
-	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2816(SB), Y5
 	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3200(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -903,7 +903,7 @@ GELU_single:
 	VMOVUPS   rowmathconst<>+0(SB), Y5
 	VSUBPS    Y2, Y5, Y2
 	VBLENDVPS Y4, Y2, Y3, Y2
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y1, Y1
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y1, Y1
 	VANDPS    Y1, Y2, Y1
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -926,37 +926,37 @@ GELU_tail:
 	JZ           GELU_done
 	VMOVD        DX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y1, Y2
+	VMULPS rowmathconst<>+3264(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y4
-	VFMADD213PS rowmathconst<>+1856(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+1856(SB), Y4
 	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y4
+	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2304(SB), Y5
-	VFMADD213PS rowmathconst<>+2368(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2368(SB), Y5
 	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2752(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -964,13 +964,13 @@ GELU_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y6
-	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+2816(SB), Y6
 	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3200(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
@@ -979,7 +979,7 @@ GELU_tail:
 	VMOVUPS   rowmathconst<>+0(SB), Y6
 	VSUBPS    Y3, Y6, Y3
 	VBLENDVPS Y5, Y3, Y4, Y3
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y2, Y2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y2, Y2
 	VANDPS    Y2, Y3, Y2
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -1013,195 +1013,131 @@ GELUBackward_loop:
 	VMOVUPS (DX), Y2
 	VMOVUPS 32(DX), Y3
 
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y2, Y4
-	VMULPS rowmathconst<>+3200(SB), Y3, Y5
-	VANDPS rowmathconst<>+192(SB), Y4, Y4
-	VANDPS rowmathconst<>+192(SB), Y5, Y5
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Y4, Y4, Y6
-	VMULPS Y5, Y5, Y7
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y8
-	VMOVUPS     rowmathconst<>+1792(SB), Y9
-	VFMADD213PS rowmathconst<>+1856(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+1856(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+1920(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+1920(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+1984(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+1984(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2048(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2048(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2112(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2112(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2176(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2176(SB), Y7, Y9
-	VMOVAPS     Y4, Y6
-	VMOVAPS     Y5, Y7
-	VFMADD231PS Y4, Y8, Y6
-	VFMADD231PS Y5, Y9, Y7
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y8
-	VMOVUPS     rowmathconst<>+2240(SB), Y9
-	VMINPS      Y4, Y8, Y8
-	VMINPS      Y5, Y9, Y9
-	VMOVUPS     rowmathconst<>+2304(SB), Y10
-	VMOVUPS     rowmathconst<>+2304(SB), Y11
-	VFMADD213PS rowmathconst<>+2368(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2368(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2432(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2432(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2496(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2496(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2560(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2560(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2624(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2624(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2688(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2688(SB), Y9, Y11
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Y10, Y8
-	VADDPS rowmathconst<>+640(SB), Y11, Y9
-	VSUBPS rowmathconst<>+640(SB), Y8, Y12
-	VSUBPS rowmathconst<>+640(SB), Y9, Y13
-	VSUBPS Y12, Y10, Y10
-	VSUBPS Y13, Y11, Y11
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y12
-	VMOVUPS     rowmathconst<>+2752(SB), Y13
-	VFMADD213PS rowmathconst<>+2816(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+2816(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+2880(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+2880(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+2944(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+2944(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+3008(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+3008(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+3072(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+3072(SB), Y11, Y13
-	VFMADD213PS rowmathconst<>+3136(SB), Y10, Y12
-	VFMADD213PS rowmathconst<>+3136(SB), Y11, Y13
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Y8, Y8
-	VPSLLD    $0x17, Y9, Y9
-	VPADDD    Y12, Y8, Y8
-	VPADDD    Y13, Y9, Y9
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y4, Y10
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y5, Y11
-	VMOVUPS   rowmathconst<>+0(SB), Y12
-	VMOVUPS   rowmathconst<>+0(SB), Y13
-	VSUBPS    Y6, Y12, Y6
-	VSUBPS    Y7, Y13, Y7
-	VBLENDVPS Y10, Y6, Y8, Y6
-	VBLENDVPS Y11, Y7, Y9, Y7
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y4, Y4
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y5, Y5
-	VANDPS    Y4, Y6, Y4
-	VANDPS    Y5, Y7, Y5
-
-	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
-	VMULPS    rowmathconst<>+64(SB), Y4, Y4
-	VMULPS    rowmathconst<>+64(SB), Y5, Y5
-	VMOVUPS   rowmathconst<>+0(SB), Y6
-	VMOVUPS   rowmathconst<>+0(SB), Y7
-	VSUBPS    Y4, Y6, Y6
-	VSUBPS    Y5, Y7, Y7
-	VBLENDVPS Y2, Y4, Y6, Y4
-	VBLENDVPS Y3, Y5, Y7, Y5
-
-	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3264(SB), Y6
-	VMOVUPS     rowmathconst<>+3264(SB), Y7
-	VANDPS      rowmathconst<>+192(SB), Y2, Y8
-	VANDPS      rowmathconst<>+192(SB), Y3, Y9
-	VMINPS      Y8, Y6, Y6
-	VMINPS      Y9, Y7, Y7
-	VMULPS      Y6, Y6, Y8
-	VMULPS      Y7, Y7, Y9
-	VMOVAPS     Y6, Y10
-	VMOVAPS     Y7, Y11
-	VFMSUB213PS Y8, Y6, Y10
-	VFMSUB213PS Y9, Y7, Y11
-	VMULPS      rowmathconst<>+3328(SB), Y8, Y6
-	VMULPS      rowmathconst<>+3328(SB), Y9, Y7
-
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y8
-	VMOVUPS rowmathconst<>+832(SB), Y9
-	VMAXPS  Y6, Y8, Y6
-	VMAXPS  Y7, Y9, Y7
-
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y8
-	VMOVUPS     rowmathconst<>+640(SB), Y9
+	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
+	VANDPS      rowmathconst<>+192(SB), Y2, Y4
+	VANDPS      rowmathconst<>+192(SB), Y3, Y5
+	VMULPS      rowmathconst<>+3264(SB), Y4, Y6
+	VMULPS      rowmathconst<>+3264(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+0(SB), Y8
+	VMOVUPS     rowmathconst<>+0(SB), Y9
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+448(SB), Y6, Y8
-	VFMADD231PS rowmathconst<>+448(SB), Y7, Y9
-	VSUBPS      rowmathconst<>+640(SB), Y8, Y12
-	VSUBPS      rowmathconst<>+640(SB), Y9, Y13
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+512(SB), Y12, Y6
-	VFMADD231PS rowmathconst<>+512(SB), Y13, Y7
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+576(SB), Y12, Y6
-	VFMADD231PS rowmathconst<>+576(SB), Y13, Y7
+	VFMADD231PS rowmathconst<>+3328(SB), Y6, Y8
+	VFMADD231PS rowmathconst<>+3328(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+0(SB), Y6
+	VMOVUPS     rowmathconst<>+0(SB), Y7
+	VDIVPS      Y8, Y6, Y6
+	VDIVPS      Y9, Y7, Y7
+
+	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
+	VMOVUPS     rowmathconst<>+3392(SB), Y8
+	VMOVUPS     rowmathconst<>+3392(SB), Y9
+	VMINPS      Y4, Y8, Y4
+	VMINPS      Y5, Y9, Y5
+	VMULPS      Y4, Y4, Y8
+	VMULPS      Y5, Y5, Y9
+	VMOVAPS     Y4, Y10
+	VMOVAPS     Y5, Y11
+	VFMSUB213PS Y8, Y4, Y10
+	VFMSUB213PS Y9, Y5, Y11
+	VMULPS      rowmathconst<>+3456(SB), Y8, Y4
+	VMULPS      rowmathconst<>+3456(SB), Y9, Y5
+
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y8
+	VMOVUPS rowmathconst<>+960(SB), Y9
+	VMAXPS  Y4, Y8, Y8
+	VMAXPS  Y5, Y9, Y9
+
+	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
+	VMOVUPS     rowmathconst<>+640(SB), Y12
+	VMOVUPS     rowmathconst<>+640(SB), Y13
+	VMOVAPS     Y12, Y12
+	VMOVAPS     Y13, Y13
+	VFMADD231PS rowmathconst<>+448(SB), Y8, Y12
+	VFMADD231PS rowmathconst<>+448(SB), Y9, Y13
+	VSUBPS      rowmathconst<>+640(SB), Y12, Y14
+	VSUBPS      rowmathconst<>+640(SB), Y13, Y15
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VFMADD231PS rowmathconst<>+512(SB), Y14, Y8
+	VFMADD231PS rowmathconst<>+512(SB), Y15, Y9
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VFMADD231PS rowmathconst<>+576(SB), Y14, Y8
+	VFMADD231PS rowmathconst<>+576(SB), Y15, Y9
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y12
-	VMOVUPS     rowmathconst<>+960(SB), Y13
-	VFMADD213PS rowmathconst<>+1024(SB), Y6, Y12
-	VFMADD213PS rowmathconst<>+1024(SB), Y7, Y13
-	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y12
-	VFMADD213PS rowmathconst<>+1088(SB), Y7, Y13
-	VFMADD213PS rowmathconst<>+1152(SB), Y6, Y12
-	VFMADD213PS rowmathconst<>+1152(SB), Y7, Y13
-	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y12
-	VFMADD213PS rowmathconst<>+1216(SB), Y7, Y13
-	VFMADD213PS rowmathconst<>+0(SB), Y6, Y12
-	VFMADD213PS rowmathconst<>+0(SB), Y7, Y13
-	VFMADD213PS rowmathconst<>+0(SB), Y6, Y12
-	VFMADD213PS rowmathconst<>+0(SB), Y7, Y13
+	VMOVUPS     rowmathconst<>+1024(SB), Y14
+	VMOVUPS     rowmathconst<>+1024(SB), Y15
+	VFMADD213PS rowmathconst<>+1088(SB), Y8, Y14
+	VFMADD213PS rowmathconst<>+1088(SB), Y9, Y15
+	VFMADD213PS rowmathconst<>+1152(SB), Y8, Y14
+	VFMADD213PS rowmathconst<>+1152(SB), Y9, Y15
+	VFMADD213PS rowmathconst<>+1216(SB), Y8, Y14
+	VFMADD213PS rowmathconst<>+1216(SB), Y9, Y15
+	VFMADD213PS rowmathconst<>+1280(SB), Y8, Y14
+	VFMADD213PS rowmathconst<>+1280(SB), Y9, Y15
+	VFMADD213PS rowmathconst<>+0(SB), Y8, Y14
+	VFMADD213PS rowmathconst<>+0(SB), Y9, Y15
+	VFMADD213PS rowmathconst<>+0(SB), Y8, Y14
+	VFMADD213PS rowmathconst<>+0(SB), Y9, Y15
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Y8, Y6
-	VPSUBD rowmathconst<>+704(SB), Y9, Y7
-	VPSRAD $0x01, Y6, Y8
-	VPSRAD $0x01, Y7, Y9
-	VPSUBD Y8, Y6, Y6
-	VPSUBD Y9, Y7, Y7
-	VPADDD rowmathconst<>+768(SB), Y8, Y8
-	VPADDD rowmathconst<>+768(SB), Y9, Y9
-	VPSLLD $0x17, Y8, Y8
-	VPSLLD $0x17, Y9, Y9
-	VPADDD rowmathconst<>+768(SB), Y6, Y6
-	VPADDD rowmathconst<>+768(SB), Y7, Y7
-	VPSLLD $0x17, Y6, Y6
-	VPSLLD $0x17, Y7, Y7
-	VMULPS Y8, Y12, Y8
-	VMULPS Y9, Y13, Y9
-	VMULPS Y6, Y8, Y6
-	VMULPS Y7, Y9, Y7
-	VMULPS rowmathconst<>+3328(SB), Y10, Y8
-	VMULPS rowmathconst<>+3328(SB), Y11, Y9
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD      $0x17, Y12, Y8
+	VPSLLD      $0x17, Y13, Y9
+	VPADDD      rowmathconst<>+3520(SB), Y8, Y8
+	VPADDD      rowmathconst<>+3520(SB), Y9, Y9
+	VMULPS      Y8, Y14, Y8
+	VMULPS      Y9, Y15, Y9
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Y4, Y4
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Y5, Y5
+	VANDPS      Y4, Y8, Y4
+	VANDPS      Y5, Y9, Y5
+	VMULPS      rowmathconst<>+3456(SB), Y10, Y8
+	VMULPS      rowmathconst<>+3456(SB), Y11, Y9
+	VMOVAPS     Y4, Y10
+	VMOVAPS     Y5, Y11
+	VFMADD231PS Y8, Y4, Y10
+	VFMADD231PS Y9, Y5, Y11
 
-	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
-	VMOVAPS     Y6, Y10
-	VMOVAPS     Y7, Y11
-	VFMADD231PS Y8, Y6, Y10
-	VFMADD231PS Y9, Y7, Y11
-	VMULPS      rowmathconst<>+3392(SB), Y10, Y6
-	VMULPS      rowmathconst<>+3392(SB), Y11, Y7
+	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
+	VMOVUPS     rowmathconst<>+3584(SB), Y4
+	VMOVUPS     rowmathconst<>+3584(SB), Y5
+	VFMADD213PS rowmathconst<>+3648(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3648(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3712(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3712(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+4032(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4032(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+4096(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4096(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+4160(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4160(SB), Y7, Y5
+	VMULPS      Y6, Y4, Y4
+	VMULPS      Y7, Y5, Y5
+	VMULPS      Y10, Y4, Y4
+	VMULPS      Y11, Y5, Y5
+	VMULPS      rowmathconst<>+64(SB), Y4, Y4
+	VMULPS      rowmathconst<>+64(SB), Y5, Y5
+	VMOVUPS     rowmathconst<>+0(SB), Y6
+	VMOVUPS     rowmathconst<>+0(SB), Y7
+	VSUBPS      Y4, Y6, Y6
+	VSUBPS      Y5, Y7, Y7
+	VBLENDVPS   Y2, Y4, Y6, Y4
+	VBLENDVPS   Y3, Y5, Y7, Y5
 
-	// GELU': Φ(x) + x·φ(x)
+	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
+	VMULPS      rowmathconst<>+4224(SB), Y10, Y6
+	VMULPS      rowmathconst<>+4224(SB), Y11, Y7
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y5, Y5
 	VFMADD231PS Y6, Y2, Y4
@@ -1223,115 +1159,76 @@ GELUBackward_single:
 	VMOVUPS (CX), Y0
 	VMOVUPS (DX), Y1
 
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y1, Y2
-	VANDPS rowmathconst<>+192(SB), Y2, Y2
+	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
+	VANDPS      rowmathconst<>+192(SB), Y1, Y2
+	VMULPS      rowmathconst<>+3264(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+0(SB), Y4
+	VMOVAPS     Y4, Y4
+	VFMADD231PS rowmathconst<>+3328(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+0(SB), Y3
+	VDIVPS      Y4, Y3, Y3
 
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Y2, Y2, Y3
+	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
+	VMOVUPS     rowmathconst<>+3392(SB), Y4
+	VMINPS      Y2, Y4, Y2
+	VMULPS      Y2, Y2, Y4
+	VMOVAPS     Y2, Y5
+	VFMSUB213PS Y4, Y2, Y5
+	VMULPS      rowmathconst<>+3456(SB), Y4, Y2
 
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y4
-	VFMADD213PS rowmathconst<>+1856(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
-	VMOVAPS     Y2, Y3
-	VFMADD231PS Y2, Y4, Y3
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y4
-	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2304(SB), Y5
-	VFMADD213PS rowmathconst<>+2368(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Y5, Y4
-	VSUBPS rowmathconst<>+640(SB), Y4, Y6
-	VSUBPS Y6, Y5, Y5
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y6
-	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    Y6, Y4, Y4
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y2, Y5
-	VMOVUPS   rowmathconst<>+0(SB), Y6
-	VSUBPS    Y3, Y6, Y3
-	VBLENDVPS Y5, Y3, Y4, Y3
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y2, Y2
-	VANDPS    Y2, Y3, Y2
-
-	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
-	VMULPS    rowmathconst<>+64(SB), Y2, Y2
-	VMOVUPS   rowmathconst<>+0(SB), Y3
-	VSUBPS    Y2, Y3, Y3
-	VBLENDVPS Y1, Y2, Y3, Y2
-
-	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3264(SB), Y3
-	VANDPS      rowmathconst<>+192(SB), Y1, Y4
-	VMINPS      Y4, Y3, Y3
-	VMULPS      Y3, Y3, Y4
-	VMOVAPS     Y3, Y5
-	VFMSUB213PS Y4, Y3, Y5
-	VMULPS      rowmathconst<>+3328(SB), Y4, Y3
-
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y4
-	VMAXPS  Y3, Y4, Y3
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y4
+	VMAXPS  Y2, Y4, Y4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVAPS     Y6, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y4, Y6
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y7
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y3, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y6
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y3
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y3
+	VFMADD231PS rowmathconst<>+512(SB), Y7, Y4
+	VMOVAPS     Y4, Y4
+	VFMADD231PS rowmathconst<>+576(SB), Y7, Y4
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y3, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y3, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y3, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y3, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y3, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y3, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y7
+	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y7
+	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y7
+	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y7
+	VFMADD213PS rowmathconst<>+1280(SB), Y4, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y4, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y4, Y7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Y4, Y3
-	VPSRAD $0x01, Y3, Y4
-	VPSUBD Y4, Y3, Y3
-	VPADDD rowmathconst<>+768(SB), Y4, Y4
-	VPSLLD $0x17, Y4, Y4
-	VPADDD rowmathconst<>+768(SB), Y3, Y3
-	VPSLLD $0x17, Y3, Y3
-	VMULPS Y4, Y6, Y4
-	VMULPS Y3, Y4, Y3
-	VMULPS rowmathconst<>+3328(SB), Y5, Y4
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD      $0x17, Y6, Y4
+	VPADDD      rowmathconst<>+3520(SB), Y4, Y4
+	VMULPS      Y4, Y7, Y4
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Y2, Y2
+	VANDPS      Y2, Y4, Y2
+	VMULPS      rowmathconst<>+3456(SB), Y5, Y4
+	VMOVAPS     Y2, Y5
+	VFMADD231PS Y4, Y2, Y5
 
-	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
-	VMOVAPS     Y3, Y5
-	VFMADD231PS Y4, Y3, Y5
-	VMULPS      rowmathconst<>+3392(SB), Y5, Y3
+	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
+	VMOVUPS     rowmathconst<>+3584(SB), Y2
+	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3712(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+4032(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+4096(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+4160(SB), Y3, Y2
+	VMULPS      Y3, Y2, Y2
+	VMULPS      Y5, Y2, Y2
+	VMULPS      rowmathconst<>+64(SB), Y2, Y2
+	VMOVUPS     rowmathconst<>+0(SB), Y3
+	VSUBPS      Y2, Y3, Y3
+	VBLENDVPS   Y1, Y2, Y3, Y2
 
-	// GELU': Φ(x) + x·φ(x)
+	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
+	VMULPS      rowmathconst<>+4224(SB), Y5, Y3
 	VMOVAPS     Y2, Y2
 	VFMADD231PS Y3, Y1, Y2
 	VMULPS      Y0, Y2, Y0
@@ -1348,119 +1245,80 @@ GELUBackward_tail:
 	JZ           GELUBackward_done
 	VMOVD        BX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 	VMASKMOVPS   (DX), Y0, Y2
 
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y2, Y3
-	VANDPS rowmathconst<>+192(SB), Y3, Y3
+	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
+	VANDPS      rowmathconst<>+192(SB), Y2, Y3
+	VMULPS      rowmathconst<>+3264(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+0(SB), Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+3328(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+0(SB), Y4
+	VDIVPS      Y5, Y4, Y4
 
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Y3, Y3, Y4
+	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
+	VMOVUPS     rowmathconst<>+3392(SB), Y5
+	VMINPS      Y3, Y5, Y3
+	VMULPS      Y3, Y3, Y5
+	VMOVAPS     Y3, Y6
+	VFMSUB213PS Y5, Y3, Y6
+	VMULPS      rowmathconst<>+3456(SB), Y5, Y3
 
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y5
-	VFMADD213PS rowmathconst<>+1856(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2048(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2112(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y5
-	VMOVAPS     Y3, Y4
-	VFMADD231PS Y3, Y5, Y4
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y5
-	VMINPS      Y3, Y5, Y5
-	VMOVUPS     rowmathconst<>+2304(SB), Y6
-	VFMADD213PS rowmathconst<>+2368(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2432(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2496(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2560(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2624(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2688(SB), Y5, Y6
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Y6, Y5
-	VSUBPS rowmathconst<>+640(SB), Y5, Y7
-	VSUBPS Y7, Y6, Y6
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y7
-	VFMADD213PS rowmathconst<>+2816(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+2880(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+2944(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+3008(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+3072(SB), Y6, Y7
-	VFMADD213PS rowmathconst<>+3136(SB), Y6, Y7
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Y5, Y5
-	VPADDD    Y7, Y5, Y5
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y3, Y6
-	VMOVUPS   rowmathconst<>+0(SB), Y7
-	VSUBPS    Y4, Y7, Y4
-	VBLENDVPS Y6, Y4, Y5, Y4
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y3, Y3
-	VANDPS    Y3, Y4, Y3
-
-	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
-	VMULPS    rowmathconst<>+64(SB), Y3, Y3
-	VMOVUPS   rowmathconst<>+0(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VBLENDVPS Y2, Y3, Y4, Y3
-
-	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3264(SB), Y4
-	VANDPS      rowmathconst<>+192(SB), Y2, Y5
-	VMINPS      Y5, Y4, Y4
-	VMULPS      Y4, Y4, Y5
-	VMOVAPS     Y4, Y6
-	VFMSUB213PS Y5, Y4, Y6
-	VMULPS      rowmathconst<>+3328(SB), Y5, Y4
-
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y4, Y5, Y4
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y5
+	VMAXPS  Y3, Y5, Y5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y7
+	VMOVAPS     Y7, Y7
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y7
+	VSUBPS      rowmathconst<>+640(SB), Y7, Y8
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y7
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y7, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y7, Y4
+	VFMADD231PS rowmathconst<>+512(SB), Y8, Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y8, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y7
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y7
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y7
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y7
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y7
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y7
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y7
+	VMOVUPS     rowmathconst<>+1024(SB), Y8
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y8
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y8
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y8
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y8
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y8
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y8
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Y5, Y4
-	VPSRAD $0x01, Y4, Y5
-	VPSUBD Y5, Y4, Y4
-	VPADDD rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD $0x17, Y5, Y5
-	VPADDD rowmathconst<>+768(SB), Y4, Y4
-	VPSLLD $0x17, Y4, Y4
-	VMULPS Y5, Y7, Y5
-	VMULPS Y4, Y5, Y4
-	VMULPS rowmathconst<>+3328(SB), Y6, Y5
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD      $0x17, Y7, Y5
+	VPADDD      rowmathconst<>+3520(SB), Y5, Y5
+	VMULPS      Y5, Y8, Y5
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Y3, Y3
+	VANDPS      Y3, Y5, Y3
+	VMULPS      rowmathconst<>+3456(SB), Y6, Y5
+	VMOVAPS     Y3, Y6
+	VFMADD231PS Y5, Y3, Y6
 
-	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
-	VMOVAPS     Y4, Y6
-	VFMADD231PS Y5, Y4, Y6
-	VMULPS      rowmathconst<>+3392(SB), Y6, Y4
+	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
+	VMOVUPS     rowmathconst<>+3584(SB), Y3
+	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3712(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+4032(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+4096(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+4160(SB), Y4, Y3
+	VMULPS      Y4, Y3, Y3
+	VMULPS      Y6, Y3, Y3
+	VMULPS      rowmathconst<>+64(SB), Y3, Y3
+	VMOVUPS     rowmathconst<>+0(SB), Y4
+	VSUBPS      Y3, Y4, Y4
+	VBLENDVPS   Y2, Y3, Y4, Y3
 
-	// GELU': Φ(x) + x·φ(x)
+	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
+	VMULPS      rowmathconst<>+4224(SB), Y6, Y4
 	VMOVAPS     Y3, Y3
 	VFMADD231PS Y4, Y2, Y3
 	VMULPS      Y1, Y3, Y1
@@ -1491,18 +1349,18 @@ GELUTanh_loop:
 	VMULPS      Y1, Y1, Y5
 	VMULPS      Y2, Y2, Y6
 	VMULPS      Y3, Y3, Y7
-	VMOVUPS     rowmathconst<>+3520(SB), Y8
-	VMOVUPS     rowmathconst<>+3520(SB), Y9
-	VMOVUPS     rowmathconst<>+3520(SB), Y10
-	VMOVUPS     rowmathconst<>+3520(SB), Y11
+	VMOVUPS     rowmathconst<>+4352(SB), Y8
+	VMOVUPS     rowmathconst<>+4352(SB), Y9
+	VMOVUPS     rowmathconst<>+4352(SB), Y10
+	VMOVUPS     rowmathconst<>+4352(SB), Y11
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
 	VMOVAPS     Y10, Y10
 	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+3456(SB), Y4, Y8
-	VFMADD231PS rowmathconst<>+3456(SB), Y5, Y9
-	VFMADD231PS rowmathconst<>+3456(SB), Y6, Y10
-	VFMADD231PS rowmathconst<>+3456(SB), Y7, Y11
+	VFMADD231PS rowmathconst<>+4288(SB), Y4, Y8
+	VFMADD231PS rowmathconst<>+4288(SB), Y5, Y9
+	VFMADD231PS rowmathconst<>+4288(SB), Y6, Y10
+	VFMADD231PS rowmathconst<>+4288(SB), Y7, Y11
 	VMULPS      Y0, Y8, Y4
 	VMULPS      Y1, Y9, Y5
 	VMULPS      Y2, Y10, Y6
@@ -1561,14 +1419,10 @@ GELUTanh_loop:
 	VFMADD231PS rowmathconst<>+576(SB), Y15, Y7
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y12
-	VMOVUPS     rowmathconst<>+960(SB), Y13
-	VMOVUPS     rowmathconst<>+960(SB), Y14
-	VMOVUPS     rowmathconst<>+960(SB), Y15
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y12
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y13
-	VFMADD213PS rowmathconst<>+1024(SB), Y6, Y14
-	VFMADD213PS rowmathconst<>+1024(SB), Y7, Y15
+	VMOVUPS     rowmathconst<>+1024(SB), Y12
+	VMOVUPS     rowmathconst<>+1024(SB), Y13
+	VMOVUPS     rowmathconst<>+1024(SB), Y14
+	VMOVUPS     rowmathconst<>+1024(SB), Y15
 	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y12
 	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y13
 	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y14
@@ -1581,6 +1435,10 @@ GELUTanh_loop:
 	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y13
 	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y14
 	VFMADD213PS rowmathconst<>+1216(SB), Y7, Y15
+	VFMADD213PS rowmathconst<>+1280(SB), Y4, Y12
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y13
+	VFMADD213PS rowmathconst<>+1280(SB), Y6, Y14
+	VFMADD213PS rowmathconst<>+1280(SB), Y7, Y15
 	VFMADD213PS rowmathconst<>+0(SB), Y4, Y12
 	VFMADD213PS rowmathconst<>+0(SB), Y5, Y13
 	VFMADD213PS rowmathconst<>+0(SB), Y6, Y14
@@ -1654,9 +1512,9 @@ GELUTanh_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y0, Y0, Y1
-	VMOVUPS     rowmathconst<>+3520(SB), Y2
+	VMOVUPS     rowmathconst<>+4352(SB), Y2
 	VMOVAPS     Y2, Y2
-	VFMADD231PS rowmathconst<>+3456(SB), Y1, Y2
+	VFMADD231PS rowmathconst<>+4288(SB), Y1, Y2
 	VMULPS      Y0, Y2, Y1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -1676,11 +1534,11 @@ GELUTanh_single:
 	VFMADD231PS rowmathconst<>+576(SB), Y3, Y1
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y3
-	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y3
+	VMOVUPS     rowmathconst<>+1024(SB), Y3
 	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+1152(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y3
+	VFMADD213PS rowmathconst<>+1280(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+0(SB), Y1, Y3
 	VFMADD213PS rowmathconst<>+0(SB), Y1, Y3
 
@@ -1710,14 +1568,14 @@ GELUTanh_tail:
 	JZ           GELUTanh_done
 	VMOVD        DX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+3520(SB), Y3
+	VMOVUPS     rowmathconst<>+4352(SB), Y3
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+3456(SB), Y2, Y3
+	VFMADD231PS rowmathconst<>+4288(SB), Y2, Y3
 	VMULPS      Y1, Y3, Y2
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -1737,11 +1595,11 @@ GELUTanh_tail:
 	VFMADD231PS rowmathconst<>+576(SB), Y4, Y2
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y4
-	VFMADD213PS rowmathconst<>+1024(SB), Y2, Y4
+	VMOVUPS     rowmathconst<>+1024(SB), Y4
 	VFMADD213PS rowmathconst<>+1088(SB), Y2, Y4
 	VFMADD213PS rowmathconst<>+1152(SB), Y2, Y4
 	VFMADD213PS rowmathconst<>+1216(SB), Y2, Y4
+	VFMADD213PS rowmathconst<>+1280(SB), Y2, Y4
 	VFMADD213PS rowmathconst<>+0(SB), Y2, Y4
 	VFMADD213PS rowmathconst<>+0(SB), Y2, Y4
 
@@ -1785,12 +1643,12 @@ GELUTanhBackward_loop:
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y2, Y2, Y4
 	VMULPS      Y3, Y3, Y5
-	VMOVUPS     rowmathconst<>+3520(SB), Y6
-	VMOVUPS     rowmathconst<>+3520(SB), Y7
+	VMOVUPS     rowmathconst<>+4352(SB), Y6
+	VMOVUPS     rowmathconst<>+4352(SB), Y7
 	VMOVAPS     Y6, Y6
 	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+3456(SB), Y4, Y6
-	VFMADD231PS rowmathconst<>+3456(SB), Y5, Y7
+	VFMADD231PS rowmathconst<>+4288(SB), Y4, Y6
+	VFMADD231PS rowmathconst<>+4288(SB), Y5, Y7
 	VMULPS      Y2, Y6, Y4
 	VMULPS      Y3, Y7, Y5
 
@@ -1798,65 +1656,57 @@ GELUTanhBackward_loop:
 	VORPS rowmathconst<>+256(SB), Y4, Y6
 	VORPS rowmathconst<>+256(SB), Y5, Y7
 
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y8
-	VMOVUPS rowmathconst<>+832(SB), Y9
-	VMAXPS  Y6, Y8, Y6
-	VMAXPS  Y7, Y9, Y7
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y8
+	VMOVUPS rowmathconst<>+960(SB), Y9
+	VMAXPS  Y6, Y8, Y8
+	VMAXPS  Y7, Y9, Y9
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y8
-	VMOVUPS     rowmathconst<>+640(SB), Y9
+	VMOVUPS     rowmathconst<>+640(SB), Y10
+	VMOVUPS     rowmathconst<>+640(SB), Y11
+	VMOVAPS     Y10, Y10
+	VMOVAPS     Y11, Y11
+	VFMADD231PS rowmathconst<>+448(SB), Y8, Y10
+	VFMADD231PS rowmathconst<>+448(SB), Y9, Y11
+	VSUBPS      rowmathconst<>+640(SB), Y10, Y12
+	VSUBPS      rowmathconst<>+640(SB), Y11, Y13
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+448(SB), Y6, Y8
-	VFMADD231PS rowmathconst<>+448(SB), Y7, Y9
-	VSUBPS      rowmathconst<>+640(SB), Y8, Y10
-	VSUBPS      rowmathconst<>+640(SB), Y9, Y11
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+512(SB), Y10, Y6
-	VFMADD231PS rowmathconst<>+512(SB), Y11, Y7
-	VMOVAPS     Y6, Y6
-	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+576(SB), Y10, Y6
-	VFMADD231PS rowmathconst<>+576(SB), Y11, Y7
+	VFMADD231PS rowmathconst<>+512(SB), Y12, Y8
+	VFMADD231PS rowmathconst<>+512(SB), Y13, Y9
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VFMADD231PS rowmathconst<>+576(SB), Y12, Y8
+	VFMADD231PS rowmathconst<>+576(SB), Y13, Y9
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y10
-	VMOVUPS     rowmathconst<>+960(SB), Y11
-	VFMADD213PS rowmathconst<>+1024(SB), Y6, Y10
-	VFMADD213PS rowmathconst<>+1024(SB), Y7, Y11
-	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y10
-	VFMADD213PS rowmathconst<>+1088(SB), Y7, Y11
-	VFMADD213PS rowmathconst<>+1152(SB), Y6, Y10
-	VFMADD213PS rowmathconst<>+1152(SB), Y7, Y11
-	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y10
-	VFMADD213PS rowmathconst<>+1216(SB), Y7, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y6, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y7, Y11
-	VFMADD213PS rowmathconst<>+0(SB), Y6, Y10
-	VFMADD213PS rowmathconst<>+0(SB), Y7, Y11
+	VMOVUPS     rowmathconst<>+1024(SB), Y12
+	VMOVUPS     rowmathconst<>+1024(SB), Y13
+	VFMADD213PS rowmathconst<>+1088(SB), Y8, Y12
+	VFMADD213PS rowmathconst<>+1088(SB), Y9, Y13
+	VFMADD213PS rowmathconst<>+1152(SB), Y8, Y12
+	VFMADD213PS rowmathconst<>+1152(SB), Y9, Y13
+	VFMADD213PS rowmathconst<>+1216(SB), Y8, Y12
+	VFMADD213PS rowmathconst<>+1216(SB), Y9, Y13
+	VFMADD213PS rowmathconst<>+1280(SB), Y8, Y12
+	VFMADD213PS rowmathconst<>+1280(SB), Y9, Y13
+	VFMADD213PS rowmathconst<>+0(SB), Y8, Y12
+	VFMADD213PS rowmathconst<>+0(SB), Y9, Y13
+	VFMADD213PS rowmathconst<>+0(SB), Y8, Y12
+	VFMADD213PS rowmathconst<>+0(SB), Y9, Y13
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Y8, Y6
-	VPSUBD    rowmathconst<>+704(SB), Y9, Y7
-	VPSRAD    $0x01, Y6, Y8
-	VPSRAD    $0x01, Y7, Y9
-	VPSUBD    Y8, Y6, Y6
-	VPSUBD    Y9, Y7, Y7
-	VPADDD    rowmathconst<>+768(SB), Y8, Y8
-	VPADDD    rowmathconst<>+768(SB), Y9, Y9
-	VPSLLD    $0x17, Y8, Y8
-	VPSLLD    $0x17, Y9, Y9
-	VPADDD    rowmathconst<>+768(SB), Y6, Y6
-	VPADDD    rowmathconst<>+768(SB), Y7, Y7
-	VPSLLD    $0x17, Y6, Y6
-	VPSLLD    $0x17, Y7, Y7
-	VMULPS    Y8, Y10, Y8
-	VMULPS    Y9, Y11, Y9
-	VMULPS    Y6, Y8, Y6
-	VMULPS    Y7, Y9, Y7
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Y10, Y8
+	VPSLLD    $0x17, Y11, Y9
+	VPADDD    rowmathconst<>+3520(SB), Y8, Y8
+	VPADDD    rowmathconst<>+3520(SB), Y9, Y9
+	VMULPS    Y8, Y12, Y8
+	VMULPS    Y9, Y13, Y9
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Y6, Y6
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Y7, Y7
+	VANDPS    Y6, Y8, Y6
+	VANDPS    Y7, Y9, Y7
 	VMOVUPS   rowmathconst<>+0(SB), Y8
 	VMOVUPS   rowmathconst<>+0(SB), Y9
 	VADDPS    rowmathconst<>+0(SB), Y6, Y10
@@ -1871,20 +1721,20 @@ GELUTanhBackward_loop:
 	VMULPS    Y9, Y7, Y7
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3264(SB), Y8
-	VMOVUPS     rowmathconst<>+3264(SB), Y9
+	VMOVUPS     rowmathconst<>+3392(SB), Y8
+	VMOVUPS     rowmathconst<>+3392(SB), Y9
 	VANDPS      rowmathconst<>+192(SB), Y2, Y10
 	VANDPS      rowmathconst<>+192(SB), Y3, Y11
 	VMINPS      Y10, Y8, Y8
 	VMINPS      Y11, Y9, Y9
 	VMULPS      Y8, Y8, Y8
 	VMULPS      Y9, Y9, Y9
-	VMOVUPS     rowmathconst<>+3648(SB), Y10
-	VMOVUPS     rowmathconst<>+3648(SB), Y11
+	VMOVUPS     rowmathconst<>+4480(SB), Y10
+	VMOVUPS     rowmathconst<>+4480(SB), Y11
 	VMOVAPS     Y10, Y10
 	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+3584(SB), Y8, Y10
-	VFMADD231PS rowmathconst<>+3584(SB), Y9, Y11
+	VFMADD231PS rowmathconst<>+4416(SB), Y8, Y10
+	VFMADD231PS rowmathconst<>+4416(SB), Y9, Y11
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y2, Y6, Y2
@@ -1912,47 +1762,43 @@ GELUTanhBackward_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+3520(SB), Y3
+	VMOVUPS     rowmathconst<>+4352(SB), Y3
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+3456(SB), Y2, Y3
+	VFMADD231PS rowmathconst<>+4288(SB), Y2, Y3
 	VMULPS      Y1, Y3, Y2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Y2, Y3
 
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y4
-	VMAXPS  Y3, Y4, Y3
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y4
+	VMAXPS  Y3, Y4, Y4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y4
+	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+448(SB), Y4, Y5
+	VSUBPS      rowmathconst<>+640(SB), Y5, Y6
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+448(SB), Y3, Y4
-	VSUBPS      rowmathconst<>+640(SB), Y4, Y5
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+512(SB), Y5, Y3
-	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+576(SB), Y5, Y3
+	VFMADD231PS rowmathconst<>+512(SB), Y6, Y4
+	VMOVAPS     Y4, Y4
+	VFMADD231PS rowmathconst<>+576(SB), Y6, Y4
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y5
-	VFMADD213PS rowmathconst<>+1024(SB), Y3, Y5
-	VFMADD213PS rowmathconst<>+1088(SB), Y3, Y5
-	VFMADD213PS rowmathconst<>+1152(SB), Y3, Y5
-	VFMADD213PS rowmathconst<>+1216(SB), Y3, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y3, Y5
-	VFMADD213PS rowmathconst<>+0(SB), Y3, Y5
+	VMOVUPS     rowmathconst<>+1024(SB), Y6
+	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+1280(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Y4, Y3
-	VPSRAD    $0x01, Y3, Y4
-	VPSUBD    Y4, Y3, Y3
-	VPADDD    rowmathconst<>+768(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    rowmathconst<>+768(SB), Y3, Y3
-	VPSLLD    $0x17, Y3, Y3
-	VMULPS    Y4, Y5, Y4
-	VMULPS    Y3, Y4, Y3
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Y5, Y4
+	VPADDD    rowmathconst<>+3520(SB), Y4, Y4
+	VMULPS    Y4, Y6, Y4
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Y3, Y3
+	VANDPS    Y3, Y4, Y3
 	VMOVUPS   rowmathconst<>+0(SB), Y4
 	VADDPS    rowmathconst<>+0(SB), Y3, Y5
 	VDIVPS    Y5, Y4, Y4
@@ -1961,13 +1807,13 @@ GELUTanhBackward_single:
 	VMULPS    Y4, Y3, Y3
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3264(SB), Y4
+	VMOVUPS     rowmathconst<>+3392(SB), Y4
 	VANDPS      rowmathconst<>+192(SB), Y1, Y5
 	VMINPS      Y5, Y4, Y4
 	VMULPS      Y4, Y4, Y4
-	VMOVUPS     rowmathconst<>+3648(SB), Y5
+	VMOVUPS     rowmathconst<>+4480(SB), Y5
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+3584(SB), Y4, Y5
+	VFMADD231PS rowmathconst<>+4416(SB), Y4, Y5
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y1, Y3, Y1
@@ -1987,53 +1833,49 @@ GELUTanhBackward_tail:
 	JZ           GELUTanhBackward_done
 	VMOVD        BX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 	VMASKMOVPS   (DX), Y0, Y2
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y2, Y2, Y3
-	VMOVUPS     rowmathconst<>+3520(SB), Y4
+	VMOVUPS     rowmathconst<>+4352(SB), Y4
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+3456(SB), Y3, Y4
+	VFMADD231PS rowmathconst<>+4288(SB), Y3, Y4
 	VMULPS      Y2, Y4, Y3
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Y3, Y4
 
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y4, Y5, Y4
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y5
+	VMAXPS  Y4, Y5, Y5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVAPS     Y6, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y6
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y7
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y6
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y4
+	VFMADD231PS rowmathconst<>+512(SB), Y7, Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y7, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y7
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Y5, Y4
-	VPSRAD    $0x01, Y4, Y5
-	VPSUBD    Y5, Y4, Y4
-	VPADDD    rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VPADDD    rowmathconst<>+768(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y5, Y6, Y5
-	VMULPS    Y4, Y5, Y4
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Y6, Y5
+	VPADDD    rowmathconst<>+3520(SB), Y5, Y5
+	VMULPS    Y5, Y7, Y5
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Y4, Y4
+	VANDPS    Y4, Y5, Y4
 	VMOVUPS   rowmathconst<>+0(SB), Y5
 	VADDPS    rowmathconst<>+0(SB), Y4, Y6
 	VDIVPS    Y6, Y5, Y5
@@ -2042,13 +1884,13 @@ GELUTanhBackward_tail:
 	VMULPS    Y5, Y4, Y4
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3264(SB), Y5
+	VMOVUPS     rowmathconst<>+3392(SB), Y5
 	VANDPS      rowmathconst<>+192(SB), Y2, Y6
 	VMINPS      Y6, Y5, Y5
 	VMULPS      Y5, Y5, Y5
-	VMOVUPS     rowmathconst<>+3648(SB), Y6
+	VMOVUPS     rowmathconst<>+4480(SB), Y6
 	VMOVAPS     Y6, Y6
-	VFMADD231PS rowmathconst<>+3584(SB), Y5, Y6
+	VFMADD231PS rowmathconst<>+4416(SB), Y5, Y6
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y2, Y4, Y2
@@ -2081,8 +1923,8 @@ BiasGELU_loop:
 	VADDPS  Y3, Y1, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y0, Y2
-	VMULPS rowmathconst<>+3200(SB), Y1, Y3
+	VMULPS rowmathconst<>+3264(SB), Y0, Y2
+	VMULPS rowmathconst<>+3264(SB), Y1, Y3
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
@@ -2091,10 +1933,8 @@ BiasGELU_loop:
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y6
-	VMOVUPS     rowmathconst<>+1792(SB), Y7
-	VFMADD213PS rowmathconst<>+1856(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1856(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+1856(SB), Y6
+	VMOVUPS     rowmathconst<>+1856(SB), Y7
 	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1920(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
@@ -2105,20 +1945,20 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+2112(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+2176(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2240(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2240(SB), Y5, Y7
 	VMOVAPS     Y2, Y4
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y2, Y6, Y4
 	VFMADD231PS Y3, Y7, Y5
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y6
-	VMOVUPS     rowmathconst<>+2240(SB), Y7
+	VMOVUPS     rowmathconst<>+2304(SB), Y6
+	VMOVUPS     rowmathconst<>+2304(SB), Y7
 	VMINPS      Y2, Y6, Y6
 	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+2304(SB), Y8
-	VMOVUPS     rowmathconst<>+2304(SB), Y9
-	VFMADD213PS rowmathconst<>+2368(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2368(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+2368(SB), Y8
+	VMOVUPS     rowmathconst<>+2368(SB), Y9
 	VFMADD213PS rowmathconst<>+2432(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2432(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2496(SB), Y6, Y8
@@ -2129,6 +1969,8 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2752(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2752(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -2139,10 +1981,8 @@ BiasGELU_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y10
-	VMOVUPS     rowmathconst<>+2752(SB), Y11
-	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VMOVUPS     rowmathconst<>+2816(SB), Y10
+	VMOVUPS     rowmathconst<>+2816(SB), Y11
 	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
@@ -2153,6 +1993,8 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3200(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3200(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -2167,8 +2009,8 @@ BiasGELU_loop:
 	VSUBPS    Y5, Y11, Y5
 	VBLENDVPS Y8, Y4, Y6, Y4
 	VBLENDVPS Y9, Y5, Y7, Y5
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y2, Y2
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y3, Y3
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y2, Y2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y3, Y3
 	VANDPS    Y2, Y4, Y2
 	VANDPS    Y3, Y5, Y3
 
@@ -2204,33 +2046,33 @@ BiasGELU_single:
 	VADDPS  Y1, Y0, Y0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y0, Y1
+	VMULPS rowmathconst<>+3264(SB), Y0, Y1
 	VANDPS rowmathconst<>+192(SB), Y1, Y1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y3
-	VFMADD213PS rowmathconst<>+1856(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+1856(SB), Y3
 	VFMADD213PS rowmathconst<>+1920(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
 	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y3
+	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+2304(SB), Y4
-	VFMADD213PS rowmathconst<>+2368(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+2368(SB), Y4
 	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2752(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -2238,13 +2080,13 @@ BiasGELU_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y5
-	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2816(SB), Y5
 	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3200(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -2253,7 +2095,7 @@ BiasGELU_single:
 	VMOVUPS   rowmathconst<>+0(SB), Y5
 	VSUBPS    Y2, Y5, Y2
 	VBLENDVPS Y4, Y2, Y3, Y2
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y1, Y1
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y1, Y1
 	VANDPS    Y1, Y2, Y1
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -2278,39 +2120,39 @@ BiasGELU_tail:
 	JZ           BiasGELU_done
 	VMOVD        BX, X0
 	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1280(SB), Y0, Y0
+	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
 	VMASKMOVPS   (CX), Y0, Y1
 	VMASKMOVPS   (DX), Y0, Y2
 	VADDPS       Y2, Y1, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Y1, Y2
+	VMULPS rowmathconst<>+3264(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Y4
-	VFMADD213PS rowmathconst<>+1856(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+1856(SB), Y4
 	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
 	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Y4
+	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2304(SB), Y5
-	VFMADD213PS rowmathconst<>+2368(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2368(SB), Y5
 	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
 	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2752(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -2318,13 +2160,13 @@ BiasGELU_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Y6
-	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+2816(SB), Y6
 	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
 	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3200(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
@@ -2333,7 +2175,7 @@ BiasGELU_tail:
 	VMOVUPS   rowmathconst<>+0(SB), Y6
 	VSUBPS    Y3, Y6, Y3
 	VBLENDVPS Y5, Y3, Y4, Y3
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Y2, Y2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Y2, Y2
 	VANDPS    Y2, Y3, Y2
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -2408,7 +2250,7 @@ SoftmaxRows_max_tail:
 	JZ           SoftmaxRows_max_end
 	VMOVD        SI, X5
 	VPBROADCASTD X5, Y5
-	VPCMPGTD     rowmathconst<>+1280(SB), Y5, Y5
+	VPCMPGTD     rowmathconst<>+1344(SB), Y5, Y5
 	VMASKMOVPS   (DI), Y5, Y6
 	VMULPS       Y0, Y6, Y6
 	VMOVUPS      rowmathconst<>+320(SB), Y7
@@ -2447,69 +2289,57 @@ SoftmaxRows_exp_loop:
 	VSUBPS  Y1, Y4, Y4
 	VSUBPS  Y1, Y5, Y5
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y6
-	VMOVUPS rowmathconst<>+832(SB), Y7
-	VMAXPS  Y4, Y6, Y4
-	VMAXPS  Y5, Y7, Y5
-	VMOVUPS rowmathconst<>+896(SB), Y6
-	VMOVUPS rowmathconst<>+896(SB), Y7
-	VMINPS  Y4, Y6, Y4
-	VMINPS  Y5, Y7, Y5
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y6
+	VMOVUPS rowmathconst<>+960(SB), Y7
+	VMAXPS  Y4, Y6, Y6
+	VMAXPS  Y5, Y7, Y7
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y6
-	VMOVUPS     rowmathconst<>+640(SB), Y7
+	VMOVUPS     rowmathconst<>+640(SB), Y8
+	VMOVUPS     rowmathconst<>+640(SB), Y9
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VFMADD231PS rowmathconst<>+448(SB), Y6, Y8
+	VFMADD231PS rowmathconst<>+448(SB), Y7, Y9
+	VSUBPS      rowmathconst<>+640(SB), Y8, Y10
+	VSUBPS      rowmathconst<>+640(SB), Y9, Y11
 	VMOVAPS     Y6, Y6
 	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y6
-	VFMADD231PS rowmathconst<>+448(SB), Y5, Y7
-	VSUBPS      rowmathconst<>+640(SB), Y6, Y8
-	VSUBPS      rowmathconst<>+640(SB), Y7, Y9
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+512(SB), Y8, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y9, Y5
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+576(SB), Y8, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y9, Y5
+	VFMADD231PS rowmathconst<>+512(SB), Y10, Y6
+	VFMADD231PS rowmathconst<>+512(SB), Y11, Y7
+	VMOVAPS     Y6, Y6
+	VMOVAPS     Y7, Y7
+	VFMADD231PS rowmathconst<>+576(SB), Y10, Y6
+	VFMADD231PS rowmathconst<>+576(SB), Y11, Y7
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y8
-	VMOVUPS     rowmathconst<>+960(SB), Y9
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y9
+	VMOVUPS     rowmathconst<>+1024(SB), Y10
+	VMOVUPS     rowmathconst<>+1024(SB), Y11
+	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1088(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+1152(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1152(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1216(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+1280(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1280(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+0(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+0(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+0(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+0(SB), Y7, Y11
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Y6, Y4
-	VPSUBD  rowmathconst<>+704(SB), Y7, Y5
-	VPSRAD  $0x01, Y4, Y6
-	VPSRAD  $0x01, Y5, Y7
-	VPSUBD  Y6, Y4, Y4
-	VPSUBD  Y7, Y5, Y5
-	VPADDD  rowmathconst<>+768(SB), Y6, Y6
-	VPADDD  rowmathconst<>+768(SB), Y7, Y7
-	VPSLLD  $0x17, Y6, Y6
-	VPSLLD  $0x17, Y7, Y7
-	VPADDD  rowmathconst<>+768(SB), Y4, Y4
-	VPADDD  rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD  $0x17, Y4, Y4
-	VPSLLD  $0x17, Y5, Y5
-	VMULPS  Y6, Y8, Y6
-	VMULPS  Y7, Y9, Y7
-	VMULPS  Y4, Y6, Y4
-	VMULPS  Y5, Y7, Y5
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD  $0x17, Y8, Y6
+	VPSLLD  $0x17, Y9, Y7
+	VPADDD  rowmathconst<>+3520(SB), Y6, Y6
+	VPADDD  rowmathconst<>+3520(SB), Y7, Y7
+	VMULPS  Y6, Y10, Y6
+	VMULPS  Y7, Y11, Y7
+	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
+	VCMPPS  $0x15, rowmathconst<>+960(SB), Y5, Y5
+	VANDPS  Y4, Y6, Y4
+	VANDPS  Y5, Y7, Y5
 	VMOVUPS Y4, (DI)
 	VMOVUPS Y5, 32(DI)
 	VADDPS  Y4, Y2, Y2
@@ -2526,41 +2356,35 @@ SoftmaxRows_exp_single:
 	VMULPS  Y0, Y4, Y4
 	VSUBPS  Y1, Y4, Y4
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y4, Y5, Y4
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y4, Y5, Y4
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y5
+	VMAXPS  Y4, Y5, Y5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVAPS     Y6, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y6
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y7
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y6
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y4
+	VFMADD231PS rowmathconst<>+512(SB), Y7, Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y7, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y7
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Y5, Y4
-	VPSRAD  $0x01, Y4, Y5
-	VPSUBD  Y5, Y4, Y4
-	VPADDD  rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD  $0x17, Y5, Y5
-	VPADDD  rowmathconst<>+768(SB), Y4, Y4
-	VPSLLD  $0x17, Y4, Y4
-	VMULPS  Y5, Y6, Y5
-	VMULPS  Y4, Y5, Y4
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD  $0x17, Y6, Y5
+	VPADDD  rowmathconst<>+3520(SB), Y5, Y5
+	VMULPS  Y5, Y7, Y5
+	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
+	VANDPS  Y4, Y5, Y4
 	VMOVUPS Y4, (DI)
 	VADDPS  Y4, Y2, Y2
 	ADDQ    $0x00000020, DI
@@ -2573,46 +2397,40 @@ SoftmaxRows_exp_tail:
 	JZ           SoftmaxRows_exp_end
 	VMOVD        SI, X4
 	VPBROADCASTD X4, Y4
-	VPCMPGTD     rowmathconst<>+1280(SB), Y4, Y4
+	VPCMPGTD     rowmathconst<>+1344(SB), Y4, Y4
 	VMASKMOVPS   (R8), Y4, Y5
 	VMULPS       Y0, Y5, Y5
 	VSUBPS       Y1, Y5, Y1
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y1, Y5, Y1
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y1, Y5, Y1
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y5
+	VMAXPS  Y1, Y5, Y5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVAPS     Y6, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y6
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y7
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y1, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y1
-	VMOVAPS     Y1, Y1
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y1
+	VFMADD231PS rowmathconst<>+512(SB), Y7, Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y7, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y1, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y7
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD     rowmathconst<>+704(SB), Y5, Y1
-	VPSRAD     $0x01, Y1, Y5
-	VPSUBD     Y5, Y1, Y1
-	VPADDD     rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD     $0x17, Y5, Y5
-	VPADDD     rowmathconst<>+768(SB), Y1, Y1
-	VPSLLD     $0x17, Y1, Y1
-	VMULPS     Y5, Y6, Y5
-	VMULPS     Y1, Y5, Y1
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD     $0x17, Y6, Y5
+	VPADDD     rowmathconst<>+3520(SB), Y5, Y5
+	VMULPS     Y5, Y7, Y5
+	VCMPPS     $0x15, rowmathconst<>+960(SB), Y1, Y1
+	VANDPS     Y1, Y5, Y1
 	VANDPS     Y4, Y1, Y1
 	VMASKMOVPS Y1, Y4, (DI)
 	VADDPS     Y1, Y2, Y2
@@ -2675,7 +2493,7 @@ SoftmaxRows_scale_tail:
 	JZ           SoftmaxRows_scale_end
 	VMOVD        SI, X2
 	VPBROADCASTD X2, Y2
-	VPCMPGTD     rowmathconst<>+1280(SB), Y2, Y2
+	VPCMPGTD     rowmathconst<>+1344(SB), Y2, Y2
 	VMASKMOVPS   (DI), Y2, Y3
 	VMULPS       Y1, Y3, Y1
 	VMASKMOVPS   Y1, Y2, (DI)
@@ -2765,7 +2583,7 @@ SoftmaxRowsMask_max_tail:
 	JZ           SoftmaxRowsMask_max_end
 	VMOVD        DI, X5
 	VPBROADCASTD X5, Y5
-	VPCMPGTD     rowmathconst<>+1280(SB), Y5, Y5
+	VPCMPGTD     rowmathconst<>+1344(SB), Y5, Y5
 	VMASKMOVPS   (R8), Y5, Y6
 	VMASKMOVPS   (R9), Y5, Y7
 	VMOVAPS      Y7, Y7
@@ -2811,69 +2629,57 @@ SoftmaxRowsMask_exp_loop:
 	VSUBPS      Y1, Y6, Y4
 	VSUBPS      Y1, Y7, Y5
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y6
-	VMOVUPS rowmathconst<>+832(SB), Y7
-	VMAXPS  Y4, Y6, Y4
-	VMAXPS  Y5, Y7, Y5
-	VMOVUPS rowmathconst<>+896(SB), Y6
-	VMOVUPS rowmathconst<>+896(SB), Y7
-	VMINPS  Y4, Y6, Y4
-	VMINPS  Y5, Y7, Y5
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y6
+	VMOVUPS rowmathconst<>+960(SB), Y7
+	VMAXPS  Y4, Y6, Y6
+	VMAXPS  Y5, Y7, Y7
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y6
-	VMOVUPS     rowmathconst<>+640(SB), Y7
+	VMOVUPS     rowmathconst<>+640(SB), Y8
+	VMOVUPS     rowmathconst<>+640(SB), Y9
+	VMOVAPS     Y8, Y8
+	VMOVAPS     Y9, Y9
+	VFMADD231PS rowmathconst<>+448(SB), Y6, Y8
+	VFMADD231PS rowmathconst<>+448(SB), Y7, Y9
+	VSUBPS      rowmathconst<>+640(SB), Y8, Y10
+	VSUBPS      rowmathconst<>+640(SB), Y9, Y11
 	VMOVAPS     Y6, Y6
 	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y6
-	VFMADD231PS rowmathconst<>+448(SB), Y5, Y7
-	VSUBPS      rowmathconst<>+640(SB), Y6, Y8
-	VSUBPS      rowmathconst<>+640(SB), Y7, Y9
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+512(SB), Y8, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y9, Y5
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+576(SB), Y8, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y9, Y5
+	VFMADD231PS rowmathconst<>+512(SB), Y10, Y6
+	VFMADD231PS rowmathconst<>+512(SB), Y11, Y7
+	VMOVAPS     Y6, Y6
+	VMOVAPS     Y7, Y7
+	VFMADD231PS rowmathconst<>+576(SB), Y10, Y6
+	VFMADD231PS rowmathconst<>+576(SB), Y11, Y7
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y8
-	VMOVUPS     rowmathconst<>+960(SB), Y9
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1024(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y9
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y8
-	VFMADD213PS rowmathconst<>+0(SB), Y5, Y9
+	VMOVUPS     rowmathconst<>+1024(SB), Y10
+	VMOVUPS     rowmathconst<>+1024(SB), Y11
+	VFMADD213PS rowmathconst<>+1088(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1088(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+1152(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1152(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+1216(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1216(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+1280(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+1280(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+0(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+0(SB), Y7, Y11
+	VFMADD213PS rowmathconst<>+0(SB), Y6, Y10
+	VFMADD213PS rowmathconst<>+0(SB), Y7, Y11
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Y6, Y4
-	VPSUBD  rowmathconst<>+704(SB), Y7, Y5
-	VPSRAD  $0x01, Y4, Y6
-	VPSRAD  $0x01, Y5, Y7
-	VPSUBD  Y6, Y4, Y4
-	VPSUBD  Y7, Y5, Y5
-	VPADDD  rowmathconst<>+768(SB), Y6, Y6
-	VPADDD  rowmathconst<>+768(SB), Y7, Y7
-	VPSLLD  $0x17, Y6, Y6
-	VPSLLD  $0x17, Y7, Y7
-	VPADDD  rowmathconst<>+768(SB), Y4, Y4
-	VPADDD  rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD  $0x17, Y4, Y4
-	VPSLLD  $0x17, Y5, Y5
-	VMULPS  Y6, Y8, Y6
-	VMULPS  Y7, Y9, Y7
-	VMULPS  Y4, Y6, Y4
-	VMULPS  Y5, Y7, Y5
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD  $0x17, Y8, Y6
+	VPSLLD  $0x17, Y9, Y7
+	VPADDD  rowmathconst<>+3520(SB), Y6, Y6
+	VPADDD  rowmathconst<>+3520(SB), Y7, Y7
+	VMULPS  Y6, Y10, Y6
+	VMULPS  Y7, Y11, Y7
+	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
+	VCMPPS  $0x15, rowmathconst<>+960(SB), Y5, Y5
+	VANDPS  Y4, Y6, Y4
+	VANDPS  Y5, Y7, Y5
 	VMOVUPS Y4, (R8)
 	VMOVUPS Y5, 32(R8)
 	VADDPS  Y4, Y2, Y2
@@ -2893,41 +2699,35 @@ SoftmaxRowsMask_exp_single:
 	VFMADD231PS Y0, Y4, Y5
 	VSUBPS      Y1, Y5, Y4
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y4, Y5, Y4
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y4, Y5, Y4
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y5
+	VMAXPS  Y4, Y5, Y5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVAPS     Y6, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y6
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y7
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y4, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y6
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y4
-	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y4
+	VFMADD231PS rowmathconst<>+512(SB), Y7, Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y7, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y4, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y7
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Y5, Y4
-	VPSRAD  $0x01, Y4, Y5
-	VPSUBD  Y5, Y4, Y4
-	VPADDD  rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD  $0x17, Y5, Y5
-	VPADDD  rowmathconst<>+768(SB), Y4, Y4
-	VPSLLD  $0x17, Y4, Y4
-	VMULPS  Y5, Y6, Y5
-	VMULPS  Y4, Y5, Y4
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD  $0x17, Y6, Y5
+	VPADDD  rowmathconst<>+3520(SB), Y5, Y5
+	VMULPS  Y5, Y7, Y5
+	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
+	VANDPS  Y4, Y5, Y4
 	VMOVUPS Y4, (R8)
 	VADDPS  Y4, Y2, Y2
 	ADDQ    $0x00000020, R8
@@ -2941,48 +2741,42 @@ SoftmaxRowsMask_exp_tail:
 	JZ           SoftmaxRowsMask_exp_end
 	VMOVD        DI, X4
 	VPBROADCASTD X4, Y4
-	VPCMPGTD     rowmathconst<>+1280(SB), Y4, Y4
+	VPCMPGTD     rowmathconst<>+1344(SB), Y4, Y4
 	VMASKMOVPS   (R9), Y4, Y5
 	VMASKMOVPS   (R10), Y4, Y6
 	VMOVAPS      Y6, Y6
 	VFMADD231PS  Y0, Y5, Y6
 	VSUBPS       Y1, Y6, Y1
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Y5
-	VMAXPS  Y1, Y5, Y1
-	VMOVUPS rowmathconst<>+896(SB), Y5
-	VMINPS  Y1, Y5, Y1
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Y5
+	VMAXPS  Y1, Y5, Y5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Y5
+	VMOVUPS     rowmathconst<>+640(SB), Y6
+	VMOVAPS     Y6, Y6
+	VFMADD231PS rowmathconst<>+448(SB), Y5, Y6
+	VSUBPS      rowmathconst<>+640(SB), Y6, Y7
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+448(SB), Y1, Y5
-	VSUBPS      rowmathconst<>+640(SB), Y5, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS rowmathconst<>+512(SB), Y6, Y1
-	VMOVAPS     Y1, Y1
-	VFMADD231PS rowmathconst<>+576(SB), Y6, Y1
+	VFMADD231PS rowmathconst<>+512(SB), Y7, Y5
+	VMOVAPS     Y5, Y5
+	VFMADD231PS rowmathconst<>+576(SB), Y7, Y5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Y6
-	VFMADD213PS rowmathconst<>+1024(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+1088(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+1152(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+1216(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y1, Y6
-	VFMADD213PS rowmathconst<>+0(SB), Y1, Y6
+	VMOVUPS     rowmathconst<>+1024(SB), Y7
+	VFMADD213PS rowmathconst<>+1088(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1152(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1216(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+1280(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+0(SB), Y5, Y7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD     rowmathconst<>+704(SB), Y5, Y1
-	VPSRAD     $0x01, Y1, Y5
-	VPSUBD     Y5, Y1, Y1
-	VPADDD     rowmathconst<>+768(SB), Y5, Y5
-	VPSLLD     $0x17, Y5, Y5
-	VPADDD     rowmathconst<>+768(SB), Y1, Y1
-	VPSLLD     $0x17, Y1, Y1
-	VMULPS     Y5, Y6, Y5
-	VMULPS     Y1, Y5, Y1
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD     $0x17, Y6, Y5
+	VPADDD     rowmathconst<>+3520(SB), Y5, Y5
+	VMULPS     Y5, Y7, Y5
+	VCMPPS     $0x15, rowmathconst<>+960(SB), Y1, Y1
+	VANDPS     Y1, Y5, Y1
 	VANDPS     Y4, Y1, Y1
 	VMASKMOVPS Y1, Y4, (R8)
 	VADDPS     Y1, Y2, Y2
@@ -3045,7 +2839,7 @@ SoftmaxRowsMask_scale_tail:
 	JZ           SoftmaxRowsMask_scale_end
 	VMOVD        DI, X2
 	VPBROADCASTD X2, Y2
-	VPCMPGTD     rowmathconst<>+1280(SB), Y2, Y2
+	VPCMPGTD     rowmathconst<>+1344(SB), Y2, Y2
 	VMASKMOVPS   (R8), Y2, Y3
 	VMULPS       Y1, Y3, Y1
 	VMASKMOVPS   Y1, Y2, (R8)
@@ -3125,7 +2919,7 @@ SoftmaxBackward_dot_tail:
 	JZ           SoftmaxBackward_dot_end
 	VMOVD        DI, X5
 	VPBROADCASTD X5, Y5
-	VPCMPGTD     rowmathconst<>+1280(SB), Y5, Y5
+	VPCMPGTD     rowmathconst<>+1344(SB), Y5, Y5
 	VMASKMOVPS   (R9), Y5, Y6
 	VMASKMOVPS   (R8), Y5, Y5
 	VFMADD231PS  Y6, Y5, Y1
@@ -3201,7 +2995,7 @@ SoftmaxBackward_grad_tail:
 	JZ           SoftmaxBackward_grad_end
 	VMOVD        DI, X2
 	VPBROADCASTD X2, Y2
-	VPCMPGTD     rowmathconst<>+1280(SB), Y2, Y2
+	VPCMPGTD     rowmathconst<>+1344(SB), Y2, Y2
 	VMASKMOVPS   (R10), Y2, Y3
 	VMASKMOVPS   (R9), Y2, Y4
 	VSUBPS       Y1, Y3, Y1
@@ -3292,14 +3086,10 @@ Exp_loop:
 	VFMADD231PS rowmathconst<>+576(SB), Z11, Z3
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z8
-	VMOVUPS     rowmathconst<>+960(SB), Z9
-	VMOVUPS     rowmathconst<>+960(SB), Z10
-	VMOVUPS     rowmathconst<>+960(SB), Z11
-	VFMADD213PS rowmathconst<>+1024(SB), Z0, Z8
-	VFMADD213PS rowmathconst<>+1024(SB), Z1, Z9
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z10
-	VFMADD213PS rowmathconst<>+1024(SB), Z3, Z11
+	VMOVUPS     rowmathconst<>+1024(SB), Z8
+	VMOVUPS     rowmathconst<>+1024(SB), Z9
+	VMOVUPS     rowmathconst<>+1024(SB), Z10
+	VMOVUPS     rowmathconst<>+1024(SB), Z11
 	VFMADD213PS rowmathconst<>+1088(SB), Z0, Z8
 	VFMADD213PS rowmathconst<>+1088(SB), Z1, Z9
 	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z10
@@ -3312,6 +3102,10 @@ Exp_loop:
 	VFMADD213PS rowmathconst<>+1216(SB), Z1, Z9
 	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z10
 	VFMADD213PS rowmathconst<>+1216(SB), Z3, Z11
+	VFMADD213PS rowmathconst<>+1280(SB), Z0, Z8
+	VFMADD213PS rowmathconst<>+1280(SB), Z1, Z9
+	VFMADD213PS rowmathconst<>+1280(SB), Z2, Z10
+	VFMADD213PS rowmathconst<>+1280(SB), Z3, Z11
 	VFMADD213PS rowmathconst<>+0(SB), Z0, Z8
 	VFMADD213PS rowmathconst<>+0(SB), Z1, Z9
 	VFMADD213PS rowmathconst<>+0(SB), Z2, Z10
@@ -3390,11 +3184,11 @@ Exp_single:
 	VFMADD231PS rowmathconst<>+576(SB), Z2, Z0
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z2
-	VFMADD213PS rowmathconst<>+1024(SB), Z0, Z2
+	VMOVUPS     rowmathconst<>+1024(SB), Z2
 	VFMADD213PS rowmathconst<>+1088(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+1152(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+1216(SB), Z0, Z2
+	VFMADD213PS rowmathconst<>+1280(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+0(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+0(SB), Z0, Z2
 
@@ -3440,11 +3234,11 @@ Exp_tail:
 	VFMADD231PS rowmathconst<>+576(SB), Z2, Z0
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z2
-	VFMADD213PS rowmathconst<>+1024(SB), Z0, Z2
+	VMOVUPS     rowmathconst<>+1024(SB), Z2
 	VFMADD213PS rowmathconst<>+1088(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+1152(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+1216(SB), Z0, Z2
+	VFMADD213PS rowmathconst<>+1280(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+0(SB), Z0, Z2
 	VFMADD213PS rowmathconst<>+0(SB), Z0, Z2
 
@@ -3494,14 +3288,10 @@ Tanh_loop:
 	VMULPS      Z5, Z5, Z15
 	VMULPS      Z6, Z6, Z16
 	VMULPS      Z7, Z7, Z17
-	VMOVUPS     rowmathconst<>+1344(SB), Z18
-	VMOVUPS     rowmathconst<>+1344(SB), Z19
-	VMOVUPS     rowmathconst<>+1344(SB), Z20
-	VMOVUPS     rowmathconst<>+1344(SB), Z21
-	VFMADD213PS rowmathconst<>+1408(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+1408(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+1408(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+1408(SB), Z17, Z21
+	VMOVUPS     rowmathconst<>+1408(SB), Z18
+	VMOVUPS     rowmathconst<>+1408(SB), Z19
+	VMOVUPS     rowmathconst<>+1408(SB), Z20
+	VMOVUPS     rowmathconst<>+1408(SB), Z21
 	VFMADD213PS rowmathconst<>+1472(SB), Z14, Z18
 	VFMADD213PS rowmathconst<>+1472(SB), Z15, Z19
 	VFMADD213PS rowmathconst<>+1472(SB), Z16, Z20
@@ -3514,6 +3304,10 @@ Tanh_loop:
 	VFMADD213PS rowmathconst<>+1600(SB), Z15, Z19
 	VFMADD213PS rowmathconst<>+1600(SB), Z16, Z20
 	VFMADD213PS rowmathconst<>+1600(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+1664(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+1664(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+1664(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+1664(SB), Z17, Z21
 	VMULPS      Z14, Z18, Z14
 	VMULPS      Z15, Z19, Z15
 	VMULPS      Z16, Z20, Z16
@@ -3528,10 +3322,10 @@ Tanh_loop:
 	VFMADD231PS Z7, Z17, Z21
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Z14
-	VMOVUPS rowmathconst<>+1664(SB), Z15
-	VMOVUPS rowmathconst<>+1664(SB), Z16
-	VMOVUPS rowmathconst<>+1664(SB), Z17
+	VMOVUPS rowmathconst<>+1728(SB), Z14
+	VMOVUPS rowmathconst<>+1728(SB), Z15
+	VMOVUPS rowmathconst<>+1728(SB), Z16
+	VMOVUPS rowmathconst<>+1728(SB), Z17
 	VMINPS  Z4, Z14, Z14
 	VMINPS  Z5, Z15, Z15
 	VMINPS  Z6, Z16, Z16
@@ -3576,14 +3370,10 @@ Tanh_loop:
 	VFMADD231PS rowmathconst<>+576(SB), Z29, Z17
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z26
-	VMOVUPS     rowmathconst<>+960(SB), Z27
-	VMOVUPS     rowmathconst<>+960(SB), Z28
-	VMOVUPS     rowmathconst<>+960(SB), Z29
-	VFMADD213PS rowmathconst<>+1024(SB), Z14, Z26
-	VFMADD213PS rowmathconst<>+1024(SB), Z15, Z27
-	VFMADD213PS rowmathconst<>+1024(SB), Z16, Z28
-	VFMADD213PS rowmathconst<>+1024(SB), Z17, Z29
+	VMOVUPS     rowmathconst<>+1024(SB), Z26
+	VMOVUPS     rowmathconst<>+1024(SB), Z27
+	VMOVUPS     rowmathconst<>+1024(SB), Z28
+	VMOVUPS     rowmathconst<>+1024(SB), Z29
 	VFMADD213PS rowmathconst<>+1088(SB), Z14, Z26
 	VFMADD213PS rowmathconst<>+1088(SB), Z15, Z27
 	VFMADD213PS rowmathconst<>+1088(SB), Z16, Z28
@@ -3596,6 +3386,10 @@ Tanh_loop:
 	VFMADD213PS rowmathconst<>+1216(SB), Z15, Z27
 	VFMADD213PS rowmathconst<>+1216(SB), Z16, Z28
 	VFMADD213PS rowmathconst<>+1216(SB), Z17, Z29
+	VFMADD213PS rowmathconst<>+1280(SB), Z14, Z26
+	VFMADD213PS rowmathconst<>+1280(SB), Z15, Z27
+	VFMADD213PS rowmathconst<>+1280(SB), Z16, Z28
+	VFMADD213PS rowmathconst<>+1280(SB), Z17, Z29
 	VFMADD213PS rowmathconst<>+0(SB), Z14, Z26
 	VFMADD213PS rowmathconst<>+0(SB), Z15, Z27
 	VFMADD213PS rowmathconst<>+0(SB), Z16, Z28
@@ -3634,10 +3428,10 @@ Tanh_loop:
 	VSUBPS    Z15, Z23, Z15
 	VSUBPS    Z16, Z24, Z16
 	VSUBPS    Z17, Z25, Z17
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z4, K1
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z5, K2
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z6, K3
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z7, K4
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Z4, K1
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Z5, K2
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Z6, K3
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Z7, K4
 	VBLENDMPS Z18, Z14, K1, Z8
 	VBLENDMPS Z19, Z15, K2, Z9
 	VBLENDMPS Z20, Z16, K3, Z10
@@ -3667,17 +3461,17 @@ Tanh_single:
 
 	// tanh: small a: a + a·a²·P(a²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+1344(SB), Z3
-	VFMADD213PS rowmathconst<>+1408(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1408(SB), Z3
 	VFMADD213PS rowmathconst<>+1472(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1536(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1600(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+1664(SB), Z2, Z3
 	VMULPS      Z2, Z3, Z2
 	VMOVAPS     Z1, Z3
 	VFMADD231PS Z1, Z2, Z3
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Z2
+	VMOVUPS rowmathconst<>+1728(SB), Z2
 	VMINPS  Z1, Z2, Z2
 	VADDPS  Z2, Z2, Z2
 
@@ -3692,11 +3486,11 @@ Tanh_single:
 	VFMADD231PS rowmathconst<>+576(SB), Z5, Z2
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z5
+	VMOVUPS     rowmathconst<>+1024(SB), Z5
 	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z5
+	VFMADD213PS rowmathconst<>+1280(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
 
@@ -3708,7 +3502,7 @@ Tanh_single:
 	VADDPS    rowmathconst<>+0(SB), Z2, Z2
 	VDIVPS    Z2, Z5, Z2
 	VSUBPS    Z2, Z4, Z2
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z1, K1
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Z1, K1
 	VBLENDMPS Z3, Z2, K1, Z12
 	VORPS     Z0, Z12, Z0
 	VMOVUPS   Z0, (AX)
@@ -3732,17 +3526,17 @@ Tanh_tail:
 
 	// tanh: small a: a + a·a²·P(a²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+1344(SB), Z3
-	VFMADD213PS rowmathconst<>+1408(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1408(SB), Z3
 	VFMADD213PS rowmathconst<>+1472(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1536(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1600(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+1664(SB), Z2, Z3
 	VMULPS      Z2, Z3, Z2
 	VMOVAPS     Z1, Z3
 	VFMADD231PS Z1, Z2, Z3
 
 	// tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)
-	VMOVUPS rowmathconst<>+1664(SB), Z2
+	VMOVUPS rowmathconst<>+1728(SB), Z2
 	VMINPS  Z1, Z2, Z2
 	VADDPS  Z2, Z2, Z2
 
@@ -3757,11 +3551,11 @@ Tanh_tail:
 	VFMADD231PS rowmathconst<>+576(SB), Z5, Z2
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z5
+	VMOVUPS     rowmathconst<>+1024(SB), Z5
 	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z5
+	VFMADD213PS rowmathconst<>+1280(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
 	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
 
@@ -3773,7 +3567,7 @@ Tanh_tail:
 	VADDPS    rowmathconst<>+0(SB), Z2, Z2
 	VDIVPS    Z2, Z5, Z2
 	VSUBPS    Z2, Z4, Z2
-	VCMPPS    $0x11, rowmathconst<>+1728(SB), Z1, K2
+	VCMPPS    $0x11, rowmathconst<>+1792(SB), Z1, K2
 	VBLENDMPS Z3, Z2, K2, Z13
 	VORPS     Z0, Z13, Z0
 	VMOVUPS   Z0, K1, (AX)
@@ -3814,14 +3608,10 @@ Erf_loop:
 	VMULPS Z7, Z7, Z17
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z18
-	VMOVUPS     rowmathconst<>+1792(SB), Z19
-	VMOVUPS     rowmathconst<>+1792(SB), Z20
-	VMOVUPS     rowmathconst<>+1792(SB), Z21
-	VFMADD213PS rowmathconst<>+1856(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+1856(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+1856(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+1856(SB), Z17, Z21
+	VMOVUPS     rowmathconst<>+1856(SB), Z18
+	VMOVUPS     rowmathconst<>+1856(SB), Z19
+	VMOVUPS     rowmathconst<>+1856(SB), Z20
+	VMOVUPS     rowmathconst<>+1856(SB), Z21
 	VFMADD213PS rowmathconst<>+1920(SB), Z14, Z18
 	VFMADD213PS rowmathconst<>+1920(SB), Z15, Z19
 	VFMADD213PS rowmathconst<>+1920(SB), Z16, Z20
@@ -3842,6 +3632,10 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2176(SB), Z15, Z19
 	VFMADD213PS rowmathconst<>+2176(SB), Z16, Z20
 	VFMADD213PS rowmathconst<>+2176(SB), Z17, Z21
+	VFMADD213PS rowmathconst<>+2240(SB), Z14, Z18
+	VFMADD213PS rowmathconst<>+2240(SB), Z15, Z19
+	VFMADD213PS rowmathconst<>+2240(SB), Z16, Z20
+	VFMADD213PS rowmathconst<>+2240(SB), Z17, Z21
 	VMOVAPS     Z4, Z14
 	VMOVAPS     Z5, Z15
 	VMOVAPS     Z6, Z16
@@ -3852,22 +3646,18 @@ Erf_loop:
 	VFMADD231PS Z7, Z21, Z17
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z18
-	VMOVUPS     rowmathconst<>+2240(SB), Z19
-	VMOVUPS     rowmathconst<>+2240(SB), Z20
-	VMOVUPS     rowmathconst<>+2240(SB), Z21
+	VMOVUPS     rowmathconst<>+2304(SB), Z18
+	VMOVUPS     rowmathconst<>+2304(SB), Z19
+	VMOVUPS     rowmathconst<>+2304(SB), Z20
+	VMOVUPS     rowmathconst<>+2304(SB), Z21
 	VMINPS      Z4, Z18, Z18
 	VMINPS      Z5, Z19, Z19
 	VMINPS      Z6, Z20, Z20
 	VMINPS      Z7, Z21, Z21
-	VMOVUPS     rowmathconst<>+2304(SB), Z22
-	VMOVUPS     rowmathconst<>+2304(SB), Z23
-	VMOVUPS     rowmathconst<>+2304(SB), Z24
-	VMOVUPS     rowmathconst<>+2304(SB), Z25
-	VFMADD213PS rowmathconst<>+2368(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2368(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2368(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2368(SB), Z21, Z25
+	VMOVUPS     rowmathconst<>+2368(SB), Z22
+	VMOVUPS     rowmathconst<>+2368(SB), Z23
+	VMOVUPS     rowmathconst<>+2368(SB), Z24
+	VMOVUPS     rowmathconst<>+2368(SB), Z25
 	VFMADD213PS rowmathconst<>+2432(SB), Z18, Z22
 	VFMADD213PS rowmathconst<>+2432(SB), Z19, Z23
 	VFMADD213PS rowmathconst<>+2432(SB), Z20, Z24
@@ -3888,6 +3678,10 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2688(SB), Z19, Z23
 	VFMADD213PS rowmathconst<>+2688(SB), Z20, Z24
 	VFMADD213PS rowmathconst<>+2688(SB), Z21, Z25
+	VFMADD213PS rowmathconst<>+2752(SB), Z18, Z22
+	VFMADD213PS rowmathconst<>+2752(SB), Z19, Z23
+	VFMADD213PS rowmathconst<>+2752(SB), Z20, Z24
+	VFMADD213PS rowmathconst<>+2752(SB), Z21, Z25
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z22, Z18
@@ -3904,14 +3698,10 @@ Erf_loop:
 	VSUBPS Z29, Z25, Z25
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z26
-	VMOVUPS     rowmathconst<>+2752(SB), Z27
-	VMOVUPS     rowmathconst<>+2752(SB), Z28
-	VMOVUPS     rowmathconst<>+2752(SB), Z29
-	VFMADD213PS rowmathconst<>+2816(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+2816(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+2816(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+2816(SB), Z25, Z29
+	VMOVUPS     rowmathconst<>+2816(SB), Z26
+	VMOVUPS     rowmathconst<>+2816(SB), Z27
+	VMOVUPS     rowmathconst<>+2816(SB), Z28
+	VMOVUPS     rowmathconst<>+2816(SB), Z29
 	VFMADD213PS rowmathconst<>+2880(SB), Z22, Z26
 	VFMADD213PS rowmathconst<>+2880(SB), Z23, Z27
 	VFMADD213PS rowmathconst<>+2880(SB), Z24, Z28
@@ -3932,6 +3722,10 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+3136(SB), Z23, Z27
 	VFMADD213PS rowmathconst<>+3136(SB), Z24, Z28
 	VFMADD213PS rowmathconst<>+3136(SB), Z25, Z29
+	VFMADD213PS rowmathconst<>+3200(SB), Z22, Z26
+	VFMADD213PS rowmathconst<>+3200(SB), Z23, Z27
+	VFMADD213PS rowmathconst<>+3200(SB), Z24, Z28
+	VFMADD213PS rowmathconst<>+3200(SB), Z25, Z29
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z18, Z18
@@ -3985,26 +3779,26 @@ Erf_single:
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z3
-	VFMADD213PS rowmathconst<>+1856(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1856(SB), Z3
 	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z3
+	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2304(SB), Z4
-	VFMADD213PS rowmathconst<>+2368(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
 	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4012,13 +3806,13 @@ Erf_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z5
-	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2816(SB), Z5
 	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4051,26 +3845,26 @@ Erf_tail:
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z3
-	VFMADD213PS rowmathconst<>+1856(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1856(SB), Z3
 	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z3
+	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2304(SB), Z4
-	VFMADD213PS rowmathconst<>+2368(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
 	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4078,13 +3872,13 @@ Erf_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z5
-	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2816(SB), Z5
 	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4114,8 +3908,8 @@ GELU_loop:
 	VMOVUPS 64(CX), Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z0, Z2
-	VMULPS rowmathconst<>+3200(SB), Z1, Z3
+	VMULPS rowmathconst<>+3264(SB), Z0, Z2
+	VMULPS rowmathconst<>+3264(SB), Z1, Z3
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 	VANDPS rowmathconst<>+192(SB), Z3, Z3
 
@@ -4124,10 +3918,8 @@ GELU_loop:
 	VMULPS Z3, Z3, Z13
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z14
-	VMOVUPS     rowmathconst<>+1792(SB), Z15
-	VFMADD213PS rowmathconst<>+1856(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1856(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+1856(SB), Z14
+	VMOVUPS     rowmathconst<>+1856(SB), Z15
 	VFMADD213PS rowmathconst<>+1920(SB), Z12, Z14
 	VFMADD213PS rowmathconst<>+1920(SB), Z13, Z15
 	VFMADD213PS rowmathconst<>+1984(SB), Z12, Z14
@@ -4138,20 +3930,20 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+2112(SB), Z13, Z15
 	VFMADD213PS rowmathconst<>+2176(SB), Z12, Z14
 	VFMADD213PS rowmathconst<>+2176(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2240(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2240(SB), Z13, Z15
 	VMOVAPS     Z2, Z12
 	VMOVAPS     Z3, Z13
 	VFMADD231PS Z2, Z14, Z12
 	VFMADD231PS Z3, Z15, Z13
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z14
-	VMOVUPS     rowmathconst<>+2240(SB), Z15
+	VMOVUPS     rowmathconst<>+2304(SB), Z14
+	VMOVUPS     rowmathconst<>+2304(SB), Z15
 	VMINPS      Z2, Z14, Z14
 	VMINPS      Z3, Z15, Z15
-	VMOVUPS     rowmathconst<>+2304(SB), Z16
-	VMOVUPS     rowmathconst<>+2304(SB), Z17
-	VFMADD213PS rowmathconst<>+2368(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2368(SB), Z15, Z17
+	VMOVUPS     rowmathconst<>+2368(SB), Z16
+	VMOVUPS     rowmathconst<>+2368(SB), Z17
 	VFMADD213PS rowmathconst<>+2432(SB), Z14, Z16
 	VFMADD213PS rowmathconst<>+2432(SB), Z15, Z17
 	VFMADD213PS rowmathconst<>+2496(SB), Z14, Z16
@@ -4162,6 +3954,8 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+2624(SB), Z15, Z17
 	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
 	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2752(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2752(SB), Z15, Z17
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z16, Z14
@@ -4172,10 +3966,8 @@ GELU_loop:
 	VSUBPS Z19, Z17, Z17
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z18
-	VMOVUPS     rowmathconst<>+2752(SB), Z19
-	VFMADD213PS rowmathconst<>+2816(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2816(SB), Z17, Z19
+	VMOVUPS     rowmathconst<>+2816(SB), Z18
+	VMOVUPS     rowmathconst<>+2816(SB), Z19
 	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
 	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
 	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
@@ -4186,6 +3978,8 @@ GELU_loop:
 	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
 	VFMADD213PS rowmathconst<>+3136(SB), Z16, Z18
 	VFMADD213PS rowmathconst<>+3136(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3200(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3200(SB), Z17, Z19
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
@@ -4200,8 +3994,8 @@ GELU_loop:
 	VSUBPS    Z13, Z17, Z13
 	VBLENDMPS Z12, Z14, K1, Z4
 	VBLENDMPS Z13, Z15, K2, Z5
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z2, K1
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z3, K2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z2, K1
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z3, K2
 	VMOVAPS.Z Z4, K1, Z2
 	VMOVAPS.Z Z5, K2, Z3
 
@@ -4234,33 +4028,33 @@ GELU_single:
 	VMOVUPS (CX), Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z0, Z1
+	VMULPS rowmathconst<>+3264(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z3
-	VFMADD213PS rowmathconst<>+1856(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1856(SB), Z3
 	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z3
+	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2304(SB), Z4
-	VFMADD213PS rowmathconst<>+2368(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
 	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4268,13 +4062,13 @@ GELU_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z5
-	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2816(SB), Z5
 	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4283,7 +4077,7 @@ GELU_single:
 	VMOVUPS   rowmathconst<>+0(SB), Z4
 	VSUBPS    Z2, Z4, Z2
 	VBLENDMPS Z2, Z3, K1, Z8
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z1, K1
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z1, K1
 	VMOVAPS.Z Z8, K1, Z1
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -4311,33 +4105,33 @@ GELU_tail:
 	VMOVUPS.Z (CX), K1, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z0, Z1
+	VMULPS rowmathconst<>+3264(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z3
-	VFMADD213PS rowmathconst<>+1856(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1856(SB), Z3
 	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z3
+	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2304(SB), Z4
-	VFMADD213PS rowmathconst<>+2368(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
 	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4345,13 +4139,13 @@ GELU_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z5
-	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2816(SB), Z5
 	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4360,7 +4154,7 @@ GELU_tail:
 	VMOVUPS   rowmathconst<>+0(SB), Z4
 	VSUBPS    Z2, Z4, Z2
 	VBLENDMPS Z2, Z3, K2, Z10
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z1, K2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z1, K2
 	VMOVAPS.Z Z10, K2, Z1
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -4394,203 +4188,139 @@ GELUBackward_loop:
 	VMOVUPS (DX), Z2
 	VMOVUPS 64(DX), Z3
 
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z2, Z4
-	VMULPS rowmathconst<>+3200(SB), Z3, Z5
-	VANDPS rowmathconst<>+192(SB), Z4, Z4
-	VANDPS rowmathconst<>+192(SB), Z5, Z5
+	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
+	VANDPS      rowmathconst<>+192(SB), Z2, Z4
+	VANDPS      rowmathconst<>+192(SB), Z3, Z5
+	VMULPS      rowmathconst<>+3264(SB), Z4, Z6
+	VMULPS      rowmathconst<>+3264(SB), Z5, Z7
+	VMOVUPS     rowmathconst<>+0(SB), Z8
+	VMOVUPS     rowmathconst<>+0(SB), Z9
+	VMOVAPS     Z8, Z8
+	VMOVAPS     Z9, Z9
+	VFMADD231PS rowmathconst<>+3328(SB), Z6, Z8
+	VFMADD231PS rowmathconst<>+3328(SB), Z7, Z9
+	VMOVUPS     rowmathconst<>+0(SB), Z6
+	VMOVUPS     rowmathconst<>+0(SB), Z7
+	VDIVPS      Z8, Z6, Z6
+	VDIVPS      Z9, Z7, Z7
 
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z4, Z4, Z14
-	VMULPS Z5, Z5, Z15
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z16
-	VMOVUPS     rowmathconst<>+1792(SB), Z17
-	VFMADD213PS rowmathconst<>+1856(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+1856(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+1920(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+1920(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+1984(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+1984(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2048(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2048(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2112(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2112(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2176(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2176(SB), Z15, Z17
+	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
+	VMOVUPS     rowmathconst<>+3392(SB), Z8
+	VMOVUPS     rowmathconst<>+3392(SB), Z9
+	VMINPS      Z4, Z8, Z4
+	VMINPS      Z5, Z9, Z5
+	VMULPS      Z4, Z4, Z8
+	VMULPS      Z5, Z5, Z9
 	VMOVAPS     Z4, Z14
 	VMOVAPS     Z5, Z15
-	VFMADD231PS Z4, Z16, Z14
-	VFMADD231PS Z5, Z17, Z15
+	VFMSUB213PS Z8, Z4, Z14
+	VFMSUB213PS Z9, Z5, Z15
+	VMULPS      rowmathconst<>+3456(SB), Z8, Z4
+	VMULPS      rowmathconst<>+3456(SB), Z9, Z5
 
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z16
-	VMOVUPS     rowmathconst<>+2240(SB), Z17
-	VMINPS      Z4, Z16, Z16
-	VMINPS      Z5, Z17, Z17
-	VMOVUPS     rowmathconst<>+2304(SB), Z18
-	VMOVUPS     rowmathconst<>+2304(SB), Z19
-	VFMADD213PS rowmathconst<>+2368(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2368(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2432(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2432(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2496(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2496(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2560(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2560(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2624(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2624(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2688(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2688(SB), Z17, Z19
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Z18, Z16
-	VADDPS rowmathconst<>+640(SB), Z19, Z17
-	VSUBPS rowmathconst<>+640(SB), Z16, Z20
-	VSUBPS rowmathconst<>+640(SB), Z17, Z21
-	VSUBPS Z20, Z18, Z18
-	VSUBPS Z21, Z19, Z19
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z20
-	VMOVUPS     rowmathconst<>+2752(SB), Z21
-	VFMADD213PS rowmathconst<>+2816(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+2816(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+2880(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+2880(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+2944(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+2944(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+3008(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+3008(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+3072(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+3072(SB), Z19, Z21
-	VFMADD213PS rowmathconst<>+3136(SB), Z18, Z20
-	VFMADD213PS rowmathconst<>+3136(SB), Z19, Z21
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z16, Z16
-	VPSLLD    $0x17, Z17, Z17
-	VPADDD    Z20, Z16, Z16
-	VPADDD    Z21, Z17, Z17
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z4, K1
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z5, K2
-	VMOVUPS   rowmathconst<>+0(SB), Z18
-	VMOVUPS   rowmathconst<>+0(SB), Z19
-	VSUBPS    Z14, Z18, Z14
-	VSUBPS    Z15, Z19, Z15
-	VBLENDMPS Z14, Z16, K1, Z6
-	VBLENDMPS Z15, Z17, K2, Z7
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z4, K1
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z5, K2
-	VMOVAPS.Z Z6, K1, Z4
-	VMOVAPS.Z Z7, K2, Z5
-
-	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
-	VMULPS    rowmathconst<>+64(SB), Z4, Z4
-	VMULPS    rowmathconst<>+64(SB), Z5, Z5
-	VPMOVD2M  Z2, K1
-	VPMOVD2M  Z3, K2
-	VMOVUPS   rowmathconst<>+0(SB), Z14
-	VMOVUPS   rowmathconst<>+0(SB), Z15
-	VSUBPS    Z4, Z14, Z14
-	VSUBPS    Z5, Z15, Z15
-	VBLENDMPS Z4, Z14, K1, Z8
-	VBLENDMPS Z5, Z15, K2, Z9
-
-	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3264(SB), Z4
-	VMOVUPS     rowmathconst<>+3264(SB), Z5
-	VANDPS      rowmathconst<>+192(SB), Z2, Z14
-	VANDPS      rowmathconst<>+192(SB), Z3, Z15
-	VMINPS      Z14, Z4, Z4
-	VMINPS      Z15, Z5, Z5
-	VMULPS      Z4, Z4, Z14
-	VMULPS      Z5, Z5, Z15
-	VMOVAPS     Z4, Z16
-	VMOVAPS     Z5, Z17
-	VFMSUB213PS Z14, Z4, Z16
-	VFMSUB213PS Z15, Z5, Z17
-	VMULPS      rowmathconst<>+3328(SB), Z14, Z4
-	VMULPS      rowmathconst<>+3328(SB), Z15, Z5
-
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z14
-	VMOVUPS rowmathconst<>+832(SB), Z15
-	VMAXPS  Z4, Z14, Z4
-	VMAXPS  Z5, Z15, Z5
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z8
+	VMOVUPS rowmathconst<>+960(SB), Z9
+	VMAXPS  Z4, Z8, Z8
+	VMAXPS  Z5, Z9, Z9
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z14
-	VMOVUPS     rowmathconst<>+640(SB), Z15
-	VMOVAPS     Z14, Z14
-	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+448(SB), Z4, Z14
-	VFMADD231PS rowmathconst<>+448(SB), Z5, Z15
-	VSUBPS      rowmathconst<>+640(SB), Z14, Z18
-	VSUBPS      rowmathconst<>+640(SB), Z15, Z19
-	VMOVAPS     Z4, Z4
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+512(SB), Z18, Z4
-	VFMADD231PS rowmathconst<>+512(SB), Z19, Z5
-	VMOVAPS     Z4, Z4
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+576(SB), Z18, Z4
-	VFMADD231PS rowmathconst<>+576(SB), Z19, Z5
+	VMOVUPS     rowmathconst<>+640(SB), Z16
+	VMOVUPS     rowmathconst<>+640(SB), Z17
+	VMOVAPS     Z16, Z16
+	VMOVAPS     Z17, Z17
+	VFMADD231PS rowmathconst<>+448(SB), Z8, Z16
+	VFMADD231PS rowmathconst<>+448(SB), Z9, Z17
+	VSUBPS      rowmathconst<>+640(SB), Z16, Z18
+	VSUBPS      rowmathconst<>+640(SB), Z17, Z19
+	VMOVAPS     Z8, Z8
+	VMOVAPS     Z9, Z9
+	VFMADD231PS rowmathconst<>+512(SB), Z18, Z8
+	VFMADD231PS rowmathconst<>+512(SB), Z19, Z9
+	VMOVAPS     Z8, Z8
+	VMOVAPS     Z9, Z9
+	VFMADD231PS rowmathconst<>+576(SB), Z18, Z8
+	VFMADD231PS rowmathconst<>+576(SB), Z19, Z9
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z18
-	VMOVUPS     rowmathconst<>+960(SB), Z19
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z18
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z19
-	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z18
-	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z19
-	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z18
-	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z19
-	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z18
-	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z19
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z18
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z19
-	VFMADD213PS rowmathconst<>+0(SB), Z4, Z18
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z19
+	VMOVUPS     rowmathconst<>+1024(SB), Z18
+	VMOVUPS     rowmathconst<>+1024(SB), Z19
+	VFMADD213PS rowmathconst<>+1088(SB), Z8, Z18
+	VFMADD213PS rowmathconst<>+1088(SB), Z9, Z19
+	VFMADD213PS rowmathconst<>+1152(SB), Z8, Z18
+	VFMADD213PS rowmathconst<>+1152(SB), Z9, Z19
+	VFMADD213PS rowmathconst<>+1216(SB), Z8, Z18
+	VFMADD213PS rowmathconst<>+1216(SB), Z9, Z19
+	VFMADD213PS rowmathconst<>+1280(SB), Z8, Z18
+	VFMADD213PS rowmathconst<>+1280(SB), Z9, Z19
+	VFMADD213PS rowmathconst<>+0(SB), Z8, Z18
+	VFMADD213PS rowmathconst<>+0(SB), Z9, Z19
+	VFMADD213PS rowmathconst<>+0(SB), Z8, Z18
+	VFMADD213PS rowmathconst<>+0(SB), Z9, Z19
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Z14, Z4
-	VPSUBD rowmathconst<>+704(SB), Z15, Z5
-	VPSRAD $0x01, Z4, Z14
-	VPSRAD $0x01, Z5, Z15
-	VPSUBD Z14, Z4, Z4
-	VPSUBD Z15, Z5, Z5
-	VPADDD rowmathconst<>+768(SB), Z14, Z14
-	VPADDD rowmathconst<>+768(SB), Z15, Z15
-	VPSLLD $0x17, Z14, Z14
-	VPSLLD $0x17, Z15, Z15
-	VPADDD rowmathconst<>+768(SB), Z4, Z4
-	VPADDD rowmathconst<>+768(SB), Z5, Z5
-	VPSLLD $0x17, Z4, Z4
-	VPSLLD $0x17, Z5, Z5
-	VMULPS Z14, Z18, Z14
-	VMULPS Z15, Z19, Z15
-	VMULPS Z4, Z14, Z4
-	VMULPS Z5, Z15, Z5
-	VMULPS rowmathconst<>+3328(SB), Z16, Z14
-	VMULPS rowmathconst<>+3328(SB), Z17, Z15
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD      $0x17, Z16, Z8
+	VPSLLD      $0x17, Z17, Z9
+	VPADDD      rowmathconst<>+3520(SB), Z8, Z8
+	VPADDD      rowmathconst<>+3520(SB), Z9, Z9
+	VMULPS      Z8, Z18, Z8
+	VMULPS      Z9, Z19, Z9
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Z4, K1
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Z5, K2
+	VMOVAPS.Z   Z8, K1, Z4
+	VMOVAPS.Z   Z9, K2, Z5
+	VMULPS      rowmathconst<>+3456(SB), Z14, Z8
+	VMULPS      rowmathconst<>+3456(SB), Z15, Z9
+	VMOVAPS     Z4, Z14
+	VMOVAPS     Z5, Z15
+	VFMADD231PS Z8, Z4, Z14
+	VFMADD231PS Z9, Z5, Z15
 
-	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
-	VMOVAPS     Z4, Z16
-	VMOVAPS     Z5, Z17
-	VFMADD231PS Z14, Z4, Z16
-	VFMADD231PS Z15, Z5, Z17
-	VMULPS      rowmathconst<>+3392(SB), Z16, Z4
-	VMULPS      rowmathconst<>+3392(SB), Z17, Z5
+	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
+	VMOVUPS     rowmathconst<>+3584(SB), Z4
+	VMOVUPS     rowmathconst<>+3584(SB), Z5
+	VFMADD213PS rowmathconst<>+3648(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3648(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3712(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3712(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3776(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3776(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3840(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3840(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3904(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3904(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3968(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3968(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+4032(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4032(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+4096(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4096(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+4160(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4160(SB), Z7, Z5
+	VMULPS      Z6, Z4, Z4
+	VMULPS      Z7, Z5, Z5
+	VMULPS      Z14, Z4, Z4
+	VMULPS      Z15, Z5, Z5
+	VMULPS      rowmathconst<>+64(SB), Z4, Z4
+	VMULPS      rowmathconst<>+64(SB), Z5, Z5
+	VPMOVD2M    Z2, K1
+	VPMOVD2M    Z3, K2
+	VMOVUPS     rowmathconst<>+0(SB), Z6
+	VMOVUPS     rowmathconst<>+0(SB), Z7
+	VSUBPS      Z4, Z6, Z6
+	VSUBPS      Z5, Z7, Z7
+	VBLENDMPS   Z4, Z6, K1, Z10
+	VBLENDMPS   Z5, Z7, K2, Z11
 
-	// GELU': Φ(x) + x·φ(x)
-	VMOVAPS     Z8, Z14
-	VMOVAPS     Z9, Z15
-	VFMADD231PS Z4, Z2, Z14
-	VFMADD231PS Z5, Z3, Z15
-	VMULPS      Z0, Z14, Z0
-	VMULPS      Z1, Z15, Z1
+	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
+	VMULPS      rowmathconst<>+4224(SB), Z14, Z4
+	VMULPS      rowmathconst<>+4224(SB), Z15, Z5
+	VMOVAPS     Z10, Z6
+	VMOVAPS     Z11, Z7
+	VFMADD231PS Z4, Z2, Z6
+	VFMADD231PS Z5, Z3, Z7
+	VMULPS      Z0, Z6, Z0
+	VMULPS      Z1, Z7, Z1
 	VMOVUPS     Z0, (AX)
 	VMOVUPS     Z1, 64(AX)
 	ADDQ        $0x00000080, AX
@@ -4606,117 +4336,78 @@ GELUBackward_single:
 	VMOVUPS (CX), Z0
 	VMOVUPS (DX), Z1
 
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z1, Z2
-	VANDPS rowmathconst<>+192(SB), Z2, Z2
+	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
+	VANDPS      rowmathconst<>+192(SB), Z1, Z2
+	VMULPS      rowmathconst<>+3264(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+0(SB), Z4
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+3328(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+0(SB), Z3
+	VDIVPS      Z4, Z3, Z3
 
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z2, Z2, Z3
+	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
+	VMOVUPS     rowmathconst<>+3392(SB), Z4
+	VMINPS      Z2, Z4, Z2
+	VMULPS      Z2, Z2, Z4
+	VMOVAPS     Z2, Z5
+	VFMSUB213PS Z4, Z2, Z5
+	VMULPS      rowmathconst<>+3456(SB), Z4, Z2
 
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z4
-	VFMADD213PS rowmathconst<>+1856(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+1920(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+1984(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2048(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2112(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2176(SB), Z3, Z4
-	VMOVAPS     Z2, Z3
-	VFMADD231PS Z2, Z4, Z3
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z4
-	VMINPS      Z2, Z4, Z4
-	VMOVUPS     rowmathconst<>+2304(SB), Z5
-	VFMADD213PS rowmathconst<>+2368(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2432(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2496(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2560(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2624(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2688(SB), Z4, Z5
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Z5, Z4
-	VSUBPS rowmathconst<>+640(SB), Z4, Z6
-	VSUBPS Z6, Z5, Z5
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z6
-	VFMADD213PS rowmathconst<>+2816(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+2880(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+2944(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+3008(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+3072(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+3136(SB), Z5, Z6
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z4, Z4
-	VPADDD    Z6, Z4, Z4
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z2, K1
-	VMOVUPS   rowmathconst<>+0(SB), Z5
-	VSUBPS    Z3, Z5, Z3
-	VBLENDMPS Z3, Z4, K1, Z10
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z2, K1
-	VMOVAPS.Z Z10, K1, Z2
-
-	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
-	VMULPS    rowmathconst<>+64(SB), Z2, Z2
-	VPMOVD2M  Z1, K1
-	VMOVUPS   rowmathconst<>+0(SB), Z3
-	VSUBPS    Z2, Z3, Z3
-	VBLENDMPS Z2, Z3, K1, Z11
-
-	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3264(SB), Z2
-	VANDPS      rowmathconst<>+192(SB), Z1, Z3
-	VMINPS      Z3, Z2, Z2
-	VMULPS      Z2, Z2, Z3
-	VMOVAPS     Z2, Z4
-	VFMSUB213PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+3328(SB), Z3, Z2
-
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z3
-	VMAXPS  Z2, Z3, Z2
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z4
+	VMAXPS  Z2, Z4, Z4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z2, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z2
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z2
+	VMOVUPS     rowmathconst<>+640(SB), Z6
+	VMOVAPS     Z6, Z6
+	VFMADD231PS rowmathconst<>+448(SB), Z4, Z6
+	VSUBPS      rowmathconst<>+640(SB), Z6, Z7
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+512(SB), Z7, Z4
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+576(SB), Z7, Z4
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
+	VMOVUPS     rowmathconst<>+1024(SB), Z7
+	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+1280(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Z3, Z2
-	VPSRAD $0x01, Z2, Z3
-	VPSUBD Z3, Z2, Z2
-	VPADDD rowmathconst<>+768(SB), Z3, Z3
-	VPSLLD $0x17, Z3, Z3
-	VPADDD rowmathconst<>+768(SB), Z2, Z2
-	VPSLLD $0x17, Z2, Z2
-	VMULPS Z3, Z5, Z3
-	VMULPS Z2, Z3, Z2
-	VMULPS rowmathconst<>+3328(SB), Z4, Z3
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD      $0x17, Z6, Z4
+	VPADDD      rowmathconst<>+3520(SB), Z4, Z4
+	VMULPS      Z4, Z7, Z4
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Z2, K1
+	VMOVAPS.Z   Z4, K1, Z2
+	VMULPS      rowmathconst<>+3456(SB), Z5, Z4
+	VMOVAPS     Z2, Z5
+	VFMADD231PS Z4, Z2, Z5
 
-	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
-	VMOVAPS     Z2, Z4
-	VFMADD231PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+3392(SB), Z4, Z2
+	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
+	VMOVUPS     rowmathconst<>+3584(SB), Z2
+	VFMADD213PS rowmathconst<>+3648(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3712(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4096(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4160(SB), Z3, Z2
+	VMULPS      Z3, Z2, Z2
+	VMULPS      Z5, Z2, Z2
+	VMULPS      rowmathconst<>+64(SB), Z2, Z2
+	VPMOVD2M    Z1, K1
+	VMOVUPS     rowmathconst<>+0(SB), Z3
+	VSUBPS      Z2, Z3, Z3
+	VBLENDMPS   Z2, Z3, K1, Z12
 
-	// GELU': Φ(x) + x·φ(x)
-	VMOVAPS     Z11, Z3
+	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
+	VMULPS      rowmathconst<>+4224(SB), Z5, Z2
+	VMOVAPS     Z12, Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMULPS      Z0, Z3, Z0
 	VMOVUPS     Z0, (AX)
@@ -4736,116 +4427,77 @@ GELUBackward_tail:
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
 
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z1, Z2
-	VANDPS rowmathconst<>+192(SB), Z2, Z2
+	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
+	VANDPS      rowmathconst<>+192(SB), Z1, Z2
+	VMULPS      rowmathconst<>+3264(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+0(SB), Z4
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+3328(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+0(SB), Z3
+	VDIVPS      Z4, Z3, Z3
 
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z2, Z2, Z3
+	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
+	VMOVUPS     rowmathconst<>+3392(SB), Z4
+	VMINPS      Z2, Z4, Z2
+	VMULPS      Z2, Z2, Z4
+	VMOVAPS     Z2, Z5
+	VFMSUB213PS Z4, Z2, Z5
+	VMULPS      rowmathconst<>+3456(SB), Z4, Z2
 
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z4
-	VFMADD213PS rowmathconst<>+1856(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+1920(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+1984(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2048(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2112(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2176(SB), Z3, Z4
-	VMOVAPS     Z2, Z3
-	VFMADD231PS Z2, Z4, Z3
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z4
-	VMINPS      Z2, Z4, Z4
-	VMOVUPS     rowmathconst<>+2304(SB), Z5
-	VFMADD213PS rowmathconst<>+2368(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2432(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2496(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2560(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2624(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2688(SB), Z4, Z5
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Z5, Z4
-	VSUBPS rowmathconst<>+640(SB), Z4, Z6
-	VSUBPS Z6, Z5, Z5
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z6
-	VFMADD213PS rowmathconst<>+2816(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+2880(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+2944(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+3008(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+3072(SB), Z5, Z6
-	VFMADD213PS rowmathconst<>+3136(SB), Z5, Z6
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z4, Z4
-	VPADDD    Z6, Z4, Z4
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z2, K2
-	VMOVUPS   rowmathconst<>+0(SB), Z5
-	VSUBPS    Z3, Z5, Z3
-	VBLENDMPS Z3, Z4, K2, Z12
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z2, K2
-	VMOVAPS.Z Z12, K2, Z2
-
-	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
-	VMULPS    rowmathconst<>+64(SB), Z2, Z2
-	VPMOVD2M  Z1, K2
-	VMOVUPS   rowmathconst<>+0(SB), Z3
-	VSUBPS    Z2, Z3, Z3
-	VBLENDMPS Z2, Z3, K2, Z13
-
-	// GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3264(SB), Z2
-	VANDPS      rowmathconst<>+192(SB), Z1, Z3
-	VMINPS      Z3, Z2, Z2
-	VMULPS      Z2, Z2, Z3
-	VMOVAPS     Z2, Z4
-	VFMSUB213PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+3328(SB), Z3, Z2
-
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z3
-	VMAXPS  Z2, Z3, Z2
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z4
+	VMAXPS  Z2, Z4, Z4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+448(SB), Z2, Z3
-	VSUBPS      rowmathconst<>+640(SB), Z3, Z5
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z2
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z2
+	VMOVUPS     rowmathconst<>+640(SB), Z6
+	VMOVAPS     Z6, Z6
+	VFMADD231PS rowmathconst<>+448(SB), Z4, Z6
+	VSUBPS      rowmathconst<>+640(SB), Z6, Z7
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+512(SB), Z7, Z4
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+576(SB), Z7, Z4
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z5
+	VMOVUPS     rowmathconst<>+1024(SB), Z7
+	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+1280(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z7
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD rowmathconst<>+704(SB), Z3, Z2
-	VPSRAD $0x01, Z2, Z3
-	VPSUBD Z3, Z2, Z2
-	VPADDD rowmathconst<>+768(SB), Z3, Z3
-	VPSLLD $0x17, Z3, Z3
-	VPADDD rowmathconst<>+768(SB), Z2, Z2
-	VPSLLD $0x17, Z2, Z2
-	VMULPS Z3, Z5, Z3
-	VMULPS Z2, Z3, Z2
-	VMULPS rowmathconst<>+3328(SB), Z4, Z3
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD      $0x17, Z6, Z4
+	VPADDD      rowmathconst<>+3520(SB), Z4, Z4
+	VMULPS      Z4, Z7, Z4
+	VCMPPS      $0x15, rowmathconst<>+960(SB), Z2, K2
+	VMOVAPS.Z   Z4, K2, Z2
+	VMULPS      rowmathconst<>+3456(SB), Z5, Z4
+	VMOVAPS     Z2, Z5
+	VFMADD231PS Z4, Z2, Z5
 
-	// GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)
-	VMOVAPS     Z2, Z4
-	VFMADD231PS Z3, Z2, Z4
-	VMULPS      rowmathconst<>+3392(SB), Z4, Z2
+	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
+	VMOVUPS     rowmathconst<>+3584(SB), Z2
+	VFMADD213PS rowmathconst<>+3648(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3712(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4096(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4160(SB), Z3, Z2
+	VMULPS      Z3, Z2, Z2
+	VMULPS      Z5, Z2, Z2
+	VMULPS      rowmathconst<>+64(SB), Z2, Z2
+	VPMOVD2M    Z1, K2
+	VMOVUPS     rowmathconst<>+0(SB), Z3
+	VSUBPS      Z2, Z3, Z3
+	VBLENDMPS   Z2, Z3, K2, Z13
 
-	// GELU': Φ(x) + x·φ(x)
+	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
+	VMULPS      rowmathconst<>+4224(SB), Z5, Z2
 	VMOVAPS     Z13, Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMULPS      Z0, Z3, Z0
@@ -4875,18 +4527,18 @@ GELUTanh_loop:
 	VMULPS      Z1, Z1, Z5
 	VMULPS      Z2, Z2, Z6
 	VMULPS      Z3, Z3, Z7
-	VMOVUPS     rowmathconst<>+3520(SB), Z8
-	VMOVUPS     rowmathconst<>+3520(SB), Z9
-	VMOVUPS     rowmathconst<>+3520(SB), Z10
-	VMOVUPS     rowmathconst<>+3520(SB), Z11
+	VMOVUPS     rowmathconst<>+4352(SB), Z8
+	VMOVUPS     rowmathconst<>+4352(SB), Z9
+	VMOVUPS     rowmathconst<>+4352(SB), Z10
+	VMOVUPS     rowmathconst<>+4352(SB), Z11
 	VMOVAPS     Z8, Z8
 	VMOVAPS     Z9, Z9
 	VMOVAPS     Z10, Z10
 	VMOVAPS     Z11, Z11
-	VFMADD231PS rowmathconst<>+3456(SB), Z4, Z8
-	VFMADD231PS rowmathconst<>+3456(SB), Z5, Z9
-	VFMADD231PS rowmathconst<>+3456(SB), Z6, Z10
-	VFMADD231PS rowmathconst<>+3456(SB), Z7, Z11
+	VFMADD231PS rowmathconst<>+4288(SB), Z4, Z8
+	VFMADD231PS rowmathconst<>+4288(SB), Z5, Z9
+	VFMADD231PS rowmathconst<>+4288(SB), Z6, Z10
+	VFMADD231PS rowmathconst<>+4288(SB), Z7, Z11
 	VMULPS      Z0, Z8, Z4
 	VMULPS      Z1, Z9, Z5
 	VMULPS      Z2, Z10, Z6
@@ -4945,14 +4597,10 @@ GELUTanh_loop:
 	VFMADD231PS rowmathconst<>+576(SB), Z15, Z7
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z12
-	VMOVUPS     rowmathconst<>+960(SB), Z13
-	VMOVUPS     rowmathconst<>+960(SB), Z14
-	VMOVUPS     rowmathconst<>+960(SB), Z15
-	VFMADD213PS rowmathconst<>+1024(SB), Z4, Z12
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z13
-	VFMADD213PS rowmathconst<>+1024(SB), Z6, Z14
-	VFMADD213PS rowmathconst<>+1024(SB), Z7, Z15
+	VMOVUPS     rowmathconst<>+1024(SB), Z12
+	VMOVUPS     rowmathconst<>+1024(SB), Z13
+	VMOVUPS     rowmathconst<>+1024(SB), Z14
+	VMOVUPS     rowmathconst<>+1024(SB), Z15
 	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z12
 	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z13
 	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z14
@@ -4965,6 +4613,10 @@ GELUTanh_loop:
 	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z13
 	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z14
 	VFMADD213PS rowmathconst<>+1216(SB), Z7, Z15
+	VFMADD213PS rowmathconst<>+1280(SB), Z4, Z12
+	VFMADD213PS rowmathconst<>+1280(SB), Z5, Z13
+	VFMADD213PS rowmathconst<>+1280(SB), Z6, Z14
+	VFMADD213PS rowmathconst<>+1280(SB), Z7, Z15
 	VFMADD213PS rowmathconst<>+0(SB), Z4, Z12
 	VFMADD213PS rowmathconst<>+0(SB), Z5, Z13
 	VFMADD213PS rowmathconst<>+0(SB), Z6, Z14
@@ -5038,9 +4690,9 @@ GELUTanh_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z0, Z0, Z1
-	VMOVUPS     rowmathconst<>+3520(SB), Z2
+	VMOVUPS     rowmathconst<>+4352(SB), Z2
 	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+3456(SB), Z1, Z2
+	VFMADD231PS rowmathconst<>+4288(SB), Z1, Z2
 	VMULPS      Z0, Z2, Z1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -5060,11 +4712,11 @@ GELUTanh_single:
 	VFMADD231PS rowmathconst<>+576(SB), Z3, Z1
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z3
-	VFMADD213PS rowmathconst<>+1024(SB), Z1, Z3
+	VMOVUPS     rowmathconst<>+1024(SB), Z3
 	VFMADD213PS rowmathconst<>+1088(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+1152(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+1216(SB), Z1, Z3
+	VFMADD213PS rowmathconst<>+1280(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+0(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+0(SB), Z1, Z3
 
@@ -5099,9 +4751,9 @@ GELUTanh_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z0, Z0, Z1
-	VMOVUPS     rowmathconst<>+3520(SB), Z2
+	VMOVUPS     rowmathconst<>+4352(SB), Z2
 	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+3456(SB), Z1, Z2
+	VFMADD231PS rowmathconst<>+4288(SB), Z1, Z2
 	VMULPS      Z0, Z2, Z1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -5121,11 +4773,11 @@ GELUTanh_tail:
 	VFMADD231PS rowmathconst<>+576(SB), Z3, Z1
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z3
-	VFMADD213PS rowmathconst<>+1024(SB), Z1, Z3
+	VMOVUPS     rowmathconst<>+1024(SB), Z3
 	VFMADD213PS rowmathconst<>+1088(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+1152(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+1216(SB), Z1, Z3
+	VFMADD213PS rowmathconst<>+1280(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+0(SB), Z1, Z3
 	VFMADD213PS rowmathconst<>+0(SB), Z1, Z3
 
@@ -5157,241 +4809,127 @@ TEXT ·GELUTanhBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ x_len+56(FP), BX
 
 GELUTanhBackward_loop:
-	// while n ≥ 64: 4 vectors at a time
-	CMPQ    BX, $0x00000040
+	// while n ≥ 32: 2 vectors at a time
+	CMPQ    BX, $0x00000020
 	JB      GELUTanhBackward_single
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
-	VMOVUPS 128(CX), Z2
-	VMOVUPS 192(CX), Z3
-	VMOVUPS (DX), Z4
-	VMOVUPS 64(DX), Z5
-	VMOVUPS 128(DX), Z6
-	VMOVUPS 192(DX), Z7
+	VMOVUPS (DX), Z2
+	VMOVUPS 64(DX), Z3
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
-	VMULPS      Z4, Z4, Z8
-	VMULPS      Z5, Z5, Z9
-	VMULPS      Z6, Z6, Z10
-	VMULPS      Z7, Z7, Z11
-	VMOVUPS     rowmathconst<>+3520(SB), Z12
-	VMOVUPS     rowmathconst<>+3520(SB), Z13
-	VMOVUPS     rowmathconst<>+3520(SB), Z14
-	VMOVUPS     rowmathconst<>+3520(SB), Z15
-	VMOVAPS     Z12, Z12
-	VMOVAPS     Z13, Z13
-	VMOVAPS     Z14, Z14
-	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+3456(SB), Z8, Z12
-	VFMADD231PS rowmathconst<>+3456(SB), Z9, Z13
-	VFMADD231PS rowmathconst<>+3456(SB), Z10, Z14
-	VFMADD231PS rowmathconst<>+3456(SB), Z11, Z15
-	VMULPS      Z4, Z12, Z8
-	VMULPS      Z5, Z13, Z9
-	VMULPS      Z6, Z14, Z10
-	VMULPS      Z7, Z15, Z11
+	VMULPS      Z2, Z2, Z4
+	VMULPS      Z3, Z3, Z5
+	VMOVUPS     rowmathconst<>+4352(SB), Z6
+	VMOVUPS     rowmathconst<>+4352(SB), Z7
+	VMOVAPS     Z6, Z6
+	VMOVAPS     Z7, Z7
+	VFMADD231PS rowmathconst<>+4288(SB), Z4, Z6
+	VFMADD231PS rowmathconst<>+4288(SB), Z5, Z7
+	VMULPS      Z2, Z6, Z4
+	VMULPS      Z3, Z7, Z5
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
-	VORPS rowmathconst<>+256(SB), Z8, Z12
-	VORPS rowmathconst<>+256(SB), Z9, Z13
-	VORPS rowmathconst<>+256(SB), Z10, Z14
-	VORPS rowmathconst<>+256(SB), Z11, Z15
+	VORPS rowmathconst<>+256(SB), Z4, Z6
+	VORPS rowmathconst<>+256(SB), Z5, Z7
 
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z22
-	VMOVUPS rowmathconst<>+832(SB), Z23
-	VMOVUPS rowmathconst<>+832(SB), Z24
-	VMOVUPS rowmathconst<>+832(SB), Z25
-	VMAXPS  Z12, Z22, Z12
-	VMAXPS  Z13, Z23, Z13
-	VMAXPS  Z14, Z24, Z14
-	VMAXPS  Z15, Z25, Z15
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z12
+	VMOVUPS rowmathconst<>+960(SB), Z13
+	VMAXPS  Z6, Z12, Z12
+	VMAXPS  Z7, Z13, Z13
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z22
-	VMOVUPS     rowmathconst<>+640(SB), Z23
-	VMOVUPS     rowmathconst<>+640(SB), Z24
-	VMOVUPS     rowmathconst<>+640(SB), Z25
-	VMOVAPS     Z22, Z22
-	VMOVAPS     Z23, Z23
-	VMOVAPS     Z24, Z24
-	VMOVAPS     Z25, Z25
-	VFMADD231PS rowmathconst<>+448(SB), Z12, Z22
-	VFMADD231PS rowmathconst<>+448(SB), Z13, Z23
-	VFMADD231PS rowmathconst<>+448(SB), Z14, Z24
-	VFMADD231PS rowmathconst<>+448(SB), Z15, Z25
-	VSUBPS      rowmathconst<>+640(SB), Z22, Z26
-	VSUBPS      rowmathconst<>+640(SB), Z23, Z27
-	VSUBPS      rowmathconst<>+640(SB), Z24, Z28
-	VSUBPS      rowmathconst<>+640(SB), Z25, Z29
-	VMOVAPS     Z12, Z12
-	VMOVAPS     Z13, Z13
+	VMOVUPS     rowmathconst<>+640(SB), Z14
+	VMOVUPS     rowmathconst<>+640(SB), Z15
 	VMOVAPS     Z14, Z14
 	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+512(SB), Z26, Z12
-	VFMADD231PS rowmathconst<>+512(SB), Z27, Z13
-	VFMADD231PS rowmathconst<>+512(SB), Z28, Z14
-	VFMADD231PS rowmathconst<>+512(SB), Z29, Z15
+	VFMADD231PS rowmathconst<>+448(SB), Z12, Z14
+	VFMADD231PS rowmathconst<>+448(SB), Z13, Z15
+	VSUBPS      rowmathconst<>+640(SB), Z14, Z16
+	VSUBPS      rowmathconst<>+640(SB), Z15, Z17
 	VMOVAPS     Z12, Z12
 	VMOVAPS     Z13, Z13
-	VMOVAPS     Z14, Z14
-	VMOVAPS     Z15, Z15
-	VFMADD231PS rowmathconst<>+576(SB), Z26, Z12
-	VFMADD231PS rowmathconst<>+576(SB), Z27, Z13
-	VFMADD231PS rowmathconst<>+576(SB), Z28, Z14
-	VFMADD231PS rowmathconst<>+576(SB), Z29, Z15
+	VFMADD231PS rowmathconst<>+512(SB), Z16, Z12
+	VFMADD231PS rowmathconst<>+512(SB), Z17, Z13
+	VMOVAPS     Z12, Z12
+	VMOVAPS     Z13, Z13
+	VFMADD231PS rowmathconst<>+576(SB), Z16, Z12
+	VFMADD231PS rowmathconst<>+576(SB), Z17, Z13
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z26
-	VMOVUPS     rowmathconst<>+960(SB), Z27
-	VMOVUPS     rowmathconst<>+960(SB), Z28
-	VMOVUPS     rowmathconst<>+960(SB), Z29
-	VFMADD213PS rowmathconst<>+1024(SB), Z12, Z26
-	VFMADD213PS rowmathconst<>+1024(SB), Z13, Z27
-	VFMADD213PS rowmathconst<>+1024(SB), Z14, Z28
-	VFMADD213PS rowmathconst<>+1024(SB), Z15, Z29
-	VFMADD213PS rowmathconst<>+1088(SB), Z12, Z26
-	VFMADD213PS rowmathconst<>+1088(SB), Z13, Z27
-	VFMADD213PS rowmathconst<>+1088(SB), Z14, Z28
-	VFMADD213PS rowmathconst<>+1088(SB), Z15, Z29
-	VFMADD213PS rowmathconst<>+1152(SB), Z12, Z26
-	VFMADD213PS rowmathconst<>+1152(SB), Z13, Z27
-	VFMADD213PS rowmathconst<>+1152(SB), Z14, Z28
-	VFMADD213PS rowmathconst<>+1152(SB), Z15, Z29
-	VFMADD213PS rowmathconst<>+1216(SB), Z12, Z26
-	VFMADD213PS rowmathconst<>+1216(SB), Z13, Z27
-	VFMADD213PS rowmathconst<>+1216(SB), Z14, Z28
-	VFMADD213PS rowmathconst<>+1216(SB), Z15, Z29
-	VFMADD213PS rowmathconst<>+0(SB), Z12, Z26
-	VFMADD213PS rowmathconst<>+0(SB), Z13, Z27
-	VFMADD213PS rowmathconst<>+0(SB), Z14, Z28
-	VFMADD213PS rowmathconst<>+0(SB), Z15, Z29
-	VFMADD213PS rowmathconst<>+0(SB), Z12, Z26
-	VFMADD213PS rowmathconst<>+0(SB), Z13, Z27
-	VFMADD213PS rowmathconst<>+0(SB), Z14, Z28
-	VFMADD213PS rowmathconst<>+0(SB), Z15, Z29
+	VMOVUPS     rowmathconst<>+1024(SB), Z16
+	VMOVUPS     rowmathconst<>+1024(SB), Z17
+	VFMADD213PS rowmathconst<>+1088(SB), Z12, Z16
+	VFMADD213PS rowmathconst<>+1088(SB), Z13, Z17
+	VFMADD213PS rowmathconst<>+1152(SB), Z12, Z16
+	VFMADD213PS rowmathconst<>+1152(SB), Z13, Z17
+	VFMADD213PS rowmathconst<>+1216(SB), Z12, Z16
+	VFMADD213PS rowmathconst<>+1216(SB), Z13, Z17
+	VFMADD213PS rowmathconst<>+1280(SB), Z12, Z16
+	VFMADD213PS rowmathconst<>+1280(SB), Z13, Z17
+	VFMADD213PS rowmathconst<>+0(SB), Z12, Z16
+	VFMADD213PS rowmathconst<>+0(SB), Z13, Z17
+	VFMADD213PS rowmathconst<>+0(SB), Z12, Z16
+	VFMADD213PS rowmathconst<>+0(SB), Z13, Z17
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Z22, Z12
-	VPSUBD    rowmathconst<>+704(SB), Z23, Z13
-	VPSUBD    rowmathconst<>+704(SB), Z24, Z14
-	VPSUBD    rowmathconst<>+704(SB), Z25, Z15
-	VPSRAD    $0x01, Z12, Z22
-	VPSRAD    $0x01, Z13, Z23
-	VPSRAD    $0x01, Z14, Z24
-	VPSRAD    $0x01, Z15, Z25
-	VPSUBD    Z22, Z12, Z12
-	VPSUBD    Z23, Z13, Z13
-	VPSUBD    Z24, Z14, Z14
-	VPSUBD    Z25, Z15, Z15
-	VPADDD    rowmathconst<>+768(SB), Z22, Z22
-	VPADDD    rowmathconst<>+768(SB), Z23, Z23
-	VPADDD    rowmathconst<>+768(SB), Z24, Z24
-	VPADDD    rowmathconst<>+768(SB), Z25, Z25
-	VPSLLD    $0x17, Z22, Z22
-	VPSLLD    $0x17, Z23, Z23
-	VPSLLD    $0x17, Z24, Z24
-	VPSLLD    $0x17, Z25, Z25
-	VPADDD    rowmathconst<>+768(SB), Z12, Z12
-	VPADDD    rowmathconst<>+768(SB), Z13, Z13
-	VPADDD    rowmathconst<>+768(SB), Z14, Z14
-	VPADDD    rowmathconst<>+768(SB), Z15, Z15
-	VPSLLD    $0x17, Z12, Z12
-	VPSLLD    $0x17, Z13, Z13
-	VPSLLD    $0x17, Z14, Z14
-	VPSLLD    $0x17, Z15, Z15
-	VMULPS    Z22, Z26, Z22
-	VMULPS    Z23, Z27, Z23
-	VMULPS    Z24, Z28, Z24
-	VMULPS    Z25, Z29, Z25
-	VMULPS    Z12, Z22, Z12
-	VMULPS    Z13, Z23, Z13
-	VMULPS    Z14, Z24, Z14
-	VMULPS    Z15, Z25, Z15
-	VMOVUPS   rowmathconst<>+0(SB), Z22
-	VMOVUPS   rowmathconst<>+0(SB), Z23
-	VMOVUPS   rowmathconst<>+0(SB), Z24
-	VMOVUPS   rowmathconst<>+0(SB), Z25
-	VADDPS    rowmathconst<>+0(SB), Z12, Z26
-	VADDPS    rowmathconst<>+0(SB), Z13, Z27
-	VADDPS    rowmathconst<>+0(SB), Z14, Z28
-	VADDPS    rowmathconst<>+0(SB), Z15, Z29
-	VDIVPS    Z26, Z22, Z22
-	VDIVPS    Z27, Z23, Z23
-	VDIVPS    Z28, Z24, Z24
-	VDIVPS    Z29, Z25, Z25
-	VMULPS    Z22, Z12, Z12
-	VMULPS    Z23, Z13, Z13
-	VMULPS    Z24, Z14, Z14
-	VMULPS    Z25, Z15, Z15
-	VPMOVD2M  Z8, K1
-	VPMOVD2M  Z9, K2
-	VPMOVD2M  Z10, K3
-	VPMOVD2M  Z11, K4
-	VBLENDMPS Z22, Z12, K1, Z16
-	VBLENDMPS Z23, Z13, K2, Z17
-	VBLENDMPS Z24, Z14, K3, Z18
-	VBLENDMPS Z25, Z15, K4, Z19
-	VMULPS    Z22, Z12, Z8
-	VMULPS    Z23, Z13, Z9
-	VMULPS    Z24, Z14, Z10
-	VMULPS    Z25, Z15, Z11
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z14, Z12
+	VPSLLD    $0x17, Z15, Z13
+	VPADDD    rowmathconst<>+3520(SB), Z12, Z12
+	VPADDD    rowmathconst<>+3520(SB), Z13, Z13
+	VMULPS    Z12, Z16, Z12
+	VMULPS    Z13, Z17, Z13
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z6, K1
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z7, K2
+	VMOVAPS.Z Z12, K1, Z6
+	VMOVAPS.Z Z13, K2, Z7
+	VMOVUPS   rowmathconst<>+0(SB), Z12
+	VMOVUPS   rowmathconst<>+0(SB), Z13
+	VADDPS    rowmathconst<>+0(SB), Z6, Z14
+	VADDPS    rowmathconst<>+0(SB), Z7, Z15
+	VDIVPS    Z14, Z12, Z12
+	VDIVPS    Z15, Z13, Z13
+	VMULPS    Z12, Z6, Z6
+	VMULPS    Z13, Z7, Z7
+	VPMOVD2M  Z4, K1
+	VPMOVD2M  Z5, K2
+	VBLENDMPS Z12, Z6, K1, Z8
+	VBLENDMPS Z13, Z7, K2, Z9
+	VMULPS    Z12, Z6, Z4
+	VMULPS    Z13, Z7, Z5
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3264(SB), Z12
-	VMOVUPS     rowmathconst<>+3264(SB), Z13
-	VMOVUPS     rowmathconst<>+3264(SB), Z14
-	VMOVUPS     rowmathconst<>+3264(SB), Z15
-	VANDPS      rowmathconst<>+192(SB), Z4, Z22
-	VANDPS      rowmathconst<>+192(SB), Z5, Z23
-	VANDPS      rowmathconst<>+192(SB), Z6, Z24
-	VANDPS      rowmathconst<>+192(SB), Z7, Z25
-	VMINPS      Z22, Z12, Z12
-	VMINPS      Z23, Z13, Z13
-	VMINPS      Z24, Z14, Z14
-	VMINPS      Z25, Z15, Z15
-	VMULPS      Z12, Z12, Z12
-	VMULPS      Z13, Z13, Z13
-	VMULPS      Z14, Z14, Z14
-	VMULPS      Z15, Z15, Z15
-	VMOVUPS     rowmathconst<>+3648(SB), Z22
-	VMOVUPS     rowmathconst<>+3648(SB), Z23
-	VMOVUPS     rowmathconst<>+3648(SB), Z24
-	VMOVUPS     rowmathconst<>+3648(SB), Z25
-	VMOVAPS     Z22, Z22
-	VMOVAPS     Z23, Z23
-	VMOVAPS     Z24, Z24
-	VMOVAPS     Z25, Z25
-	VFMADD231PS rowmathconst<>+3584(SB), Z12, Z22
-	VFMADD231PS rowmathconst<>+3584(SB), Z13, Z23
-	VFMADD231PS rowmathconst<>+3584(SB), Z14, Z24
-	VFMADD231PS rowmathconst<>+3584(SB), Z15, Z25
+	VMOVUPS     rowmathconst<>+3392(SB), Z6
+	VMOVUPS     rowmathconst<>+3392(SB), Z7
+	VANDPS      rowmathconst<>+192(SB), Z2, Z12
+	VANDPS      rowmathconst<>+192(SB), Z3, Z13
+	VMINPS      Z12, Z6, Z6
+	VMINPS      Z13, Z7, Z7
+	VMULPS      Z6, Z6, Z6
+	VMULPS      Z7, Z7, Z7
+	VMOVUPS     rowmathconst<>+4480(SB), Z12
+	VMOVUPS     rowmathconst<>+4480(SB), Z13
+	VMOVAPS     Z12, Z12
+	VMOVAPS     Z13, Z13
+	VFMADD231PS rowmathconst<>+4416(SB), Z6, Z12
+	VFMADD231PS rowmathconst<>+4416(SB), Z7, Z13
 
 	// GELUTanh': s + x·s(1-s)·2u'
-	VMULPS      Z4, Z8, Z4
-	VMULPS      Z5, Z9, Z5
-	VMULPS      Z6, Z10, Z6
-	VMULPS      Z7, Z11, Z7
-	VMOVAPS     Z16, Z8
-	VMOVAPS     Z17, Z9
-	VMOVAPS     Z18, Z10
-	VMOVAPS     Z19, Z11
-	VFMADD231PS Z22, Z4, Z8
-	VFMADD231PS Z23, Z5, Z9
-	VFMADD231PS Z24, Z6, Z10
-	VFMADD231PS Z25, Z7, Z11
-	VMULPS      Z0, Z8, Z0
-	VMULPS      Z1, Z9, Z1
-	VMULPS      Z2, Z10, Z2
-	VMULPS      Z3, Z11, Z3
+	VMULPS      Z2, Z4, Z2
+	VMULPS      Z3, Z5, Z3
+	VMOVAPS     Z8, Z4
+	VMOVAPS     Z9, Z5
+	VFMADD231PS Z12, Z2, Z4
+	VFMADD231PS Z13, Z3, Z5
+	VMULPS      Z0, Z4, Z0
+	VMULPS      Z1, Z5, Z1
 	VMOVUPS     Z0, (AX)
 	VMOVUPS     Z1, 64(AX)
-	VMOVUPS     Z2, 128(AX)
-	VMOVUPS     Z3, 192(AX)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	ADDQ        $0x00000100, DX
-	SUBQ        $0x00000040, BX
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         GELUTanhBackward_loop
 
 GELUTanhBackward_single:
@@ -5403,67 +4941,63 @@ GELUTanhBackward_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+3520(SB), Z3
+	VMOVUPS     rowmathconst<>+4352(SB), Z3
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+3456(SB), Z2, Z3
+	VFMADD231PS rowmathconst<>+4288(SB), Z2, Z3
 	VMULPS      Z1, Z3, Z2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Z2, Z3
 
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z4
-	VMAXPS  Z3, Z4, Z3
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z4
+	VMAXPS  Z3, Z4, Z4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z4
+	VMOVUPS     rowmathconst<>+640(SB), Z5
+	VMOVAPS     Z5, Z5
+	VFMADD231PS rowmathconst<>+448(SB), Z4, Z5
+	VSUBPS      rowmathconst<>+640(SB), Z5, Z6
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+448(SB), Z3, Z4
-	VSUBPS      rowmathconst<>+640(SB), Z4, Z5
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z3
+	VFMADD231PS rowmathconst<>+512(SB), Z6, Z4
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+576(SB), Z6, Z4
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z3, Z5
+	VMOVUPS     rowmathconst<>+1024(SB), Z6
+	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+1280(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z6
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Z4, Z3
-	VPSRAD    $0x01, Z3, Z4
-	VPSUBD    Z4, Z3, Z3
-	VPADDD    rowmathconst<>+768(SB), Z4, Z4
-	VPSLLD    $0x17, Z4, Z4
-	VPADDD    rowmathconst<>+768(SB), Z3, Z3
-	VPSLLD    $0x17, Z3, Z3
-	VMULPS    Z4, Z5, Z4
-	VMULPS    Z3, Z4, Z3
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z5, Z4
+	VPADDD    rowmathconst<>+3520(SB), Z4, Z4
+	VMULPS    Z4, Z6, Z4
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z3, K1
+	VMOVAPS.Z Z4, K1, Z3
 	VMOVUPS   rowmathconst<>+0(SB), Z4
 	VADDPS    rowmathconst<>+0(SB), Z3, Z5
 	VDIVPS    Z5, Z4, Z4
 	VMULPS    Z4, Z3, Z3
 	VPMOVD2M  Z2, K1
-	VBLENDMPS Z4, Z3, K1, Z20
+	VBLENDMPS Z4, Z3, K1, Z10
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3264(SB), Z3
+	VMOVUPS     rowmathconst<>+3392(SB), Z3
 	VANDPS      rowmathconst<>+192(SB), Z1, Z4
 	VMINPS      Z4, Z3, Z3
 	VMULPS      Z3, Z3, Z3
-	VMOVUPS     rowmathconst<>+3648(SB), Z4
+	VMOVUPS     rowmathconst<>+4480(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+3584(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+4416(SB), Z3, Z4
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
-	VMOVAPS     Z20, Z2
+	VMOVAPS     Z10, Z2
 	VFMADD231PS Z4, Z1, Z2
 	VMULPS      Z0, Z2, Z0
 	VMOVUPS     Z0, (AX)
@@ -5485,67 +5019,63 @@ GELUTanhBackward_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+3520(SB), Z3
+	VMOVUPS     rowmathconst<>+4352(SB), Z3
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+3456(SB), Z2, Z3
+	VFMADD231PS rowmathconst<>+4288(SB), Z2, Z3
 	VMULPS      Z1, Z3, Z2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
 	VORPS rowmathconst<>+256(SB), Z2, Z3
 
-	// exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z4
-	VMAXPS  Z3, Z4, Z3
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z4
+	VMAXPS  Z3, Z4, Z4
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z4
+	VMOVUPS     rowmathconst<>+640(SB), Z5
+	VMOVAPS     Z5, Z5
+	VFMADD231PS rowmathconst<>+448(SB), Z4, Z5
+	VSUBPS      rowmathconst<>+640(SB), Z5, Z6
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+448(SB), Z3, Z4
-	VSUBPS      rowmathconst<>+640(SB), Z4, Z5
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+512(SB), Z5, Z3
-	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+576(SB), Z5, Z3
+	VFMADD231PS rowmathconst<>+512(SB), Z6, Z4
+	VMOVAPS     Z4, Z4
+	VFMADD231PS rowmathconst<>+576(SB), Z6, Z4
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z5
-	VFMADD213PS rowmathconst<>+1024(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+1088(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+1152(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+1216(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z3, Z5
-	VFMADD213PS rowmathconst<>+0(SB), Z3, Z5
+	VMOVUPS     rowmathconst<>+1024(SB), Z6
+	VFMADD213PS rowmathconst<>+1088(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+1152(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+1216(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+1280(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z6
+	VFMADD213PS rowmathconst<>+0(SB), Z4, Z6
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Z4, Z3
-	VPSRAD    $0x01, Z3, Z4
-	VPSUBD    Z4, Z3, Z3
-	VPADDD    rowmathconst<>+768(SB), Z4, Z4
-	VPSLLD    $0x17, Z4, Z4
-	VPADDD    rowmathconst<>+768(SB), Z3, Z3
-	VPSLLD    $0x17, Z3, Z3
-	VMULPS    Z4, Z5, Z4
-	VMULPS    Z3, Z4, Z3
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z5, Z4
+	VPADDD    rowmathconst<>+3520(SB), Z4, Z4
+	VMULPS    Z4, Z6, Z4
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z3, K2
+	VMOVAPS.Z Z4, K2, Z3
 	VMOVUPS   rowmathconst<>+0(SB), Z4
 	VADDPS    rowmathconst<>+0(SB), Z3, Z5
 	VDIVPS    Z5, Z4, Z4
 	VMULPS    Z4, Z3, Z3
 	VPMOVD2M  Z2, K2
-	VBLENDMPS Z4, Z3, K2, Z21
+	VBLENDMPS Z4, Z3, K2, Z11
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3264(SB), Z3
+	VMOVUPS     rowmathconst<>+3392(SB), Z3
 	VANDPS      rowmathconst<>+192(SB), Z1, Z4
 	VMINPS      Z4, Z3, Z3
 	VMULPS      Z3, Z3, Z3
-	VMOVUPS     rowmathconst<>+3648(SB), Z4
+	VMOVUPS     rowmathconst<>+4480(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+3584(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+4416(SB), Z3, Z4
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
-	VMOVAPS     Z21, Z2
+	VMOVAPS     Z11, Z2
 	VFMADD231PS Z4, Z1, Z2
 	VMULPS      Z0, Z2, Z0
 	VMOVUPS     Z0, K1, (AX)
@@ -5573,8 +5103,8 @@ BiasGELU_loop:
 	VADDPS  Z3, Z1, Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z0, Z2
-	VMULPS rowmathconst<>+3200(SB), Z1, Z3
+	VMULPS rowmathconst<>+3264(SB), Z0, Z2
+	VMULPS rowmathconst<>+3264(SB), Z1, Z3
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 	VANDPS rowmathconst<>+192(SB), Z3, Z3
 
@@ -5583,10 +5113,8 @@ BiasGELU_loop:
 	VMULPS Z3, Z3, Z13
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z14
-	VMOVUPS     rowmathconst<>+1792(SB), Z15
-	VFMADD213PS rowmathconst<>+1856(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1856(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+1856(SB), Z14
+	VMOVUPS     rowmathconst<>+1856(SB), Z15
 	VFMADD213PS rowmathconst<>+1920(SB), Z12, Z14
 	VFMADD213PS rowmathconst<>+1920(SB), Z13, Z15
 	VFMADD213PS rowmathconst<>+1984(SB), Z12, Z14
@@ -5597,20 +5125,20 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+2112(SB), Z13, Z15
 	VFMADD213PS rowmathconst<>+2176(SB), Z12, Z14
 	VFMADD213PS rowmathconst<>+2176(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2240(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2240(SB), Z13, Z15
 	VMOVAPS     Z2, Z12
 	VMOVAPS     Z3, Z13
 	VFMADD231PS Z2, Z14, Z12
 	VFMADD231PS Z3, Z15, Z13
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z14
-	VMOVUPS     rowmathconst<>+2240(SB), Z15
+	VMOVUPS     rowmathconst<>+2304(SB), Z14
+	VMOVUPS     rowmathconst<>+2304(SB), Z15
 	VMINPS      Z2, Z14, Z14
 	VMINPS      Z3, Z15, Z15
-	VMOVUPS     rowmathconst<>+2304(SB), Z16
-	VMOVUPS     rowmathconst<>+2304(SB), Z17
-	VFMADD213PS rowmathconst<>+2368(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2368(SB), Z15, Z17
+	VMOVUPS     rowmathconst<>+2368(SB), Z16
+	VMOVUPS     rowmathconst<>+2368(SB), Z17
 	VFMADD213PS rowmathconst<>+2432(SB), Z14, Z16
 	VFMADD213PS rowmathconst<>+2432(SB), Z15, Z17
 	VFMADD213PS rowmathconst<>+2496(SB), Z14, Z16
@@ -5621,6 +5149,8 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+2624(SB), Z15, Z17
 	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
 	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2752(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2752(SB), Z15, Z17
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z16, Z14
@@ -5631,10 +5161,8 @@ BiasGELU_loop:
 	VSUBPS Z19, Z17, Z17
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z18
-	VMOVUPS     rowmathconst<>+2752(SB), Z19
-	VFMADD213PS rowmathconst<>+2816(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2816(SB), Z17, Z19
+	VMOVUPS     rowmathconst<>+2816(SB), Z18
+	VMOVUPS     rowmathconst<>+2816(SB), Z19
 	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
 	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
 	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
@@ -5645,6 +5173,8 @@ BiasGELU_loop:
 	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
 	VFMADD213PS rowmathconst<>+3136(SB), Z16, Z18
 	VFMADD213PS rowmathconst<>+3136(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3200(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3200(SB), Z17, Z19
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
@@ -5659,8 +5189,8 @@ BiasGELU_loop:
 	VSUBPS    Z13, Z17, Z13
 	VBLENDMPS Z12, Z14, K1, Z4
 	VBLENDMPS Z13, Z15, K2, Z5
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z2, K1
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z3, K2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z2, K1
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z3, K2
 	VMOVAPS.Z Z4, K1, Z2
 	VMOVAPS.Z Z5, K2, Z3
 
@@ -5698,33 +5228,33 @@ BiasGELU_single:
 	VADDPS  Z1, Z0, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z0, Z1
+	VMULPS rowmathconst<>+3264(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z3
-	VFMADD213PS rowmathconst<>+1856(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1856(SB), Z3
 	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z3
+	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2304(SB), Z4
-	VFMADD213PS rowmathconst<>+2368(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
 	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -5732,13 +5262,13 @@ BiasGELU_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z5
-	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2816(SB), Z5
 	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -5747,7 +5277,7 @@ BiasGELU_single:
 	VMOVUPS   rowmathconst<>+0(SB), Z4
 	VSUBPS    Z2, Z4, Z2
 	VBLENDMPS Z2, Z3, K1, Z8
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z1, K1
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z1, K1
 	VMOVAPS.Z Z8, K1, Z1
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -5779,33 +5309,33 @@ BiasGELU_tail:
 	VADDPS    Z1, Z0, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3200(SB), Z0, Z1
+	VMULPS rowmathconst<>+3264(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1792(SB), Z3
-	VFMADD213PS rowmathconst<>+1856(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1856(SB), Z3
 	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
 	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2240(SB), Z3
+	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2304(SB), Z4
-	VFMADD213PS rowmathconst<>+2368(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
 	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
 	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -5813,13 +5343,13 @@ BiasGELU_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2752(SB), Z5
-	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2816(SB), Z5
 	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -5828,7 +5358,7 @@ BiasGELU_tail:
 	VMOVUPS   rowmathconst<>+0(SB), Z4
 	VSUBPS    Z2, Z4, Z2
 	VBLENDMPS Z2, Z3, K2, Z10
-	VCMPPS    $0x11, rowmathconst<>+2240(SB), Z1, K2
+	VCMPPS    $0x11, rowmathconst<>+2304(SB), Z1, K2
 	VMOVAPS.Z Z10, K2, Z1
 
 	// Φ: h = q/2; Φ = x < 0 ? h : 1 - h
@@ -5944,77 +5474,65 @@ SoftmaxRows_exp_loop:
 	VSUBPS  Z2, Z5, Z5
 	VSUBPS  Z2, Z6, Z6
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z7
-	VMOVUPS rowmathconst<>+832(SB), Z8
-	VMAXPS  Z5, Z7, Z5
-	VMAXPS  Z6, Z8, Z6
-	VMOVUPS rowmathconst<>+896(SB), Z7
-	VMOVUPS rowmathconst<>+896(SB), Z8
-	VMINPS  Z5, Z7, Z5
-	VMINPS  Z6, Z8, Z6
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z7
+	VMOVUPS rowmathconst<>+960(SB), Z8
+	VMAXPS  Z5, Z7, Z7
+	VMAXPS  Z6, Z8, Z8
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z7
-	VMOVUPS     rowmathconst<>+640(SB), Z8
+	VMOVUPS     rowmathconst<>+640(SB), Z9
+	VMOVUPS     rowmathconst<>+640(SB), Z10
+	VMOVAPS     Z9, Z9
+	VMOVAPS     Z10, Z10
+	VFMADD231PS rowmathconst<>+448(SB), Z7, Z9
+	VFMADD231PS rowmathconst<>+448(SB), Z8, Z10
+	VSUBPS      rowmathconst<>+640(SB), Z9, Z11
+	VSUBPS      rowmathconst<>+640(SB), Z10, Z12
 	VMOVAPS     Z7, Z7
 	VMOVAPS     Z8, Z8
-	VFMADD231PS rowmathconst<>+448(SB), Z5, Z7
-	VFMADD231PS rowmathconst<>+448(SB), Z6, Z8
-	VSUBPS      rowmathconst<>+640(SB), Z7, Z9
-	VSUBPS      rowmathconst<>+640(SB), Z8, Z10
-	VMOVAPS     Z5, Z5
-	VMOVAPS     Z6, Z6
-	VFMADD231PS rowmathconst<>+512(SB), Z9, Z5
-	VFMADD231PS rowmathconst<>+512(SB), Z10, Z6
-	VMOVAPS     Z5, Z5
-	VMOVAPS     Z6, Z6
-	VFMADD231PS rowmathconst<>+576(SB), Z9, Z5
-	VFMADD231PS rowmathconst<>+576(SB), Z10, Z6
+	VFMADD231PS rowmathconst<>+512(SB), Z11, Z7
+	VFMADD231PS rowmathconst<>+512(SB), Z12, Z8
+	VMOVAPS     Z7, Z7
+	VMOVAPS     Z8, Z8
+	VFMADD231PS rowmathconst<>+576(SB), Z11, Z7
+	VFMADD231PS rowmathconst<>+576(SB), Z12, Z8
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z9
-	VMOVUPS     rowmathconst<>+960(SB), Z10
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1024(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1152(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+0(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+0(SB), Z6, Z10
+	VMOVUPS     rowmathconst<>+1024(SB), Z11
+	VMOVUPS     rowmathconst<>+1024(SB), Z12
+	VFMADD213PS rowmathconst<>+1088(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1088(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+1152(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1152(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+1216(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1216(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+1280(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1280(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+0(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+0(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+0(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+0(SB), Z8, Z12
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Z7, Z5
-	VPSUBD  rowmathconst<>+704(SB), Z8, Z6
-	VPSRAD  $0x01, Z5, Z7
-	VPSRAD  $0x01, Z6, Z8
-	VPSUBD  Z7, Z5, Z5
-	VPSUBD  Z8, Z6, Z6
-	VPADDD  rowmathconst<>+768(SB), Z7, Z7
-	VPADDD  rowmathconst<>+768(SB), Z8, Z8
-	VPSLLD  $0x17, Z7, Z7
-	VPSLLD  $0x17, Z8, Z8
-	VPADDD  rowmathconst<>+768(SB), Z5, Z5
-	VPADDD  rowmathconst<>+768(SB), Z6, Z6
-	VPSLLD  $0x17, Z5, Z5
-	VPSLLD  $0x17, Z6, Z6
-	VMULPS  Z7, Z9, Z7
-	VMULPS  Z8, Z10, Z8
-	VMULPS  Z5, Z7, Z5
-	VMULPS  Z6, Z8, Z6
-	VMOVUPS Z5, (DI)
-	VMOVUPS Z6, 64(DI)
-	VADDPS  Z5, Z3, Z3
-	VADDPS  Z6, Z4, Z4
-	ADDQ    $0x00000080, DI
-	ADDQ    $0x00000080, R8
-	SUBQ    $0x00000020, SI
-	JMP     SoftmaxRows_exp_loop
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z9, Z7
+	VPSLLD    $0x17, Z10, Z8
+	VPADDD    rowmathconst<>+3520(SB), Z7, Z7
+	VPADDD    rowmathconst<>+3520(SB), Z8, Z8
+	VMULPS    Z7, Z11, Z7
+	VMULPS    Z8, Z12, Z8
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z6, K2
+	VMOVAPS.Z Z7, K1, Z5
+	VMOVAPS.Z Z8, K2, Z6
+	VMOVUPS   Z5, (DI)
+	VMOVUPS   Z6, 64(DI)
+	VADDPS    Z5, Z3, Z3
+	VADDPS    Z6, Z4, Z4
+	ADDQ      $0x00000080, DI
+	ADDQ      $0x00000080, R8
+	SUBQ      $0x00000020, SI
+	JMP       SoftmaxRows_exp_loop
 
 SoftmaxRows_exp_single:
 	CMPQ    SI, $0x00000010
@@ -6023,11 +5541,55 @@ SoftmaxRows_exp_single:
 	VMULPS  Z0, Z5, Z5
 	VSUBPS  Z2, Z5, Z5
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z6
-	VMAXPS  Z5, Z6, Z5
-	VMOVUPS rowmathconst<>+896(SB), Z6
-	VMINPS  Z5, Z6, Z5
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z6
+	VMAXPS  Z5, Z6, Z6
+
+	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
+	VMOVUPS     rowmathconst<>+640(SB), Z7
+	VMOVAPS     Z7, Z7
+	VFMADD231PS rowmathconst<>+448(SB), Z6, Z7
+	VSUBPS      rowmathconst<>+640(SB), Z7, Z8
+	VMOVAPS     Z6, Z6
+	VFMADD231PS rowmathconst<>+512(SB), Z8, Z6
+	VMOVAPS     Z6, Z6
+	VFMADD231PS rowmathconst<>+576(SB), Z8, Z6
+
+	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
+	VMOVUPS     rowmathconst<>+1024(SB), Z8
+	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+1152(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+1280(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+0(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+0(SB), Z6, Z8
+
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z7, Z6
+	VPADDD    rowmathconst<>+3520(SB), Z6, Z6
+	VMULPS    Z6, Z8, Z6
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
+	VMOVAPS.Z Z6, K1, Z5
+	VMOVUPS   Z5, (DI)
+	VADDPS    Z5, Z3, Z3
+	ADDQ      $0x00000040, DI
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000010, SI
+	JMP       SoftmaxRows_exp_single
+
+SoftmaxRows_exp_tail:
+	TESTQ     SI, SI
+	JZ        SoftmaxRows_exp_end
+	MOVL      $0x0000ffff, R9
+	BZHIL     SI, R9, R9
+	KMOVW     R9, K1
+	VMOVUPS.Z (R8), K1, Z5
+	VMULPS    Z0, Z5, Z5
+	VSUBPS    Z2, Z5, Z2
+
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z5
+	VMAXPS  Z2, Z5, Z5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
 	VMOVUPS     rowmathconst<>+640(SB), Z6
@@ -6040,76 +5602,20 @@ SoftmaxRows_exp_single:
 	VFMADD231PS rowmathconst<>+576(SB), Z7, Z5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z7
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z7
+	VMOVUPS     rowmathconst<>+1024(SB), Z7
 	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z7
 	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z7
 	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z7
+	VFMADD213PS rowmathconst<>+1280(SB), Z5, Z7
 	VFMADD213PS rowmathconst<>+0(SB), Z5, Z7
 	VFMADD213PS rowmathconst<>+0(SB), Z5, Z7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Z6, Z5
-	VPSRAD  $0x01, Z5, Z6
-	VPSUBD  Z6, Z5, Z5
-	VPADDD  rowmathconst<>+768(SB), Z6, Z6
-	VPSLLD  $0x17, Z6, Z6
-	VPADDD  rowmathconst<>+768(SB), Z5, Z5
-	VPSLLD  $0x17, Z5, Z5
-	VMULPS  Z6, Z7, Z6
-	VMULPS  Z5, Z6, Z5
-	VMOVUPS Z5, (DI)
-	VADDPS  Z5, Z3, Z3
-	ADDQ    $0x00000040, DI
-	ADDQ    $0x00000040, R8
-	SUBQ    $0x00000010, SI
-	JMP     SoftmaxRows_exp_single
-
-SoftmaxRows_exp_tail:
-	TESTQ     SI, SI
-	JZ        SoftmaxRows_exp_end
-	MOVL      $0x0000ffff, R9
-	BZHIL     SI, R9, R9
-	KMOVW     R9, K1
-	VMOVUPS.Z (R8), K1, Z5
-	VMULPS    Z0, Z5, Z5
-	VSUBPS    Z2, Z5, Z2
-
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z5
-	VMAXPS  Z2, Z5, Z2
-	VMOVUPS rowmathconst<>+896(SB), Z5
-	VMINPS  Z2, Z5, Z2
-
-	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z5
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+448(SB), Z2, Z5
-	VSUBPS      rowmathconst<>+640(SB), Z5, Z6
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+512(SB), Z6, Z2
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+576(SB), Z6, Z2
-
-	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z6
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z6
-
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Z5, Z2
-	VPSRAD    $0x01, Z2, Z5
-	VPSUBD    Z5, Z2, Z2
-	VPADDD    rowmathconst<>+768(SB), Z5, Z5
-	VPSLLD    $0x17, Z5, Z5
-	VPADDD    rowmathconst<>+768(SB), Z2, Z2
-	VPSLLD    $0x17, Z2, Z2
-	VMULPS    Z5, Z6, Z5
-	VMULPS    Z2, Z5, Z2
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z6, Z5
+	VPADDD    rowmathconst<>+3520(SB), Z5, Z5
+	VMULPS    Z5, Z7, Z5
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z2, K2
+	VMOVAPS.Z Z5, K2, Z2
 	VMOVAPS.Z Z2, K1, Z2
 	VMOVUPS   Z2, K1, (DI)
 	VADDPS    Z2, Z3, Z3
@@ -6311,78 +5817,66 @@ SoftmaxRowsMask_exp_loop:
 	VSUBPS      Z2, Z7, Z5
 	VSUBPS      Z2, Z8, Z6
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z7
-	VMOVUPS rowmathconst<>+832(SB), Z8
-	VMAXPS  Z5, Z7, Z5
-	VMAXPS  Z6, Z8, Z6
-	VMOVUPS rowmathconst<>+896(SB), Z7
-	VMOVUPS rowmathconst<>+896(SB), Z8
-	VMINPS  Z5, Z7, Z5
-	VMINPS  Z6, Z8, Z6
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z7
+	VMOVUPS rowmathconst<>+960(SB), Z8
+	VMAXPS  Z5, Z7, Z7
+	VMAXPS  Z6, Z8, Z8
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z7
-	VMOVUPS     rowmathconst<>+640(SB), Z8
+	VMOVUPS     rowmathconst<>+640(SB), Z9
+	VMOVUPS     rowmathconst<>+640(SB), Z10
+	VMOVAPS     Z9, Z9
+	VMOVAPS     Z10, Z10
+	VFMADD231PS rowmathconst<>+448(SB), Z7, Z9
+	VFMADD231PS rowmathconst<>+448(SB), Z8, Z10
+	VSUBPS      rowmathconst<>+640(SB), Z9, Z11
+	VSUBPS      rowmathconst<>+640(SB), Z10, Z12
 	VMOVAPS     Z7, Z7
 	VMOVAPS     Z8, Z8
-	VFMADD231PS rowmathconst<>+448(SB), Z5, Z7
-	VFMADD231PS rowmathconst<>+448(SB), Z6, Z8
-	VSUBPS      rowmathconst<>+640(SB), Z7, Z9
-	VSUBPS      rowmathconst<>+640(SB), Z8, Z10
-	VMOVAPS     Z5, Z5
-	VMOVAPS     Z6, Z6
-	VFMADD231PS rowmathconst<>+512(SB), Z9, Z5
-	VFMADD231PS rowmathconst<>+512(SB), Z10, Z6
-	VMOVAPS     Z5, Z5
-	VMOVAPS     Z6, Z6
-	VFMADD231PS rowmathconst<>+576(SB), Z9, Z5
-	VFMADD231PS rowmathconst<>+576(SB), Z10, Z6
+	VFMADD231PS rowmathconst<>+512(SB), Z11, Z7
+	VFMADD231PS rowmathconst<>+512(SB), Z12, Z8
+	VMOVAPS     Z7, Z7
+	VMOVAPS     Z8, Z8
+	VFMADD231PS rowmathconst<>+576(SB), Z11, Z7
+	VFMADD231PS rowmathconst<>+576(SB), Z12, Z8
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z9
-	VMOVUPS     rowmathconst<>+960(SB), Z10
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1024(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1152(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+0(SB), Z6, Z10
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z9
-	VFMADD213PS rowmathconst<>+0(SB), Z6, Z10
+	VMOVUPS     rowmathconst<>+1024(SB), Z11
+	VMOVUPS     rowmathconst<>+1024(SB), Z12
+	VFMADD213PS rowmathconst<>+1088(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1088(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+1152(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1152(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+1216(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1216(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+1280(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+1280(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+0(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+0(SB), Z8, Z12
+	VFMADD213PS rowmathconst<>+0(SB), Z7, Z11
+	VFMADD213PS rowmathconst<>+0(SB), Z8, Z12
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Z7, Z5
-	VPSUBD  rowmathconst<>+704(SB), Z8, Z6
-	VPSRAD  $0x01, Z5, Z7
-	VPSRAD  $0x01, Z6, Z8
-	VPSUBD  Z7, Z5, Z5
-	VPSUBD  Z8, Z6, Z6
-	VPADDD  rowmathconst<>+768(SB), Z7, Z7
-	VPADDD  rowmathconst<>+768(SB), Z8, Z8
-	VPSLLD  $0x17, Z7, Z7
-	VPSLLD  $0x17, Z8, Z8
-	VPADDD  rowmathconst<>+768(SB), Z5, Z5
-	VPADDD  rowmathconst<>+768(SB), Z6, Z6
-	VPSLLD  $0x17, Z5, Z5
-	VPSLLD  $0x17, Z6, Z6
-	VMULPS  Z7, Z9, Z7
-	VMULPS  Z8, Z10, Z8
-	VMULPS  Z5, Z7, Z5
-	VMULPS  Z6, Z8, Z6
-	VMOVUPS Z5, (R8)
-	VMOVUPS Z6, 64(R8)
-	VADDPS  Z5, Z3, Z3
-	VADDPS  Z6, Z4, Z4
-	ADDQ    $0x00000080, R8
-	ADDQ    $0x00000080, R9
-	ADDQ    $0x00000080, R10
-	SUBQ    $0x00000020, DI
-	JMP     SoftmaxRowsMask_exp_loop
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z9, Z7
+	VPSLLD    $0x17, Z10, Z8
+	VPADDD    rowmathconst<>+3520(SB), Z7, Z7
+	VPADDD    rowmathconst<>+3520(SB), Z8, Z8
+	VMULPS    Z7, Z11, Z7
+	VMULPS    Z8, Z12, Z8
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z6, K2
+	VMOVAPS.Z Z7, K1, Z5
+	VMOVAPS.Z Z8, K2, Z6
+	VMOVUPS   Z5, (R8)
+	VMOVUPS   Z6, 64(R8)
+	VADDPS    Z5, Z3, Z3
+	VADDPS    Z6, Z4, Z4
+	ADDQ      $0x00000080, R8
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000080, R10
+	SUBQ      $0x00000020, DI
+	JMP       SoftmaxRowsMask_exp_loop
 
 SoftmaxRowsMask_exp_single:
 	CMPQ        DI, $0x00000010
@@ -6393,48 +5887,42 @@ SoftmaxRowsMask_exp_single:
 	VFMADD231PS Z0, Z5, Z6
 	VSUBPS      Z2, Z6, Z5
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z6
-	VMAXPS  Z5, Z6, Z5
-	VMOVUPS rowmathconst<>+896(SB), Z6
-	VMINPS  Z5, Z6, Z5
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z6
+	VMAXPS  Z5, Z6, Z6
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z6
+	VMOVUPS     rowmathconst<>+640(SB), Z7
+	VMOVAPS     Z7, Z7
+	VFMADD231PS rowmathconst<>+448(SB), Z6, Z7
+	VSUBPS      rowmathconst<>+640(SB), Z7, Z8
 	VMOVAPS     Z6, Z6
-	VFMADD231PS rowmathconst<>+448(SB), Z5, Z6
-	VSUBPS      rowmathconst<>+640(SB), Z6, Z7
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+512(SB), Z7, Z5
-	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+576(SB), Z7, Z5
+	VFMADD231PS rowmathconst<>+512(SB), Z8, Z6
+	VMOVAPS     Z6, Z6
+	VFMADD231PS rowmathconst<>+576(SB), Z8, Z6
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z7
-	VFMADD213PS rowmathconst<>+1024(SB), Z5, Z7
-	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z7
-	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z7
-	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z7
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z7
-	VFMADD213PS rowmathconst<>+0(SB), Z5, Z7
+	VMOVUPS     rowmathconst<>+1024(SB), Z8
+	VFMADD213PS rowmathconst<>+1088(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+1152(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+1216(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+1280(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+0(SB), Z6, Z8
+	VFMADD213PS rowmathconst<>+0(SB), Z6, Z8
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD  rowmathconst<>+704(SB), Z6, Z5
-	VPSRAD  $0x01, Z5, Z6
-	VPSUBD  Z6, Z5, Z5
-	VPADDD  rowmathconst<>+768(SB), Z6, Z6
-	VPSLLD  $0x17, Z6, Z6
-	VPADDD  rowmathconst<>+768(SB), Z5, Z5
-	VPSLLD  $0x17, Z5, Z5
-	VMULPS  Z6, Z7, Z6
-	VMULPS  Z5, Z6, Z5
-	VMOVUPS Z5, (R8)
-	VADDPS  Z5, Z3, Z3
-	ADDQ    $0x00000040, R8
-	ADDQ    $0x00000040, R9
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000010, DI
-	JMP     SoftmaxRowsMask_exp_single
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z7, Z6
+	VPADDD    rowmathconst<>+3520(SB), Z6, Z6
+	VMULPS    Z6, Z8, Z6
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
+	VMOVAPS.Z Z6, K1, Z5
+	VMOVUPS   Z5, (R8)
+	VADDPS    Z5, Z3, Z3
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, DI
+	JMP       SoftmaxRowsMask_exp_single
 
 SoftmaxRowsMask_exp_tail:
 	TESTQ       DI, DI
@@ -6448,41 +5936,35 @@ SoftmaxRowsMask_exp_tail:
 	VFMADD231PS Z0, Z5, Z6
 	VSUBPS      Z2, Z6, Z2
 
-	// exp: clamp x to [-104, 89] (NaN stays NaN)
-	VMOVUPS rowmathconst<>+832(SB), Z5
-	VMAXPS  Z2, Z5, Z2
-	VMOVUPS rowmathconst<>+896(SB), Z5
-	VMINPS  Z2, Z5, Z2
+	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
+	VMOVUPS rowmathconst<>+960(SB), Z5
+	VMAXPS  Z2, Z5, Z5
 
 	// exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2
-	VMOVUPS     rowmathconst<>+640(SB), Z5
+	VMOVUPS     rowmathconst<>+640(SB), Z6
+	VMOVAPS     Z6, Z6
+	VFMADD231PS rowmathconst<>+448(SB), Z5, Z6
+	VSUBPS      rowmathconst<>+640(SB), Z6, Z7
 	VMOVAPS     Z5, Z5
-	VFMADD231PS rowmathconst<>+448(SB), Z2, Z5
-	VSUBPS      rowmathconst<>+640(SB), Z5, Z6
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+512(SB), Z6, Z2
-	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+576(SB), Z6, Z2
+	VFMADD231PS rowmathconst<>+512(SB), Z7, Z5
+	VMOVAPS     Z5, Z5
+	VFMADD231PS rowmathconst<>+576(SB), Z7, Z5
 
 	// exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)
-	VMOVUPS     rowmathconst<>+960(SB), Z6
-	VFMADD213PS rowmathconst<>+1024(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1088(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1152(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+1216(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z6
-	VFMADD213PS rowmathconst<>+0(SB), Z2, Z6
+	VMOVUPS     rowmathconst<>+1024(SB), Z7
+	VFMADD213PS rowmathconst<>+1088(SB), Z5, Z7
+	VFMADD213PS rowmathconst<>+1152(SB), Z5, Z7
+	VFMADD213PS rowmathconst<>+1216(SB), Z5, Z7
+	VFMADD213PS rowmathconst<>+1280(SB), Z5, Z7
+	VFMADD213PS rowmathconst<>+0(SB), Z5, Z7
+	VFMADD213PS rowmathconst<>+0(SB), Z5, Z7
 
-	// exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float
-	VPSUBD    rowmathconst<>+704(SB), Z5, Z2
-	VPSRAD    $0x01, Z2, Z5
-	VPSUBD    Z5, Z2, Z2
-	VPADDD    rowmathconst<>+768(SB), Z5, Z5
-	VPSLLD    $0x17, Z5, Z5
-	VPADDD    rowmathconst<>+768(SB), Z2, Z2
-	VPSLLD    $0x17, Z2, Z2
-	VMULPS    Z5, Z6, Z5
-	VMULPS    Z2, Z5, Z2
+	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
+	VPSLLD    $0x17, Z6, Z5
+	VPADDD    rowmathconst<>+3520(SB), Z5, Z5
+	VMULPS    Z5, Z7, Z5
+	VCMPPS    $0x15, rowmathconst<>+960(SB), Z2, K2
+	VMOVAPS.Z Z5, K2, Z2
 	VMOVAPS.Z Z2, K1, Z2
 	VMOVUPS   Z2, K1, (R8)
 	VADDPS    Z2, Z3, Z3
@@ -6965,692 +6447,900 @@ DATA rowmathconst<>+944(SB)/4, $0x42b20000
 DATA rowmathconst<>+948(SB)/4, $0x42b20000
 DATA rowmathconst<>+952(SB)/4, $0x42b20000
 DATA rowmathconst<>+956(SB)/4, $0x42b20000
-DATA rowmathconst<>+960(SB)/4, $0x3ab51226
-DATA rowmathconst<>+964(SB)/4, $0x3ab51226
-DATA rowmathconst<>+968(SB)/4, $0x3ab51226
-DATA rowmathconst<>+972(SB)/4, $0x3ab51226
-DATA rowmathconst<>+976(SB)/4, $0x3ab51226
-DATA rowmathconst<>+980(SB)/4, $0x3ab51226
-DATA rowmathconst<>+984(SB)/4, $0x3ab51226
-DATA rowmathconst<>+988(SB)/4, $0x3ab51226
-DATA rowmathconst<>+992(SB)/4, $0x3ab51226
-DATA rowmathconst<>+996(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1000(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1004(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1008(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1012(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1016(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1020(SB)/4, $0x3ab51226
-DATA rowmathconst<>+1024(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1028(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1032(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1036(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1040(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1044(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1048(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1052(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1056(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1060(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1064(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1068(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1072(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1076(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1080(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1084(SB)/4, $0x3c091cea
-DATA rowmathconst<>+1088(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1092(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1096(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1100(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1104(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1108(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1112(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1116(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1120(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1124(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1128(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1132(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1136(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1140(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1144(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1148(SB)/4, $0x3d2aac79
-DATA rowmathconst<>+1152(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1156(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1160(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1164(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1168(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1172(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1176(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1180(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1184(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1188(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1192(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1196(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1200(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1204(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1208(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1212(SB)/4, $0x3e2aaa49
-DATA rowmathconst<>+1216(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1220(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1224(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1228(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1232(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1236(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1240(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1244(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1248(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1252(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1256(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1260(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1264(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1268(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1272(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1276(SB)/4, $0x3efffffe
-DATA rowmathconst<>+1280(SB)/4, $0x00000000
-DATA rowmathconst<>+1284(SB)/4, $0x00000001
-DATA rowmathconst<>+1288(SB)/4, $0x00000002
-DATA rowmathconst<>+1292(SB)/4, $0x00000003
-DATA rowmathconst<>+1296(SB)/4, $0x00000004
-DATA rowmathconst<>+1300(SB)/4, $0x00000005
-DATA rowmathconst<>+1304(SB)/4, $0x00000006
-DATA rowmathconst<>+1308(SB)/4, $0x00000007
-DATA rowmathconst<>+1312(SB)/4, $0x00000008
-DATA rowmathconst<>+1316(SB)/4, $0x00000009
-DATA rowmathconst<>+1320(SB)/4, $0x0000000a
-DATA rowmathconst<>+1324(SB)/4, $0x0000000b
-DATA rowmathconst<>+1328(SB)/4, $0x0000000c
-DATA rowmathconst<>+1332(SB)/4, $0x0000000d
-DATA rowmathconst<>+1336(SB)/4, $0x0000000e
-DATA rowmathconst<>+1340(SB)/4, $0x0000000f
-DATA rowmathconst<>+1344(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1348(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1352(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1356(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1360(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1364(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1368(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1372(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1376(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1380(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1384(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1388(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1392(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1396(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1400(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1404(SB)/4, $0xbbbaf0df
-DATA rowmathconst<>+1408(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1412(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1416(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1420(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1424(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1428(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1432(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1436(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1440(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1444(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1448(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1452(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1456(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1460(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1464(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1468(SB)/4, $0x3ca9134c
-DATA rowmathconst<>+1472(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1476(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1480(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1484(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1488(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1492(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1496(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1500(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1504(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1508(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1512(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1516(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1520(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1524(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1528(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1532(SB)/4, $0xbd5c1e2d
-DATA rowmathconst<>+1536(SB)/4, $0x3e088393
-DATA rowmathconst<>+1540(SB)/4, $0x3e088393
-DATA rowmathconst<>+1544(SB)/4, $0x3e088393
-DATA rowmathconst<>+1548(SB)/4, $0x3e088393
-DATA rowmathconst<>+1552(SB)/4, $0x3e088393
-DATA rowmathconst<>+1556(SB)/4, $0x3e088393
-DATA rowmathconst<>+1560(SB)/4, $0x3e088393
-DATA rowmathconst<>+1564(SB)/4, $0x3e088393
-DATA rowmathconst<>+1568(SB)/4, $0x3e088393
-DATA rowmathconst<>+1572(SB)/4, $0x3e088393
-DATA rowmathconst<>+1576(SB)/4, $0x3e088393
-DATA rowmathconst<>+1580(SB)/4, $0x3e088393
-DATA rowmathconst<>+1584(SB)/4, $0x3e088393
-DATA rowmathconst<>+1588(SB)/4, $0x3e088393
-DATA rowmathconst<>+1592(SB)/4, $0x3e088393
-DATA rowmathconst<>+1596(SB)/4, $0x3e088393
-DATA rowmathconst<>+1600(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1604(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1608(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1612(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1616(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1620(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1624(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1628(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1632(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1636(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1640(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1644(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1648(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1652(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1656(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1660(SB)/4, $0xbeaaaa99
-DATA rowmathconst<>+1664(SB)/4, $0x4111999a
-DATA rowmathconst<>+1668(SB)/4, $0x4111999a
-DATA rowmathconst<>+1672(SB)/4, $0x4111999a
-DATA rowmathconst<>+1676(SB)/4, $0x4111999a
-DATA rowmathconst<>+1680(SB)/4, $0x4111999a
-DATA rowmathconst<>+1684(SB)/4, $0x4111999a
-DATA rowmathconst<>+1688(SB)/4, $0x4111999a
-DATA rowmathconst<>+1692(SB)/4, $0x4111999a
-DATA rowmathconst<>+1696(SB)/4, $0x4111999a
-DATA rowmathconst<>+1700(SB)/4, $0x4111999a
-DATA rowmathconst<>+1704(SB)/4, $0x4111999a
-DATA rowmathconst<>+1708(SB)/4, $0x4111999a
-DATA rowmathconst<>+1712(SB)/4, $0x4111999a
-DATA rowmathconst<>+1716(SB)/4, $0x4111999a
-DATA rowmathconst<>+1720(SB)/4, $0x4111999a
-DATA rowmathconst<>+1724(SB)/4, $0x4111999a
-DATA rowmathconst<>+1728(SB)/4, $0x3f200000
-DATA rowmathconst<>+1732(SB)/4, $0x3f200000
-DATA rowmathconst<>+1736(SB)/4, $0x3f200000
-DATA rowmathconst<>+1740(SB)/4, $0x3f200000
-DATA rowmathconst<>+1744(SB)/4, $0x3f200000
-DATA rowmathconst<>+1748(SB)/4, $0x3f200000
-DATA rowmathconst<>+1752(SB)/4, $0x3f200000
-DATA rowmathconst<>+1756(SB)/4, $0x3f200000
-DATA rowmathconst<>+1760(SB)/4, $0x3f200000
-DATA rowmathconst<>+1764(SB)/4, $0x3f200000
-DATA rowmathconst<>+1768(SB)/4, $0x3f200000
-DATA rowmathconst<>+1772(SB)/4, $0x3f200000
-DATA rowmathconst<>+1776(SB)/4, $0x3f200000
-DATA rowmathconst<>+1780(SB)/4, $0x3f200000
-DATA rowmathconst<>+1784(SB)/4, $0x3f200000
-DATA rowmathconst<>+1788(SB)/4, $0x3f200000
-DATA rowmathconst<>+1792(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1796(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1800(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1804(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1808(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1812(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1816(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1820(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1824(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1828(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1832(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1836(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1840(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1844(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1848(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1852(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1856(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1860(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1864(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1868(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1872(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1876(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1880(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1884(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1888(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1892(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1896(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1900(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1904(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1908(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1912(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1916(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1920(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1924(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1928(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1932(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1936(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1940(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1944(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1948(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1952(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1956(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1960(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1964(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1968(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1972(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1976(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1980(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1984(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+1988(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+1992(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+1996(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2000(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2004(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2008(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2012(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2016(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2020(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2024(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2028(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2032(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2036(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2040(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2044(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2048(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2052(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2056(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2060(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2064(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2068(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2072(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2076(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2080(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2084(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2088(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2092(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2096(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2100(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2104(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2108(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2112(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2116(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2120(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2124(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2128(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2132(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2136(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2140(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2144(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2148(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2152(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2156(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2160(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2164(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2168(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2172(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2176(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2180(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2184(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2188(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2192(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2196(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2200(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2204(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2208(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2212(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2216(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2220(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2224(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2228(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2232(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2236(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2240(SB)/4, $0x40800000
-DATA rowmathconst<>+2244(SB)/4, $0x40800000
-DATA rowmathconst<>+2248(SB)/4, $0x40800000
-DATA rowmathconst<>+2252(SB)/4, $0x40800000
-DATA rowmathconst<>+2256(SB)/4, $0x40800000
-DATA rowmathconst<>+2260(SB)/4, $0x40800000
-DATA rowmathconst<>+2264(SB)/4, $0x40800000
-DATA rowmathconst<>+2268(SB)/4, $0x40800000
-DATA rowmathconst<>+2272(SB)/4, $0x40800000
-DATA rowmathconst<>+2276(SB)/4, $0x40800000
-DATA rowmathconst<>+2280(SB)/4, $0x40800000
-DATA rowmathconst<>+2284(SB)/4, $0x40800000
-DATA rowmathconst<>+2288(SB)/4, $0x40800000
-DATA rowmathconst<>+2292(SB)/4, $0x40800000
-DATA rowmathconst<>+2296(SB)/4, $0x40800000
-DATA rowmathconst<>+2300(SB)/4, $0x40800000
-DATA rowmathconst<>+2304(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2308(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2312(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2316(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2320(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2324(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2328(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2332(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2336(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2340(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2344(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2348(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2352(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2356(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2360(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2364(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2368(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2372(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2376(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2380(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2384(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2388(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2392(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2396(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2400(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2404(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2408(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2412(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2416(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2420(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2424(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2428(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2432(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2436(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2440(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2444(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2448(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2452(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2456(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2460(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2464(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2468(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2472(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2476(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2480(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2484(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2488(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2492(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2496(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2500(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2504(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2508(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2512(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2516(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2520(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2524(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2528(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2532(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2536(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2540(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2544(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2548(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2552(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2556(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2560(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2564(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2568(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2572(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2576(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2580(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2584(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2588(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2592(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2596(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2600(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2604(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2608(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2612(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2616(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2620(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2624(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2628(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2632(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2636(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2640(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2644(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2648(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2652(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2656(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2660(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2664(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2668(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2672(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2676(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2680(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2684(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2688(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2692(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2696(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2700(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2704(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2708(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2712(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2716(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2720(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2724(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2728(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2732(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2736(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2740(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2744(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2748(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2752(SB)/4, $0x3920a769
-DATA rowmathconst<>+2756(SB)/4, $0x3920a769
-DATA rowmathconst<>+2760(SB)/4, $0x3920a769
-DATA rowmathconst<>+2764(SB)/4, $0x3920a769
-DATA rowmathconst<>+2768(SB)/4, $0x3920a769
-DATA rowmathconst<>+2772(SB)/4, $0x3920a769
-DATA rowmathconst<>+2776(SB)/4, $0x3920a769
-DATA rowmathconst<>+2780(SB)/4, $0x3920a769
-DATA rowmathconst<>+2784(SB)/4, $0x3920a769
-DATA rowmathconst<>+2788(SB)/4, $0x3920a769
-DATA rowmathconst<>+2792(SB)/4, $0x3920a769
-DATA rowmathconst<>+2796(SB)/4, $0x3920a769
-DATA rowmathconst<>+2800(SB)/4, $0x3920a769
-DATA rowmathconst<>+2804(SB)/4, $0x3920a769
-DATA rowmathconst<>+2808(SB)/4, $0x3920a769
-DATA rowmathconst<>+2812(SB)/4, $0x3920a769
-DATA rowmathconst<>+2816(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2820(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2824(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2828(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2832(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2836(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2840(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2844(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2848(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2852(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2856(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2860(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2864(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2868(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2872(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2876(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2880(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2884(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2888(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2892(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2896(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2900(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2904(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2908(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2912(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2916(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2920(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2924(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2928(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2932(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2936(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2940(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2944(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2948(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2952(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2956(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2960(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2964(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2968(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2972(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2976(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2980(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2984(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2988(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2992(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+2996(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3000(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3004(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3008(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3012(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3016(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3020(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3024(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3028(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3032(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3036(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3040(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3044(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3048(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3052(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3056(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3060(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3064(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3068(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3072(SB)/4, $0x3f317218
-DATA rowmathconst<>+3076(SB)/4, $0x3f317218
-DATA rowmathconst<>+3080(SB)/4, $0x3f317218
-DATA rowmathconst<>+3084(SB)/4, $0x3f317218
-DATA rowmathconst<>+3088(SB)/4, $0x3f317218
-DATA rowmathconst<>+3092(SB)/4, $0x3f317218
-DATA rowmathconst<>+3096(SB)/4, $0x3f317218
-DATA rowmathconst<>+3100(SB)/4, $0x3f317218
-DATA rowmathconst<>+3104(SB)/4, $0x3f317218
-DATA rowmathconst<>+3108(SB)/4, $0x3f317218
-DATA rowmathconst<>+3112(SB)/4, $0x3f317218
-DATA rowmathconst<>+3116(SB)/4, $0x3f317218
-DATA rowmathconst<>+3120(SB)/4, $0x3f317218
-DATA rowmathconst<>+3124(SB)/4, $0x3f317218
-DATA rowmathconst<>+3128(SB)/4, $0x3f317218
-DATA rowmathconst<>+3132(SB)/4, $0x3f317218
-DATA rowmathconst<>+3136(SB)/4, $0x3f800000
-DATA rowmathconst<>+3140(SB)/4, $0x3f800000
-DATA rowmathconst<>+3144(SB)/4, $0x3f800000
-DATA rowmathconst<>+3148(SB)/4, $0x3f800000
-DATA rowmathconst<>+3152(SB)/4, $0x3f800000
-DATA rowmathconst<>+3156(SB)/4, $0x3f800000
-DATA rowmathconst<>+3160(SB)/4, $0x3f800000
-DATA rowmathconst<>+3164(SB)/4, $0x3f800000
-DATA rowmathconst<>+3168(SB)/4, $0x3f800000
-DATA rowmathconst<>+3172(SB)/4, $0x3f800000
-DATA rowmathconst<>+3176(SB)/4, $0x3f800000
-DATA rowmathconst<>+3180(SB)/4, $0x3f800000
-DATA rowmathconst<>+3184(SB)/4, $0x3f800000
-DATA rowmathconst<>+3188(SB)/4, $0x3f800000
-DATA rowmathconst<>+3192(SB)/4, $0x3f800000
-DATA rowmathconst<>+3196(SB)/4, $0x3f800000
-DATA rowmathconst<>+3200(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3204(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3208(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3212(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3216(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3220(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3224(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3228(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3232(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3236(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3240(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3244(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3248(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3252(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3256(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3260(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3264(SB)/4, $0x41a00000
-DATA rowmathconst<>+3268(SB)/4, $0x41a00000
-DATA rowmathconst<>+3272(SB)/4, $0x41a00000
-DATA rowmathconst<>+3276(SB)/4, $0x41a00000
-DATA rowmathconst<>+3280(SB)/4, $0x41a00000
-DATA rowmathconst<>+3284(SB)/4, $0x41a00000
-DATA rowmathconst<>+3288(SB)/4, $0x41a00000
-DATA rowmathconst<>+3292(SB)/4, $0x41a00000
-DATA rowmathconst<>+3296(SB)/4, $0x41a00000
-DATA rowmathconst<>+3300(SB)/4, $0x41a00000
-DATA rowmathconst<>+3304(SB)/4, $0x41a00000
-DATA rowmathconst<>+3308(SB)/4, $0x41a00000
-DATA rowmathconst<>+3312(SB)/4, $0x41a00000
-DATA rowmathconst<>+3316(SB)/4, $0x41a00000
-DATA rowmathconst<>+3320(SB)/4, $0x41a00000
-DATA rowmathconst<>+3324(SB)/4, $0x41a00000
-DATA rowmathconst<>+3328(SB)/4, $0xbf000000
-DATA rowmathconst<>+3332(SB)/4, $0xbf000000
-DATA rowmathconst<>+3336(SB)/4, $0xbf000000
-DATA rowmathconst<>+3340(SB)/4, $0xbf000000
-DATA rowmathconst<>+3344(SB)/4, $0xbf000000
-DATA rowmathconst<>+3348(SB)/4, $0xbf000000
-DATA rowmathconst<>+3352(SB)/4, $0xbf000000
-DATA rowmathconst<>+3356(SB)/4, $0xbf000000
-DATA rowmathconst<>+3360(SB)/4, $0xbf000000
-DATA rowmathconst<>+3364(SB)/4, $0xbf000000
-DATA rowmathconst<>+3368(SB)/4, $0xbf000000
-DATA rowmathconst<>+3372(SB)/4, $0xbf000000
-DATA rowmathconst<>+3376(SB)/4, $0xbf000000
-DATA rowmathconst<>+3380(SB)/4, $0xbf000000
-DATA rowmathconst<>+3384(SB)/4, $0xbf000000
-DATA rowmathconst<>+3388(SB)/4, $0xbf000000
-DATA rowmathconst<>+3392(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3396(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3400(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3404(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3408(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3412(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3416(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3420(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3424(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3428(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3432(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3436(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3440(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3444(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3448(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3452(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+3456(SB)/4, $0xbd922279
-DATA rowmathconst<>+3460(SB)/4, $0xbd922279
-DATA rowmathconst<>+3464(SB)/4, $0xbd922279
-DATA rowmathconst<>+3468(SB)/4, $0xbd922279
-DATA rowmathconst<>+3472(SB)/4, $0xbd922279
-DATA rowmathconst<>+3476(SB)/4, $0xbd922279
-DATA rowmathconst<>+3480(SB)/4, $0xbd922279
-DATA rowmathconst<>+3484(SB)/4, $0xbd922279
-DATA rowmathconst<>+3488(SB)/4, $0xbd922279
-DATA rowmathconst<>+3492(SB)/4, $0xbd922279
-DATA rowmathconst<>+3496(SB)/4, $0xbd922279
-DATA rowmathconst<>+3500(SB)/4, $0xbd922279
-DATA rowmathconst<>+3504(SB)/4, $0xbd922279
-DATA rowmathconst<>+3508(SB)/4, $0xbd922279
-DATA rowmathconst<>+3512(SB)/4, $0xbd922279
-DATA rowmathconst<>+3516(SB)/4, $0xbd922279
-DATA rowmathconst<>+3520(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3524(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3528(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3532(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3536(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3540(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3544(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3548(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3552(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3556(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3560(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3564(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3568(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3572(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3576(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3580(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+3584(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3588(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3592(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3596(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3600(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3604(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3608(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3612(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3616(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3620(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3624(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3628(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3632(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3636(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3640(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3644(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+3648(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3652(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3656(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3660(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3664(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3668(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3672(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3676(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3680(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3684(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3688(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3692(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3696(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3700(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3704(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+3708(SB)/4, $0x3fcc422a
-GLOBL rowmathconst<>(SB), RODATA|NOPTR, $3712
+DATA rowmathconst<>+960(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+964(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+968(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+972(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+976(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+980(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+984(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+988(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+992(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+996(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1000(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1004(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1008(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1012(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1016(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1020(SB)/4, $0xc2adcccd
+DATA rowmathconst<>+1024(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1028(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1032(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1036(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1040(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1044(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1048(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1052(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1056(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1060(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1064(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1068(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1072(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1076(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1080(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1084(SB)/4, $0x3ab51226
+DATA rowmathconst<>+1088(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1092(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1096(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1100(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1104(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1108(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1112(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1116(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1120(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1124(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1128(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1132(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1136(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1140(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1144(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1148(SB)/4, $0x3c091cea
+DATA rowmathconst<>+1152(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1156(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1160(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1164(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1168(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1172(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1176(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1180(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1184(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1188(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1192(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1196(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1200(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1204(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1208(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1212(SB)/4, $0x3d2aac79
+DATA rowmathconst<>+1216(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1220(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1224(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1228(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1232(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1236(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1240(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1244(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1248(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1252(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1256(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1260(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1264(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1268(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1272(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1276(SB)/4, $0x3e2aaa49
+DATA rowmathconst<>+1280(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1284(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1288(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1292(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1296(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1300(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1304(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1308(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1312(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1316(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1320(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1324(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1328(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1332(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1336(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1340(SB)/4, $0x3efffffe
+DATA rowmathconst<>+1344(SB)/4, $0x00000000
+DATA rowmathconst<>+1348(SB)/4, $0x00000001
+DATA rowmathconst<>+1352(SB)/4, $0x00000002
+DATA rowmathconst<>+1356(SB)/4, $0x00000003
+DATA rowmathconst<>+1360(SB)/4, $0x00000004
+DATA rowmathconst<>+1364(SB)/4, $0x00000005
+DATA rowmathconst<>+1368(SB)/4, $0x00000006
+DATA rowmathconst<>+1372(SB)/4, $0x00000007
+DATA rowmathconst<>+1376(SB)/4, $0x00000008
+DATA rowmathconst<>+1380(SB)/4, $0x00000009
+DATA rowmathconst<>+1384(SB)/4, $0x0000000a
+DATA rowmathconst<>+1388(SB)/4, $0x0000000b
+DATA rowmathconst<>+1392(SB)/4, $0x0000000c
+DATA rowmathconst<>+1396(SB)/4, $0x0000000d
+DATA rowmathconst<>+1400(SB)/4, $0x0000000e
+DATA rowmathconst<>+1404(SB)/4, $0x0000000f
+DATA rowmathconst<>+1408(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1412(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1416(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1420(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1424(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1428(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1432(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1436(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1440(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1444(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1448(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1452(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1456(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1460(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1464(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1468(SB)/4, $0xbbbaf0df
+DATA rowmathconst<>+1472(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1476(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1480(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1484(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1488(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1492(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1496(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1500(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1504(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1508(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1512(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1516(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1520(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1524(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1528(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1532(SB)/4, $0x3ca9134c
+DATA rowmathconst<>+1536(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1540(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1544(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1548(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1552(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1556(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1560(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1564(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1568(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1572(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1576(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1580(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1584(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1588(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1592(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1596(SB)/4, $0xbd5c1e2d
+DATA rowmathconst<>+1600(SB)/4, $0x3e088393
+DATA rowmathconst<>+1604(SB)/4, $0x3e088393
+DATA rowmathconst<>+1608(SB)/4, $0x3e088393
+DATA rowmathconst<>+1612(SB)/4, $0x3e088393
+DATA rowmathconst<>+1616(SB)/4, $0x3e088393
+DATA rowmathconst<>+1620(SB)/4, $0x3e088393
+DATA rowmathconst<>+1624(SB)/4, $0x3e088393
+DATA rowmathconst<>+1628(SB)/4, $0x3e088393
+DATA rowmathconst<>+1632(SB)/4, $0x3e088393
+DATA rowmathconst<>+1636(SB)/4, $0x3e088393
+DATA rowmathconst<>+1640(SB)/4, $0x3e088393
+DATA rowmathconst<>+1644(SB)/4, $0x3e088393
+DATA rowmathconst<>+1648(SB)/4, $0x3e088393
+DATA rowmathconst<>+1652(SB)/4, $0x3e088393
+DATA rowmathconst<>+1656(SB)/4, $0x3e088393
+DATA rowmathconst<>+1660(SB)/4, $0x3e088393
+DATA rowmathconst<>+1664(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1668(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1672(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1676(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1680(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1684(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1688(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1692(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1696(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1700(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1704(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1708(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1712(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1716(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1720(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1724(SB)/4, $0xbeaaaa99
+DATA rowmathconst<>+1728(SB)/4, $0x4111999a
+DATA rowmathconst<>+1732(SB)/4, $0x4111999a
+DATA rowmathconst<>+1736(SB)/4, $0x4111999a
+DATA rowmathconst<>+1740(SB)/4, $0x4111999a
+DATA rowmathconst<>+1744(SB)/4, $0x4111999a
+DATA rowmathconst<>+1748(SB)/4, $0x4111999a
+DATA rowmathconst<>+1752(SB)/4, $0x4111999a
+DATA rowmathconst<>+1756(SB)/4, $0x4111999a
+DATA rowmathconst<>+1760(SB)/4, $0x4111999a
+DATA rowmathconst<>+1764(SB)/4, $0x4111999a
+DATA rowmathconst<>+1768(SB)/4, $0x4111999a
+DATA rowmathconst<>+1772(SB)/4, $0x4111999a
+DATA rowmathconst<>+1776(SB)/4, $0x4111999a
+DATA rowmathconst<>+1780(SB)/4, $0x4111999a
+DATA rowmathconst<>+1784(SB)/4, $0x4111999a
+DATA rowmathconst<>+1788(SB)/4, $0x4111999a
+DATA rowmathconst<>+1792(SB)/4, $0x3f200000
+DATA rowmathconst<>+1796(SB)/4, $0x3f200000
+DATA rowmathconst<>+1800(SB)/4, $0x3f200000
+DATA rowmathconst<>+1804(SB)/4, $0x3f200000
+DATA rowmathconst<>+1808(SB)/4, $0x3f200000
+DATA rowmathconst<>+1812(SB)/4, $0x3f200000
+DATA rowmathconst<>+1816(SB)/4, $0x3f200000
+DATA rowmathconst<>+1820(SB)/4, $0x3f200000
+DATA rowmathconst<>+1824(SB)/4, $0x3f200000
+DATA rowmathconst<>+1828(SB)/4, $0x3f200000
+DATA rowmathconst<>+1832(SB)/4, $0x3f200000
+DATA rowmathconst<>+1836(SB)/4, $0x3f200000
+DATA rowmathconst<>+1840(SB)/4, $0x3f200000
+DATA rowmathconst<>+1844(SB)/4, $0x3f200000
+DATA rowmathconst<>+1848(SB)/4, $0x3f200000
+DATA rowmathconst<>+1852(SB)/4, $0x3f200000
+DATA rowmathconst<>+1856(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1860(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1864(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1868(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1872(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1876(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1880(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1884(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1888(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1892(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1896(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1900(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1904(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1908(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1912(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1916(SB)/4, $0x38a4b519
+DATA rowmathconst<>+1920(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1924(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1928(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1932(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1936(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1940(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1944(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1948(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1952(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1956(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1960(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1964(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1968(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1972(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1976(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1980(SB)/4, $0xba51fb80
+DATA rowmathconst<>+1984(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+1988(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+1992(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+1996(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2000(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2004(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2008(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2012(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2016(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2020(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2024(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2028(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2032(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2036(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2040(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2044(SB)/4, $0x3baa02d9
+DATA rowmathconst<>+2048(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2052(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2056(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2060(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2064(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2068(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2072(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2076(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2080(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2084(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2088(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2092(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2096(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2100(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2104(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2108(SB)/4, $0xbcdbfc87
+DATA rowmathconst<>+2112(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2116(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2120(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2124(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2128(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2132(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2136(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2140(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2144(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2148(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2152(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2156(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2160(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2164(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2168(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2172(SB)/4, $0x3de7167c
+DATA rowmathconst<>+2176(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2180(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2184(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2188(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2192(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2196(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2200(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2204(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2208(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2212(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2216(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2220(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2224(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2228(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2232(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2236(SB)/4, $0xbec0939f
+DATA rowmathconst<>+2240(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2244(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2248(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2252(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2256(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2260(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2264(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2268(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2272(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2276(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2280(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2284(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2288(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2292(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2296(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2300(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+2304(SB)/4, $0x40800000
+DATA rowmathconst<>+2308(SB)/4, $0x40800000
+DATA rowmathconst<>+2312(SB)/4, $0x40800000
+DATA rowmathconst<>+2316(SB)/4, $0x40800000
+DATA rowmathconst<>+2320(SB)/4, $0x40800000
+DATA rowmathconst<>+2324(SB)/4, $0x40800000
+DATA rowmathconst<>+2328(SB)/4, $0x40800000
+DATA rowmathconst<>+2332(SB)/4, $0x40800000
+DATA rowmathconst<>+2336(SB)/4, $0x40800000
+DATA rowmathconst<>+2340(SB)/4, $0x40800000
+DATA rowmathconst<>+2344(SB)/4, $0x40800000
+DATA rowmathconst<>+2348(SB)/4, $0x40800000
+DATA rowmathconst<>+2352(SB)/4, $0x40800000
+DATA rowmathconst<>+2356(SB)/4, $0x40800000
+DATA rowmathconst<>+2360(SB)/4, $0x40800000
+DATA rowmathconst<>+2364(SB)/4, $0x40800000
+DATA rowmathconst<>+2368(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2372(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2376(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2380(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2384(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2388(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2392(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2396(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2400(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2404(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2408(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2412(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2416(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2420(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2424(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2428(SB)/4, $0x398c5db8
+DATA rowmathconst<>+2432(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2436(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2440(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2444(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2448(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2452(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2456(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2460(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2464(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2468(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2472(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2476(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2480(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2484(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2488(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2492(SB)/4, $0xbb8af7c2
+DATA rowmathconst<>+2496(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2500(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2504(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2508(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2512(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2516(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2520(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2524(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2528(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2532(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2536(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2540(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2544(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2548(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2552(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2556(SB)/4, $0x3d00da91
+DATA rowmathconst<>+2560(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2564(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2568(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2572(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2576(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2580(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2584(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2588(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2592(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2596(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2600(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2604(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2608(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2612(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2616(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2620(SB)/4, $0xbe18381c
+DATA rowmathconst<>+2624(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2628(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2632(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2636(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2640(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2644(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2648(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2652(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2656(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2660(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2664(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2668(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2672(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2676(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2680(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2684(SB)/4, $0xbf6bb741
+DATA rowmathconst<>+2688(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2692(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2696(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2700(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2704(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2708(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2712(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2716(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2720(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2724(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2728(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2732(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2736(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2740(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2744(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2748(SB)/4, $0xbfd01ff4
+DATA rowmathconst<>+2752(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2756(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2760(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2764(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2768(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2772(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2776(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2780(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2784(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2788(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2792(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2796(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2800(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2804(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2808(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2812(SB)/4, $0xba05c5e0
+DATA rowmathconst<>+2816(SB)/4, $0x3920a769
+DATA rowmathconst<>+2820(SB)/4, $0x3920a769
+DATA rowmathconst<>+2824(SB)/4, $0x3920a769
+DATA rowmathconst<>+2828(SB)/4, $0x3920a769
+DATA rowmathconst<>+2832(SB)/4, $0x3920a769
+DATA rowmathconst<>+2836(SB)/4, $0x3920a769
+DATA rowmathconst<>+2840(SB)/4, $0x3920a769
+DATA rowmathconst<>+2844(SB)/4, $0x3920a769
+DATA rowmathconst<>+2848(SB)/4, $0x3920a769
+DATA rowmathconst<>+2852(SB)/4, $0x3920a769
+DATA rowmathconst<>+2856(SB)/4, $0x3920a769
+DATA rowmathconst<>+2860(SB)/4, $0x3920a769
+DATA rowmathconst<>+2864(SB)/4, $0x3920a769
+DATA rowmathconst<>+2868(SB)/4, $0x3920a769
+DATA rowmathconst<>+2872(SB)/4, $0x3920a769
+DATA rowmathconst<>+2876(SB)/4, $0x3920a769
+DATA rowmathconst<>+2880(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2884(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2888(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2892(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2896(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2900(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2904(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2908(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2912(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2916(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2920(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2924(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2928(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2932(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2936(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2940(SB)/4, $0x3aaf81ed
+DATA rowmathconst<>+2944(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2948(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2952(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2956(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2960(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2964(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2968(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2972(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2976(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2980(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2984(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2988(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2992(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+2996(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+3000(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+3004(SB)/4, $0x3c1d9706
+DATA rowmathconst<>+3008(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3012(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3016(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3020(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3024(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3028(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3032(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3036(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3040(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3044(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3048(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3052(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3056(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3060(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3064(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3068(SB)/4, $0x3d6357c4
+DATA rowmathconst<>+3072(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3076(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3080(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3084(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3088(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3092(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3096(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3100(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3104(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3108(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3112(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3116(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3120(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3124(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3128(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3132(SB)/4, $0x3e75fdee
+DATA rowmathconst<>+3136(SB)/4, $0x3f317218
+DATA rowmathconst<>+3140(SB)/4, $0x3f317218
+DATA rowmathconst<>+3144(SB)/4, $0x3f317218
+DATA rowmathconst<>+3148(SB)/4, $0x3f317218
+DATA rowmathconst<>+3152(SB)/4, $0x3f317218
+DATA rowmathconst<>+3156(SB)/4, $0x3f317218
+DATA rowmathconst<>+3160(SB)/4, $0x3f317218
+DATA rowmathconst<>+3164(SB)/4, $0x3f317218
+DATA rowmathconst<>+3168(SB)/4, $0x3f317218
+DATA rowmathconst<>+3172(SB)/4, $0x3f317218
+DATA rowmathconst<>+3176(SB)/4, $0x3f317218
+DATA rowmathconst<>+3180(SB)/4, $0x3f317218
+DATA rowmathconst<>+3184(SB)/4, $0x3f317218
+DATA rowmathconst<>+3188(SB)/4, $0x3f317218
+DATA rowmathconst<>+3192(SB)/4, $0x3f317218
+DATA rowmathconst<>+3196(SB)/4, $0x3f317218
+DATA rowmathconst<>+3200(SB)/4, $0x3f800000
+DATA rowmathconst<>+3204(SB)/4, $0x3f800000
+DATA rowmathconst<>+3208(SB)/4, $0x3f800000
+DATA rowmathconst<>+3212(SB)/4, $0x3f800000
+DATA rowmathconst<>+3216(SB)/4, $0x3f800000
+DATA rowmathconst<>+3220(SB)/4, $0x3f800000
+DATA rowmathconst<>+3224(SB)/4, $0x3f800000
+DATA rowmathconst<>+3228(SB)/4, $0x3f800000
+DATA rowmathconst<>+3232(SB)/4, $0x3f800000
+DATA rowmathconst<>+3236(SB)/4, $0x3f800000
+DATA rowmathconst<>+3240(SB)/4, $0x3f800000
+DATA rowmathconst<>+3244(SB)/4, $0x3f800000
+DATA rowmathconst<>+3248(SB)/4, $0x3f800000
+DATA rowmathconst<>+3252(SB)/4, $0x3f800000
+DATA rowmathconst<>+3256(SB)/4, $0x3f800000
+DATA rowmathconst<>+3260(SB)/4, $0x3f800000
+DATA rowmathconst<>+3264(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3268(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3272(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3276(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3280(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3284(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3288(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3292(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3296(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3300(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3304(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3308(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3312(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3316(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3320(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3324(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+3328(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3332(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3336(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3340(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3344(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3348(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3352(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3356(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3360(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3364(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3368(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3372(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3376(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3380(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3384(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3388(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3392(SB)/4, $0x41a00000
+DATA rowmathconst<>+3396(SB)/4, $0x41a00000
+DATA rowmathconst<>+3400(SB)/4, $0x41a00000
+DATA rowmathconst<>+3404(SB)/4, $0x41a00000
+DATA rowmathconst<>+3408(SB)/4, $0x41a00000
+DATA rowmathconst<>+3412(SB)/4, $0x41a00000
+DATA rowmathconst<>+3416(SB)/4, $0x41a00000
+DATA rowmathconst<>+3420(SB)/4, $0x41a00000
+DATA rowmathconst<>+3424(SB)/4, $0x41a00000
+DATA rowmathconst<>+3428(SB)/4, $0x41a00000
+DATA rowmathconst<>+3432(SB)/4, $0x41a00000
+DATA rowmathconst<>+3436(SB)/4, $0x41a00000
+DATA rowmathconst<>+3440(SB)/4, $0x41a00000
+DATA rowmathconst<>+3444(SB)/4, $0x41a00000
+DATA rowmathconst<>+3448(SB)/4, $0x41a00000
+DATA rowmathconst<>+3452(SB)/4, $0x41a00000
+DATA rowmathconst<>+3456(SB)/4, $0xbf000000
+DATA rowmathconst<>+3460(SB)/4, $0xbf000000
+DATA rowmathconst<>+3464(SB)/4, $0xbf000000
+DATA rowmathconst<>+3468(SB)/4, $0xbf000000
+DATA rowmathconst<>+3472(SB)/4, $0xbf000000
+DATA rowmathconst<>+3476(SB)/4, $0xbf000000
+DATA rowmathconst<>+3480(SB)/4, $0xbf000000
+DATA rowmathconst<>+3484(SB)/4, $0xbf000000
+DATA rowmathconst<>+3488(SB)/4, $0xbf000000
+DATA rowmathconst<>+3492(SB)/4, $0xbf000000
+DATA rowmathconst<>+3496(SB)/4, $0xbf000000
+DATA rowmathconst<>+3500(SB)/4, $0xbf000000
+DATA rowmathconst<>+3504(SB)/4, $0xbf000000
+DATA rowmathconst<>+3508(SB)/4, $0xbf000000
+DATA rowmathconst<>+3512(SB)/4, $0xbf000000
+DATA rowmathconst<>+3516(SB)/4, $0xbf000000
+DATA rowmathconst<>+3520(SB)/4, $0x3f800000
+DATA rowmathconst<>+3524(SB)/4, $0x3f800000
+DATA rowmathconst<>+3528(SB)/4, $0x3f800000
+DATA rowmathconst<>+3532(SB)/4, $0x3f800000
+DATA rowmathconst<>+3536(SB)/4, $0x3f800000
+DATA rowmathconst<>+3540(SB)/4, $0x3f800000
+DATA rowmathconst<>+3544(SB)/4, $0x3f800000
+DATA rowmathconst<>+3548(SB)/4, $0x3f800000
+DATA rowmathconst<>+3552(SB)/4, $0x3f800000
+DATA rowmathconst<>+3556(SB)/4, $0x3f800000
+DATA rowmathconst<>+3560(SB)/4, $0x3f800000
+DATA rowmathconst<>+3564(SB)/4, $0x3f800000
+DATA rowmathconst<>+3568(SB)/4, $0x3f800000
+DATA rowmathconst<>+3572(SB)/4, $0x3f800000
+DATA rowmathconst<>+3576(SB)/4, $0x3f800000
+DATA rowmathconst<>+3580(SB)/4, $0x3f800000
+DATA rowmathconst<>+3584(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3588(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3592(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3596(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3600(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3604(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3608(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3612(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3616(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3620(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3624(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3628(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3632(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3636(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3640(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3644(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3648(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3652(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3656(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3660(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3664(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3668(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3672(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3676(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3680(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3684(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3688(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3692(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3696(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3700(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3704(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3708(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3712(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3716(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3720(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3724(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3728(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3732(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3736(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3740(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3744(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3748(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3752(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3756(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3760(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3764(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3768(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3772(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3776(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3780(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3784(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3788(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3792(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3796(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3800(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3804(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3808(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3812(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3816(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3820(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3824(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3828(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3832(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3836(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3840(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3844(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3848(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3852(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3856(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3860(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3864(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3868(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3872(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3876(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3880(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3884(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3888(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3892(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3896(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3900(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3904(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3908(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3912(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3916(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3920(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3924(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3928(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3932(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3936(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3940(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3944(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3948(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3952(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3956(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3960(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3964(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3968(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3972(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3976(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3980(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3984(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3988(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3992(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3996(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4000(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4004(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4008(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4012(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4016(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4020(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4024(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4028(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+4032(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4036(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4040(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4044(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4048(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4052(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4056(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4060(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4064(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4068(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4072(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4076(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4080(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4084(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4088(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4092(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+4096(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4100(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4104(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4108(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4112(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4116(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4120(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4124(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4128(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4132(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4136(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4140(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4144(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4148(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4152(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4156(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+4160(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4164(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4168(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4172(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4176(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4180(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4184(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4188(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4192(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4196(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4200(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4204(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4208(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4212(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4216(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4220(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4224(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4228(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4232(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4236(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4240(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4244(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4248(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4252(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4256(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4260(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4264(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4268(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4272(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4276(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4280(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4284(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4288(SB)/4, $0xbd922279
+DATA rowmathconst<>+4292(SB)/4, $0xbd922279
+DATA rowmathconst<>+4296(SB)/4, $0xbd922279
+DATA rowmathconst<>+4300(SB)/4, $0xbd922279
+DATA rowmathconst<>+4304(SB)/4, $0xbd922279
+DATA rowmathconst<>+4308(SB)/4, $0xbd922279
+DATA rowmathconst<>+4312(SB)/4, $0xbd922279
+DATA rowmathconst<>+4316(SB)/4, $0xbd922279
+DATA rowmathconst<>+4320(SB)/4, $0xbd922279
+DATA rowmathconst<>+4324(SB)/4, $0xbd922279
+DATA rowmathconst<>+4328(SB)/4, $0xbd922279
+DATA rowmathconst<>+4332(SB)/4, $0xbd922279
+DATA rowmathconst<>+4336(SB)/4, $0xbd922279
+DATA rowmathconst<>+4340(SB)/4, $0xbd922279
+DATA rowmathconst<>+4344(SB)/4, $0xbd922279
+DATA rowmathconst<>+4348(SB)/4, $0xbd922279
+DATA rowmathconst<>+4352(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4356(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4360(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4364(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4368(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4372(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4376(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4380(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4384(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4388(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4392(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4396(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4400(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4404(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4408(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4412(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+4416(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4420(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4424(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4428(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4432(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4436(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4440(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4444(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4448(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4452(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4456(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4460(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4464(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4468(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4472(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4476(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+4480(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4484(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4488(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4492(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4496(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4500(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4504(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4508(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4512(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4516(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4520(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4524(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4528(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4532(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4536(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+4540(SB)/4, $0x3fcc422a
+GLOBL rowmathconst<>(SB), RODATA|NOPTR, $4544

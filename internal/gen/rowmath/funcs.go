@@ -31,8 +31,9 @@ var (
 	kMagic    = f32("magic", 0x1.8p23) // 1.5·2²³: adding it rounds to an integer
 	kMagicInt = u32("magicbits", math.Float32bits(0x1.8p23))
 	kBias     = u32("bias127", 127)
-	kExpLo    = f32("explo", -104) // e^-104 rounds to 0
-	kExpHi    = f32("exphi", 89)   // e^89 overflows
+	kExpLo    = f32("explo", -104)    // e^-104 rounds to 0
+	kExpHi    = f32("exphi", 89)      // e^89 overflows
+	kFlushLo  = f32("flushlo", -86.9) // round(x·log2e) ≥ -125: p·2^n stays normal (no denormal assists)
 )
 
 // expFull returns e^x for every float32 x: results below 2^-126 are
@@ -47,6 +48,21 @@ func (e *E) expFull(x V) V {
 	x = e.max(e.ld(kExpLo), x)
 	x = e.min(e.ld(kExpHi), x)
 	return e.expClamped(x)
+}
+
+// expFlush returns e^x for x ≤ 0 (or NaN) with the results that would be
+// below 2^-125 flushed: x < -86.9 gives +0. It never forms a denormal (which
+// costs a microcode assist per lane on x86) and needs one scaling multiply
+// instead of expFull's two.
+func (e *E) expFlush(x V) V {
+	Comment("exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end")
+	xc := e.max(e.ld(kFlushLo), x)
+	_, t, r := e.expReduce(xc)
+	p := e.expPoly(r)
+	Comment("exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)")
+	s := e.paddd(e.pslld(t, 23), C(f32("onebits", 1)))
+	y := e.mul(p, s)
+	return e.keep(e.cmp(cmpNLTUQ, x, C(kFlushLo)), y)
 }
 
 // expNonPositive is expFull for x ≤ 0 (or NaN): only the lower clamp.
@@ -206,20 +222,29 @@ func (e *E) gelu(x V) V {
 	return e.mul(p, x)
 }
 
-// geluGrad returns Φ(x) + x·φ(x), φ(x) = e^(-x²/2)/√(2π), with x² split
-// into hi + lo so that the exponent is exact.
+// geluGrad returns Φ(x) + x·φ(x) with one exponential for both terms:
+// E = e^(-x²/2) (x² split into hi + lo so that the exponent is exact), the
+// density φ = E/√(2π), and the tail h = erfc(|x|/√2)/2 = t·E·R(t)/2 with
+// t = 1/(1 + 0.4·|x|/√2); Φ = x < 0 ? h : 1 - h.
 func (e *E) geluGrad(x V) V {
-	p := e.phi(x)
-	Comment("GELU': φ = e^(-x²/2)/√(2π), x clamped to ±20 (φ is 0 beyond), x² = hi + lo exactly")
-	xc := e.min(e.ld(f32("twenty", 20)), e.and(x, C(kAbs)))
+	Comment("GELU': a = |x|/√2, t = 1/(1 + 0.4a)")
+	ax := e.and(x, C(kAbs))
+	a := e.mul(ax, C(f32("rsqrt2", 1/math.Sqrt2)))
+	den := e.fma(a, C(f32("erfctp", coef.ErfcTP)), e.ld(kOne))
+	t := e.div(e.ld(kOne), den)
+	Comment("GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly")
+	xc := e.min(e.ld(f32("twenty", 20)), ax)
 	hi := e.mul(xc, xc)
 	lo := e.fmsub(xc, xc, hi)
-	ex := e.expNonPositive(e.mul(hi, C(f32("neghalf", -0.5))))
+	ex := e.expFlush(e.mul(hi, C(f32("neghalf", -0.5))))
 	corr := e.mul(lo, C(f32("neghalf", -0.5)))
-	Comment("GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)")
 	ex = e.fma(ex, corr, ex)
+	Comment("GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h")
+	q := e.mul(e.mul(e.horner(t, coefs("erfct", coef.ErfcT)), t), ex)
+	h := e.mul(q, C(kHalf))
+	p := e.blend(e.negative(x), e.sub(e.ld(kOne), h), h)
+	Comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
 	pdf := e.mul(ex, C(f32("rsqrt2pi", float32(1/math.Sqrt(2*math.Pi)))))
-	Comment("GELU': Φ(x) + x·φ(x)")
 	return e.fma(x, pdf, p)
 }
 
@@ -248,7 +273,7 @@ func (e *E) geluTanh(x V) V {
 func (e *E) geluTanhGrad(x V) V {
 	v := e.geluTanhArg(x)
 	Comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
-	w := e.expNonPositive(e.or(v, C(kSign)))
+	w := e.expFlush(e.or(v, C(kSign)))
 	r := e.div(e.ld(kOne), e.add(w, C(kOne)))
 	wr := e.mul(w, r)
 	s := e.blend(e.negative(v), wr, r)

@@ -227,8 +227,9 @@ func (e *E) horner(x V, coef []operand.Mem) V {
 
 // Comparison predicates for VCMPPS.
 const (
-	cmpLT uint8 = 0x11 // less than, ordered, quiet
-	cmpLE uint8 = 0x12 // less or equal, ordered, quiet
+	cmpLT    uint8 = 0x11 // less than, ordered, quiet
+	cmpLE    uint8 = 0x12 // less or equal, ordered, quiet
+	cmpNLTUQ uint8 = 0x15 // not less than, unordered (true for NaN), quiet
 )
 
 // cmp returns the lane mask a PRED b.

@@ -65,7 +65,7 @@ func genMaps(s *isa) {
 			"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)")),
 		unary("GELUTanh", "computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):", (*E).geluTanh,
 			"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))"),
-		unrolled(2, 4, grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
+		unrolled(2, 2, grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
 			(*E).geluTanhGrad, "dx[i] = dy[i] * d/dx GELUTanh(x[i])")),
 		{
 			name: "BiasGELU", sig: "func(y, pre, bias []float32)", outs: []string{"y", "pre"},

@@ -192,7 +192,7 @@ func genSoftmax(s *isa, masked bool) {
 	}
 	rowLoop{s: s, prefix: pre + "_exp", ptrs: append([]reg.GPVirtual{y}, walk...), cols: cols, u: u2}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
-			ev := e.expFull(e.sub(z(e, load), splat(m, e.n)))
+			ev := e.expFlush(e.sub(z(e, load), splat(m, e.n)))
 			if tail != nil {
 				ev = e.keep([]cond{tail}, ev)
 			}

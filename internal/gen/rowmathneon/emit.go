@@ -23,6 +23,7 @@ const (
 	encFCMGT = 0x6EA0E400 // FCMGT Vd.4S, Vn.4S, Vm.4S (all ones where n > m)
 	encFADDP = 0x6E20D400 // FADDP Vd.4S, Vn.4S, Vm.4S (pairwise)
 	encFMAXV = 0x6E30F800 // FMAXV Sd, Vn.4S
+	encBIC   = 0x4E601C00 // BIC   Vd.16B, Vn.16B, Vm.16B (n AND NOT m)
 	encSSHR  = 0x4F000400 // SSHR  Vd.4S, Vn.4S, #s: immh:immb = 64-s at bit 16
 	// by element: Vd.4S op= Vn.4S * Vm.S[i], i = H:L (bits 11, 21), Rm = M:Rm (bits 20:16)
 	encFMLAe = 0x4F801000 // FMLA  Vd.4S, Vn.4S, Vm.S[i]
@@ -163,6 +164,7 @@ func (f *fn) goOp3(op, arr string, n, m V) V {
 }
 
 func (f *fn) and(a, b V) V  { return f.goOp3("VAND", "B16", a, b) }
+func (f *fn) bic(a, b V) V  { return f.op3(encBIC, "BIC", a, b) }
 func (f *fn) or(a, b V) V   { return f.goOp3("VORR", "B16", a, b) }
 func (f *fn) iadd(a, b V) V { return f.goOp3("VADD", "S4", a, b) }
 func (f *fn) isub(a, b V) V { return f.goOp3("VSUB", "S4", a, b) }

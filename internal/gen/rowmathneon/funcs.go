@@ -29,6 +29,31 @@ func (f *fn) expFull(x V) V {
 	return f.expClamped(xc2)
 }
 
+// expFlush returns e^x for x ≤ 0 (or NaN), x < -86.9 giving +0 (see the
+// amd64 generator).
+func (f *fn) expFlush(x V) V {
+	f.comment("exp: clamp x ≥ -86.9 so that p·2^n is a normal float; lanes below are zeroed at the end")
+	lo := f.kf(-86.9)
+	xc := f.fmax(x, lo)
+	t, r := f.expReduce(xc)
+	f.free(xc)
+	p := f.expPoly(r)
+	f.free(r)
+	f.comment("exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)")
+	s0 := f.shl(t, 23)
+	f.free(t)
+	ob := f.kf(1)
+	s := f.iadd(s0, ob)
+	f.free(s0, ob)
+	y := f.fmul(p, s)
+	f.free(p, s)
+	below := f.fcmgt(lo, x) // false for NaN
+	f.free(lo)
+	out := f.bic(y, below)
+	f.free(y, below)
+	return out
+}
+
 // expNonPositive is expFull for x ≤ 0 (or NaN): only the lower clamp.
 func (f *fn) expNonPositive(x V) V {
 	f.comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
@@ -276,31 +301,52 @@ func (f *fn) gelu(x V) V {
 	return y
 }
 
-// geluGrad returns Φ(x) + x·φ(x).
+// geluGrad returns Φ(x) + x·φ(x) with one exponential E = e^(-x²/2) for
+// both terms (see the amd64 generator).
 func (f *fn) geluGrad(x V) V {
-	p := f.phi(x)
-	f.comment("GELU': φ = e^(-x²/2)/√(2π), |x| clamped to 20, x² = hi + lo exactly")
-	a, s := f.absSign(x)
+	f.comment("GELU': E = e^(-x²/2), |x| clamped to 20, x² = hi + lo exactly")
+	ax, s := f.absSign(x)
 	f.free(s)
 	tw := f.kf(20)
-	xc := f.fmin(a, tw)
-	f.free(a, tw)
+	xc := f.fmin(ax, tw)
+	f.free(tw)
 	hi := f.fmul(xc, xc)
-	lo := f.mulK(hi, -1) // lo = xc·xc - hi with one rounding: the error of hi
+	lo := f.mulK(hi, -1)
 	f.fmaTo(lo, xc, xc)
 	f.free(xc)
 	arg := f.mulK(hi, -0.5)
 	f.free(hi)
-	ex := f.expNonPositive(arg)
+	ex := f.expFlush(arg)
 	f.free(arg)
 	corr := f.mulK(lo, -0.5)
 	f.free(lo)
-	f.comment("GELU': e^(-hi/2 - lo/2) ≈ e^(-hi/2)·(1 - lo/2)")
-	f.fmaTo(ex, ex, corr) // ex += ex·corr
+	f.fmaTo(ex, ex, corr)
 	f.free(corr)
+	f.comment("GELU': a = |x|/√2, t = 1/(1 + 0.4a)")
+	a := f.mulK(ax, float32(1/math.Sqrt2))
+	f.free(ax)
+	one := f.kf(1)
+	den := f.cp(one)
+	f.fmaKTo(den, a, coef.ErfcTP)
+	f.free(a)
+	t := f.fdiv(one, den)
+	f.free(den)
+	f.comment("GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h")
+	rt := f.horner(t, coef.ErfcT)
+	rt2 := f.fmul(rt, t)
+	f.free(rt, t)
+	q := f.fmul(rt2, ex)
+	f.free(rt2)
+	h := f.mulK(q, 0.5)
+	f.free(q)
+	oh := f.fsub(one, h)
+	f.free(one)
+	neg := f.negMask(x)
+	p := f.blend(neg, oh, h)
+	f.free(neg, oh, h)
+	f.comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
 	pdf := f.mulK(ex, float32(1/math.Sqrt(2*math.Pi)))
 	f.free(ex)
-	f.comment("GELU': Φ(x) + x·φ(x)")
 	f.fmaTo(p, x, pdf)
 	f.free(pdf)
 	return p
@@ -339,7 +385,7 @@ func (f *fn) geluTanhGrad(x V) V {
 	sm := f.kv(0x80000000)
 	nv := f.or(v, sm)
 	f.free(sm)
-	w := f.expNonPositive(nv)
+	w := f.expFlush(nv)
 	f.free(nv)
 	one := f.kf(1)
 	den := f.fadd(w, one)

@@ -155,7 +155,7 @@ func genSoftmax(fl *file, name string, masked bool) {
 		}
 		d := f.fsub(zv, mv)
 		f.free(zv)
-		e := f.expFull(d)
+		e := f.expFlush(d)
 		f.free(d)
 		store(f, e, 10, scalar)
 		for i := range e {
