@@ -3,11 +3,9 @@ package adapter
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"io"
 	"math"
 	"os"
@@ -310,45 +308,27 @@ func (f *File) Apply(m *bert.Model, fingerprint string, train bool) (*Setup, err
 	return s, nil
 }
 
-// ModelFingerprint is the fingerprint of m's base weights, computed as
-// bert.Checkpoint.Fingerprint computes it from a checkpoint file (the
-// architecture line, then per base tensor its name, shape and the SHA-256
-// of its little-endian float32 values), so that a model built in memory
-// (bert.NewRandom) and the same weights written as a checkpoint have the
-// same fingerprint; a test checks that the two agree. Call it before
-// training changes any base weight.
+// ModelFingerprint is the fingerprint of m's base weights: bert.Fingerprint
+// over its parameters, so that a model built in memory (bert.NewRandom) and
+// the same weights written as a checkpoint have the same fingerprint (a test
+// checks that the two agree). Call it before training changes any base
+// weight.
 func ModelFingerprint(m *bert.Model) string {
-	byName := map[string]*nn.Param{}
-	for _, p := range m.Params() {
-		byName[p.Name] = p
-	}
-	h := sha256.New()
-	cfg := m.Config
-	fmt.Fprintf(h, "petl bert base v1\nvocab %d hidden %d layers %d heads %d intermediate %d positions %d types %d act %s eps %08x\n",
-		cfg.VocabSize, cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.IntermediateSize,
-		cfg.MaxPositions, cfg.TypeVocabSize, cfg.HiddenAct, math.Float32bits(cfg.LayerNormEps))
-	for _, t := range cfg.BaseTensors() {
-		p := byName[t.Name]
-		if p == nil || !slices.Equal(p.Shape, t.Shape) {
-			fmt.Fprintf(h, "%s missing\n", t.Name)
-			continue
-		}
-		th := sha256.New()
-		hashFloats(th, p.W)
-		fmt.Fprintf(h, "%s %v %x\n", t.Name, t.Shape, th.Sum(nil))
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return bert.Fingerprint(m.Config, paramSource(m.Params()))
 }
 
-// hashFloats writes v to h as little-endian float32.
-func hashFloats(h hash.Hash, v []float32) {
-	var buf [4096]byte
-	for len(v) > 0 {
-		n := min(len(v), len(buf)/4)
-		for i := 0; i < n; i++ {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v[i]))
+// paramSource serves a model's parameters by name as a bert.TensorSource.
+type paramSource []*nn.Param
+
+// Tensor returns the values of the parameter called name, checking its shape.
+func (ps paramSource) Tensor(name string, shape ...int) ([]float32, error) {
+	for _, p := range ps {
+		if p.Name == name {
+			if !slices.Equal(p.Shape, shape) {
+				return nil, fmt.Errorf("parameter %q has shape %v, want %v", name, p.Shape, shape)
+			}
+			return p.W, nil
 		}
-		h.Write(buf[:4*n])
-		v = v[n:]
 	}
+	return nil, fmt.Errorf("no parameter %q", name)
 }

@@ -409,68 +409,71 @@ func (c *Checkpoint) verifyPositionIDs() error {
 	return nil
 }
 
-// Fingerprint identifies the base model, to tie adapters to the base they
+// Fingerprint returns the checkpoint's base-model fingerprint (see the
+// package function Fingerprint), computed on first use.
+func (c *Checkpoint) Fingerprint() string {
+	c.fpOnce.Do(func() { c.fp = Fingerprint(c.cfg, c) })
+	return c.fp
+}
+
+// Fingerprint identifies a base model, to tie adapters to the base they
 // were trained on: "sha256:" and the hex SHA-256 of a canonical encoding
 // of the architecture (the config fields that change the function: sizes,
 // hidden_act, layer_norm_eps) followed by one line per base tensor in
 // Config.BaseTensors order: its canonical name, its shape and the hex
 // SHA-256 of its float32 values, little-endian. It does not depend on how
-// the file spells the names, on its tensor order, on the storage dtype once
+// a file spells the names, on its tensor order, on the storage dtype once
 // widened to float32, on metadata, dropout settings or heads; it changes
-// when any base weight changes by a single bit. A missing base tensor is
+// when any base weight changes by a single bit. A tensor src lacks is
 // hashed as a marker, so an unverified checkpoint still has a (different)
 // fingerprint.
 //
-// It is computed on first use, reading every base weight once, the tensors
-// hashed in parallel (BERT-base, 418 MiB: about 1 s on one core).
-func (c *Checkpoint) Fingerprint() string {
-	c.fpOnce.Do(func() {
-		cfg := c.cfg
-		base := cfg.BaseTensors()
-		sums := make([]string, len(base))
-		next := make(chan int)
-		var wg sync.WaitGroup
-		for w := 0; w < min(runtime.GOMAXPROCS(0), len(base)); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					t := base[i]
-					v, err := c.Tensor(t.Name, t.Shape...)
-					if err != nil {
-						sums[i] = fmt.Sprintf("%s missing\n", t.Name)
-						continue
-					}
-					h := sha256.New()
-					ckptHashFloats(h, v)
-					sums[i] = fmt.Sprintf("%s %v %x\n", t.Name, t.Shape, h.Sum(nil))
+// It reads every base weight once, the tensors hashed in parallel
+// (BERT-base, 418 MiB: about 1 s on one core).
+func Fingerprint(cfg Config, src TensorSource) string {
+	base := cfg.BaseTensors()
+	sums := make([]string, len(base))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(base)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := base[i]
+				v, err := src.Tensor(t.Name, t.Shape...)
+				if err != nil {
+					sums[i] = fmt.Sprintf("%s missing\n", t.Name)
+					continue
 				}
-			}()
-		}
-		// Largest tensors first, so that one big tensor does not finish last.
-		order := make([]int, len(base))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool {
-			return ckptNumel(base[order[a]].Shape) > ckptNumel(base[order[b]].Shape)
-		})
-		for _, i := range order {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-
-		h := sha256.New()
-		fmt.Fprintf(h, "petl bert base v1\nvocab %d hidden %d layers %d heads %d intermediate %d positions %d types %d act %s eps %08x\n",
-			cfg.VocabSize, cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.IntermediateSize,
-			cfg.MaxPositions, cfg.TypeVocabSize, cfg.HiddenAct, math.Float32bits(cfg.LayerNormEps))
-		for _, s := range sums {
-			io.WriteString(h, s)
-		}
-		c.fp = "sha256:" + hex.EncodeToString(h.Sum(nil))
+				h := sha256.New()
+				ckptHashFloats(h, v)
+				sums[i] = fmt.Sprintf("%s %v %x\n", t.Name, t.Shape, h.Sum(nil))
+			}
+		}()
+	}
+	// Largest tensors first, so that one big tensor does not finish last.
+	order := make([]int, len(base))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return ckptNumel(base[order[a]].Shape) > ckptNumel(base[order[b]].Shape)
 	})
-	return c.fp
+	for _, i := range order {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	h := sha256.New()
+	fmt.Fprintf(h, "petl bert base v1\nvocab %d hidden %d layers %d heads %d intermediate %d positions %d types %d act %s eps %08x\n",
+		cfg.VocabSize, cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.IntermediateSize,
+		cfg.MaxPositions, cfg.TypeVocabSize, cfg.HiddenAct, math.Float32bits(cfg.LayerNormEps))
+	for _, s := range sums {
+		io.WriteString(h, s)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // ckptNumel is the number of elements of a shape.
