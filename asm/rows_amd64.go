@@ -366,7 +366,7 @@ func BiasGradAVX512(db []float32, dy []float32, rows int, cols int, ld int)
 //		mean[r], rstd[r] = μ, ρ
 //	}
 //
-// with the sums in 4 vector accumulators as in SumAVX2 and fused multiply-adds.
+// with the sums in 4 vector accumulators as in SumAVX512 and fused multiply-adds.
 //
 //go:noescape
 func LayerNormAVX512(y []float32, mean []float32, rstd []float32, x []float32, gamma []float32, beta []float32, rows int, cols int, eps float32)
@@ -397,7 +397,7 @@ func LayerNormAVX512(y []float32, mean []float32, rstd []float32, x []float32, g
 //		mean[r], rstd[r] = μ, ρ
 //	}
 //
-// with the sums in 4 vector accumulators as in SumAVX2 and fused multiply-adds.
+// with the sums in 4 vector accumulators as in SumAVX512 and fused multiply-adds.
 //
 //go:noescape
 func AddLayerNormAVX512(y []float32, sum []float32, mean []float32, rstd []float32, a []float32, b []float32, gamma []float32, beta []float32, rows int, cols int, eps float32)

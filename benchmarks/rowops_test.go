@@ -180,13 +180,15 @@ func BenchmarkRowOps(b *testing.B) {
 }
 
 // BenchmarkRowOpsInCache times the memory-bound ops on data that fits in L2
-// (32 rows of 768, 96 KiB per operand), where they are limited by the core
-// rather than by memory bandwidth.
+// (32 rows of 768, 96 KiB per operand; AdamW on 24576 parameters), where
+// they are limited by the core rather than by memory bandwidth.
 func BenchmarkRowOpsInCache(b *testing.B) {
 	const rows, cols = 32, 768
 	const n = rows * cols
 	x, a, y := rowRand(n, 0, 1, 10), rowRand(n, 0, 1, 11), make([]float32, n)
 	bias, db := rowRand(cols, 0, 0.1, 12), make([]float32, cols)
+	p, m, v := rowRand(n, 0, 0.05, 13), make([]float32, n), make([]float32, n)
+	par := kernels.AdamWParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Step: 10}
 	for _, o := range []struct {
 		name  string
 		bytes float64
@@ -195,6 +197,7 @@ func BenchmarkRowOpsInCache(b *testing.B) {
 		{"Add", 12, func() { kernels.Add(y, x, a) }},
 		{"AddBias", 8, func() { kernels.AddBias(y, bias, rows, cols) }},
 		{"BiasGrad", 4, func() { kernels.BiasGrad(db, x, rows, cols) }},
+		{"AdamW", 28, func() { kernels.AdamW(p, a, m, v, par) }},
 	} {
 		b.Run("op="+o.name+"/shape=32x768", func(b *testing.B) {
 			rowVariants(b, func(b *testing.B) {

@@ -309,7 +309,7 @@ func emitLayerNorm(s isa, fused bool) {
 			"\t\tmean[r], rstd[r] = μ, ρ",
 			"\t}",
 			"",
-			"with the sums in 4 vector accumulators as in SumAVX2 and fused multiply-adds.")
+			"with the sums in 4 vector accumulators as in Sum"+s.name+" and fused multiply-adds.")
 	} else {
 		function(s, "LayerNorm", "func(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32)",
 			"layer-normalises each of rows rows of x of width",
@@ -335,7 +335,7 @@ func emitLayerNorm(s isa, fused bool) {
 			"\t\tmean[r], rstd[r] = μ, ρ",
 			"\t}",
 			"",
-			"with the sums in 4 vector accumulators as in SumAVX2 and fused multiply-adds.")
+			"with the sums in 4 vector accumulators as in Sum"+s.name+" and fused multiply-adds.")
 	}
 	y := ptr("y")
 	var sum, a, b, x reg.GPVirtual
