@@ -454,18 +454,49 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	dcls := sc.AllocZero(B * C)
 	m.Pooler.Backward(dcls, dpooled, st.cls, B)
 
-	// Encoder, top layer first; dout and dx swap roles between layers.
-	dout, dx := sc.AllocZero(BT*C), sc.Alloc(BT*C)
+	// Only the [CLS] rows of the final hidden states reach the head.
+	dout := sc.AllocZero(BT * C)
 	for b := 0; b < B; b++ {
 		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
 	}
+	m.backwardEncoder(st, dout)
+	return nil
+}
+
+// BackwardHidden accumulates the gradients of the trainable parameters of
+// the encoder and embeddings (and of the adapters) given dhidden =
+// ∂L/∂Hidden[L] [B*T, C], the gradient of the final hidden states, after a
+// Forward of st with st.Train set. It is Backward for heads other than the
+// classifier (a masked-language-model head, say); the pooler gets no
+// gradient. dhidden is read, not changed, and must not live in st.Scratch.
+func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
+	if !st.Train || st.B == 0 {
+		return fmt.Errorf("bert: BackwardHidden needs a Forward in training mode first (State.Train)")
+	}
+	BT := st.B * st.T
+	C := m.Config.HiddenSize
+	if len(dhidden) < BT*C {
+		return fmt.Errorf("bert: BackwardHidden: %d hidden-state gradients, want %d (B=%d, T=%d, C=%d)", len(dhidden), BT*C, st.B, st.T, C)
+	}
+	sc := &st.Scratch
+	sc.Reset()
+	dout := sc.Alloc(BT * C)
+	copy(dout, dhidden[:BT*C])
+	m.backwardEncoder(st, dout)
+	return nil
+}
+
+// backwardEncoder walks the encoder, top layer first, then the embeddings,
+// from dout = ∂L/∂Hidden[L] [B*T, C] in st.Scratch, which it overwrites.
+func (m *Model) backwardEncoder(st *State, dout []float32) {
+	BT, C := st.B*st.T, m.Config.HiddenSize
+	dx := st.Scratch.Alloc(BT * C) // dout and dx swap roles between layers
 	for l := len(m.Layers) - 1; l >= 0; l-- {
 		clear(dx)
 		m.Layers[l].backward(&st.layers[l], dx, dout, st)
 		dout, dx = dx, dout
 	}
 	m.Embeddings.backward(&st.emb, dout, st)
-	return nil
 }
 
 // check validates a batch against the model.
