@@ -221,7 +221,7 @@ func TestBiasGrad(t *testing.T) {
 	forEachVariant(t, biasGradOp, func(t *testing.T, v Variant, impl biasGradFunc) {
 		rng := rand.New(rand.NewPCG(9, 10))
 		for _, cols := range rtWidths() {
-			for _, rows := range []int{0, 1, 2, 3, 4, 5, 6, 9} {
+			for _, rows := range []int{0, 1, 3, 4, 6, 7} { // groups of 4 rows, remainders 0-3
 				for _, pad := range []int{0, 5} {
 					ld := cols + pad
 					n := max(0, (rows-1)*ld+cols)
