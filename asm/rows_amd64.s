@@ -184,7 +184,7 @@ scale_done:
 	RET
 
 // func DotAVX2(x []float32, y []float32) float32
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·DotAVX2(SB), NOSPLIT, $0-52
 	MOVQ   x_base+0(FP), AX
 	MOVQ   y_base+24(FP), CX
@@ -246,12 +246,12 @@ dot_scalars:
 	JMP         dot_scalars
 
 dot_done:
-	MOVSS X1, ret+48(FP)
+	VMOVSS X1, ret+48(FP)
 	VZEROUPPER
 	RET
 
 // func SumAVX2(x []float32) float32
-// Requires: AVX, SSE
+// Requires: AVX
 TEXT ·SumAVX2(SB), NOSPLIT, $0-28
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -306,12 +306,12 @@ sum_scalars:
 	JMP    sum_scalars
 
 sum_done:
-	MOVSS X1, ret+24(FP)
+	VMOVSS X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func MaxAVX2(x []float32) float32
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2
 TEXT ·MaxAVX2(SB), NOSPLIT, $0-28
 	MOVQ x_base+0(FP), AX
 	MOVQ x_len+8(FP), CX
@@ -413,7 +413,7 @@ max_done:
 	VMOVD AX, X1
 
 store:
-	MOVSS X1, ret+24(FP)
+	VMOVSS X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -2213,7 +2213,7 @@ scale_done:
 	RET
 
 // func DotAVX512(x []float32, y []float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, SSE
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
 TEXT ·DotAVX512(SB), NOSPLIT, $0-52
 	MOVQ   x_base+0(FP), AX
 	MOVQ   y_base+24(FP), CX
@@ -2277,12 +2277,12 @@ dot_scalars:
 	JMP         dot_scalars
 
 dot_done:
-	MOVSS X0, ret+48(FP)
+	VMOVSS X0, ret+48(FP)
 	VZEROUPPER
 	RET
 
 // func SumAVX512(x []float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·SumAVX512(SB), NOSPLIT, $0-28
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -2339,12 +2339,12 @@ sum_scalars:
 	JMP    sum_scalars
 
 sum_done:
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func MaxAVX512(x []float32) float32
-// Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX2, AVX512DQ, AVX512F
 TEXT ·MaxAVX512(SB), NOSPLIT, $0-28
 	MOVQ x_base+0(FP), AX
 	MOVQ x_len+8(FP), CX
@@ -2450,7 +2450,7 @@ max_done:
 	VMOVD AX, X0
 
 store:
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
 

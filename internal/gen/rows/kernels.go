@@ -110,7 +110,7 @@ func emitDot(s isa) {
 		c.Comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
 		tot = horizontal(s, fold(c.VADDPS, acc), c.VADDPS)
 	})
-	c.Store(tot, c.ReturnIndex(0))
+	storeRet(tot)
 	ret()
 }
 
@@ -139,7 +139,7 @@ func emitSum(s isa) {
 		c.Comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
 		tot = horizontal(s, fold(c.VADDPS, acc), c.VADDPS)
 	})
-	c.Store(tot, c.ReturnIndex(0))
+	storeRet(tot)
 	ret()
 }
 
@@ -191,7 +191,7 @@ func emitMax(s isa) {
 	c.MOVL(operand.U32(0x7fc00000), g)
 	c.VMOVD(g, m)
 	c.Label("store")
-	c.Store(m, c.ReturnIndex(0))
+	storeRet(m)
 	ret()
 }
 

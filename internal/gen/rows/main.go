@@ -246,6 +246,16 @@ func addr(name string) operand.Mem {
 	return b.Addr
 }
 
+// storeRet stores the low float of x as the float32 result, with a VEX
+// move (avo's Store would use SSE MOVSS, mixing encodings before VZEROUPPER).
+func storeRet(x reg.Register) {
+	b, err := c.ReturnIndex(0).Resolve()
+	if err != nil {
+		fail(err)
+	}
+	c.VMOVSS(x, b.Addr)
+}
+
 // length loads the length of slice parameter name.
 func length(name string) reg.GPVirtual {
 	r := c.GP64()
