@@ -336,17 +336,62 @@ func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc 
 			continue
 		}
 		// op(A)(i, p) = a[i*lda+p]: row i is contiguous over p.
-		for i := 0; i < rows; i++ {
-			src := a[(r0+i)*lda+p0 : (r0+i)*lda+p0+kc]
-			for p, v := range src {
-				d[p*mr+i] = v
-			}
-		}
+		packRows(d, mr, a, r0*lda+p0, lda, rows, kc)
 		for i := rows; i < mr; i++ {
 			for p := 0; p < kc; p++ {
 				d[p*mr+i] = 0
 			}
 		}
+	}
+}
+
+// packRows interleaves rows rows of kc values, the first at a[off:], ld
+// apart, into d with stride stride: d[p*stride+i] = a[off+i*ld+p]. It
+// transposes a rows x kc block, 8 or 6 rows at a time.
+func packRows(d []float32, stride int, a []float32, off, ld, rows, kc int) {
+	for ; rows >= 8; rows -= 8 {
+		packRows8(d, stride, a, off, ld, kc)
+		d, off = d[8:], off+8*ld
+	}
+	if rows >= 6 {
+		packRows6(d, stride, a, off, ld, kc)
+		d, off, rows = d[6:], off+6*ld, rows-6
+	}
+	for i := 0; i < rows; i++ {
+		for p, v := range a[off+i*ld : off+i*ld+kc] {
+			d[p*stride+i] = v
+		}
+	}
+}
+
+// packRows8 is packRows for 8 rows.
+func packRows8(d []float32, stride int, a []float32, off, ld, kc int) {
+	r0 := a[off : off+kc]
+	r1 := a[off+ld : off+ld+kc][:len(r0)]
+	r2 := a[off+2*ld : off+2*ld+kc][:len(r0)]
+	r3 := a[off+3*ld : off+3*ld+kc][:len(r0)]
+	r4 := a[off+4*ld : off+4*ld+kc][:len(r0)]
+	r5 := a[off+5*ld : off+5*ld+kc][:len(r0)]
+	r6 := a[off+6*ld : off+6*ld+kc][:len(r0)]
+	r7 := a[off+7*ld : off+7*ld+kc][:len(r0)]
+	for p := range r0 {
+		q := d[stride*p : stride*p+8 : stride*p+8]
+		q[0], q[1], q[2], q[3] = r0[p], r1[p], r2[p], r3[p]
+		q[4], q[5], q[6], q[7] = r4[p], r5[p], r6[p], r7[p]
+	}
+}
+
+// packRows6 is packRows for 6 rows.
+func packRows6(d []float32, stride int, a []float32, off, ld, kc int) {
+	r0 := a[off : off+kc]
+	r1 := a[off+ld : off+ld+kc][:len(r0)]
+	r2 := a[off+2*ld : off+2*ld+kc][:len(r0)]
+	r3 := a[off+3*ld : off+3*ld+kc][:len(r0)]
+	r4 := a[off+4*ld : off+4*ld+kc][:len(r0)]
+	r5 := a[off+5*ld : off+5*ld+kc][:len(r0)]
+	for p := range r0 {
+		q := d[stride*p : stride*p+6 : stride*p+6]
+		q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
 
@@ -369,12 +414,7 @@ func packB(dst []float32, stride, nr int, transB bool, b []float32, ldb, p0, kc,
 			continue
 		}
 		// op(B)(p, j) = b[j*ldb+p]: column j of op(B) is contiguous over p.
-		for j := 0; j < cols; j++ {
-			src := b[(c0+j)*ldb+p0 : (c0+j)*ldb+p0+kc]
-			for p, v := range src {
-				d[p*nr+j] = v
-			}
-		}
+		packRows(d, nr, b, c0*ldb+p0, ldb, cols, kc)
 		for j := cols; j < nr; j++ {
 			for p := 0; p < kc; p++ {
 				d[p*nr+j] = 0
