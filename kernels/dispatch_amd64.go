@@ -13,7 +13,10 @@ func cpuHas(v Variant) bool {
 	case AVX2:
 		return cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	case AVX512:
-		return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL
+		// The AVX-512 kernels also use VEX-encoded AVX2/FMA instructions in
+		// their tails, so require those too (every AVX-512 CPU has them).
+		return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL &&
+			cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	}
 	return false
 }
@@ -23,7 +26,7 @@ func cpuReason(v Variant) string {
 	case AVX2:
 		return "this CPU lacks AVX2 or FMA"
 	case AVX512:
-		return "this CPU lacks one of AVX-512 F, BW, DQ, VL"
+		return "this CPU lacks one of AVX-512 F, BW, DQ, VL (or AVX2/FMA)"
 	case NEON:
 		return "NEON is an arm64 instruction set and this is amd64"
 	}
