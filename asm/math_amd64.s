@@ -746,20 +746,18 @@ GELU_loop:
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y6
-	VMOVUPS     rowmathconst<>+1856(SB), Y7
-	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1920(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1984(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2048(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2048(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2112(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2112(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2176(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2240(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2240(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+3328(SB), Y6
+	VMOVUPS     rowmathconst<>+3328(SB), Y7
+	VFMADD213PS rowmathconst<>+3392(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3392(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3456(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3456(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3520(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3520(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3584(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3584(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3648(SB), Y5, Y7
 	VMOVAPS     Y2, Y4
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y2, Y6, Y4
@@ -770,20 +768,18 @@ GELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Y7
 	VMINPS      Y2, Y6, Y6
 	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+2368(SB), Y8
-	VMOVUPS     rowmathconst<>+2368(SB), Y9
-	VFMADD213PS rowmathconst<>+2432(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2432(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2496(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2496(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2560(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2560(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2624(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2752(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2752(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+3712(SB), Y8
+	VMOVUPS     rowmathconst<>+3712(SB), Y9
+	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+4032(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+4032(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -794,20 +790,18 @@ GELU_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y10
-	VMOVUPS     rowmathconst<>+2816(SB), Y11
-	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2944(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3008(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3200(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3200(SB), Y9, Y11
+	VMOVUPS     rowmathconst<>+4096(SB), Y10
+	VMOVUPS     rowmathconst<>+4096(SB), Y11
+	VFMADD213PS rowmathconst<>+4160(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4160(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4224(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4224(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4288(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4288(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4352(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4352(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4416(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4416(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -861,26 +855,24 @@ GELU_single:
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y3
-	VFMADD213PS rowmathconst<>+1920(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+3328(SB), Y3
+	VFMADD213PS rowmathconst<>+3392(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3456(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3520(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3584(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3648(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+2368(SB), Y4
-	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2752(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+3712(SB), Y4
+	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+4032(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -888,13 +880,12 @@ GELU_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y5
-	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3200(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+4096(SB), Y5
+	VFMADD213PS rowmathconst<>+4160(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4224(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4288(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4352(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4416(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -937,26 +928,24 @@ GELU_tail:
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y4
-	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+3328(SB), Y4
+	VFMADD213PS rowmathconst<>+3392(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3456(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3520(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3584(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2368(SB), Y5
-	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2752(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+3712(SB), Y5
+	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4032(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -964,13 +953,12 @@ GELU_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y6
-	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3200(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+4096(SB), Y6
+	VFMADD213PS rowmathconst<>+4160(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4224(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4288(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4352(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4416(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
@@ -1022,16 +1010,16 @@ GELUBackward_loop:
 	VMOVUPS     rowmathconst<>+0(SB), Y9
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+3328(SB), Y6, Y8
-	VFMADD231PS rowmathconst<>+3328(SB), Y7, Y9
+	VFMADD231PS rowmathconst<>+4480(SB), Y6, Y8
+	VFMADD231PS rowmathconst<>+4480(SB), Y7, Y9
 	VMOVUPS     rowmathconst<>+0(SB), Y6
 	VMOVUPS     rowmathconst<>+0(SB), Y7
 	VDIVPS      Y8, Y6, Y6
 	VDIVPS      Y9, Y7, Y7
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3392(SB), Y8
-	VMOVUPS     rowmathconst<>+3392(SB), Y9
+	VMOVUPS     rowmathconst<>+4544(SB), Y8
+	VMOVUPS     rowmathconst<>+4544(SB), Y9
 	VMINPS      Y4, Y8, Y4
 	VMINPS      Y5, Y9, Y5
 	VMULPS      Y4, Y4, Y8
@@ -1040,8 +1028,8 @@ GELUBackward_loop:
 	VMOVAPS     Y5, Y11
 	VFMSUB213PS Y8, Y4, Y10
 	VFMSUB213PS Y9, Y5, Y11
-	VMULPS      rowmathconst<>+3456(SB), Y8, Y4
-	VMULPS      rowmathconst<>+3456(SB), Y9, Y5
+	VMULPS      rowmathconst<>+4608(SB), Y8, Y4
+	VMULPS      rowmathconst<>+4608(SB), Y9, Y5
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Y8
@@ -1086,42 +1074,42 @@ GELUBackward_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Y12, Y8
 	VPSLLD      $0x17, Y13, Y9
-	VPADDD      rowmathconst<>+3520(SB), Y8, Y8
-	VPADDD      rowmathconst<>+3520(SB), Y9, Y9
+	VPADDD      rowmathconst<>+4672(SB), Y8, Y8
+	VPADDD      rowmathconst<>+4672(SB), Y9, Y9
 	VMULPS      Y8, Y14, Y8
 	VMULPS      Y9, Y15, Y9
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y5, Y5
 	VANDPS      Y4, Y8, Y4
 	VANDPS      Y5, Y9, Y5
-	VMULPS      rowmathconst<>+3456(SB), Y10, Y8
-	VMULPS      rowmathconst<>+3456(SB), Y11, Y9
+	VMULPS      rowmathconst<>+4608(SB), Y10, Y8
+	VMULPS      rowmathconst<>+4608(SB), Y11, Y9
 	VMOVAPS     Y4, Y10
 	VMOVAPS     Y5, Y11
 	VFMADD231PS Y8, Y4, Y10
 	VFMADD231PS Y9, Y5, Y11
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+3584(SB), Y4
-	VMOVUPS     rowmathconst<>+3584(SB), Y5
-	VFMADD213PS rowmathconst<>+3648(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+3648(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+3712(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+3712(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+4032(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4032(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+4096(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4096(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+4160(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4160(SB), Y7, Y5
+	VMOVUPS     rowmathconst<>+4736(SB), Y4
+	VMOVUPS     rowmathconst<>+4736(SB), Y5
+	VFMADD213PS rowmathconst<>+4800(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4800(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+4864(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4864(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+4928(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4928(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+4992(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+4992(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+5056(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+5056(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+5120(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+5120(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+5184(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+5184(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+5248(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+5248(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+5312(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+5312(SB), Y7, Y5
 	VMULPS      Y6, Y4, Y4
 	VMULPS      Y7, Y5, Y5
 	VMULPS      Y10, Y4, Y4
@@ -1136,8 +1124,8 @@ GELUBackward_loop:
 	VBLENDVPS   Y3, Y5, Y7, Y5
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+4224(SB), Y10, Y6
-	VMULPS      rowmathconst<>+4224(SB), Y11, Y7
+	VMULPS      rowmathconst<>+5376(SB), Y10, Y6
+	VMULPS      rowmathconst<>+5376(SB), Y11, Y7
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y5, Y5
 	VFMADD231PS Y6, Y2, Y4
@@ -1164,17 +1152,17 @@ GELUBackward_single:
 	VMULPS      rowmathconst<>+3264(SB), Y2, Y3
 	VMOVUPS     rowmathconst<>+0(SB), Y4
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+3328(SB), Y3, Y4
+	VFMADD231PS rowmathconst<>+4480(SB), Y3, Y4
 	VMOVUPS     rowmathconst<>+0(SB), Y3
 	VDIVPS      Y4, Y3, Y3
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3392(SB), Y4
+	VMOVUPS     rowmathconst<>+4544(SB), Y4
 	VMINPS      Y2, Y4, Y2
 	VMULPS      Y2, Y2, Y4
 	VMOVAPS     Y2, Y5
 	VFMSUB213PS Y4, Y2, Y5
-	VMULPS      rowmathconst<>+3456(SB), Y4, Y2
+	VMULPS      rowmathconst<>+4608(SB), Y4, Y2
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Y4
@@ -1201,25 +1189,25 @@ GELUBackward_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Y6, Y4
-	VPADDD      rowmathconst<>+3520(SB), Y4, Y4
+	VPADDD      rowmathconst<>+4672(SB), Y4, Y4
 	VMULPS      Y4, Y7, Y4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y2, Y2
 	VANDPS      Y2, Y4, Y2
-	VMULPS      rowmathconst<>+3456(SB), Y5, Y4
+	VMULPS      rowmathconst<>+4608(SB), Y5, Y4
 	VMOVAPS     Y2, Y5
 	VFMADD231PS Y4, Y2, Y5
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+3584(SB), Y2
-	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+3712(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+4032(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+4096(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+4160(SB), Y3, Y2
+	VMOVUPS     rowmathconst<>+4736(SB), Y2
+	VFMADD213PS rowmathconst<>+4800(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+4864(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+4928(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+4992(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+5056(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+5120(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+5184(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+5248(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+5312(SB), Y3, Y2
 	VMULPS      Y3, Y2, Y2
 	VMULPS      Y5, Y2, Y2
 	VMULPS      rowmathconst<>+64(SB), Y2, Y2
@@ -1228,7 +1216,7 @@ GELUBackward_single:
 	VBLENDVPS   Y1, Y2, Y3, Y2
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+4224(SB), Y5, Y3
+	VMULPS      rowmathconst<>+5376(SB), Y5, Y3
 	VMOVAPS     Y2, Y2
 	VFMADD231PS Y3, Y1, Y2
 	VMULPS      Y0, Y2, Y0
@@ -1254,17 +1242,17 @@ GELUBackward_tail:
 	VMULPS      rowmathconst<>+3264(SB), Y3, Y4
 	VMOVUPS     rowmathconst<>+0(SB), Y5
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+3328(SB), Y4, Y5
+	VFMADD231PS rowmathconst<>+4480(SB), Y4, Y5
 	VMOVUPS     rowmathconst<>+0(SB), Y4
 	VDIVPS      Y5, Y4, Y4
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3392(SB), Y5
+	VMOVUPS     rowmathconst<>+4544(SB), Y5
 	VMINPS      Y3, Y5, Y3
 	VMULPS      Y3, Y3, Y5
 	VMOVAPS     Y3, Y6
 	VFMSUB213PS Y5, Y3, Y6
-	VMULPS      rowmathconst<>+3456(SB), Y5, Y3
+	VMULPS      rowmathconst<>+4608(SB), Y5, Y3
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Y5
@@ -1291,25 +1279,25 @@ GELUBackward_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Y7, Y5
-	VPADDD      rowmathconst<>+3520(SB), Y5, Y5
+	VPADDD      rowmathconst<>+4672(SB), Y5, Y5
 	VMULPS      Y5, Y8, Y5
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y3, Y3
 	VANDPS      Y3, Y5, Y3
-	VMULPS      rowmathconst<>+3456(SB), Y6, Y5
+	VMULPS      rowmathconst<>+4608(SB), Y6, Y5
 	VMOVAPS     Y3, Y6
 	VFMADD231PS Y5, Y3, Y6
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+3584(SB), Y3
-	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+3712(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+4032(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+4096(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+4160(SB), Y4, Y3
+	VMOVUPS     rowmathconst<>+4736(SB), Y3
+	VFMADD213PS rowmathconst<>+4800(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+4864(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+4928(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+4992(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+5056(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+5120(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+5184(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+5248(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+5312(SB), Y4, Y3
 	VMULPS      Y4, Y3, Y3
 	VMULPS      Y6, Y3, Y3
 	VMULPS      rowmathconst<>+64(SB), Y3, Y3
@@ -1318,7 +1306,7 @@ GELUBackward_tail:
 	VBLENDVPS   Y2, Y3, Y4, Y3
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+4224(SB), Y6, Y4
+	VMULPS      rowmathconst<>+5376(SB), Y6, Y4
 	VMOVAPS     Y3, Y3
 	VFMADD231PS Y4, Y2, Y3
 	VMULPS      Y1, Y3, Y1
@@ -1349,18 +1337,18 @@ GELUTanh_loop:
 	VMULPS      Y1, Y1, Y5
 	VMULPS      Y2, Y2, Y6
 	VMULPS      Y3, Y3, Y7
-	VMOVUPS     rowmathconst<>+4352(SB), Y8
-	VMOVUPS     rowmathconst<>+4352(SB), Y9
-	VMOVUPS     rowmathconst<>+4352(SB), Y10
-	VMOVUPS     rowmathconst<>+4352(SB), Y11
+	VMOVUPS     rowmathconst<>+5504(SB), Y8
+	VMOVUPS     rowmathconst<>+5504(SB), Y9
+	VMOVUPS     rowmathconst<>+5504(SB), Y10
+	VMOVUPS     rowmathconst<>+5504(SB), Y11
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
 	VMOVAPS     Y10, Y10
 	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+4288(SB), Y4, Y8
-	VFMADD231PS rowmathconst<>+4288(SB), Y5, Y9
-	VFMADD231PS rowmathconst<>+4288(SB), Y6, Y10
-	VFMADD231PS rowmathconst<>+4288(SB), Y7, Y11
+	VFMADD231PS rowmathconst<>+5440(SB), Y4, Y8
+	VFMADD231PS rowmathconst<>+5440(SB), Y5, Y9
+	VFMADD231PS rowmathconst<>+5440(SB), Y6, Y10
+	VFMADD231PS rowmathconst<>+5440(SB), Y7, Y11
 	VMULPS      Y0, Y8, Y4
 	VMULPS      Y1, Y9, Y5
 	VMULPS      Y2, Y10, Y6
@@ -1512,9 +1500,9 @@ GELUTanh_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y0, Y0, Y1
-	VMOVUPS     rowmathconst<>+4352(SB), Y2
+	VMOVUPS     rowmathconst<>+5504(SB), Y2
 	VMOVAPS     Y2, Y2
-	VFMADD231PS rowmathconst<>+4288(SB), Y1, Y2
+	VFMADD231PS rowmathconst<>+5440(SB), Y1, Y2
 	VMULPS      Y0, Y2, Y1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -1573,9 +1561,9 @@ GELUTanh_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+4352(SB), Y3
+	VMOVUPS     rowmathconst<>+5504(SB), Y3
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+4288(SB), Y2, Y3
+	VFMADD231PS rowmathconst<>+5440(SB), Y2, Y3
 	VMULPS      Y1, Y3, Y2
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -1643,12 +1631,12 @@ GELUTanhBackward_loop:
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y2, Y2, Y4
 	VMULPS      Y3, Y3, Y5
-	VMOVUPS     rowmathconst<>+4352(SB), Y6
-	VMOVUPS     rowmathconst<>+4352(SB), Y7
+	VMOVUPS     rowmathconst<>+5504(SB), Y6
+	VMOVUPS     rowmathconst<>+5504(SB), Y7
 	VMOVAPS     Y6, Y6
 	VMOVAPS     Y7, Y7
-	VFMADD231PS rowmathconst<>+4288(SB), Y4, Y6
-	VFMADD231PS rowmathconst<>+4288(SB), Y5, Y7
+	VFMADD231PS rowmathconst<>+5440(SB), Y4, Y6
+	VFMADD231PS rowmathconst<>+5440(SB), Y5, Y7
 	VMULPS      Y2, Y6, Y4
 	VMULPS      Y3, Y7, Y5
 
@@ -1699,8 +1687,8 @@ GELUTanhBackward_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Y10, Y8
 	VPSLLD    $0x17, Y11, Y9
-	VPADDD    rowmathconst<>+3520(SB), Y8, Y8
-	VPADDD    rowmathconst<>+3520(SB), Y9, Y9
+	VPADDD    rowmathconst<>+4672(SB), Y8, Y8
+	VPADDD    rowmathconst<>+4672(SB), Y9, Y9
 	VMULPS    Y8, Y12, Y8
 	VMULPS    Y9, Y13, Y9
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Y6, Y6
@@ -1721,20 +1709,20 @@ GELUTanhBackward_loop:
 	VMULPS    Y9, Y7, Y7
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3392(SB), Y8
-	VMOVUPS     rowmathconst<>+3392(SB), Y9
+	VMOVUPS     rowmathconst<>+4544(SB), Y8
+	VMOVUPS     rowmathconst<>+4544(SB), Y9
 	VANDPS      rowmathconst<>+192(SB), Y2, Y10
 	VANDPS      rowmathconst<>+192(SB), Y3, Y11
 	VMINPS      Y10, Y8, Y8
 	VMINPS      Y11, Y9, Y9
 	VMULPS      Y8, Y8, Y8
 	VMULPS      Y9, Y9, Y9
-	VMOVUPS     rowmathconst<>+4480(SB), Y10
-	VMOVUPS     rowmathconst<>+4480(SB), Y11
+	VMOVUPS     rowmathconst<>+5632(SB), Y10
+	VMOVUPS     rowmathconst<>+5632(SB), Y11
 	VMOVAPS     Y10, Y10
 	VMOVAPS     Y11, Y11
-	VFMADD231PS rowmathconst<>+4416(SB), Y8, Y10
-	VFMADD231PS rowmathconst<>+4416(SB), Y9, Y11
+	VFMADD231PS rowmathconst<>+5568(SB), Y8, Y10
+	VFMADD231PS rowmathconst<>+5568(SB), Y9, Y11
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y2, Y6, Y2
@@ -1762,9 +1750,9 @@ GELUTanhBackward_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y1, Y1, Y2
-	VMOVUPS     rowmathconst<>+4352(SB), Y3
+	VMOVUPS     rowmathconst<>+5504(SB), Y3
 	VMOVAPS     Y3, Y3
-	VFMADD231PS rowmathconst<>+4288(SB), Y2, Y3
+	VFMADD231PS rowmathconst<>+5440(SB), Y2, Y3
 	VMULPS      Y1, Y3, Y2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
@@ -1795,7 +1783,7 @@ GELUTanhBackward_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Y5, Y4
-	VPADDD    rowmathconst<>+3520(SB), Y4, Y4
+	VPADDD    rowmathconst<>+4672(SB), Y4, Y4
 	VMULPS    Y4, Y6, Y4
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Y3, Y3
 	VANDPS    Y3, Y4, Y3
@@ -1807,13 +1795,13 @@ GELUTanhBackward_single:
 	VMULPS    Y4, Y3, Y3
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3392(SB), Y4
+	VMOVUPS     rowmathconst<>+4544(SB), Y4
 	VANDPS      rowmathconst<>+192(SB), Y1, Y5
 	VMINPS      Y5, Y4, Y4
 	VMULPS      Y4, Y4, Y4
-	VMOVUPS     rowmathconst<>+4480(SB), Y5
+	VMOVUPS     rowmathconst<>+5632(SB), Y5
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+4416(SB), Y4, Y5
+	VFMADD231PS rowmathconst<>+5568(SB), Y4, Y5
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y1, Y3, Y1
@@ -1839,9 +1827,9 @@ GELUTanhBackward_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Y2, Y2, Y3
-	VMOVUPS     rowmathconst<>+4352(SB), Y4
+	VMOVUPS     rowmathconst<>+5504(SB), Y4
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+4288(SB), Y3, Y4
+	VFMADD231PS rowmathconst<>+5440(SB), Y3, Y4
 	VMULPS      Y2, Y4, Y3
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
@@ -1872,7 +1860,7 @@ GELUTanhBackward_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Y6, Y5
-	VPADDD    rowmathconst<>+3520(SB), Y5, Y5
+	VPADDD    rowmathconst<>+4672(SB), Y5, Y5
 	VMULPS    Y5, Y7, Y5
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VANDPS    Y4, Y5, Y4
@@ -1884,13 +1872,13 @@ GELUTanhBackward_tail:
 	VMULPS    Y5, Y4, Y4
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3392(SB), Y5
+	VMOVUPS     rowmathconst<>+4544(SB), Y5
 	VANDPS      rowmathconst<>+192(SB), Y2, Y6
 	VMINPS      Y6, Y5, Y5
 	VMULPS      Y5, Y5, Y5
-	VMOVUPS     rowmathconst<>+4480(SB), Y6
+	VMOVUPS     rowmathconst<>+5632(SB), Y6
 	VMOVAPS     Y6, Y6
-	VFMADD231PS rowmathconst<>+4416(SB), Y5, Y6
+	VFMADD231PS rowmathconst<>+5568(SB), Y5, Y6
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Y2, Y4, Y2
@@ -1933,20 +1921,18 @@ BiasGELU_loop:
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y6
-	VMOVUPS     rowmathconst<>+1856(SB), Y7
-	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1920(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1984(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2048(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2048(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2112(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2112(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2176(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+2240(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+2240(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+3328(SB), Y6
+	VMOVUPS     rowmathconst<>+3328(SB), Y7
+	VFMADD213PS rowmathconst<>+3392(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3392(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3456(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3456(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3520(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3520(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3584(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3584(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+3648(SB), Y5, Y7
 	VMOVAPS     Y2, Y4
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y2, Y6, Y4
@@ -1957,20 +1943,18 @@ BiasGELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Y7
 	VMINPS      Y2, Y6, Y6
 	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+2368(SB), Y8
-	VMOVUPS     rowmathconst<>+2368(SB), Y9
-	VFMADD213PS rowmathconst<>+2432(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2432(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2496(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2496(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2560(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2560(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2624(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2752(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2752(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+3712(SB), Y8
+	VMOVUPS     rowmathconst<>+3712(SB), Y9
+	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+4032(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+4032(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -1981,20 +1965,18 @@ BiasGELU_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y10
-	VMOVUPS     rowmathconst<>+2816(SB), Y11
-	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+2944(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3008(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3200(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3200(SB), Y9, Y11
+	VMOVUPS     rowmathconst<>+4096(SB), Y10
+	VMOVUPS     rowmathconst<>+4096(SB), Y11
+	VFMADD213PS rowmathconst<>+4160(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4160(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4224(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4224(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4288(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4288(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4352(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4352(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+4416(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+4416(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -2053,26 +2035,24 @@ BiasGELU_single:
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y3
-	VFMADD213PS rowmathconst<>+1920(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+3328(SB), Y3
+	VFMADD213PS rowmathconst<>+3392(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3456(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3520(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3584(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+3648(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+2368(SB), Y4
-	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2752(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+3712(SB), Y4
+	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+4032(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -2080,13 +2060,12 @@ BiasGELU_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y5
-	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3200(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+4096(SB), Y5
+	VFMADD213PS rowmathconst<>+4160(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4224(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4288(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4352(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4416(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -2133,26 +2112,24 @@ BiasGELU_tail:
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y4
-	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+3328(SB), Y4
+	VFMADD213PS rowmathconst<>+3392(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3456(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3520(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3584(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2368(SB), Y5
-	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2752(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+3712(SB), Y5
+	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+4032(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -2160,13 +2137,12 @@ BiasGELU_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y6
-	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3200(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+4096(SB), Y6
+	VFMADD213PS rowmathconst<>+4160(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4224(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4288(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4352(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+4416(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
@@ -2332,8 +2308,8 @@ SoftmaxRows_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y8, Y6
 	VPSLLD  $0x17, Y9, Y7
-	VPADDD  rowmathconst<>+3520(SB), Y6, Y6
-	VPADDD  rowmathconst<>+3520(SB), Y7, Y7
+	VPADDD  rowmathconst<>+4672(SB), Y6, Y6
+	VPADDD  rowmathconst<>+4672(SB), Y7, Y7
 	VMULPS  Y6, Y10, Y6
 	VMULPS  Y7, Y11, Y7
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
@@ -2381,7 +2357,7 @@ SoftmaxRows_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y6, Y5
-	VPADDD  rowmathconst<>+3520(SB), Y5, Y5
+	VPADDD  rowmathconst<>+4672(SB), Y5, Y5
 	VMULPS  Y5, Y7, Y5
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VANDPS  Y4, Y5, Y4
@@ -2427,7 +2403,7 @@ SoftmaxRows_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD     $0x17, Y6, Y5
-	VPADDD     rowmathconst<>+3520(SB), Y5, Y5
+	VPADDD     rowmathconst<>+4672(SB), Y5, Y5
 	VMULPS     Y5, Y7, Y5
 	VCMPPS     $0x15, rowmathconst<>+960(SB), Y1, Y1
 	VANDPS     Y1, Y5, Y1
@@ -2672,8 +2648,8 @@ SoftmaxRowsMask_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y8, Y6
 	VPSLLD  $0x17, Y9, Y7
-	VPADDD  rowmathconst<>+3520(SB), Y6, Y6
-	VPADDD  rowmathconst<>+3520(SB), Y7, Y7
+	VPADDD  rowmathconst<>+4672(SB), Y6, Y6
+	VPADDD  rowmathconst<>+4672(SB), Y7, Y7
 	VMULPS  Y6, Y10, Y6
 	VMULPS  Y7, Y11, Y7
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
@@ -2724,7 +2700,7 @@ SoftmaxRowsMask_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y6, Y5
-	VPADDD  rowmathconst<>+3520(SB), Y5, Y5
+	VPADDD  rowmathconst<>+4672(SB), Y5, Y5
 	VMULPS  Y5, Y7, Y5
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VANDPS  Y4, Y5, Y4
@@ -2773,7 +2749,7 @@ SoftmaxRowsMask_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD     $0x17, Y6, Y5
-	VPADDD     rowmathconst<>+3520(SB), Y5, Y5
+	VPADDD     rowmathconst<>+4672(SB), Y5, Y5
 	VMULPS     Y5, Y7, Y5
 	VCMPPS     $0x15, rowmathconst<>+960(SB), Y1, Y1
 	VANDPS     Y1, Y5, Y1
@@ -3918,20 +3894,18 @@ GELU_loop:
 	VMULPS Z3, Z3, Z13
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z14
-	VMOVUPS     rowmathconst<>+1856(SB), Z15
-	VFMADD213PS rowmathconst<>+1920(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1920(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+1984(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1984(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2048(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2048(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2112(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2112(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2176(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2176(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2240(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2240(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+3328(SB), Z14
+	VMOVUPS     rowmathconst<>+3328(SB), Z15
+	VFMADD213PS rowmathconst<>+3392(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3392(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3456(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3456(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3520(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3520(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3584(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3584(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3648(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3648(SB), Z13, Z15
 	VMOVAPS     Z2, Z12
 	VMOVAPS     Z3, Z13
 	VFMADD231PS Z2, Z14, Z12
@@ -3942,20 +3916,18 @@ GELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Z15
 	VMINPS      Z2, Z14, Z14
 	VMINPS      Z3, Z15, Z15
-	VMOVUPS     rowmathconst<>+2368(SB), Z16
-	VMOVUPS     rowmathconst<>+2368(SB), Z17
-	VFMADD213PS rowmathconst<>+2432(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2432(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2496(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2496(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2560(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2560(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2624(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2624(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2752(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2752(SB), Z15, Z17
+	VMOVUPS     rowmathconst<>+3712(SB), Z16
+	VMOVUPS     rowmathconst<>+3712(SB), Z17
+	VFMADD213PS rowmathconst<>+3776(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3776(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+3840(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3840(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+3904(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3904(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+3968(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3968(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+4032(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+4032(SB), Z15, Z17
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z16, Z14
@@ -3966,20 +3938,18 @@ GELU_loop:
 	VSUBPS Z19, Z17, Z17
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z18
-	VMOVUPS     rowmathconst<>+2816(SB), Z19
-	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2944(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3008(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3008(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3072(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3136(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3136(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3200(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3200(SB), Z17, Z19
+	VMOVUPS     rowmathconst<>+4096(SB), Z18
+	VMOVUPS     rowmathconst<>+4096(SB), Z19
+	VFMADD213PS rowmathconst<>+4160(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4160(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4224(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4224(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4288(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4288(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4352(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4352(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4416(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4416(SB), Z17, Z19
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
@@ -4035,26 +4005,24 @@ GELU_single:
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z3
-	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+3328(SB), Z3
+	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2368(SB), Z4
-	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+3712(SB), Z4
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4062,13 +4030,12 @@ GELU_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
-	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+4096(SB), Z5
+	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4112,26 +4079,24 @@ GELU_tail:
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z3
-	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+3328(SB), Z3
+	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2368(SB), Z4
-	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+3712(SB), Z4
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4139,13 +4104,12 @@ GELU_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
-	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+4096(SB), Z5
+	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4197,16 +4161,16 @@ GELUBackward_loop:
 	VMOVUPS     rowmathconst<>+0(SB), Z9
 	VMOVAPS     Z8, Z8
 	VMOVAPS     Z9, Z9
-	VFMADD231PS rowmathconst<>+3328(SB), Z6, Z8
-	VFMADD231PS rowmathconst<>+3328(SB), Z7, Z9
+	VFMADD231PS rowmathconst<>+4480(SB), Z6, Z8
+	VFMADD231PS rowmathconst<>+4480(SB), Z7, Z9
 	VMOVUPS     rowmathconst<>+0(SB), Z6
 	VMOVUPS     rowmathconst<>+0(SB), Z7
 	VDIVPS      Z8, Z6, Z6
 	VDIVPS      Z9, Z7, Z7
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3392(SB), Z8
-	VMOVUPS     rowmathconst<>+3392(SB), Z9
+	VMOVUPS     rowmathconst<>+4544(SB), Z8
+	VMOVUPS     rowmathconst<>+4544(SB), Z9
 	VMINPS      Z4, Z8, Z4
 	VMINPS      Z5, Z9, Z5
 	VMULPS      Z4, Z4, Z8
@@ -4215,8 +4179,8 @@ GELUBackward_loop:
 	VMOVAPS     Z5, Z15
 	VFMSUB213PS Z8, Z4, Z14
 	VFMSUB213PS Z9, Z5, Z15
-	VMULPS      rowmathconst<>+3456(SB), Z8, Z4
-	VMULPS      rowmathconst<>+3456(SB), Z9, Z5
+	VMULPS      rowmathconst<>+4608(SB), Z8, Z4
+	VMULPS      rowmathconst<>+4608(SB), Z9, Z5
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Z8
@@ -4261,42 +4225,42 @@ GELUBackward_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Z16, Z8
 	VPSLLD      $0x17, Z17, Z9
-	VPADDD      rowmathconst<>+3520(SB), Z8, Z8
-	VPADDD      rowmathconst<>+3520(SB), Z9, Z9
+	VPADDD      rowmathconst<>+4672(SB), Z8, Z8
+	VPADDD      rowmathconst<>+4672(SB), Z9, Z9
 	VMULPS      Z8, Z18, Z8
 	VMULPS      Z9, Z19, Z9
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z4, K1
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z5, K2
 	VMOVAPS.Z   Z8, K1, Z4
 	VMOVAPS.Z   Z9, K2, Z5
-	VMULPS      rowmathconst<>+3456(SB), Z14, Z8
-	VMULPS      rowmathconst<>+3456(SB), Z15, Z9
+	VMULPS      rowmathconst<>+4608(SB), Z14, Z8
+	VMULPS      rowmathconst<>+4608(SB), Z15, Z9
 	VMOVAPS     Z4, Z14
 	VMOVAPS     Z5, Z15
 	VFMADD231PS Z8, Z4, Z14
 	VFMADD231PS Z9, Z5, Z15
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+3584(SB), Z4
-	VMOVUPS     rowmathconst<>+3584(SB), Z5
-	VFMADD213PS rowmathconst<>+3648(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+3648(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+3712(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+3712(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+3776(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+3776(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+3840(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+3840(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+3904(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+3904(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+3968(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+3968(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+4032(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4032(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+4096(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4096(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+4160(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4160(SB), Z7, Z5
+	VMOVUPS     rowmathconst<>+4736(SB), Z4
+	VMOVUPS     rowmathconst<>+4736(SB), Z5
+	VFMADD213PS rowmathconst<>+4800(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4800(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+4864(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4864(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+4928(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4928(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+4992(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+4992(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+5056(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+5056(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+5120(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+5120(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+5184(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+5184(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+5248(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+5248(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+5312(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+5312(SB), Z7, Z5
 	VMULPS      Z6, Z4, Z4
 	VMULPS      Z7, Z5, Z5
 	VMULPS      Z14, Z4, Z4
@@ -4313,8 +4277,8 @@ GELUBackward_loop:
 	VBLENDMPS   Z5, Z7, K2, Z11
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+4224(SB), Z14, Z4
-	VMULPS      rowmathconst<>+4224(SB), Z15, Z5
+	VMULPS      rowmathconst<>+5376(SB), Z14, Z4
+	VMULPS      rowmathconst<>+5376(SB), Z15, Z5
 	VMOVAPS     Z10, Z6
 	VMOVAPS     Z11, Z7
 	VFMADD231PS Z4, Z2, Z6
@@ -4341,17 +4305,17 @@ GELUBackward_single:
 	VMULPS      rowmathconst<>+3264(SB), Z2, Z3
 	VMOVUPS     rowmathconst<>+0(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+3328(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+4480(SB), Z3, Z4
 	VMOVUPS     rowmathconst<>+0(SB), Z3
 	VDIVPS      Z4, Z3, Z3
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3392(SB), Z4
+	VMOVUPS     rowmathconst<>+4544(SB), Z4
 	VMINPS      Z2, Z4, Z2
 	VMULPS      Z2, Z2, Z4
 	VMOVAPS     Z2, Z5
 	VFMSUB213PS Z4, Z2, Z5
-	VMULPS      rowmathconst<>+3456(SB), Z4, Z2
+	VMULPS      rowmathconst<>+4608(SB), Z4, Z2
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Z4
@@ -4378,25 +4342,25 @@ GELUBackward_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Z6, Z4
-	VPADDD      rowmathconst<>+3520(SB), Z4, Z4
+	VPADDD      rowmathconst<>+4672(SB), Z4, Z4
 	VMULPS      Z4, Z7, Z4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z2, K1
 	VMOVAPS.Z   Z4, K1, Z2
-	VMULPS      rowmathconst<>+3456(SB), Z5, Z4
+	VMULPS      rowmathconst<>+4608(SB), Z5, Z4
 	VMOVAPS     Z2, Z5
 	VFMADD231PS Z4, Z2, Z5
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+3584(SB), Z2
-	VFMADD213PS rowmathconst<>+3648(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3712(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4096(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4160(SB), Z3, Z2
+	VMOVUPS     rowmathconst<>+4736(SB), Z2
+	VFMADD213PS rowmathconst<>+4800(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4864(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4928(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4992(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5056(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5120(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5184(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5248(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5312(SB), Z3, Z2
 	VMULPS      Z3, Z2, Z2
 	VMULPS      Z5, Z2, Z2
 	VMULPS      rowmathconst<>+64(SB), Z2, Z2
@@ -4406,7 +4370,7 @@ GELUBackward_single:
 	VBLENDMPS   Z2, Z3, K1, Z12
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+4224(SB), Z5, Z2
+	VMULPS      rowmathconst<>+5376(SB), Z5, Z2
 	VMOVAPS     Z12, Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMULPS      Z0, Z3, Z0
@@ -4432,17 +4396,17 @@ GELUBackward_tail:
 	VMULPS      rowmathconst<>+3264(SB), Z2, Z3
 	VMOVUPS     rowmathconst<>+0(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+3328(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+4480(SB), Z3, Z4
 	VMOVUPS     rowmathconst<>+0(SB), Z3
 	VDIVPS      Z4, Z3, Z3
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+3392(SB), Z4
+	VMOVUPS     rowmathconst<>+4544(SB), Z4
 	VMINPS      Z2, Z4, Z2
 	VMULPS      Z2, Z2, Z4
 	VMOVAPS     Z2, Z5
 	VFMSUB213PS Z4, Z2, Z5
-	VMULPS      rowmathconst<>+3456(SB), Z4, Z2
+	VMULPS      rowmathconst<>+4608(SB), Z4, Z2
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Z4
@@ -4469,25 +4433,25 @@ GELUBackward_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Z6, Z4
-	VPADDD      rowmathconst<>+3520(SB), Z4, Z4
+	VPADDD      rowmathconst<>+4672(SB), Z4, Z4
 	VMULPS      Z4, Z7, Z4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z2, K2
 	VMOVAPS.Z   Z4, K2, Z2
-	VMULPS      rowmathconst<>+3456(SB), Z5, Z4
+	VMULPS      rowmathconst<>+4608(SB), Z5, Z4
 	VMOVAPS     Z2, Z5
 	VFMADD231PS Z4, Z2, Z5
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+3584(SB), Z2
-	VFMADD213PS rowmathconst<>+3648(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3712(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4096(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4160(SB), Z3, Z2
+	VMOVUPS     rowmathconst<>+4736(SB), Z2
+	VFMADD213PS rowmathconst<>+4800(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4864(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4928(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+4992(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5056(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5120(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5184(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5248(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+5312(SB), Z3, Z2
 	VMULPS      Z3, Z2, Z2
 	VMULPS      Z5, Z2, Z2
 	VMULPS      rowmathconst<>+64(SB), Z2, Z2
@@ -4497,7 +4461,7 @@ GELUBackward_tail:
 	VBLENDMPS   Z2, Z3, K2, Z13
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+4224(SB), Z5, Z2
+	VMULPS      rowmathconst<>+5376(SB), Z5, Z2
 	VMOVAPS     Z13, Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMULPS      Z0, Z3, Z0
@@ -4527,18 +4491,18 @@ GELUTanh_loop:
 	VMULPS      Z1, Z1, Z5
 	VMULPS      Z2, Z2, Z6
 	VMULPS      Z3, Z3, Z7
-	VMOVUPS     rowmathconst<>+4352(SB), Z8
-	VMOVUPS     rowmathconst<>+4352(SB), Z9
-	VMOVUPS     rowmathconst<>+4352(SB), Z10
-	VMOVUPS     rowmathconst<>+4352(SB), Z11
+	VMOVUPS     rowmathconst<>+5504(SB), Z8
+	VMOVUPS     rowmathconst<>+5504(SB), Z9
+	VMOVUPS     rowmathconst<>+5504(SB), Z10
+	VMOVUPS     rowmathconst<>+5504(SB), Z11
 	VMOVAPS     Z8, Z8
 	VMOVAPS     Z9, Z9
 	VMOVAPS     Z10, Z10
 	VMOVAPS     Z11, Z11
-	VFMADD231PS rowmathconst<>+4288(SB), Z4, Z8
-	VFMADD231PS rowmathconst<>+4288(SB), Z5, Z9
-	VFMADD231PS rowmathconst<>+4288(SB), Z6, Z10
-	VFMADD231PS rowmathconst<>+4288(SB), Z7, Z11
+	VFMADD231PS rowmathconst<>+5440(SB), Z4, Z8
+	VFMADD231PS rowmathconst<>+5440(SB), Z5, Z9
+	VFMADD231PS rowmathconst<>+5440(SB), Z6, Z10
+	VFMADD231PS rowmathconst<>+5440(SB), Z7, Z11
 	VMULPS      Z0, Z8, Z4
 	VMULPS      Z1, Z9, Z5
 	VMULPS      Z2, Z10, Z6
@@ -4690,9 +4654,9 @@ GELUTanh_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z0, Z0, Z1
-	VMOVUPS     rowmathconst<>+4352(SB), Z2
+	VMOVUPS     rowmathconst<>+5504(SB), Z2
 	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+4288(SB), Z1, Z2
+	VFMADD231PS rowmathconst<>+5440(SB), Z1, Z2
 	VMULPS      Z0, Z2, Z1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -4751,9 +4715,9 @@ GELUTanh_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z0, Z0, Z1
-	VMOVUPS     rowmathconst<>+4352(SB), Z2
+	VMOVUPS     rowmathconst<>+5504(SB), Z2
 	VMOVAPS     Z2, Z2
-	VFMADD231PS rowmathconst<>+4288(SB), Z1, Z2
+	VFMADD231PS rowmathconst<>+5440(SB), Z1, Z2
 	VMULPS      Z0, Z2, Z1
 
 	// exp: clamp x to [-104, 89] (NaN stays NaN)
@@ -4820,12 +4784,12 @@ GELUTanhBackward_loop:
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z2, Z2, Z4
 	VMULPS      Z3, Z3, Z5
-	VMOVUPS     rowmathconst<>+4352(SB), Z6
-	VMOVUPS     rowmathconst<>+4352(SB), Z7
+	VMOVUPS     rowmathconst<>+5504(SB), Z6
+	VMOVUPS     rowmathconst<>+5504(SB), Z7
 	VMOVAPS     Z6, Z6
 	VMOVAPS     Z7, Z7
-	VFMADD231PS rowmathconst<>+4288(SB), Z4, Z6
-	VFMADD231PS rowmathconst<>+4288(SB), Z5, Z7
+	VFMADD231PS rowmathconst<>+5440(SB), Z4, Z6
+	VFMADD231PS rowmathconst<>+5440(SB), Z5, Z7
 	VMULPS      Z2, Z6, Z4
 	VMULPS      Z3, Z7, Z5
 
@@ -4876,8 +4840,8 @@ GELUTanhBackward_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z14, Z12
 	VPSLLD    $0x17, Z15, Z13
-	VPADDD    rowmathconst<>+3520(SB), Z12, Z12
-	VPADDD    rowmathconst<>+3520(SB), Z13, Z13
+	VPADDD    rowmathconst<>+4672(SB), Z12, Z12
+	VPADDD    rowmathconst<>+4672(SB), Z13, Z13
 	VMULPS    Z12, Z16, Z12
 	VMULPS    Z13, Z17, Z13
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z6, K1
@@ -4900,20 +4864,20 @@ GELUTanhBackward_loop:
 	VMULPS    Z13, Z7, Z5
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3392(SB), Z6
-	VMOVUPS     rowmathconst<>+3392(SB), Z7
+	VMOVUPS     rowmathconst<>+4544(SB), Z6
+	VMOVUPS     rowmathconst<>+4544(SB), Z7
 	VANDPS      rowmathconst<>+192(SB), Z2, Z12
 	VANDPS      rowmathconst<>+192(SB), Z3, Z13
 	VMINPS      Z12, Z6, Z6
 	VMINPS      Z13, Z7, Z7
 	VMULPS      Z6, Z6, Z6
 	VMULPS      Z7, Z7, Z7
-	VMOVUPS     rowmathconst<>+4480(SB), Z12
-	VMOVUPS     rowmathconst<>+4480(SB), Z13
+	VMOVUPS     rowmathconst<>+5632(SB), Z12
+	VMOVUPS     rowmathconst<>+5632(SB), Z13
 	VMOVAPS     Z12, Z12
 	VMOVAPS     Z13, Z13
-	VFMADD231PS rowmathconst<>+4416(SB), Z6, Z12
-	VFMADD231PS rowmathconst<>+4416(SB), Z7, Z13
+	VFMADD231PS rowmathconst<>+5568(SB), Z6, Z12
+	VFMADD231PS rowmathconst<>+5568(SB), Z7, Z13
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z2, Z4, Z2
@@ -4941,9 +4905,9 @@ GELUTanhBackward_single:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+4352(SB), Z3
+	VMOVUPS     rowmathconst<>+5504(SB), Z3
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+4288(SB), Z2, Z3
+	VFMADD231PS rowmathconst<>+5440(SB), Z2, Z3
 	VMULPS      Z1, Z3, Z2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
@@ -4974,7 +4938,7 @@ GELUTanhBackward_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z5, Z4
-	VPADDD    rowmathconst<>+3520(SB), Z4, Z4
+	VPADDD    rowmathconst<>+4672(SB), Z4, Z4
 	VMULPS    Z4, Z6, Z4
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z3, K1
 	VMOVAPS.Z Z4, K1, Z3
@@ -4987,13 +4951,13 @@ GELUTanhBackward_single:
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3392(SB), Z3
+	VMOVUPS     rowmathconst<>+4544(SB), Z3
 	VANDPS      rowmathconst<>+192(SB), Z1, Z4
 	VMINPS      Z4, Z3, Z3
 	VMULPS      Z3, Z3, Z3
-	VMOVUPS     rowmathconst<>+4480(SB), Z4
+	VMOVUPS     rowmathconst<>+5632(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+4416(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+5568(SB), Z3, Z4
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
@@ -5019,9 +4983,9 @@ GELUTanhBackward_tail:
 
 	// GELUTanh: v = -2·√(2/π)·(x + 0.044715·x³) = x·(c1 + c3·x²)
 	VMULPS      Z1, Z1, Z2
-	VMOVUPS     rowmathconst<>+4352(SB), Z3
+	VMOVUPS     rowmathconst<>+5504(SB), Z3
 	VMOVAPS     Z3, Z3
-	VFMADD231PS rowmathconst<>+4288(SB), Z2, Z3
+	VFMADD231PS rowmathconst<>+5440(SB), Z2, Z3
 	VMULPS      Z1, Z3, Z2
 
 	// GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r
@@ -5052,7 +5016,7 @@ GELUTanhBackward_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z5, Z4
-	VPADDD    rowmathconst<>+3520(SB), Z4, Z4
+	VPADDD    rowmathconst<>+4672(SB), Z4, Z4
 	VMULPS    Z4, Z6, Z4
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z3, K2
 	VMOVAPS.Z Z4, K2, Z3
@@ -5065,13 +5029,13 @@ GELUTanhBackward_tail:
 	VMULPS    Z4, Z3, Z2
 
 	// GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), x clamped to ±20 (s(1-s) is 0 beyond)
-	VMOVUPS     rowmathconst<>+3392(SB), Z3
+	VMOVUPS     rowmathconst<>+4544(SB), Z3
 	VANDPS      rowmathconst<>+192(SB), Z1, Z4
 	VMINPS      Z4, Z3, Z3
 	VMULPS      Z3, Z3, Z3
-	VMOVUPS     rowmathconst<>+4480(SB), Z4
+	VMOVUPS     rowmathconst<>+5632(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+4416(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+5568(SB), Z3, Z4
 
 	// GELUTanh': s + x·s(1-s)·2u'
 	VMULPS      Z1, Z2, Z1
@@ -5113,20 +5077,18 @@ BiasGELU_loop:
 	VMULPS Z3, Z3, Z13
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z14
-	VMOVUPS     rowmathconst<>+1856(SB), Z15
-	VFMADD213PS rowmathconst<>+1920(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1920(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+1984(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+1984(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2048(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2048(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2112(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2112(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2176(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2176(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+2240(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+2240(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+3328(SB), Z14
+	VMOVUPS     rowmathconst<>+3328(SB), Z15
+	VFMADD213PS rowmathconst<>+3392(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3392(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3456(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3456(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3520(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3520(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3584(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3584(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+3648(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+3648(SB), Z13, Z15
 	VMOVAPS     Z2, Z12
 	VMOVAPS     Z3, Z13
 	VFMADD231PS Z2, Z14, Z12
@@ -5137,20 +5099,18 @@ BiasGELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Z15
 	VMINPS      Z2, Z14, Z14
 	VMINPS      Z3, Z15, Z15
-	VMOVUPS     rowmathconst<>+2368(SB), Z16
-	VMOVUPS     rowmathconst<>+2368(SB), Z17
-	VFMADD213PS rowmathconst<>+2432(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2432(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2496(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2496(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2560(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2560(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2624(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2624(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+2752(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+2752(SB), Z15, Z17
+	VMOVUPS     rowmathconst<>+3712(SB), Z16
+	VMOVUPS     rowmathconst<>+3712(SB), Z17
+	VFMADD213PS rowmathconst<>+3776(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3776(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+3840(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3840(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+3904(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3904(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+3968(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+3968(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+4032(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+4032(SB), Z15, Z17
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z16, Z14
@@ -5161,20 +5121,18 @@ BiasGELU_loop:
 	VSUBPS Z19, Z17, Z17
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z18
-	VMOVUPS     rowmathconst<>+2816(SB), Z19
-	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+2944(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3008(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3008(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3072(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3136(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3136(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+3200(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+3200(SB), Z17, Z19
+	VMOVUPS     rowmathconst<>+4096(SB), Z18
+	VMOVUPS     rowmathconst<>+4096(SB), Z19
+	VFMADD213PS rowmathconst<>+4160(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4160(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4224(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4224(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4288(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4288(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4352(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4352(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+4416(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+4416(SB), Z17, Z19
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
@@ -5235,26 +5193,24 @@ BiasGELU_single:
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z3
-	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+3328(SB), Z3
+	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2368(SB), Z4
-	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+3712(SB), Z4
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -5262,13 +5218,12 @@ BiasGELU_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
-	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+4096(SB), Z5
+	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -5316,26 +5271,24 @@ BiasGELU_tail:
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z3
-	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+3328(SB), Z3
+	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2368(SB), Z4
-	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+3712(SB), Z4
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -5343,13 +5296,12 @@ BiasGELU_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
-	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+4096(SB), Z5
+	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -5517,8 +5469,8 @@ SoftmaxRows_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z9, Z7
 	VPSLLD    $0x17, Z10, Z8
-	VPADDD    rowmathconst<>+3520(SB), Z7, Z7
-	VPADDD    rowmathconst<>+3520(SB), Z8, Z8
+	VPADDD    rowmathconst<>+4672(SB), Z7, Z7
+	VPADDD    rowmathconst<>+4672(SB), Z8, Z8
 	VMULPS    Z7, Z11, Z7
 	VMULPS    Z8, Z12, Z8
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
@@ -5566,7 +5518,7 @@ SoftmaxRows_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z7, Z6
-	VPADDD    rowmathconst<>+3520(SB), Z6, Z6
+	VPADDD    rowmathconst<>+4672(SB), Z6, Z6
 	VMULPS    Z6, Z8, Z6
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
 	VMOVAPS.Z Z6, K1, Z5
@@ -5612,7 +5564,7 @@ SoftmaxRows_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z6, Z5
-	VPADDD    rowmathconst<>+3520(SB), Z5, Z5
+	VPADDD    rowmathconst<>+4672(SB), Z5, Z5
 	VMULPS    Z5, Z7, Z5
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z2, K2
 	VMOVAPS.Z Z5, K2, Z2
@@ -5860,8 +5812,8 @@ SoftmaxRowsMask_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z9, Z7
 	VPSLLD    $0x17, Z10, Z8
-	VPADDD    rowmathconst<>+3520(SB), Z7, Z7
-	VPADDD    rowmathconst<>+3520(SB), Z8, Z8
+	VPADDD    rowmathconst<>+4672(SB), Z7, Z7
+	VPADDD    rowmathconst<>+4672(SB), Z8, Z8
 	VMULPS    Z7, Z11, Z7
 	VMULPS    Z8, Z12, Z8
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
@@ -5912,7 +5864,7 @@ SoftmaxRowsMask_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z7, Z6
-	VPADDD    rowmathconst<>+3520(SB), Z6, Z6
+	VPADDD    rowmathconst<>+4672(SB), Z6, Z6
 	VMULPS    Z6, Z8, Z6
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
 	VMOVAPS.Z Z6, K1, Z5
@@ -5961,7 +5913,7 @@ SoftmaxRowsMask_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z6, Z5
-	VPADDD    rowmathconst<>+3520(SB), Z5, Z5
+	VPADDD    rowmathconst<>+4672(SB), Z5, Z5
 	VMULPS    Z5, Z7, Z5
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z2, K2
 	VMOVAPS.Z Z5, K2, Z2
@@ -7039,308 +6991,596 @@ DATA rowmathconst<>+3312(SB)/4, $0x3f3504f3
 DATA rowmathconst<>+3316(SB)/4, $0x3f3504f3
 DATA rowmathconst<>+3320(SB)/4, $0x3f3504f3
 DATA rowmathconst<>+3324(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3328(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3332(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3336(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3340(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3344(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3348(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3352(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3356(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3360(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3364(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3368(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3372(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3376(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3380(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3384(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3388(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+3392(SB)/4, $0x41a00000
-DATA rowmathconst<>+3396(SB)/4, $0x41a00000
-DATA rowmathconst<>+3400(SB)/4, $0x41a00000
-DATA rowmathconst<>+3404(SB)/4, $0x41a00000
-DATA rowmathconst<>+3408(SB)/4, $0x41a00000
-DATA rowmathconst<>+3412(SB)/4, $0x41a00000
-DATA rowmathconst<>+3416(SB)/4, $0x41a00000
-DATA rowmathconst<>+3420(SB)/4, $0x41a00000
-DATA rowmathconst<>+3424(SB)/4, $0x41a00000
-DATA rowmathconst<>+3428(SB)/4, $0x41a00000
-DATA rowmathconst<>+3432(SB)/4, $0x41a00000
-DATA rowmathconst<>+3436(SB)/4, $0x41a00000
-DATA rowmathconst<>+3440(SB)/4, $0x41a00000
-DATA rowmathconst<>+3444(SB)/4, $0x41a00000
-DATA rowmathconst<>+3448(SB)/4, $0x41a00000
-DATA rowmathconst<>+3452(SB)/4, $0x41a00000
-DATA rowmathconst<>+3456(SB)/4, $0xbf000000
-DATA rowmathconst<>+3460(SB)/4, $0xbf000000
-DATA rowmathconst<>+3464(SB)/4, $0xbf000000
-DATA rowmathconst<>+3468(SB)/4, $0xbf000000
-DATA rowmathconst<>+3472(SB)/4, $0xbf000000
-DATA rowmathconst<>+3476(SB)/4, $0xbf000000
-DATA rowmathconst<>+3480(SB)/4, $0xbf000000
-DATA rowmathconst<>+3484(SB)/4, $0xbf000000
-DATA rowmathconst<>+3488(SB)/4, $0xbf000000
-DATA rowmathconst<>+3492(SB)/4, $0xbf000000
-DATA rowmathconst<>+3496(SB)/4, $0xbf000000
-DATA rowmathconst<>+3500(SB)/4, $0xbf000000
-DATA rowmathconst<>+3504(SB)/4, $0xbf000000
-DATA rowmathconst<>+3508(SB)/4, $0xbf000000
-DATA rowmathconst<>+3512(SB)/4, $0xbf000000
-DATA rowmathconst<>+3516(SB)/4, $0xbf000000
-DATA rowmathconst<>+3520(SB)/4, $0x3f800000
-DATA rowmathconst<>+3524(SB)/4, $0x3f800000
-DATA rowmathconst<>+3528(SB)/4, $0x3f800000
-DATA rowmathconst<>+3532(SB)/4, $0x3f800000
-DATA rowmathconst<>+3536(SB)/4, $0x3f800000
-DATA rowmathconst<>+3540(SB)/4, $0x3f800000
-DATA rowmathconst<>+3544(SB)/4, $0x3f800000
-DATA rowmathconst<>+3548(SB)/4, $0x3f800000
-DATA rowmathconst<>+3552(SB)/4, $0x3f800000
-DATA rowmathconst<>+3556(SB)/4, $0x3f800000
-DATA rowmathconst<>+3560(SB)/4, $0x3f800000
-DATA rowmathconst<>+3564(SB)/4, $0x3f800000
-DATA rowmathconst<>+3568(SB)/4, $0x3f800000
-DATA rowmathconst<>+3572(SB)/4, $0x3f800000
-DATA rowmathconst<>+3576(SB)/4, $0x3f800000
-DATA rowmathconst<>+3580(SB)/4, $0x3f800000
-DATA rowmathconst<>+3584(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3588(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3592(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3596(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3600(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3604(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3608(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3612(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3616(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3620(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3624(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3628(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3632(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3636(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3640(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3644(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+3648(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3652(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3656(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3660(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3664(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3668(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3672(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3676(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3680(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3684(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3688(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3692(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3696(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3700(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3704(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3708(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+3712(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3716(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3720(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3724(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3728(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3732(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3736(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3740(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3744(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3748(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3752(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3756(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3760(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3764(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3768(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3772(SB)/4, $0xbed507d3
-DATA rowmathconst<>+3776(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3780(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3784(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3788(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3792(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3796(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3800(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3804(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3808(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3812(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3816(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3820(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3824(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3828(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3832(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3836(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+3840(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3844(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3848(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3852(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3856(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3860(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3864(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3868(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3872(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3876(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3880(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3884(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3888(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3892(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3896(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3900(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+3904(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3908(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3912(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3916(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3920(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3924(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3928(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3932(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3936(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3940(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3944(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3948(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3952(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3956(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3960(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3964(SB)/4, $0x3e685da1
-DATA rowmathconst<>+3968(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3972(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3976(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3980(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3984(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3988(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3992(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+3996(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4000(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4004(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4008(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4012(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4016(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4020(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4024(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4028(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+4032(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4036(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4040(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4044(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4048(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4052(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4056(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4060(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4064(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4068(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4072(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4076(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4080(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4084(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4088(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4092(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+4096(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4100(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4104(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4108(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4112(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4116(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4120(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4124(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4128(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4132(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4136(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4140(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4144(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4148(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4152(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4156(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+4160(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4164(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4168(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4172(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4176(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4180(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4184(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4188(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4192(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4196(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4200(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4204(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4208(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4212(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4216(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4220(SB)/4, $0x3e671b30
-DATA rowmathconst<>+4224(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4228(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4232(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4236(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4240(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4244(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4248(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4252(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4256(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4260(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4264(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4268(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4272(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4276(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4280(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4284(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+4288(SB)/4, $0xbd922279
-DATA rowmathconst<>+4292(SB)/4, $0xbd922279
-DATA rowmathconst<>+4296(SB)/4, $0xbd922279
-DATA rowmathconst<>+4300(SB)/4, $0xbd922279
-DATA rowmathconst<>+4304(SB)/4, $0xbd922279
-DATA rowmathconst<>+4308(SB)/4, $0xbd922279
-DATA rowmathconst<>+4312(SB)/4, $0xbd922279
-DATA rowmathconst<>+4316(SB)/4, $0xbd922279
-DATA rowmathconst<>+4320(SB)/4, $0xbd922279
-DATA rowmathconst<>+4324(SB)/4, $0xbd922279
-DATA rowmathconst<>+4328(SB)/4, $0xbd922279
-DATA rowmathconst<>+4332(SB)/4, $0xbd922279
-DATA rowmathconst<>+4336(SB)/4, $0xbd922279
-DATA rowmathconst<>+4340(SB)/4, $0xbd922279
-DATA rowmathconst<>+4344(SB)/4, $0xbd922279
-DATA rowmathconst<>+4348(SB)/4, $0xbd922279
-DATA rowmathconst<>+4352(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4356(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4360(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4364(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4368(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4372(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4376(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4380(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4384(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4388(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4392(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4396(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4400(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4404(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4408(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4412(SB)/4, $0xbfcc422a
-DATA rowmathconst<>+4416(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4420(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4424(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4428(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4432(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4436(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4440(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4444(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4448(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4452(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4456(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4460(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4464(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4468(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4472(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4476(SB)/4, $0x3e5b33b6
-DATA rowmathconst<>+4480(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4484(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4488(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4492(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4496(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4500(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4504(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4508(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4512(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4516(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4520(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4524(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4528(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4532(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4536(SB)/4, $0x3fcc422a
-DATA rowmathconst<>+4540(SB)/4, $0x3fcc422a
-GLOBL rowmathconst<>(SB), RODATA|NOPTR, $4544
+DATA rowmathconst<>+3328(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3332(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3336(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3340(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3344(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3348(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3352(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3356(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3360(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3364(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3368(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3372(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3376(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3380(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3384(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3388(SB)/4, $0xba139fd6
+DATA rowmathconst<>+3392(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3396(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3400(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3404(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3408(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3412(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3416(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3420(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3424(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3428(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3432(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3436(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3440(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3444(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3448(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3452(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+3456(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3460(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3464(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3468(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3472(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3476(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3480(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3484(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3488(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3492(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3496(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3500(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3504(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3508(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3512(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3516(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+3520(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3524(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3528(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3532(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3536(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3540(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3544(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3548(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3552(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3556(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3560(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3564(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3568(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3572(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3576(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3580(SB)/4, $0x3de704a1
+DATA rowmathconst<>+3584(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3588(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3592(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3596(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3600(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3604(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3608(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3612(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3616(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3620(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3624(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3628(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3632(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3636(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3640(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3644(SB)/4, $0xbec0933a
+DATA rowmathconst<>+3648(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3652(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3656(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3660(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3664(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3668(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3672(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3676(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3680(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3684(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3688(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3692(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3696(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3700(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3704(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3708(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+3712(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3716(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3720(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3724(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3728(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3732(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3736(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3740(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3744(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3748(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3752(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3756(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3760(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3764(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3768(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3772(SB)/4, $0xbad98a87
+DATA rowmathconst<>+3776(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3780(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3784(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3788(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3792(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3796(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3800(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3804(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3808(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3812(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3816(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3820(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3824(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3828(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3832(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3836(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+3840(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3844(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3848(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3852(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3856(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3860(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3864(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3868(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3872(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3876(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3880(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3884(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3888(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3892(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3896(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3900(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+3904(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3908(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3912(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3916(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3920(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3924(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3928(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3932(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3936(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3940(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3944(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3948(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3952(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3956(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3960(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3964(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+3968(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3972(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3976(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3980(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3984(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3988(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3992(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+3996(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4000(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4004(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4008(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4012(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4016(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4020(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4024(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4028(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+4032(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4036(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4040(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4044(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4048(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4052(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4056(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4060(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4064(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4068(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4072(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4076(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4080(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4084(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4088(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4092(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+4096(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4100(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4104(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4108(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4112(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4116(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4120(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4124(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4128(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4132(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4136(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4140(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4144(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4148(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4152(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4156(SB)/4, $0x3aae5448
+DATA rowmathconst<>+4160(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4164(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4168(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4172(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4176(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4180(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4184(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4188(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4192(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4196(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4200(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4204(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4208(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4212(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4216(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4220(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+4224(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4228(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4232(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4236(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4240(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4244(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4248(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4252(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4256(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4260(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4264(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4268(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4272(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4276(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4280(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4284(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+4288(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4292(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4296(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4300(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4304(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4308(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4312(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4316(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4320(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4324(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4328(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4332(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4336(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4340(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4344(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4348(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+4352(SB)/4, $0x3f317218
+DATA rowmathconst<>+4356(SB)/4, $0x3f317218
+DATA rowmathconst<>+4360(SB)/4, $0x3f317218
+DATA rowmathconst<>+4364(SB)/4, $0x3f317218
+DATA rowmathconst<>+4368(SB)/4, $0x3f317218
+DATA rowmathconst<>+4372(SB)/4, $0x3f317218
+DATA rowmathconst<>+4376(SB)/4, $0x3f317218
+DATA rowmathconst<>+4380(SB)/4, $0x3f317218
+DATA rowmathconst<>+4384(SB)/4, $0x3f317218
+DATA rowmathconst<>+4388(SB)/4, $0x3f317218
+DATA rowmathconst<>+4392(SB)/4, $0x3f317218
+DATA rowmathconst<>+4396(SB)/4, $0x3f317218
+DATA rowmathconst<>+4400(SB)/4, $0x3f317218
+DATA rowmathconst<>+4404(SB)/4, $0x3f317218
+DATA rowmathconst<>+4408(SB)/4, $0x3f317218
+DATA rowmathconst<>+4412(SB)/4, $0x3f317218
+DATA rowmathconst<>+4416(SB)/4, $0x3f800000
+DATA rowmathconst<>+4420(SB)/4, $0x3f800000
+DATA rowmathconst<>+4424(SB)/4, $0x3f800000
+DATA rowmathconst<>+4428(SB)/4, $0x3f800000
+DATA rowmathconst<>+4432(SB)/4, $0x3f800000
+DATA rowmathconst<>+4436(SB)/4, $0x3f800000
+DATA rowmathconst<>+4440(SB)/4, $0x3f800000
+DATA rowmathconst<>+4444(SB)/4, $0x3f800000
+DATA rowmathconst<>+4448(SB)/4, $0x3f800000
+DATA rowmathconst<>+4452(SB)/4, $0x3f800000
+DATA rowmathconst<>+4456(SB)/4, $0x3f800000
+DATA rowmathconst<>+4460(SB)/4, $0x3f800000
+DATA rowmathconst<>+4464(SB)/4, $0x3f800000
+DATA rowmathconst<>+4468(SB)/4, $0x3f800000
+DATA rowmathconst<>+4472(SB)/4, $0x3f800000
+DATA rowmathconst<>+4476(SB)/4, $0x3f800000
+DATA rowmathconst<>+4480(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4484(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4488(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4492(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4496(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4500(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4504(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4508(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4512(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4516(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4520(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4524(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4528(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4532(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4536(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4540(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+4544(SB)/4, $0x41a00000
+DATA rowmathconst<>+4548(SB)/4, $0x41a00000
+DATA rowmathconst<>+4552(SB)/4, $0x41a00000
+DATA rowmathconst<>+4556(SB)/4, $0x41a00000
+DATA rowmathconst<>+4560(SB)/4, $0x41a00000
+DATA rowmathconst<>+4564(SB)/4, $0x41a00000
+DATA rowmathconst<>+4568(SB)/4, $0x41a00000
+DATA rowmathconst<>+4572(SB)/4, $0x41a00000
+DATA rowmathconst<>+4576(SB)/4, $0x41a00000
+DATA rowmathconst<>+4580(SB)/4, $0x41a00000
+DATA rowmathconst<>+4584(SB)/4, $0x41a00000
+DATA rowmathconst<>+4588(SB)/4, $0x41a00000
+DATA rowmathconst<>+4592(SB)/4, $0x41a00000
+DATA rowmathconst<>+4596(SB)/4, $0x41a00000
+DATA rowmathconst<>+4600(SB)/4, $0x41a00000
+DATA rowmathconst<>+4604(SB)/4, $0x41a00000
+DATA rowmathconst<>+4608(SB)/4, $0xbf000000
+DATA rowmathconst<>+4612(SB)/4, $0xbf000000
+DATA rowmathconst<>+4616(SB)/4, $0xbf000000
+DATA rowmathconst<>+4620(SB)/4, $0xbf000000
+DATA rowmathconst<>+4624(SB)/4, $0xbf000000
+DATA rowmathconst<>+4628(SB)/4, $0xbf000000
+DATA rowmathconst<>+4632(SB)/4, $0xbf000000
+DATA rowmathconst<>+4636(SB)/4, $0xbf000000
+DATA rowmathconst<>+4640(SB)/4, $0xbf000000
+DATA rowmathconst<>+4644(SB)/4, $0xbf000000
+DATA rowmathconst<>+4648(SB)/4, $0xbf000000
+DATA rowmathconst<>+4652(SB)/4, $0xbf000000
+DATA rowmathconst<>+4656(SB)/4, $0xbf000000
+DATA rowmathconst<>+4660(SB)/4, $0xbf000000
+DATA rowmathconst<>+4664(SB)/4, $0xbf000000
+DATA rowmathconst<>+4668(SB)/4, $0xbf000000
+DATA rowmathconst<>+4672(SB)/4, $0x3f800000
+DATA rowmathconst<>+4676(SB)/4, $0x3f800000
+DATA rowmathconst<>+4680(SB)/4, $0x3f800000
+DATA rowmathconst<>+4684(SB)/4, $0x3f800000
+DATA rowmathconst<>+4688(SB)/4, $0x3f800000
+DATA rowmathconst<>+4692(SB)/4, $0x3f800000
+DATA rowmathconst<>+4696(SB)/4, $0x3f800000
+DATA rowmathconst<>+4700(SB)/4, $0x3f800000
+DATA rowmathconst<>+4704(SB)/4, $0x3f800000
+DATA rowmathconst<>+4708(SB)/4, $0x3f800000
+DATA rowmathconst<>+4712(SB)/4, $0x3f800000
+DATA rowmathconst<>+4716(SB)/4, $0x3f800000
+DATA rowmathconst<>+4720(SB)/4, $0x3f800000
+DATA rowmathconst<>+4724(SB)/4, $0x3f800000
+DATA rowmathconst<>+4728(SB)/4, $0x3f800000
+DATA rowmathconst<>+4732(SB)/4, $0x3f800000
+DATA rowmathconst<>+4736(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4740(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4744(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4748(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4752(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4756(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4760(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4764(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4768(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4772(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4776(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4780(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4784(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4788(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4792(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4796(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+4800(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4804(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4808(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4812(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4816(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4820(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4824(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4828(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4832(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4836(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4840(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4844(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4848(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4852(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4856(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4860(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+4864(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4868(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4872(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4876(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4880(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4884(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4888(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4892(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4896(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4900(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4904(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4908(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4912(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4916(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4920(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4924(SB)/4, $0xbed507d3
+DATA rowmathconst<>+4928(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4932(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4936(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4940(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4944(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4948(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4952(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4956(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4960(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4964(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4968(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4972(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4976(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4980(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4984(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4988(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+4992(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+4996(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5000(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5004(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5008(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5012(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5016(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5020(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5024(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5028(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5032(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5036(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5040(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5044(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5048(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5052(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+5056(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5060(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5064(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5068(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5072(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5076(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5080(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5084(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5088(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5092(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5096(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5100(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5104(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5108(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5112(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5116(SB)/4, $0x3e685da1
+DATA rowmathconst<>+5120(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5124(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5128(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5132(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5136(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5140(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5144(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5148(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5152(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5156(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5160(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5164(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5168(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5172(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5176(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5180(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+5184(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5188(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5192(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5196(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5200(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5204(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5208(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5212(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5216(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5220(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5224(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5228(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5232(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5236(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5240(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5244(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+5248(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5252(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5256(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5260(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5264(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5268(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5272(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5276(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5280(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5284(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5288(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5292(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5296(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5300(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5304(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5308(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+5312(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5316(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5320(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5324(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5328(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5332(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5336(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5340(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5344(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5348(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5352(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5356(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5360(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5364(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5368(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5372(SB)/4, $0x3e671b30
+DATA rowmathconst<>+5376(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5380(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5384(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5388(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5392(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5396(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5400(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5404(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5408(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5412(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5416(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5420(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5424(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5428(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5432(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5436(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+5440(SB)/4, $0xbd922279
+DATA rowmathconst<>+5444(SB)/4, $0xbd922279
+DATA rowmathconst<>+5448(SB)/4, $0xbd922279
+DATA rowmathconst<>+5452(SB)/4, $0xbd922279
+DATA rowmathconst<>+5456(SB)/4, $0xbd922279
+DATA rowmathconst<>+5460(SB)/4, $0xbd922279
+DATA rowmathconst<>+5464(SB)/4, $0xbd922279
+DATA rowmathconst<>+5468(SB)/4, $0xbd922279
+DATA rowmathconst<>+5472(SB)/4, $0xbd922279
+DATA rowmathconst<>+5476(SB)/4, $0xbd922279
+DATA rowmathconst<>+5480(SB)/4, $0xbd922279
+DATA rowmathconst<>+5484(SB)/4, $0xbd922279
+DATA rowmathconst<>+5488(SB)/4, $0xbd922279
+DATA rowmathconst<>+5492(SB)/4, $0xbd922279
+DATA rowmathconst<>+5496(SB)/4, $0xbd922279
+DATA rowmathconst<>+5500(SB)/4, $0xbd922279
+DATA rowmathconst<>+5504(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5508(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5512(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5516(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5520(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5524(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5528(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5532(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5536(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5540(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5544(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5548(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5552(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5556(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5560(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5564(SB)/4, $0xbfcc422a
+DATA rowmathconst<>+5568(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5572(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5576(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5580(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5584(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5588(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5592(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5596(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5600(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5604(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5608(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5612(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5616(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5620(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5624(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5628(SB)/4, $0x3e5b33b6
+DATA rowmathconst<>+5632(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5636(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5640(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5644(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5648(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5652(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5656(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5660(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5664(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5668(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5672(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5676(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5680(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5684(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5688(SB)/4, $0x3fcc422a
+DATA rowmathconst<>+5692(SB)/4, $0x3fcc422a
+GLOBL rowmathconst<>(SB), RODATA|NOPTR, $5696

@@ -21,10 +21,10 @@ var (
 //
 // Accuracy of the SIMD variants, here and in GELUBackward, GELUTanh,
 // GELUTanhBackward and AddBiasGELU: |got - exact| ≤ 1e-7 + 1e-6·|exact|
-// (the 1e-7 scaled by |dy| for the backward forms). They compute Φ from
-// erfc, so the left tail keeps its relative accuracy down to x = -5.65,
-// below which Φ is taken as 0 (|GELU(x)| < 5e-8 there). GELU(+Inf) = +Inf,
-// GELU(-Inf) = NaN (-Inf·0), as in the float64 formula.
+// (the 1e-7 scaled by |dy| for the backward forms). They compute Φ(x) for
+// x < 0 as erfc(|x|/√2)/2 rather than 1 - Φ(|x|), so nothing cancels; the
+// forward kernels take Φ as 0 below x = -5.65 (where |GELU(x)| < 5e-8).
+// GELU(+Inf) = +Inf, GELU(-Inf) = NaN (-Inf·0), as in the float64 formula.
 func GELU(y, x []float32) { mapVec("GELU", geluOp, y, x) }
 
 // GELUBackward computes dx[i] = dy[i] * (Φ(x[i]) + x[i] * φ(x[i])) for i < len(x),

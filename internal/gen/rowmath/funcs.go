@@ -99,23 +99,23 @@ func (e *E) expNormal(x V) V {
 // n = round(y), r = y - n (exact), 2^r = p(r·ln2) with p the exp polynomial
 // (its coefficients scaled by powers of ln2), 2^n added to the exponent.
 // It needs no multiply-adds for the reduction, unlike e^x.
-func (e *E) exp2Normal(y V) V {
+func (e *E) exp2Normal(y V, pp erfPolys) V {
 	Comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
 	t := e.add(y, C(kMagic))
 	n := e.sub(t, C(kMagic))
 	r := e.sub(y, n)
 	Comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
-	p := e.horner(r, coefs("exp2", exp2Coef()))
+	p := e.horner(r, coefs(pp.name+"exp2", exp2Coef(pp.exp)))
 	Comment("exp2: add n to the exponent field (t's low bits hold n)")
 	return e.paddd(e.pslld(t, 23), p)
 }
 
 // exp2Coef returns the exp polynomial in r·ln2, highest degree first,
 // including the linear and constant terms.
-func exp2Coef() []float64 {
-	deg := len(coef.Exp) + 1 // coef.Exp holds degrees deg..2
+func exp2Coef(exp []float64) []float64 {
+	deg := len(exp) + 1 // exp holds degrees deg..2
 	c := make([]float64, 0, deg+1)
-	for k, v := range coef.Exp {
+	for k, v := range exp {
 		c = append(c, v*math.Pow(math.Ln2, float64(deg-k)))
 	}
 	return append(c, math.Ln2, 1)
@@ -164,31 +164,43 @@ func (e *E) tanh(x V) V {
 	return e.or(e.blend(c, large, small), s)
 }
 
+// erfPolys selects the polynomials of erf: the full-accuracy set (Erf) or
+// the lower-degree one (GELU forward).
+type erfPolys struct {
+	name                string
+	small, erfcLog, exp []float64
+}
+
+var (
+	erfFull = erfPolys{"erf", coef.ErfSmall, coef.ErfcLog, coef.Exp}
+	erfGELU = erfPolys{"gelu", coef.ErfSmallGELU, coef.ErfcLogGELU, coef.ExpGELU}
+)
+
+// scaled returns c multiplied by k.
+func scaled(c []float64, k float64) []float64 {
+	out := make([]float64, len(c))
+	for i, v := range c {
+		out[i] = v * k
+	}
+	return out
+}
+
 // erfParts returns, for a = |x| ≥ 0 (or NaN), small = erf(a) from the odd
 // polynomial (meaningful for a < 1), big = erfc(min(a, 4)) from exp(P(a))
 // (meaningful for a ≥ 1) and the condition a < 1.
-func (e *E) erfParts(a V) (small, big V, isSmall []cond) {
+func (e *E) erfParts(a V, p erfPolys) (small, big V, isSmall []cond) {
 	Comment("erf: a < 1: erf(a) = a·P(a²)")
 	a2 := e.mul(a, a)
 	Comment("erf: written a + a·(P(a²) - 1) so that the leading term is exact")
-	n := len(coef.ErfSmall)
-	q := e.horner(a2, coefs("erfs", coef.ErfSmall[:n-1]))
-	e.fmaTo(q, a2, C(f32("erfs1m1", float32(coef.ErfSmall[n-1]-1))))
+	n := len(p.small)
+	q := e.horner(a2, coefs(p.name+"s", p.small[:n-1]))
+	e.fmaTo(q, a2, C(f32(p.name+"s1m1", float32(p.small[n-1]-1))))
 	small = e.fma(q, a, a)
 	Comment("erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)")
 	ac := e.min(e.ld(f32("four", 4)), a)
-	big = e.exp2Normal(e.horner(ac, coefs("erfc2", erfcLog2Coef())))
+	big = e.exp2Normal(e.horner(ac, coefs(p.name+"c2", scaled(p.erfcLog, math.Log2E))), p)
 	isSmall = e.cmp(cmpLT, a, C(kOne))
 	return small, big, isSmall
-}
-
-// erfcLog2Coef returns coef.ErfcLog scaled by log2 e: log2 erfc(a).
-func erfcLog2Coef() []float64 {
-	c := make([]float64, len(coef.ErfcLog))
-	for i, v := range coef.ErfcLog {
-		c[i] = v * math.Log2E
-	}
-	return c
 }
 
 // erf returns erf(x) = sign(x)·(a < 1 ? a·P(a²) : 1 - exp(Q(a))), a = |x|.
@@ -196,7 +208,7 @@ func (e *E) erf(x V) V {
 	Comment("erf: a = |x|, s = sign(x)")
 	a := e.and(x, C(kAbs))
 	s := e.and(x, C(kSign))
-	small, big, isSmall := e.erfParts(a)
+	small, big, isSmall := e.erfParts(a, erfFull)
 	large := e.sub(e.ld(kOne), big)
 	return e.or(e.blend(isSmall, large, small), s)
 }
@@ -207,7 +219,7 @@ func (e *E) erf(x V) V {
 func (e *E) phi(x V) V {
 	Comment("Φ: a = |x|/√2; q = erfc(a)")
 	a := e.and(e.mul(x, C(f32("rsqrt2", 1/math.Sqrt2))), C(kAbs))
-	small, big, isSmall := e.erfParts(a)
+	small, big, isSmall := e.erfParts(a, erfGELU)
 	q := e.blend(isSmall, big, e.sub(e.ld(kOne), small))
 	q = e.keep(e.cmp(cmpLT, a, C(f32("four", 4))), q)
 	Comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")

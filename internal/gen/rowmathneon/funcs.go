@@ -107,7 +107,7 @@ func (f *fn) expNormal(x V) V {
 }
 
 // exp2Normal returns 2^y for |y| ≤ 125 (no multiply-adds in the reduction).
-func (f *fn) exp2Normal(y V) V {
+func (f *fn) exp2Normal(y V, pp erfPolys) V {
 	f.comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
 	m := f.kf(magic)
 	t := f.fadd(y, m)
@@ -116,7 +116,7 @@ func (f *fn) exp2Normal(y V) V {
 	r := f.fsub(y, n)
 	f.free(n)
 	f.comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
-	p := f.horner(r, exp2Coef())
+	p := f.horner(r, exp2Coef(pp.exp))
 	f.free(r)
 	f.comment("exp2: add n to the exponent field (t's low bits hold n)")
 	s := f.shl(t, 23)
@@ -127,22 +127,33 @@ func (f *fn) exp2Normal(y V) V {
 }
 
 // exp2Coef is the exp polynomial in r·ln2, highest degree first.
-func exp2Coef() []float64 {
-	deg := len(coef.Exp) + 1
+func exp2Coef(exp []float64) []float64 {
+	deg := len(exp) + 1
 	c := make([]float64, 0, deg+1)
-	for k, v := range coef.Exp {
+	for k, v := range exp {
 		c = append(c, v*math.Pow(math.Ln2, float64(deg-k)))
 	}
 	return append(c, math.Ln2, 1)
 }
 
-// erfcLog2Coef is coef.ErfcLog scaled by log2 e.
-func erfcLog2Coef() []float64 {
-	c := make([]float64, len(coef.ErfcLog))
-	for i, v := range coef.ErfcLog {
-		c[i] = v * math.Log2E
+// erfPolys selects the polynomials of erf: the full-accuracy set (Erf) or
+// the lower-degree one (GELU forward), as in the amd64 generator.
+type erfPolys struct {
+	small, erfcLog, exp []float64
+}
+
+var (
+	erfFull = erfPolys{coef.ErfSmall, coef.ErfcLog, coef.Exp}
+	erfGELU = erfPolys{coef.ErfSmallGELU, coef.ErfcLogGELU, coef.ExpGELU}
+)
+
+// scaled returns c multiplied by k.
+func scaled(c []float64, k float64) []float64 {
+	out := make([]float64, len(c))
+	for i, v := range c {
+		out[i] = v * k
 	}
-	return c
+	return out
 }
 
 // expReduce returns t = round(x·log2e) + 1.5·2²³ and r = x - n·ln2.
@@ -223,20 +234,20 @@ func (f *fn) tanh(x V) V {
 
 // erfParts returns erf(a) for a < 1, erfc(min(a, 4)) for a ≥ 1, and the
 // mask a < 1.
-func (f *fn) erfParts(a V) (small, big, isSmall V) {
+func (f *fn) erfParts(a V, p erfPolys) (small, big, isSmall V) {
 	f.comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4")
 	four := f.kf(4)
 	ac := f.fmin(a, four)
 	f.free(four)
-	qa := f.horner(ac, erfcLog2Coef())
+	qa := f.horner(ac, scaled(p.erfcLog, math.Log2E))
 	f.free(ac)
-	big = f.exp2Normal(qa)
+	big = f.exp2Normal(qa, p)
 	f.free(qa)
 	f.comment("erf: a < 1: erf(a) = a + a·(P(a²) - 1)")
 	a2 := f.fmul(a, a)
-	n := len(coef.ErfSmall)
-	q := f.horner(a2, coef.ErfSmall[:n-1])
-	c1 := f.kf(float32(coef.ErfSmall[n-1] - 1))
+	n := len(p.small)
+	q := f.horner(a2, p.small[:n-1])
+	c1 := f.kf(float32(p.small[n-1] - 1))
 	f.fmaTo(c1, q, a2)
 	f.free(q, a2)
 	small = f.fma(c1, a, a)
@@ -251,7 +262,7 @@ func (f *fn) erfParts(a V) (small, big, isSmall V) {
 func (f *fn) erf(x V) V {
 	f.comment("erf: a = |x|, s = sign(x)")
 	a, s := f.absSign(x)
-	small, big, isSmall := f.erfParts(a)
+	small, big, isSmall := f.erfParts(a, erfFull)
 	f.free(a)
 	one := f.kf(1)
 	large := f.fsub(one, big)
@@ -270,7 +281,7 @@ func (f *fn) phi(x V) V {
 	xs := f.mulK(x, float32(1/math.Sqrt2))
 	a, s := f.absSign(xs)
 	f.free(xs, s)
-	small, big, isSmall := f.erfParts(a)
+	small, big, isSmall := f.erfParts(a, erfGELU)
 	one := f.kf(1)
 	cs := f.fsub(one, small)
 	f.free(small)

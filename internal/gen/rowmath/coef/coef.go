@@ -49,3 +49,27 @@ var ErfcT = []float64{
 	0.14471076267416033, 0.21183275526368356, 0.2253059864619933,
 	0.22568965367941882,
 }
+
+// Lower-degree fits used by the GELU forward kernels, whose stated
+// tolerance (1e-7 absolute + 1e-6 relative) leaves room for them; highest
+// degree first like the others.
+
+// ErfSmallGELU: erf(a) ≈ a·P(a²) on 0 ≤ a ≤ 1, six terms, relative error 4.0e-8.
+var ErfSmallGELU = []float64{
+	-0.0005631422170206124, 0.004917551556568922, -0.026711311588731454,
+	0.1128018013077347, -0.3761232619128867, 1.128379122496947,
+}
+
+// ErfcLogGELU: erfc(a) ≈ exp(P(a)) on 1 ≤ a ≤ 4, degree 5, absolute error
+// of erfc 1.6e-8.
+var ErfcLogGELU = []float64{
+	-0.0011504212434417793, 0.014778114690629396, -0.08863416242873001,
+	-0.6544889582408168, -1.1174384789510494, -0.002671702211868081,
+}
+
+// ExpGELU: e^r ≈ 1 + r + r²·(c2 + c3 r + c4 r² + c5 r³) on |r| ≤ ln2/2,
+// relative error 1.05e-7.
+var ExpGELU = []float64{
+	0.008312525316231997, 0.041890114581501596, 0.16667114465615887,
+	0.49999231781048886,
+}
