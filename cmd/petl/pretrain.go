@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/pretrain"
+)
+
+func init() {
+	commands["pretrain"] = command{"pretrain a BERT from scratch with masked language modelling on a text corpus", runPretrain}
+}
+
+// EnvCorpus names the environment variable holding the corpus folder that
+// scripts/corpus/build.sh writes (corpus.txt inside it).
+const EnvCorpus = "PETL_CORPUS"
+
+func runPretrain(ctx context.Context, args []string) error {
+	def := pretrain.DefaultConfig(0)
+	fs := flag.NewFlagSet("pretrain", flag.ContinueOnError)
+	corpus := fs.String("corpus", "", "corpus file: one sentence or paragraph per line, a blank line between documents (default $"+EnvCorpus+"/corpus.txt, then ~/.cache/petl/corpus/corpus.txt; build it with scripts/corpus/build.sh)")
+	out := fs.String("out", "", "output folder: checkpoint-<step>/ folders in the Hugging Face layout")
+	vocab := fs.String("vocab", defaultVocab, "vocabulary file (uncased WordPiece)")
+	layers := fs.Int("layers", def.Model.NumLayers, "encoder layers")
+	hidden := fs.Int("hidden", def.Model.HiddenSize, "hidden size")
+	heads := fs.Int("heads", def.Model.NumHeads, "attention heads")
+	inter := fs.Int("intermediate", def.Model.IntermediateSize, "feed-forward size")
+	steps := fs.Int("steps", def.Steps, "optimizer steps")
+	batch := fs.Int("batch", def.Batch, "sequences per step")
+	maxLen := fs.Int("max-len", def.MaxLen, "tokens per sequence, [CLS] and [SEP] included")
+	lr := fs.Float64("lr", def.LR, "peak learning rate (linear warm-up, then linear decay to 0)")
+	warmup := fs.Float64("warmup", def.Warmup, "warm-up fraction of the steps")
+	wd := fs.Float64("weight-decay", float64(def.AdamW.WeightDecay), "AdamW weight decay (not on biases and layer norms)")
+	clip := fs.Float64("max-grad-norm", def.MaxGradNorm, "clip the global gradient norm (0: no clipping)")
+	seed := fs.Uint64("seed", def.Seed, "seed of the initialisation, sequence order, masking and dropout")
+	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
+	resume := fs.Bool("resume", false, "continue from the newest checkpoint in --out (same flags and corpus)")
+	evalEvery := fs.Int("eval-every", def.EvalEvery, "steps between held-out evaluations and checkpoints")
+	evalSeqs := fs.Int("eval-seqs", def.EvalSeqs, "held-out sequences per evaluation")
+	heldOut := fs.Float64("heldout", def.HeldOut, "fraction of the corpus documents held out for evaluation")
+	twoSeg := fs.Float64("two-segments", def.TwoSegments, "probability that a packed sequence is split into two segments ([SEP], type ids 1)")
+	keep := fs.Int("keep", 2, "checkpoints to keep (the newest)")
+	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 100 lines)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *out == "" {
+		return fmt.Errorf("no output: pass --out DIR for the checkpoints")
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	path, err := corpusPath(*corpus)
+	if err != nil {
+		return err
+	}
+	v, err := bert.LoadVocab(*vocab)
+	if err != nil {
+		return fmt.Errorf("%w (pass --vocab FILE)", err)
+	}
+	cfg := pretrain.DefaultConfig(v.Size())
+	cfg.Model.NumLayers, cfg.Model.HiddenSize, cfg.Model.NumHeads, cfg.Model.IntermediateSize = *layers, *hidden, *heads, *inter
+	cfg.VocabPath, cfg.Out = *vocab, *out
+	cfg.Steps, cfg.Batch, cfg.MaxLen, cfg.LR, cfg.Warmup = *steps, *batch, *maxLen, *lr, *warmup
+	cfg.AdamW.WeightDecay = float32(*wd)
+	cfg.MaxGradNorm, cfg.Seed, cfg.Resume = *clip, *seed, *resume
+	cfg.EvalEvery, cfg.EvalSeqs, cfg.HeldOut, cfg.TwoSegments, cfg.Keep = *evalEvery, *evalSeqs, *heldOut, *twoSeg, *keep
+	cfg.Progress, cfg.LogEvery = os.Stderr, *logEvery
+
+	t0 := time.Now()
+	docs, err := pretrain.ReadCorpus(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "read %s: %d documents\n", path, len(docs))
+	tr, err := pretrain.New(cfg, docs)
+	if err != nil {
+		return err
+	}
+	docs = nil
+	fmt.Fprintf(os.Stderr, "prepared in %s; model L%d H%d A%d I%d, batch %d x %d tokens, %d steps\n",
+		time.Since(t0).Round(time.Millisecond), *layers, *hidden, *heads, *inter, *batch, *maxLen, *steps)
+	res, err := tr.Run(ctx)
+	if err != nil {
+		return err
+	}
+	last, _ := pretrain.LatestCheckpoint(*out)
+	summary, _ := json.MarshalIndent(res, "", "  ")
+	if werr := os.WriteFile(filepath.Join(*out, "pretrain_result.json"), append(summary, '\n'), 0o644); werr != nil {
+		return werr
+	}
+	if n := len(res.Evals); n > 0 {
+		e := res.Evals[n-1]
+		fmt.Printf("pretrained %d steps in %s (%.0f tokens/s): held-out MLM loss %.4f, accuracy %.4f (unigram baseline loss %.4f); model %s\n",
+			res.Steps, time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec, e.Loss, e.Accuracy, res.Unigram, last)
+	}
+	return nil
+}
+
+// corpusPath resolves --corpus: the flag, then $PETL_CORPUS/corpus.txt, then
+// the build script's default folder.
+func corpusPath(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	var tried []string
+	if d := os.Getenv(EnvCorpus); d != "" {
+		tried = append(tried, filepath.Join(d, "corpus.txt"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		tried = append(tried, filepath.Join(home, ".cache", "petl", "corpus", "corpus.txt"))
+	}
+	for _, p := range tried {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no corpus: pass --corpus FILE or build one with scripts/corpus/build.sh (looked for %v)", tried)
+}

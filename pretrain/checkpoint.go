@@ -1,0 +1,308 @@
+package pretrain
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/optim"
+)
+
+// A checkpoint is a folder OUT/checkpoint-<step> in the Hugging Face layout
+// of BertForPreTraining without next-sentence prediction: config.json,
+// vocab.txt and model.safetensors ("bert."-prefixed encoder tensors and
+// cls.predictions.*, the decoder weight tied to the word embeddings and not
+// stored), plus what resuming needs: optimizer.safetensors (AdamW moments
+// named PARAM.exp_avg / PARAM.exp_avg_sq) and trainer_state.json. It is
+// written as a hidden temporary folder and renamed into place, so a
+// checkpoint folder is always complete.
+
+const (
+	ckptPrefix     = "checkpoint-"
+	optimizerFile  = "optimizer.safetensors"
+	stateFile      = "trainer_state.json"
+	vocabFile      = "vocab.txt"
+	stateFormat    = "petl-pretrain-state"
+	stateVersion   = 1
+	prefixedModel  = "bert."
+	headNamePrefix = "cls."
+)
+
+// identity is what must agree between a checkpoint and the run resuming it.
+type identity struct {
+	Model       bert.Config `json:"model"`
+	Lowercase   bool        `json:"lowercase"`
+	Steps       int         `json:"steps"`
+	Batch       int         `json:"batch"`
+	MaxLen      int         `json:"max_len"`
+	LR          float64     `json:"lr"`
+	Warmup      float64     `json:"warmup"`
+	AdamW       string      `json:"adamw"`
+	MaxGradNorm float64     `json:"max_grad_norm"`
+	Seed        uint64      `json:"seed"`
+	Mask        MaskOptions `json:"mask"`
+	TwoSegments float64     `json:"two_segments"`
+	HeldOut     float64     `json:"heldout"`
+	EvalSeqs    int         `json:"eval_sequences"`
+	TrainSeqs   int         `json:"train_sequences"`
+	TrainTokens int         `json:"train_tokens"`
+}
+
+type trainerState struct {
+	Format   string   `json:"format"`
+	Version  int      `json:"version"`
+	Run      identity `json:"run"`
+	Step     int      `json:"step"`
+	OptSteps int      `json:"optimizer_steps"`
+	Seconds  float64  `json:"train_seconds"`
+	Unigram  float64  `json:"unigram_baseline_loss"`
+	Evals    []Eval   `json:"evals"`
+	Written  string   `json:"written"`
+	NoNSP    string   `json:"note"`
+}
+
+func (t *Trainer) identity() identity {
+	c := &t.cfg
+	return identity{
+		Model: c.Model, Lowercase: c.Lowercase, Steps: c.Steps, Batch: c.Batch, MaxLen: c.MaxLen,
+		LR: c.LR, Warmup: c.Warmup, AdamW: fmt.Sprintf("%+v", c.AdamW), MaxGradNorm: c.MaxGradNorm,
+		Seed: c.Seed, Mask: c.Mask, TwoSegments: c.TwoSegments, HeldOut: c.HeldOut, EvalSeqs: c.EvalSeqs,
+		TrainSeqs: t.train.Len(), TrainTokens: t.train.Tokens(),
+	}
+}
+
+// ModelTensors returns the model's and head's weights under their Hugging
+// Face BertForPreTraining names (the pooler included, the tied decoder
+// weight left out).
+func ModelTensors(m *bert.Model, h *bert.MLMHead) []safetensors.Tensor {
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		if strings.HasPrefix(p.Name, "classifier.") {
+			continue
+		}
+		ts = append(ts, safetensors.F32Tensor(prefixedModel+p.Name, p.Shape, p.W))
+	}
+	for _, p := range h.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	return ts
+}
+
+// checkpoint writes OUT/checkpoint-<step> and prunes old ones.
+func (t *Trainer) checkpoint(start time.Time, tokens int) error {
+	if t.cfg.Out == "" {
+		return nil
+	}
+	t.finish(start, tokens)
+	name := fmt.Sprintf("%s%d", ckptPrefix, t.step)
+	dir := filepath.Join(t.cfg.Out, name)
+	tmp := filepath.Join(t.cfg.Out, "."+name+".tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("pretrain: checkpoint: %w", err)
+	}
+	if err := t.writeCheckpointDir(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil { // a checkpoint of the same step (an interrupted run's)
+		return fmt.Errorf("pretrain: checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("pretrain: checkpoint: %w", err)
+	}
+	syncDir(t.cfg.Out)
+	keep := t.cfg.Keep
+	if keep <= 0 {
+		keep = 2
+	}
+	steps, _ := listCheckpoints(t.cfg.Out)
+	for i := 0; i+keep < len(steps); i++ {
+		os.RemoveAll(filepath.Join(t.cfg.Out, fmt.Sprintf("%s%d", ckptPrefix, steps[i])))
+	}
+	return nil
+}
+
+func (t *Trainer) writeCheckpointDir(dir string) error {
+	cfg := t.cfg.Model
+	cfg.ModelType = "bert"
+	if err := bert.WriteCheckpoint(dir, cfg, ModelTensors(t.model, t.head)); err != nil {
+		return fmt.Errorf("pretrain: %w", err)
+	}
+	if err := copyFile(filepath.Join(dir, vocabFile), t.cfg.VocabPath); err != nil {
+		return fmt.Errorf("pretrain: checkpoint vocabulary: %w", err)
+	}
+	ost := t.opt.State()
+	var ts []safetensors.Tensor
+	for _, x := range ost.Tensors {
+		ts = append(ts, safetensors.F32Tensor(x.Name, x.Shape, x.Data))
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, optimizerFile), ts, map[string]string{"step": strconv.Itoa(ost.Step)}); err != nil {
+		return fmt.Errorf("pretrain: checkpoint optimizer state: %w", err)
+	}
+	st := trainerState{
+		Format: stateFormat, Version: stateVersion, Run: t.identity(), Step: t.step, OptSteps: ost.Step,
+		Seconds: t.res.Seconds, Unigram: t.res.Unigram, Evals: t.res.Evals,
+		Written: time.Now().UTC().Format(time.RFC3339),
+		NoNSP:   "masked-language-model pretraining only: no next-sentence prediction head (cls.seq_relationship) and an untrained pooler",
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("pretrain: checkpoint state: %w", err)
+	}
+	if err := safetensors.WriteAtomic(filepath.Join(dir, stateFile), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	}); err != nil {
+		return fmt.Errorf("pretrain: checkpoint state: %w", err)
+	}
+	return nil
+}
+
+// LatestCheckpoint returns the newest complete checkpoint folder in out.
+func LatestCheckpoint(out string) (string, error) {
+	steps, err := listCheckpoints(out)
+	if err != nil {
+		return "", err
+	}
+	if len(steps) == 0 {
+		return "", fmt.Errorf("pretrain: no %sN folder in %s", ckptPrefix, out)
+	}
+	return filepath.Join(out, fmt.Sprintf("%s%d", ckptPrefix, steps[len(steps)-1])), nil
+}
+
+// listCheckpoints returns the steps of the complete checkpoints in out,
+// in increasing order.
+func listCheckpoints(out string) ([]int, error) {
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	var steps []int
+	for _, e := range ents {
+		s, ok := strings.CutPrefix(e.Name(), ckptPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(out, e.Name(), stateFile)); err == nil {
+			steps = append(steps, n)
+		}
+	}
+	sort.Ints(steps)
+	return steps, nil
+}
+
+// resume loads the newest checkpoint of cfg.Out into the trainer.
+func (t *Trainer) resume() error {
+	dir, err := LatestCheckpoint(t.cfg.Out)
+	if err != nil {
+		return fmt.Errorf("pretrain: --resume: %w", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return fmt.Errorf("pretrain: --resume: %w", err)
+	}
+	var st trainerState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("pretrain: --resume: %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if st.Format != stateFormat || st.Version != stateVersion {
+		return fmt.Errorf("pretrain: --resume: %s is not a petl pretraining state (format %q version %d)", dir, st.Format, st.Version)
+	}
+	if want := t.identity(); !reflect.DeepEqual(st.Run, want) {
+		return fmt.Errorf("pretrain: --resume: %s was written by a different run: %s", dir, identityDiff(st.Run, want))
+	}
+	ck, err := bert.OpenCheckpoint(dir)
+	if err != nil {
+		return fmt.Errorf("pretrain: --resume: %w", err)
+	}
+	defer ck.Close()
+	for _, p := range t.model.Params() {
+		if err := loadParam(ck, p.Name, p.Shape, p.W); err != nil {
+			return err
+		}
+	}
+	for _, p := range t.head.Params() {
+		if err := loadParam(ck, p.Name, p.Shape, p.W); err != nil {
+			return err
+		}
+	}
+	f, err := safetensors.Open(filepath.Join(dir, optimizerFile))
+	if err != nil {
+		return fmt.Errorf("pretrain: --resume: %w", err)
+	}
+	defer f.Close()
+	ost := optim.State{Step: st.OptSteps}
+	for _, name := range f.Names() {
+		v, err := f.Float32(name)
+		if err != nil {
+			return fmt.Errorf("pretrain: --resume: %w", err)
+		}
+		info, _ := f.Info(name)
+		ost.Tensors = append(ost.Tensors, optim.Tensor{Name: name, Shape: info.Shape, Data: v})
+	}
+	if err := t.opt.LoadState(ost); err != nil {
+		return fmt.Errorf("pretrain: --resume: %s: %w", dir, err)
+	}
+	t.step = st.Step
+	t.elapsed = st.Seconds
+	t.res.Unigram = st.Unigram
+	t.res.Evals = append([]Eval(nil), st.Evals...)
+	t.logf("resumed from %s at step %d/%d\n", dir, t.step, t.cfg.Steps)
+	return nil
+}
+
+func loadParam(ck *bert.Checkpoint, name string, shape []int, dst []float32) error {
+	w, err := ck.Tensor(name, shape...)
+	if err != nil {
+		return fmt.Errorf("pretrain: --resume: %w", err)
+	}
+	copy(dst, w)
+	return nil
+}
+
+// identityDiff names the fields that differ.
+func identityDiff(got, want identity) string {
+	var diffs []string
+	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := 0; i < gv.NumField(); i++ {
+		if !reflect.DeepEqual(gv.Field(i).Interface(), wv.Field(i).Interface()) {
+			diffs = append(diffs, fmt.Sprintf("%s is %v there, %v here", gv.Type().Field(i).Tag.Get("json"), gv.Field(i).Interface(), wv.Field(i).Interface()))
+		}
+	}
+	if len(diffs) == 0 {
+		return "unknown difference"
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return safetensors.WriteAtomic(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,495 @@
+package pretrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/optim"
+)
+
+// ErrInterrupted is returned by Run when its context was cancelled; a
+// checkpoint was written first (when Out is set).
+var ErrInterrupted = errors.New("pretraining interrupted")
+
+// ErrDiverged is returned when the loss or the gradients stop being finite.
+var ErrDiverged = errors.New("pretraining diverged")
+
+// Config is a pretraining run.
+type Config struct {
+	Model     bert.Config // the shape; VocabSize must be the vocabulary's
+	VocabPath string      // vocab.txt, copied into every checkpoint
+	Lowercase bool        // the tokenizer lower-cases (uncased vocabulary)
+	Out       string      // checkpoint folder; "" writes none
+
+	Steps       int     // optimizer steps
+	Batch       int     // sequences per step
+	MaxLen      int     // tokens per sequence, special ones included
+	LR          float64 // peak learning rate
+	Warmup      float64 // warm-up fraction of Steps, then linear decay to 0
+	AdamW       optim.AdamWConfig
+	MaxGradNorm float64 // global gradient-norm clip; <= 0: none
+	Seed        uint64
+
+	Mask        MaskOptions
+	TwoSegments float64 // see PackOptions
+	HeldOut     float64 // fraction of documents held out for evaluation
+	EvalSeqs    int     // held-out sequences evaluated (at most)
+	EvalEvery   int     // steps between evaluations and checkpoints; 0: only at the end
+	Keep        int     // checkpoints kept (the newest); <= 0: 2
+
+	Resume   bool      // continue from the newest checkpoint in Out
+	Progress io.Writer // a line every LogEvery steps and at each evaluation; nil: quiet
+	LogEvery int       // 0: about 100 lines a run
+	// OnStep, if set, is called after every completed step (tests use it to
+	// cancel the context at a given step).
+	OnStep func(step int)
+}
+
+// DefaultConfig is BERT-tiny (L2 H128 A2 I512) over a vocabulary of vocab
+// tokens with the settings used for it here.
+func DefaultConfig(vocab int) Config {
+	return Config{
+		Model: bert.Config{
+			ModelType: "bert", VocabSize: vocab, HiddenSize: 128, NumLayers: 2, NumHeads: 2,
+			IntermediateSize: 512, MaxPositions: 512, TypeVocabSize: 2, HiddenAct: "gelu",
+			LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02,
+			PositionEmbeddingType: "absolute",
+		},
+		Lowercase: true, Steps: 10000, Batch: 32, MaxLen: 128, LR: 1e-3, Warmup: 0.02,
+		AdamW: optim.DefaultAdamW(), MaxGradNorm: 1, Seed: 1,
+		Mask: DefaultMask(), TwoSegments: 0.5, HeldOut: 0.01, EvalSeqs: 512, EvalEvery: 500,
+	}
+}
+
+// Eval is one held-out evaluation.
+type Eval struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"mlm_loss"`
+	Accuracy float64 `json:"mlm_accuracy"`
+	Tokens   int     `json:"masked_tokens"`
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	Steps        int       `json:"steps"`
+	Evals        []Eval    `json:"evals"`
+	Unigram      float64   `json:"unigram_baseline_loss"` // held-out loss of the training unigram distribution
+	TrainSeqs    int       `json:"train_sequences"`
+	TrainTokens  int       `json:"train_tokens"`
+	HeldOutSeqs  int       `json:"heldout_sequences"`
+	Losses       []float32 `json:"-"` // training loss of every step of this process
+	Seconds      float64   `json:"seconds"`
+	TokensPerSec float64   `json:"tokens_per_second"`
+}
+
+// Trainer runs MLM pretraining.
+type Trainer struct {
+	cfg   Config
+	tok   *bert.Tokenizer
+	sp    Special
+	train *Sequences
+	held  *Sequences
+	model *bert.Model
+	head  *bert.MLMHead
+	opt   *optim.AdamW
+	sched optim.LinearWarmup
+	ps    []*nn.Param // trainable: model (without pooler) and head
+
+	step    int
+	res     Result
+	elapsed float64 // seconds of training before this process (resumed runs)
+
+	// step buffers
+	st      bert.State
+	batch   MLMBatch
+	acts    bert.MLMActs
+	ar      nn.Arena // head activations, gathered rows, logits
+	perm    []int
+	permEp  int
+	unigram []float64
+}
+
+// New prepares a run: tokenizes and packs the corpus, builds the model and
+// the head, and (with cfg.Resume) loads the newest checkpoint of cfg.Out.
+func New(cfg Config, docs []Document) (*Trainer, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	v, err := bert.LoadVocab(cfg.VocabPath)
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	if v.Size() != cfg.Model.VocabSize {
+		return nil, fmt.Errorf("pretrain: the vocabulary %s has %d tokens, the model config %d", cfg.VocabPath, v.Size(), cfg.Model.VocabSize)
+	}
+	t := &Trainer{cfg: cfg, tok: bert.NewTokenizer(v, cfg.Lowercase), sp: SpecialOf(v), permEp: -1}
+	trainDocs, heldDocs := SplitHeldOut(docs, cfg.HeldOut)
+	if len(heldDocs) == 0 || len(trainDocs) == 0 {
+		return nil, fmt.Errorf("pretrain: %d documents give %d for training and %d held out: need both (change --heldout or use a larger corpus)", len(docs), len(trainDocs), len(heldDocs))
+	}
+	popt := PackOptions{MaxLen: cfg.MaxLen, TwoSegments: cfg.TwoSegments, Seed: cfg.Seed}
+	if t.train, err = Pack(trainDocs, t.tok, t.sp, popt); err != nil {
+		return nil, err
+	}
+	popt.Seed ^= 0x4e1d
+	if t.held, err = Pack(heldDocs, t.tok, t.sp, popt); err != nil {
+		return nil, err
+	}
+	t.res.TrainSeqs, t.res.TrainTokens = t.train.Len(), t.train.Tokens()
+	t.res.HeldOutSeqs = min(t.held.Len(), cfg.EvalSeqs)
+
+	if t.model, err = bert.NewRandom(cfg.Model, 0, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	if t.head, err = bert.NewMLMHead(t.model, cfg.Seed^0x3e11); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	pooler := map[*nn.Param]bool{t.model.Pooler.W: true, t.model.Pooler.B: true}
+	for _, p := range t.model.Params() {
+		if !pooler[p] { // without next-sentence prediction nothing trains the pooler
+			t.model.SetTrainable(p, true)
+			t.ps = append(t.ps, p)
+		}
+	}
+	t.ps = append(t.ps, t.head.Params()...)
+	if t.opt, err = optim.NewAdamW(t.ps, cfg.AdamW); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	if t.sched, err = optim.NewLinearWarmup(cfg.LR, cfg.Steps, cfg.Warmup); err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	t.unigram = unigramLogProbs(t.train, t.sp, cfg.Model.VocabSize)
+	t.res.Unigram = t.unigramLoss()
+	if cfg.Resume {
+		if err := t.resume(); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Steps <= 0:
+		return fmt.Errorf("pretrain: --steps %d must be positive", c.Steps)
+	case c.Batch <= 0:
+		return fmt.Errorf("pretrain: --batch %d must be positive", c.Batch)
+	case c.MaxLen < 8 || c.MaxLen > c.Model.MaxPositions:
+		return fmt.Errorf("pretrain: --max-len %d must be in [8, %d]", c.MaxLen, c.Model.MaxPositions)
+	case !(c.HeldOut > 0 && c.HeldOut < 1):
+		return fmt.Errorf("pretrain: held-out fraction %v must be in (0, 1)", c.HeldOut)
+	case !(c.Mask.Prob > 0 && c.Mask.Prob <= 1):
+		return fmt.Errorf("pretrain: masking probability %v must be in (0, 1]", c.Mask.Prob)
+	case c.Resume && c.Out == "":
+		return fmt.Errorf("pretrain: --resume needs --out")
+	case c.EvalSeqs <= 0:
+		return fmt.Errorf("pretrain: %d evaluation sequences, need at least 1", c.EvalSeqs)
+	}
+	if err := c.Model.Validate(); err != nil {
+		return fmt.Errorf("pretrain: %w", err)
+	}
+	return nil
+}
+
+// Model returns the model being trained; Head its MLM head.
+func (t *Trainer) Model() *bert.Model    { return t.model }
+func (t *Trainer) Head() *bert.MLMHead   { return t.head }
+func (t *Trainer) Step() int             { return t.step }
+func (t *Trainer) TrainSeqs() *Sequences { return t.train }
+
+// Run trains until cfg.Steps, evaluating and writing a checkpoint every
+// EvalEvery steps and at the end. A cancelled ctx stops it after the current
+// step with a checkpoint and ErrInterrupted.
+func (t *Trainer) Run(ctx context.Context) (*Result, error) {
+	cfg := &t.cfg
+	every := cfg.LogEvery
+	if every <= 0 {
+		every = max(1, cfg.Steps/100)
+	}
+	if t.step == 0 || len(t.res.Evals) == 0 {
+		t.logf("corpus: %d training sequences (%d tokens), %d held out (%d evaluated); unigram baseline held-out loss %.4f\n",
+			t.train.Len(), t.train.Tokens(), t.held.Len(), t.res.HeldOutSeqs, t.res.Unigram)
+	}
+	if t.step == 0 {
+		e := t.evaluate()
+		t.logf("step 0: held-out MLM loss %.4f accuracy %.4f (%d masked tokens)\n", e.Loss, e.Accuracy, e.Tokens)
+	}
+	start := time.Now()
+	startStep := t.step
+	tokens := 0
+	lossSum, lossN := 0.0, 0
+	for t.step < cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			return t.interrupt(err, start, tokens)
+		}
+		loss, n, err := t.trainStep()
+		if err != nil {
+			t.finish(start, tokens)
+			return t.result(), err
+		}
+		tokens += n
+		lossSum += float64(loss)
+		lossN++
+		if t.step%every == 0 || t.step == cfg.Steps {
+			el := time.Since(start).Seconds()
+			rate := float64(tokens) / el
+			perStep := el / float64(t.step-startStep)
+			eta := time.Duration(perStep*float64(cfg.Steps-t.step)) * time.Second
+			t.logf("step %d/%d loss %.4f lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
+				t.sched.At(t.step-1), rate, eta.Round(time.Second))
+			lossSum, lossN = 0, 0
+		}
+		if (cfg.EvalEvery > 0 && t.step%cfg.EvalEvery == 0) || t.step == cfg.Steps {
+			e := t.evaluate()
+			t.logf("step %d: held-out MLM loss %.4f accuracy %.4f (unigram %.4f)\n", t.step, e.Loss, e.Accuracy, t.res.Unigram)
+			if err := t.checkpoint(start, tokens); err != nil {
+				return t.result(), err
+			}
+		}
+		if cfg.OnStep != nil {
+			cfg.OnStep(t.step)
+		}
+	}
+	t.finish(start, tokens)
+	return t.result(), nil
+}
+
+func (t *Trainer) finish(start time.Time, tokens int) {
+	el := time.Since(start).Seconds()
+	t.res.Seconds = t.elapsed + el
+	if el > 0 {
+		t.res.TokensPerSec = float64(tokens) / el
+	}
+}
+
+func (t *Trainer) interrupt(cause error, start time.Time, tokens int) (*Result, error) {
+	if t.cfg.Out == "" {
+		t.finish(start, tokens)
+		return t.result(), fmt.Errorf("%w at step %d (%v); no --out to write a checkpoint to", ErrInterrupted, t.step, cause)
+	}
+	if err := t.checkpoint(start, tokens); err != nil {
+		return t.result(), errors.Join(fmt.Errorf("%w at step %d", ErrInterrupted, t.step), err)
+	}
+	t.logf("interrupted at step %d/%d: checkpoint in %s (continue with --resume)\n", t.step, t.cfg.Steps, t.cfg.Out)
+	return t.result(), fmt.Errorf("%w at step %d: checkpoint written to %s", ErrInterrupted, t.step, t.cfg.Out)
+}
+
+func (t *Trainer) result() *Result {
+	r := t.res
+	r.Steps = t.step
+	r.Evals = append([]Eval(nil), t.res.Evals...)
+	r.Losses = append([]float32(nil), t.res.Losses...)
+	return &r
+}
+
+func (t *Trainer) logf(format string, args ...any) {
+	if t.cfg.Progress != nil {
+		fmt.Fprintf(t.cfg.Progress, format, args...)
+	}
+}
+
+// batchIndices returns the sequences of step k: the training sequences in
+// a fresh random order per epoch (seeded by seed and epoch), B at a time.
+func (t *Trainer) batchIndices(k int, dst []int) []int {
+	N, B := t.train.Len(), t.cfg.Batch
+	dst = dst[:0]
+	for j := 0; j < B; j++ {
+		pos := k*B + j
+		ep := pos / N
+		if ep != t.permEp {
+			t.perm = permutation(t.perm, N, nn.Mix64(t.cfg.Seed^0x5eed0000^uint64(ep)))
+			t.permEp = ep
+		}
+		dst = append(dst, t.perm[pos%N])
+	}
+	return dst
+}
+
+// permutation is a Fisher-Yates shuffle of 0..n-1 from seed.
+func permutation(p []int, n int, seed uint64) []int {
+	if cap(p) < n {
+		p = make([]int, n)
+	}
+	p = p[:n]
+	for i := range p {
+		p[i] = i
+	}
+	rng := nn.NewRNG(seed)
+	for i := n - 1; i > 0; i-- {
+		j := int(rng.Uint64() % uint64(i+1))
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// trainStep runs step t.step: batch, masking, forward, loss, backward,
+// clipping, update. It returns the mean MLM loss and the batch's real tokens.
+func (t *Trainer) trainStep() (float32, int, error) {
+	k := t.step
+	idx := t.batchIndices(k, make([]int, 0, t.cfg.Batch))
+	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xa11ce ^ uint64(k)<<20))
+	b := &t.batch
+	b.Fill(t.train, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
+	t.st.Train = true
+	t.st.RNG = *nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xd209 ^ uint64(k)<<24))
+	for _, p := range t.ps {
+		p.ZeroGrad()
+	}
+	loss, _, err := t.forwardLoss(b, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return 0, 0, fmt.Errorf("%w at step %d: loss %v", ErrDiverged, k+1, loss)
+	}
+	if _, err := optim.ClipGradNorm(t.ps, t.cfg.MaxGradNorm); err != nil {
+		return 0, 0, fmt.Errorf("%w at step %d: %w", ErrDiverged, k+1, err)
+	}
+	t.opt.Step(t.sched.At(t.opt.Steps()))
+	t.step++
+	t.res.Losses = append(t.res.Losses, loss)
+	return loss, b.Tokens(), nil
+}
+
+// forwardLoss runs the model and head on a masked batch and returns the mean
+// cross-entropy over the masked positions and how many were predicted
+// right. With backward it also accumulates every gradient.
+func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, error) {
+	C, V := t.cfg.Model.HiddenSize, t.cfg.Model.VocabSize
+	M := b.M()
+	if err := t.model.Forward(&t.st, &b.Batch); err != nil {
+		return 0, 0, fmt.Errorf("pretrain: %w", err)
+	}
+	hidden := t.st.Hidden[len(t.st.Hidden)-1] // [B*T, C]
+	ar := &t.ar
+	ar.Reset()
+	x := ar.Alloc(M * C) // gathered rows of the masked positions
+	for i, p := range b.Pos {
+		copy(x[i*C:(i+1)*C], hidden[int(p)*C:int(p+1)*C])
+	}
+	logits := ar.Alloc(M * V)
+	t.head.Forward(&t.acts, logits, x, M, ar)
+	probs := logits // softmax in place
+	kernels.SoftmaxRows(probs, logits, M, V, 1, nil)
+	var loss float64
+	correct := 0
+	for i, y := range b.Labels {
+		row := probs[i*V : (i+1)*V]
+		loss -= math.Log(math.Max(float64(row[y]), 1e-30))
+		best := 0
+		for j, p := range row {
+			if p > row[best] {
+				best = j
+			}
+		}
+		if int32(best) == y {
+			correct++
+		}
+	}
+	loss /= float64(M)
+	if !backward {
+		return float32(loss), correct, nil
+	}
+	// dlogits = (p - onehot) / M, in place over probs.
+	inv := float32(1) / float32(M)
+	kernels.Scale(inv, probs[:M*V])
+	for i, y := range b.Labels {
+		probs[i*V+int(y)] -= inv
+	}
+	dx := ar.AllocZero(M * C)
+	t.head.Backward(&t.acts, dx, probs, ar)
+	dhidden := ar.AllocZero(len(hidden))
+	for i, p := range b.Pos {
+		copy(dhidden[int(p)*C:int(p+1)*C], dx[i*C:(i+1)*C])
+	}
+	if err := t.model.BackwardHidden(&t.st, dhidden); err != nil {
+		return 0, 0, fmt.Errorf("pretrain: %w", err)
+	}
+	return float32(loss), correct, nil
+}
+
+// evaluate measures MLM loss and accuracy on the first EvalSeqs held-out
+// sequences, with the same masks every time, without dropout.
+func (t *Trainer) evaluate() Eval {
+	n := t.res.HeldOutSeqs
+	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xe7a1))
+	t.st.Train = false
+	var b MLMBatch
+	var lossSum float64
+	masked, correct := 0, 0
+	idx := make([]int, 0, t.cfg.Batch)
+	for lo := 0; lo < n; lo += t.cfg.Batch {
+		idx = idx[:0]
+		for i := lo; i < min(n, lo+t.cfg.Batch); i++ {
+			idx = append(idx, i)
+		}
+		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
+		if b.M() == 0 {
+			continue
+		}
+		loss, c, err := t.forwardLoss(&b, false)
+		if err != nil {
+			continue
+		}
+		lossSum += float64(loss) * float64(b.M())
+		masked += b.M()
+		correct += c
+	}
+	e := Eval{Step: t.step, Tokens: masked}
+	if masked > 0 {
+		e.Loss, e.Accuracy = lossSum/float64(masked), float64(correct)/float64(masked)
+	}
+	t.res.Evals = append(t.res.Evals, e)
+	return e
+}
+
+// unigramLoss is the held-out loss of predicting every masked token from
+// the training unigram distribution (the masks of evaluate).
+func (t *Trainer) unigramLoss() float64 {
+	n := t.res.HeldOutSeqs
+	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xe7a1))
+	var b MLMBatch
+	var sum float64
+	m := 0
+	idx := make([]int, 0, t.cfg.Batch)
+	for lo := 0; lo < n; lo += t.cfg.Batch {
+		idx = idx[:0]
+		for i := lo; i < min(n, lo+t.cfg.Batch); i++ {
+			idx = append(idx, i)
+		}
+		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
+		for _, y := range b.Labels {
+			sum -= t.unigram[y]
+			m++
+		}
+	}
+	if m == 0 {
+		return 0
+	}
+	return sum / float64(m)
+}
+
+// unigramLogProbs is the log of the add-one-smoothed frequency of each
+// ordinary token in the training sequences.
+func unigramLogProbs(s *Sequences, sp Special, V int) []float64 {
+	counts := make([]float64, V)
+	total := 0.0
+	for _, id := range s.IDs {
+		if id != sp.CLS && id != sp.SEP && id != sp.PAD {
+			counts[id]++
+			total++
+		}
+	}
+	lp := make([]float64, V)
+	for i, c := range counts {
+		lp[i] = math.Log((c + 1) / (total + float64(V)))
+	}
+	return lp
+}
