@@ -30,7 +30,10 @@ var bertShapes = []struct {
 // BenchmarkBERTInfer measures BERT inference (embeddings, encoder, pooler,
 // 2-label head) at sequence length 128 with every token real, as the
 // PyTorch anchor (`sh ../shared/anchors/run.sh torch SIZE infer THREADS`)
-// does, for batch 1 and 8 and kernel threads 1 and 2. Weights are random
+// does, for batch 1 and 8 and kernel threads 1 and 2: out=all computes every
+// token's hidden state in every layer, as the anchor does; out=cls computes
+// only the [CLS] rows in the last layer (bert.State.CLSOnly), which is all
+// that the logits need. Weights are random
 // (bert.NewRandom), written to a temporary checkpoint and memory-mapped back,
 // so the model runs on the mapped file as it would on a real checkpoint.
 //
@@ -52,9 +55,11 @@ func BenchmarkBERTInfer(b *testing.B) {
 			m := mappedModel(b, cfg)
 			for _, batch := range []int{1, 8} {
 				for _, threads := range []int{1, 2} {
-					b.Run(fmt.Sprintf("batch=%d/threads=%d", batch, threads), func(b *testing.B) {
-						benchForward(b, m, batch, 128, threads)
-					})
+					for _, out := range []string{"all", "cls"} {
+						b.Run(fmt.Sprintf("batch=%d/threads=%d/out=%s", batch, threads, out), func(b *testing.B) {
+							benchForward(b, m, batch, 128, threads, out == "cls")
+						})
+					}
 				}
 			}
 		})
@@ -97,7 +102,7 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	return m
 }
 
-func benchForward(b *testing.B, m *bert.Model, B, T, threads int) {
+func benchForward(b *testing.B, m *bert.Model, B, T, threads int, clsOnly bool) {
 	defer kernels.SetThreads(kernels.Threads())
 	kernels.SetThreads(threads)
 	rng := nn.NewRNG(uint64(B))
@@ -109,7 +114,7 @@ func benchForward(b *testing.B, m *bert.Model, B, T, threads int) {
 	for i := range batch.Lens {
 		batch.Lens[i] = T
 	}
-	st := &bert.State{}
+	st := &bert.State{CLSOnly: clsOnly}
 	for range 2 { // the first pass measures the arena, the second allocates it
 		if err := m.Forward(st, batch); err != nil {
 			b.Fatal(err)

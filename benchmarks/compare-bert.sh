@@ -10,6 +10,8 @@
 # petl:    BenchmarkBERTInfer in benchmarks/bert_test.go (median of COUNT runs, default 3), on
 #          weights memory-mapped from a temporary checkpoint; it also prints resident memory.
 # Prints seq/s for both and the ratio petl / PyTorch (targets: >= 1.2 for base, >= 2 for tiny).
+# petl runs twice: out=all computes every token in every layer as the anchor does; out=cls
+# computes only the [CLS] rows in the last layer (all the logits need; bert.State.CLSOnly).
 set -e
 cd "$(dirname "$0")/.."
 shared=${PETL_SHARED:-../shared}
@@ -26,12 +28,12 @@ for size in $sizes; do
   done
   th_re=$(echo "$threads" | tr ' ' '|')
   echo "== petl $size" >&2
-  go test -run '^$' -bench "BenchmarkBERTInfer/$size/batch=(1|8)/threads=($th_re)\$" \
+  go test -run '^$' -bench "BenchmarkBERTInfer/$size/batch=(1|8)/threads=($th_re)\$/out=(all|cls)\$" \
     -benchtime "${BENCHTIME:-2s}" -count "$count" ./benchmarks/ | tee -a "$tmp/petl.txt" >&2
 done
 
 # torch: "base infer  thr=1 batch=8: median     3.80 seq/s ..."
-# petl:  "BenchmarkBERTInfer/base/batch=8/threads=1-2  N  ... 4.56 seq/s ..."
+# petl:  "BenchmarkBERTInfer/base/batch=8/threads=1/out=all-2  N  ... 4.56 seq/s ..."
 awk '
 FNR == 1 { file++ }
 file == 1 && / infer / && /median/ {
@@ -39,14 +41,14 @@ file == 1 && / infer / && /median/ {
   torch[$1 " " b[2] " " t[2]] = $6
 }
 file == 2 && /^BenchmarkBERTInfer\// {
-  split($1, p, "/"); size = p[2]; split(p[3], b, "="); split(p[4], t, "="); sub("-.*", "", t[2])
+  split($1, p, "/"); size = p[2]; split(p[3], b, "="); split(p[4], t, "="); split(p[5], o, "="); sub("-.*", "", o[2])
   for (i = 2; i < NF; i++) {
     if ($(i+1) == "seq/s") v = $i
     if ($(i+1) == "rss-anon-MiB") anon[size] = $i
     if ($(i+1) == "rss-file-MiB") filemib[size] = $i
     if ($(i+1) == "heap-MiB") heap[size] = $i
   }
-  k = size " " b[2] " " t[2]; n[k]++; vals[k, n[k]] = v
+  k = size " " b[2] " " t[2] " " o[2]; n[k]++; vals[k, n[k]] = v
 }
 function median(k,   i, j, m, x, a) {
   m = n[k]; for (i = 1; i <= m; i++) a[i] = vals[k, i]
@@ -54,13 +56,13 @@ function median(k,   i, j, m, x, a) {
   return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
-  printf "%-5s %5s %7s %12s %12s %8s\n", "size", "batch", "threads", "torch seq/s", "petl seq/s", "ratio"
+  printf "%-5s %5s %7s %4s %12s %12s %8s\n", "size", "batch", "threads", "out", "torch seq/s", "petl seq/s", "ratio"
   for (k in n) keys[++nk] = k
   for (i = 1; i <= nk; i++) for (j = i + 1; j <= nk; j++) if (keys[j] < keys[i]) { x = keys[i]; keys[i] = keys[j]; keys[j] = x }
   for (i = 1; i <= nk; i++) {
-    k = keys[i]; split(k, f, " "); pm = median(k)
-    r = (k in torch && torch[k] > 0) ? sprintf("%.2f", pm / torch[k]) : "-"
-    printf "%-5s %5s %7s %12s %12.2f %8s\n", f[1], f[2], f[3], (k in torch) ? torch[k] : "-", pm, r
+    k = keys[i]; split(k, f, " "); pm = median(k); tk = f[1] " " f[2] " " f[3]
+    r = (tk in torch && torch[tk] > 0) ? sprintf("%.2f", pm / torch[tk]) : "-"
+    printf "%-5s %5s %7s %4s %12s %12.2f %8s\n", f[1], f[2], f[3], f[4], (tk in torch) ? torch[tk] : "-", pm, r
   }
   for (s in heap) printf "petl %s resident memory at the end: %s MiB file-backed (mapped weights), %s MiB anonymous, Go heap %s MiB\n", s, filemib[s], anon[s], heap[s]
 }' "$tmp/torch.txt" "$tmp/petl.txt"

@@ -83,8 +83,22 @@ type layerActs struct {
 //	out [B*T, C]  overwritten
 //	x   [B*T, C]
 func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
+	l.forwardRows(a, out, x, x, st.T, st)
+}
+
+// forwardRows computes the layer's output for Tq query rows per sequence,
+// xq, attending to all T rows of x: forward when Tq = T (xq = x), the
+// [CLS] rows alone when Tq = 1 (inference only). Keys and values are
+// computed for every row; everything after the attention only for the
+// query rows.
+//
+//	out [B*Tq, C]  overwritten
+//	x   [B*T, C]
+//	xq  [B*Tq, C]
+func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *State) {
 	B, T := st.B, st.T
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
+	R := B * Tq // rows after the attention
 	NH := l.Attn.NH
 	train := st.Train
 	ar, sc := &st.Arena, &st.Scratch
@@ -104,60 +118,60 @@ func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
 	*a = layerActs{dropProbs: dropProbs, dropHidden: dropHidden}
 
 	// Self-attention.
-	q, k, v := keep(BT*C, true), keep(BT*C, true), keep(BT*C, true)
-	l.Query.Forward(q, x, BT)
+	q, k, v := keep(R*C, true), keep(BT*C, true), keep(BT*C, true)
+	l.Query.Forward(q, xq, R)
 	l.Key.Forward(k, x, BT)
 	l.Value.Forward(v, x, BT)
-	probs := keep(B*NH*T*T, true)
-	l.Attn.Probs(probs, q, k, st.Mask, B, T)
+	probs := keep(B*NH*Tq*T, true)
+	l.Attn.ProbsQ(probs, q, k, st.Mask, B, Tq, T)
 	used := probs
 	if dropProbs {
 		a.rngProbs = st.RNG
 		used = sc.Alloc(len(probs))
 		l.AttnDrop.Forward(used, sc.Alloc(len(probs)), probs, &st.RNG)
 	}
-	ctx := keep(BT*C, l.AttnOut.W.Trainable())
-	l.Attn.Context(ctx, used, v, B, T)
-	ao := keep(BT*C, l.AttnAdapter != nil && !dropHidden)
-	l.AttnOut.Forward(ao, ctx, BT)
+	ctx := keep(R*C, l.AttnOut.W.Trainable())
+	l.Attn.ContextQ(ctx, used, v, B, Tq, T)
+	ao := keep(R*C, l.AttnAdapter != nil && !dropHidden)
+	l.AttnOut.Forward(ao, ctx, R)
 	if dropHidden {
 		a.rngAttn = st.RNG
-		d := keep(BT*C, l.AttnAdapter != nil)
-		l.HiddenDrop.Forward(d, sc.Alloc(BT*C), ao, &st.RNG)
+		d := keep(R*C, l.AttnAdapter != nil)
+		l.HiddenDrop.Forward(d, sc.Alloc(R*C), ao, &st.RNG)
 		ao = d
 	}
 	branch := ao
 	if l.AttnAdapter != nil {
-		branch = sc.Alloc(BT * C)
-		l.AttnAdapter.Forward(branch, ao, BT, adAr, train)
+		branch = sc.Alloc(R * C)
+		l.AttnAdapter.Forward(branch, ao, R, adAr, train)
 	}
 
 	// Residual add and norm.
-	sum1 := keep(BT*C, true)
-	mean1, rstd1 := l.stats(BT, train, ar)
-	h1 := keep(BT*C, l.FFIn.W.Trainable())
-	l.AttnLN.ForwardAdd(h1, sum1, mean1, rstd1, x, branch, BT)
+	sum1 := keep(R*C, true)
+	mean1, rstd1 := l.stats(R, train, ar)
+	h1 := keep(R*C, l.FFIn.W.Trainable())
+	l.AttnLN.ForwardAdd(h1, sum1, mean1, rstd1, xq, branch, R)
 
 	// Feed-forward.
-	ffPre, ffAct := keep(BT*I, true), keep(BT*I, l.FFOut.W.Trainable())
-	l.FFIn.ForwardGELU(ffAct, ffPre, h1, BT)
-	fo := keep(BT*C, l.FFAdapter != nil && !dropHidden)
-	l.FFOut.Forward(fo, ffAct, BT)
+	ffPre, ffAct := keep(R*I, true), keep(R*I, l.FFOut.W.Trainable())
+	l.FFIn.ForwardGELU(ffAct, ffPre, h1, R)
+	fo := keep(R*C, l.FFAdapter != nil && !dropHidden)
+	l.FFOut.Forward(fo, ffAct, R)
 	if dropHidden {
 		a.rngFF = st.RNG
-		d := keep(BT*C, l.FFAdapter != nil)
-		l.HiddenDrop.Forward(d, sc.Alloc(BT*C), fo, &st.RNG)
+		d := keep(R*C, l.FFAdapter != nil)
+		l.HiddenDrop.Forward(d, sc.Alloc(R*C), fo, &st.RNG)
 		fo = d
 	}
 	branch = fo
 	if l.FFAdapter != nil {
-		branch = sc.Alloc(BT * C)
-		l.FFAdapter.Forward(branch, fo, BT, adAr, train)
+		branch = sc.Alloc(R * C)
+		l.FFAdapter.Forward(branch, fo, R, adAr, train)
 	}
 
-	sum2 := keep(BT*C, true)
-	mean2, rstd2 := l.stats(BT, train, ar)
-	l.FFLN.ForwardAdd(out, sum2, mean2, rstd2, h1, branch, BT)
+	sum2 := keep(R*C, true)
+	mean2, rstd2 := l.stats(R, train, ar)
+	l.FFLN.ForwardAdd(out, sum2, mean2, rstd2, h1, branch, R)
 
 	if !train {
 		return

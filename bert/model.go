@@ -308,6 +308,12 @@ type State struct {
 	// (a layer's output is the next layer's input, needed for the gradients
 	// of that layer's query, key and value weights when they are trainable).
 	KeepHidden bool
+	// CLSOnly, in inference, has the last layer compute only the [CLS] rows,
+	// all that the pooler and the classifier read: Pooled and Logits are the
+	// same (up to rounding), Hidden[L] holds one row per sequence [B, C], and
+	// the last layer costs little more than its key and value projections.
+	// Ignored in training and with KeepHidden.
+	CLSOnly bool
 	// RNG draws the dropout masks in Train mode. Masks are not stored:
 	// Backward regenerates them from copies of the generator.
 	RNG nn.RNG
@@ -374,7 +380,17 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	x := m.Embeddings.forward(&st.emb, b, st)
 	st.Hidden[0] = x
 	var pingPong [2][]float32 // layer outputs that are not kept
+	clsOnly := st.CLSOnly && !st.Train && !st.KeepHidden
 	for l := range m.Layers {
+		if clsOnly && l == len(m.Layers)-1 {
+			xq, out := ar.Alloc(B*C), ar.Alloc(B*C)
+			for i := 0; i < B; i++ {
+				copy(xq[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
+			}
+			m.Layers[l].forwardRows(&st.layers[l], out, x, xq, 1, st)
+			st.Hidden[l+1], x = out, out
+			break
+		}
 		keep := st.KeepHidden || l == len(m.Layers)-1 || (st.Train && m.Layers[l+1].inputNeeded())
 		var out []float32
 		if keep {
@@ -396,9 +412,13 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	}
 
 	// Pooler: tanh(dense(hidden[CLS])).
+	stride := T * C // between [CLS] rows
+	if clsOnly {
+		stride = C
+	}
 	st.cls = ar.Alloc(B * C)
 	for i := 0; i < B; i++ {
-		copy(st.cls[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
+		copy(st.cls[i*C:(i+1)*C], x[i*stride:i*stride+C])
 	}
 	st.Pooled = ar.Alloc(B * C)
 	m.Pooler.Forward(st.Pooled, st.cls, B)

@@ -51,12 +51,13 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		{"inference", small, false, 1, 4, 12},
 		{"keep-hidden", small, true, 1, 4, 12},
 		{"tiny-1-thread", tiny, false, 1, 8, 64},
+		{"tiny-cls-only", tiny, false, 1, 8, 64},
 		{"tiny-2-threads", tiny, false, 2, 8, 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer kernels.SetThreads(kernels.Threads())
 			kernels.SetThreads(tc.threads)
-			st := &State{KeepHidden: tc.keepHidden}
+			st := &State{KeepHidden: tc.keepHidden, CLSOnly: strings.HasSuffix(tc.name, "cls-only")}
 			m := tc.m
 			lens := []int{tc.T, 3, 7, 1, tc.T / 2, tc.T, 2, 9}[:tc.B]
 			big, small := testBatch(tc.B, tc.T, lens, 1), testBatch(2, 5, []int{5, 2}, 2)
@@ -102,6 +103,28 @@ func TestForwardPaddingInvariance(t *testing.T) {
 		requireNear(t, st1.Pooled, st.Pooled[b*C:(b+1)*C], 1e-5, "pooled output of sequence %d", b)
 		requireNear(t, st1.Logits, st.Logits[b*2:(b+1)*2], 1e-5, "logits of sequence %d", b)
 	}
+}
+
+// TestCLSOnly checks that computing only the [CLS] rows in the last layer
+// gives the pooled output and logits of the full pass.
+func TestCLSOnly(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), 3, 12)
+	require.NoError(t, err)
+	batch := testBatch(4, 11, []int{11, 4, 7, 1}, 13)
+	full, cls := &State{}, &State{CLSOnly: true}
+	require.NoError(t, m.Forward(full, batch))
+	require.NoError(t, m.Forward(cls, batch))
+	requireNear(t, cls.Pooled, full.Pooled, 1e-6, "pooled")
+	requireNear(t, cls.Logits, full.Logits, 1e-6, "logits")
+	C, T := m.Config.HiddenSize, batch.T
+	last := full.Hidden[len(m.Layers)]
+	for b := 0; b < batch.B; b++ {
+		requireNear(t, cls.Hidden[len(m.Layers)][b*C:(b+1)*C], last[b*T*C:b*T*C+C], 1e-6, "[CLS] row of sequence %d", b)
+	}
+	// KeepHidden and training compute every row.
+	keep := &State{CLSOnly: true, KeepHidden: true}
+	require.NoError(t, m.Forward(keep, batch))
+	require.Len(t, keep.Hidden[len(m.Layers)], batch.B*T*C)
 }
 
 func requireNear(t *testing.T, got, want []float32, tol float64, msg string, args ...any) {

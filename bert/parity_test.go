@@ -232,6 +232,12 @@ func TestParity(t *testing.T) {
 			}
 			compare(t, "pooled", st.Pooled, f.want(t, "pooled"))
 			compare(t, "logits", st.Logits, f.want(t, "logits"))
+			// Only the [CLS] rows through the last layer: the same pooled output and logits.
+			cls := &State{CLSOnly: true}
+			require.NoError(t, m.Forward(cls, f.batch))
+			require.Len(t, cls.Hidden[len(m.Layers)], f.batch.B*f.cfg.HiddenSize)
+			compare(t, "cls-only pooled", cls.Pooled, f.want(t, "pooled"))
+			compare(t, "cls-only logits", cls.Logits, f.want(t, "logits"))
 			if _, ok := f.exp.Info("loss"); ok {
 				labels := f.labels(t)
 				probs := make([]float32, len(st.Logits))
@@ -248,6 +254,8 @@ func TestParity(t *testing.T) {
 				compare(t, fmt.Sprintf("adapter.hidden.%d", i), h, f.want(t, fmt.Sprintf("adapter.hidden.%d", i)))
 			}
 			compare(t, "adapter.logits", st.Logits, f.want(t, "adapter.logits"))
+			require.NoError(t, m.Forward(cls, f.batch))
+			compare(t, "cls-only adapter.logits", cls.Logits, f.want(t, "adapter.logits"))
 		})
 	}
 }

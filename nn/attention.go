@@ -40,19 +40,29 @@ func (a *Attention) Forward(ctx, probs, q, k, v, mask []float32, B, T int) {
 //	q, k  [B*T, C]
 //	mask  [B, T]         nil for none
 func (a *Attention) Probs(probs, q, k, mask []float32, B, T int) {
+	a.ProbsQ(probs, q, k, mask, B, T, T)
+}
+
+// ProbsQ is Probs for Tq queries per sequence attending to T keys (Tq = T
+// in self-attention; Tq = 1 for the [CLS] query alone).
+//
+//	probs [B, NH, Tq, T]  overwritten
+//	q     [B*Tq, C]
+//	k     [B*T, C]
+//	mask  [B, T]          nil for none
+func (a *Attention) ProbsQ(probs, q, k, mask []float32, B, Tq, T int) {
 	C, HD := a.NH*a.HD, a.HD
 	for b := 0; b < B; b++ {
 		for h := 0; h < a.NH; h++ {
-			off := b*T*C + h*HD
-			p := probs[(b*a.NH+h)*T*T:]
-			kernels.Sgemm(false, true, T, T, HD, 1, q[off:], C, k[off:], C, 0, p, T)
+			p := probs[(b*a.NH+h)*Tq*T:]
+			kernels.Sgemm(false, true, Tq, T, HD, 1, q[b*Tq*C+h*HD:], C, k[b*T*C+h*HD:], C, 0, p, T)
 		}
 		var m []float32
 		if mask != nil {
 			m = mask[b*T : (b+1)*T]
 		}
-		pb := probs[b*a.NH*T*T : (b+1)*a.NH*T*T]
-		kernels.SoftmaxRows(pb, pb, a.NH*T, T, a.Scale(), m)
+		pb := probs[b*a.NH*Tq*T : (b+1)*a.NH*Tq*T]
+		kernels.SoftmaxRows(pb, pb, a.NH*Tq, T, a.Scale(), m)
 	}
 }
 
@@ -63,12 +73,20 @@ func (a *Attention) Probs(probs, q, k, mask []float32, B, T int) {
 //	probs [B, NH, T, T]
 //	v     [B*T, C]
 func (a *Attention) Context(ctx, probs, v []float32, B, T int) {
+	a.ContextQ(ctx, probs, v, B, T, T)
+}
+
+// ContextQ is Context for Tq queries per sequence (see ProbsQ).
+//
+//	ctx   [B*Tq, C]       overwritten
+//	probs [B, NH, Tq, T]
+//	v     [B*T, C]
+func (a *Attention) ContextQ(ctx, probs, v []float32, B, Tq, T int) {
 	C, HD := a.NH*a.HD, a.HD
 	for b := 0; b < B; b++ {
 		for h := 0; h < a.NH; h++ {
-			off := b*T*C + h*HD
-			p := probs[(b*a.NH+h)*T*T:]
-			kernels.Sgemm(false, false, T, HD, T, 1, p, T, v[off:], C, 0, ctx[off:], C)
+			p := probs[(b*a.NH+h)*Tq*T:]
+			kernels.Sgemm(false, false, Tq, HD, T, 1, p, T, v[b*T*C+h*HD:], C, 0, ctx[b*Tq*C+h*HD:], C)
 		}
 	}
 }

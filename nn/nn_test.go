@@ -345,6 +345,17 @@ func TestAttention(t *testing.T) {
 			a.Forward(ctx, probs, q, k, v, mask, B, T)
 			q64, k64, v64, m64 := to64(q), to64(k), to64(v), to64(mask)
 			requireClose(t, "ctx", ctx, attentionRef(q64, k64, v64, m64, B, T, tc.NH, tc.HD), 1e-5)
+			// The [CLS] query alone (Tq = 1) gives the first row of each sequence.
+			qc, cc := make([]float32, B*C), make([]float32, B*C)
+			for b := 0; b < B; b++ {
+				copy(qc[b*C:(b+1)*C], q[b*T*C:b*T*C+C])
+			}
+			pc := make([]float32, B*tc.NH*T)
+			a.ProbsQ(pc, qc, k, mask, B, 1, T)
+			a.ContextQ(cc, pc, v, B, 1, T)
+			for b := 0; b < B; b++ {
+				requireClose(t, fmt.Sprintf("ctx[CLS %d]", b), cc[b*C:(b+1)*C], to64(ctx[b*T*C:b*T*C+C]), 1e-6)
+			}
 			for b, n := range tc.lens { // padded keys get exactly zero probability
 				for h := 0; h < tc.NH; h++ {
 					for i := 0; i < T; i++ {
