@@ -98,11 +98,11 @@ func ModelTensors(m *bert.Model, h *bert.MLMHead) []safetensors.Tensor {
 }
 
 // checkpoint writes OUT/checkpoint-<step> and prunes old ones.
-func (t *Trainer) checkpoint(start time.Time, tokens int) error {
+func (t *Trainer) checkpoint(start time.Time, tokens int, stepTime time.Duration) error {
 	if t.cfg.Out == "" {
 		return nil
 	}
-	t.finish(start, tokens)
+	t.finish(start, tokens, stepTime)
 	name := fmt.Sprintf("%s%d", ckptPrefix, t.step)
 	dir := filepath.Join(t.cfg.Out, name)
 	tmp := filepath.Join(t.cfg.Out, "."+name+".tmp")

@@ -224,23 +224,25 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
 	startStep := t.step
 	tokens := 0
+	var stepTime time.Duration // in training steps only (no evaluations or checkpoints)
 	lossSum, lossN := 0.0, 0
 	for t.step < cfg.Steps {
 		if err := ctx.Err(); err != nil {
-			return t.interrupt(err, start, tokens)
+			return t.interrupt(err, start, tokens, stepTime)
 		}
+		t0 := time.Now()
 		loss, n, err := t.trainStep()
+		stepTime += time.Since(t0)
 		if err != nil {
-			t.finish(start, tokens)
+			t.finish(start, tokens, stepTime)
 			return t.result(), err
 		}
 		tokens += n
 		lossSum += float64(loss)
 		lossN++
 		if t.step%every == 0 || t.step == cfg.Steps {
-			el := time.Since(start).Seconds()
-			rate := float64(tokens) / el
-			perStep := el / float64(t.step-startStep)
+			rate := float64(tokens) / stepTime.Seconds()
+			perStep := time.Since(start).Seconds() / float64(t.step-startStep)
 			eta := time.Duration(perStep*float64(cfg.Steps-t.step)) * time.Second
 			t.logf("step %d/%d loss %.4f lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
 				t.sched.At(t.step-1), rate, eta.Round(time.Second))
@@ -249,7 +251,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if (cfg.EvalEvery > 0 && t.step%cfg.EvalEvery == 0) || t.step == cfg.Steps {
 			e := t.evaluate()
 			t.logf("step %d: held-out MLM loss %.4f accuracy %.4f (unigram %.4f)\n", t.step, e.Loss, e.Accuracy, t.res.Unigram)
-			if err := t.checkpoint(start, tokens); err != nil {
+			if err := t.checkpoint(start, tokens, stepTime); err != nil {
 				return t.result(), err
 			}
 		}
@@ -257,24 +259,25 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			cfg.OnStep(t.step)
 		}
 	}
-	t.finish(start, tokens)
+	t.finish(start, tokens, stepTime)
 	return t.result(), nil
 }
 
-func (t *Trainer) finish(start time.Time, tokens int) {
-	el := time.Since(start).Seconds()
-	t.res.Seconds = t.elapsed + el
-	if el > 0 {
-		t.res.TokensPerSec = float64(tokens) / el
+// finish records the time spent (all of it, for Seconds) and the token
+// rate of the training steps of this process.
+func (t *Trainer) finish(start time.Time, tokens int, stepTime time.Duration) {
+	t.res.Seconds = t.elapsed + time.Since(start).Seconds()
+	if stepTime > 0 {
+		t.res.TokensPerSec = float64(tokens) / stepTime.Seconds()
 	}
 }
 
-func (t *Trainer) interrupt(cause error, start time.Time, tokens int) (*Result, error) {
+func (t *Trainer) interrupt(cause error, start time.Time, tokens int, stepTime time.Duration) (*Result, error) {
 	if t.cfg.Out == "" {
-		t.finish(start, tokens)
+		t.finish(start, tokens, stepTime)
 		return t.result(), fmt.Errorf("%w at step %d (%v); no --out to write a checkpoint to", ErrInterrupted, t.step, cause)
 	}
-	if err := t.checkpoint(start, tokens); err != nil {
+	if err := t.checkpoint(start, tokens, stepTime); err != nil {
 		return t.result(), errors.Join(fmt.Errorf("%w at step %d", ErrInterrupted, t.step), err)
 	}
 	t.logf("interrupted at step %d/%d: checkpoint in %s (continue with --resume)\n", t.step, t.cfg.Steps, t.cfg.Out)

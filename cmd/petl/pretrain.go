@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/petl-go/petl/bert"
@@ -47,6 +48,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	twoSeg := fs.Float64("two-segments", def.TwoSegments, "probability that a packed sequence is split into two segments ([SEP], type ids 1)")
 	keep := fs.Int("keep", 2, "checkpoints to keep (the newest)")
 	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 100 lines)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training loop to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +91,17 @@ func runPretrain(ctx context.Context, args []string) error {
 	docs = nil
 	fmt.Fprintf(os.Stderr, "prepared in %s; model L%d H%d A%d I%d, batch %d x %d tokens, %d steps\n",
 		time.Since(t0).Round(time.Millisecond), *layers, *hidden, *heads, *inter, *batch, *maxLen, *steps)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := tr.Run(ctx)
 	if err != nil {
 		return err
