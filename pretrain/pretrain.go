@@ -111,6 +111,7 @@ type Trainer struct {
 	batch   MLMBatch
 	acts    bert.MLMActs
 	ar      nn.Arena // head activations, gathered rows, logits
+	idx     []int    // the step's sequences
 	perm    []int
 	permEp  int
 	unigram []float64
@@ -226,12 +227,13 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	tokens := 0
 	var stepTime time.Duration // in training steps only (no evaluations or checkpoints)
 	lossSum, lossN := 0.0, 0
+	hits, masked := 0, 0
 	for t.step < cfg.Steps {
 		if err := ctx.Err(); err != nil {
 			return t.interrupt(err, start, tokens, stepTime)
 		}
 		t0 := time.Now()
-		loss, n, err := t.trainStep()
+		loss, n, c, m, err := t.trainStep()
 		stepTime += time.Since(t0)
 		if err != nil {
 			t.finish(start, tokens, stepTime)
@@ -240,13 +242,14 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		tokens += n
 		lossSum += float64(loss)
 		lossN++
+		hits, masked = hits+c, masked+m
 		if t.step%every == 0 || t.step == cfg.Steps {
 			rate := float64(tokens) / stepTime.Seconds()
 			perStep := time.Since(start).Seconds() / float64(t.step-startStep)
 			eta := time.Duration(perStep*float64(cfg.Steps-t.step)) * time.Second
-			t.logf("step %d/%d loss %.4f lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
-				t.sched.At(t.step-1), rate, eta.Round(time.Second))
-			lossSum, lossN = 0, 0
+			t.logf("step %d/%d loss %.4f accuracy %.4f lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
+				float64(hits)/float64(max(masked, 1)), t.sched.At(t.step-1), rate, eta.Round(time.Second))
+			lossSum, lossN, hits, masked = 0, 0, 0, 0
 		}
 		if (cfg.EvalEvery > 0 && t.step%cfg.EvalEvery == 0) || t.step == cfg.Steps {
 			e := t.evaluate()
@@ -333,10 +336,12 @@ func permutation(p []int, n int, seed uint64) []int {
 }
 
 // trainStep runs step t.step: batch, masking, forward, loss, backward,
-// clipping, update. It returns the mean MLM loss and the batch's real tokens.
-func (t *Trainer) trainStep() (float32, int, error) {
+// clipping, update. It returns the mean MLM loss, the batch's real tokens,
+// and how many of its masked tokens were predicted right, of how many.
+func (t *Trainer) trainStep() (loss float32, tokens, correct, masked int, err error) {
 	k := t.step
-	idx := t.batchIndices(k, make([]int, 0, t.cfg.Batch))
+	t.idx = t.batchIndices(k, t.idx)
+	idx := t.idx
 	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xa11ce ^ uint64(k)<<20))
 	b := &t.batch
 	b.Fill(t.train, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
@@ -345,20 +350,20 @@ func (t *Trainer) trainStep() (float32, int, error) {
 	for _, p := range t.ps {
 		p.ZeroGrad()
 	}
-	loss, _, err := t.forwardLoss(b, true)
+	loss, correct, err = t.forwardLoss(b, true)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return 0, 0, fmt.Errorf("%w at step %d: loss %v", ErrDiverged, k+1, loss)
+		return 0, 0, 0, 0, fmt.Errorf("%w at step %d: loss %v", ErrDiverged, k+1, loss)
 	}
 	if _, err := optim.ClipGradNorm(t.ps, t.cfg.MaxGradNorm); err != nil {
-		return 0, 0, fmt.Errorf("%w at step %d: %w", ErrDiverged, k+1, err)
+		return 0, 0, 0, 0, fmt.Errorf("%w at step %d: %w", ErrDiverged, k+1, err)
 	}
 	t.opt.Step(t.sched.At(t.opt.Steps()))
 	t.step++
 	t.res.Losses = append(t.res.Losses, loss)
-	return loss, b.Tokens(), nil
+	return loss, b.Tokens(), correct, b.M(), nil
 }
 
 // forwardLoss runs the model and head on a masked batch and returns the mean
