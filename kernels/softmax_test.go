@@ -7,17 +7,14 @@ import (
 	"testing"
 )
 
-// softmaxWidths are the row widths tested: 1..130 every one, then a spread
-// up to 1024, and BERT's.
+// softmaxWidths are the row widths tested: every one from 1 to 1024, and
+// BERT's intermediate width.
 func softmaxWidths() []int {
 	var w []int
-	for c := 1; c <= 130; c++ {
+	for c := 1; c <= 1024; c++ {
 		w = append(w, c)
 	}
-	for c := 131; c <= 1024; c += 37 {
-		w = append(w, c)
-	}
-	return append(w, 1024, 64, 128, 768, 3072)
+	return append(w, 3072)
 }
 
 // softmaxInput returns rows×cols scores with a mix of masks: row 0 fully
@@ -67,9 +64,6 @@ func TestSoftmaxRowsVariants(t *testing.T) {
 		for _, cols := range softmaxWidths() {
 			for _, withMask := range []bool{false, true} {
 				rows := 3
-				if cols > 256 {
-					rows = 4
-				}
 				x, mask := softmaxInput(rng, rows, cols, withMask)
 				scale := float32(1 / math.Sqrt(64))
 				want := make([]float32, len(x))
