@@ -1,0 +1,20 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/petl-go/petl/asm"
+
+// Cache blocks for the NEON micro-kernel (8x12): kc*12 floats of packed B
+// stay in a 32-64 KiB L1, mc*kc floats of packed A in L2. Not tuned on
+// hardware (none was available); the sizes follow the AVX2 ones.
+var sgemmBlockingNEON = sgemmBlocking{
+	kernel: asm.SgemmKernelNEON,
+	mr:     asm.SgemmKernelNEONMR, nr: asm.SgemmKernelNEONNR,
+	mc: 128, kc: 256, nc: 4092,
+	parallelWork: 1 << 18,
+}
+
+func init() {
+	sgemmBlockings[NEON] = &sgemmBlockingNEON
+	sgemmOp.set(NEON, sgemmBlockingNEON.sgemm)
+}
