@@ -3,10 +3,10 @@ package kernels
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"runtime"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"unsafe"
