@@ -15,7 +15,7 @@ var (
 		kernel: asm.SgemmKernelAVX2,
 		mr:     asm.SgemmKernelAVX2MR, nr: asm.SgemmKernelAVX2NR,
 		mc: 144, kc: 256, nc: 4096,
-		parallelWork: 1 << 18,
+		parallelWork: 1 << 18, smallWork: 256,
 	}
 	// The AVX-512 tile is twice as wide: kc is smaller to keep a sliver of
 	// B (kc*32 floats) in L1.
@@ -23,7 +23,7 @@ var (
 		kernel: asm.SgemmKernelAVX512,
 		mr:     asm.SgemmKernelAVX512MR, nr: asm.SgemmKernelAVX512NR,
 		mc: 144, kc: 160, nc: 4096,
-		parallelWork: 1 << 18,
+		parallelWork: 1 << 18, smallWork: 256,
 	}
 )
 

@@ -11,7 +11,7 @@ var sgemmBlockingNEON = sgemmBlocking{
 	kernel: asm.SgemmKernelNEON,
 	mr:     asm.SgemmKernelNEONMR, nr: asm.SgemmKernelNEONNR,
 	mc: 128, kc: 256, nc: 4092,
-	parallelWork: 1 << 18,
+	parallelWork: 1 << 18, smallWork: 256,
 }
 
 func init() {
