@@ -67,6 +67,8 @@ type sgemmBlocking struct {
 	// without packing, which costs a few hundred ns up front (on Zen 4 the
 	// packed path wins from about m = n = k = 6 on).
 	smallWork int
+	// groupFloats overrides sgemmGroupFloats (for tests).
+	groupFloats int
 }
 
 // sgemmBlockings holds the blocked SGEMM of each variant that has one (set
@@ -168,6 +170,7 @@ type sgemmJob struct {
 
 	kc       int  // depth of every k block but possibly the last
 	rowSplit bool // split rows of C between workers (else columns)
+	kGroup   int  // k blocks of B packed at a time in a row split
 
 	wg    sync.WaitGroup
 	bar   barrier
@@ -181,6 +184,11 @@ type sgemmWork struct {
 	bufB []float32 // packed B block in a column split
 	tile []float32 // mr x nr tile for the edges of C
 }
+
+// sgemmGroupFloats bounds the packed B that a row split prepares at once
+// (16 MiB): enough for all of k in BERT-sized products, so the workers wait
+// for each other once per product rather than twice per k block.
+const sgemmGroupFloats = 4 << 20
 
 // sgemmJobs keeps finished jobs with their buffers. (Not a sync.Pool: its
 // items vanish at every other garbage collection, and the buffers are large.)
@@ -227,8 +235,18 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 
 	nc := min(n, g.nc)
 	sizeB := ((nc + g.nr - 1) / g.nr) * g.nr * j.kc
+	j.kGroup = 1
 	if j.rowSplit {
-		j.bufB = grow(j.bufB, sizeB)
+		if workers > 1 {
+			// Pack up to sgemmGroupFloats of B (in whole k blocks) between
+			// two waits.
+			limit := g.groupFloats
+			if limit == 0 {
+				limit = sgemmGroupFloats
+			}
+			j.kGroup = max(1, min(kBlocks, limit/sizeB))
+		}
+		j.bufB = grow(j.bufB, j.kGroup*sizeB)
 	}
 	if cap(j.local) < workers {
 		j.local = append(j.local[:cap(j.local)], make([]sgemmWork, workers-cap(j.local))...)
@@ -267,29 +285,42 @@ func (j *sgemmJob) run(w int) {
 }
 
 // runRows computes rows of C: the workers pack each B block together, wait
-// for each other, then each multiplies its own rows by the whole block.
+// for each other, then each multiplies its own rows by the whole block. With
+// j.kGroup > 1, that many consecutive k blocks are packed between two waits
+// (fewer waits: each one costs a goroutine hand-off and exposes any
+// imbalance between the workers).
 func (j *sgemmJob) runRows(w int) {
 	g := j.g
 	mr, nr := g.mr, g.nr
 	local := &j.local[w]
 	t0, t1 := split((j.m+mr-1)/mr, j.workers, w)
+	group := j.kGroup * j.kc // depth packed between two waits
 	for jc := 0; jc < j.n; jc += g.nc {
 		nc := min(g.nc, j.n-jc)
 		s0, s1 := split((nc+nr-1)/nr, j.workers, w)
-		for pc := 0; pc < j.k; pc += j.kc {
-			kc := min(j.kc, j.k-pc)
-			beta := j.beta
-			if pc > 0 {
-				beta = 1
+		blockSize := (nc + nr - 1) / nr * nr * j.kc // one packed k block
+		for pg := 0; pg < j.k; pg += group {
+			if pg > 0 || jc > 0 {
+				j.bar.wait() // nobody reads the packed blocks any more
 			}
-			if s0 < s1 {
-				packB(j.bufB[s0*nr*j.kc:], nr*j.kc, nr, j.transB, j.b, j.ldb, pc, kc, jc+s0*nr, min(nc, s1*nr)-s0*nr)
+			for q, pc := 0, pg; pc < min(j.k, pg+group); q, pc = q+1, pc+j.kc {
+				if s0 < s1 {
+					kc := min(j.kc, j.k-pc)
+					packB(j.bufB[q*blockSize+s0*nr*j.kc:], nr*j.kc, nr, j.transB, j.b, j.ldb, pc, kc, jc+s0*nr, min(nc, s1*nr)-s0*nr)
+				}
 			}
-			j.bar.wait() // the B block is complete
-			if t0 < t1 {
-				j.rows(local, j.bufB, t0*mr, min(j.m, t1*mr), pc, kc, jc, nc, beta)
+			j.bar.wait() // the packed blocks are complete
+			if t0 >= t1 {
+				continue
 			}
-			j.bar.wait() // nobody reads the B block any more
+			for q, pc := 0, pg; pc < min(j.k, pg+group); q, pc = q+1, pc+j.kc {
+				kc := min(j.kc, j.k-pc)
+				beta := j.beta
+				if pc > 0 {
+					beta = 1
+				}
+				j.rows(local, j.bufB[q*blockSize:], t0*mr, min(j.m, t1*mr), pc, kc, jc, nc, beta)
+			}
 		}
 	}
 }
@@ -371,12 +402,7 @@ func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc 
 		r0 := i0 + s*mr
 		if transA {
 			// op(A)(i, p) = a[p*lda+i]: each p gives rows contiguous values.
-			for p := 0; p < kc; p++ {
-				src := a[(p0+p)*lda+r0 : (p0+p)*lda+r0+rows]
-				dp := d[p*mr : p*mr+mr]
-				copy(dp, src)
-				clear(dp[rows:])
-			}
+			packCopy(d, mr, a, p0*lda+r0, lda, rows, kc)
 			continue
 		}
 		// op(A)(i, p) = a[i*lda+p]: row i is contiguous over p.
@@ -386,6 +412,48 @@ func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc 
 				d[p*mr+i] = 0
 			}
 		}
+	}
+}
+
+// packCopy copies kc rows of w values, the first at a[off:], ld apart, into
+// rows of width stride in d, padding each with zeros: d[p*stride+i] =
+// a[off+p*ld+i] for i < w, 0 for w <= i < stride. Full rows of the common
+// tile widths move as arrays, which the compiler copies with a few vector
+// moves (or one memmove call) instead of copy's general path.
+func packCopy(d []float32, stride int, a []float32, off, ld, w, kc int) {
+	if w == stride {
+		switch w {
+		case 6:
+			for p := 0; p < kc; p++ {
+				*(*[6]float32)(d[p*6:]) = [6]float32(a[off+p*ld:])
+			}
+			return
+		case 8:
+			for p := 0; p < kc; p++ {
+				*(*[8]float32)(d[p*8:]) = [8]float32(a[off+p*ld:])
+			}
+			return
+		case 12:
+			for p := 0; p < kc; p++ {
+				*(*[12]float32)(d[p*12:]) = [12]float32(a[off+p*ld:])
+			}
+			return
+		case 16:
+			for p := 0; p < kc; p++ {
+				*(*[16]float32)(d[p*16:]) = [16]float32(a[off+p*ld:])
+			}
+			return
+		case 32:
+			for p := 0; p < kc; p++ {
+				*(*[32]float32)(d[p*32:]) = [32]float32(a[off+p*ld:])
+			}
+			return
+		}
+	}
+	for p := 0; p < kc; p++ {
+		dp := d[p*stride : p*stride+stride]
+		copy(dp, a[off+p*ld:off+p*ld+w])
+		clear(dp[w:])
 	}
 }
 
@@ -449,12 +517,7 @@ func packB(dst []float32, stride, nr int, transB bool, b []float32, ldb, p0, kc,
 		c0 := j0 + s*nr
 		if !transB {
 			// op(B)(p, j) = b[p*ldb+j]: each p gives cols contiguous values.
-			for p := 0; p < kc; p++ {
-				src := b[(p0+p)*ldb+c0 : (p0+p)*ldb+c0+cols]
-				dp := d[p*nr : p*nr+nr]
-				copy(dp, src)
-				clear(dp[cols:])
-			}
+			packCopy(d, nr, b, p0*ldb+c0, ldb, cols, kc)
 			continue
 		}
 		// op(B)(p, j) = b[j*ldb+p]: column j of op(B) is contiguous over p.

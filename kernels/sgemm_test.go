@@ -677,7 +677,8 @@ func sgemmKernelGo(mr, nr int) sgemmMicroKernel {
 func TestSgemmBlockedSmallBlocks(t *testing.T) {
 	defer SetThreads(0)
 	drivers := map[string]*sgemmBlocking{
-		"go3x5": {kernel: sgemmKernelGo(3, 5), mr: 3, nr: 5, mc: 6, kc: 7, nc: 15},
+		"go3x5":         {kernel: sgemmKernelGo(3, 5), mr: 3, nr: 5, mc: 6, kc: 7, nc: 15},
+		"go3x5/groups2": {kernel: sgemmKernelGo(3, 5), mr: 3, nr: 5, mc: 6, kc: 7, nc: 15, groupFloats: 2 * 15 * 7},
 	}
 	for v, g := range sgemmBlockings {
 		if g != nil && IsSupported(Variant(v)) {
@@ -685,6 +686,9 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 			small.mc, small.kc, small.nc = 2*g.mr, 5, 3*g.nr
 			small.parallelWork = 0
 			drivers[Variant(v).String()] = &small
+			grouped := small
+			grouped.groupFloats = 2 * small.nc * small.kc // two k blocks per wait
+			drivers[Variant(v).String()+"/groups2"] = &grouped
 		}
 	}
 	for name, g := range drivers {
