@@ -42,6 +42,25 @@ func (l *Layer) Params() []*nn.Param {
 	return append(ps, l.FFLN.Params()...)
 }
 
+// trains reports whether the layer has an adapter or a trainable parameter
+// (without allocating, unlike Params).
+func (l *Layer) trains() bool {
+	if l.AttnAdapter != nil || l.FFAdapter != nil {
+		return true
+	}
+	for _, lin := range [...]*nn.Linear{&l.Query, &l.Key, &l.Value, &l.AttnOut, &l.FFIn, &l.FFOut} {
+		if lin.W.Trainable() || (lin.B != nil && lin.B.Trainable()) {
+			return true
+		}
+	}
+	for _, ln := range [...]*nn.LayerNorm{&l.AttnLN, &l.FFLN} {
+		if ln.Gamma.Trainable() || ln.Beta.Trainable() {
+			return true
+		}
+	}
+	return false
+}
+
 // inputNeeded reports whether backward reads the layer's input: only the
 // gradients of the query, key and value weights do.
 func (l *Layer) inputNeeded() bool {

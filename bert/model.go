@@ -511,12 +511,35 @@ func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
 func (m *Model) backwardEncoder(st *State, dout []float32) {
 	BT, C := st.B*st.T, m.Config.HiddenSize
 	dx := st.Scratch.Alloc(BT * C) // dout and dx swap roles between layers
-	for l := len(m.Layers) - 1; l >= 0; l-- {
+	// Nothing below the lowest layer that trains anything needs a gradient
+	// (fine-tuning the top k layers stops there).
+	lowest := m.lowestTrained()
+	for l := len(m.Layers) - 1; l >= max(lowest, 0); l-- {
 		clear(dx)
 		m.Layers[l].backward(&st.layers[l], dx, dout, st)
 		dout, dx = dx, dout
 	}
-	m.Embeddings.backward(&st.emb, dout, st)
+	if lowest < 0 {
+		m.Embeddings.backward(&st.emb, dout, st)
+	}
+}
+
+// lowestTrained returns the index of the lowest encoder layer with a
+// trainable parameter or an adapter, -1 when an embedding parameter is
+// trainable, and len(Layers) when neither.
+func (m *Model) lowestTrained() int {
+	e := &m.Embeddings
+	for _, p := range []*nn.Param{e.Word.W, e.Position.W, e.Type.W, e.LN.Gamma, e.LN.Beta} {
+		if p.Trainable() {
+			return -1
+		}
+	}
+	for l := range m.Layers {
+		if m.Layers[l].trains() {
+			return l
+		}
+	}
+	return len(m.Layers)
 }
 
 // check validates a batch against the model.

@@ -385,3 +385,39 @@ func TestBackwardWithDropout(t *testing.T) {
 	}
 	require.Greater(t, checked, 20)
 }
+
+// TestBackwardTopLayers checks that fine-tuning only the top layer gives
+// the same gradients as when everything trains (Backward stops below it),
+// and leaves the frozen layers without gradients.
+func TestBackwardTopLayers(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.HiddenDropout, cfg.AttentionDropout = 0, 0
+	batch := testBatch(2, 6, []int{6, 3}, 4)
+	labels := []int32{1, 0}
+	grads := func(top bool) (*Model, int) {
+		m, err := NewRandom(cfg, 2, 21)
+		require.NoError(t, err)
+		for _, p := range m.Params() {
+			m.SetTrainable(p, !top || strings.HasPrefix(p.Name, "encoder.layer.1.") || strings.HasPrefix(p.Name, "pooler.") || strings.HasPrefix(p.Name, "classifier."))
+		}
+		st := &State{Train: true}
+		require.NoError(t, m.Forward(st, batch))
+		probs, dl := make([]float32, 4), make([]float32, 4)
+		nn.CrossEntropy{}.Forward(probs, st.Logits, labels, 2, 2)
+		nn.CrossEntropy{}.Backward(dl, probs, labels, 2, 2, 1)
+		require.NoError(t, m.Backward(st, dl))
+		return m, m.lowestTrained()
+	}
+	all, lowAll := grads(false)
+	top, lowTop := grads(true)
+	require.Equal(t, -1, lowAll)
+	require.Equal(t, 1, lowTop)
+	pa, pt := all.Params(), top.Params()
+	for i, p := range pt {
+		if !p.Trainable() {
+			require.Nil(t, p.G, p.Name)
+			continue
+		}
+		require.Equal(t, pa[i].G, p.G, p.Name)
+	}
+}
