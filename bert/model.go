@@ -621,6 +621,10 @@ func (e *Embeddings) backward(a *embActs, dout []float32, st *State) {
 		dln = sc.AllocZero(BT * C)
 		e.Drop.Backward(dln, dout, mask)
 	}
+	if !e.Word.W.Trainable() && !e.Position.W.Trainable() && !e.Type.W.Trainable() {
+		e.LN.Backward(nil, dln, a.sum, a.mean, a.rstd, BT) // the layer norm's own gradients only
+		return
+	}
 	dsum := sc.AllocZero(BT * C)
 	e.LN.Backward(dsum, dln, a.sum, a.mean, a.rstd, BT)
 	e.Word.Backward(dsum, a.ids)
