@@ -679,6 +679,10 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 	drivers := map[string]*sgemmBlocking{
 		"go3x5":         {kernel: sgemmKernelGo(3, 5), mr: 3, nr: 5, mc: 6, kc: 7, nc: 15},
 		"go3x5/groups2": {kernel: sgemmKernelGo(3, 5), mr: 3, nr: 5, mc: 6, kc: 7, nc: 15, groupFloats: 2 * 15 * 7},
+		// The tiles of the AVX-512 and NEON kernels, whose packing paths
+		// then run on any machine.
+		"go12x32": {kernel: sgemmKernelGo(12, 32), mr: 12, nr: 32, mc: 24, kc: 9, nc: 64},
+		"go8x12":  {kernel: sgemmKernelGo(8, 12), mr: 8, nr: 12, mc: 16, kc: 6, nc: 36},
 	}
 	for v, g := range sgemmBlockings {
 		if g != nil && IsSupported(Variant(v)) {
