@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/petl-go/petl/adapter"
@@ -294,6 +295,7 @@ func runTrain(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	start := time.Now()
 	res, err := tr.Run(ctx)
 	if err != nil {
 		return err
@@ -305,6 +307,7 @@ func runTrain(ctx context.Context, args []string) error {
 	} else {
 		fmt.Printf("done: %d steps; adapter: %s, %s\n", res.Steps, w, c)
 	}
+	fmt.Printf("%s; time %s\n", tr.Setup().Summary(), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
