@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // This file holds the cache-blocked SGEMM driver shared by every SIMD variant,
 // in the manner of Goto and van de Geijn ("Anatomy of high-performance matrix
@@ -168,9 +171,10 @@ type sgemmJob struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 
-	kc       int  // depth of every k block but possibly the last
-	rowSplit bool // split rows of C between workers (else columns)
-	kGroup   int  // k blocks of B packed at a time in a row split
+	kc       int          // depth of every k block but possibly the last
+	rowSplit bool         // split rows of C between workers (else columns)
+	kGroup   int          // k blocks of B packed at a time in a row split
+	next     atomic.Int64 // in a row split: next block of rows to take
 
 	wg    sync.WaitGroup
 	bar   barrier
@@ -232,6 +236,7 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 	rowTiles := (m + g.mr - 1) / g.mr
 	j.rowSplit = rowTiles >= 4*workers || rowTiles*g.mr >= min(n, g.nc)
 	j.bar.reset(workers)
+	j.next.Store(0)
 
 	nc := min(n, g.nc)
 	sizeB := ((nc + g.nr - 1) / g.nr) * g.nr * j.kc
@@ -285,16 +290,23 @@ func (j *sgemmJob) run(w int) {
 }
 
 // runRows computes rows of C: the workers pack each B block together, wait
-// for each other, then each multiplies its own rows by the whole block. With
-// j.kGroup > 1, that many consecutive k blocks are packed between two waits
-// (fewer waits: each one costs a goroutine hand-off and exposes any
-// imbalance between the workers).
+// for each other, then take blocks of rows of C (at most mc, whole tiles)
+// one at a time from a shared counter and multiply them by the packed block,
+// so that a worker slowed down by other load on the machine does less of
+// the work. Which worker computes a block does not change its result. With
+// j.kGroup > 1, that many consecutive k blocks of B are packed between two
+// waits (each wait costs a goroutine hand-off and exposes imbalance), and a
+// block of rows goes through all of them, in order of k, before the next.
 func (j *sgemmJob) runRows(w int) {
 	g := j.g
 	mr, nr := g.mr, g.nr
 	local := &j.local[w]
-	t0, t1 := split((j.m+mr-1)/mr, j.workers, w)
 	group := j.kGroup * j.kc // depth packed between two waits
+	tiles := (j.m + mr - 1) / mr
+	blocks := (tiles + g.mc/mr - 1) / (g.mc / mr)
+	blockTiles := (tiles + blocks - 1) / blocks // rows of C per block, in tiles
+	blocks = (tiles + blockTiles - 1) / blockTiles
+	base := int64(0) // first ticket of this group's blocks
 	for jc := 0; jc < j.n; jc += g.nc {
 		nc := min(g.nc, j.n-jc)
 		s0, s1 := split((nc+nr-1)/nr, j.workers, w)
@@ -310,17 +322,27 @@ func (j *sgemmJob) runRows(w int) {
 				}
 			}
 			j.bar.wait() // the packed blocks are complete
-			if t0 >= t1 {
-				continue
-			}
-			for q, pc := 0, pg; pc < min(j.k, pg+group); q, pc = q+1, pc+j.kc {
-				kc := min(j.kc, j.k-pc)
-				beta := j.beta
-				if pc > 0 {
-					beta = 1
+			end := base + int64(blocks)
+			for {
+				t := j.next.Load()
+				if t >= end {
+					break
 				}
-				j.rows(local, j.bufB[q*blockSize:], t0*mr, min(j.m, t1*mr), pc, kc, jc, nc, beta)
+				if !j.next.CompareAndSwap(t, t+1) {
+					continue
+				}
+				r0 := int(t-base) * blockTiles * mr
+				r1 := min(j.m, r0+blockTiles*mr)
+				for q, pc := 0, pg; pc < min(j.k, pg+group); q, pc = q+1, pc+j.kc {
+					kc := min(j.kc, j.k-pc)
+					beta := j.beta
+					if pc > 0 {
+						beta = 1
+					}
+					j.rows(local, j.bufB[q*blockSize:], r0, r1, pc, kc, jc, nc, beta)
+				}
 			}
+			base = end
 		}
 	}
 }
