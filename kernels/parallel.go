@@ -27,9 +27,16 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 	}
 	chunk := (n + workers - 1) / workers
 	workers = (n + chunk - 1) / chunk
-	t := &forTask{n: n, chunk: chunk, f: f}
+	t := forTasks.Get().(*forTask)
+	t.n, t.chunk, t.f = n, chunk, f
 	runWorkers(workers, t, &t.wg)
+	t.f = nil
+	forTasks.Put(t)
 }
+
+// forTasks recycles parallelFor's tasks: a steady state of calls allocates
+// only what the caller's closure f needs.
+var forTasks = sync.Pool{New: func() any { return new(forTask) }}
 
 // forTask is parallelFor's work: worker w runs chunk w.
 type forTask struct {
