@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // parallelFor calls f on disjoint ranges [lo, hi) covering [0, n), each of at
@@ -29,7 +31,7 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 	workers = (n + chunk - 1) / chunk
 	t := forTasks.Get().(*forTask)
 	t.n, t.chunk, t.f = n, chunk, f
-	runWorkers(workers, t, &t.wg)
+	runWorkers(workers, t, &t.group)
 	t.f = nil
 	forTasks.Put(t)
 }
@@ -42,7 +44,7 @@ var forTasks = sync.Pool{New: func() any { return new(forTask) }}
 type forTask struct {
 	n, chunk int
 	f        func(lo, hi int)
-	wg       sync.WaitGroup
+	group    workerGroup
 }
 
 func (t *forTask) run(w int) {
@@ -59,28 +61,74 @@ type workerTask interface {
 // runWorkers calls t.run(w) for every w in [0, workers) and returns when all
 // have returned. Worker 0 runs on the calling goroutine and every other worker
 // on a goroutine of its own, all at the same time, so workers may wait for
-// each other (see barrier). wg, which must be idle, tracks the other workers;
+// each other (see barrier). g, which must be idle, tracks the other workers;
 // callers keep it next to t so that nothing is allocated here. The goroutines
 // come from a pool that grows on demand and is never shrunk: a steady state of
 // calls starts no goroutines and does not allocate. Nested calls are safe.
-func runWorkers(workers int, t workerTask, wg *sync.WaitGroup) {
+func runWorkers(workers int, t workerTask, g *workerGroup) {
 	if workers <= 1 {
 		t.run(0)
 		return
 	}
-	wg.Add(workers - 1)
+	g.add(workers - 1)
 	for w := 1; w < workers; w++ {
-		pool.submit(poolJob{t: t, w: w, wg: wg})
+		pool.submit(poolJob{t: t, w: w, g: g})
 	}
 	t.run(0)
-	wg.Wait()
+	g.wait()
+}
+
+// spinFor is how long a goroutine that waits for other workers (or, in the
+// pool, for new work) keeps checking before it parks. Waking a parked
+// goroutine on another core takes tens of microseconds, as long as a whole
+// small product; back-to-back kernel calls find the workers still awake.
+const spinFor = 50 * time.Microsecond
+
+// spinUntil returns true as soon as done() does, or false after spinFor.
+// It yields the processor now and then, so that it never keeps a runnable
+// goroutine from running.
+func spinUntil(done func() bool) bool {
+	start := time.Now()
+	for i := 1; ; i++ {
+		if done() {
+			return true
+		}
+		if i%64 == 0 {
+			if time.Since(start) > spinFor {
+				return false
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// workerGroup counts the workers of one runWorkers call still running.
+type workerGroup struct {
+	left atomic.Int32
+	wg   sync.WaitGroup
+}
+
+func (g *workerGroup) add(n int) {
+	g.left.Add(int32(n))
+	g.wg.Add(n)
+}
+
+func (g *workerGroup) done() {
+	g.left.Add(-1)
+	g.wg.Done()
+}
+
+// wait returns when every worker has called done.
+func (g *workerGroup) wait() {
+	spinUntil(func() bool { return g.left.Load() == 0 })
+	g.wg.Wait() // immediate if the spin saw them finish
 }
 
 // poolJob is one worker's share of a runWorkers call.
 type poolJob struct {
-	t  workerTask
-	w  int
-	wg *sync.WaitGroup
+	t workerTask
+	w int
+	g *workerGroup
 }
 
 // workerPool hands jobs to idle goroutines, starting a new one when none is
@@ -117,17 +165,28 @@ func (p *workerPool) loop(j poolJob) {
 	for {
 		j.t.run(j.w)
 		// Count this goroutine idle before signalling completion, so that a
-		// caller that returns from wg.Wait and immediately submits again
+		// caller that returns from its wait and immediately submits again
 		// finds it idle instead of starting another goroutine.
 		stay := p.idle.Add(1) <= maxPooled
 		if !stay {
 			p.idle.Add(-1)
 		}
-		j.wg.Done()
+		j.g.done()
 		if !stay {
 			return
 		}
-		j = <-p.jobs
+		// Stay awake a little for the next job, then park.
+		got := spinUntil(func() bool {
+			select {
+			case j = <-p.jobs:
+				return true
+			default:
+				return false
+			}
+		})
+		if !got {
+			j = <-p.jobs
+		}
 	}
 }
 
@@ -136,9 +195,9 @@ func (p *workerPool) loop(j poolJob) {
 type barrier struct {
 	mu    sync.Mutex
 	cond  sync.Cond
-	n     int // parties
-	count int // arrived in this round
-	round uint64
+	n     int           // parties
+	count int           // arrived in this round, under mu
+	round atomic.Uint64 // rounds completed
 }
 
 // reset prepares b for n parties; no goroutine may be waiting on it.
@@ -155,16 +214,22 @@ func (b *barrier) wait() {
 		return
 	}
 	b.mu.Lock()
-	r := b.round
+	r := b.round.Load()
 	b.count++
 	if b.count == b.n {
 		b.count = 0
-		b.round++
+		b.round.Add(1)
+		b.mu.Unlock()
 		b.cond.Broadcast()
-	} else {
-		for r == b.round {
-			b.cond.Wait()
-		}
+		return
+	}
+	b.mu.Unlock()
+	if spinUntil(func() bool { return b.round.Load() != r }) {
+		return
+	}
+	b.mu.Lock()
+	for b.round.Load() == r {
+		b.cond.Wait()
 	}
 	b.mu.Unlock()
 }

@@ -99,7 +99,7 @@ func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a
 
 	j := getSgemmJob()
 	j.setup(g, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	runWorkers(workers, j, &j.wg)
+	runWorkers(workers, j, &j.group)
 	j.a, j.b, j.c = nil, nil, nil // do not keep the caller's matrices alive
 	putSgemmJob(j)
 }
@@ -176,7 +176,7 @@ type sgemmJob struct {
 	kGroup   int          // k blocks of B packed at a time in a row split
 	next     atomic.Int64 // in a row split: next block of rows to take
 
-	wg    sync.WaitGroup
+	group workerGroup
 	bar   barrier
 	bufB  []float32   // packed B block, kc x nc, shared in a row split
 	local []sgemmWork // per worker
@@ -304,6 +304,10 @@ func (j *sgemmJob) runRows(w int) {
 	group := j.kGroup * j.kc // depth packed between two waits
 	tiles := (j.m + mr - 1) / mr
 	blocks := (tiles + g.mc/mr - 1) / (g.mc / mr)
+	if j.workers > 1 {
+		// At least two blocks per worker, for balance on short C.
+		blocks = max(blocks, min(tiles, 2*j.workers))
+	}
 	blockTiles := (tiles + blocks - 1) / blocks // rows of C per block, in tiles
 	blocks = (tiles + blockTiles - 1) / blockTiles
 	base := int64(0) // first ticket of this group's blocks
