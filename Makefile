@@ -5,7 +5,7 @@ SHARED   ?= $(abspath ../shared)
 EXPECT   := $(shell sh scripts/expected-kernels.sh amd64)
 QEMU     ?= qemu-aarch64-static
 
-.PHONY: run all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
+.PHONY: bench-bert bench-train run all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
 
 all: build
 
@@ -55,6 +55,14 @@ bench:
 THREADS ?= 1
 bench-compare:
 	sh benchmarks/compare-sgemm.sh $(THREADS)
+
+## bench-bert, bench-train: BERT inference and the training step against the PyTorch
+## anchor, side by side in one run (threads 1 and 2, base and tiny shapes).
+bench-bert:
+	sh benchmarks/compare-bert.sh
+
+bench-train:
+	sh benchmarks/compare-train.sh
 
 cpu:
 	$(GO) run ./cmd/petl cpu
