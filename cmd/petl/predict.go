@@ -22,26 +22,16 @@ func init() {
 
 func runPredict(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	model := fs.String("model", "", "base model: the checkpoint directory the adapter was trained on, or "+randomTiny)
-	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
-	lower := fs.String("lowercase", "auto", "lower-case input text: auto (as in training), true, false")
-	path := fs.String("adapter", "", "adapter file written by petl train")
+	af := addAdaptedFlags(fs, "skip malformed rows (counted and reported) instead of failing")
 	input := fs.String("input", "-", "TSV file in the task's layout (a GLUE test.tsv, say); - reads lines from stdin: one text per line, or two tab-separated texts for a pair task")
 	out := fs.String("out", "-", "output file (GLUE submission layout: index<TAB>prediction); - for stdout")
-	batch := fs.Int("batch", 64, "examples per batch")
-	maxLen := fs.Int("max-len", 0, "maximum tokens per sequence (default: the adapter's)")
-	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
-	skipBad := fs.Bool("skip-bad", false, "skip malformed rows (counted and reported) instead of failing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if err := setThreads(*threads); err != nil {
-		return err
-	}
-	am, err := loadAdapted(*model, *vocab, *lower, *path)
+	am, err := af.load()
 	if err != nil {
 		return err
 	}
@@ -49,9 +39,9 @@ func runPredict(ctx context.Context, args []string) error {
 
 	var ds *task.Dataset
 	if *input == "-" || *input == "" {
-		ds, err = readLines(am.spec, os.Stdin, "stdin", *skipBad)
+		ds, err = readLines(am.spec, os.Stdin, "stdin", *af.skipBad)
 	} else {
-		ds, err = task.ReadFile(am.spec, *input, task.Options{Unlabelled: true, SkipBad: *skipBad})
+		ds, err = task.ReadFile(am.spec, *input, task.Options{Unlabelled: true, SkipBad: *af.skipBad})
 	}
 	if err != nil {
 		return err
@@ -60,11 +50,7 @@ func runPredict(ctx context.Context, args []string) error {
 	if len(ds.Examples) == 0 {
 		return fmt.Errorf("%s: no examples to predict", ds.Path)
 	}
-	ml := *maxLen
-	if ml == 0 {
-		ml = am.file.Config.MaxLen
-	}
-	preds, err := train.Predict(am.model, am.tok, ds, ml, *batch)
+	preds, err := train.Predict(am.model, am.tok, ds, af.maxLenFor(am), *af.batch)
 	if err != nil {
 		return err
 	}
