@@ -127,3 +127,91 @@ func (a *Attention) Backward(dq, dk, dv, dctx, probs, used, dropMask, q, k, v []
 	}
 	ar.Release(m)
 }
+
+// ForwardBySeq computes ctx = dropout(softmax(q·kᵀ/√HD + mask))·v for Tq
+// queries per sequence attending to T keys, one sequence at a time, so
+// that the probabilities are never stored whole: they are scratch
+// [NH, Tq, T] from ar, released before return. Training keeps q, k and v
+// and BackwardBySeq recomputes the probabilities from them. Without
+// dropout (drop.P = 0; rng may then be nil) the result is bit for bit that
+// of ProbsQ then ContextQ.
+//
+// The dropout mask is drawn from rng as Dropout.Mask over the whole
+// probabilities [B, NH, T, T] of T queries would draw it, the Tq queries
+// of a sequence being its first Tq (Dropout.MaskRows): with Tq < T they
+// get the mask a full pass gives those rows, and rng ends where a full
+// pass would leave it.
+//
+//	ctx   [B*Tq, C]  overwritten
+//	q     [B*Tq, C]
+//	k, v  [B*T, C]
+//	mask  [B, T]     additive key mask; nil for none
+func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, drop Dropout, rng *RNG, ar *Arena) {
+	C, n := a.NH*a.HD, a.NH*Tq*T
+	m := ar.Mark()
+	p := ar.Alloc(n)
+	for b := 0; b < B; b++ {
+		a.ProbsQ(p, q[b*Tq*C:], k[b*T*C:], seqMask(mask, b, T), 1, Tq, T)
+		if drop.P > 0 {
+			drop.ApplyRows(p, p, Tq*T, T*T, rng)
+		}
+		a.ContextQ(ctx[b*Tq*C:], p, v[b*T*C:], 1, Tq, T)
+	}
+	ar.Release(m)
+}
+
+// BackwardBySeq accumulates the gradients of ForwardBySeq given dctx,
+// recomputing each sequence's probabilities (and their dropout) from q, k
+// and mask. rng must be the generator state ForwardBySeq started from (it
+// is a copy; the caller's generator does not move). Scratch [3, NH, Tq, T]
+// comes from ar and is released before return. For Tq = T the result is
+// bit for bit that of Backward given the stored probabilities.
+//
+//	dq         [B*Tq, C]  += gradients
+//	dk, dv     [B*T, C]   += gradients
+//	dctx, q    [B*Tq, C]
+//	k, v       [B*T, C]
+//	mask       [B, T]     nil for none
+func (a *Attention) BackwardBySeq(dq, dk, dv, dctx, q, k, v, mask []float32, B, Tq, T int, drop Dropout, rng RNG, ar *Arena) {
+	C, HD, n := a.NH*a.HD, a.HD, a.NH*Tq*T
+	m := ar.Mark()
+	probs, dp := ar.Alloc(n), ar.Alloc(Tq*T)
+	used, dropMask := probs, []float32(nil)
+	if drop.P > 0 {
+		used, dropMask = ar.Alloc(n), ar.Alloc(n)
+	}
+	for b := 0; b < B; b++ {
+		a.ProbsQ(probs, q[b*Tq*C:], k[b*T*C:], seqMask(mask, b, T), 1, Tq, T)
+		if dropMask != nil {
+			drop.MaskRows(dropMask, Tq*T, T*T, &rng)
+			for i, mv := range dropMask {
+				used[i] = probs[i] * mv
+			}
+		}
+		for h := 0; h < a.NH; h++ {
+			qo, ko := b*Tq*C+h*HD, b*T*C+h*HD // this head's columns in the query and key rows
+			po := h * Tq * T
+			// dused = dctx·vᵀ; dv += usedᵀ·dctx
+			kernels.Sgemm(false, true, Tq, T, HD, 1, dctx[qo:], C, v[ko:], C, 0, dp, T)
+			kernels.Sgemm(true, false, T, HD, Tq, 1, used[po:], T, dctx[qo:], C, 1, dv[ko:], C)
+			if dropMask != nil {
+				for i, mv := range dropMask[po : po+Tq*T] {
+					dp[i] *= mv
+				}
+			}
+			// dscores = scale · softmax'(dp); dq += dscores·k; dk += dscoresᵀ·q
+			kernels.SoftmaxRowsBackward(dp, probs[po:po+Tq*T], dp, Tq, T, a.Scale())
+			kernels.Sgemm(false, false, Tq, HD, T, 1, dp, T, k[ko:], C, 1, dq[qo:], C)
+			kernels.Sgemm(true, false, T, HD, Tq, 1, dp, T, q[qo:], C, 1, dk[ko:], C)
+		}
+	}
+	ar.Release(m)
+}
+
+// seqMask returns sequence b's row of the key mask (nil for none).
+func seqMask(mask []float32, b, T int) []float32 {
+	if mask == nil {
+		return nil
+	}
+	return mask[b*T : (b+1)*T]
+}

@@ -1,9 +1,15 @@
 package nn
 
+import "math"
+
 // Dropout zeroes each element with probability P during training and scales
 // the survivors by 1/(1-P) (inverted dropout, as PyTorch). In evaluation it is
-// the identity and callers skip it. The mask is stored so that Backward
-// applies exactly the same pattern.
+// the identity and callers skip it.
+//
+// The mask draws one uniform per element, in order, from an RNG (element i
+// is kept when the i-th Float32 is below 1-P). A caller need not store it:
+// a copy of the generator taken before Forward (or Apply) regenerates the
+// same mask with Mask, or applies it again with Apply.
 type Dropout struct {
 	P float32
 }
@@ -11,14 +17,30 @@ type Dropout struct {
 // Active reports whether the layer changes anything in the given mode.
 func (d Dropout) Active(train bool) bool { return train && d.P > 0 }
 
+// keepBelow returns the threshold and the scale of the mask: an element
+// whose draw u has u>>40 < thr is kept and scaled by scale. Since Float32
+// returns (u>>40)·2⁻²⁴ exactly, this is Float32() < 1-P.
+func (d Dropout) keepBelow() (thr uint64, scale float32) {
+	keep := 1 - d.P
+	if !(keep > 0) {
+		return 0, 0
+	}
+	return uint64(math.Ceil(float64(keep) * (1 << 24))), 1 / keep
+}
+
+// maskValue returns the mask element of the draw Mix64(s): scale when kept,
+// else 0 (without a branch: kept draws are random, so a branch would
+// mispredict).
+func maskValue(s, thr uint64, scaleBits uint32) float32 {
+	kept := uint32(((Mix64(s) >> 40) - thr) >> 63) // 1 when u>>40 < thr (both < 2^25)
+	return math.Float32frombits(scaleBits & -kept)
+}
+
 // Forward draws a fresh mask and computes y = x ⊙ mask.
 //
 //	y    [n]  output, overwritten (may be x)
 //	mask [n]  0 or 1/(1-P) per element, overwritten
 //	x    [n]  input
-//
-// Rather than keeping the mask for Backward, a caller may keep a copy of the
-// RNG taken before Forward and regenerate the same mask with Mask.
 func (d Dropout) Forward(y, mask, x []float32, rng *RNG) {
 	d.Mask(mask[:len(x)], rng)
 	for i, m := range mask[:len(x)] {
@@ -30,16 +52,61 @@ func (d Dropout) Forward(y, mask, x []float32, rng *RNG) {
 // the same generator state it gives the same mask.
 //
 //	mask [n]  0 or 1/(1-P) per element, overwritten
-func (d Dropout) Mask(mask []float32, rng *RNG) {
-	keep := 1 - d.P
-	scale := 1 / keep
-	for i := range mask {
-		m := float32(0)
-		if rng.Float32() < keep {
-			m = scale
-		}
-		mask[i] = m
+func (d Dropout) Mask(mask []float32, rng *RNG) { d.MaskRows(mask, len(mask), len(mask), rng) }
+
+// Apply computes y = x ⊙ mask with a freshly drawn mask, without storing
+// it: the same as Forward, and Backward's dx = dy ⊙ mask when given the
+// generator state Forward started from.
+//
+//	y [n]  output, overwritten (may be x)
+//	x [n]  input
+func (d Dropout) Apply(y, x []float32, rng *RNG) { d.ApplyRows(y, x, len(x), len(x), rng) }
+
+// MaskRows is Mask for chunks of a larger tensor: mask holds chunks of n
+// elements that start stride elements apart in a tensor whose whole mask
+// Mask would draw, and each chunk gets the elements of that whole mask at
+// its place. The generator ends where the whole mask would leave it
+// (len(mask)/n chunks of stride draws each). With n = stride it is Mask.
+// A layer that computes only some rows (the [CLS] rows, say) thus drops
+// exactly what the full layer would drop in those rows.
+func (d Dropout) MaskRows(mask []float32, n, stride int, rng *RNG) {
+	d.rows(mask, nil, n, stride, rng)
+}
+
+// ApplyRows is Apply for chunks of a larger tensor, as MaskRows: y = x ⊙
+// the whole tensor's mask at each chunk's place.
+func (d Dropout) ApplyRows(y, x []float32, n, stride int, rng *RNG) {
+	d.rows(y[:len(x)], x, n, stride, rng)
+}
+
+// rows writes the mask (x nil) or x ⊙ mask into y, chunk by chunk.
+func (d Dropout) rows(y, x []float32, n, stride int, rng *RNG) {
+	if len(y) == 0 {
+		return
 	}
+	if n <= 0 || stride < n || len(y)%n != 0 {
+		panic("nn.Dropout: chunks of n elements stride apart must tile the slice")
+	}
+	thr, scale := d.keepBelow()
+	sb := math.Float32bits(scale)
+	s := rng.state
+	for lo := 0; lo < len(y); lo += n {
+		t, ys := s, y[lo:lo+n]
+		if x == nil {
+			for i := range ys {
+				t += golden
+				ys[i] = maskValue(t, thr, sb)
+			}
+		} else {
+			xs := x[lo : lo+n]
+			for i, v := range xs {
+				t += golden
+				ys[i] = v * maskValue(t, thr, sb)
+			}
+		}
+		s += uint64(stride) * golden
+	}
+	rng.state = s
 }
 
 // Backward accumulates dx[i] += dy[i]·mask[i].

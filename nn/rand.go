@@ -14,11 +14,18 @@ type RNG struct {
 // NewRNG returns a generator seeded with seed.
 func NewRNG(seed uint64) *RNG { return &RNG{state: seed} }
 
+// golden is SplitMix64's increment, 2⁶⁴/φ rounded to odd.
+const golden = 0x9E3779B97F4A7C15
+
 // Uint64 returns the next 64 random bits.
 func (r *RNG) Uint64() uint64 {
-	r.state += 0x9E3779B97F4A7C15
+	r.state += golden
 	return Mix64(r.state)
 }
+
+// Skip advances the generator past n draws of Uint64 (or Float32, or
+// Float64) in constant time, as if they had been made.
+func (r *RNG) Skip(n int) { r.state += uint64(n) * golden }
 
 // Mix64 is the SplitMix64 finaliser: a bijective scrambling of z. Output i
 // (from 1) of the stream seeded with s is Mix64(s + i*0x9E3779B97F4A7C15).
