@@ -69,25 +69,30 @@ func (l *Layer) inputNeeded() bool {
 
 // layerActs are the activations one layer's backward pass needs, kept by a
 // training-mode forward in the state's arena. Only what backward reads is
-// kept: a buffer that serves only a frozen weight's gradient is not (nil),
-// and dropout masks are regenerated from a copy of the generator rather
-// than stored.
+// kept: a buffer that serves only a frozen weight's gradient is not (nil);
+// the attention probabilities are recomputed from q and k, and dropout
+// masks regenerated from copies of the generator, rather than stored.
+//
+// tq is the number of query rows per sequence: T, or 1 when the layer
+// computed only the [CLS] rows; R = B*tq rows follow the attention.
 type layerActs struct {
+	tq         int
 	x          []float32 // [B*T, C] input; nil when inputNeeded is false
-	q, k, v    []float32 // [B*T, C]
-	probs      []float32 // [B, NH, T, T] softmax output (before dropout)
-	ctx        []float32 // [B*T, C] attention context; nil when AttnOut is frozen
-	attnAdIn   []float32 // [B*T, C] AttnAdapter's input; nil without the adapter
-	sum1       []float32 // [B*T, C] x + attention branch: AttnLN's input
-	mean1      []float32 // [B*T]
-	rstd1      []float32 // [B*T]
-	h1         []float32 // [B*T, C] AttnLN output; nil when FFIn is frozen
-	ffPre      []float32 // [B*T, I] FFIn output before GELU
-	ffAct      []float32 // [B*T, I] GELU output; nil when FFOut is frozen
-	ffAdIn     []float32 // [B*T, C] FFAdapter's input; nil without the adapter
-	sum2       []float32 // [B*T, C] h1 + feed-forward branch: FFLN's input
-	mean2      []float32 // [B*T]
-	rstd2      []float32 // [B*T]
+	xq         []float32 // [R, C] query rows of the input; nil when Query is frozen
+	q          []float32 // [R, C]
+	k, v       []float32 // [B*T, C]
+	ctx        []float32 // [R, C] attention context; nil when AttnOut is frozen
+	attnAdIn   []float32 // [R, C] AttnAdapter's input; nil without the adapter
+	sum1       []float32 // [R, C] xq + attention branch: AttnLN's input
+	mean1      []float32 // [R]
+	rstd1      []float32 // [R]
+	h1         []float32 // [R, C] AttnLN output; nil when FFIn is frozen
+	ffPre      []float32 // [R, I] FFIn output before GELU
+	ffAct      []float32 // [R, I] GELU output; nil when FFOut is frozen
+	ffAdIn     []float32 // [R, C] FFAdapter's input; nil without the adapter
+	sum2       []float32 // [R, C] h1 + feed-forward branch: FFLN's input
+	mean2      []float32 // [R]
+	rstd2      []float32 // [R]
 	dropProbs  bool      // attention dropout was applied
 	dropHidden bool      // hidden dropout was applied
 	rngProbs   nn.RNG    // generator before the attention dropout
@@ -107,18 +112,19 @@ func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
 
 // forwardRows computes the layer's output for Tq query rows per sequence,
 // xq, attending to all T rows of x: forward when Tq = T (xq = x), the
-// [CLS] rows alone when Tq = 1 (inference only). Keys and values are
-// computed for every row; everything after the attention only for the
-// query rows.
+// [CLS] rows alone when Tq = 1. Keys and values are computed for every
+// row; everything after the attention only for the query rows. Dropout
+// draws, with Tq < T, the masks a full forward would draw on those rows
+// (nn.Dropout.ApplyRows), so that training on the [CLS] rows alone gives
+// the full pass's gradients.
 //
 //	out [B*Tq, C]  overwritten
 //	x   [B*T, C]
-//	xq  [B*Tq, C]
+//	xq  [B*Tq, C]  (kept for backward when Query trains: it must stay valid)
 func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *State) {
 	B, T := st.B, st.T
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
 	R := B * Tq // rows after the attention
-	NH := l.Attn.NH
 	train := st.Train
 	ar, sc := &st.Arena, &st.Scratch
 	mark := sc.Mark()
@@ -134,30 +140,25 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 		adAr = ar
 	}
 	dropProbs, dropHidden := l.AttnDrop.Active(train), l.HiddenDrop.Active(train)
-	*a = layerActs{dropProbs: dropProbs, dropHidden: dropHidden}
+	*a = layerActs{tq: Tq, dropProbs: dropProbs, dropHidden: dropHidden}
+
+	// h1 outlives the attention's scratch, released before the feed-forward.
+	h1 := keep(R*C, l.FFIn.W.Trainable())
+	attnMark := sc.Mark()
 
 	// Self-attention.
 	q, k, v := keep(R*C, true), keep(BT*C, true), keep(BT*C, true)
 	l.Query.Forward(q, xq, R)
 	l.Key.Forward(k, x, BT)
 	l.Value.Forward(v, x, BT)
-	probs := keep(B*NH*Tq*T, true)
-	l.Attn.ProbsQ(probs, q, k, st.Mask, B, Tq, T)
-	used := probs
-	if dropProbs {
-		a.rngProbs = st.RNG
-		used = sc.Alloc(len(probs))
-		l.AttnDrop.Forward(used, sc.Alloc(len(probs)), probs, &st.RNG)
-	}
 	ctx := keep(R*C, l.AttnOut.W.Trainable())
-	l.Attn.ContextQ(ctx, used, v, B, Tq, T)
-	ao := keep(R*C, l.AttnAdapter != nil && !dropHidden)
+	a.rngProbs = st.RNG
+	l.Attn.ForwardBySeq(ctx, q, k, v, st.Mask, B, Tq, T, l.attnDrop(dropProbs), &st.RNG, sc)
+	ao := keep(R*C, l.AttnAdapter != nil) // after dropout: the adapter's input
 	l.AttnOut.Forward(ao, ctx, R)
 	if dropHidden {
 		a.rngAttn = st.RNG
-		d := keep(R*C, l.AttnAdapter != nil)
-		l.HiddenDrop.Forward(d, sc.Alloc(R*C), ao, &st.RNG)
-		ao = d
+		l.HiddenDrop.ApplyRows(ao, ao, Tq*C, T*C, &st.RNG)
 	}
 	branch := ao
 	if l.AttnAdapter != nil {
@@ -168,19 +169,17 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	// Residual add and norm.
 	sum1 := keep(R*C, true)
 	mean1, rstd1 := l.stats(R, train, ar)
-	h1 := keep(R*C, l.FFIn.W.Trainable())
 	l.AttnLN.ForwardAdd(h1, sum1, mean1, rstd1, xq, branch, R)
+	sc.Release(attnMark)
 
 	// Feed-forward.
 	ffPre, ffAct := keep(R*I, true), keep(R*I, l.FFOut.W.Trainable())
 	l.FFIn.ForwardGELU(ffAct, ffPre, h1, R)
-	fo := keep(R*C, l.FFAdapter != nil && !dropHidden)
+	fo := keep(R*C, l.FFAdapter != nil) // after dropout: the adapter's input
 	l.FFOut.Forward(fo, ffAct, R)
 	if dropHidden {
 		a.rngFF = st.RNG
-		d := keep(R*C, l.FFAdapter != nil)
-		l.HiddenDrop.Forward(d, sc.Alloc(R*C), fo, &st.RNG)
-		fo = d
+		l.HiddenDrop.ApplyRows(fo, fo, Tq*C, T*C, &st.RNG)
 	}
 	branch = fo
 	if l.FFAdapter != nil {
@@ -195,9 +194,12 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	if !train {
 		return
 	}
-	a.q, a.k, a.v, a.probs = q, k, v, probs
+	a.q, a.k, a.v = q, k, v
 	if l.inputNeeded() {
 		a.x = x
+	}
+	if l.Query.W.Trainable() {
+		a.xq = xq
 	}
 	a.sum1, a.mean1, a.rstd1, a.sum2, a.mean2, a.rstd2 = sum1, mean1, rstd1, sum2, mean2, rstd2
 	a.ffPre = ffPre
@@ -218,6 +220,15 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	}
 }
 
+// attnDrop returns the attention-probability dropout when applied, else
+// none.
+func (l *Layer) attnDrop(applied bool) nn.Dropout {
+	if !applied {
+		return nn.Dropout{}
+	}
+	return l.AttnDrop
+}
+
 // stats allocates the layer-norm statistics kept for the backward pass.
 func (l *Layer) stats(rows int, train bool, ar *nn.Arena) (mean, rstd []float32) {
 	if !train {
@@ -230,50 +241,67 @@ func (l *Layer) stats(rows int, train bool, ar *nn.Arena) (mean, rstd []float32)
 // given dout = ∂L/∂out; it adds ∂L/∂x into dx. Parameter gradients are
 // accumulated for trainable parameters only. It needs the activations of a
 // training-mode forward made with the same trainable parameters, and takes
-// scratch from st.Scratch (released on return).
+// scratch from st.Scratch (released on return). dout is read, not changed.
 //
-//	dx   [B*T, C]  += ∂L/∂x
-//	dout [B*T, C]
+//	dx   [B*T, C]   += ∂L/∂x
+//	dout [B*tq, C]  (tq of the forward: T, or 1 for the [CLS] rows alone)
 func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State) {
-	B, T := st.B, st.T
+	B, T, Tq := st.B, st.T, a.tq
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
+	R := B * Tq
 	sc := &st.Scratch
 	mark := sc.Mark()
 	defer sc.Release(mark)
+	dctx := sc.AllocZero(R * C) // first, to outlive the scratch of what comes before it
+	ffMark := sc.Mark()
 
 	// y = FFLN(h1 + FFAdapter(dropout(FFOut(GELU(FFIn(h1)))))).
-	dsum := sc.AllocZero(BT * C) // ∂L/∂sum2, later ∂L/∂sum1
-	l.FFLN.Backward(dsum, dout, a.sum2, a.mean2, a.rstd2, BT)
-	dh1 := sc.Alloc(BT * C)
-	copy(dh1, dsum) // the residual branch
-	dfo := l.adaptBackward(l.FFAdapter, dsum, a.ffAdIn, BT, sc)
-	dfo = l.dropBackward(dfo, a.dropHidden, a.rngFF, sc)
-	dffAct := sc.AllocZero(BT * I)
-	l.FFOut.Backward(dffAct, dfo, a.ffAct, BT)
-	dffPre := sc.Alloc(BT * I)
-	kernels.GELUBackward(dffPre, dffAct, a.ffPre)
-	l.FFIn.Backward(dh1, dffPre, a.h1, BT)
+	dsum := sc.AllocZero(R * C) // ∂L/∂sum2
+	l.FFLN.Backward(dsum, dout, a.sum2, a.mean2, a.rstd2, R)
+	dh1 := dsum // the residual branch; FFIn's input gradient is added to it once dfo is used
+	dfoMark := sc.Mark()
+	dfo := l.adaptBackward(l.FFAdapter, dsum, a.ffAdIn, R, sc) // dsum itself without the adapter
+	dfo = l.dropBackward(dfo, l.FFAdapter == nil, a.dropHidden, a.rngFF, Tq, T, C, sc)
+	dffAct := sc.AllocZero(R * I)
+	l.FFOut.Backward(dffAct, dfo, a.ffAct, R)
+	kernels.GELUBackward(dffAct, dffAct, a.ffPre) // now ∂L/∂ffPre
+	l.FFIn.Backward(dh1, dffAct, a.h1, R)
+	sc.Release(dfoMark)
 
-	// h1 = AttnLN(x + AttnAdapter(dropout(AttnOut(Attention(x))))).
-	clear(dsum)
-	l.AttnLN.Backward(dsum, dh1, a.sum1, a.mean1, a.rstd1, BT)
-	kernels.Add(dx[:BT*C], dx[:BT*C], dsum) // the residual branch
-	dao := l.adaptBackward(l.AttnAdapter, dsum, a.attnAdIn, BT, sc)
-	dao = l.dropBackward(dao, a.dropHidden, a.rngAttn, sc)
-	dctx := sc.AllocZero(BT * C)
-	l.AttnOut.Backward(dctx, dao, a.ctx, BT)
-	used, mask := a.probs, []float32(nil)
-	if a.dropProbs { // regenerate the mask and the probabilities Context used
-		n := len(a.probs)
-		used, mask = sc.Alloc(n), sc.Alloc(n)
-		rng := a.rngProbs
-		l.AttnDrop.Forward(used, mask, a.probs, &rng)
+	// h1 = AttnLN(xq + AttnAdapter(dropout(AttnOut(Attention(xq, x))))).
+	dsum1 := sc.AllocZero(R * C)
+	l.AttnLN.Backward(dsum1, dh1, a.sum1, a.mean1, a.rstd1, R)
+	if Tq == T {
+		kernels.Add(dx[:BT*C], dx[:BT*C], dsum1) // the residual branch
+	} else {
+		addRows(dx, dsum1, B, Tq, T, C)
 	}
-	dq, dk, dv := sc.AllocZero(BT*C), sc.AllocZero(BT*C), sc.AllocZero(BT*C)
-	l.Attn.Backward(dq, dk, dv, dctx, a.probs, used, mask, a.q, a.k, a.v, B, T, sc)
-	l.Query.Backward(dx, dq, a.x, BT)
+	dao := l.adaptBackward(l.AttnAdapter, dsum1, a.attnAdIn, R, sc)
+	dao = l.dropBackward(dao, false, a.dropHidden, a.rngAttn, Tq, T, C, sc)
+	l.AttnOut.Backward(dctx, dao, a.ctx, R)
+	sc.Release(ffMark)
+
+	dq, dk, dv := sc.AllocZero(R*C), sc.AllocZero(BT*C), sc.AllocZero(BT*C)
+	l.Attn.BackwardBySeq(dq, dk, dv, dctx, a.q, a.k, a.v, st.Mask, B, Tq, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
+	if Tq == T {
+		l.Query.Backward(dx, dq, a.xq, BT)
+	} else {
+		dxq := sc.AllocZero(R * C)
+		l.Query.Backward(dxq, dq, a.xq, R)
+		addRows(dx, dxq, B, Tq, T, C)
+	}
 	l.Key.Backward(dx, dk, a.x, BT)
 	l.Value.Backward(dx, dv, a.x, BT)
+}
+
+// addRows adds the Tq query rows per sequence of src [B*Tq, C] into the
+// first Tq rows of each sequence of dst [B*T, C].
+func addRows(dst, src []float32, B, Tq, T, C int) {
+	n := Tq * C
+	for b := 0; b < B; b++ {
+		d := dst[b*T*C : b*T*C+n]
+		kernels.Add(d, d, src[b*n:(b+1)*n])
+	}
 }
 
 // adaptBackward returns ∂L/∂x of an adapter given dy = ∂L/∂y and its input
@@ -288,14 +316,17 @@ func (l *Layer) adaptBackward(ad Adapter, dy, x []float32, rows int, sc *nn.Aren
 }
 
 // dropBackward returns ∂L/∂x of the hidden dropout given dy, regenerating
-// its mask from the generator state rng; without dropout it returns dy.
-func (l *Layer) dropBackward(dy []float32, applied bool, rng nn.RNG, sc *nn.Arena) []float32 {
+// its mask from the generator state rng (with the row layout of forward:
+// Tq of every T rows); without dropout it returns dy. It works in place
+// unless keep says dy must not change.
+func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, Tq, T, C int, sc *nn.Arena) []float32 {
 	if !applied {
 		return dy
 	}
-	mask := sc.Alloc(len(dy))
-	l.HiddenDrop.Mask(mask, &rng)
-	dx := sc.AllocZero(len(dy))
-	l.HiddenDrop.Backward(dx, dy, mask)
+	dx := dy
+	if keep {
+		dx = sc.Alloc(len(dy))
+	}
+	l.HiddenDrop.ApplyRows(dx, dy, Tq*C, T*C, &rng)
 	return dx
 }

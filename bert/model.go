@@ -308,11 +308,14 @@ type State struct {
 	// (a layer's output is the next layer's input, needed for the gradients
 	// of that layer's query, key and value weights when they are trainable).
 	KeepHidden bool
-	// CLSOnly, in inference, has the last layer compute only the [CLS] rows,
-	// all that the pooler and the classifier read: Pooled and Logits are the
-	// same (up to rounding), Hidden[L] holds one row per sequence [B, C], and
-	// the last layer costs little more than its key and value projections.
-	// Ignored in training and with KeepHidden.
+	// CLSOnly has the last layer compute only the [CLS] rows, all that the
+	// pooler and the classifier read: Pooled and Logits are the same (up to
+	// rounding), Hidden[L] holds one row per sequence [B, C], and the last
+	// layer costs little more than its key and value projections. In
+	// training Backward then goes through those rows alone, with the same
+	// gradients (up to rounding; with dropout too, as the masks on those
+	// rows are the ones a full pass draws), and BackwardHidden, which needs
+	// every row, returns an error. Ignored with KeepHidden.
 	CLSOnly bool
 	// RNG draws the dropout masks in Train mode. Masks are not stored:
 	// Backward regenerates them from copies of the generator.
@@ -337,6 +340,7 @@ type State struct {
 	pooled   []float32 // [B, C] head input after dropout
 	headDrop bool      // the head's dropout was applied
 	headRNG  nn.RNG    // generator before the head's dropout
+	clsOnly  bool      // the last layer computed only the [CLS] rows
 }
 
 // embActs are the embedding layer's activations kept for backward.
@@ -380,7 +384,8 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	x := m.Embeddings.forward(&st.emb, b, st)
 	st.Hidden[0] = x
 	var pingPong [2][]float32 // layer outputs that are not kept
-	clsOnly := st.CLSOnly && !st.Train && !st.KeepHidden
+	clsOnly := st.CLSOnly && !st.KeepHidden
+	st.clsOnly = clsOnly
 	for l := range m.Layers {
 		if clsOnly && l == len(m.Layers)-1 {
 			xq, out := ar.Alloc(B*C), ar.Alloc(B*C)
@@ -430,7 +435,7 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		if m.HeadDrop.Active(st.Train) {
 			st.headDrop, st.headRNG = true, st.RNG
 			st.pooled = ar.Alloc(B * C)
-			m.HeadDrop.Forward(st.pooled, st.Scratch.Alloc(B*C), st.Pooled, &st.RNG)
+			m.HeadDrop.Apply(st.pooled, st.Pooled, &st.RNG)
 		}
 		st.Logits = ar.Alloc(B * m.Classifier.Out)
 		m.Classifier.Forward(st.Logits, st.pooled, B)
@@ -463,10 +468,8 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	dpooled := sc.AllocZero(B * C)
 	m.Classifier.Backward(dpooled, dlogits, st.pooled, B)
 	if st.headDrop {
-		mask, d, rng := sc.Alloc(B*C), sc.AllocZero(B*C), st.headRNG
-		m.HeadDrop.Mask(mask, &rng)
-		m.HeadDrop.Backward(d, dpooled, mask)
-		dpooled = d
+		rng := st.headRNG
+		m.HeadDrop.Apply(dpooled, dpooled, &rng)
 	}
 	for i, y := range st.Pooled { // tanh' = 1 - tanh²
 		dpooled[i] *= 1 - y*y
@@ -475,6 +478,10 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	m.Pooler.Backward(dcls, dpooled, st.cls, B)
 
 	// Only the [CLS] rows of the final hidden states reach the head.
+	if st.clsOnly { // and they are all the last layer computed
+		m.backwardEncoder(st, dcls)
+		return nil
+	}
 	dout := sc.AllocZero(BT * C)
 	for b := 0; b < B; b++ {
 		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
@@ -493,6 +500,9 @@ func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
 	if !st.Train || st.B == 0 {
 		return fmt.Errorf("bert: BackwardHidden needs a Forward in training mode first (State.Train)")
 	}
+	if st.clsOnly {
+		return fmt.Errorf("bert: BackwardHidden needs every row of the last layer, but the Forward computed only the [CLS] rows (State.CLSOnly)")
+	}
 	BT := st.B * st.T
 	C := m.Config.HiddenSize
 	if len(dhidden) < BT*C {
@@ -507,7 +517,8 @@ func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
 }
 
 // backwardEncoder walks the encoder, top layer first, then the embeddings,
-// from dout = ∂L/∂Hidden[L] [B*T, C] in st.Scratch, which it overwrites.
+// from dout = ∂L/∂Hidden[L] in st.Scratch, which it overwrites: [B*T, C],
+// or [B, C] when the last layer computed only the [CLS] rows.
 func (m *Model) backwardEncoder(st *State, dout []float32) {
 	BT, C := st.B*st.T, m.Config.HiddenSize
 	dx := st.Scratch.Alloc(BT * C) // dout and dx swap roles between layers
@@ -517,6 +528,9 @@ func (m *Model) backwardEncoder(st *State, dout []float32) {
 	for l := len(m.Layers) - 1; l >= max(lowest, 0); l-- {
 		clear(dx)
 		m.Layers[l].backward(&st.layers[l], dx, dout, st)
+		if len(dout) < BT*C { // the [CLS] rows' gradient; the layers below have every row
+			dout = st.Scratch.Alloc(BT * C)
+		}
 		dout, dx = dx, dout
 	}
 	if lowest < 0 {
@@ -595,14 +609,11 @@ func (e *Embeddings) forward(a *embActs, b *Batch, st *State) []float32 {
 		}
 	}
 	a.out = ar.Alloc(BT * C)
-	if !e.Drop.Active(st.Train) {
-		e.LN.Forward(a.out, a.mean, a.rstd, sum, BT)
-		return a.out
+	e.LN.Forward(a.out, a.mean, a.rstd, sum, BT)
+	if e.Drop.Active(st.Train) {
+		a.drop, a.rng = true, st.RNG
+		e.Drop.Apply(a.out, a.out, &st.RNG)
 	}
-	ln := sc.Alloc(BT * C)
-	e.LN.Forward(ln, a.mean, a.rstd, sum, BT)
-	a.drop, a.rng = true, st.RNG
-	e.Drop.Forward(a.out, sc.Alloc(BT*C), ln, &st.RNG)
 	return a.out
 }
 
@@ -616,10 +627,8 @@ func (e *Embeddings) backward(a *embActs, dout []float32, st *State) {
 	defer sc.Release(mark)
 	dln := dout
 	if a.drop {
-		mask, rng := sc.Alloc(BT*C), a.rng
-		e.Drop.Mask(mask, &rng)
-		dln = sc.AllocZero(BT * C)
-		e.Drop.Backward(dln, dout, mask)
+		rng := a.rng
+		e.Drop.Apply(dln, dout, &rng) // in place
 	}
 	if !e.Word.W.Trainable() && !e.Position.W.Trainable() && !e.Type.W.Trainable() {
 		e.LN.Backward(nil, dln, a.sum, a.mean, a.rstd, BT) // the layer norm's own gradients only

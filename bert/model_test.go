@@ -1,6 +1,7 @@
 package bert
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -121,7 +122,7 @@ func TestCLSOnly(t *testing.T) {
 	for b := 0; b < batch.B; b++ {
 		requireNear(t, cls.Hidden[len(m.Layers)][b*C:(b+1)*C], last[b*T*C:b*T*C+C], 1e-6, "[CLS] row of sequence %d", b)
 	}
-	// KeepHidden and training compute every row.
+	// KeepHidden computes every row.
 	keep := &State{CLSOnly: true, KeepHidden: true}
 	require.NoError(t, m.Forward(keep, batch))
 	require.Len(t, keep.Hidden[len(m.Layers)], batch.B*T*C)
@@ -269,6 +270,12 @@ func (e *missingError) Error() string { return "no tensor " + e.name }
 // (dropout on, every parameter trainable) and checks that steady-state steps
 // allocate nothing and that gradients accumulate across steps.
 func TestTrainStepAllocatesNothing(t *testing.T) {
+	for _, clsOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cls-only=%v", clsOnly), func(t *testing.T) { testTrainStepAllocs(t, clsOnly) })
+	}
+}
+
+func testTrainStepAllocs(t *testing.T, clsOnly bool) {
 	defer kernels.SetThreads(kernels.Threads())
 	kernels.SetThreads(1)
 	m, err := NewRandom(tinyConfig(), 3, 4)
@@ -278,7 +285,7 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	}
 	batch := testBatch(4, 12, []int{12, 3, 7, 1}, 1)
 	labels := []int32{0, 2, 1, 1}
-	st := &State{Train: true, RNG: *nn.NewRNG(5)}
+	st := &State{Train: true, CLSOnly: clsOnly, RNG: *nn.NewRNG(5)}
 	probs, dlogits := make([]float32, 4*3), make([]float32, 4*3)
 	step := func() {
 		if err := m.Forward(st, batch); err != nil {
@@ -419,5 +426,91 @@ func TestBackwardTopLayers(t *testing.T) {
 			continue
 		}
 		require.Equal(t, pa[i].G, p.G, p.Name)
+	}
+}
+
+// trainLinear returns a trainable Linear of random weights and biases.
+func trainLinear(rng *nn.RNG, name string, in, out int) nn.Linear {
+	w := &nn.Param{Name: name + ".weight", Shape: []int{out, in}, W: make([]float32, in*out), Frozen: true}
+	b := &nn.Param{Name: name + ".bias", Shape: []int{out}, W: make([]float32, out), Frozen: true}
+	rng.FillNormal(w.W, 0, 0.1)
+	rng.FillNormal(b.W, 0, 0.1)
+	w.SetTrainable(true, false)
+	b.SetTrainable(true, false)
+	return nn.Linear{In: in, Out: out, W: w, B: b}
+}
+
+// TestCLSOnlyTraining checks that training through the [CLS] rows alone in
+// the last layer (State.CLSOnly) gives the loss and the gradients of the
+// full pass, up to rounding, for full fine-tuning, adapters (with layer
+// norms and head) and the top layer alone, with dropout off and on (the
+// masks on the [CLS] rows are the full pass's), over two steps; and that
+// BackwardHidden, which needs every row, refuses such a pass.
+func TestCLSOnlyTraining(t *testing.T) {
+	for _, mode := range []string{"full", "adapter", "top"} {
+		for _, p := range []float32{0, 0.2} {
+			t.Run(fmt.Sprintf("%s/dropout=%v", mode, p), func(t *testing.T) {
+				cfg := tinyConfig()
+				cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.NumLayers, cfg.MaxPositions = 48, 4, 96, 3, 40
+				cfg.HiddenDropout, cfg.AttentionDropout = p, p
+				batch := testBatch(4, 37, []int{37, 3, 20, 1}, 3)
+				labels := []int32{2, 0, 1, 1}
+				run := func(clsOnly bool) (*Model, []*nn.Param, []float32) {
+					m, err := NewRandom(cfg, 3, 8)
+					require.NoError(t, err)
+					params := m.Params()
+					top := fmt.Sprintf("encoder.layer.%d.", cfg.NumLayers-1)
+					for _, q := range params {
+						n := q.Name
+						m.SetTrainable(q, mode == "full" || strings.HasPrefix(n, "classifier.") ||
+							(mode == "adapter" && isLayerNorm(n)) || (mode == "top" && (strings.HasPrefix(n, top) || strings.HasPrefix(n, "pooler."))))
+					}
+					if mode == "adapter" {
+						rng := nn.NewRNG(3)
+						for l := range m.Layers {
+							for _, at := range []*Adapter{&m.Layers[l].AttnAdapter, &m.Layers[l].FFAdapter} {
+								h := &houlsby{down: trainLinear(rng, fmt.Sprint(l, "down"), cfg.HiddenSize, 5), up: trainLinear(rng, fmt.Sprint(l, "up"), 5, cfg.HiddenSize)}
+								*at = h
+								params = append(params, h.down.W, h.down.B, h.up.W, h.up.B)
+							}
+						}
+					}
+					st := &State{Train: true, CLSOnly: clsOnly, RNG: *nn.NewRNG(17)}
+					probs, dlogits := make([]float32, 4*3), make([]float32, 4*3)
+					var losses []float32
+					for step := 0; step < 2; step++ { // gradients of both steps accumulate
+						require.NoError(t, m.Forward(st, batch))
+						losses = append(losses, nn.CrossEntropy{}.Forward(probs, st.Logits, labels, 4, 3))
+						clear(dlogits)
+						nn.CrossEntropy{}.Backward(dlogits, probs, labels, 4, 3, 1)
+						require.NoError(t, m.Backward(st, dlogits))
+					}
+					if clsOnly {
+						require.Len(t, st.Hidden[cfg.NumLayers], 4*cfg.HiddenSize)
+						require.ErrorContains(t, m.BackwardHidden(st, make([]float32, 4*37*cfg.HiddenSize)), "[CLS]")
+					}
+					return m, params, losses
+				}
+				_, full, lossFull := run(false)
+				_, cls, lossCLS := run(true)
+				requireNear(t, lossCLS, lossFull, 1e-6, "loss")
+				n := 0
+				for i, q := range cls {
+					if !q.Trainable() {
+						require.Nil(t, q.G, q.Name)
+						continue
+					}
+					var d, mx float64
+					for j, g := range full[i].G {
+						d = max(d, math.Abs(float64(q.G[j])-float64(g)))
+						mx = max(mx, math.Abs(float64(g)))
+					}
+					require.Positive(t, mx, "%s has a gradient", q.Name)
+					require.LessOrEqual(t, d, 1e-5*mx+1e-9, "%s: max|diff| %g, max|grad| %g", q.Name, d, mx)
+					n++
+				}
+				require.Greater(t, n, 8)
+			})
+		}
 	}
 }

@@ -294,12 +294,17 @@ func TestSyntheticStream(t *testing.T) {
 // TestGradientParity checks Backward against PyTorch autograd: the
 // gradient of the mean cross-entropy with respect to every parameter, for
 // full fine-tuning and for adapter training (adapters, layer norms and the
-// classifier trained), dropout off. Tolerance: max abs difference at most
-// 1e-4 of the tensor's largest magnitude.
+// classifier trained), dropout off, through every row of the last layer
+// and through its [CLS] rows alone (State.CLSOnly). Tolerance: max abs
+// difference at most 1e-4 of the tensor's largest magnitude.
 func TestGradientParity(t *testing.T) {
 	for _, name := range []string{"tiny", "odd"} {
-		for _, mode := range []string{"full", "adapter"} {
-			t.Run(name+"/"+mode, func(t *testing.T) {
+		for _, tc := range []struct {
+			mode    string
+			clsOnly bool
+		}{{"full", false}, {"adapter", false}, {"full", true}, {"adapter", true}} {
+			mode := tc.mode
+			t.Run(fmt.Sprintf("%s/%s/cls-only=%v", name, mode, tc.clsOnly), func(t *testing.T) {
 				f := loadFixture(t, name)
 				cfg := f.cfg
 				cfg.HiddenDropout, cfg.AttentionDropout = 0, 0
@@ -314,7 +319,7 @@ func TestGradientParity(t *testing.T) {
 				if mode == "adapter" {
 					params = append(params, f.adapters(t, m, true)...)
 				}
-				st := &State{Train: true}
+				st := &State{Train: true, CLSOnly: tc.clsOnly}
 				require.NoError(t, m.Forward(st, f.batch))
 				labels := f.labels(t)
 				B, L := f.batch.B, m.NumLabels()
