@@ -31,8 +31,10 @@ import (
 // peak-rss-MiB, the process's peak resident memory during the measured steps
 // (its high-water mark is reset after set-up through /proc/self/clear_refs,
 // so the random model written out to make the checkpoint is not counted;
-// the mapped weights are). Run one mode per process (compare-train.sh does)
-// for the peak to be that mode's alone.
+// the mapped weights are); arena-MiB and scratch-MiB, the sizes of the
+// bert.State's two arenas (the activations kept for backward, and what a
+// layer needs only while it runs). Run one mode per process
+// (compare-train.sh does) for the peak to be that mode's alone.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, s := range bertShapes {
 		b.Run(s.name, func(b *testing.B) {
@@ -118,6 +120,8 @@ func benchTrainStep(b *testing.B, m *bert.Model, setup *adapter.Setup, B, T, thr
 	if peak := peakRSSMiB(); peak > 0 {
 		b.ReportMetric(peak, "peak-rss-MiB")
 	}
+	b.ReportMetric(float64(st.Arena.Cap())*4/(1<<20), "arena-MiB")
+	b.ReportMetric(float64(st.Scratch.Cap())*4/(1<<20), "scratch-MiB")
 }
 
 // resetPeakRSS resets the process's resident-memory high-water mark (Linux
