@@ -27,6 +27,10 @@ func init() {
 // randomTiny is the --model value for a randomly initialised BERT-tiny.
 const randomTiny = "random-tiny"
 
+// defaultModel is the model shipped in the repository, relative to its
+// root.
+var defaultModel = filepath.Join("models", "petl-bert-tiny")
+
 // defaultVocab is the vocabulary random-tiny uses, relative to the working
 // directory.
 var defaultVocab = filepath.Join("..", "shared", "data", "vocab", "bert-base-uncased-vocab.txt")

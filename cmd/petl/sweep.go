@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/sweep"
+	"github.com/petl-go/petl/task"
+)
+
+func init() {
+	commands["sweep"] = command{"run the paper's comparison (full, adapters, top-k, layer norms) on the GLUE tasks", runSweep}
+}
+
+// glueTasks are the six GLUE tasks of the data folder, in the paper's
+// table order.
+var glueTasks = []string{"cola", "sst2", "mrpc", "stsb", "rte", "wnli"}
+
+// sweepBase makes fresh models for the sweep's runs.
+type sweepBase struct {
+	model, vocab, lower string
+}
+
+func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error) {
+	bm, err := loadBase(b.model, b.vocab, seed, b.lower)
+	if err != nil {
+		return nil, nil, adapter.Base{}, nil, err
+	}
+	if !random || b.model == randomTiny {
+		return bm.model, bm.tok, bm.base, bm.close, nil
+	}
+	cfg := bm.model.Config
+	if err := bm.close(); err != nil {
+		return nil, nil, adapter.Base{}, nil, err
+	}
+	m, err := bert.NewRandom(cfg, 0, seed)
+	if err != nil {
+		return nil, nil, adapter.Base{}, nil, err
+	}
+	base := adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: "random", Seed: seed, Config: m.Config}
+	return m, bm.tok, base, func() error { return nil }, nil
+}
+
+// sweepData loads each task's train and dev sets once.
+type sweepData struct {
+	dir string
+	mu  sync.Mutex
+	got map[string][2]*task.Dataset
+}
+
+func (d *sweepData) Load(key string) (*task.Dataset, *task.Dataset, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ds, ok := d.got[key]; ok {
+		return ds[0], ds[1], nil
+	}
+	spec, err := task.Lookup(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := task.Load(spec, d.dir, "train", task.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	dev, err := task.Load(tr.Task, d.dir, "dev", task.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	d.got[key] = [2]*task.Dataset{tr, dev}
+	return tr, dev, nil
+}
+
+func runSweep(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	model := fs.String("model", defaultModel, "base model: a checkpoint directory, or "+randomTiny)
+	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt)")
+	lower := fs.String("lowercase", "auto", "lower-case input text: auto, true, false")
+	data := fs.String("data", "", "GLUE data directory (default $"+task.EnvData+", then "+defaultData+")")
+	tasks := fs.String("tasks", strings.Join(glueTasks, ","), "tasks, comma-separated")
+	methods := fs.String("methods", "", "methods, comma-separated: full, full-random, adapter-N, top-K, ln-head (default: full-random, full, adapter-8, adapter-64, adapter-256, top-L/2, ln-head)")
+	lrFull := fs.String("lr-full", "", "learning rates of full, full-random and top-K (default "+floats(sweep.DefaultFullLRs)+")")
+	lrAdapter := fs.String("lr-adapter", "", "learning rates of the adapters (default "+floats(sweep.DefaultAdapterLRs)+")")
+	lrLN := fs.String("lr-ln-head", "", "learning rates of ln-head (default "+floats(sweep.DefaultLNHeadLRs)+")")
+	epochs := fs.Int("epochs", 5, "epochs per run (dev evaluated after each; the best epoch counts)")
+	epochsPer := fs.String("task-epochs", "sst2=2", "epochs per task overriding --epochs, e.g. sst2=2,rte=10")
+	limits := fs.String("limit", "", "use only the first N training examples of a task, e.g. sst2=20000")
+	batch := fs.Int("batch", 32, "batch size")
+	maxLen := fs.Int("max-len", 128, "maximum tokens per sequence")
+	seed := fs.Uint64("seed", 1, "seed of every run (head and adapter initialisation, order, dropout)")
+	jobs := fs.Int("jobs", 0, "runs trained at the same time (default: one per core, each with one kernel thread)")
+	threads := fs.Int("threads", 0, "kernel threads per run (default: cores / jobs)")
+	out := fs.String("out", "sweep", "output folder: results.jsonl (resumable), results.md, figure.svg")
+	reportOnly := fs.Bool("report", false, "only write the table and figure from the results so far")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	cfg, err := modelConfig(*model)
+	if err != nil {
+		return err
+	}
+	g := sweep.Grid{Seed: *seed}
+	for _, t := range strings.Split(*tasks, ",") {
+		spec, err := task.Lookup(strings.TrimSpace(t))
+		if err != nil {
+			return err
+		}
+		if !spec.GLUE {
+			return fmt.Errorf("--tasks: %s is not a GLUE task", spec.Key)
+		}
+		g.Tasks = append(g.Tasks, spec.Key)
+	}
+	if g.Epochs, err = sweep.ParseIntMap(*epochsPer, g.Tasks); err != nil {
+		return fmt.Errorf("--task-epochs: %w", err)
+	}
+	if *epochs <= 0 {
+		return fmt.Errorf("--epochs %d: want a positive number", *epochs)
+	}
+	for _, t := range g.Tasks {
+		if _, ok := g.Epochs[t]; !ok {
+			g.Epochs[t] = *epochs
+		}
+	}
+	if g.Limits, err = sweep.ParseIntMap(*limits, g.Tasks); err != nil {
+		return fmt.Errorf("--limit: %w", err)
+	}
+	names := sweep.DefaultMethods(cfg.NumLayers)
+	if *methods != "" {
+		names = strings.Split(*methods, ",")
+	}
+	grids := map[string]*string{"full": lrFull, "adapter": lrAdapter, "ln-head": lrLN}
+	for _, n := range names {
+		m, err := sweep.ParseMethod(n, cfg.NumLayers)
+		if err != nil {
+			return err
+		}
+		family := "full"
+		switch m.Plan.Method {
+		case adapter.MethodAdapter:
+			family = "adapter"
+		case adapter.MethodLNHead:
+			family = "ln-head"
+		}
+		if s := *grids[family]; s != "" {
+			if m.LRs, err = sweep.ParseFloats(s); err != nil {
+				return err
+			}
+		}
+		g.Methods = append(g.Methods, m)
+	}
+
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	store, warn, err := sweep.OpenStore(filepath.Join(*out, "results.jsonl"))
+	if err != nil {
+		return err
+	}
+	if warn != "" {
+		fmt.Fprintln(os.Stderr, warn)
+	}
+	if !*reportOnly {
+		dir, err := dataDir(*data)
+		if err != nil {
+			return err
+		}
+		j, th := *jobs, *threads
+		if j < 0 || th < 0 {
+			return fmt.Errorf("--jobs and --threads: want positive numbers")
+		}
+		cores := runtime.NumCPU()
+		if j == 0 {
+			j = max(1, cores/max(th, 1))
+		}
+		if th == 0 {
+			th = max(1, cores/j)
+		}
+		kernels.SetThreads(th)
+		r := &sweep.Runner{
+			Grid: g, Store: store, Batch: *batch, MaxLen: *maxLen, Jobs: j, Progress: os.Stderr,
+			Base: sweepBase{model: *model, vocab: *vocab, lower: *lower},
+			Data: &sweepData{dir: dir, got: map[string][2]*task.Dataset{}},
+		}
+		if err := r.Run(ctx); err != nil {
+			if errors.Is(err, context.Canceled) {
+				fmt.Fprintf(os.Stderr, "interrupted: finished runs are kept in %s; run the same command again to continue\n", filepath.Join(*out, "results.jsonl"))
+			}
+			return err
+		}
+	}
+	return writeSweepReport(*out, *model, g, store.Outcomes())
+}
+
+// writeSweepReport writes results.md and figure.svg in dir.
+func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome) error {
+	res := sweep.Collect(g, outcomes)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Sweep on %s\n\n", model)
+	b.WriteString("Dev scores x100 (each task's GLUE metric), the best learning rate and epoch of each method chosen on dev.\n")
+	b.WriteString("Total params: parameters needed for all the tasks as a multiple of the base.\n\n")
+	if err := res.WriteTable(&b); err != nil {
+		return err
+	}
+	b.WriteString("\n## Every run\n")
+	if err := res.WriteDetails(&b, outcomes); err != nil {
+		return err
+	}
+	if err := writeText(filepath.Join(dir, "results.md"), b.String()); err != nil {
+		return err
+	}
+	fmt.Print(b.String())
+	chart, err := res.Chart(fmt.Sprintf("%s: %d GLUE tasks, mean dev score", filepath.Base(model), len(g.Tasks)))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "no figure yet: %v\n", err)
+		return nil
+	}
+	var svg strings.Builder
+	if err := chart.WriteSVG(&svg); err != nil {
+		return err
+	}
+	if err := writeText(filepath.Join(dir, "figure.svg"), svg.String()); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(dir, "results.md"), filepath.Join(dir, "figure.svg"))
+	return nil
+}
+
+// modelConfig reads the model's configuration (random-tiny: BERT-tiny's).
+func modelConfig(model string) (bert.Config, error) {
+	if model == randomTiny {
+		return tinyConfig(30522), nil
+	}
+	return bert.LoadConfig(filepath.Join(model, "config.json"))
+}
+
+func floats(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// writeText writes s to path atomically.
+func writeText(path, s string) error {
+	return safetensors.WriteAtomic(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, s)
+		return err
+	})
+}

@@ -1,0 +1,310 @@
+package sweep
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/report/svgplot"
+	"github.com/petl-go/petl/task"
+)
+
+// Cell is the chosen setting of one method on one task: the run with the
+// best dev score over the learning-rate grid (and, within the run, over
+// the epochs).
+type Cell struct {
+	Outcome
+	Tried int // runs compared (learning rates)
+}
+
+// Row is one method's line of the table.
+type Row struct {
+	Method Method
+	Label  string
+	Cells  map[string]Cell // by task key; missing tasks have no runs yet
+	// Sizes, for the row that picks the adapter size per task, is the
+	// chosen size per task.
+	Sizes map[string]int
+}
+
+// Mean is the mean main score over tasks, and whether every task has one.
+func (r Row) Mean(tasks []string) (float64, bool) {
+	sum, n := 0.0, 0
+	for _, t := range tasks {
+		if c, ok := r.Cells[t]; ok {
+			sum += c.Best
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN(), false
+	}
+	return sum / float64(n), n == len(tasks)
+}
+
+// TrainedFraction is the mean over the row's tasks of the trained
+// parameters per task over the base's.
+func (r Row) TrainedFraction() float64 {
+	sum, n := 0.0, 0
+	for _, c := range r.Cells {
+		sum += c.TrainedFraction()
+		n++
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// TotalMultiple is the parameters needed to serve all the row's tasks as a
+// multiple of the base: one model per task for full fine-tuning, else the
+// shared base plus each task's trained parameters.
+func (r Row) TotalMultiple() float64 {
+	if r.Method.Plan.Method == adapter.MethodFull {
+		return float64(len(r.Cells))
+	}
+	total := 1.0
+	for _, c := range r.Cells {
+		total += c.TrainedFraction()
+	}
+	return total
+}
+
+// Results is a sweep's outcomes arranged as the paper's Table 1.
+type Results struct {
+	Tasks []string
+	Rows  []Row
+}
+
+// Collect chooses, for each method and task of g, the best outcome over
+// the learning rates, and adds a row "adapters (8-256)" that picks the
+// adapter size per task on dev when g has more than one adapter size.
+func Collect(g Grid, outcomes []Outcome) Results {
+	byKey := map[string]Outcome{}
+	for _, o := range outcomes {
+		byKey[o.Key()] = o
+	}
+	res := Results{Tasks: g.Tasks}
+	var adapterRows []Row
+	for _, m := range g.Methods {
+		row := Row{Method: m, Label: m.Label(), Cells: map[string]Cell{}}
+		for _, t := range g.Tasks {
+			var best *Outcome
+			tried := 0
+			for _, lr := range m.LRs {
+				run := Run{Task: t, Method: m.Name, LR: lr, Epochs: g.EpochsFor(t), Limit: g.Limits[t], Seed: g.Seed}
+				o, ok := byKey[run.Key()]
+				if !ok {
+					continue
+				}
+				tried++
+				if best == nil || o.Best > best.Best {
+					o := o
+					best = &o
+				}
+			}
+			if best != nil {
+				row.Cells[t] = Cell{Outcome: *best, Tried: tried}
+			}
+		}
+		res.Rows = append(res.Rows, row)
+		if m.Plan.Method == adapter.MethodAdapter {
+			adapterRows = append(adapterRows, row)
+		}
+	}
+	if len(adapterRows) > 1 {
+		sizes := make([]int, len(adapterRows))
+		for i, r := range adapterRows {
+			sizes[i] = r.Method.Plan.Adapter.Size
+		}
+		lo, hi := sizes[0], sizes[0]
+		for _, s := range sizes {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+		row := Row{
+			Method: Method{Name: "adapter-best", Plan: adapter.Plan{Method: adapter.MethodAdapter}},
+			Label:  fmt.Sprintf("adapters (%d-%d, size chosen on dev)", lo, hi),
+			Cells:  map[string]Cell{}, Sizes: map[string]int{},
+		}
+		for _, t := range g.Tasks {
+			for _, r := range adapterRows {
+				c, ok := r.Cells[t]
+				if ok && (row.Cells[t].Task == "" || c.Best > row.Cells[t].Best) {
+					row.Cells[t] = c
+					row.Sizes[t] = r.Method.Plan.Adapter.Size
+				}
+			}
+		}
+		// place it before the first adapter row, as the paper's table does
+		for i, r := range res.Rows {
+			if r.Method.Plan.Method == adapter.MethodAdapter {
+				res.Rows = append(res.Rows[:i], append([]Row{row}, res.Rows[i:]...)...)
+				break
+			}
+		}
+	}
+	return res
+}
+
+// taskName is the display name of a task key.
+func taskName(key string) string {
+	if s, err := task.Lookup(key); err == nil {
+		return s.Name
+	}
+	return key
+}
+
+// WriteTable writes the Table-1-like markdown table: total parameters for
+// all tasks, trained parameters per task, the dev score of each task (x100,
+// the task's main metric) and the mean.
+func (res Results) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| method | total params | trained params / task |")
+	for _, t := range res.Tasks {
+		fmt.Fprintf(&b, " %s |", taskName(t))
+	}
+	b.WriteString(" mean |\n|---|---:|---:|")
+	for range res.Tasks {
+		b.WriteString("---:|")
+	}
+	b.WriteString("---:|\n")
+	for _, r := range res.Rows {
+		if len(r.Cells) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %.2fx | %s |", r.Label, r.TotalMultiple(), percent(r.TrainedFraction()))
+		for _, t := range res.Tasks {
+			c, ok := r.Cells[t]
+			switch {
+			case !ok:
+				b.WriteString(" - |")
+			case r.Sizes != nil:
+				fmt.Fprintf(&b, " %.1f (%d) |", 100*c.Best, r.Sizes[t])
+			default:
+				fmt.Fprintf(&b, " %.1f |", 100*c.Best)
+			}
+		}
+		mean, complete := r.Mean(res.Tasks)
+		if complete {
+			fmt.Fprintf(&b, " %.1f |\n", 100*mean)
+		} else {
+			b.WriteString(" - |\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteDetails writes every run's outcome per task: learning rate, best
+// epoch, score, time.
+func (res Results) WriteDetails(w io.Writer, outcomes []Outcome) error {
+	var b strings.Builder
+	byTask := map[string][]Outcome{}
+	for _, o := range outcomes {
+		byTask[o.Task] = append(byTask[o.Task], o)
+	}
+	for _, t := range res.Tasks {
+		list := byTask[t]
+		if len(list) == 0 {
+			continue
+		}
+		sort.SliceStable(list, func(i, j int) bool {
+			if list[i].Method != list[j].Method {
+				return list[i].Method < list[j].Method
+			}
+			return list[i].LR < list[j].LR
+		})
+		fmt.Fprintf(&b, "\n### %s (%s, %d training examples, %d epochs)\n\n", taskName(t), list[0].Main, list[0].Examples, list[0].Epochs)
+		b.WriteString("| method | lr | dev score per epoch | best | time |\n|---|---:|---|---:|---:|\n")
+		for _, o := range list {
+			var ep []string
+			for _, d := range o.Dev {
+				ep = append(ep, fmt.Sprintf("%.1f", 100*d[o.Main]))
+			}
+			note := ""
+			if o.Diverged != "" {
+				note = " (diverged)"
+			}
+			fmt.Fprintf(&b, "| %s | %g | %s | %.1f%s | %.0f s |\n", o.Method, o.LR, strings.Join(ep, " "), 100*o.Best, note, o.Seconds)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// percent formats a fraction as a percentage with enough digits for small
+// values.
+func percent(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "-"
+	case f >= 0.1:
+		return fmt.Sprintf("%.0f%%", 100*f)
+	case f >= 0.01:
+		return fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return fmt.Sprintf("%.2f%%", 100*f)
+}
+
+// Chart is the figure like the paper's Figures 1 and 3: the mean dev score
+// over tasks minus full fine-tuning's, against the trained parameters per
+// task as a fraction of the base (log scale). Rows lacking a task are left
+// out; it is an error when full fine-tuning is incomplete.
+func (res Results) Chart(title string) (*svgplot.Chart, error) {
+	var full *Row
+	for i, r := range res.Rows {
+		if r.Method.Name == "full" {
+			full = &res.Rows[i]
+		}
+	}
+	if full == nil {
+		return nil, fmt.Errorf("sweep: the figure needs full fine-tuning on every task")
+	}
+	ref, ok := full.Mean(res.Tasks)
+	if !ok {
+		return nil, fmt.Errorf("sweep: the figure needs full fine-tuning on every task")
+	}
+	series := map[string]*svgplot.Series{}
+	var order []string
+	add := func(name string, line bool, p svgplot.Point) {
+		s, ok := series[name]
+		if !ok {
+			s = &svgplot.Series{Name: name, Line: line}
+			series[name] = s
+			order = append(order, name)
+		}
+		s.Points = append(s.Points, p)
+	}
+	for _, r := range res.Rows {
+		mean, ok := r.Mean(res.Tasks)
+		if !ok || r.Sizes != nil {
+			continue
+		}
+		p := svgplot.Point{X: r.TrainedFraction(), Y: 100 * (mean - ref)}
+		switch {
+		case r.Method.RandomBase:
+			add("full fine-tuning, random init", false, p)
+		case r.Method.Plan.Method == adapter.MethodAdapter:
+			p.Label = fmt.Sprint(r.Method.Plan.Adapter.Size)
+			add("adapters (size)", true, p)
+		case r.Method.Plan.Method == adapter.MethodTopK:
+			p.Label = fmt.Sprintf("k=%d", r.Method.Plan.TopK)
+			add("top-k layers", true, p)
+		default:
+			add(r.Label, false, p)
+		}
+	}
+	c := &svgplot.Chart{
+		Title:  title,
+		XLabel: "trained parameters per task (fraction of the base)",
+		YLabel: "mean dev score - full fine-tuning (points)",
+		LogX:   true, HLines: []float64{0},
+	}
+	for _, name := range order {
+		c.Series = append(c.Series, *series[name])
+	}
+	return c, nil
+}

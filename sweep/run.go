@@ -1,0 +1,209 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/train"
+)
+
+// Base makes the models a run trains: a fresh copy each call, because
+// training changes the model (adapters attach, trained weights move to the
+// heap).
+type Base interface {
+	// New returns the base model (random: the same architecture randomly
+	// initialised from seed), its tokenizer, its identity for adapter
+	// files, and a function releasing it.
+	New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error)
+}
+
+// Data gives the training and dev sets of a task.
+type Data interface {
+	Load(taskKey string) (trainSet, devSet *task.Dataset, err error)
+}
+
+// Runner runs a grid.
+type Runner struct {
+	Grid  Grid
+	Base  Base
+	Data  Data
+	Store *Store
+
+	Batch, MaxLen int
+	// Jobs is the number of runs trained at the same time (each with the
+	// kernels' thread count; see kernels.SetThreads).
+	Jobs int
+	// Progress receives one line per finished run with the sweep's rate
+	// and ETA; nil for none.
+	Progress io.Writer
+}
+
+// cost estimates a run's work: training examples times epochs.
+func cost(r Run, n int) float64 {
+	if r.Limit > 0 && r.Limit < n {
+		n = r.Limit
+	}
+	return float64(n * r.Epochs)
+}
+
+// Run trains every run of the grid that has no outcome in the store yet,
+// the most expensive first, Jobs at a time, recording each outcome as it
+// finishes. Cancelling ctx stops the runs in flight (their partial results
+// are not recorded) and returns ctx's error.
+func (r *Runner) Run(ctx context.Context) error {
+	type item struct {
+		run  Run
+		cost float64
+	}
+	sizes := map[string]int{}
+	var todo []item
+	total := 0.0
+	for _, run := range r.Grid.Runs() {
+		if r.Store.Done(run) {
+			continue
+		}
+		n, ok := sizes[run.Task]
+		if !ok {
+			tr, _, err := r.Data.Load(run.Task)
+			if err != nil {
+				return err
+			}
+			n = len(tr.Examples)
+			sizes[run.Task] = n
+		}
+		c := cost(run, n)
+		todo = append(todo, item{run, c})
+		total += c
+	}
+	sort.SliceStable(todo, func(i, j int) bool { return todo[i].cost > todo[j].cost })
+	if len(todo) == 0 {
+		r.logf("sweep: all %d runs already done\n", len(r.Grid.Runs()))
+		return nil
+	}
+	r.logf("sweep: %d runs to do (%d done before), %d at a time, %d kernel threads each\n",
+		len(todo), len(r.Grid.Runs())-len(todo), max(r.Jobs, 1), kernels.Threads())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan item)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		done     float64
+		finished int
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	for j := 0; j < max(r.Jobs, 1); j++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				o, err := r.one(ctx, it.run)
+				if err == nil {
+					err = r.Store.Add(o)
+				}
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+					continue
+				}
+				done += it.cost
+				finished++
+				el := time.Since(start)
+				eta := time.Duration(float64(el) * (total - done) / max(done, 1))
+				r.logf("[%d/%d] %-5s %-12s lr %-6g dev %s %.2f (epoch %d) trained %.2f%%  %s  | %.0f example-epochs/s, ETA %s\n",
+					finished, len(todo), o.Task, o.Method, o.LR, o.Main, 100*o.Best, o.BestEpoch,
+					100*o.TrainedFraction(), time.Duration(o.Seconds*float64(time.Second)).Round(time.Second),
+					done/el.Seconds(), eta.Round(time.Second))
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, it := range todo {
+		select {
+		case work <- it:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil && !errors.Is(firstErr, context.Canceled) {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Progress != nil {
+		fmt.Fprintf(r.Progress, format, args...)
+	}
+}
+
+// one trains a single run.
+func (r *Runner) one(ctx context.Context, run Run) (Outcome, error) {
+	m, ok := r.Grid.Method(run.Method)
+	if !ok {
+		return Outcome{}, fmt.Errorf("sweep: run %s: method not in the grid", run.Key())
+	}
+	trainSet, devSet, err := r.Data.Load(run.Task)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if run.Limit > 0 && run.Limit < len(trainSet.Examples) {
+		ts := *trainSet
+		ts.Examples = ts.Examples[:run.Limit]
+		trainSet = &ts
+	}
+	model, tok, base, release, err := r.Base.New(m.RandomBase, run.Seed)
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer release()
+	cfg := train.Config{
+		Plan: m.Plan, Epochs: run.Epochs, LR: run.LR, Batch: r.Batch, MaxLen: r.MaxLen,
+		Seed: run.Seed, Base: base, Limit: run.Limit,
+	}
+	tr, err := train.New(model, tok, trainSet, devSet, cfg)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("sweep: run %s: %w", run.Key(), err)
+	}
+	start := time.Now()
+	res, err := tr.Run(ctx)
+	o := Outcome{
+		Run: run, Main: trainSet.Task.Main, Trained: tr.Setup().Trained, Base: tr.Setup().Base,
+		Examples: len(trainSet.Examples), Threads: kernels.Threads(), Kernels: kernels.Active().String(),
+	}
+	if err != nil {
+		if !errors.Is(err, train.ErrDiverged) {
+			return Outcome{}, fmt.Errorf("sweep: run %s: %w", run.Key(), err)
+		}
+		o.Diverged = err.Error()
+	}
+	o.Seconds = time.Since(start).Seconds()
+	o.Steps = res.Steps
+	o.Best, o.BestEpoch = res.Best, res.BestEpoch
+	if math.IsNaN(o.Best) {
+		o.Best = math.Inf(-1)
+	}
+	for _, e := range res.Epochs {
+		o.Dev = append(o.Dev, e.Scores)
+	}
+	return o, nil
+}

@@ -1,0 +1,350 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/task"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseMethod(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  adapter.Method
+		random  bool
+		size    int
+		topK    int
+		wantErr string
+	}{
+		{name: "full", method: adapter.MethodFull},
+		{name: "full-random", method: adapter.MethodFull, random: true},
+		{name: "Adapter-64", method: adapter.MethodAdapter, size: 64},
+		{name: "top-1", method: adapter.MethodTopK, topK: 1},
+		{name: "top-2", method: adapter.MethodTopK, topK: 2},
+		{name: "ln-head", method: adapter.MethodLNHead},
+		{name: "top-3", wantErr: "K in 0..2"},
+		{name: "adapter-0", wantErr: "positive size"},
+		{name: "adapter-x", wantErr: "positive size"},
+		{name: "lora", wantErr: "unknown method"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseMethod(tc.name, 2)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.method, m.Plan.Method)
+			require.Equal(t, tc.random, m.RandomBase)
+			require.Equal(t, tc.size, m.Plan.Adapter.Size)
+			require.Equal(t, tc.topK, m.Plan.TopK)
+			require.NotEmpty(t, m.LRs)
+		})
+	}
+	for _, n := range DefaultMethods(2) {
+		_, err := ParseMethod(n, 2)
+		require.NoError(t, err, n)
+	}
+}
+
+func TestParseLists(t *testing.T) {
+	m, err := ParseIntMap("SST2=2, rte=10", []string{"sst2", "rte"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"sst2": 2, "rte": 10}, m)
+	for _, bad := range []string{"sst2", "cola=1", "sst2=-1", "sst2=x"} {
+		_, err := ParseIntMap(bad, []string{"sst2"})
+		require.Error(t, err, bad)
+	}
+	f, err := ParseFloats("1e-3, 1e-4")
+	require.NoError(t, err)
+	require.Equal(t, []float64{1e-4, 1e-3}, f)
+	for _, bad := range []string{"", "0", "-1e-3", "x", "1e-3,inf"} {
+		_, err := ParseFloats(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+func testGrid(t *testing.T, methods ...string) Grid {
+	g := Grid{Tasks: []string{"sst2", "rte"}, Epochs: map[string]int{"rte": 4}, Limits: map[string]int{"sst2": 100}, Seed: 3}
+	for _, n := range methods {
+		m, err := ParseMethod(n, 2)
+		require.NoError(t, err)
+		g.Methods = append(g.Methods, m)
+	}
+	return g
+}
+
+func TestGridRuns(t *testing.T) {
+	g := testGrid(t, "full", "adapter-8")
+	runs := g.Runs()
+	require.Len(t, runs, 2*(len(DefaultFullLRs)+len(DefaultAdapterLRs)))
+	keys := map[string]bool{}
+	for _, r := range runs {
+		require.False(t, keys[r.Key()], "duplicate key %s", r.Key())
+		keys[r.Key()] = true
+		if r.Task == "rte" {
+			require.Equal(t, 4, r.Epochs)
+			require.Zero(t, r.Limit)
+		} else {
+			require.Equal(t, DefaultEpochs, r.Epochs)
+			require.Equal(t, 100, r.Limit)
+		}
+	}
+}
+
+func outcome(task, method string, lr, best float64, trained int) Outcome {
+	return Outcome{
+		Run:  Run{Task: task, Method: method, LR: lr, Epochs: map[string]int{"sst2": DefaultEpochs, "rte": 4}[task], Limit: map[string]int{"sst2": 100}[task], Seed: 3},
+		Main: "accuracy", Best: best, BestEpoch: 1, Trained: trained, Base: 1000,
+		Dev: []map[string]float64{{"accuracy": best}},
+	}
+}
+
+func TestStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	s, warn, err := OpenStore(path)
+	require.NoError(t, err)
+	require.Empty(t, warn)
+	a := outcome("sst2", "full", 1e-4, 0.8, 1000)
+	b := outcome("rte", "full", 1e-4, math.NaN(), 1000)
+	require.NoError(t, s.Add(a))
+	require.NoError(t, s.Add(b))
+	require.True(t, s.Done(a.Run))
+
+	s2, warn, err := OpenStore(path)
+	require.NoError(t, err)
+	require.Empty(t, warn)
+	got := s2.Outcomes()
+	require.Len(t, got, 2)
+	require.Equal(t, 0.8, got[0].Best)
+	require.Equal(t, 0.0, got[1].Best, "NaN is stored as 0")
+
+	// a write cut short: the last line is dropped and the file repaired
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(`{"task":"sst2","method":"adapter-8","lr":0.0`)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	s3, warn, err := OpenStore(path)
+	require.NoError(t, err)
+	require.Contains(t, warn, "results.jsonl:3")
+	require.Len(t, s3.Outcomes(), 2)
+	require.NoError(t, s3.Add(outcome("sst2", "adapter-8", 1e-3, 0.7, 10)))
+	s4, warn, err := OpenStore(path)
+	require.NoError(t, err)
+	require.Empty(t, warn)
+	require.Len(t, s4.Outcomes(), 3)
+
+	// damage in the middle is an error naming the line
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	lines[1] = "garbage\n"
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o644))
+	_, _, err = OpenStore(path)
+	require.ErrorContains(t, err, "results.jsonl:2")
+}
+
+func TestCollect(t *testing.T) {
+	g := testGrid(t, "full", "adapter-8", "adapter-64", "ln-head")
+	outs := []Outcome{
+		outcome("sst2", "full", 1e-4, 0.80, 1000), outcome("sst2", "full", 5e-4, 0.84, 1000),
+		outcome("rte", "full", 1e-4, 0.60, 1000), outcome("rte", "full", 5e-4, 0.58, 1000),
+		outcome("sst2", "adapter-8", 1e-3, 0.81, 20), outcome("rte", "adapter-8", 5e-3, 0.62, 20),
+		outcome("sst2", "adapter-64", 1e-3, 0.83, 100), outcome("rte", "adapter-64", 1e-3, 0.55, 100),
+		outcome("sst2", "ln-head", 1e-3, 0.70, 5), // rte missing
+	}
+	res := Collect(g, outs)
+	require.Len(t, res.Rows, 5)
+	rows := map[string]Row{}
+	for _, r := range res.Rows {
+		rows[r.Method.Name] = r
+	}
+	full := rows["full"]
+	require.Equal(t, 5e-4, full.Cells["sst2"].LR)
+	require.Equal(t, 1e-4, full.Cells["rte"].LR)
+	require.Equal(t, 2, full.Cells["sst2"].Tried)
+	mean, complete := full.Mean(g.Tasks)
+	require.True(t, complete)
+	require.InDelta(t, 0.72, mean, 1e-12)
+	require.Equal(t, 2.0, full.TotalMultiple())
+	require.InDelta(t, 1.0, full.TrainedFraction(), 1e-12)
+
+	best := rows["adapter-best"]
+	require.Equal(t, map[string]int{"sst2": 64, "rte": 8}, best.Sizes)
+	require.InDelta(t, 1+0.1+0.02, best.TotalMultiple(), 1e-12)
+	require.Equal(t, "adapter-best", res.Rows[1].Method.Name, "the per-task size row precedes the adapter rows")
+
+	_, complete = rows["ln-head"].Mean(g.Tasks)
+	require.False(t, complete)
+
+	var b bytes.Buffer
+	require.NoError(t, res.WriteTable(&b))
+	table := b.String()
+	require.Contains(t, table, "| full fine-tuning | 2.00x | 100% | 84.0 | 60.0 | 72.0 |")
+	require.Contains(t, table, "| adapters (8-64, size chosen on dev) | 1.12x | 6.0% | 83.0 (64) | 62.0 (8) | 72.5 |")
+	require.Contains(t, table, "| layer norms + head | 1.00x | 0.50% | 70.0 | - | - |")
+
+	b.Reset()
+	require.NoError(t, res.WriteDetails(&b, outs))
+	require.Contains(t, b.String(), "| adapter-8 | 0.005 | 62.0 | 62.0 | 0 s |")
+
+	chart, err := res.Chart("test")
+	require.NoError(t, err)
+	var pts []string
+	for _, s := range chart.Series {
+		for _, p := range s.Points {
+			pts = append(pts, fmt.Sprintf("%s %.3f %.2f", s.Name, p.X, p.Y))
+		}
+	}
+	require.ElementsMatch(t, []string{
+		"full fine-tuning 1.000 0.00",
+		"adapters (size) 0.020 -0.50", // (0.81+0.62)/2 - 0.72
+		"adapters (size) 0.100 -3.00", // (0.83+0.55)/2 - 0.72
+	}, pts)
+	var svg bytes.Buffer
+	require.NoError(t, chart.WriteSVG(&svg))
+	dec := xml.NewDecoder(&svg)
+	for {
+		_, err := dec.Token()
+		if err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+	}
+
+	_, err = Collect(testGrid(t, "adapter-8"), outs).Chart("no full")
+	require.Error(t, err)
+}
+
+// The runner tests train a tiny random BERT on a synthetic sentiment task.
+
+var words = []string{"good", "great", "nice", "fine", "bad", "awful", "dull", "poor", "the", "film", "was"}
+
+type testBase struct{ tok *bert.Tokenizer }
+
+func (b testBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error) {
+	cfg := bert.Config{
+		VocabSize: 5 + len(words), HiddenSize: 16, NumLayers: 2, NumHeads: 2, IntermediateSize: 32,
+		MaxPositions: 16, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, InitializerRange: 0.3,
+	}
+	s := uint64(7) // "pretrained": a fixed model
+	if random {
+		s = seed
+	}
+	m, err := bert.NewRandom(cfg, 0, s)
+	if err != nil {
+		return nil, nil, adapter.Base{}, nil, err
+	}
+	return m, b.tok, adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: "test"}, func() error { return nil }, nil
+}
+
+type testData struct{ train, dev *task.Dataset }
+
+func (d testData) Load(key string) (*task.Dataset, *task.Dataset, error) {
+	if key != "sst2" {
+		return nil, nil, fmt.Errorf("no data for %s", key)
+	}
+	return d.train, d.dev, nil
+}
+
+func synthetic(t *testing.T, n, offset int) *task.Dataset {
+	spec, err := task.Lookup("sst2")
+	require.NoError(t, err)
+	var b strings.Builder
+	b.WriteString("sentence\tlabel\n")
+	for i := 0; i < n; i++ {
+		w := words[(i*7+offset)%8]
+		label := 0
+		if (i*7+offset)%8 < 4 {
+			label = 1
+		}
+		fmt.Fprintf(&b, "the film was %s\t%d\n", w, label)
+	}
+	ds, err := task.Read(spec, strings.NewReader(b.String()), "synthetic.tsv", task.Options{})
+	require.NoError(t, err)
+	return ds
+}
+
+func testRunner(t *testing.T, store *Store, jobs int) *Runner {
+	v, err := bert.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, words...))
+	require.NoError(t, err)
+	g := Grid{Tasks: []string{"sst2"}, Epochs: map[string]int{"sst2": 2}, Seed: 5}
+	for _, n := range []string{"full", "full-random", "adapter-4"} {
+		m, err := ParseMethod(n, 2)
+		require.NoError(t, err)
+		g.Methods = append(g.Methods, m)
+	}
+	return &Runner{
+		Grid: g, Store: store, Batch: 8, MaxLen: 16, Jobs: jobs,
+		Base: testBase{tok: bert.NewTokenizer(v, true)},
+		Data: testData{train: synthetic(t, 64, 0), dev: synthetic(t, 16, 3)},
+	}
+}
+
+func TestRunner(t *testing.T) {
+	dir := t.TempDir()
+	var outs [2][]Outcome
+	for i, jobs := range []int{1, 3} {
+		store, _, err := OpenStore(filepath.Join(dir, fmt.Sprintf("r%d.jsonl", jobs)))
+		require.NoError(t, err)
+		var log bytes.Buffer
+		r := testRunner(t, store, jobs)
+		r.Progress = &log
+		require.NoError(t, r.Run(context.Background()))
+		outs[i] = store.Outcomes()
+		require.Len(t, outs[i], 6)
+		require.Contains(t, log.String(), "[6/6]")
+		require.Contains(t, log.String(), "ETA")
+		for _, o := range outs[i] {
+			require.Len(t, o.Dev, 2, o.Key())
+			require.GreaterOrEqual(t, o.Best, 0.0)
+			require.LessOrEqual(t, o.Best, 1.0)
+			require.Equal(t, 64, o.Examples)
+			require.Equal(t, 16, o.Steps)
+			require.Positive(t, o.Trained)
+		}
+
+		// a second run finds everything done and trains nothing
+		log.Reset()
+		require.NoError(t, r.Run(context.Background()))
+		require.Contains(t, log.String(), "all 6 runs already done")
+		require.Len(t, store.Outcomes(), 6)
+	}
+	// concurrent runs do not disturb each other: the same scores as one at a time
+	scores := func(list []Outcome) map[string][]map[string]float64 {
+		m := map[string][]map[string]float64{}
+		for _, o := range list {
+			m[o.Key()] = o.Dev
+		}
+		return m
+	}
+	require.Equal(t, scores(outs[0]), scores(outs[1]))
+	res := Collect(testRunner(t, nil, 1).Grid, outs[0])
+	require.Len(t, res.Rows, 3)
+	for _, row := range res.Rows {
+		require.Equal(t, 2, row.Cells["sst2"].Tried, row.Label)
+	}
+}
+
+func TestRunnerCancel(t *testing.T) {
+	store, _, err := OpenStore(filepath.Join(t.TempDir(), "r.jsonl"))
+	require.NoError(t, err)
+	r := testRunner(t, store, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, r.Run(ctx), context.Canceled)
+	require.Empty(t, store.Outcomes())
+}
