@@ -146,23 +146,31 @@ func tokenizer(v *bert.Vocab, lower string) (*bert.Tokenizer, error) {
 }
 
 // dataDir finds the data folder: flag, then $PETL_DATA, then defaultData
-// if it exists.
+// if it exists. A folder named by the flag or the variable that does not
+// exist is an error with the same guidance as no folder at all.
 func dataDir(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
+	from, dir := "", ""
+	switch {
+	case flagValue != "":
+		from, dir = "--data", flagValue
+	case os.Getenv(task.EnvData) != "":
+		from, dir = "$"+task.EnvData, os.Getenv(task.EnvData)
+	default:
+		if st, err := os.Stat(defaultData); err == nil && st.IsDir() {
+			return defaultData, nil
+		}
+		return "", fmt.Errorf("no data directory: pass --data DIR or set $%s (tried %s too). %s", task.EnvData, defaultData, dataHelp)
 	}
-	if env := os.Getenv(task.EnvData); env != "" {
-		return env, nil
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("data directory %s (from %s) does not exist or is not a folder. %s", dir, from, dataHelp)
 	}
-	if st, err := os.Stat(defaultData); err == nil && st.IsDir() {
-		return defaultData, nil
-	}
-	return "", fmt.Errorf("no data directory: pass --data DIR or set $%s (tried %s too). "+
-		"GLUE can be obtained from https://gluebenchmark.com/tasks (the download_glue_data.py script of the GLUE baselines fetches it); "+
-		"the expected layout is DIR/<Task>/{train,dev,test}.tsv with the GLUE folder names CoLA, SST-2, MRPC, STS-B, RTE, WNLI, "+
-		"or, for --task tsv, DIR/{train,dev}.tsv with a header naming the columns text, text_b (optional) and label",
-		task.EnvData, defaultData)
+	return dir, nil
 }
+
+// dataHelp says where GLUE comes from and the layout petl reads.
+const dataHelp = "GLUE can be obtained from https://gluebenchmark.com/tasks (the download_glue_data.py script of the GLUE baselines fetches it); " +
+	"the expected layout is DIR/<Task>/{train,dev,test}.tsv with the GLUE folder names CoLA, SST-2, MRPC, STS-B, RTE, WNLI, " +
+	"or, for --task tsv, DIR/{train,dev}.tsv with a header naming the columns text, text_b (optional) and label"
 
 // reportSkipped tells how many malformed rows were skipped.
 func reportSkipped(w io.Writer, ds *task.Dataset) {

@@ -173,3 +173,32 @@ func TestTrainBadInput(t *testing.T) {
 	err = runTrain(ctx, f.trainArgs(out))
 	require.ErrorIs(t, err, task.ErrEmpty)
 }
+
+func TestDataDir(t *testing.T) {
+	existing := t.TempDir()
+	missing := filepath.Join(existing, "nope")
+	tests := []struct {
+		name, flag, env string
+		want, wantErr   string
+	}{
+		{name: "flag", flag: existing, env: missing, want: existing},
+		{name: "env", env: existing, want: existing},
+		{name: "flag missing", flag: missing, wantErr: "from --data"},
+		{name: "env missing", env: missing, wantErr: "from $" + task.EnvData},
+		{name: "nothing", wantErr: "no data directory"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(task.EnvData, tc.env)
+			got, err := dataDir(tc.flag)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				require.ErrorContains(t, err, "gluebenchmark.com")
+				require.ErrorContains(t, err, "SST-2")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
