@@ -91,22 +91,31 @@ func (d Dropout) rows(y, x []float32, n, stride int, rng *RNG) {
 	sb := math.Float32bits(scale)
 	s := rng.state
 	for lo := 0; lo < len(y); lo += n {
-		t, ys := s, y[lo:lo+n]
 		if x == nil {
-			for i := range ys {
-				t += golden
-				ys[i] = maskValue(t, thr, sb)
-			}
+			maskChunk(y[lo:lo+n], s, thr, sb)
 		} else {
-			xs := x[lo : lo+n]
-			for i, v := range xs {
-				t += golden
-				ys[i] = v * maskValue(t, thr, sb)
-			}
+			applyChunk(y[lo:lo+n], x[lo:lo+n], s, thr, sb)
 		}
 		s += uint64(stride) * golden
 	}
 	rng.state = s
+}
+
+// maskChunk writes the mask elements of the draws after generator state s.
+func maskChunk(y []float32, s, thr uint64, sb uint32) {
+	for i := range y {
+		s += golden
+		y[i] = maskValue(s, thr, sb)
+	}
+}
+
+// applyChunk writes x ⊙ the mask elements of the draws after state s.
+func applyChunk(y, x []float32, s, thr uint64, sb uint32) {
+	x = x[:len(y)]
+	for i := range y {
+		s += golden
+		y[i] = x[i] * maskValue(s, thr, sb)
+	}
 }
 
 // Backward accumulates dx[i] += dy[i]·mask[i].
