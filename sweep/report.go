@@ -249,11 +249,29 @@ func percent(f float64) string {
 	return fmt.Sprintf("%.2f%%", 100*f)
 }
 
-// Chart is the figure like the paper's Figures 1 and 3: the mean dev score
-// over tasks minus full fine-tuning's, against the trained parameters per
-// task as a fraction of the base (log scale). Rows lacking a task are left
-// out; it is an error when full fine-tuning is incomplete.
+// Chart is the figure like the paper's Figure 1: the mean dev score over
+// tasks minus full fine-tuning's, against the trained parameters per task
+// as a fraction of the base (log scale). Rows lacking a task are left out;
+// it is an error when full fine-tuning is incomplete.
 func (res Results) Chart(title string) (*svgplot.Chart, error) {
+	return res.chart(title, "mean dev score", func(r Row) (float64, float64, bool) {
+		m, ok := r.Mean(res.Tasks)
+		return m, r.TrainedFraction(), ok
+	})
+}
+
+// TaskChart is the figure like the paper's Figure 3 for one task: its dev
+// score minus full fine-tuning's against the trained parameters.
+func (res Results) TaskChart(title, taskKey string) (*svgplot.Chart, error) {
+	return res.chart(title, taskName(taskKey)+" dev score", func(r Row) (float64, float64, bool) {
+		c, ok := r.Cells[taskKey]
+		return c.Best, c.TrainedFraction(), ok
+	})
+}
+
+// chart plots score(row) - score(full) against the trained fraction, one
+// series per method family.
+func (res Results) chart(title, what string, score func(Row) (y, x float64, ok bool)) (*svgplot.Chart, error) {
 	var full *Row
 	for i, r := range res.Rows {
 		if r.Method.Name == "full" {
@@ -263,7 +281,7 @@ func (res Results) Chart(title string) (*svgplot.Chart, error) {
 	if full == nil {
 		return nil, fmt.Errorf("sweep: the figure needs full fine-tuning on every task")
 	}
-	ref, ok := full.Mean(res.Tasks)
+	ref, _, ok := score(*full)
 	if !ok {
 		return nil, fmt.Errorf("sweep: the figure needs full fine-tuning on every task")
 	}
@@ -279,11 +297,11 @@ func (res Results) Chart(title string) (*svgplot.Chart, error) {
 		s.Points = append(s.Points, p)
 	}
 	for _, r := range res.Rows {
-		mean, ok := r.Mean(res.Tasks)
+		y, x, ok := score(r)
 		if !ok || r.Sizes != nil {
 			continue
 		}
-		p := svgplot.Point{X: r.TrainedFraction(), Y: 100 * (mean - ref)}
+		p := svgplot.Point{X: x, Y: 100 * (y - ref)}
 		switch {
 		case r.Method.RandomBase:
 			add("full fine-tuning, random init", false, p)
@@ -300,7 +318,7 @@ func (res Results) Chart(title string) (*svgplot.Chart, error) {
 	c := &svgplot.Chart{
 		Title:  title,
 		XLabel: "trained parameters per task (fraction of the base)",
-		YLabel: "mean dev score - full fine-tuning (points)",
+		YLabel: what + " - full fine-tuning (points)",
 		LogX:   true, HLines: []float64{0},
 	}
 	for _, name := range order {

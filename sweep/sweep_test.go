@@ -225,6 +225,20 @@ func TestCollect(t *testing.T) {
 		}
 	}
 
+	rte, err := res.TaskChart("rte", "rte")
+	require.NoError(t, err)
+	pts = pts[:0]
+	for _, s := range rte.Series {
+		for _, p := range s.Points {
+			pts = append(pts, fmt.Sprintf("%s %.3f %.2f", s.Name, p.X, p.Y))
+		}
+	}
+	require.ElementsMatch(t, []string{
+		"full fine-tuning 1.000 0.00",
+		"adapters (size) 0.020 2.00",  // 0.62 - 0.60
+		"adapters (size) 0.100 -5.00", // 0.55 - 0.60
+	}, pts)
+
 	_, err = Collect(testGrid(t, "adapter-8"), outs).Chart("no full")
 	require.Error(t, err)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/report/svgplot"
 	"github.com/petl-go/petl/sweep"
 	"github.com/petl-go/petl/task"
 )
@@ -229,14 +230,19 @@ func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome)
 		fmt.Fprintf(os.Stderr, "no figure yet: %v\n", err)
 		return nil
 	}
-	var svg strings.Builder
-	if err := chart.WriteSVG(&svg); err != nil {
+	if err := writeChart(filepath.Join(dir, "figure.svg"), chart); err != nil {
 		return err
 	}
-	if err := writeText(filepath.Join(dir, "figure.svg"), svg.String()); err != nil {
-		return err
+	for _, t := range g.Tasks {
+		c, err := res.TaskChart(fmt.Sprintf("%s: %s", filepath.Base(model), t), t)
+		if err != nil {
+			continue // this task's full fine-tuning is not done yet
+		}
+		if err := writeChart(filepath.Join(dir, "figure-"+t+".svg"), c); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(dir, "results.md"), filepath.Join(dir, "figure.svg"))
+	fmt.Fprintf(os.Stderr, "wrote %s and the figures in %s\n", filepath.Join(dir, "results.md"), dir)
 	return nil
 }
 
@@ -254,6 +260,15 @@ func floats(v []float64) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// writeChart writes c as SVG at path, atomically.
+func writeChart(path string, c *svgplot.Chart) error {
+	var svg strings.Builder
+	if err := c.WriteSVG(&svg); err != nil {
+		return err
+	}
+	return writeText(path, svg.String())
 }
 
 // writeText writes s to path atomically.
