@@ -64,7 +64,11 @@ type baseModel struct {
 // vocabulary has no upper-case token).
 func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error) {
 	if model == "" {
-		return nil, fmt.Errorf("no model: pass --model DIR (a BERT checkpoint directory with config.json, model.safetensors and vocab.txt) or --model %s", randomTiny)
+		if st, err := os.Stat(filepath.Join(defaultModel, "config.json")); err == nil && !st.IsDir() {
+			model = defaultModel
+		} else {
+			return nil, fmt.Errorf("no model: pass --model DIR (a BERT checkpoint directory with config.json, model.safetensors and vocab.txt; the repository ships %s) or --model %s", defaultModel, randomTiny)
+		}
 	}
 	if model == randomTiny {
 		if vocab == "" {
@@ -199,7 +203,7 @@ func setThreads(n int) error {
 
 func runTrain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	model := fs.String("model", "", "base model: a checkpoint directory, or "+randomTiny+" (a random BERT-tiny, L2 H128 A2 I512)")
+	model := fs.String("model", "", "base model: a checkpoint directory (default "+defaultModel+", the shipped BERT-tiny, when it exists), or "+randomTiny+" (a random BERT-tiny, L2 H128 A2 I512)")
 	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
 	lower := fs.String("lowercase", "auto", "lower-case input text: auto (when the vocabulary has no upper-case token), true, false")
 	baseSeed := fs.Uint64("base-seed", 1, "initialisation seed of the "+randomTiny+" base")
