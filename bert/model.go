@@ -348,7 +348,6 @@ type embActs struct {
 	ids, types []int32   // [B*T] the batch's token and type ids (types may be nil)
 	sum        []float32 // [B*T, C] word + position + type: LN's input
 	mean, rstd []float32 // [B*T]
-	out        []float32 // [B*T, C] output (after dropout)
 	drop       bool      // dropout was applied
 	rng        nn.RNG    // generator before the dropout
 }
@@ -381,13 +380,28 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		st.Mask[i] = (1 - v) * MaskValue
 	}
 
-	x := m.Embeddings.forward(&st.emb, b, st)
+	// Outputs that nothing reads later (not kept, and not read by backward)
+	// take turns in two buffers; the last layer's output is read only by
+	// the pooler, so it takes its turn too.
+	var pingPong [2][]float32
+	turn := func(i int) []float32 {
+		if pingPong[i] == nil {
+			pingPong[i] = ar.Alloc(BT * C)
+		}
+		return pingPong[i]
+	}
+	inputKept := func(l int) bool { return st.KeepHidden || (st.Train && m.Layers[l].inputNeeded()) }
+	x := turn(1) // layer 0 writes turn 0
+	if inputKept(0) {
+		x = ar.Alloc(BT * C)
+	}
+	m.Embeddings.forward(&st.emb, x, b, st)
 	st.Hidden[0] = x
-	var pingPong [2][]float32 // layer outputs that are not kept
 	clsOnly := st.CLSOnly && !st.KeepHidden
 	st.clsOnly = clsOnly
+	last := len(m.Layers) - 1
 	for l := range m.Layers {
-		if clsOnly && l == len(m.Layers)-1 {
+		if clsOnly && l == last {
 			xq, out := ar.Alloc(B*C), ar.Alloc(B*C)
 			for i := 0; i < B; i++ {
 				copy(xq[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
@@ -396,23 +410,18 @@ func (m *Model) Forward(st *State, b *Batch) error {
 			st.Hidden[l+1], x = out, out
 			break
 		}
-		keep := st.KeepHidden || l == len(m.Layers)-1 || (st.Train && m.Layers[l+1].inputNeeded())
-		var out []float32
+		keep := st.KeepHidden || (l < last && inputKept(l+1))
+		out := turn(l % 2) // never x: that is the other turn, or kept
 		if keep {
 			out = ar.Alloc(BT * C)
-		} else {
-			if pingPong[0] == nil {
-				pingPong[0], pingPong[1] = ar.Alloc(BT*C), ar.Alloc(BT*C)
-			}
-			out = pingPong[l%2]
 		}
 		m.Layers[l].forward(&st.layers[l], out, x, st)
-		if keep {
+		if keep || l == last {
 			st.Hidden[l+1] = out
 		}
 		x = out
 	}
-	if !st.KeepHidden && !(st.Train && m.Layers[0].inputNeeded()) {
+	if !inputKept(0) {
 		st.Hidden[0] = nil
 	}
 
@@ -581,8 +590,8 @@ func (m *Model) check(b *Batch) error {
 	return nil
 }
 
-// forward computes the embedding layer's output [B*T, C] (in st.Arena).
-func (e *Embeddings) forward(a *embActs, b *Batch, st *State) []float32 {
+// forward computes the embedding layer's output into out [B*T, C].
+func (e *Embeddings) forward(a *embActs, out []float32, b *Batch, st *State) {
 	B, T, C := b.B, b.T, e.Word.C
 	BT := B * T
 	ar, sc := &st.Arena, &st.Scratch
@@ -590,10 +599,14 @@ func (e *Embeddings) forward(a *embActs, b *Batch, st *State) []float32 {
 	if b.TypeIDs != nil {
 		a.types = b.TypeIDs[:BT]
 	}
-	sum := sc.Alloc(BT * C)
+	var sum []float32
 	if st.Train {
 		sum = ar.Alloc(BT * C)
 		a.sum, a.mean, a.rstd = sum, ar.Alloc(BT), ar.Alloc(BT)
+	} else {
+		mark := sc.Mark()
+		defer sc.Release(mark)
+		sum = sc.Alloc(BT * C)
 	}
 	e.Word.Forward(sum, a.ids)
 	pos, typ := e.Position.W.W, e.Type.W.W
@@ -608,13 +621,11 @@ func (e *Embeddings) forward(a *embActs, b *Batch, st *State) []float32 {
 			row[c] += p[c] + ty[c]
 		}
 	}
-	a.out = ar.Alloc(BT * C)
-	e.LN.Forward(a.out, a.mean, a.rstd, sum, BT)
+	e.LN.Forward(out, a.mean, a.rstd, sum, BT)
 	if e.Drop.Active(st.Train) {
 		a.drop, a.rng = true, st.RNG
-		e.Drop.Apply(a.out, a.out, &st.RNG)
+		e.Drop.Apply(out, out, &st.RNG)
 	}
-	return a.out
 }
 
 // backward accumulates the embedding parameters' gradients given dout =
