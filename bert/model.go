@@ -343,6 +343,14 @@ type State struct {
 	clsOnly  bool      // the last layer computed only the [CLS] rows
 }
 
+// dropBuffers forgets every reference st holds into its arenas.
+func (st *State) dropBuffers() {
+	clear(st.layers)
+	clear(st.Hidden)
+	st.emb = embActs{}
+	st.Mask, st.Pooled, st.Logits, st.cls, st.pooled = nil, nil, nil, nil, nil
+}
+
 // embActs are the embedding layer's activations kept for backward.
 type embActs struct {
 	ids, types []int32   // [B*T] the batch's token and type ids (types may be nil)
@@ -365,6 +373,7 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	B, T, C := b.B, b.T, cfg.HiddenSize
 	BT := B * T
 	ar := &st.Arena
+	st.dropBuffers() // so that an arena that grows can free its old block
 	ar.Reset()
 	st.Scratch.Reset()
 	st.B, st.T = B, T

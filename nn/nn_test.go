@@ -528,6 +528,29 @@ func TestArena(t *testing.T) {
 	z := a.AllocZero(8)
 	require.Equal(t, make([]float32, 8), z)
 	require.Panics(t, func() { a.Release(a.Mark() + 1) })
+
+	// While a step overflows the block, released heap buffers are reused by
+	// the next request at their position: a layer's scratch repeated costs
+	// one set of buffers.
+	var c Arena
+	c.Reset()
+	keep := c.Alloc(40)
+	var first []float32
+	for i := range 5 {
+		m := c.Mark()
+		s := c.Alloc(100)
+		if i == 0 {
+			first = s
+		}
+		require.Same(t, &first[0], &s[0], "repeat %d", i)
+		require.NotSame(t, &keep[0], &s[0])
+		c.Alloc(30)
+		c.Release(m)
+	}
+	s := c.Alloc(120) // larger than the buffer at its position: a new one
+	require.NotSame(t, &first[0], &s[0])
+	c.Reset()
+	require.Equal(t, 48+112+32, c.Cap(), "aligned 48 + max(112+32, 128)")
 }
 
 func TestRNG(t *testing.T) {
