@@ -31,7 +31,9 @@ import (
 // peak-rss-MiB, the process's peak resident memory during the measured steps
 // (its high-water mark is reset after set-up through /proc/self/clear_refs,
 // so the random model written out to make the checkpoint is not counted;
-// the mapped weights are); arena-MiB and scratch-MiB, the sizes of the
+// the mapped weights are); warmup-peak-rss-MiB, the same over the two
+// warm-up steps that size the arenas (what a training run's first steps
+// add to the steady state); arena-MiB and scratch-MiB, the sizes of the
 // bert.State's two arenas (the activations kept for backward, and what a
 // layer needs only while it runs). Run one mode per process
 // (compare-train.sh does) for the peak to be that mode's alone.
@@ -101,8 +103,11 @@ func benchTrainStep(b *testing.B, m *bert.Model, setup *adapter.Setup, B, T, thr
 		}
 		opt.Step(1e-5)
 	}
+	debug.FreeOSMemory()
+	resetPeakRSS()
 	step() // sizes the arena
 	step() // runs on it
+	warm := peakRSSMiB()
 	debug.FreeOSMemory()
 	resetPeakRSS()
 	b.ReportAllocs()
@@ -119,6 +124,7 @@ func benchTrainStep(b *testing.B, m *bert.Model, setup *adapter.Setup, B, T, thr
 	b.ReportMetric(0, "ns/op")
 	if peak := peakRSSMiB(); peak > 0 {
 		b.ReportMetric(peak, "peak-rss-MiB")
+		b.ReportMetric(warm, "warmup-peak-rss-MiB")
 	}
 	b.ReportMetric(float64(st.Arena.Cap())*4/(1<<20), "arena-MiB")
 	b.ReportMetric(float64(st.Scratch.Cap())*4/(1<<20), "scratch-MiB")
