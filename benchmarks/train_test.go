@@ -37,6 +37,10 @@ import (
 // bert.State's two arenas (the activations kept for backward, and what a
 // layer needs only while it runs). Run one mode per process
 // (compare-train.sh does) for the peak to be that mode's alone.
+//
+// With PETL_TRAIN_CLS_ONLY=1 the last layer computes only the [CLS] rows
+// (bert.State.CLSOnly: the same gradients, less work and memory); the
+// default computes every row, as the anchor does.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, s := range bertShapes {
 		b.Run(s.name, func(b *testing.B) {
@@ -86,7 +90,7 @@ func benchTrainStep(b *testing.B, m *bert.Model, setup *adapter.Setup, B, T, thr
 	}
 	L := m.NumLabels()
 	probs, dlogits := make([]float32, B*L), make([]float32, B*L)
-	st := &bert.State{Train: true}
+	st := &bert.State{Train: true, CLSOnly: os.Getenv("PETL_TRAIN_CLS_ONLY") == "1"}
 	step := func() {
 		if err := m.Forward(st, batch); err != nil {
 			b.Fatal(err)
