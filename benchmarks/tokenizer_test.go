@@ -8,20 +8,14 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/sharedtest"
 )
 
-// tokShared returns the shared data folder ($PETL_SHARED, else ../shared
-// beside the repository), skipping the benchmark when it is absent.
+// tokShared returns the shared data folder (see sharedtest), skipping the
+// benchmark when it is absent.
 func tokShared(b *testing.B) string {
 	b.Helper()
-	dir := os.Getenv("PETL_SHARED")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		b.Skipf("shared data folder not found (%v): set PETL_SHARED or put it at ../shared beside the repository", err)
-	}
-	return dir
+	return sharedtest.Path(b)
 }
 
 // tokSST2Train returns the sentences of SST-2's train.tsv (header

@@ -9,22 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/petl-go/petl/internal/sharedtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// tokSharedDir returns the shared data folder ($PETL_SHARED, else ../shared
-// beside the repository), skipping the test when it is absent.
+// tokSharedDir returns the shared data folder (see sharedtest), skipping
+// the test when it is absent.
 func tokSharedDir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("PETL_SHARED")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared data folder not found (%v): set PETL_SHARED or put it at ../shared beside the repository", err)
-	}
-	return dir
+	return sharedtest.Path(t)
 }
 
 // tokUncased loads the bert-base-uncased vocabulary from the shared folder.

@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/petl-go/petl/internal/sharedtest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/petl-go/petl/bert"
@@ -37,24 +37,11 @@ func openTiny(t *testing.T) *bert.Checkpoint {
 	return ck
 }
 
-// glueDir finds the shared GLUE data: $PETL_SHARED/data/glue, or
-// ../shared/data/glue beside the repository root; the test is skipped when
-// neither exists.
+// glueDir finds the shared GLUE data (see sharedtest), skipping the test
+// when it is absent.
 func glueDir(t *testing.T) string {
 	t.Helper()
-	var candidates []string
-	if s := os.Getenv("PETL_SHARED"); s != "" {
-		candidates = append(candidates, s)
-	}
-	candidates = append(candidates, filepath.Join("..", "..", "shared"))
-	for _, c := range candidates {
-		d := filepath.Join(c, "data", "glue")
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	t.Skipf("GLUE data not found (looked for data/glue under %s): set PETL_SHARED to the shared folder", strings.Join(candidates, ", "))
-	return ""
+	return sharedtest.Path(t, "data", "glue")
 }
 
 // TestTinyCheckpoint checks that the shipped model opens verified, is a

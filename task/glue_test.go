@@ -7,28 +7,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/petl-go/petl/internal/sharedtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// glueDir finds the shared GLUE data: $PETL_SHARED/data/glue, or
-// ../shared/data/glue beside the repository root; the test is skipped when
-// neither exists.
+// glueDir finds the shared GLUE data (see sharedtest), skipping the test
+// when it is absent.
 func glueDir(t *testing.T) string {
 	t.Helper()
-	var candidates []string
-	if s := os.Getenv("PETL_SHARED"); s != "" {
-		candidates = append(candidates, s)
-	}
-	candidates = append(candidates, filepath.Join("..", "..", "shared"))
-	for _, c := range candidates {
-		d := filepath.Join(c, "data", "glue")
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	t.Skipf("GLUE data not found (looked for data/glue under %s): set PETL_SHARED to the shared folder", strings.Join(candidates, ", "))
-	return ""
+	return sharedtest.Path(t, "data", "glue")
 }
 
 // rawRows reads a file independently of the package: its lines split on
