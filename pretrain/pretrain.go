@@ -68,7 +68,8 @@ func DefaultConfig(vocab int) Config {
 	}
 }
 
-// Eval is one held-out evaluation.
+// Eval is one held-out evaluation: the mean loss and the accuracy of
+// predicting the chosen tokens, all of them replaced by [MASK].
 type Eval struct {
 	Step     int     `json:"step"`
 	Loss     float64 `json:"mlm_loss"`
@@ -423,8 +424,18 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, error) 
 	return float32(loss), correct, nil
 }
 
+// evalMask is the masking of held-out evaluations: the positions are chosen
+// as in training, but every chosen token becomes [MASK], so the figures
+// measure prediction from context alone (a chosen token left unchanged, as
+// 10% are in training, could be copied from the input).
+func (t *Trainer) evalMask() MaskOptions {
+	m := t.cfg.Mask
+	m.MaskShare, m.RandomShare = 1, 0
+	return m
+}
+
 // evaluate measures MLM loss and accuracy on the first EvalSeqs held-out
-// sequences, with the same masks every time, without dropout.
+// sequences, with the same masks every time (evalMask), without dropout.
 func (t *Trainer) evaluate() Eval {
 	n := t.res.HeldOutSeqs
 	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xe7a1))
@@ -438,7 +449,7 @@ func (t *Trainer) evaluate() Eval {
 		for i := lo; i < min(n, lo+t.cfg.Batch); i++ {
 			idx = append(idx, i)
 		}
-		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
+		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.evalMask(), rng)
 		if b.M() == 0 {
 			continue
 		}
@@ -472,7 +483,7 @@ func (t *Trainer) unigramLoss() float64 {
 		for i := lo; i < min(n, lo+t.cfg.Batch); i++ {
 			idx = append(idx, i)
 		}
-		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
+		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.evalMask(), rng)
 		for _, y := range b.Labels {
 			sum -= t.unigram[y]
 			m++
