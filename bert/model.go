@@ -638,7 +638,7 @@ func (e *Embeddings) forward(a *embActs, out []float32, b *Batch, st *State) {
 }
 
 // backward accumulates the embedding parameters' gradients given dout =
-// ∂L/∂out [B*T, C].
+// ∂L/∂out [B*T, C], which it overwrites.
 func (e *Embeddings) backward(a *embActs, dout []float32, st *State) {
 	B, T, C := st.B, st.T, e.Word.C
 	BT := B * T
