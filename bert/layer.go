@@ -67,18 +67,40 @@ func (l *Layer) inputNeeded() bool {
 	return l.Query.W.Trainable() || l.Key.W.Trainable() || l.Value.W.Trainable()
 }
 
+// layerInput says how backward recomputes a layer's input rather than
+// keeping it: x = drop(ln(sum)), the previous layer's output norm (or the
+// embeddings' norm and dropout) applied again to its saved input, which
+// gives the forward's values bit for bit.
+type layerInput struct {
+	ln   *nn.LayerNorm
+	sum  []float32  // [B*T, C] ln's saved input
+	drop nn.Dropout // after ln (the embeddings'); P = 0 for none
+	rng  nn.RNG     // generator before that dropout
+}
+
+// compute writes the layer input into x [rows, C].
+func (in *layerInput) compute(x []float32, rows int) {
+	in.ln.Forward(x, nil, nil, in.sum, rows)
+	if in.drop.P > 0 {
+		rng := in.rng
+		in.drop.Apply(x, x, &rng)
+	}
+}
+
 // layerActs are the activations one layer's backward pass needs, kept by a
 // training-mode forward in the state's arena. Only what backward reads is
-// kept: a buffer that serves only a frozen weight's gradient is not (nil);
-// the attention probabilities are recomputed from q and k, and dropout
-// masks regenerated from copies of the generator, rather than stored.
+// kept, and not what it can cheaply recompute: the attention probabilities
+// (from q and k), the dropout masks (from copies of the generator), the
+// inputs of the weight gradients of the query, key and value projections
+// (the layer input, from the previous layer norm's saved input), of FFIn
+// (AttnLN's output, from sum1) and of FFOut (GELU(ffPre)).
 //
 // tq is the number of query rows per sequence: T, or 1 when the layer
 // computed only the [CLS] rows; R = B*tq rows follow the attention.
 type layerActs struct {
 	tq         int
-	x          []float32 // [B*T, C] input; nil when inputNeeded is false
-	xq         []float32 // [R, C] query rows of the input; nil when Query is frozen
+	x          []float32 // [B*T, C] input, when kept anyway (State.KeepHidden) and inputNeeded
+	xq         []float32 // [R, C] query rows of the input when tq < T and Query trains
 	q          []float32 // [R, C]
 	k, v       []float32 // [B*T, C]
 	ctx        []float32 // [R, C] attention context; nil when AttnOut is frozen
@@ -86,9 +108,7 @@ type layerActs struct {
 	sum1       []float32 // [R, C] xq + attention branch: AttnLN's input
 	mean1      []float32 // [R]
 	rstd1      []float32 // [R]
-	h1         []float32 // [R, C] AttnLN output; nil when FFIn is frozen
-	ffPre      []float32 // [R, I] FFIn output before GELU
-	ffAct      []float32 // [R, I] GELU output; nil when FFOut is frozen
+	ffPre      []float32 // [R, I] FFIn output before GELU (its GELU, FFOut's input, is recomputed)
 	ffAdIn     []float32 // [R, C] FFAdapter's input; nil without the adapter
 	sum2       []float32 // [R, C] h1 + feed-forward branch: FFLN's input
 	mean2      []float32 // [R]
@@ -143,7 +163,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	*a = layerActs{tq: Tq, dropProbs: dropProbs, dropHidden: dropHidden}
 
 	// h1 outlives the attention's scratch, released before the feed-forward.
-	h1 := keep(R*C, l.FFIn.W.Trainable())
+	h1 := sc.Alloc(R * C)
 	attnMark := sc.Mark()
 
 	// Self-attention.
@@ -173,7 +193,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	sc.Release(attnMark)
 
 	// Feed-forward.
-	ffPre, ffAct := keep(R*I, true), keep(R*I, l.FFOut.W.Trainable())
+	ffPre, ffAct := keep(R*I, true), sc.Alloc(R*I)
 	l.FFIn.ForwardGELU(ffAct, ffPre, h1, R)
 	fo := keep(R*C, l.FFAdapter != nil) // after dropout: the adapter's input
 	l.FFOut.Forward(fo, ffAct, R)
@@ -195,22 +215,16 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 		return
 	}
 	a.q, a.k, a.v = q, k, v
-	if l.inputNeeded() {
+	if st.KeepHidden && l.inputNeeded() {
 		a.x = x
 	}
-	if l.Query.W.Trainable() {
+	if Tq < T && l.Query.W.Trainable() {
 		a.xq = xq
 	}
 	a.sum1, a.mean1, a.rstd1, a.sum2, a.mean2, a.rstd2 = sum1, mean1, rstd1, sum2, mean2, rstd2
 	a.ffPre = ffPre
 	if l.AttnOut.W.Trainable() {
 		a.ctx = ctx
-	}
-	if l.FFIn.W.Trainable() {
-		a.h1 = h1
-	}
-	if l.FFOut.W.Trainable() {
-		a.ffAct = ffAct
 	}
 	if l.AttnAdapter != nil {
 		a.attnAdIn = ao
@@ -242,10 +256,12 @@ func (l *Layer) stats(rows int, train bool, ar *nn.Arena) (mean, rstd []float32)
 // accumulated for trainable parameters only. It needs the activations of a
 // training-mode forward made with the same trainable parameters, and takes
 // scratch from st.Scratch (released on return). dout is read, not changed.
+// in recomputes the layer's input when the query, key or value weights
+// train and the forward did not keep it.
 //
 //	dx   [B*T, C]   += ∂L/∂x
 //	dout [B*tq, C]  (tq of the forward: T, or 1 for the [CLS] rows alone)
-func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State) {
+func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *State) {
 	B, T, Tq := st.B, st.T, a.tq
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
 	R := B * Tq
@@ -262,10 +278,23 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State) {
 	dfoMark := sc.Mark()
 	dfo := l.adaptBackward(l.FFAdapter, dsum, a.ffAdIn, R, sc) // dsum itself without the adapter
 	dfo = l.dropBackward(dfo, l.FFAdapter == nil, a.dropHidden, a.rngFF, Tq, T, C, sc)
+	actMark := sc.Mark()
+	var ffAct []float32 // FFOut's input, recomputed for its weight gradient
+	if l.FFOut.W.Trainable() {
+		ffAct = sc.Alloc(R * I)
+		kernels.GELU(ffAct, a.ffPre)
+	}
+	l.FFOut.BackwardParams(dfo, ffAct, R)
+	sc.Release(actMark)
 	dffAct := sc.AllocZero(R * I)
-	l.FFOut.Backward(dffAct, dfo, a.ffAct, R)
+	l.FFOut.BackwardInput(dffAct, dfo, R)
 	kernels.GELUBackward(dffAct, dffAct, a.ffPre) // now ∂L/∂ffPre
-	l.FFIn.Backward(dh1, dffAct, a.h1, R)
+	var h1 []float32
+	if l.FFIn.W.Trainable() { // FFIn's input, recomputed for its weight gradient
+		h1 = sc.Alloc(R * C)
+		l.AttnLN.Forward(h1, nil, nil, a.sum1, R)
+	}
+	l.FFIn.Backward(dh1, dffAct, h1, R)
 	sc.Release(dfoMark)
 
 	// h1 = AttnLN(xq + AttnAdapter(dropout(AttnOut(Attention(xq, x))))).
@@ -283,15 +312,20 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, st *State) {
 
 	dq, dk, dv := sc.AllocZero(R*C), sc.AllocZero(BT*C), sc.AllocZero(BT*C)
 	l.Attn.BackwardBySeq(dq, dk, dv, dctx, a.q, a.k, a.v, st.Mask, B, Tq, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
+	x := a.x
+	if x == nil && l.inputNeeded() {
+		x = sc.Alloc(BT * C)
+		in.compute(x, BT)
+	}
 	if Tq == T {
-		l.Query.Backward(dx, dq, a.xq, BT)
+		l.Query.Backward(dx, dq, x, BT)
 	} else {
 		dxq := sc.AllocZero(R * C)
 		l.Query.Backward(dxq, dq, a.xq, R)
 		addRows(dx, dxq, B, Tq, T, C)
 	}
-	l.Key.Backward(dx, dk, a.x, BT)
-	l.Value.Backward(dx, dv, a.x, BT)
+	l.Key.Backward(dx, dk, x, BT)
+	l.Value.Backward(dx, dv, x, BT)
 }
 
 // addRows adds the Tq query rows per sequence of src [B*Tq, C] into the

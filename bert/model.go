@@ -304,9 +304,9 @@ type State struct {
 	// they must not change between Forward and Backward.
 	Train bool
 	// KeepHidden keeps every layer's output in Hidden. Otherwise Hidden holds
-	// the last layer's output and, in training, the outputs backward reads
-	// (a layer's output is the next layer's input, needed for the gradients
-	// of that layer's query, key and value weights when they are trainable).
+	// only the last layer's output: in training, backward recomputes a
+	// layer's input where it needs it (for the gradients of trainable query,
+	// key and value weights) from the previous layer norm's saved input.
 	KeepHidden bool
 	// CLSOnly has the last layer compute only the [CLS] rows, all that the
 	// pooler and the classifier read: Pooled and Logits are the same (up to
@@ -399,9 +399,8 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		}
 		return pingPong[i]
 	}
-	inputKept := func(l int) bool { return st.KeepHidden || (st.Train && m.Layers[l].inputNeeded()) }
 	x := turn(1) // layer 0 writes turn 0
-	if inputKept(0) {
+	if st.KeepHidden {
 		x = ar.Alloc(BT * C)
 	}
 	m.Embeddings.forward(&st.emb, x, b, st)
@@ -419,18 +418,17 @@ func (m *Model) Forward(st *State, b *Batch) error {
 			st.Hidden[l+1], x = out, out
 			break
 		}
-		keep := st.KeepHidden || (l < last && inputKept(l+1))
 		out := turn(l % 2) // never x: that is the other turn, or kept
-		if keep {
+		if st.KeepHidden {
 			out = ar.Alloc(BT * C)
 		}
 		m.Layers[l].forward(&st.layers[l], out, x, st)
-		if keep || l == last {
+		if st.KeepHidden || l == last {
 			st.Hidden[l+1] = out
 		}
 		x = out
 	}
-	if !inputKept(0) {
+	if !st.KeepHidden {
 		st.Hidden[0] = nil
 	}
 
@@ -545,7 +543,8 @@ func (m *Model) backwardEncoder(st *State, dout []float32) {
 	lowest := m.lowestTrained()
 	for l := len(m.Layers) - 1; l >= max(lowest, 0); l-- {
 		clear(dx)
-		m.Layers[l].backward(&st.layers[l], dx, dout, st)
+		in := m.layerInput(st, l)
+		m.Layers[l].backward(&st.layers[l], dx, dout, &in, st)
 		if len(dout) < BT*C { // the [CLS] rows' gradient; the layers below have every row
 			dout = st.Scratch.Alloc(BT * C)
 		}
@@ -554,6 +553,21 @@ func (m *Model) backwardEncoder(st *State, dout []float32) {
 	if lowest < 0 {
 		m.Embeddings.backward(&st.emb, dout, st)
 	}
+}
+
+// layerInput says how layer l's input is recomputed from what the forward
+// kept: the previous layer's output norm applied to its saved input, or for
+// layer 0 the embeddings' norm and dropout.
+func (m *Model) layerInput(st *State, l int) layerInput {
+	if l > 0 {
+		return layerInput{ln: &m.Layers[l-1].FFLN, sum: st.layers[l-1].sum2}
+	}
+	e := &m.Embeddings
+	in := layerInput{ln: &e.LN, sum: st.emb.sum}
+	if st.emb.drop {
+		in.drop, in.rng = e.Drop, st.emb.rng
+	}
+	return in
 }
 
 // lowestTrained returns the index of the lowest encoder layer with a

@@ -62,8 +62,19 @@ func (l *Linear) ForwardGELU(y, pre, x []float32, rows int) {
 // when W is frozen.
 func (l *Linear) Backward(dx, dy, x []float32, rows int) {
 	if dx != nil {
-		kernels.Sgemm(false, false, rows, l.In, l.Out, 1, dy, l.Out, l.W.W, l.In, 1, dx, l.In)
+		l.BackwardInput(dx, dy, rows)
 	}
+	l.BackwardParams(dy, x, rows)
+}
+
+// BackwardInput is the input half of Backward: dx [rows, In] += dy·W.
+func (l *Linear) BackwardInput(dx, dy []float32, rows int) {
+	kernels.Sgemm(false, false, rows, l.In, l.Out, 1, dy, l.Out, l.W.W, l.In, 1, dx, l.In)
+}
+
+// BackwardParams is the parameter half of Backward: dW += dyᵀ·x when W is
+// trainable (x may be nil otherwise), db += Σ_rows dy when b is.
+func (l *Linear) BackwardParams(dy, x []float32, rows int) {
 	if l.W.Trainable() {
 		kernels.Sgemm(true, false, l.Out, l.In, rows, 1, dy, l.Out, x, l.In, 1, l.W.G, l.In)
 	}
