@@ -21,8 +21,8 @@ import (
 
 // Method is one training method of the sweep: a row of the table.
 type Method struct {
-	// Name is the method's key: "full", "full-random", "adapter-N",
-	// "top-K" or "ln-head".
+	// Name is the method's key: "full", "adapter-N", "top-K" or
+	// "ln-head", with the suffix "-random" on a random base.
 	Name string
 	// Plan says which parameters train.
 	Plan adapter.Plan
@@ -36,9 +36,10 @@ type Method struct {
 
 // Label is the method's name in tables and figures.
 func (m Method) Label() string {
+	if m.RandomBase {
+		return Method{Name: strings.TrimSuffix(m.Name, "-random"), Plan: m.Plan}.Label() + ", random init"
+	}
 	switch {
-	case m.RandomBase:
-		return "full fine-tuning, random init"
 	case m.Plan.Method == adapter.MethodFull:
 		return "full fine-tuning"
 	case m.Plan.Method == adapter.MethodAdapter:
@@ -62,24 +63,33 @@ var (
 )
 
 // DefaultMethods is the paper's comparison for a base of numLayers layers:
-// full fine-tuning (also from random initialisation), adapters of size 8,
-// 64 and 256, the top half of the layers (at least one), and layer norms
-// plus head.
+// full fine-tuning, adapters of size 8, 64 and 256, the top half of the
+// layers (at least one), and layer norms plus head; and, to show what the
+// pretraining is worth, full fine-tuning and adapters of size 64 on a
+// randomly initialised base.
 func DefaultMethods(numLayers int) []string {
 	k := max(1, numLayers/2)
-	return []string{"full-random", "full", "adapter-8", "adapter-64", "adapter-256", "top-" + strconv.Itoa(k), "ln-head"}
+	return []string{"full-random", "full", "adapter-8", "adapter-64", "adapter-256", "top-" + strconv.Itoa(k), "ln-head", "adapter-64-random"}
 }
 
 // ParseMethod reads a method key (see Method.Name) for a base of numLayers
-// layers and gives it its default learning rates.
+// layers and gives it its default learning rates. Any key with the suffix
+// "-random" (for example "adapter-64-random") is that method on a randomly
+// initialised base.
 func ParseMethod(name string, numLayers int) (Method, error) {
 	key := strings.ToLower(strings.TrimSpace(name))
+	if base, ok := strings.CutSuffix(key, "-random"); ok && base != "" {
+		m, err := ParseMethod(base, numLayers)
+		if err != nil {
+			return Method{}, err
+		}
+		m.Name, m.RandomBase = key, true
+		return m, nil
+	}
 	m := Method{Name: key}
 	switch {
 	case key == "full":
 		m.Plan, m.LRs = adapter.Plan{Method: adapter.MethodFull}, DefaultFullLRs
-	case key == "full-random":
-		m.Plan, m.LRs, m.RandomBase = adapter.Plan{Method: adapter.MethodFull}, DefaultFullLRs, true
 	case key == "ln-head":
 		m.Plan, m.LRs = adapter.Plan{Method: adapter.MethodLNHead}, DefaultLNHeadLRs
 	case strings.HasPrefix(key, "adapter-"):

@@ -111,7 +111,7 @@ func Collect(g Grid, outcomes []Outcome) Results {
 			}
 		}
 		res.Rows = append(res.Rows, row)
-		if m.Plan.Method == adapter.MethodAdapter {
+		if m.Plan.Method == adapter.MethodAdapter && !m.RandomBase {
 			adapterRows = append(adapterRows, row)
 		}
 	}
@@ -140,7 +140,7 @@ func Collect(g Grid, outcomes []Outcome) Results {
 		}
 		// place it before the first adapter row, as the paper's table does
 		for i, r := range res.Rows {
-			if r.Method.Plan.Method == adapter.MethodAdapter {
+			if r.Method.Plan.Method == adapter.MethodAdapter && !r.Method.RandomBase {
 				res.Rows = append(res.Rows[:i], append([]Row{row}, res.Rows[i:]...)...)
 				break
 			}
@@ -304,7 +304,7 @@ func (res Results) chart(title, what string, score func(Row) (y, x float64, ok b
 		p := svgplot.Point{X: x, Y: 100 * (y - ref)}
 		switch {
 		case r.Method.RandomBase:
-			add("full fine-tuning, random init", false, p)
+			add(r.Label, false, p)
 		case r.Method.Plan.Method == adapter.MethodAdapter:
 			p.Label = fmt.Sprint(r.Method.Plan.Adapter.Size)
 			add("adapters (size)", true, p)

@@ -29,6 +29,9 @@ func TestParseMethod(t *testing.T) {
 	}{
 		{name: "full", method: adapter.MethodFull},
 		{name: "full-random", method: adapter.MethodFull, random: true},
+		{name: "adapter-8-random", method: adapter.MethodAdapter, random: true, size: 8},
+		{name: "top-3-random", wantErr: "K in 0..2"},
+		{name: "-random", wantErr: "unknown method"},
 		{name: "Adapter-64", method: adapter.MethodAdapter, size: 64},
 		{name: "top-1", method: adapter.MethodTopK, topK: 1},
 		{name: "top-2", method: adapter.MethodTopK, topK: 2},
@@ -53,6 +56,10 @@ func TestParseMethod(t *testing.T) {
 			require.NotEmpty(t, m.LRs)
 		})
 	}
+	m, err := ParseMethod("adapter-64-random", 2)
+	require.NoError(t, err)
+	require.Equal(t, "adapters (64), random init", m.Label())
+	require.Equal(t, DefaultAdapterLRs, m.LRs)
 	for _, n := range DefaultMethods(2) {
 		_, err := ParseMethod(n, 2)
 		require.NoError(t, err, n)

@@ -90,7 +90,7 @@ func runSweep(ctx context.Context, args []string) error {
 	lower := fs.String("lowercase", "auto", "lower-case input text: auto, true, false")
 	data := fs.String("data", "", "GLUE data directory (default $"+task.EnvData+", then "+defaultData+")")
 	tasks := fs.String("tasks", strings.Join(glueTasks, ","), "tasks, comma-separated")
-	methods := fs.String("methods", "", "methods, comma-separated: full, full-random, adapter-N, top-K, ln-head (default: full-random, full, adapter-8, adapter-64, adapter-256, top-L/2, ln-head)")
+	methods := fs.String("methods", "", "methods, comma-separated: full, adapter-N, top-K, ln-head, each also with the suffix -random for a randomly initialised base (default: full-random, full, adapter-8, adapter-64, adapter-256, top-L/2, ln-head, adapter-64-random)")
 	lrFull := fs.String("lr-full", "", "learning rates of full, full-random and top-K (default "+floats(sweep.DefaultFullLRs)+")")
 	lrAdapter := fs.String("lr-adapter", "", "learning rates of the adapters (default "+floats(sweep.DefaultAdapterLRs)+")")
 	lrLN := fs.String("lr-ln-head", "", "learning rates of ln-head (default "+floats(sweep.DefaultLNHeadLRs)+")")
