@@ -161,11 +161,12 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 }
 
 // BackwardBySeq accumulates the gradients of ForwardBySeq given dctx,
-// recomputing each sequence's probabilities (and their dropout) from q, k
-// and mask. rng must be the generator state ForwardBySeq started from (it
-// is a copy; the caller's generator does not move). Scratch [3, NH, Tq, T]
-// comes from ar and is released before return. For Tq = T the result is
-// bit for bit that of Backward given the stored probabilities.
+// recomputing the probabilities (and their dropout) of one sequence and
+// head at a time from q, k and mask. rng must be the generator state
+// ForwardBySeq started from (it is a copy; the caller's generator does not
+// move). Scratch [4, Tq, T] comes from ar and is released before return.
+// For Tq = T the result is bit for bit that of Backward given the stored
+// probabilities.
 //
 //	dq         [B*Tq, C]  += gradients
 //	dk, dv     [B*T, C]   += gradients
@@ -173,34 +174,36 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 //	k, v       [B*T, C]
 //	mask       [B, T]     nil for none
 func (a *Attention) BackwardBySeq(dq, dk, dv, dctx, q, k, v, mask []float32, B, Tq, T int, drop Dropout, rng RNG, ar *Arena) {
-	C, HD, n := a.NH*a.HD, a.HD, a.NH*Tq*T
+	C, HD, n := a.NH*a.HD, a.HD, Tq*T
 	m := ar.Mark()
-	probs, dp := ar.Alloc(n), ar.Alloc(Tq*T)
+	probs, dp := ar.Alloc(n), ar.Alloc(n)
 	used, dropMask := probs, []float32(nil)
 	if drop.P > 0 {
 		used, dropMask = ar.Alloc(n), ar.Alloc(n)
 	}
 	for b := 0; b < B; b++ {
-		a.ProbsQ(probs, q[b*Tq*C:], k[b*T*C:], seqMask(mask, b, T), 1, Tq, T)
-		if dropMask != nil {
-			drop.MaskRows(dropMask, Tq*T, T*T, &rng)
-			for i, mv := range dropMask {
-				used[i] = probs[i] * mv
-			}
-		}
 		for h := 0; h < a.NH; h++ {
 			qo, ko := b*Tq*C+h*HD, b*T*C+h*HD // this head's columns in the query and key rows
-			po := h * Tq * T
+			// The probabilities as ProbsQ computes them (softmax works row by
+			// row, so one head's rows at a time give the same values).
+			kernels.Sgemm(false, true, Tq, T, HD, 1, q[qo:], C, k[ko:], C, 0, probs, T)
+			kernels.SoftmaxRows(probs, probs, Tq, T, a.Scale(), seqMask(mask, b, T))
+			if dropMask != nil { // this head's rows of the mask over [B, NH, T, T]
+				drop.MaskRows(dropMask, n, T*T, &rng)
+				for i, mv := range dropMask {
+					used[i] = probs[i] * mv
+				}
+			}
 			// dused = dctx·vᵀ; dv += usedᵀ·dctx
 			kernels.Sgemm(false, true, Tq, T, HD, 1, dctx[qo:], C, v[ko:], C, 0, dp, T)
-			kernels.Sgemm(true, false, T, HD, Tq, 1, used[po:], T, dctx[qo:], C, 1, dv[ko:], C)
+			kernels.Sgemm(true, false, T, HD, Tq, 1, used, T, dctx[qo:], C, 1, dv[ko:], C)
 			if dropMask != nil {
-				for i, mv := range dropMask[po : po+Tq*T] {
+				for i, mv := range dropMask {
 					dp[i] *= mv
 				}
 			}
 			// dscores = scale · softmax'(dp); dq += dscores·k; dk += dscoresᵀ·q
-			kernels.SoftmaxRowsBackward(dp, probs[po:po+Tq*T], dp, Tq, T, a.Scale())
+			kernels.SoftmaxRowsBackward(dp, probs, dp, Tq, T, a.Scale())
 			kernels.Sgemm(false, false, Tq, HD, T, 1, dp, T, k[ko:], C, 1, dq[qo:], C)
 			kernels.Sgemm(true, false, T, HD, Tq, 1, dp, T, q[qo:], C, 1, dk[ko:], C)
 		}
