@@ -248,9 +248,10 @@ func unigramBaseline(t *testing.T, tok *bert.Tokenizer, s *maskedSet) (mlmScore,
 
 // TestTinyPredictsMaskedTokens checks that the shipped model learnt from
 // its pretraining: on held-out sentences it predicts masked wordpieces far
-// better than the same architecture untrained, and about as well as or
-// better than the context-free baselines. The bounds sit below the figures
-// measured on the pretraining run with a margin; the test logs the figures.
+// better than the same architecture untrained and clearly better than the
+// context-free baselines (the shipped model measured accuracy 0.204 and
+// 5.75 nats, against 0.074 for always "." and 6.82 nats for the unigram);
+// the bounds leave a margin; the test logs the figures.
 func TestTinyPredictsMaskedTokens(t *testing.T) {
 	ck := openTiny(t)
 	cfg := ck.Config()
@@ -287,8 +288,8 @@ func TestTinyPredictsMaskedTokens(t *testing.T) {
 	}{
 		{"cross-entropy against the random model's less 2.5 nats", got.Loss, rnd.Loss - 2.5, true},
 		{"accuracy against the random model's plus 0.03", got.Accuracy, rnd.Accuracy + 0.03, false},
-		{"cross-entropy against the unigram's plus 0.5 nats", got.Loss, uni.Loss + 0.5, true},
-		{fmt.Sprintf("accuracy against half that of always predicting %q", vocab.Token(constTok)), got.Accuracy, constAcc / 2, false},
+		{"cross-entropy against the unigram's less 0.5 nats", got.Loss, uni.Loss - 0.5, true},
+		{fmt.Sprintf("accuracy against twice that of always predicting %q", vocab.Token(constTok)), got.Accuracy, 2 * constAcc, false},
 	} {
 		if c.below {
 			require.Less(t, c.got, c.bound, c.what)
