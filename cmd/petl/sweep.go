@@ -227,14 +227,16 @@ func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome)
 	fmt.Print(b.String())
 	chart, err := res.Chart(fmt.Sprintf("%s: %d GLUE tasks, mean dev score", filepath.Base(model), len(g.Tasks)))
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "no figure yet: %v\n", err)
-		return nil
-	}
-	if err := writeChart(filepath.Join(dir, "figure.svg"), chart); err != nil {
+		fmt.Fprintf(os.Stderr, "no mean figure yet: %v\n", err)
+	} else if err := writeChart(filepath.Join(dir, "figure.svg"), chart); err != nil {
 		return err
 	}
 	for _, t := range g.Tasks {
-		c, err := res.TaskChart(fmt.Sprintf("%s: %s", filepath.Base(model), t), t)
+		name := t
+		if spec, err := task.Lookup(t); err == nil {
+			name = spec.Name
+		}
+		c, err := res.TaskChart(fmt.Sprintf("%s: %s", filepath.Base(model), name), t)
 		if err != nil {
 			continue // this task's full fine-tuning is not done yet
 		}
