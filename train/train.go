@@ -221,6 +221,10 @@ func New(m *bert.Model, tok *bert.Tokenizer, trainSet, devSet *task.Dataset, cfg
 	t.labels = make([]int32, cfg.Batch)
 	t.targets = make([]float32, cfg.Batch)
 	t.st.Train = true
+	// The loss reads only the [CLS] rows: the last layer computes (and
+	// backpropagates through) those rows alone, for the same gradients up
+	// to rounding.
+	t.st.CLSOnly = true
 	return t, nil
 }
 
