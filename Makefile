@@ -5,7 +5,7 @@ SHARED   ?= $(abspath ../shared)
 EXPECT   := $(shell sh scripts/expected-kernels.sh amd64)
 QEMU     ?= qemu-aarch64-static
 
-.PHONY: bench-bert bench-train run all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
+.PHONY: bench-bert bench-train run sweep all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
 
 all: build
 
@@ -67,12 +67,21 @@ bench-train:
 cpu:
 	$(GO) run ./cmd/petl cpu
 
-## run: the main job on built-in defaults: check the kernels, then train on SST-2 and
-## print the dev score, the trained-parameter ratio and the time. Until a pretrained
-## default model ships, the base is a randomly initialised BERT-tiny, fully fine-tuned
-## (adapters need a pretrained base to learn anything).
-RUN_TRAIN_FLAGS ?= --model random-tiny --task sst2 --full --lr 1e-3 --limit 8000 --epochs 2 --batch 32 --max-len 64 --seed 1
+## run: the main job on built-in defaults: check the kernels, then train an SST-2 adapter
+## (size 64) on the shipped BERT-tiny (models/petl-bert-tiny) and print the dev score, the
+## trained-parameter ratio and the time. GLUE comes from $PETL_DATA, else ../shared/data/glue.
+RUN_MODEL ?= models/petl-bert-tiny
+RUN_TRAIN_FLAGS ?= --model $(RUN_MODEL) --task sst2 --adapter-size 64 --lr 5e-3 --epochs 2 --batch 32 --max-len 64 --seed 1
+DATA_FLAG = $(if $(PETL_DATA),,$(if $(wildcard $(SHARED)/data/glue),--data $(SHARED)/data/glue))
 run:
 	$(GO) build -o out/petl ./cmd/petl
 	out/petl cpu --bench=false
-	out/petl train $(RUN_TRAIN_FLAGS) --data $(or $(PETL_DATA),$(SHARED)/data/glue) --out out/sst2
+	out/petl train $(RUN_TRAIN_FLAGS) $(DATA_FLAG) --out out/sst2
+
+## sweep: the paper's experiment on the shipped model (docs/sweep.md): six GLUE tasks,
+## full fine-tuning, adapters 8/64/256, top-1, layer norms + head, random-init baselines.
+## Resumable: run it again after an interruption. Results in out/sweep.
+SWEEP_FLAGS ?= --epochs 3 --task-epochs rte=5,wnli=5,sst2=2 --limit sst2=10000 --batch 32 --max-len 128 --seed 1 --lr-full 2e-4,1e-3
+sweep:
+	$(GO) build -o out/petl ./cmd/petl
+	out/petl sweep --model $(RUN_MODEL) $(SWEEP_FLAGS) $(DATA_FLAG) --out out/sweep
