@@ -71,7 +71,7 @@ cpu:
 ## (size 64) on the shipped BERT-tiny (models/petl-bert-tiny) and print the dev score, the
 ## trained-parameter ratio and the time. GLUE comes from $PETL_DATA, else ../shared/data/glue.
 RUN_MODEL ?= models/petl-bert-tiny
-RUN_TRAIN_FLAGS ?= --model $(RUN_MODEL) --task sst2 --adapter-size 64 --lr 5e-3 --epochs 2 --batch 32 --max-len 64 --seed 1
+RUN_TRAIN_FLAGS ?= --model $(RUN_MODEL) --task sst2 --adapter-size 64 --lr 2e-3 --epochs 2 --batch 32 --max-len 64 --seed 1
 DATA_FLAG = $(if $(PETL_DATA),,$(if $(wildcard $(SHARED)/data/glue),--data $(SHARED)/data/glue))
 run:
 	$(GO) build -o out/petl ./cmd/petl
