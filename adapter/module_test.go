@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/petl-go/petl/internal/gradcheck"
 	"github.com/petl-go/petl/nn"
 	"github.com/stretchr/testify/require"
 )
@@ -41,51 +42,6 @@ func refForward(act Activation, C, M, rows int, x, dw, db, uw, ub []float64) []f
 	return y
 }
 
-func to64(x []float32) []float64 {
-	y := make([]float64, len(x))
-	for i, v := range x {
-		y[i] = float64(v)
-	}
-	return y
-}
-
-func randFloats(rng *nn.RNG, n int, scale float64) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(scale * (2*rng.Float64() - 1))
-	}
-	return s
-}
-
-// numGrad is the central-difference gradient of f with respect to x, which
-// is perturbed in place and restored.
-func numGrad(f func() float64, x []float64, eps float64) []float64 {
-	g := make([]float64, len(x))
-	for i := range x {
-		old := x[i]
-		x[i] = old + eps
-		fp := f()
-		x[i] = old - eps
-		fm := f()
-		x[i] = old
-		g[i] = (fp - fm) / (2 * eps)
-	}
-	return g
-}
-
-// requireClose fails unless max|got-want| <= tol·max(1, max|want|).
-func requireClose(t *testing.T, what string, got []float32, want []float64, tol float64) {
-	t.Helper()
-	require.Len(t, got, len(want), what)
-	var d, m float64
-	for i := range want {
-		d = max(d, math.Abs(float64(got[i])-want[i]))
-		m = max(m, math.Abs(want[i]))
-	}
-	t.Logf("%-12s max|diff| %.3g (max|want| %.3g)", what, d, m)
-	require.LessOrEqual(t, d, tol*max(1, m), "%s: max abs difference %g", what, d)
-}
-
 // TestModuleFiniteDifferences checks Forward against the float64 reference
 // and Backward (dx and all four parameter gradients) against central finite
 // differences of the float64 reference through the loss Σ y⊙r, for each
@@ -104,17 +60,17 @@ func TestModuleFiniteDifferences(t *testing.T) {
 				rng := nn.NewRNG(uint64(C*100 + M*10 + rows))
 				md, err := NewModule("t", C, M, act, 0.5, rng)
 				require.NoError(t, err)
-				copy(md.Down.B.W, randFloats(rng, M, 0.5))
-				copy(md.Up.B.W, randFloats(rng, C, 0.5))
-				x := randFloats(rng, rows*C, 1)
-				r := to64(randFloats(rng, rows*C, 1))
+				copy(md.Down.B.W, gradcheck.Rand(rng, M, 0.5))
+				copy(md.Up.B.W, gradcheck.Rand(rng, C, 0.5))
+				x := gradcheck.Rand(rng, rows*C, 1)
+				r := gradcheck.To64(gradcheck.Rand(rng, rows*C, 1))
 
 				var ar nn.Arena
 				y := make([]float32, rows*C)
 				md.Forward(y, x, rows, &ar, true)
 
-				x64, dw, db := to64(x), to64(md.Down.W.W), to64(md.Down.B.W)
-				uw, ub := to64(md.Up.W.W), to64(md.Up.B.W)
+				x64, dw, db := gradcheck.To64(x), gradcheck.To64(md.Down.W.W), gradcheck.To64(md.Down.B.W)
+				uw, ub := gradcheck.To64(md.Up.W.W), gradcheck.To64(md.Up.B.W)
 				loss := func() float64 {
 					yr := refForward(act, C, M, rows, x64, dw, db, uw, ub)
 					var s float64
@@ -123,7 +79,7 @@ func TestModuleFiniteDifferences(t *testing.T) {
 					}
 					return s
 				}
-				requireClose(t, "forward", y, refForward(act, C, M, rows, x64, dw, db, uw, ub), 1e-5)
+				gradcheck.RequireClose(t, "forward", y, refForward(act, C, M, rows, x64, dw, db, uw, ub), 1e-5)
 
 				dy := make([]float32, rows*C)
 				for i := range dy {
@@ -141,11 +97,11 @@ func TestModuleFiniteDifferences(t *testing.T) {
 					dx[i] -= 0.25
 				}
 				const eps = 1e-6
-				requireClose(t, "dx", dx, numGrad(loss, x64, eps), 1e-4)
-				requireClose(t, "down.weight", md.Down.W.G, numGrad(loss, dw, eps), 1e-4)
-				requireClose(t, "down.bias", md.Down.B.G, numGrad(loss, db, eps), 1e-4)
-				requireClose(t, "up.weight", md.Up.W.G, numGrad(loss, uw, eps), 1e-4)
-				requireClose(t, "up.bias", md.Up.B.G, numGrad(loss, ub, eps), 1e-4)
+				gradcheck.RequireClose(t, "dx", dx, gradcheck.NumGrad(loss, x64, eps), 1e-4)
+				gradcheck.RequireClose(t, "down.weight", md.Down.W.G, gradcheck.NumGrad(loss, dw, eps), 1e-4)
+				gradcheck.RequireClose(t, "down.bias", md.Down.B.G, gradcheck.NumGrad(loss, db, eps), 1e-4)
+				gradcheck.RequireClose(t, "up.weight", md.Up.W.G, gradcheck.NumGrad(loss, uw, eps), 1e-4)
+				gradcheck.RequireClose(t, "up.bias", md.Up.B.G, gradcheck.NumGrad(loss, ub, eps), 1e-4)
 			})
 		}
 	}
@@ -158,7 +114,7 @@ func TestModuleInferenceMatchesTraining(t *testing.T) {
 	rng := nn.NewRNG(3)
 	md, err := NewModule("t", 12, 4, GELU, 0.3, rng)
 	require.NoError(t, err)
-	x := randFloats(rng, 3*12, 1)
+	x := gradcheck.Rand(rng, 3*12, 1)
 	var ar nn.Arena
 	y1, y2 := make([]float32, len(x)), make([]float32, len(x))
 	md.Forward(y1, x, 3, &ar, true)

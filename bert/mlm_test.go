@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/petl-go/petl/internal/gradcheck"
 	"github.com/petl-go/petl/nn"
 	"github.com/stretchr/testify/require"
 )
@@ -45,48 +46,6 @@ func mlmRef(C, V, M int, eps float64, x, w, b, g, beta, e, bias []float64) []flo
 	return out
 }
 
-func mlmTo64(x []float32) []float64 {
-	y := make([]float64, len(x))
-	for i, v := range x {
-		y[i] = float64(v)
-	}
-	return y
-}
-
-func mlmRand(rng *nn.RNG, n int, scale float64) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(scale * (2*rng.Float64() - 1))
-	}
-	return s
-}
-
-func mlmNumGrad(f func() float64, x []float64, eps float64) []float64 {
-	g := make([]float64, len(x))
-	for i := range x {
-		old := x[i]
-		x[i] = old + eps
-		fp := f()
-		x[i] = old - eps
-		fm := f()
-		x[i] = old
-		g[i] = (fp - fm) / (2 * eps)
-	}
-	return g
-}
-
-func mlmClose(t *testing.T, what string, got []float32, want []float64, tol float64) {
-	t.Helper()
-	require.Len(t, got, len(want), what)
-	var d, m float64
-	for i := range want {
-		d = max(d, math.Abs(float64(got[i])-want[i]))
-		m = max(m, math.Abs(want[i]))
-	}
-	t.Logf("%-10s max|diff| %.3g (max|want| %.3g)", what, d, m)
-	require.LessOrEqual(t, d, tol*max(1, m), "%s: max abs difference %g", what, d)
-}
-
 // TestMLMHeadFiniteDifferences checks the head's Forward against a float64
 // reference and Backward (dx, the transform's four parameters, the decoder
 // bias and the tied word embeddings) against central differences of that
@@ -107,13 +66,13 @@ func TestMLMHeadFiniteDifferences(t *testing.T) {
 			require.NoError(t, err)
 			rng := nn.NewRNG(uint64(M))
 			// Non-trivial values everywhere (the init has zero biases and unit norms).
-			copy(h.Dense.B.W, mlmRand(rng, C, 0.5))
-			copy(h.LN.Gamma.W, mlmRand(rng, C, 1.5))
-			copy(h.LN.Beta.W, mlmRand(rng, C, 0.5))
-			copy(h.Bias.W, mlmRand(rng, V, 0.5))
-			copy(m.Embeddings.Word.W.W, mlmRand(rng, V*C, 1))
-			x := mlmRand(rng, M*C, 1)
-			r := mlmTo64(mlmRand(rng, M*V, 1))
+			copy(h.Dense.B.W, gradcheck.Rand(rng, C, 0.5))
+			copy(h.LN.Gamma.W, gradcheck.Rand(rng, C, 1.5))
+			copy(h.LN.Beta.W, gradcheck.Rand(rng, C, 0.5))
+			copy(h.Bias.W, gradcheck.Rand(rng, V, 0.5))
+			copy(m.Embeddings.Word.W.W, gradcheck.Rand(rng, V*C, 1))
+			x := gradcheck.Rand(rng, M*C, 1)
+			r := gradcheck.To64(gradcheck.Rand(rng, M*V, 1))
 
 			var ar nn.Arena
 			var acts MLMActs
@@ -121,8 +80,8 @@ func TestMLMHeadFiniteDifferences(t *testing.T) {
 			h.Forward(&acts, logits, x, M, &ar)
 
 			eps := float64(cfg.LayerNormEps)
-			x64, w, b := mlmTo64(x), mlmTo64(h.Dense.W.W), mlmTo64(h.Dense.B.W)
-			g, beta, e, bias := mlmTo64(h.LN.Gamma.W), mlmTo64(h.LN.Beta.W), mlmTo64(h.Word.W), mlmTo64(h.Bias.W)
+			x64, w, b := gradcheck.To64(x), gradcheck.To64(h.Dense.W.W), gradcheck.To64(h.Dense.B.W)
+			g, beta, e, bias := gradcheck.To64(h.LN.Gamma.W), gradcheck.To64(h.LN.Beta.W), gradcheck.To64(h.Word.W), gradcheck.To64(h.Bias.W)
 			loss := func() float64 {
 				y := mlmRef(C, V, M, eps, x64, w, b, g, beta, e, bias)
 				var s float64
@@ -131,7 +90,7 @@ func TestMLMHeadFiniteDifferences(t *testing.T) {
 				}
 				return s
 			}
-			mlmClose(t, "forward", logits, mlmRef(C, V, M, eps, x64, w, b, g, beta, e, bias), 1e-5)
+			gradcheck.RequireClose(t, "forward", logits, mlmRef(C, V, M, eps, x64, w, b, g, beta, e, bias), 1e-5)
 
 			dlogits := make([]float32, M*V)
 			for i := range dlogits {
@@ -158,13 +117,13 @@ func TestMLMHeadFiniteDifferences(t *testing.T) {
 				return y
 			}
 			const tol = 2e-4
-			mlmClose(t, "dx", minus(dx), mlmNumGrad(loss, x64, 1e-6), tol)
-			mlmClose(t, "dense.W", minus(h.Dense.W.G), mlmNumGrad(loss, w, 1e-6), tol)
-			mlmClose(t, "dense.b", minus(h.Dense.B.G), mlmNumGrad(loss, b, 1e-6), tol)
-			mlmClose(t, "LN.gamma", minus(h.LN.Gamma.G), mlmNumGrad(loss, g, 1e-6), tol)
-			mlmClose(t, "LN.beta", minus(h.LN.Beta.G), mlmNumGrad(loss, beta, 1e-6), tol)
-			mlmClose(t, "bias", minus(h.Bias.G), mlmNumGrad(loss, bias, 1e-6), tol)
-			mlmClose(t, "word(tied)", minus(m.Embeddings.Word.W.G), mlmNumGrad(loss, e, 1e-6), tol)
+			gradcheck.RequireClose(t, "dx", minus(dx), gradcheck.NumGrad(loss, x64, 1e-6), tol)
+			gradcheck.RequireClose(t, "dense.W", minus(h.Dense.W.G), gradcheck.NumGrad(loss, w, 1e-6), tol)
+			gradcheck.RequireClose(t, "dense.b", minus(h.Dense.B.G), gradcheck.NumGrad(loss, b, 1e-6), tol)
+			gradcheck.RequireClose(t, "LN.gamma", minus(h.LN.Gamma.G), gradcheck.NumGrad(loss, g, 1e-6), tol)
+			gradcheck.RequireClose(t, "LN.beta", minus(h.LN.Beta.G), gradcheck.NumGrad(loss, beta, 1e-6), tol)
+			gradcheck.RequireClose(t, "bias", minus(h.Bias.G), gradcheck.NumGrad(loss, bias, 1e-6), tol)
+			gradcheck.RequireClose(t, "word(tied)", minus(m.Embeddings.Word.W.G), gradcheck.NumGrad(loss, e, 1e-6), tol)
 			require.Same(t, m.Embeddings.Word.W, h.Word, "the decoder is the word-embedding parameter itself")
 		})
 	}
@@ -179,7 +138,7 @@ func TestMLMHeadLoad(t *testing.T) {
 	require.NoError(t, err)
 	h, err := NewMLMHead(m, 2)
 	require.NoError(t, err)
-	copy(h.Bias.W, mlmRand(nn.NewRNG(3), cfg.VocabSize, 1))
+	copy(h.Bias.W, gradcheck.Rand(nn.NewRNG(3), cfg.VocabSize, 1))
 	src := mapSource{}
 	for _, p := range h.Params() {
 		src[p.Name] = p.W

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/petl-go/petl/internal/gradcheck"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,8 +29,8 @@ func TestAttentionBySeq(t *testing.T) {
 			a := Attention{NH: tc.NH, HD: tc.HD}
 			drop := Dropout{P: tc.p}
 			C, B, T := tc.NH*tc.HD, tc.B, tc.T
-			q, k, v := randSlice(rng, B*T*C, 1.5), randSlice(rng, B*T*C, 1.5), randSlice(rng, B*T*C, 1)
-			dctx := randSlice(rng, B*T*C, 1)
+			q, k, v := gradcheck.Rand(rng, B*T*C, 1.5), gradcheck.Rand(rng, B*T*C, 1.5), gradcheck.Rand(rng, B*T*C, 1)
+			dctx := gradcheck.Rand(rng, B*T*C, 1)
 			mask := make([]float32, B*T)
 			for b, n := range tc.lens {
 				for j := n; j < T; j++ {

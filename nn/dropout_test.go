@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/petl-go/petl/internal/gradcheck"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,7 +41,7 @@ func TestDropoutMaskStream(t *testing.T) {
 func TestDropoutRows(t *testing.T) {
 	d := Dropout{P: 0.3}
 	rng := NewRNG(7)
-	x := randSlice(rng, 6*40, 1)
+	x := gradcheck.Rand(rng, 6*40, 1)
 	for _, tc := range []struct{ n, stride int }{{40, 40}, {8, 40}, {1, 40}, {40, 240}} {
 		t.Run(fmt.Sprintf("n%d_stride%d", tc.n, tc.stride), func(t *testing.T) {
 			chunks := len(x) / tc.stride

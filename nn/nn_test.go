@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/petl-go/petl/internal/gradcheck"
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,61 +14,10 @@ import (
 // differences of that float64 reference, through the scalar loss
 // Σ y⊙r with fixed random weights r.
 
-func randSlice(rng *RNG, n int, scale float64) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(scale * (2*rng.Float64() - 1))
-	}
-	return s
-}
-
-func to64(x []float32) []float64 {
-	y := make([]float64, len(x))
-	for i, v := range x {
-		y[i] = float64(v)
-	}
-	return y
-}
-
 func newParam(name string, w []float32, trainable bool) *Param {
 	p := &Param{Name: name, Shape: []int{len(w)}, W: w, Frozen: true}
 	p.SetTrainable(trainable, false)
 	return p
-}
-
-// maxDiff returns max |a-b| and max |b|.
-func maxDiff(a []float32, b []float64) (d, m float64) {
-	for i := range b {
-		d = max(d, math.Abs(float64(a[i])-b[i]))
-		m = max(m, math.Abs(b[i]))
-	}
-	return d, m
-}
-
-// requireClose fails unless max |got-want| <= tol·max(1, max|want|).
-func requireClose(t *testing.T, what string, got []float32, want []float64, tol float64) {
-	t.Helper()
-	require.Len(t, got, len(want), what)
-	d, m := maxDiff(got, want)
-	t.Logf("%-14s max|diff| %.3g (max|want| %.3g)", what, d, m)
-	require.LessOrEqual(t, d, tol*max(1, m), "%s: max abs difference %g", what, d)
-}
-
-// numGrad returns the central-difference gradient of f with respect to x
-// (x is perturbed in place and restored).
-func numGrad(f func() float64, x []float64) []float64 {
-	g := make([]float64, len(x))
-	for i := range x {
-		h := 1e-6 * max(1, math.Abs(x[i]))
-		old := x[i]
-		x[i] = old + h
-		fp := f()
-		x[i] = old - h
-		fm := f()
-		x[i] = old
-		g[i] = (fp - fm) / (2 * h)
-	}
-	return g
 }
 
 func dot64(a, b []float64) (s float64) {
@@ -105,13 +55,13 @@ func TestLinear(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d_bias=%v_train=%v", tc.rows, tc.in, tc.out, tc.bias, tc.train), func(t *testing.T) {
 			rng := NewRNG(uint64(tc.rows*1000 + tc.in))
-			x := randSlice(rng, tc.rows*tc.in, 1)
-			w := newParam("w", randSlice(rng, tc.out*tc.in, 0.5), tc.train)
+			x := gradcheck.Rand(rng, tc.rows*tc.in, 1)
+			w := newParam("w", gradcheck.Rand(rng, tc.out*tc.in, 0.5), tc.train)
 			var b *Param
 			var b64 []float64
 			if tc.bias {
-				b = newParam("b", randSlice(rng, tc.out, 0.5), tc.train)
-				b64 = to64(b.W)
+				b = newParam("b", gradcheck.Rand(rng, tc.out, 0.5), tc.train)
+				b64 = gradcheck.To64(b.W)
 			}
 			l, err := NewLinear(w, b, tc.in, tc.out)
 			require.NoError(t, err)
@@ -120,19 +70,19 @@ func TestLinear(t *testing.T) {
 				y[i] = float32(math.NaN()) // must be overwritten
 			}
 			l.Forward(y, x, tc.rows)
-			x64, w64 := to64(x), to64(w.W)
-			requireClose(t, "y", y, linearRef(x64, w64, b64, tc.rows, tc.in, tc.out), 1e-5)
+			x64, w64 := gradcheck.To64(x), gradcheck.To64(w.W)
+			gradcheck.RequireClose(t, "y", y, linearRef(x64, w64, b64, tc.rows, tc.in, tc.out), 1e-5)
 
 			pre := make([]float32, len(y))
 			l.ForwardGELU(y, pre, x, tc.rows)
 			want := linearRef(x64, w64, b64, tc.rows, tc.in, tc.out)
-			requireClose(t, "pre", pre, want, 1e-5)
+			gradcheck.RequireClose(t, "pre", pre, want, 1e-5)
 			for i := range want {
 				want[i] = geluRef(want[i])
 			}
-			requireClose(t, "gelu(y)", y, want, 1e-5)
+			gradcheck.RequireClose(t, "gelu(y)", y, want, 1e-5)
 
-			r := to64(randSlice(rng, len(y), 1))
+			r := gradcheck.To64(gradcheck.Rand(rng, len(y), 1))
 			loss := func() float64 { return dot64(linearRef(x64, w64, b64, tc.rows, tc.in, tc.out), r) }
 			dy := make([]float32, len(r))
 			for i, v := range r {
@@ -142,17 +92,17 @@ func TestLinear(t *testing.T) {
 			dx[0] = 1 // accumulates: the result must keep this
 			l.Backward(dx, dy, x, tc.rows)
 			dx[0]--
-			requireClose(t, "dx", dx, numGrad(loss, x64), 1e-4)
+			gradcheck.RequireClose(t, "dx", dx, gradcheck.NumGrad(loss, x64, 1e-6), 1e-4)
 			if !tc.train {
 				require.Nil(t, w.G, "frozen weight has no gradient")
 				return
 			}
-			requireClose(t, "dW", w.G, numGrad(loss, w64), 1e-4)
+			gradcheck.RequireClose(t, "dW", w.G, gradcheck.NumGrad(loss, w64, 1e-6), 1e-4)
 			if tc.bias {
-				requireClose(t, "db", b.G, numGrad(loss, b64), 1e-4)
+				gradcheck.RequireClose(t, "db", b.G, gradcheck.NumGrad(loss, b64, 1e-6), 1e-4)
 			}
 			l.Backward(nil, dy, x, tc.rows) // accumulates a second time
-			requireClose(t, "2·dW", w.G, scaled(numGrad(loss, w64), 2), 1e-4)
+			gradcheck.RequireClose(t, "2·dW", w.G, scaled(gradcheck.NumGrad(loss, w64, 1e-6), 2), 1e-4)
 		})
 	}
 }
@@ -190,30 +140,30 @@ func TestLayerNorm(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", tc.rows, tc.c), func(t *testing.T) {
 			rng := NewRNG(uint64(tc.rows*100 + tc.c))
 			const eps = 1e-5
-			x, a := randSlice(rng, tc.rows*tc.c, 2), randSlice(rng, tc.rows*tc.c, 1)
-			gamma := newParam("g", randSlice(rng, tc.c, 1), true)
-			beta := newParam("b", randSlice(rng, tc.c, 1), true)
+			x, a := gradcheck.Rand(rng, tc.rows*tc.c, 2), gradcheck.Rand(rng, tc.rows*tc.c, 1)
+			gamma := newParam("g", gradcheck.Rand(rng, tc.c, 1), true)
+			beta := newParam("b", gradcheck.Rand(rng, tc.c, 1), true)
 			ln, err := NewLayerNorm(gamma, beta, tc.c, eps)
 			require.NoError(t, err)
 			y, mean, rstd := make([]float32, len(x)), make([]float32, tc.rows), make([]float32, tc.rows)
 			ln.Forward(y, mean, rstd, x, tc.rows)
-			x64, g64, b64 := to64(x), to64(gamma.W), to64(beta.W)
-			requireClose(t, "y", y, layerNormRef(x64, g64, b64, tc.rows, tc.c, eps), 1e-5)
+			x64, g64, b64 := gradcheck.To64(x), gradcheck.To64(gamma.W), gradcheck.To64(beta.W)
+			gradcheck.RequireClose(t, "y", y, layerNormRef(x64, g64, b64, tc.rows, tc.c, eps), 1e-5)
 
 			// ForwardAdd: LN(a + x) with the sum saved.
 			sum := make([]float32, len(x))
 			ln.ForwardAdd(y, sum, nil, nil, a, x, tc.rows)
-			s64 := to64(a)
+			s64 := gradcheck.To64(a)
 			for i := range s64 {
 				s64[i] += x64[i]
 			}
-			requireClose(t, "sum", sum, s64, 1e-6)
-			requireClose(t, "add+ln", y, layerNormRef(s64, g64, b64, tc.rows, tc.c, eps), 1e-5)
+			gradcheck.RequireClose(t, "sum", sum, s64, 1e-6)
+			gradcheck.RequireClose(t, "add+ln", y, layerNormRef(s64, g64, b64, tc.rows, tc.c, eps), 1e-5)
 
 			if tc.c == 1 {
 				return // the output is beta: gradients through x are zero, nothing to learn here
 			}
-			r := to64(randSlice(rng, len(x), 1))
+			r := gradcheck.To64(gradcheck.Rand(rng, len(x), 1))
 			loss := func() float64 { return dot64(layerNormRef(x64, g64, b64, tc.rows, tc.c, eps), r) }
 			dy := make([]float32, len(r))
 			for i, v := range r {
@@ -221,9 +171,9 @@ func TestLayerNorm(t *testing.T) {
 			}
 			dx := make([]float32, len(x))
 			ln.Backward(dx, dy, x, mean, rstd, tc.rows)
-			requireClose(t, "dx", dx, numGrad(loss, x64), 1e-3)
-			requireClose(t, "dgamma", gamma.G, numGrad(loss, g64), 1e-4)
-			requireClose(t, "dbeta", beta.G, numGrad(loss, b64), 1e-4)
+			gradcheck.RequireClose(t, "dx", dx, gradcheck.NumGrad(loss, x64, 1e-6), 1e-3)
+			gradcheck.RequireClose(t, "dgamma", gamma.G, gradcheck.NumGrad(loss, g64, 1e-6), 1e-4)
+			gradcheck.RequireClose(t, "dbeta", beta.G, gradcheck.NumGrad(loss, b64, 1e-6), 1e-4)
 		})
 	}
 }
@@ -231,13 +181,13 @@ func TestLayerNorm(t *testing.T) {
 func TestEmbedding(t *testing.T) {
 	rng := NewRNG(7)
 	const V, C = 11, 6
-	w := newParam("emb", randSlice(rng, V*C, 1), true)
+	w := newParam("emb", gradcheck.Rand(rng, V*C, 1), true)
 	e, err := NewEmbedding(w, V, C)
 	require.NoError(t, err)
 	ids := []int32{3, 0, 10, 3, 5}
 	y := make([]float32, len(ids)*C)
 	e.Forward(y, ids)
-	base := randSlice(rng, len(y), 1)
+	base := gradcheck.Rand(rng, len(y), 1)
 	y2 := append([]float32(nil), base...)
 	e.ForwardAdd(y2, ids)
 	for r, id := range ids {
@@ -246,7 +196,7 @@ func TestEmbedding(t *testing.T) {
 			require.Equal(t, base[r*C+j]+w.W[int(id)*C+j], y2[r*C+j])
 		}
 	}
-	dy := randSlice(rng, len(y), 1)
+	dy := gradcheck.Rand(rng, len(y), 1)
 	e.Backward(dy, ids)
 	want := make([]float64, V*C)
 	for r, id := range ids {
@@ -254,7 +204,7 @@ func TestEmbedding(t *testing.T) {
 			want[int(id)*C+j] += float64(dy[r*C+j])
 		}
 	}
-	requireClose(t, "dW", w.G, want, 1e-6)
+	gradcheck.RequireClose(t, "dW", w.G, want, 1e-6)
 
 	require.NoError(t, e.CheckIDs(ids))
 	require.ErrorContains(t, e.CheckIDs([]int32{1, 11}), "id 11 at position 1")
@@ -263,9 +213,9 @@ func TestEmbedding(t *testing.T) {
 
 func TestGELUBackward(t *testing.T) {
 	rng := NewRNG(3)
-	x := randSlice(rng, 50, 4)
-	x64 := to64(x)
-	r := to64(randSlice(rng, len(x), 1))
+	x := gradcheck.Rand(rng, 50, 4)
+	x64 := gradcheck.To64(x)
+	r := gradcheck.To64(gradcheck.Rand(rng, len(x), 1))
 	loss := func() float64 {
 		s := 0.0
 		for i, v := range x64 {
@@ -280,7 +230,7 @@ func TestGELUBackward(t *testing.T) {
 	dx := make([]float32, len(x))
 	var ar Arena
 	GELU{}.Backward(dx, dy, x, &ar)
-	requireClose(t, "dx", dx, numGrad(loss, x64), 1e-4)
+	gradcheck.RequireClose(t, "dx", dx, gradcheck.NumGrad(loss, x64, 1e-6), 1e-4)
 }
 
 // attentionRef is multi-head attention in float64 (see Attention.Forward).
@@ -333,7 +283,7 @@ func TestAttention(t *testing.T) {
 		t.Run(fmt.Sprintf("B%dT%dNH%dHD%d", tc.B, tc.T, tc.NH, tc.HD), func(t *testing.T) {
 			rng := NewRNG(uint64(tc.B*31 + tc.T))
 			C, B, T := tc.NH*tc.HD, tc.B, tc.T
-			q, k, v := randSlice(rng, B*T*C, 1.5), randSlice(rng, B*T*C, 1.5), randSlice(rng, B*T*C, 1)
+			q, k, v := gradcheck.Rand(rng, B*T*C, 1.5), gradcheck.Rand(rng, B*T*C, 1.5), gradcheck.Rand(rng, B*T*C, 1)
 			mask := make([]float32, B*T)
 			for b, n := range tc.lens {
 				for j := n; j < T; j++ {
@@ -343,8 +293,8 @@ func TestAttention(t *testing.T) {
 			a := Attention{NH: tc.NH, HD: tc.HD}
 			ctx, probs := make([]float32, B*T*C), make([]float32, B*tc.NH*T*T)
 			a.Forward(ctx, probs, q, k, v, mask, B, T)
-			q64, k64, v64, m64 := to64(q), to64(k), to64(v), to64(mask)
-			requireClose(t, "ctx", ctx, attentionRef(q64, k64, v64, m64, B, T, tc.NH, tc.HD), 1e-5)
+			q64, k64, v64, m64 := gradcheck.To64(q), gradcheck.To64(k), gradcheck.To64(v), gradcheck.To64(mask)
+			gradcheck.RequireClose(t, "ctx", ctx, attentionRef(q64, k64, v64, m64, B, T, tc.NH, tc.HD), 1e-5)
 			// The [CLS] query alone (Tq = 1) gives the first row of each sequence.
 			qc, cc := make([]float32, B*C), make([]float32, B*C)
 			for b := 0; b < B; b++ {
@@ -354,7 +304,7 @@ func TestAttention(t *testing.T) {
 			a.ProbsQ(pc, qc, k, mask, B, 1, T)
 			a.ContextQ(cc, pc, v, B, 1, T)
 			for b := 0; b < B; b++ {
-				requireClose(t, fmt.Sprintf("ctx[CLS %d]", b), cc[b*C:(b+1)*C], to64(ctx[b*T*C:b*T*C+C]), 1e-6)
+				gradcheck.RequireClose(t, fmt.Sprintf("ctx[CLS %d]", b), cc[b*C:(b+1)*C], gradcheck.To64(ctx[b*T*C:b*T*C+C]), 1e-6)
 			}
 			for b, n := range tc.lens { // padded keys get exactly zero probability
 				for h := 0; h < tc.NH; h++ {
@@ -366,7 +316,7 @@ func TestAttention(t *testing.T) {
 				}
 			}
 
-			r := to64(randSlice(rng, len(ctx), 1))
+			r := gradcheck.To64(gradcheck.Rand(rng, len(ctx), 1))
 			loss := func() float64 { return dot64(attentionRef(q64, k64, v64, m64, B, T, tc.NH, tc.HD), r) }
 			dctx := make([]float32, len(r))
 			for i, x := range r {
@@ -375,9 +325,9 @@ func TestAttention(t *testing.T) {
 			dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
 			var ar Arena
 			a.Backward(dq, dk, dv, dctx, probs, probs, nil, q, k, v, B, T, &ar)
-			requireClose(t, "dq", dq, numGrad(loss, q64), 1e-4)
-			requireClose(t, "dk", dk, numGrad(loss, k64), 1e-4)
-			requireClose(t, "dv", dv, numGrad(loss, v64), 1e-4)
+			gradcheck.RequireClose(t, "dq", dq, gradcheck.NumGrad(loss, q64, 1e-6), 1e-4)
+			gradcheck.RequireClose(t, "dk", dk, gradcheck.NumGrad(loss, k64, 1e-6), 1e-4)
+			gradcheck.RequireClose(t, "dv", dv, gradcheck.NumGrad(loss, v64, 1e-6), 1e-4)
 		})
 	}
 }
@@ -388,7 +338,7 @@ func TestDropout(t *testing.T) {
 	require.True(t, d.Active(true))
 	require.False(t, Dropout{}.Active(true))
 	rng := NewRNG(1)
-	x := randSlice(rng, 4000, 1)
+	x := gradcheck.Rand(rng, 4000, 1)
 	y, mask := make([]float32, len(x)), make([]float32, len(x))
 	d.Forward(y, mask, x, rng)
 	kept := 0
@@ -417,9 +367,9 @@ func TestDropout(t *testing.T) {
 func TestLosses(t *testing.T) {
 	rng := NewRNG(5)
 	const B, L = 4, 3
-	logits := randSlice(rng, B*L, 3)
+	logits := gradcheck.Rand(rng, B*L, 3)
 	labels := []int32{0, 2, 1, 2}
-	l64 := to64(logits)
+	l64 := gradcheck.To64(logits)
 	ce := func() float64 {
 		s := 0.0
 		for b := 0; b < B; b++ {
@@ -437,10 +387,10 @@ func TestLosses(t *testing.T) {
 	require.InDelta(t, ce(), float64(loss), 1e-6)
 	dl := make([]float32, B*L)
 	CrossEntropy{}.Backward(dl, probs, labels, B, L, 1)
-	requireClose(t, "dlogits", dl, numGrad(ce, l64), 1e-5)
+	gradcheck.RequireClose(t, "dlogits", dl, gradcheck.NumGrad(ce, l64, 1e-6), 1e-5)
 
-	pred, target := randSlice(rng, 5, 2), randSlice(rng, 5, 2)
-	p64 := to64(pred)
+	pred, target := gradcheck.Rand(rng, 5, 2), gradcheck.Rand(rng, 5, 2)
+	p64 := gradcheck.To64(pred)
 	mse := func() float64 {
 		s := 0.0
 		for i, p := range p64 {
@@ -451,7 +401,7 @@ func TestLosses(t *testing.T) {
 	require.InDelta(t, mse(), float64(MSE{}.Forward(pred, target)), 1e-6)
 	dp := make([]float32, 5)
 	MSE{}.Backward(dp, pred, target, 1)
-	requireClose(t, "dpred", dp, numGrad(mse, p64), 1e-5)
+	gradcheck.RequireClose(t, "dpred", dp, gradcheck.NumGrad(mse, p64, 1e-6), 1e-5)
 }
 
 func TestArena(t *testing.T) {
