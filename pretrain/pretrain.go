@@ -434,15 +434,13 @@ func (t *Trainer) evalMask() MaskOptions {
 	return m
 }
 
-// evaluate measures MLM loss and accuracy on the first EvalSeqs held-out
-// sequences, with the same masks every time (evalMask), without dropout.
-func (t *Trainer) evaluate() Eval {
+// heldOutBatches calls f with each batch of the first HeldOutSeqs held-out
+// sequences, masked with evalMask from the same seed every time, so that
+// every evaluation (and the unigram baseline) sees the same masks.
+func (t *Trainer) heldOutBatches(f func(b *MLMBatch)) {
 	n := t.res.HeldOutSeqs
 	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xe7a1))
-	t.st.Train = false
 	var b MLMBatch
-	var lossSum float64
-	masked, correct := 0, 0
 	idx := make([]int, 0, t.cfg.Batch)
 	for lo := 0; lo < n; lo += t.cfg.Batch {
 		idx = idx[:0]
@@ -450,17 +448,28 @@ func (t *Trainer) evaluate() Eval {
 			idx = append(idx, i)
 		}
 		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.evalMask(), rng)
+		f(&b)
+	}
+}
+
+// evaluate measures MLM loss and accuracy on the held-out batches
+// (heldOutBatches), without dropout.
+func (t *Trainer) evaluate() Eval {
+	t.st.Train = false
+	var lossSum float64
+	masked, correct := 0, 0
+	t.heldOutBatches(func(b *MLMBatch) {
 		if b.M() == 0 {
-			continue
+			return
 		}
-		loss, c, err := t.forwardLoss(&b, false)
+		loss, c, err := t.forwardLoss(b, false)
 		if err != nil {
-			continue
+			return
 		}
 		lossSum += float64(loss) * float64(b.M())
 		masked += b.M()
 		correct += c
-	}
+	})
 	e := Eval{Step: t.step, Tokens: masked}
 	if masked > 0 {
 		e.Loss, e.Accuracy = lossSum/float64(masked), float64(correct)/float64(masked)
@@ -472,23 +481,14 @@ func (t *Trainer) evaluate() Eval {
 // unigramLoss is the held-out loss of predicting every masked token from
 // the training unigram distribution (the masks of evaluate).
 func (t *Trainer) unigramLoss() float64 {
-	n := t.res.HeldOutSeqs
-	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xe7a1))
-	var b MLMBatch
 	var sum float64
 	m := 0
-	idx := make([]int, 0, t.cfg.Batch)
-	for lo := 0; lo < n; lo += t.cfg.Batch {
-		idx = idx[:0]
-		for i := lo; i < min(n, lo+t.cfg.Batch); i++ {
-			idx = append(idx, i)
-		}
-		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.evalMask(), rng)
+	t.heldOutBatches(func(b *MLMBatch) {
 		for _, y := range b.Labels {
 			sum -= t.unigram[y]
 			m++
 		}
-	}
+	})
 	if m == 0 {
 		return 0
 	}
