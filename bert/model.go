@@ -479,8 +479,28 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	}
 	sc := &st.Scratch
 	sc.Reset()
+	dcls := m.headBackward(st, dlogits)
 
-	// Head: logits = Classifier(dropout(pooled)), pooled = tanh(Pooler(cls)).
+	// Only the [CLS] rows of the final hidden states reach the head.
+	if st.clsOnly { // and they are all the last layer computed
+		m.backwardEncoder(st, dcls)
+		return nil
+	}
+	dout := sc.AllocZero(BT * C)
+	for b := 0; b < B; b++ {
+		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
+	}
+	m.backwardEncoder(st, dout)
+	return nil
+}
+
+// headBackward accumulates the classifier's and the pooler's gradients
+// given dlogits [B, L] and returns ∂L/∂cls [B, C], the gradient of the
+// [CLS] rows of the final hidden states, in st.Scratch.
+func (m *Model) headBackward(st *State, dlogits []float32) []float32 {
+	B, C := st.B, m.Config.HiddenSize
+	sc := &st.Scratch
+	// logits = Classifier(dropout(pooled)), pooled = tanh(Pooler(cls)).
 	dpooled := sc.AllocZero(B * C)
 	m.Classifier.Backward(dpooled, dlogits, st.pooled, B)
 	if st.headDrop {
@@ -492,15 +512,40 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	}
 	dcls := sc.AllocZero(B * C)
 	m.Pooler.Backward(dcls, dpooled, st.cls, B)
+	return dcls
+}
 
-	// Only the [CLS] rows of the final hidden states reach the head.
-	if st.clsOnly { // and they are all the last layer computed
-		m.backwardEncoder(st, dcls)
-		return nil
+// BackwardHiddenLogits is BackwardHidden and Backward at once, for a loss
+// that reads both the final hidden states and the classifier's logits (a
+// masked-language-model head beside a sentence-level one): it accumulates
+// the gradients given dhidden = ∂L/∂Hidden[L] [B*T, C] and dlogits =
+// ∂L/∂logits [B, L], the pooler's and the classifier's included. dhidden is
+// read, not changed, and must not live in st.Scratch.
+func (m *Model) BackwardHiddenLogits(st *State, dhidden, dlogits []float32) error {
+	if !st.Train || st.B == 0 {
+		return fmt.Errorf("bert: BackwardHiddenLogits needs a Forward in training mode first (State.Train)")
 	}
-	dout := sc.AllocZero(BT * C)
+	if m.Classifier == nil {
+		return fmt.Errorf("bert: BackwardHiddenLogits needs a classification head")
+	}
+	if st.clsOnly {
+		return fmt.Errorf("bert: BackwardHiddenLogits needs every row of the last layer, but the Forward computed only the [CLS] rows (State.CLSOnly)")
+	}
+	B, T, C := st.B, st.T, m.Config.HiddenSize
+	BT := B * T
+	if len(dhidden) < BT*C {
+		return fmt.Errorf("bert: BackwardHiddenLogits: %d hidden-state gradients, want %d (B=%d, T=%d, C=%d)", len(dhidden), BT*C, B, T, C)
+	}
+	if len(dlogits) < B*m.Classifier.Out {
+		return fmt.Errorf("bert: BackwardHiddenLogits: %d logit gradients, want %d", len(dlogits), B*m.Classifier.Out)
+	}
+	sc := &st.Scratch
+	sc.Reset()
+	dcls := m.headBackward(st, dlogits)
+	dout := sc.Alloc(BT * C)
+	copy(dout, dhidden[:BT*C])
 	for b := 0; b < B; b++ {
-		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
+		kernels.Add(dout[b*T*C:b*T*C+C], dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
 	}
 	m.backwardEncoder(st, dout)
 	return nil

@@ -514,3 +514,62 @@ func TestCLSOnlyTraining(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardHiddenLogits checks the joint backward of a loss that reads
+// both the final hidden states and the logits: gradients are linear in the
+// upstream gradients, so it must equal Backward(dlogits) plus
+// BackwardHidden(dhidden), with dropout on (the masks are regenerated).
+func TestBackwardHiddenLogits(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.HiddenDropout, cfg.AttentionDropout, cfg.InitializerRange = 0.1, 0.1, 0.2
+	m, err := NewRandom(cfg, 2, 5)
+	require.NoError(t, err)
+	for _, p := range m.Params() {
+		m.SetTrainable(p, true)
+	}
+	const B, T = 3, 6
+	C := cfg.HiddenSize
+	batch := testBatch(B, T, []int{6, 3, 5}, 4)
+	rng := nn.NewRNG(17)
+	dhidden := make([]float32, B*T*C)
+	dlogits := make([]float32, B*2)
+	rng.FillNormal(dhidden, 0, 1)
+	rng.FillNormal(dlogits, 0, 1)
+	st := &State{Train: true}
+	run := func(backward func() error) map[string][]float32 {
+		for _, p := range m.Params() {
+			p.ZeroGrad()
+		}
+		st.RNG = *nn.NewRNG(23)
+		require.NoError(t, m.Forward(st, batch))
+		require.NoError(t, backward())
+		g := map[string][]float32{}
+		for _, p := range m.Params() {
+			g[p.Name] = append([]float32(nil), p.G...)
+		}
+		return g
+	}
+	joint := run(func() error { return m.BackwardHiddenLogits(st, dhidden, dlogits) })
+	fromLogits := run(func() error { return m.Backward(st, dlogits) })
+	fromHidden := run(func() error { return m.BackwardHidden(st, dhidden) })
+	nonzero := 0
+	for _, p := range m.Params() {
+		want := make([]float32, len(p.G))
+		for i := range want {
+			want[i] = fromLogits[p.Name][i] + fromHidden[p.Name][i]
+		}
+		requireNear(t, joint[p.Name], want, 1e-5, "%s", p.Name)
+		for _, g := range joint[p.Name] {
+			if g != 0 {
+				nonzero++
+				break
+			}
+		}
+	}
+	require.Greater(t, nonzero, 20, "parameters with a gradient")
+	require.NotZero(t, fromLogits["pooler.dense.weight"][0]+fromLogits["pooler.dense.weight"][1])
+
+	st.CLSOnly = true
+	require.NoError(t, m.Forward(st, batch))
+	require.ErrorContains(t, m.BackwardHiddenLogits(st, dhidden, dlogits), "[CLS]")
+}

@@ -51,6 +51,8 @@ type identity struct {
 	Seed        uint64      `json:"seed"`
 	Mask        MaskOptions `json:"mask"`
 	TwoSegments float64     `json:"two_segments"`
+	SOP         bool        `json:"sop,omitempty"`
+	Init        string      `json:"init,omitempty"`
 	HeldOut     float64     `json:"heldout"`
 	EvalSeqs    int         `json:"eval_sequences"`
 	TrainSeqs   int         `json:"train_sequences"`
@@ -75,21 +77,32 @@ func (t *Trainer) identity() identity {
 	return identity{
 		Model: c.Model, Lowercase: c.Lowercase, Steps: c.Steps, Batch: c.Batch, MaxLen: c.MaxLen,
 		LR: c.LR, Warmup: c.Warmup, AdamW: fmt.Sprintf("%+v", c.AdamW), MaxGradNorm: c.MaxGradNorm,
-		Seed: c.Seed, Mask: c.Mask, TwoSegments: c.TwoSegments, HeldOut: c.HeldOut, EvalSeqs: c.EvalSeqs,
+		Seed: c.Seed, Mask: c.Mask, TwoSegments: c.TwoSegments, SOP: c.SOP, Init: c.Init, HeldOut: c.HeldOut, EvalSeqs: c.EvalSeqs,
 		TrainSeqs: t.train.Len(), TrainTokens: t.train.Tokens(),
 	}
 }
 
+// sopHead is the checkpoint name of the sentence-order head, the model's
+// two-label classifier in pretraining: BERT's next-sentence head has its
+// shape.
+const sopHead = "cls.seq_relationship."
+
+// checkpointName is the name under which a model parameter is stored.
+func checkpointName(name string) string {
+	if rest, ok := strings.CutPrefix(name, "classifier."); ok {
+		return sopHead + rest
+	}
+	return prefixedModel + name
+}
+
 // ModelTensors returns the model's and head's weights under their Hugging
 // Face BertForPreTraining names (the pooler included, the tied decoder
-// weight left out).
+// weight left out; a two-label classifier, the sentence-order head, as
+// cls.seq_relationship).
 func ModelTensors(m *bert.Model, h *bert.MLMHead) []safetensors.Tensor {
 	var ts []safetensors.Tensor
 	for _, p := range m.Params() {
-		if strings.HasPrefix(p.Name, "classifier.") {
-			continue
-		}
-		ts = append(ts, safetensors.F32Tensor(prefixedModel+p.Name, p.Shape, p.W))
+		ts = append(ts, safetensors.F32Tensor(checkpointName(p.Name), p.Shape, p.W))
 	}
 	for _, p := range h.Params() {
 		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
@@ -153,6 +166,9 @@ func (t *Trainer) writeCheckpointDir(dir string) error {
 		Seconds: t.res.Seconds, Unigram: t.res.Unigram, Evals: t.res.Evals,
 		Written: time.Now().UTC().Format(time.RFC3339),
 		NoNSP:   "masked-language-model pretraining only: no next-sentence prediction head (cls.seq_relationship) and an untrained pooler",
+	}
+	if t.cfg.SOP {
+		st.NoNSP = "masked-language-model and sentence-order prediction (cls.seq_relationship: label 1 = the two segments are swapped); no next-sentence prediction"
 	}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -224,20 +240,8 @@ func (t *Trainer) resume() error {
 	if want := t.identity(); !reflect.DeepEqual(st.Run, want) {
 		return fmt.Errorf("pretrain: --resume: %s was written by a different run: %s", dir, identityDiff(st.Run, want))
 	}
-	ck, err := bert.OpenCheckpoint(dir)
-	if err != nil {
+	if err := t.loadWeights(dir, true); err != nil {
 		return fmt.Errorf("pretrain: --resume: %w", err)
-	}
-	defer ck.Close()
-	for _, p := range t.model.Params() {
-		if err := loadParam(ck, p.Name, p.Shape, p.W); err != nil {
-			return err
-		}
-	}
-	for _, p := range t.head.Params() {
-		if err := loadParam(ck, p.Name, p.Shape, p.W); err != nil {
-			return err
-		}
 	}
 	f, err := safetensors.Open(filepath.Join(dir, optimizerFile))
 	if err != nil {
@@ -264,12 +268,35 @@ func (t *Trainer) resume() error {
 	return nil
 }
 
-func loadParam(ck *bert.Checkpoint, name string, shape []int, dst []float32) error {
-	w, err := ck.Tensor(name, shape...)
+// loadWeights copies the weights of the checkpoint in dir into the model
+// and the MLM head. The sentence-order head is read when the checkpoint has
+// it; when it has not, it keeps its initial weights, unless all is set
+// (resuming), when every tensor must be there.
+func (t *Trainer) loadWeights(dir string, all bool) error {
+	ck, err := bert.OpenCheckpoint(dir)
 	if err != nil {
-		return fmt.Errorf("pretrain: --resume: %w", err)
+		return err
 	}
-	copy(dst, w)
+	defer ck.Close()
+	hasSOP := ck.Has(sopHead + "weight")
+	if t.model.Classifier != nil && !hasSOP && !all {
+		t.logf("%s has no sentence-order head (%s*): it starts from random weights\n", dir, sopHead)
+	}
+	ps := append(t.model.Params(), t.head.Params()...)
+	for _, p := range ps {
+		name := p.Name
+		if strings.HasPrefix(name, "classifier.") {
+			if !hasSOP && !all {
+				continue
+			}
+			name = checkpointName(name)
+		}
+		w, err := ck.Tensor(name, p.Shape...)
+		if err != nil {
+			return err
+		}
+		copy(p.W, w)
+	}
 	return nil
 }
 

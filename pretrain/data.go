@@ -2,8 +2,9 @@
 // modelling: the BERT recipe (15% of the tokens chosen, of those 80%
 // replaced by [MASK], 10% by a random token, 10% left unchanged) and the MLM
 // head of Hugging Face BertForPreTraining, without next-sentence prediction
-// (later work found it unnecessary). Sequences are packed from consecutive
-// sentences of a document.
+// (later work found it unnecessary); optionally with sentence-order
+// prediction (ALBERT), which trains the pooler that classification heads
+// read. Sequences are packed from consecutive sentences of a document.
 //
 // Shapes use the legend of package nn: B batch, T tokens, C hidden size, V
 // vocabulary, M masked positions of a batch.
@@ -96,10 +97,15 @@ func SplitHeldOut(docs []Document, fraction float64) (train, heldOut []Document)
 // IDs[Off[i]:Off[i+1]], [CLS] first and [SEP] last; when Split[i] > 0 the
 // token at Split[i] is a [SEP] between two segments and the tokens after it
 // have type id 1.
+//
+// Swapped[i] says that the two segments of sequence i are in the reverse of
+// their order in the document (the sentence-order prediction label); it is
+// nil when no sequence was swapped (PackOptions.Swap = 0).
 type Sequences struct {
-	IDs   []int32
-	Off   []int   // len = N+1
-	Split []int32 // len = N; 0: one segment
+	IDs     []int32
+	Off     []int   // len = N+1
+	Split   []int32 // len = N; 0: one segment
+	Swapped []bool  // len = N, or nil
 }
 
 // Len returns the number of sequences.
@@ -130,7 +136,11 @@ type PackOptions struct {
 	// segment embeddings that sentence-pair tasks use are trained too. No
 	// next-sentence label is made.
 	TwoSegments float64
-	Seed        uint64
+	// Swap is the probability that the two segments of a split sequence
+	// are put in reverse order, B before A, for sentence-order prediction
+	// (ALBERT's SOP); Sequences.Swapped records it.
+	Swap float64
+	Seed uint64
 }
 
 // Pack tokenizes docs and packs them into sequences: consecutive lines of a
@@ -179,6 +189,13 @@ func Pack(docs []Document, tok *bert.Tokenizer, sp Special, opt PackOptions) (*S
 		if len(lines) >= 2 && rng.Float64() < opt.TwoSegments {
 			split = 1 + int(rng.Uint64()%uint64(len(lines)-1)) // lines before the split
 		}
+		swap := split > 0 && opt.Swap > 0 && rng.Float64() < opt.Swap
+		if swap { // B, then A: rotate the lines so the split falls after B
+			n := len(lines)
+			rot := append(append(make([][]int32, 0, n), lines[split:]...), lines[:split]...)
+			copy(lines, rot)
+			split = n - split
+		}
 		s.IDs = append(s.IDs, sp.CLS)
 		sepAt := int32(0)
 		for k, l := range lines {
@@ -191,6 +208,9 @@ func Pack(docs []Document, tok *bert.Tokenizer, sp Special, opt PackOptions) (*S
 		s.IDs = append(s.IDs, sp.SEP)
 		s.Off = append(s.Off, len(s.IDs))
 		s.Split = append(s.Split, sepAt)
+		if opt.Swap > 0 {
+			s.Swapped = append(s.Swapped, swap)
+		}
 		lines, used = lines[:0], 0
 	}
 	for _, td := range tds {
@@ -220,6 +240,18 @@ func Pack(docs []Document, tok *bert.Tokenizer, sp Special, opt PackOptions) (*S
 		return nil, fmt.Errorf("pretrain: the corpus gave no tokens")
 	}
 	return s, nil
+}
+
+// SOPLabel returns sequence i's sentence-order label: 1 when its segments
+// are swapped, 0 when they are in order, -1 when it has one segment.
+func (s *Sequences) SOPLabel(i int) int32 {
+	switch {
+	case s.Split[i] == 0:
+		return -1
+	case s.Swapped != nil && s.Swapped[i]:
+		return 1
+	}
+	return 0
 }
 
 // TypeIDs writes sequence i's token type ids into dst (len = its length).

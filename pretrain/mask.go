@@ -23,6 +23,7 @@ type MLMBatch struct {
 	bert.Batch
 	Pos    []int32 // [M] chosen positions, as row indices b*T+t into the [B*T] grid
 	Labels []int32 // [M] original token ids at Pos
+	SOP    []int32 // [B] sentence-order labels (Sequences.SOPLabel)
 }
 
 // M returns the number of chosen positions.
@@ -46,7 +47,7 @@ func (b *MLMBatch) Fill(s *Sequences, idx []int, sp Special, vocab int, opt Mask
 	b.TypeIDs = resize(b.TypeIDs, BT)
 	b.Mask = resizeF(b.Mask, BT)
 	b.Lens = b.Lens[:0]
-	b.Pos, b.Labels = b.Pos[:0], b.Labels[:0]
+	b.Pos, b.Labels, b.SOP = b.Pos[:0], b.Labels[:0], b.SOP[:0]
 	var cand []int32
 	for r, i := range idx {
 		seq := s.Seq(i)
@@ -65,6 +66,7 @@ func (b *MLMBatch) Fill(s *Sequences, idx []int, sp Special, vocab int, opt Mask
 			}
 		}
 		b.Lens = append(b.Lens, n)
+		b.SOP = append(b.SOP, s.SOPLabel(i))
 
 		cand = cand[:0]
 		for t, id := range seq {

@@ -39,10 +39,21 @@ type Config struct {
 
 	Mask        MaskOptions
 	TwoSegments float64 // see PackOptions
-	HeldOut     float64 // fraction of documents held out for evaluation
-	EvalSeqs    int     // held-out sequences evaluated (at most)
-	EvalEvery   int     // steps between evaluations and checkpoints; 0: only at the end
-	Keep        int     // checkpoints kept (the newest); <= 0: 2
+	// SOP adds sentence-order prediction (ALBERT): half of the two-segment
+	// sequences have their segments swapped, and a two-way classifier on
+	// the pooled [CLS] output (saved as cls.seq_relationship, the shape of
+	// BERT's next-sentence head) learns to tell; its loss is added to the
+	// MLM loss, and the pooler trains too.
+	SOP bool
+	// Init starts the weights from this checkpoint folder (Hugging Face
+	// layout: the encoder, and the MLM head and cls.seq_relationship where
+	// it has them) instead of random ones; the optimizer, schedule and step
+	// count start afresh.
+	Init      string
+	HeldOut   float64 // fraction of documents held out for evaluation
+	EvalSeqs  int     // held-out sequences evaluated (at most)
+	EvalEvery int     // steps between evaluations and checkpoints; 0: only at the end
+	Keep      int     // checkpoints kept (the newest); <= 0: 2
 
 	Resume   bool      // continue from the newest checkpoint in Out
 	Progress io.Writer // a line every LogEvery steps and at each evaluation; nil: quiet
@@ -69,12 +80,17 @@ func DefaultConfig(vocab int) Config {
 }
 
 // Eval is one held-out evaluation: the mean loss and the accuracy of
-// predicting the chosen tokens, all of them replaced by [MASK].
+// predicting the chosen tokens, all of them replaced by [MASK], and with
+// Config.SOP those of sentence-order prediction on the two-segment
+// sequences.
 type Eval struct {
-	Step     int     `json:"step"`
-	Loss     float64 `json:"mlm_loss"`
-	Accuracy float64 `json:"mlm_accuracy"`
-	Tokens   int     `json:"masked_tokens"`
+	Step        int     `json:"step"`
+	Loss        float64 `json:"mlm_loss"`
+	Accuracy    float64 `json:"mlm_accuracy"`
+	Tokens      int     `json:"masked_tokens"`
+	SOPLoss     float64 `json:"sop_loss,omitempty"`
+	SOPAccuracy float64 `json:"sop_accuracy,omitempty"`
+	SOPSeqs     int     `json:"sop_sequences,omitempty"`
 }
 
 // Result is the outcome of Run.
@@ -137,6 +153,9 @@ func New(cfg Config, docs []Document) (*Trainer, error) {
 		return nil, fmt.Errorf("pretrain: %d documents give %d for training and %d held out: need both (change --heldout or use a larger corpus)", len(docs), len(trainDocs), len(heldDocs))
 	}
 	popt := PackOptions{MaxLen: cfg.MaxLen, TwoSegments: cfg.TwoSegments, Seed: cfg.Seed}
+	if cfg.SOP {
+		popt.Swap = 0.5
+	}
 	if t.train, err = Pack(trainDocs, t.tok, t.sp, popt); err != nil {
 		return nil, err
 	}
@@ -147,7 +166,11 @@ func New(cfg Config, docs []Document) (*Trainer, error) {
 	t.res.TrainSeqs, t.res.TrainTokens = t.train.Len(), t.train.Tokens()
 	t.res.HeldOutSeqs = min(t.held.Len(), cfg.EvalSeqs)
 
-	if t.model, err = bert.NewRandom(cfg.Model, 0, cfg.Seed); err != nil {
+	sopLabels := 0
+	if cfg.SOP {
+		sopLabels = 2 // the classifier is the sentence-order head
+	}
+	if t.model, err = bert.NewRandom(cfg.Model, sopLabels, cfg.Seed); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	if t.head, err = bert.NewMLMHead(t.model, cfg.Seed^0x3e11); err != nil {
@@ -155,12 +178,17 @@ func New(cfg Config, docs []Document) (*Trainer, error) {
 	}
 	pooler := map[*nn.Param]bool{t.model.Pooler.W: true, t.model.Pooler.B: true}
 	for _, p := range t.model.Params() {
-		if !pooler[p] { // without next-sentence prediction nothing trains the pooler
+		if !pooler[p] || cfg.SOP { // only a sentence-level objective trains the pooler
 			t.model.SetTrainable(p, true)
 			t.ps = append(t.ps, p)
 		}
 	}
 	t.ps = append(t.ps, t.head.Params()...)
+	if cfg.Init != "" {
+		if err := t.loadWeights(cfg.Init, false); err != nil {
+			return nil, fmt.Errorf("pretrain: --init: %w", err)
+		}
+	}
 	if t.opt, err = optim.NewAdamW(t.ps, cfg.AdamW); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
@@ -191,6 +219,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("pretrain: masking probability %v must be in (0, 1]", c.Mask.Prob)
 	case c.Resume && c.Out == "":
 		return fmt.Errorf("pretrain: --resume needs --out")
+	case c.SOP && !(c.TwoSegments > 0):
+		return fmt.Errorf("pretrain: sentence-order prediction needs two-segment sequences (--two-segments %v)", c.TwoSegments)
 	case c.EvalSeqs <= 0:
 		return fmt.Errorf("pretrain: %d evaluation sequences, need at least 1", c.EvalSeqs)
 	}
@@ -221,7 +251,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 	if t.step == 0 {
 		e := t.evaluate()
-		t.logf("step 0: held-out MLM loss %.4f accuracy %.4f (%d masked tokens)\n", e.Loss, e.Accuracy, e.Tokens)
+		t.logf("step 0: held-out MLM loss %.4f accuracy %.4f (%d masked tokens)%s\n", e.Loss, e.Accuracy, e.Tokens, e.sopText())
 	}
 	start := time.Now()
 	startStep := t.step
@@ -229,12 +259,13 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	var stepTime time.Duration // in training steps only (no evaluations or checkpoints)
 	lossSum, lossN := 0.0, 0
 	hits, masked := 0, 0
+	sopSum, sopN, sopHits := 0.0, 0, 0
 	for t.step < cfg.Steps {
 		if err := ctx.Err(); err != nil {
 			return t.interrupt(err, start, tokens, stepTime)
 		}
 		t0 := time.Now()
-		loss, n, c, m, err := t.trainStep()
+		loss, n, c, m, sop, err := t.trainStep()
 		stepTime += time.Since(t0)
 		if err != nil {
 			t.finish(start, tokens, stepTime)
@@ -244,17 +275,23 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		lossSum += float64(loss)
 		lossN++
 		hits, masked = hits+c, masked+m
+		sopSum, sopN, sopHits = sopSum+sop.loss*float64(sop.n), sopN+sop.n, sopHits+sop.correct
 		if t.step%every == 0 || t.step == cfg.Steps {
 			rate := float64(tokens) / stepTime.Seconds()
 			perStep := time.Since(start).Seconds() / float64(t.step-startStep)
 			eta := time.Duration(perStep*float64(cfg.Steps-t.step)) * time.Second
-			t.logf("step %d/%d loss %.4f accuracy %.4f lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
-				float64(hits)/float64(max(masked, 1)), t.sched.At(t.step-1), rate, eta.Round(time.Second))
+			sopText := ""
+			if cfg.SOP {
+				sopText = fmt.Sprintf(" (sop loss %.4f accuracy %.4f)", sopSum/float64(max(sopN, 1)), float64(sopHits)/float64(max(sopN, 1)))
+			}
+			t.logf("step %d/%d loss %.4f accuracy %.4f%s lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
+				float64(hits)/float64(max(masked, 1)), sopText, t.sched.At(t.step-1), rate, eta.Round(time.Second))
 			lossSum, lossN, hits, masked = 0, 0, 0, 0
+			sopSum, sopN, sopHits = 0, 0, 0
 		}
 		if (cfg.EvalEvery > 0 && t.step%cfg.EvalEvery == 0) || t.step == cfg.Steps {
 			e := t.evaluate()
-			t.logf("step %d: held-out MLM loss %.4f accuracy %.4f (unigram %.4f)\n", t.step, e.Loss, e.Accuracy, t.res.Unigram)
+			t.logf("step %d: held-out MLM loss %.4f accuracy %.4f (unigram %.4f)%s\n", t.step, e.Loss, e.Accuracy, t.res.Unigram, e.sopText())
 			if err := t.checkpoint(start, tokens, stepTime); err != nil {
 				return t.result(), err
 			}
@@ -336,10 +373,18 @@ func permutation(p []int, n int, seed uint64) []int {
 	return p
 }
 
+// sopStats are a batch's sentence-order figures: mean loss, right
+// predictions, two-segment sequences.
+type sopStats struct {
+	loss       float64
+	correct, n int
+}
+
 // trainStep runs step t.step: batch, masking, forward, loss, backward,
 // clipping, update. It returns the mean MLM loss, the batch's real tokens,
-// and how many of its masked tokens were predicted right, of how many.
-func (t *Trainer) trainStep() (loss float32, tokens, correct, masked int, err error) {
+// how many of its masked tokens were predicted right, of how many, and the
+// sentence-order figures (with Config.SOP).
+func (t *Trainer) trainStep() (loss float32, tokens, correct, masked int, sop sopStats, err error) {
 	k := t.step
 	t.idx = t.batchIndices(k, t.idx)
 	idx := t.idx
@@ -351,30 +396,33 @@ func (t *Trainer) trainStep() (loss float32, tokens, correct, masked int, err er
 	for _, p := range t.ps {
 		p.ZeroGrad()
 	}
-	loss, correct, err = t.forwardLoss(b, true)
+	loss, correct, sop, err = t.forwardLoss(b, true)
 	if err != nil {
-		return 0, 0, 0, 0, err
+		return 0, 0, 0, 0, sop, err
 	}
-	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return 0, 0, 0, 0, fmt.Errorf("%w at step %d: loss %v", ErrDiverged, k+1, loss)
+	if total := float64(loss) + sop.loss; math.IsNaN(total) || math.IsInf(total, 0) {
+		return 0, 0, 0, 0, sop, fmt.Errorf("%w at step %d: MLM loss %v, sentence-order loss %v", ErrDiverged, k+1, loss, sop.loss)
 	}
 	if _, err := optim.ClipGradNorm(t.ps, t.cfg.MaxGradNorm); err != nil {
-		return 0, 0, 0, 0, fmt.Errorf("%w at step %d: %w", ErrDiverged, k+1, err)
+		return 0, 0, 0, 0, sop, fmt.Errorf("%w at step %d: %w", ErrDiverged, k+1, err)
 	}
 	t.opt.Step(t.sched.At(t.opt.Steps()))
 	t.step++
 	t.res.Losses = append(t.res.Losses, loss)
-	return loss, b.Tokens(), correct, b.M(), nil
+	return loss, b.Tokens(), correct, b.M(), sop, nil
 }
 
 // forwardLoss runs the model and head on a masked batch and returns the mean
 // cross-entropy over the masked positions and how many were predicted
-// right. With backward it also accumulates every gradient.
-func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, error) {
+// right, and with Config.SOP the sentence-order figures. The loss trained
+// is their sum: the MLM mean plus the sentence-order mean. With backward it
+// also accumulates every gradient.
+func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStats, error) {
 	C, V := t.cfg.Model.HiddenSize, t.cfg.Model.VocabSize
 	M := b.M()
+	var sop sopStats
 	if err := t.model.Forward(&t.st, &b.Batch); err != nil {
-		return 0, 0, fmt.Errorf("pretrain: %w", err)
+		return 0, 0, sop, fmt.Errorf("pretrain: %w", err)
 	}
 	hidden := t.st.Hidden[len(t.st.Hidden)-1] // [B*T, C]
 	ar := &t.ar
@@ -403,8 +451,12 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, error) 
 		}
 	}
 	loss /= float64(M)
+	var dlogits []float32
+	if t.cfg.SOP {
+		sop, dlogits = t.sopLoss(b, backward)
+	}
 	if !backward {
-		return float32(loss), correct, nil
+		return float32(loss), correct, sop, nil
 	}
 	// dlogits = (p - onehot) / M, in place over probs.
 	inv := float32(1) / float32(M)
@@ -418,10 +470,58 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, error) 
 	for i, p := range b.Pos {
 		copy(dhidden[int(p)*C:int(p+1)*C], dx[i*C:(i+1)*C])
 	}
-	if err := t.model.BackwardHidden(&t.st, dhidden); err != nil {
-		return 0, 0, fmt.Errorf("pretrain: %w", err)
+	var err error
+	if t.cfg.SOP {
+		err = t.model.BackwardHiddenLogits(&t.st, dhidden, dlogits)
+	} else {
+		err = t.model.BackwardHidden(&t.st, dhidden)
 	}
-	return float32(loss), correct, nil
+	if err != nil {
+		return 0, 0, sop, fmt.Errorf("pretrain: %w", err)
+	}
+	return float32(loss), correct, sop, nil
+}
+
+// sopLoss is the sentence-order cross-entropy of the forward pass in t.st,
+// averaged over the batch's two-segment sequences, and (with backward) its
+// gradient with respect to the logits [B, 2], zero for the others, in t.ar.
+func (t *Trainer) sopLoss(b *MLMBatch, backward bool) (sopStats, []float32) {
+	var s sopStats
+	var dlogits []float32
+	if backward {
+		dlogits = t.ar.AllocZero(2 * b.B)
+	}
+	for _, y := range b.SOP {
+		if y >= 0 {
+			s.n++
+		}
+	}
+	if s.n == 0 {
+		return s, dlogits
+	}
+	inv := 1 / float64(s.n)
+	for i, y := range b.SOP {
+		if y < 0 {
+			continue
+		}
+		l0, l1 := float64(t.st.Logits[2*i]), float64(t.st.Logits[2*i+1])
+		hi := math.Max(l0, l1)
+		lse := hi + math.Log(math.Exp(l0-hi)+math.Exp(l1-hi))
+		ly := l0
+		if y == 1 {
+			ly = l1
+		}
+		s.loss -= (ly - lse) * inv
+		if (l1 > l0) == (y == 1) {
+			s.correct++
+		}
+		if backward {
+			p1 := math.Exp(l1 - lse)
+			dlogits[2*i] = float32((1 - p1 - float64(1-y)) * inv)
+			dlogits[2*i+1] = float32((p1 - float64(y)) * inv)
+		}
+	}
+	return s, dlogits
 }
 
 // evalMask is the masking of held-out evaluations: the positions are chosen
@@ -456,26 +556,40 @@ func (t *Trainer) heldOutBatches(f func(b *MLMBatch)) {
 // (heldOutBatches), without dropout.
 func (t *Trainer) evaluate() Eval {
 	t.st.Train = false
-	var lossSum float64
-	masked, correct := 0, 0
+	var lossSum, sopSum float64
+	masked, correct, sopN, sopHits := 0, 0, 0, 0
 	t.heldOutBatches(func(b *MLMBatch) {
 		if b.M() == 0 {
 			return
 		}
-		loss, c, err := t.forwardLoss(b, false)
+		loss, c, sop, err := t.forwardLoss(b, false)
 		if err != nil {
 			return
 		}
 		lossSum += float64(loss) * float64(b.M())
 		masked += b.M()
 		correct += c
+		sopSum += sop.loss * float64(sop.n)
+		sopN += sop.n
+		sopHits += sop.correct
 	})
-	e := Eval{Step: t.step, Tokens: masked}
+	e := Eval{Step: t.step, Tokens: masked, SOPSeqs: sopN}
 	if masked > 0 {
 		e.Loss, e.Accuracy = lossSum/float64(masked), float64(correct)/float64(masked)
 	}
+	if sopN > 0 {
+		e.SOPLoss, e.SOPAccuracy = sopSum/float64(sopN), float64(sopHits)/float64(sopN)
+	}
 	t.res.Evals = append(t.res.Evals, e)
 	return e
+}
+
+// sopText is the sentence-order part of a progress line ("" without it).
+func (e Eval) sopText() string {
+	if e.SOPSeqs == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; sentence order loss %.4f accuracy %.4f (%d sequences)", e.SOPLoss, e.SOPAccuracy, e.SOPSeqs)
 }
 
 // unigramLoss is the held-out loss of predicting every masked token from

@@ -308,24 +308,43 @@ func TestTinyRunLearns(t *testing.T) {
 
 // TestModelGradient checks the whole MLM loss gradient (head, gather,
 // BackwardHidden through the encoder, tied embeddings) against central
-// differences on a few parameters, with dropout off.
+// differences on a few parameters, with dropout off; and with sentence-order
+// prediction, the gradient of the summed loss (the pooler and the
+// sentence-order head included).
 func TestModelGradient(t *testing.T) {
+	for _, sop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sop=%v", sop), func(t *testing.T) { testModelGradient(t, sop) })
+	}
+}
+
+func testModelGradient(t *testing.T, sop bool) {
 	cfg, docs := tinyConfig(t, "")
 	cfg.Model.HiddenDropout, cfg.Model.AttentionDropout = 0, 0
+	cfg.SOP, cfg.TwoSegments = sop, 1
 	tr, err := New(cfg, docs)
 	require.NoError(t, err)
 	var b MLMBatch
-	b.Fill(tr.train, []int{0, 1, 2}, tr.sp, cfg.Model.VocabSize, cfg.Mask, nn.NewRNG(1))
+	idx := []int{0, 1, 2, 3, 4, 5}
+	b.Fill(tr.train, idx, tr.sp, cfg.Model.VocabSize, cfg.Mask, nn.NewRNG(1))
+	if sop {
+		labels := map[int32]int{}
+		for _, y := range b.SOP {
+			labels[y]++
+		}
+		require.Positive(t, labels[0], "sequences in order: %v", b.SOP)
+		require.Positive(t, labels[1], "swapped sequences: %v", b.SOP)
+	}
 	tr.st.Train = true
 	for _, p := range tr.ps {
 		p.ZeroGrad()
 	}
-	_, _, err = tr.forwardLoss(&b, true)
+	_, _, s, err := tr.forwardLoss(&b, true)
 	require.NoError(t, err)
+	require.Equal(t, sop, s.n > 0)
 	loss := func() float64 {
-		l, _, err := tr.forwardLoss(&b, false)
+		l, _, s, err := tr.forwardLoss(&b, false)
 		require.NoError(t, err)
-		return float64(l)
+		return float64(l) + s.loss
 	}
 	grads := map[string][]float32{}
 	for _, p := range tr.ps {
@@ -464,4 +483,119 @@ func TestConfigErrors(t *testing.T) {
 	_, err := New(cfg, nil)
 	require.Error(t, err)
 	require.False(t, errors.Is(err, ErrInterrupted))
+}
+
+// TestPackSwap checks sentence-order packing: with Swap 1 every split
+// sequence holds its document's second part first, labelled 1; with Swap 0
+// nothing is swapped or labelled.
+func TestPackSwap(t *testing.T) {
+	_, tok := testVocab(t)
+	sp := SpecialOf(tok.Vocab())
+	docs := []Document{{"the cat sat on the mat .", "a dog ran to the park ."}, {"red car", "blue tree"}, {"old man"}}
+	ids := func(s string) []int32 { return tok.AppendIDs(nil, s) }
+	for _, swap := range []float64{0, 1} {
+		s, err := Pack(docs, tok, sp, PackOptions{MaxLen: 32, TwoSegments: 1, Swap: swap, Seed: 5})
+		require.NoError(t, err)
+		require.Equal(t, 3, s.Len())
+		for i, d := range docs {
+			seq, label := s.Seq(i), s.SOPLabel(i)
+			if len(d) == 1 {
+				require.Equal(t, int32(-1), label, "one segment: no label")
+				continue
+			}
+			first, second := d[0], d[1]
+			if swap == 1 {
+				first, second = second, first
+			}
+			want := append(append(append(append([]int32{sp.CLS}, ids(first)...), sp.SEP), ids(second)...), sp.SEP)
+			require.Equal(t, want, seq, "document %d, swap %v", i, swap)
+			require.Equal(t, int32(len(ids(first))+1), s.Split[i])
+			require.Equal(t, int32(swap), label)
+		}
+		if swap == 0 {
+			require.Nil(t, s.Swapped)
+		}
+	}
+}
+
+// orderCorpus has documents of two sentences whose order is learnable: the
+// first always starts with "the", the second with "a".
+func orderCorpus(n int, seed uint64) []Document {
+	rng := nn.NewRNG(seed)
+	nouns := []string{"cat", "dog", "man", "woman", "child", "bird", "car", "tree"}
+	pick := func() string { return nouns[rng.Uint64()%uint64(len(nouns))] }
+	docs := make([]Document, n)
+	for d := range docs {
+		docs[d] = Document{"the " + pick() + " saw the " + pick() + ".", "a " + pick() + " ran to the " + pick() + "."}
+	}
+	return docs
+}
+
+// TestSOPLearns trains MLM with sentence-order prediction on a corpus whose
+// order can be told from the first word of each segment: held-out order
+// accuracy ends near 1 (chance is 1/2), and the checkpoint stores the head
+// as cls.seq_relationship beside a trained pooler.
+func TestSOPLearns(t *testing.T) {
+	out := t.TempDir()
+	cfg, _ := tinyConfig(t, out)
+	cfg.SOP, cfg.TwoSegments, cfg.Steps, cfg.EvalEvery = true, 1, 500, 500
+	tr, err := New(cfg, orderCorpus(400, 3))
+	require.NoError(t, err)
+	pooler0 := append([]float32(nil), tr.Model().Pooler.W.W...)
+	res, err := tr.Run(context.Background())
+	require.NoError(t, err)
+	e0, e := res.Evals[0], res.Evals[len(res.Evals)-1]
+	t.Logf("held-out sentence order: loss %.3f -> %.3f, accuracy %.3f -> %.3f (%d sequences)", e0.SOPLoss, e.SOPLoss, e0.SOPAccuracy, e.SOPAccuracy, e.SOPSeqs)
+	require.Positive(t, e.SOPSeqs)
+	require.Greater(t, e.SOPAccuracy, 0.9)
+	require.Less(t, e.SOPLoss, 0.3)
+	require.NotEqual(t, pooler0, tr.Model().Pooler.W.W, "the pooler trains")
+
+	dir, err := LatestCheckpoint(out)
+	require.NoError(t, err)
+	ck, err := bert.OpenCheckpoint(dir)
+	require.NoError(t, err)
+	defer ck.Close()
+	w, err := ck.Tensor("cls.seq_relationship.weight", 2, cfg.Model.HiddenSize)
+	require.NoError(t, err)
+	require.Equal(t, tr.Model().Classifier.W.W, w)
+	require.Empty(t, ck.Unexpected())
+}
+
+// TestInit starts a run from another run's checkpoint: its step-0
+// evaluation is the source's last one (same weights, same held-out masks),
+// and a sentence-order run can start from an MLM-only checkpoint (its
+// sentence-order head starts random).
+func TestInit(t *testing.T) {
+	src := t.TempDir()
+	cfg, docs := tinyConfig(t, src)
+	cfg.Steps = 30
+	tr, err := New(cfg, docs)
+	require.NoError(t, err)
+	res, err := tr.Run(context.Background())
+	require.NoError(t, err)
+	dir, err := LatestCheckpoint(src)
+	require.NoError(t, err)
+
+	cfg2 := cfg
+	cfg2.Out, cfg2.Init, cfg2.Steps = t.TempDir(), dir, 10
+	tr2, err := New(cfg2, docs)
+	require.NoError(t, err)
+	res2, err := tr2.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, res.Evals[len(res.Evals)-1].Loss, res2.Evals[0].Loss, "step 0 of the new run has the source's weights")
+	require.Equal(t, 10, res2.Steps)
+
+	cfg3 := cfg2
+	cfg3.SOP, cfg3.Out = true, ""
+	var log strings.Builder
+	cfg3.Progress = &log
+	_, err = New(cfg3, docs)
+	require.NoError(t, err)
+	require.Contains(t, log.String(), "no sentence-order head")
+
+	cfg4 := cfg2
+	cfg4.Init = filepath.Join(t.TempDir(), "missing")
+	_, err = New(cfg4, docs)
+	require.ErrorContains(t, err, "--init")
 }

@@ -46,6 +46,8 @@ func runPretrain(ctx context.Context, args []string) error {
 	evalSeqs := fs.Int("eval-seqs", def.EvalSeqs, "held-out sequences per evaluation")
 	heldOut := fs.Float64("heldout", def.HeldOut, "fraction of the corpus documents held out for evaluation")
 	twoSeg := fs.Float64("two-segments", def.TwoSegments, "probability that a packed sequence is split into two segments ([SEP], type ids 1)")
+	sop := fs.Bool("sop", false, "add sentence-order prediction: half of the two-segment sequences are swapped and a head on the pooled [CLS] output learns to tell (trains the pooler; stored as cls.seq_relationship)")
+	initFrom := fs.String("init", "", "start from the weights of this checkpoint folder (a fresh optimizer and schedule), not from random ones")
 	keep := fs.Int("keep", 2, "checkpoints to keep (the newest)")
 	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 100 lines)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training loop to this file")
@@ -76,6 +78,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	cfg.AdamW.WeightDecay = float32(*wd)
 	cfg.MaxGradNorm, cfg.Seed, cfg.Resume = *clip, *seed, *resume
 	cfg.EvalEvery, cfg.EvalSeqs, cfg.HeldOut, cfg.TwoSegments, cfg.Keep = *evalEvery, *evalSeqs, *heldOut, *twoSeg, *keep
+	cfg.SOP, cfg.Init = *sop, *initFrom
 	cfg.Progress, cfg.LogEvery = os.Stderr, *logEvery
 
 	t0 := time.Now()
