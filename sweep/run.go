@@ -65,6 +65,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		run  Run
 		cost float64
 	}
+	if err := r.checkBases(); err != nil {
+		return err
+	}
 	sizes := map[string]int{}
 	var todo []item
 	total := 0.0
@@ -150,6 +153,41 @@ feed:
 	return ctx.Err()
 }
 
+// checkBases makes sure that the outcomes already in the store were
+// trained on the bases this sweep uses: a results file holds one base's
+// experiment (outcomes without a recorded base are accepted).
+func (r *Runner) checkBases() error {
+	type kind struct {
+		random bool
+		seed   uint64
+	}
+	want := map[kind]string{}
+	for _, o := range r.Store.Outcomes() {
+		m, ok := r.Grid.Method(o.Method)
+		if o.Model == "" || !ok {
+			continue
+		}
+		k := kind{m.RandomBase, o.Seed}
+		fp, ok := want[k]
+		if !ok {
+			_, _, base, release, err := r.Base.New(k.random, k.seed)
+			if err != nil {
+				return err
+			}
+			if err := release(); err != nil {
+				return err
+			}
+			fp = base.Fingerprint
+			want[k] = fp
+		}
+		if o.Model != fp {
+			return fmt.Errorf("sweep: %s holds run %s trained on base %s, but this sweep's base is %s: give another output folder (or remove those lines)",
+				r.Store.Path(), o.Key(), o.Model, fp)
+		}
+	}
+	return nil
+}
+
 func (r *Runner) logf(format string, args ...any) {
 	if r.Progress != nil {
 		fmt.Fprintf(r.Progress, format, args...)
@@ -189,6 +227,7 @@ func (r *Runner) one(ctx context.Context, run Run) (Outcome, error) {
 	o := Outcome{
 		Run: run, Main: trainSet.Task.Main, Trained: tr.Setup().Trained, Base: tr.Setup().Base,
 		Examples: len(trainSet.Examples), Threads: kernels.Threads(), Kernels: kernels.Active().String(),
+		Model: base.Fingerprint,
 	}
 	if err != nil {
 		if !errors.Is(err, train.ErrDiverged) {

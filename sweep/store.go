@@ -26,6 +26,11 @@ type Outcome struct {
 	Seconds   float64              `json:"seconds"`  // wall time of the run
 	Threads   int                  `json:"threads"`  // kernel threads of the run
 	Kernels   string               `json:"kernels"`  // kernel variant
+	// Model is the fingerprint of the base the run trained on (for a
+	// -random method, of its random initialisation), so that results of
+	// different bases never mix in one file; empty in files written before
+	// it was recorded.
+	Model string `json:"model,omitempty"`
 	// Diverged is set when training stopped on a non-finite loss; Best
 	// is then the best score before it (or the worst possible score).
 	Diverged string `json:"diverged,omitempty"`
@@ -156,3 +161,6 @@ func (s *Store) Add(o Outcome) error {
 	s.put(o)
 	return nil
 }
+
+// Path is the results file.
+func (s *Store) Path() string { return s.path }

@@ -254,7 +254,10 @@ func TestCollect(t *testing.T) {
 
 var words = []string{"good", "great", "nice", "fine", "bad", "awful", "dull", "poor", "the", "film", "was"}
 
-type testBase struct{ tok *bert.Tokenizer }
+type testBase struct {
+	tok   *bert.Tokenizer
+	fixed uint64 // seed of the "pretrained" model; 0: 7
+}
 
 func (b testBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error) {
 	cfg := bert.Config{
@@ -262,6 +265,9 @@ func (b testBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, a
 		MaxPositions: 16, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, InitializerRange: 0.3,
 	}
 	s := uint64(7) // "pretrained": a fixed model
+	if b.fixed != 0 {
+		s = b.fixed
+	}
 	if random {
 		s = seed
 	}
@@ -358,6 +364,32 @@ func TestRunner(t *testing.T) {
 	for _, row := range res.Rows {
 		require.Equal(t, 2, row.Cells["sst2"].Tried, row.Label)
 	}
+}
+
+// TestRunnerBases checks that every outcome records its base, and that a
+// results file of one base is refused for another.
+func TestRunnerBases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	store, _, err := OpenStore(path)
+	require.NoError(t, err)
+	r := testRunner(t, store, 2)
+	r.Grid.Methods = r.Grid.Methods[:2] // full, full-random
+	require.NoError(t, r.Run(context.Background()))
+	models := map[string]string{}
+	for _, o := range store.Outcomes() {
+		require.NotEmpty(t, o.Model, o.Key())
+		models[o.Method] = o.Model
+	}
+	require.NotEqual(t, models["full"], models["full-random"])
+
+	store, _, err = OpenStore(path) // reopened: the field survives the file
+	require.NoError(t, err)
+	r.Store = store
+	require.NoError(t, r.Run(context.Background()), "same bases: nothing to do")
+	r.Base = testBase{tok: r.Base.(testBase).tok, fixed: 8}
+	err = r.Run(context.Background())
+	require.ErrorContains(t, err, "trained on base "+models["full"])
+	require.ErrorContains(t, err, path)
 }
 
 func TestRunnerCancel(t *testing.T) {
