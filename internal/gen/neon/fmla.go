@@ -2,7 +2,7 @@ package neon
 
 import "fmt"
 
-// Single-precision vector multiply and multiply-add, which the Go arm64
+// Single-precision multiply and multiply-add by element, which the Go arm64
 // assembler lacks (it has VFMLA for the vector form only).
 
 // FMLAElem emits FMLA Vd.4S, Vn.4S, Vm.S[idx]: d[l] += n[l] * m[idx] for the
@@ -20,15 +20,6 @@ func (b *Builder) FMLAElem(d, n, m V, idx int) {
 // 0 1 0 01111 1 0 L M Rm(4) 1001 H 0 Rn Rd, with idx = H:L and Vm = M:Rm.
 func (b *Builder) FMULElem(d, n, m V, idx int) {
 	b.Word(byElement(0x4f809000, d, n, m, idx), fmt.Sprintf("FMUL V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx))
-}
-
-// FMUL emits FMUL Vd.4S, Vn.4S, Vm.4S: d[l] = n[l] * m[l].
-//
-// Encoding (FMUL vector, single precision, Q=1):
-// 0 1 1 01110 0 0 1 Rm 11011 1 Rn Rd.
-func (b *Builder) FMUL(d, n, m V) {
-	enc := 0x6e20dc00 | m.check()<<16 | n.check()<<5 | d.check()
-	b.Word(enc, fmt.Sprintf("FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m))
 }
 
 // byElement fills the register and index fields of a single-precision

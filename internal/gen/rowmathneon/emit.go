@@ -1,40 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/petl-go/petl/internal/gen/neon"
 )
 
-// A small emitter of Go arm64 assembly. The Go assembler has no vector
-// floating-point arithmetic besides VFMLA/VFMLS, so the other .4S
-// floating-point instructions (and SSHR) are emitted as WORD directives from
-// the A64 encodings below, each followed by the instruction in a comment.
+// The emitter: each function's body is a neon.Builder, whose encoders emit
+// the .4S floating-point instructions the Go assembler lacks (it has
+// VFMLA/VFMLS only) as WORD directives, each followed by the instruction in
+// a comment.
 
-// A64 encodings, .4S forms (Q=1, sz=0): Rd | Rn<<5 | Rm<<16.
-const (
-	encFADD  = 0x4E20D400 // FADD  Vd.4S, Vn.4S, Vm.4S
-	encFSUB  = 0x4EA0D400 // FSUB  Vd.4S, Vn.4S, Vm.4S
-	encFMUL  = 0x6E20DC00 // FMUL  Vd.4S, Vn.4S, Vm.4S
-	encFDIV  = 0x6E20FC00 // FDIV  Vd.4S, Vn.4S, Vm.4S
-	encFMAX  = 0x4E20F400 // FMAX  Vd.4S, Vn.4S, Vm.4S (NaN if either is NaN)
-	encFMIN  = 0x4EA0F400 // FMIN  Vd.4S, Vn.4S, Vm.4S (NaN if either is NaN)
-	encFCMGT = 0x6EA0E400 // FCMGT Vd.4S, Vn.4S, Vm.4S (all ones where n > m)
-	encFADDP = 0x6E20D400 // FADDP Vd.4S, Vn.4S, Vm.4S (pairwise)
-	encFMAXV = 0x6E30F800 // FMAXV Sd, Vn.4S
-	encBIC   = 0x4E601C00 // BIC   Vd.16B, Vn.16B, Vm.16B (n AND NOT m)
-	encSSHR  = 0x4F000400 // SSHR  Vd.4S, Vn.4S, #s: immh:immb = 64-s at bit 16
-	// by element: Vd.4S op= Vn.4S * Vm.S[i], i = H:L (bits 11, 21), Rm = M:Rm (bits 20:16)
-	encFMLAe = 0x4F801000 // FMLA  Vd.4S, Vn.4S, Vm.S[i]
-	encFMULe = 0x4F809000 // FMUL  Vd.4S, Vn.4S, Vm.S[i]
-)
-
-func enc3(base uint32, d, n, m int) uint32 { return base | uint32(m)<<16 | uint32(n)<<5 | uint32(d) }
-
-func encElem(base uint32, d, n, m, i int) uint32 {
-	return base | uint32(i&1)<<21 | uint32(m)<<16 | uint32(i>>1)<<11 | uint32(n)<<5 | uint32(d)
-}
+// encBIC is BIC Vd.16B, Vn.16B, Vm.16B (n AND NOT m), which the listing
+// shows with the .4S arrangement of the other three-register instructions.
+const encBIC = 0x4E601C00
 
 // Register plan: V0-V19 are allocated for values, V20-V31 hold the
 // function's constants, four per register.
@@ -44,44 +25,38 @@ const (
 )
 
 // V is one value for each unrolled copy: V[i] is the register of copy i.
-type V []int
+type V []neon.V
 
 // fn is one function being emitted: its body is collected first so that the
-// prologue can load exactly the constants the body used.
+// prologue can load exactly the constants the body used. Its labels have a
+// blank line before them and are prefixed with the function's name.
 type fn struct {
-	name   string
-	body   bytes.Buffer
-	used   [numTemps]bool
-	consts []uint32
-	idx    map[uint32]int
-	n      int // unrolled copies in the current block
+	neon.Builder // the body
+	name         string
+	used         [numTemps]bool
+	consts       []uint32
+	idx          map[uint32]int
+	n            int // unrolled copies in the current block
 }
 
-func newFn(name string) *fn { return &fn{name: name, idx: map[uint32]int{}} }
-
-func (f *fn) ins(format string, a ...any) { fmt.Fprintf(&f.body, "\t"+format+"\n", a...) }
-
-func (f *fn) word(w uint32, format string, a ...any) {
-	fmt.Fprintf(&f.body, "\tWORD $0x%08x // %s\n", w, fmt.Sprintf(format, a...))
+func newFn(name string) *fn {
+	f := &fn{name: name, idx: map[uint32]int{}}
+	f.SpaceLabels = true
+	return f
 }
 
-func (f *fn) comment(lines ...string) {
-	f.body.WriteString("\n")
-	for _, l := range lines {
-		fmt.Fprintf(&f.body, "\t// %s\n", l)
-	}
-}
+// label places the function's label l.
+func (f *fn) label(l string) { f.Label(f.ref(l)) }
 
-func (f *fn) label(l string) { fmt.Fprintf(&f.body, "\n%s_%s:\n", f.name, l) }
-
+// ref is the name of the function's label l.
 func (f *fn) ref(l string) string { return f.name + "_" + l }
 
 // alloc returns a fresh register.
-func (f *fn) alloc() int {
+func (f *fn) alloc() neon.V {
 	for r, u := range f.used {
 		if !u {
 			f.used[r] = true
-			return r
+			return neon.V(r)
 		}
 	}
 	panic(f.name + ": out of vector registers")
@@ -107,7 +82,7 @@ func (f *fn) free(vs ...V) {
 }
 
 // k returns the register and lane holding the constant with these bits.
-func (f *fn) k(bits uint32) (reg, lane int) {
+func (f *fn) k(bits uint32) (reg neon.V, lane int) {
 	i, ok := f.idx[bits]
 	if !ok {
 		i = len(f.consts)
@@ -117,7 +92,7 @@ func (f *fn) k(bits uint32) (reg, lane int) {
 		f.idx[bits] = i
 		f.consts = append(f.consts, bits)
 	}
-	return firstConst + i/4, i % 4
+	return neon.V(firstConst + i/4), i % 4
 }
 
 func bitsOf(v float32) uint32 { return math.Float32bits(v) }
@@ -127,44 +102,45 @@ func (f *fn) kv(bits uint32) V {
 	r, l := f.k(bits)
 	v := f.newV()
 	for _, d := range v {
-		f.ins("VDUP V%d.S[%d], V%d.S4", r, l, d)
+		f.Inst("VDUP %s, %s", r.S(l), d.S4())
 	}
 	return v
 }
 
 func (f *fn) kf(v float32) V { return f.kv(bitsOf(v)) }
 
-// op3 emits d = n OP m for every copy into new registers.
-func (f *fn) op3(enc uint32, name string, n, m V) V {
+// op3 emits d = n OP m with the vector instruction op for every copy into
+// new registers.
+func (f *fn) op3(op func(b *neon.Builder, d, n, m neon.V), n, m V) V {
 	d := f.newV()
 	for i := range d {
-		f.word(enc3(enc, d[i], n[i], m[i]), "%s V%d.4S, V%d.4S, V%d.4S", name, d[i], n[i], m[i])
+		op(&f.Builder, d[i], n[i], m[i])
 	}
 	return d
 }
 
-func (f *fn) fadd(a, b V) V { return f.op3(encFADD, "FADD", a, b) }
-func (f *fn) fsub(a, b V) V { return f.op3(encFSUB, "FSUB", a, b) }
-func (f *fn) fmul(a, b V) V { return f.op3(encFMUL, "FMUL", a, b) }
-func (f *fn) fdiv(a, b V) V { return f.op3(encFDIV, "FDIV", a, b) }
-func (f *fn) fmax(a, b V) V { return f.op3(encFMAX, "FMAX", a, b) }
-func (f *fn) fmin(a, b V) V { return f.op3(encFMIN, "FMIN", a, b) }
-func (f *fn) fcmgt(a, b V) V {
-	return f.op3(encFCMGT, "FCMGT", a, b)
-}
+func (f *fn) fadd(a, b V) V  { return f.op3((*neon.Builder).FADD, a, b) }
+func (f *fn) fsub(a, b V) V  { return f.op3((*neon.Builder).FSUB, a, b) }
+func (f *fn) fmul(a, b V) V  { return f.op3((*neon.Builder).FMUL, a, b) }
+func (f *fn) fdiv(a, b V) V  { return f.op3((*neon.Builder).FDIV, a, b) }
+func (f *fn) fmax(a, b V) V  { return f.op3((*neon.Builder).FMAX, a, b) }
+func (f *fn) fmin(a, b V) V  { return f.op3((*neon.Builder).FMIN, a, b) }
+func (f *fn) fcmgt(a, b V) V { return f.op3((*neon.Builder).FCMGT, a, b) }
 
 // goOp3 emits a three-operand instruction the Go assembler knows
 // ("OP Vm, Vn, Vd" for d = n OP m).
 func (f *fn) goOp3(op, arr string, n, m V) V {
 	d := f.newV()
 	for i := range d {
-		f.ins("%s V%d.%s, V%d.%s, V%d.%s", op, m[i], arr, n[i], arr, d[i], arr)
+		f.Inst("%s V%d.%s, V%d.%s, V%d.%s", op, m[i], arr, n[i], arr, d[i], arr)
 	}
 	return d
 }
 
-func (f *fn) and(a, b V) V  { return f.goOp3("VAND", "B16", a, b) }
-func (f *fn) bic(a, b V) V  { return f.op3(encBIC, "BIC", a, b) }
+func (f *fn) and(a, b V) V { return f.goOp3("VAND", "B16", a, b) }
+func (f *fn) bic(a, b V) V {
+	return f.op3(func(b *neon.Builder, d, n, m neon.V) { b.Vec3(encBIC, "BIC", d, n, m) }, a, b)
+}
 func (f *fn) or(a, b V) V   { return f.goOp3("VORR", "B16", a, b) }
 func (f *fn) iadd(a, b V) V { return f.goOp3("VADD", "S4", a, b) }
 func (f *fn) isub(a, b V) V { return f.goOp3("VSUB", "S4", a, b) }
@@ -172,7 +148,7 @@ func (f *fn) isub(a, b V) V { return f.goOp3("VSUB", "S4", a, b) }
 func (f *fn) shl(a V, s int) V {
 	d := f.newV()
 	for i := range d {
-		f.ins("VSHL $%d, V%d.S4, V%d.S4", s, a[i], d[i])
+		f.Inst("VSHL $%d, %s, %s", s, a[i].S4(), d[i].S4())
 	}
 	return d
 }
@@ -180,7 +156,7 @@ func (f *fn) shl(a V, s int) V {
 func (f *fn) sshr(a V, s int) V {
 	d := f.newV()
 	for i := range d {
-		f.word(encSSHR|uint32(64-s)<<16|uint32(a[i])<<5|uint32(d[i]), "SSHR V%d.4S, V%d.4S, #%d", d[i], a[i], s)
+		f.SSHR(d[i], a[i], s)
 	}
 	return d
 }
@@ -189,7 +165,7 @@ func (f *fn) sshr(a V, s int) V {
 func (f *fn) cp(a V) V {
 	d := f.newV()
 	for i := range d {
-		f.ins("VMOV V%d.B16, V%d.B16", a[i], d[i])
+		f.Inst("VMOV %s, %s", a[i].B16(), d[i].B16())
 	}
 	return d
 }
@@ -199,7 +175,7 @@ func (f *fn) mulK(a V, c float32) V {
 	r, l := f.k(bitsOf(c))
 	d := f.newV()
 	for i := range d {
-		f.word(encElem(encFMULe, d[i], a[i], r, l), "FMUL V%d.4S, V%d.4S, V%d.S[%d]", d[i], a[i], r, l)
+		f.FMULElem(d[i], a[i], r, l)
 	}
 	return d
 }
@@ -208,14 +184,14 @@ func (f *fn) mulK(a V, c float32) V {
 func (f *fn) fmaKTo(acc, a V, c float32) {
 	r, l := f.k(bitsOf(c))
 	for i := range acc {
-		f.word(encElem(encFMLAe, acc[i], a[i], r, l), "FMLA V%d.4S, V%d.4S, V%d.S[%d]", acc[i], a[i], r, l)
+		f.FMLAElem(acc[i], a[i], r, l)
 	}
 }
 
 // fmaTo computes acc += a·b in place.
 func (f *fn) fmaTo(acc, a, b V) {
 	for i := range acc {
-		f.ins("VFMLA V%d.S4, V%d.S4, V%d.S4", b[i], a[i], acc[i])
+		f.Inst("VFMLA %s, %s, %s", b[i].S4(), a[i].S4(), acc[i].S4())
 	}
 }
 
@@ -243,7 +219,7 @@ func (f *fn) horner(x V, coef []float64) V {
 func (f *fn) blend(c, fv, tv V) V {
 	d := f.cp(c)
 	for i := range d {
-		f.ins("VBSL V%d.B16, V%d.B16, V%d.B16", fv[i], tv[i], d[i])
+		f.Inst("VBSL %s, %s, %s", fv[i].B16(), tv[i].B16(), d[i].B16())
 	}
 	return d
 }
@@ -251,38 +227,59 @@ func (f *fn) blend(c, fv, tv V) V {
 // negMask returns all-ones lanes where the sign bit of x is set.
 func (f *fn) negMask(x V) V { return f.sshr(x, 31) }
 
-// ---- file ------------------------------------------------------------------
-
-type file struct {
-	out bytes.Buffer
+// load emits the loads of u vectors (or one replicated element) from the
+// pointer register p into new registers.
+func load(f *fn, p string, u int, scalar bool) V {
+	f.n = u
+	v := f.newV()
+	for _, d := range v {
+		if scalar {
+			f.Inst("VLD1R.P 4(%s), [%s]", p, d.S4())
+		} else {
+			f.Inst("VLD1.P 16(%s), [%s]", p, d.S4())
+		}
+	}
+	return v
 }
 
-// emit writes a finished function: its constant table, TEXT, the constant
-// loads and the body.
-func (fl *file) emit(f *fn, frame string, argLoads []string) {
+// store emits the stores of v (or lane 0 of v[0]) through p.
+func store(f *fn, v V, p string, scalar bool) {
+	for _, d := range v {
+		if scalar {
+			f.Inst("FMOVS %s, (%s)", d.F(), p)
+			f.Inst("ADD $4, %s", p)
+		} else {
+			f.Inst("VST1.P [%s], 16(%s)", d.S4(), p)
+		}
+	}
+}
+
+// emit writes a finished function to b: its constant table, TEXT with args
+// bytes of arguments, the argument loads, the constant loads and the body.
+func (f *fn) emit(b *neon.Builder, args int, argLoads []string) {
 	sym := strings.ToLower(f.name[:1]) + f.name[1:] + "const"
 	if len(f.consts) > 0 {
-		fmt.Fprintf(&fl.out, "\n// constants of %s, four per vector register from V%d\n", f.name, firstConst)
+		fmt.Fprintf(b, "\n// constants of %s, four per vector register from V%d\n", f.name, firstConst)
 		n := (len(f.consts) + 3) / 4 * 4
 		for i := 0; i < n; i++ {
-			var b uint32
+			var c uint32
 			if i < len(f.consts) {
-				b = f.consts[i]
+				c = f.consts[i]
 			}
-			fmt.Fprintf(&fl.out, "DATA %s<>+%d(SB)/4, $0x%08x // %g\n", sym, 4*i, b, math.Float32frombits(b))
+			fmt.Fprintf(b, "DATA %s<>+%d(SB)/4, $0x%08x // %g\n", sym, 4*i, c, math.Float32frombits(c))
 		}
-		fmt.Fprintf(&fl.out, "GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", sym, 4*n)
+		fmt.Fprintf(b, "GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", sym, 4*n)
 	}
-	fmt.Fprintf(&fl.out, "\n// func %s\nTEXT ·%s(SB), NOSPLIT, %s\n", f.name, f.name, frame)
+	b.Func(f.name, "", 0, args)
 	for _, l := range argLoads {
-		fmt.Fprintf(&fl.out, "\t%s\n", l)
+		b.Inst("%s", l)
 	}
 	if len(f.consts) > 0 {
-		fmt.Fprintf(&fl.out, "\tMOVD $%s<>(SB), R9\n", sym)
+		b.Inst("MOVD $%s<>(SB), R9", sym)
 		for r := 0; r < (len(f.consts)+3)/4; r++ {
-			fmt.Fprintf(&fl.out, "\tVLD1.P 16(R9), [V%d.S4]\n", firstConst+r)
+			b.Inst("VLD1.P 16(R9), [%s]", neon.V(firstConst+r).S4())
 		}
 	}
-	fl.out.Write(f.body.Bytes())
-	fl.out.WriteString("\tRET\n")
+	b.Write(f.Bytes())
+	b.Inst("RET")
 }

@@ -19,7 +19,7 @@ const (
 // expFull returns e^x for every float32 x (denormal results scaled exactly,
 // overflow to +Inf, NaN kept: FMAX/FMIN propagate NaN).
 func (f *fn) expFull(x V) V {
-	f.comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
+	f.Comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
 	lo := f.kf(-104)
 	xc := f.fmax(x, lo)
 	f.free(lo)
@@ -32,14 +32,14 @@ func (f *fn) expFull(x V) V {
 // expFlush returns e^x for x ≤ 0 (or NaN), x < -86.9 giving +0 (see the
 // amd64 generator).
 func (f *fn) expFlush(x V) V {
-	f.comment("exp: clamp x ≥ -86.9 so that p·2^n is a normal float; lanes below are zeroed at the end")
+	f.Comment("exp: clamp x ≥ -86.9 so that p·2^n is a normal float; lanes below are zeroed at the end")
 	lo := f.kf(-86.9)
 	xc := f.fmax(x, lo)
 	t, r := f.expReduce(xc)
 	f.free(xc)
 	p := f.expPoly(r)
 	f.free(r)
-	f.comment("exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)")
+	f.Comment("exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)")
 	s0 := f.shl(t, 23)
 	f.free(t)
 	ob := f.kf(1)
@@ -56,7 +56,7 @@ func (f *fn) expFlush(x V) V {
 
 // expNonPositive is expFull for x ≤ 0 (or NaN): only the lower clamp.
 func (f *fn) expNonPositive(x V) V {
-	f.comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
+	f.Comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
 	lo := f.kf(-104)
 	xc := f.fmax(x, lo)
 	f.free(lo)
@@ -69,7 +69,7 @@ func (f *fn) expClamped(xc2 V) V {
 	f.free(xc2)
 	p := f.expPoly(r)
 	f.free(r)
-	f.comment("exp: scale by 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
+	f.Comment("exp: scale by 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
 	mb := f.kv(math.Float32bits(magic))
 	ni := f.isub(t, mb)
 	f.free(mb, t)
@@ -98,7 +98,7 @@ func (f *fn) expNormal(x V) V {
 	t, r := f.expReduce(x)
 	p := f.expPoly(r)
 	f.free(r)
-	f.comment("exp: add n to the exponent field (t's low bits hold n)")
+	f.Comment("exp: add n to the exponent field (t's low bits hold n)")
 	s := f.shl(t, 23)
 	f.free(t)
 	y := f.iadd(p, s)
@@ -108,17 +108,17 @@ func (f *fn) expNormal(x V) V {
 
 // exp2Normal returns 2^y for |y| ≤ 125 (no multiply-adds in the reduction).
 func (f *fn) exp2Normal(y V, pp erfPolys) V {
-	f.comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
+	f.Comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
 	m := f.kf(magic)
 	t := f.fadd(y, m)
 	n := f.fsub(t, m)
 	f.free(m)
 	r := f.fsub(y, n)
 	f.free(n)
-	f.comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
+	f.Comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
 	p := f.horner(r, exp2Coef(pp.exp))
 	f.free(r)
-	f.comment("exp2: add n to the exponent field (t's low bits hold n)")
+	f.Comment("exp2: add n to the exponent field (t's low bits hold n)")
 	s := f.shl(t, 23)
 	f.free(t)
 	out := f.iadd(p, s)
@@ -158,7 +158,7 @@ func scaled(c []float64, k float64) []float64 {
 
 // expReduce returns t = round(x·log2e) + 1.5·2²³ and r = x - n·ln2.
 func (f *fn) expReduce(x V) (t, r V) {
-	f.comment("exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2")
+	f.Comment("exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2")
 	t = f.kf(magic)
 	f.fmaKTo(t, x, float32(math.Log2E))
 	m := f.kf(magic)
@@ -173,7 +173,7 @@ func (f *fn) expReduce(x V) (t, r V) {
 
 // expPoly returns p(r) ≈ e^r.
 func (f *fn) expPoly(r V) V {
-	f.comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
+	f.Comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
 	p := f.horner(r, coef.Exp)
 	for k := 0; k < 2; k++ {
 		one := f.kf(1)
@@ -197,16 +197,16 @@ func (f *fn) absSign(x V) (a, s V) {
 
 // tanh returns tanh(x) (see the amd64 generator).
 func (f *fn) tanh(x V) V {
-	f.comment("tanh: a = |x|, s = sign(x)")
+	f.Comment("tanh: a = |x|, s = sign(x)")
 	a, s := f.absSign(x)
-	f.comment("tanh: small a: a + a·a²·P(a²)")
+	f.Comment("tanh: small a: a + a·a²·P(a²)")
 	a2 := f.fmul(a, a)
 	q := f.horner(a2, coef.Tanh)
 	q2 := f.fmul(q, a2)
 	f.free(q, a2)
 	small := f.fma(q2, a, a)
 	f.free(q2)
-	f.comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1")
+	f.Comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1")
 	cl := f.kf(9.1)
 	ac := f.fmin(a, cl)
 	f.free(cl)
@@ -235,7 +235,7 @@ func (f *fn) tanh(x V) V {
 // erfParts returns erf(a) for a < 1, erfc(min(a, 4)) for a ≥ 1, and the
 // mask a < 1.
 func (f *fn) erfParts(a V, p erfPolys) (small, big, isSmall V) {
-	f.comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4")
+	f.Comment("erf: a ≥ 1: erfc(a) = exp(Q(a)), a clamped to 4")
 	four := f.kf(4)
 	ac := f.fmin(a, four)
 	f.free(four)
@@ -243,7 +243,7 @@ func (f *fn) erfParts(a V, p erfPolys) (small, big, isSmall V) {
 	f.free(ac)
 	big = f.exp2Normal(qa, p)
 	f.free(qa)
-	f.comment("erf: a < 1: erf(a) = a + a·(P(a²) - 1)")
+	f.Comment("erf: a < 1: erf(a) = a + a·(P(a²) - 1)")
 	a2 := f.fmul(a, a)
 	n := len(p.small)
 	q := f.horner(a2, p.small[:n-1])
@@ -260,7 +260,7 @@ func (f *fn) erfParts(a V, p erfPolys) (small, big, isSmall V) {
 
 // erf returns erf(x).
 func (f *fn) erf(x V) V {
-	f.comment("erf: a = |x|, s = sign(x)")
+	f.Comment("erf: a = |x|, s = sign(x)")
 	a, s := f.absSign(x)
 	small, big, isSmall := f.erfParts(a, erfFull)
 	f.free(a)
@@ -277,7 +277,7 @@ func (f *fn) erf(x V) V {
 // phi returns Φ(x) from h = erfc(|x|/√2)/2 as x < 0 ? h : 1 - h (h = 0 for
 // |x|/√2 ≥ 4).
 func (f *fn) phi(x V) V {
-	f.comment("Φ: a = |x|/√2; q = erfc(a)")
+	f.Comment("Φ: a = |x|/√2; q = erfc(a)")
 	xs := f.mulK(x, float32(1/math.Sqrt2))
 	a, s := f.absSign(xs)
 	f.free(xs, s)
@@ -292,7 +292,7 @@ func (f *fn) phi(x V) V {
 	f.free(four, a)
 	q2 := f.and(q, inRange)
 	f.free(q, inRange)
-	f.comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
+	f.Comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
 	h := f.mulK(q2, 0.5)
 	f.free(q2)
 	oh := f.fsub(one, h)
@@ -306,7 +306,7 @@ func (f *fn) phi(x V) V {
 // gelu returns x·Φ(x).
 func (f *fn) gelu(x V) V {
 	p := f.phi(x)
-	f.comment("GELU: y = x·Φ(x)")
+	f.Comment("GELU: y = x·Φ(x)")
 	y := f.fmul(p, x)
 	f.free(p)
 	return y
@@ -315,7 +315,7 @@ func (f *fn) gelu(x V) V {
 // geluGrad returns Φ(x) + x·φ(x) with one exponential E = e^(-x²/2) for
 // both terms (see the amd64 generator).
 func (f *fn) geluGrad(x V) V {
-	f.comment("GELU': E = e^(-x²/2), |x| clamped to 20, x² = hi + lo exactly")
+	f.Comment("GELU': E = e^(-x²/2), |x| clamped to 20, x² = hi + lo exactly")
 	ax, s := f.absSign(x)
 	f.free(s)
 	tw := f.kf(20)
@@ -333,7 +333,7 @@ func (f *fn) geluGrad(x V) V {
 	f.free(lo)
 	f.fmaTo(ex, ex, corr)
 	f.free(corr)
-	f.comment("GELU': a = |x|/√2, t = 1/(1 + 0.4a)")
+	f.Comment("GELU': a = |x|/√2, t = 1/(1 + 0.4a)")
 	a := f.mulK(ax, float32(1/math.Sqrt2))
 	f.free(ax)
 	one := f.kf(1)
@@ -342,7 +342,7 @@ func (f *fn) geluGrad(x V) V {
 	f.free(a)
 	t := f.fdiv(one, den)
 	f.free(den)
-	f.comment("GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h")
+	f.Comment("GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h")
 	rt := f.horner(t, coef.ErfcT)
 	rt2 := f.fmul(rt, t)
 	f.free(rt, t)
@@ -355,7 +355,7 @@ func (f *fn) geluGrad(x V) V {
 	neg := f.negMask(x)
 	p := f.blend(neg, oh, h)
 	f.free(neg, oh, h)
-	f.comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
+	f.Comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
 	pdf := f.mulK(ex, float32(1/math.Sqrt(2*math.Pi)))
 	f.free(ex)
 	f.fmaTo(p, x, pdf)
@@ -365,7 +365,7 @@ func (f *fn) geluGrad(x V) V {
 
 // geluTanhArg returns v = -2·√(2/π)·(x + 0.044715·x³).
 func (f *fn) geluTanhArg(x V) V {
-	f.comment("GELUTanh: v = x·(c1 + c3·x²)")
+	f.Comment("GELUTanh: v = x·(c1 + c3·x²)")
 	x2 := f.fmul(x, x)
 	k := f.kf(float32(-2 * geluTanhK))
 	f.fmaKTo(k, x2, float32(-2*geluTanhK*0.044715))
@@ -380,7 +380,7 @@ func (f *fn) geluTanh(x V) V {
 	v := f.geluTanhArg(x)
 	ex := f.expFull(v)
 	f.free(v)
-	f.comment("GELUTanh: y = x/(1 + e^v)")
+	f.Comment("GELUTanh: y = x/(1 + e^v)")
 	one := f.kf(1)
 	den := f.fadd(ex, one)
 	f.free(ex, one)
@@ -392,7 +392,7 @@ func (f *fn) geluTanh(x V) V {
 // geluTanhGrad returns s + x·s(1-s)·2u' from w = e^(-|v|).
 func (f *fn) geluTanhGrad(x V) V {
 	v := f.geluTanhArg(x)
-	f.comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
+	f.Comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
 	sm := f.kv(0x80000000)
 	nv := f.or(v, sm)
 	f.free(sm)
@@ -410,7 +410,7 @@ func (f *fn) geluTanhGrad(x V) V {
 	f.free(neg)
 	ss := f.fmul(wr, r)
 	f.free(wr, r)
-	f.comment("GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), |x| clamped to 20")
+	f.Comment("GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), |x| clamped to 20")
 	a, sg := f.absSign(x)
 	f.free(sg)
 	tw := f.kf(20)
@@ -421,7 +421,7 @@ func (f *fn) geluTanhGrad(x V) V {
 	du := f.kf(float32(2 * geluTanhK))
 	f.fmaKTo(du, xc2, float32(2*geluTanhK*3*0.044715))
 	f.free(xc2)
-	f.comment("GELUTanh': s + x·s(1-s)·2u'")
+	f.Comment("GELUTanh': s + x·s(1-s)·2u'")
 	t := f.fmul(ss, x)
 	f.free(ss)
 	f.fmaTo(s, t, du)

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/petl-go/petl/internal/gen/neon"
+
 // emitAll emits every row kernel.
 func emitAll(f *file) {
 	emitAdd(f)
@@ -19,13 +21,10 @@ func emitAll(f *file) {
 	emitAdamW(f)
 }
 
-func sl(names ...string) []param {
-	ps := make([]param, len(names))
-	for i, n := range names {
-		ps[i] = param{name: n, typ: 's'}
-	}
-	return ps
-}
+// sl, ints and floats return []float32, int and float32 arguments.
+func sl(names ...string) []neon.Arg     { return neon.Args(neon.Float32s, names...) }
+func ints(names ...string) []neon.Arg   { return neon.Args(neon.Int, names...) }
+func floats(names ...string) []neon.Arg { return neon.Args(neon.Float32, names...) }
 
 func emitAdd(f *file) {
 	fn(f, "Add", sl("dst", "a", "b"), false, []string{
@@ -33,12 +32,12 @@ func emitAdd(f *file) {
 		"",
 		"\tfor i := range a {",
 		"\t\tdst[i] = a[i] + b[i]",
-		"\t}"}, func(k *kernel) {
-		f.ins("MOVD", k.base("dst"), "R0")
-		f.ins("MOVD", k.base("a"), "R1")
-		f.ins("MOVD", k.base("b"), "R2")
-		f.comment("dst[i] = a[i] + b[i]")
-		f.loop("add", "R3", k.len("a"), func(kd kind) {
+		"\t}"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("dst"), "R0")
+		f.Op("MOVD", k.Base("a"), "R1")
+		f.Op("MOVD", k.Base("b"), "R2")
+		f.Comment("dst[i] = a[i] + b[i]")
+		f.loop("add", "R3", k.Len("a"), func(kd kind) {
 			f.load(kd, "R1", 0)
 			f.load(kd, "R2", 4)
 			f.fadd(kd, g(0), g(0), g(4))
@@ -48,19 +47,19 @@ func emitAdd(f *file) {
 }
 
 func emitAxpy(f *file) {
-	fn(f, "Axpy", []param{{"alpha", 'f'}, {"x", 's'}, {"y", 's'}}, false, []string{
+	fn(f, "Axpy", append(floats("alpha"), sl("x", "y")...), false, []string{
 		"computes, for i < len(x) (y at least as long), with the",
 		"product rounded before the sum (no fused multiply-add):",
 		"",
 		"\tfor i := range x {",
 		"\t\ty[i] += float32(alpha * x[i])",
-		"\t}"}, func(k *kernel) {
-		f.ins("MOVD", k.base("x"), "R0")
-		f.ins("MOVD", k.base("y"), "R1")
-		f.ins("MOVD", "R1", "R2")
-		f.bcast(31, k.arg("alpha"))
-		f.comment("y[i] = y[i] + alpha*x[i] (R1 reads y, R2 writes it)")
-		f.loop("axpy", "R3", k.len("x"), func(kd kind) {
+		"\t}"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("x"), "R0")
+		f.Op("MOVD", k.Base("y"), "R1")
+		f.Op("MOVD", "R1", "R2")
+		f.bcast(31, k.Arg("alpha"))
+		f.Comment("y[i] = y[i] + alpha*x[i] (R1 reads y, R2 writes it)")
+		f.loop("axpy", "R3", k.Len("x"), func(kd kind) {
 			f.load(kd, "R0", 0)
 			f.load(kd, "R1", 4)
 			f.fmul(kd, g(0), g(0), bc(31))
@@ -71,17 +70,17 @@ func emitAxpy(f *file) {
 }
 
 func emitScale(f *file) {
-	fn(f, "Scale", []param{{"alpha", 'f'}, {"x", 's'}}, false, []string{
+	fn(f, "Scale", append(floats("alpha"), sl("x")...), false, []string{
 		"computes",
 		"",
 		"\tfor i := range x {",
 		"\t\tx[i] *= alpha",
-		"\t}"}, func(k *kernel) {
-		f.ins("MOVD", k.base("x"), "R0")
-		f.ins("MOVD", "R0", "R1")
-		f.bcast(31, k.arg("alpha"))
-		f.comment("x[i] = x[i] * alpha (R0 reads x, R1 writes it)")
-		f.loop("scale", "R2", k.len("x"), func(kd kind) {
+		"\t}"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("x"), "R0")
+		f.Op("MOVD", "R0", "R1")
+		f.bcast(31, k.Arg("alpha"))
+		f.Comment("x[i] = x[i] * alpha (R0 reads x, R1 writes it)")
+		f.loop("scale", "R2", k.Len("x"), func(kd kind) {
 			f.load(kd, "R0", 0)
 			f.fmul(kd, g(0), g(0), bc(31))
 			f.store(kd, 0, "R1")
@@ -100,20 +99,20 @@ func emitDot(f *file) {
 		"\tfor i := range x {",
 		"\t\ts += x[i] * y[i]",
 		"\t}",
-		"\treturn s"}, func(k *kernel) {
-		f.ins("MOVD", k.base("x"), "R0")
-		f.ins("MOVD", k.base("y"), "R1")
+		"\treturn s"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("x"), "R0")
+		f.Op("MOVD", k.Base("y"), "R1")
 		f.zero(16, 4)
-		f.comment("acc[j] += x[i] * y[i]")
-		f.loop("dot", "R2", k.len("x"), func(kd kind) {
+		f.Comment("acc[j] += x[i] * y[i]")
+		f.loop("dot", "R2", k.Len("x"), func(kd kind) {
 			f.load(kd, "R0", 0)
 			f.load(kd, "R1", 4)
 			f.fmla(kd, g(16), g(0), g(4))
 		}, func() {
-			f.comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.Comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
 			f.foldAdd(16)
 		})
-		f.ins("FMOVS", "F16", k.ret())
+		f.Op("FMOVS", "F16", k.Ret())
 	})
 }
 
@@ -126,18 +125,18 @@ func emitSum(f *file) {
 		"\tfor _, v := range x {",
 		"\t\ts += v",
 		"\t}",
-		"\treturn s"}, func(k *kernel) {
-		f.ins("MOVD", k.base("x"), "R0")
+		"\treturn s"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("x"), "R0")
 		f.zero(16, 4)
-		f.comment("acc[j] += x[i]")
-		f.loop("sum", "R1", k.len("x"), func(kd kind) {
+		f.Comment("acc[j] += x[i]")
+		f.loop("sum", "R1", k.Len("x"), func(kd kind) {
 			f.load(kd, "R0", 0)
 			f.fadd(kd, g(16), g(16), g(0))
 		}, func() {
-			f.comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.Comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
 			f.foldAdd(16)
 		})
-		f.ins("FMOVS", "F16", k.ret())
+		f.Op("FMOVS", "F16", k.Ret())
 	})
 }
 
@@ -153,60 +152,60 @@ func emitMax(f *file) {
 		"\t\t}",
 		"\t\tm = max(m, v)",
 		"\t}",
-		"\treturn m"}, func(k *kernel) {
-		f.ins("MOVD", k.base("x"), "R0")
-		f.comment("acc[j] = -Inf")
+		"\treturn m"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("x"), "R0")
+		f.Comment("acc[j] = -Inf")
 		f.constant(16, 0xff800000, "R2")
 		for j := 17; j < 20; j++ {
 			f.mov(vec1, g(j), g(16))
 		}
-		f.comment("acc[j] = max(acc[j], x[i])")
-		f.loop("max", "R1", k.len("x"), func(kd kind) {
+		f.Comment("acc[j] = max(acc[j], x[i])")
+		f.loop("max", "R1", k.Len("x"), func(kd kind) {
 			f.load(kd, "R0", 0)
 			f.fmax(kd, g(16), g(16), g(0))
 		}, func() {
-			f.comment("m := max over the accumulators' lanes")
+			f.Comment("m := max over the accumulators' lanes")
 			f.fmax(vec1, g(16), g(16), g(17))
 			f.fmax(vec1, g(18), g(18), g(19))
 			f.fmax(vec1, g(16), g(16), g(18))
-			f.word(enc3(encFMAXV, 16, 16, 0), "FMAXV S16, V16.4S")
+			f.FMAXV(16, 16)
 		})
-		f.ins("FMOVS", "F16", k.ret())
+		f.Op("FMOVS", "F16", k.Ret())
 	})
 }
 
 func emitAddBias(f *file) {
-	fn(f, "AddBias", append(sl("x", "bias"), param{"rows", 'i'}, param{"cols", 'i'}), false, []string{
+	fn(f, "AddBias", append(sl("x", "bias"), ints("rows", "cols")...), false, []string{
 		"adds bias to each of rows rows of x, in place:",
 		"",
 		"\tfor r := 0; r < rows; r++ {",
 		"\t\tfor c := 0; c < cols; c++ {",
 		"\t\t\tx[r*cols+c] += bias[c]",
 		"\t\t}",
-		"\t}"}, func(k *kernel) {
-		f.ins("MOVD", k.base("x"), "R0")
-		f.ins("MOVD", "R0", "R1")
-		f.ins("MOVD", k.base("bias"), "R2")
-		f.ins("MOVD", k.arg("rows"), "R4")
-		f.ins("MOVD", k.arg("cols"), "R6")
-		f.label("row")
-		f.printf("\t// for ; rows > 0; rows-- (R0 reads x, R1 writes it, both run on across rows)\n")
-		f.ins("CBZ", "R4", "ret")
-		f.ins("MOVD", "R2", "R3")
-		f.comment("x[c] += bias[c]")
+		"\t}"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("x"), "R0")
+		f.Op("MOVD", "R0", "R1")
+		f.Op("MOVD", k.Base("bias"), "R2")
+		f.Op("MOVD", k.Arg("rows"), "R4")
+		f.Op("MOVD", k.Arg("cols"), "R6")
+		f.Label("row")
+		f.Note("for ; rows > 0; rows-- (R0 reads x, R1 writes it, both run on across rows)")
+		f.Op("CBZ", "R4", "ret")
+		f.Op("MOVD", "R2", "R3")
+		f.Comment("x[c] += bias[c]")
 		f.loop("bias", "R5", "R6", func(kd kind) {
 			f.load(kd, "R0", 0)
 			f.load(kd, "R3", 4)
 			f.fadd(kd, g(0), g(0), g(4))
 			f.store(kd, 0, "R1")
 		}, nil)
-		f.ins("SUB", "$1", "R4")
-		f.ins("B", "row")
+		f.Op("SUB", "$1", "R4")
+		f.Op("B", "row")
 	})
 }
 
 func emitBiasGrad(f *file) {
-	fn(f, "BiasGrad", append(sl("db", "dy"), param{"rows", 'i'}, param{"cols", 'i'}, param{"ld", 'i'}), false, []string{
+	fn(f, "BiasGrad", append(sl("db", "dy"), ints("rows", "cols", "ld")...), false, []string{
 		"accumulates the column sums of the rows x cols block",
 		"of dy with row stride ld into db, adding the rows in order (so the result",
 		"is that of the plain loop, bit for bit):",
@@ -215,27 +214,27 @@ func emitBiasGrad(f *file) {
 		"\t\tfor c := 0; c < cols; c++ {",
 		"\t\t\tdb[c] += dy[r*ld+c]",
 		"\t\t}",
-		"\t}"}, func(k *kernel) {
-		f.ins("MOVD", k.base("db"), "R0")
-		f.ins("MOVD", k.base("dy"), "R1")
-		f.ins("MOVD", k.arg("rows"), "R2")
-		f.ins("MOVD", k.arg("ld"), "R3")
-		f.ins("MOVD", k.arg("cols"), "R11")
-		f.ins("LSL", "$2", "R3", "R3")
-		f.ins("LSL", "$2", "R3", "R12")
+		"\t}"}, func(k neon.Frame) {
+		f.Op("MOVD", k.Base("db"), "R0")
+		f.Op("MOVD", k.Base("dy"), "R1")
+		f.Op("MOVD", k.Arg("rows"), "R2")
+		f.Op("MOVD", k.Arg("ld"), "R3")
+		f.Op("MOVD", k.Arg("cols"), "R11")
+		f.Op("LSL", "$2", "R3", "R3")
+		f.Op("LSL", "$2", "R3", "R12")
 		q := []string{"R4", "R5", "R6", "R7"}
 
-		f.label("rows4")
-		f.printf("\t// for ; rows >= 4; rows -= 4, dy = dy[4*ld:]\n")
-		f.ins("CMP", "$4", "R2")
-		f.ins("BLT", "rows1")
-		f.ins("MOVD", "R1", "R4")
+		f.Label("rows4")
+		f.Note("for ; rows >= 4; rows -= 4, dy = dy[4*ld:]")
+		f.Op("CMP", "$4", "R2")
+		f.Op("BLT", "rows1")
+		f.Op("MOVD", "R1", "R4")
 		for j := 1; j < 4; j++ {
-			f.ins("ADD", "R3", q[j-1], q[j])
+			f.Op("ADD", "R3", q[j-1], q[j])
 		}
-		f.ins("MOVD", "R0", "R8")
-		f.ins("MOVD", "R0", "R9")
-		f.comment("db[c] = (((db[c] + dy[c]) + dy[ld+c]) + dy[2*ld+c]) + dy[3*ld+c] (R8 reads db, R9 writes it)")
+		f.Op("MOVD", "R0", "R8")
+		f.Op("MOVD", "R0", "R9")
+		f.Comment("db[c] = (((db[c] + dy[c]) + dy[ld+c]) + dy[2*ld+c]) + dy[3*ld+c] (R8 reads db, R9 writes it)")
 		f.loop("four", "R10", "R11", func(kd kind) {
 			f.load(kd, "R8", 0)
 			for _, p := range q {
@@ -244,26 +243,26 @@ func emitBiasGrad(f *file) {
 			}
 			f.store(kd, 0, "R9")
 		}, nil)
-		f.ins("ADD", "R12", "R1", "R1")
-		f.ins("SUB", "$4", "R2")
-		f.ins("B", "rows4")
+		f.Op("ADD", "R12", "R1", "R1")
+		f.Op("SUB", "$4", "R2")
+		f.Op("B", "rows4")
 
-		f.label("rows1")
-		f.printf("\t// for ; rows > 0; rows--, dy = dy[ld:]\n")
-		f.ins("CBZ", "R2", "ret")
-		f.ins("MOVD", "R1", "R4")
-		f.ins("MOVD", "R0", "R8")
-		f.ins("MOVD", "R0", "R9")
-		f.comment("db[c] += dy[c]")
+		f.Label("rows1")
+		f.Note("for ; rows > 0; rows--, dy = dy[ld:]")
+		f.Op("CBZ", "R2", "ret")
+		f.Op("MOVD", "R1", "R4")
+		f.Op("MOVD", "R0", "R8")
+		f.Op("MOVD", "R0", "R9")
+		f.Comment("db[c] += dy[c]")
 		f.loop("one", "R10", "R11", func(kd kind) {
 			f.load(kd, "R8", 0)
 			f.load(kd, "R4", 4)
 			f.fadd(kd, g(0), g(0), g(4))
 			f.store(kd, 0, "R9")
 		}, nil)
-		f.ins("ADD", "R3", "R1", "R1")
-		f.ins("SUB", "$1", "R2")
-		f.ins("B", "rows1")
+		f.Op("ADD", "R3", "R1", "R1")
+		f.Op("SUB", "$1", "R2")
+		f.Op("B", "rows1")
 	})
 }
 
@@ -324,58 +323,58 @@ func emitLayerNorm(f *file, fused bool) {
 		}
 		doc = append(doc, lnForwardDoc("z[0]")...)
 	}
-	ps = append(ps, param{"rows", 'i'}, param{"cols", 'i'}, param{"eps", 'f'})
-	fn(f, name, ps, false, doc, func(k *kernel) {
+	ps = append(append(ps, ints("rows", "cols")...), floats("eps")...)
+	fn(f, name, ps, false, doc, func(k neon.Frame) {
 		// R0 y, R1 x (or sum), R2 a, R3 b: the current row. R4 mean, R5
 		// rstd, R6 gamma, R7 beta, R8 rows, R9 cols, R10 r, R11 row bytes.
 		// R12-R16 walk a row, R17 counts. V24 K, V25 μ, V26 ρ, F27 cols,
 		// F28 1, F29 eps; V16-V19 accumulate.
-		f.ins("MOVD", k.base("y"), "R0")
+		f.Op("MOVD", k.Base("y"), "R0")
 		if fused {
-			f.ins("MOVD", k.base("sum"), "R1")
-			f.ins("MOVD", k.base("a"), "R2")
-			f.ins("MOVD", k.base("b"), "R3")
+			f.Op("MOVD", k.Base("sum"), "R1")
+			f.Op("MOVD", k.Base("a"), "R2")
+			f.Op("MOVD", k.Base("b"), "R3")
 		} else {
-			f.ins("MOVD", k.base("x"), "R1")
+			f.Op("MOVD", k.Base("x"), "R1")
 		}
-		f.ins("MOVD", k.base("mean"), "R4")
-		f.ins("MOVD", k.base("rstd"), "R5")
-		f.ins("MOVD", k.base("gamma"), "R6")
-		f.ins("MOVD", k.base("beta"), "R7")
-		f.ins("MOVD", k.arg("rows"), "R8")
-		f.ins("MOVD", k.arg("cols"), "R9")
-		f.comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
-		f.ins("CBZ", "R9", "ret")
-		f.ins("SCVTFS", "R9", "F27")
-		f.ins("MOVW", "$0x3f800000", "R12")
-		f.ins("FMOVS", "R12", "F28")
-		f.ins("FMOVS", k.arg("eps"), "F29")
-		f.ins("LSL", "$2", "R9", "R11")
-		f.ins("MOVD", "ZR", "R10")
+		f.Op("MOVD", k.Base("mean"), "R4")
+		f.Op("MOVD", k.Base("rstd"), "R5")
+		f.Op("MOVD", k.Base("gamma"), "R6")
+		f.Op("MOVD", k.Base("beta"), "R7")
+		f.Op("MOVD", k.Arg("rows"), "R8")
+		f.Op("MOVD", k.Arg("cols"), "R9")
+		f.Comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
+		f.Op("CBZ", "R9", "ret")
+		f.Op("SCVTFS", "R9", "F27")
+		f.Op("MOVW", "$0x3f800000", "R12")
+		f.Op("FMOVS", "R12", "F28")
+		f.Op("FMOVS", k.Arg("eps"), "F29")
+		f.Op("LSL", "$2", "R9", "R11")
+		f.Op("MOVD", "ZR", "R10")
 
-		f.label("row")
-		f.printf("\t// for r := 0; r < rows; r++\n")
-		f.ins("CMP", "R8", "R10")
-		f.ins("BGE", "ret")
+		f.Label("row")
+		f.Note("for r := 0; r < rows; r++")
+		f.Op("CMP", "R8", "R10")
+		f.Op("BGE", "ret")
 		if fused {
-			f.comment("K := a[0] + b[0]")
-			f.ins("FMOVS", "(R2)", "F24")
-			f.ins("FMOVS", "(R3)", "F0")
-			f.ins("FADDS", "F0", "F24", "F24")
+			f.Comment("K := a[0] + b[0]")
+			f.Op("FMOVS", "(R2)", "F24")
+			f.Op("FMOVS", "(R3)", "F0")
+			f.Op("FADDS", "F0", "F24", "F24")
 			f.dup(24, 24)
 		} else {
-			f.comment("K := x[0]")
+			f.Comment("K := x[0]")
 			f.bcast(24, "(R1)")
 		}
 		f.zero(16, 4)
 		if fused {
-			f.ins("MOVD", "R2", "R12")
-			f.ins("MOVD", "R3", "R13")
-			f.ins("MOVD", "R1", "R14")
-			f.comment("sum[c] = a[c] + b[c]; acc[j] += sum[c] - K")
+			f.Op("MOVD", "R2", "R12")
+			f.Op("MOVD", "R3", "R13")
+			f.Op("MOVD", "R1", "R14")
+			f.Comment("sum[c] = a[c] + b[c]; acc[j] += sum[c] - K")
 		} else {
-			f.ins("MOVD", "R1", "R12")
-			f.comment("acc[j] += x[c] - K")
+			f.Op("MOVD", "R1", "R12")
+			f.Comment("acc[j] += x[c] - K")
 		}
 		f.loop("mean", "R17", "R9", func(kd kind) {
 			f.load(kd, "R12", 0)
@@ -387,43 +386,43 @@ func emitLayerNorm(f *file, fused bool) {
 			f.fsub(kd, g(0), g(0), bc(24))
 			f.fadd(kd, g(16), g(16), g(0))
 		}, func() {
-			f.comment("d := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.Comment("d := (acc0+acc1) + (acc2+acc3), summed across lanes")
 			f.foldAdd(16)
 		})
-		f.comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
-		f.ins("FDIVS", "F27", "F16", "F25")
-		f.ins("FADDS", "F24", "F25", "F25")
-		f.ins("CBZ", "R4", "nomean")
-		f.ins("FMOVS", "F25", "(R4)(R10<<2)")
-		f.label("nomean")
+		f.Comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
+		f.Op("FDIVS", "F27", "F16", "F25")
+		f.Op("FADDS", "F24", "F25", "F25")
+		f.Op("CBZ", "R4", "nomean")
+		f.Op("FMOVS", "F25", "(R4)(R10<<2)")
+		f.Label("nomean")
 		f.dup(25, 25)
 
 		f.zero(16, 4)
-		f.ins("MOVD", "R1", "R12")
-		f.comment("t := z[c] - μ; acc[j] += t*t")
+		f.Op("MOVD", "R1", "R12")
+		f.Comment("t := z[c] - μ; acc[j] += t*t")
 		f.loop("var", "R17", "R9", func(kd kind) {
 			f.load(kd, "R12", 0)
 			f.fsub(kd, g(0), g(0), bc(25))
 			f.fmla(kd, g(16), g(0), g(0))
 		}, func() {
-			f.comment("q := (acc0+acc1) + (acc2+acc3), summed across lanes")
+			f.Comment("q := (acc0+acc1) + (acc2+acc3), summed across lanes")
 			f.foldAdd(16)
 		})
-		f.comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
-		f.ins("FDIVS", "F27", "F16", "F16")
-		f.ins("FADDS", "F29", "F16", "F16")
-		f.ins("FSQRTS", "F16", "F16")
-		f.ins("FDIVS", "F16", "F28", "F26")
-		f.ins("CBZ", "R5", "norstd")
-		f.ins("FMOVS", "F26", "(R5)(R10<<2)")
-		f.label("norstd")
+		f.Comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
+		f.Op("FDIVS", "F27", "F16", "F16")
+		f.Op("FADDS", "F29", "F16", "F16")
+		f.Op("FSQRTS", "F16", "F16")
+		f.Op("FDIVS", "F16", "F28", "F26")
+		f.Op("CBZ", "R5", "norstd")
+		f.Op("FMOVS", "F26", "(R5)(R10<<2)")
+		f.Label("norstd")
 		f.dup(26, 26)
 
-		f.ins("MOVD", "R1", "R12")
-		f.ins("MOVD", "R0", "R13")
-		f.ins("MOVD", "R6", "R15")
-		f.ins("MOVD", "R7", "R16")
-		f.comment("y[c] = beta[c] + ((z[c] - μ) * ρ) * gamma[c] (one rounding for the last two)")
+		f.Op("MOVD", "R1", "R12")
+		f.Op("MOVD", "R0", "R13")
+		f.Op("MOVD", "R6", "R15")
+		f.Op("MOVD", "R7", "R16")
+		f.Comment("y[c] = beta[c] + ((z[c] - μ) * ρ) * gamma[c] (one rounding for the last two)")
 		f.loop("norm", "R17", "R9", func(kd kind) {
 			f.load(kd, "R12", 0)
 			f.fsub(kd, g(0), g(0), bc(25))
@@ -434,14 +433,14 @@ func emitLayerNorm(f *file, fused bool) {
 			f.store(kd, 8, "R13")
 		}, nil)
 		for _, p := range []string{"R0", "R1"} {
-			f.ins("ADD", "R11", p, p)
+			f.Op("ADD", "R11", p, p)
 		}
 		if fused {
-			f.ins("ADD", "R11", "R2", "R2")
-			f.ins("ADD", "R11", "R3", "R3")
+			f.Op("ADD", "R11", "R2", "R2")
+			f.Op("ADD", "R11", "R3", "R3")
 		}
-		f.ins("ADD", "$1", "R10", "R10")
-		f.ins("B", "row")
+		f.Op("ADD", "$1", "R10", "R10")
+		f.Op("B", "row")
 	})
 }
 
@@ -485,47 +484,47 @@ func emitLayerNormBackward(f *file, params bool) {
 			"and dbeta of rows rows of width cols, in one pass over each row",
 			"(dgamma and dbeta take the rows in order):", ""}, body...)
 	}
-	ps = append(ps, param{"rows", 'i'}, param{"cols", 'i'})
-	fn(f, name, ps, false, doc, func(k *kernel) {
+	ps = append(ps, ints("rows", "cols")...)
+	fn(f, name, ps, false, doc, func(k neon.Frame) {
 		// R0 dx, R3 dy, R4 x: the current row. R1 dgamma, R2 dbeta, R5 mean,
 		// R6 rstd, R7 gamma, R8 rows, R9 cols, R10 r, R11 row bytes. R12-R21
 		// walk a row, R22 counts. V30 μ, V31 ρ, V28 B, V29 C, F27 cols;
 		// V16-V19 accumulate sg, V20-V23 sgx.
-		f.ins("MOVD", k.base("dx"), "R0")
+		f.Op("MOVD", k.Base("dx"), "R0")
 		if params {
-			f.ins("MOVD", k.base("dgamma"), "R1")
-			f.ins("MOVD", k.base("dbeta"), "R2")
+			f.Op("MOVD", k.Base("dgamma"), "R1")
+			f.Op("MOVD", k.Base("dbeta"), "R2")
 		}
-		f.ins("MOVD", k.base("dy"), "R3")
-		f.ins("MOVD", k.base("x"), "R4")
-		f.ins("MOVD", k.base("mean"), "R5")
-		f.ins("MOVD", k.base("rstd"), "R6")
-		f.ins("MOVD", k.base("gamma"), "R7")
-		f.ins("MOVD", k.arg("rows"), "R8")
-		f.ins("MOVD", k.arg("cols"), "R9")
-		f.ins("SCVTFS", "R9", "F27")
-		f.ins("LSL", "$2", "R9", "R11")
-		f.ins("MOVD", "ZR", "R10")
+		f.Op("MOVD", k.Base("dy"), "R3")
+		f.Op("MOVD", k.Base("x"), "R4")
+		f.Op("MOVD", k.Base("mean"), "R5")
+		f.Op("MOVD", k.Base("rstd"), "R6")
+		f.Op("MOVD", k.Base("gamma"), "R7")
+		f.Op("MOVD", k.Arg("rows"), "R8")
+		f.Op("MOVD", k.Arg("cols"), "R9")
+		f.Op("SCVTFS", "R9", "F27")
+		f.Op("LSL", "$2", "R9", "R11")
+		f.Op("MOVD", "ZR", "R10")
 
-		f.label("row")
-		f.printf("\t// for r := 0; r < rows; r++\n")
-		f.ins("CMP", "R8", "R10")
-		f.ins("BGE", "ret")
-		f.comment("μ, ρ := mean[r], rstd[r]")
+		f.Label("row")
+		f.Note("for r := 0; r < rows; r++")
+		f.Op("CMP", "R8", "R10")
+		f.Op("BGE", "ret")
+		f.Comment("μ, ρ := mean[r], rstd[r]")
 		f.bcast(30, "(R5)(R10<<2)")
 		f.bcast(31, "(R6)(R10<<2)")
 		f.zero(16, 8)
-		f.ins("MOVD", "R4", "R12")
-		f.ins("MOVD", "R3", "R13")
-		f.ins("MOVD", "R7", "R14")
+		f.Op("MOVD", "R4", "R12")
+		f.Op("MOVD", "R3", "R13")
+		f.Op("MOVD", "R7", "R14")
 		if params {
-			f.ins("MOVD", "R1", "R15")
-			f.ins("MOVD", "R1", "R16")
-			f.ins("MOVD", "R2", "R17")
-			f.ins("MOVD", "R2", "R19")
-			f.comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
+			f.Op("MOVD", "R1", "R15")
+			f.Op("MOVD", "R1", "R16")
+			f.Op("MOVD", "R2", "R17")
+			f.Op("MOVD", "R2", "R19")
+			f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
 		} else {
-			f.comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
+			f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
 		}
 		f.loop("sums", "R22", "R9", func(kd kind) {
 			f.load(kd, "R12", 0)
@@ -545,24 +544,24 @@ func emitLayerNormBackward(f *file, params bool) {
 				f.store(kd, 12, "R19")
 			}
 		}, func() {
-			f.comment("sg, sgx := (sg0+sg1) + (sg2+sg3), (sgx0+sgx1) + (sgx2+sgx3), summed across lanes")
+			f.Comment("sg, sgx := (sg0+sg1) + (sg2+sg3), (sgx0+sgx1) + (sgx2+sgx3), summed across lanes")
 			f.foldAdd(16)
 			f.foldAdd(20)
 		})
-		f.comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
-		f.ins("FDIVS", "F27", "F16", "F16")
-		f.ins("FMULS", "F31", "F16", "F16")
-		f.ins("FDIVS", "F27", "F20", "F20")
-		f.ins("FMULS", "F31", "F20", "F20")
+		f.Comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
+		f.Op("FDIVS", "F27", "F16", "F16")
+		f.Op("FMULS", "F31", "F16", "F16")
+		f.Op("FDIVS", "F27", "F20", "F20")
+		f.Op("FMULS", "F31", "F20", "F20")
 		f.dup(28, 16)
 		f.dup(29, 20)
 
-		f.ins("MOVD", "R4", "R12")
-		f.ins("MOVD", "R3", "R13")
-		f.ins("MOVD", "R7", "R14")
-		f.ins("MOVD", "R0", "R20")
-		f.ins("MOVD", "R0", "R21")
-		f.comment("dx[c] += g*ρ - (B + C*xh) (R20 reads dx, R21 writes it)")
+		f.Op("MOVD", "R4", "R12")
+		f.Op("MOVD", "R3", "R13")
+		f.Op("MOVD", "R7", "R14")
+		f.Op("MOVD", "R0", "R20")
+		f.Op("MOVD", "R0", "R21")
+		f.Comment("dx[c] += g*ρ - (B + C*xh) (R20 reads dx, R21 writes it)")
 		f.loop("dx", "R22", "R9", func(kd kind) {
 			f.load(kd, "R12", 0)
 			f.fsub(kd, g(0), g(0), bc(30))
@@ -579,10 +578,10 @@ func emitLayerNormBackward(f *file, params bool) {
 			f.store(kd, 4, "R21")
 		}, nil)
 		for _, p := range []string{"R0", "R3", "R4"} {
-			f.ins("ADD", "R11", p, p)
+			f.Op("ADD", "R11", p, p)
 		}
-		f.ins("ADD", "$1", "R10", "R10")
-		f.ins("B", "row")
+		f.Op("ADD", "$1", "R10", "R10")
+		f.Op("B", "row")
 	})
 }
 
@@ -608,24 +607,24 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 		lines = append(lines, "\t\t\tdbeta[c] += dy[r*ld+c]")
 	}
 	lines = append(lines, "\t\t}", "\t}")
-	ps = append(ps, param{"rows", 'i'}, param{"cols", 'i'}, param{"ld", 'i'})
-	fn(f, name, ps, false, append(what, lines...), func(k *kernel) {
+	ps = append(ps, ints("rows", "cols", "ld")...)
+	fn(f, name, ps, false, append(what, lines...), func(k neon.Frame) {
 		// R0 dgamma, R1 dbeta, R2 dy, R3 x (first row of the group), R4 mean,
 		// R5 rstd, R6 rows, R7 ld bytes, R8 cols, R19 2*ld bytes. R9-R16
 		// walk the rows, R17 counts. V24, V25 μ0, ρ0; V26, V27 μ1, ρ1.
-		f.ins("MOVD", k.base("dgamma"), "R0")
+		f.Op("MOVD", k.Base("dgamma"), "R0")
 		if beta {
-			f.ins("MOVD", k.base("dbeta"), "R1")
+			f.Op("MOVD", k.Base("dbeta"), "R1")
 		}
-		f.ins("MOVD", k.base("dy"), "R2")
-		f.ins("MOVD", k.base("x"), "R3")
-		f.ins("MOVD", k.base("mean"), "R4")
-		f.ins("MOVD", k.base("rstd"), "R5")
-		f.ins("MOVD", k.arg("rows"), "R6")
-		f.ins("MOVD", k.arg("ld"), "R7")
-		f.ins("MOVD", k.arg("cols"), "R8")
-		f.ins("LSL", "$2", "R7", "R7")
-		f.ins("LSL", "$1", "R7", "R19")
+		f.Op("MOVD", k.Base("dy"), "R2")
+		f.Op("MOVD", k.Base("x"), "R3")
+		f.Op("MOVD", k.Base("mean"), "R4")
+		f.Op("MOVD", k.Base("rstd"), "R5")
+		f.Op("MOVD", k.Arg("rows"), "R6")
+		f.Op("MOVD", k.Arg("ld"), "R7")
+		f.Op("MOVD", k.Arg("cols"), "R8")
+		f.Op("LSL", "$2", "R7", "R7")
+		f.Op("LSL", "$1", "R7", "R19")
 
 		// update emits one block over the rows whose dy and x pointers and
 		// μ, ρ registers are given.
@@ -650,47 +649,47 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 			}
 		}
 		setup := func() {
-			f.ins("MOVD", "R0", "R13")
-			f.ins("MOVD", "R0", "R14")
+			f.Op("MOVD", "R0", "R13")
+			f.Op("MOVD", "R0", "R14")
 			if beta {
-				f.ins("MOVD", "R1", "R15")
-				f.ins("MOVD", "R1", "R16")
+				f.Op("MOVD", "R1", "R15")
+				f.Op("MOVD", "R1", "R16")
 			}
 		}
 
-		f.label("rows2")
-		f.printf("\t// for ; rows >= 2; rows -= 2, dy, x, mean, rstd = dy[2*ld:], x[2*ld:], mean[2:], rstd[2:]\n")
-		f.ins("CMP", "$2", "R6")
-		f.ins("BLT", "rows1")
-		f.ins("MOVD", "R2", "R9")
-		f.ins("ADD", "R7", "R2", "R10")
-		f.ins("MOVD", "R3", "R11")
-		f.ins("ADD", "R7", "R3", "R12")
+		f.Label("rows2")
+		f.Note("for ; rows >= 2; rows -= 2, dy, x, mean, rstd = dy[2*ld:], x[2*ld:], mean[2:], rstd[2:]")
+		f.Op("CMP", "$2", "R6")
+		f.Op("BLT", "rows1")
+		f.Op("MOVD", "R2", "R9")
+		f.Op("ADD", "R7", "R2", "R10")
+		f.Op("MOVD", "R3", "R11")
+		f.Op("ADD", "R7", "R3", "R12")
 		setup()
 		f.bcast(24, "(R4)")
 		f.bcast(25, "(R5)")
 		f.bcast(26, "4(R4)")
 		f.bcast(27, "4(R5)")
-		f.comment("for row q = 0, 1: xh := (x[q*ld+c]-μq)*ρq; dgamma[c] += dy[q*ld+c]*xh; dbeta[c] += dy[q*ld+c]")
+		f.Comment("for row q = 0, 1: xh := (x[q*ld+c]-μq)*ρq; dgamma[c] += dy[q*ld+c]*xh; dbeta[c] += dy[q*ld+c]")
 		f.loop("two", "R17", "R8", func(kd kind) {
 			update(kd, []string{"R9", "R10"}, []string{"R11", "R12"}, []int{24, 26}, []int{25, 27})
 		}, nil)
-		f.ins("ADD", "R19", "R2", "R2")
-		f.ins("ADD", "R19", "R3", "R3")
-		f.ins("ADD", "$8", "R4", "R4")
-		f.ins("ADD", "$8", "R5", "R5")
-		f.ins("SUB", "$2", "R6")
-		f.ins("B", "rows2")
+		f.Op("ADD", "R19", "R2", "R2")
+		f.Op("ADD", "R19", "R3", "R3")
+		f.Op("ADD", "$8", "R4", "R4")
+		f.Op("ADD", "$8", "R5", "R5")
+		f.Op("SUB", "$2", "R6")
+		f.Op("B", "rows2")
 
-		f.label("rows1")
-		f.printf("\t// if rows == 1: the last row alone\n")
-		f.ins("CBZ", "R6", "ret")
-		f.ins("MOVD", "R2", "R9")
-		f.ins("MOVD", "R3", "R11")
+		f.Label("rows1")
+		f.Note("if rows == 1: the last row alone")
+		f.Op("CBZ", "R6", "ret")
+		f.Op("MOVD", "R2", "R9")
+		f.Op("MOVD", "R3", "R11")
 		setup()
 		f.bcast(24, "(R4)")
 		f.bcast(25, "(R5)")
-		f.comment("xh := (x[c]-μ)*ρ; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
+		f.Comment("xh := (x[c]-μ)*ρ; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
 		f.loop("one", "R17", "R8", func(kd kind) {
 			update(kd, []string{"R9"}, []string{"R11"}, []int{24}, []int{25})
 		}, nil)
@@ -701,7 +700,7 @@ func emitAdamW(f *file) {
 	names := []string{"decay", "b1", "c1", "b2", "c2", "step", "eps"}
 	ps := sl("p", "g", "m", "v")
 	for _, n := range names {
-		ps = append(ps, param{n, 'f'})
+		ps = append(ps, floats(n)...)
 	}
 	fn(f, "AdamW", ps, false, []string{
 		"applies one AdamW update to p[i], i < len(p) (g, m",
@@ -711,22 +710,22 @@ func emitAdamW(f *file) {
 		"\t\tm[i] = float32(m[i]*b1) + float32(g[i]*c1)",
 		"\t\tv[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])",
 		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)",
-		"\t}"}, func(k *kernel) {
+		"\t}"}, func(k neon.Frame) {
 		// R0, R1 read and write p; R2 g; R3, R4 m; R5, R6 v; R7 counts.
 		// V24-V30 the scalars in the order of the signature.
-		f.ins("MOVD", k.base("p"), "R0")
-		f.ins("MOVD", "R0", "R1")
-		f.ins("MOVD", k.base("g"), "R2")
-		f.ins("MOVD", k.base("m"), "R3")
-		f.ins("MOVD", "R3", "R4")
-		f.ins("MOVD", k.base("v"), "R5")
-		f.ins("MOVD", "R5", "R6")
+		f.Op("MOVD", k.Base("p"), "R0")
+		f.Op("MOVD", "R0", "R1")
+		f.Op("MOVD", k.Base("g"), "R2")
+		f.Op("MOVD", k.Base("m"), "R3")
+		f.Op("MOVD", "R3", "R4")
+		f.Op("MOVD", k.Base("v"), "R5")
+		f.Op("MOVD", "R5", "R6")
 		for i, n := range names {
-			f.bcast(24+i, k.arg(n))
+			f.bcast(neon.V(24+i), k.Arg(n))
 		}
 		decay, b1, c1, b2, c2, step, eps := bc(24), bc(25), bc(26), bc(27), bc(28), bc(29), bc(30)
-		f.comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)")
-		f.loop("adamw", "R7", k.len("p"), func(kd kind) {
+		f.Comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)")
+		f.loop("adamw", "R7", k.Len("p"), func(kd kind) {
 			f.load(kd, "R2", 0)
 			f.load(kd, "R3", 4)
 			f.fmul(kd, g(4), g(4), b1)
