@@ -61,3 +61,37 @@ const (
 //
 //go:noescape
 func SgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// PackRows8AVX2 transposes 8 rows of kc floats into kc columns of 8 values,
+// stride apart, for the AVX2 variant (it needs AVX only; stride >= 8, ld >= 0):
+//
+//	for i := 0; i < 8; i++ {
+//		for p := 0; p < kc; p++ {
+//			d[p*stride+i] = a[i*ld+p]
+//		}
+//	}
+//
+// a points at 8 rows of kc floats, ld apart, and d at (kc-1)*stride+8
+// floats; nothing else in d is written. Eight columns of p at a time go
+// through a 8x8 transpose in registers, the last kc%8 one by one.
+// It prefetches the same columns 16 rows further on (for the next
+// sliver; a prefetch is a hint, which cannot fault).
+//
+//go:noescape
+func PackRows8AVX2(d *float32, stride int, a *float32, ld int, kc int)
+
+// PackRows6AVX2 transposes 6 rows of kc floats into kc columns of 6 values,
+// stride apart, for the AVX2 variant (it needs AVX only; stride >= 6, ld >= 0):
+//
+//	for i := 0; i < 6; i++ {
+//		for p := 0; p < kc; p++ {
+//			d[p*stride+i] = a[i*ld+p]
+//		}
+//	}
+//
+// a points at 6 rows of kc floats, ld apart, and d at (kc-1)*stride+6
+// floats; nothing else in d is written. Eight columns of p at a time go
+// through a 6x8 transpose in registers, the last kc%8 one by one.
+//
+//go:noescape
+func PackRows6AVX2(d *float32, stride int, a *float32, ld int, kc int)

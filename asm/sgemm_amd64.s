@@ -683,3 +683,240 @@ SgemmKernelAVX512_store:
 	VMOVUPS Z23, 64(BX)
 	VZEROUPPER
 	RET
+
+// func PackRows8AVX2(d *float32, stride int, a *float32, ld int, kc int)
+// Requires: AVX, MMX+
+TEXT ·PackRows8AVX2(SB), NOSPLIT, $0-40
+	// Arguments; ld and stride in bytes.
+	MOVQ d+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ a+16(FP), DX
+	MOVQ ld+24(FP), BX
+	MOVQ kc+32(FP), SI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+
+	// ld3 = 3*ld, ra4 = a + 4*ld (row 4); stride3 = 3*stride, rd4 = d + 4*stride (column 4)
+	LEAQ (BX)(BX*2), DI
+	LEAQ (DX)(BX*4), R8
+	LEAQ (CX)(CX*2), R9
+	LEAQ (AX)(CX*4), R10
+
+	// pf = a + 16*ld, pf4 = pf + 4*ld: rows to prefetch
+	IMUL3Q $0x10, BX, R12
+	LEAQ   (DX)(R12*1), R11
+	ADDQ   R8, R12
+	MOVQ   CX, R13
+	SHLQ   $0x03, R13
+	MOVQ   SI, R14
+	SHRQ   $0x03, R14
+
+	// for ; kc >= 8; kc -= 8: transpose a[0:8][p:p+8] into d[p*stride:][:8*stride]
+PackRows8AVX2_block:
+	TESTQ R14, R14
+	JZ    PackRows8AVX2_tail
+
+	// prefetch a[16+i][p:p+8], i < 8
+	PREFETCHT0 (R11)
+	PREFETCHT0 (R11)(BX*1)
+	PREFETCHT0 (R11)(BX*2)
+	PREFETCHT0 (R11)(DI*1)
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(BX*1)
+	PREFETCHT0 (R12)(BX*2)
+	PREFETCHT0 (R12)(DI*1)
+
+	// r[i] = a[i][0:4] | a[i+4][0:4], i < 4
+	VMOVUPS     (DX), X0
+	VINSERTF128 $0x01, (R8), Y0, Y0
+	VMOVUPS     (DX)(BX*1), X1
+	VINSERTF128 $0x01, (R8)(BX*1), Y1, Y1
+	VMOVUPS     (DX)(BX*2), X2
+	VINSERTF128 $0x01, (R8)(BX*2), Y2, Y2
+	VMOVUPS     (DX)(DI*1), X3
+	VINSERTF128 $0x01, (R8)(DI*1), Y3, Y3
+
+	// t[0], t[1] = rows 0,1 interleaved (low, high pairs); t[2], t[3] = rows 2,3
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y5
+	VUNPCKLPS Y3, Y2, Y1
+	VUNPCKHPS Y3, Y2, Y3
+
+	// d[(p+0+c)*stride:][:8] = column c of rows 0-3 | rows 4-7, c < 4
+	VSHUFPS $0x44, Y1, Y4, Y0
+	VSHUFPS $0xee, Y1, Y4, Y1
+	VSHUFPS $0x44, Y3, Y5, Y2
+	VSHUFPS $0xee, Y3, Y5, Y3
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, (AX)(CX*1)
+	VMOVUPS Y2, (AX)(CX*2)
+	VMOVUPS Y3, (AX)(R9*1)
+
+	// r[i] = a[i][4:8] | a[i+4][4:8], i < 4
+	VMOVUPS     16(DX), X0
+	VINSERTF128 $0x01, 16(R8), Y0, Y0
+	VMOVUPS     16(DX)(BX*1), X1
+	VINSERTF128 $0x01, 16(R8)(BX*1), Y1, Y1
+	VMOVUPS     16(DX)(BX*2), X2
+	VINSERTF128 $0x01, 16(R8)(BX*2), Y2, Y2
+	VMOVUPS     16(DX)(DI*1), X3
+	VINSERTF128 $0x01, 16(R8)(DI*1), Y3, Y3
+
+	// t[0], t[1] = rows 0,1 interleaved (low, high pairs); t[2], t[3] = rows 2,3
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y5
+	VUNPCKLPS Y3, Y2, Y1
+	VUNPCKHPS Y3, Y2, Y3
+
+	// d[(p+4+c)*stride:][:8] = column c of rows 0-3 | rows 4-7, c < 4
+	VSHUFPS $0x44, Y1, Y4, Y0
+	VSHUFPS $0xee, Y1, Y4, Y1
+	VSHUFPS $0x44, Y3, Y5, Y2
+	VSHUFPS $0xee, Y3, Y5, Y3
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, (R10)(CX*1)
+	VMOVUPS Y2, (R10)(CX*2)
+	VMOVUPS Y3, (R10)(R9*1)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R11
+	ADDQ    $0x00000020, R12
+	ADDQ    R13, AX
+	ADDQ    R13, R10
+	DECQ    R14
+	JMP     PackRows8AVX2_block
+
+	// for ; kc > 0; kc--: for i := range 8 { d[i] = a[i*ld] }; a++; d += stride
+PackRows8AVX2_tail:
+	ANDQ $0x07, SI
+	JZ   PackRows8AVX2_done
+
+PackRows8AVX2_column:
+	VMOVSS (DX), X0
+	VMOVSS X0, (AX)
+	VMOVSS (DX)(BX*1), X0
+	VMOVSS X0, 4(AX)
+	VMOVSS (DX)(BX*2), X0
+	VMOVSS X0, 8(AX)
+	VMOVSS (DX)(DI*1), X0
+	VMOVSS X0, 12(AX)
+	VMOVSS (R8), X0
+	VMOVSS X0, 16(AX)
+	VMOVSS (R8)(BX*1), X0
+	VMOVSS X0, 20(AX)
+	VMOVSS (R8)(BX*2), X0
+	VMOVSS X0, 24(AX)
+	VMOVSS (R8)(DI*1), X0
+	VMOVSS X0, 28(AX)
+	ADDQ   $0x00000004, DX
+	ADDQ   $0x00000004, R8
+	ADDQ   CX, AX
+	DECQ   SI
+	JNZ    PackRows8AVX2_column
+
+PackRows8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func PackRows6AVX2(d *float32, stride int, a *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·PackRows6AVX2(SB), NOSPLIT, $0-40
+	// Arguments; ld and stride in bytes.
+	MOVQ d+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ a+16(FP), DX
+	MOVQ ld+24(FP), BX
+	MOVQ kc+32(FP), SI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+
+	// ld3 = 3*ld, ra4 = a + 4*ld (row 4); stride3 = 3*stride, rd4 = d + 4*stride (column 4)
+	LEAQ (BX)(BX*2), DI
+	LEAQ (DX)(BX*4), R8
+	LEAQ (CX)(CX*2), R9
+	LEAQ (AX)(CX*4), R10
+	MOVQ CX, R11
+	SHLQ $0x03, R11
+	MOVQ SI, R12
+	SHRQ $0x03, R12
+
+	// for ; kc >= 8; kc -= 8: transpose a[0:6][p:p+8] into d[p*stride:][:8*stride]
+PackRows6AVX2_block:
+	TESTQ R12, R12
+	JZ    PackRows6AVX2_tail
+
+	// r[i] = a[i][0:8], i < 4; t = their pairs interleaved
+	VMOVUPS   (DX), Y0
+	VMOVUPS   (DX)(BX*1), Y1
+	VMOVUPS   (DX)(BX*2), Y2
+	VMOVUPS   (DX)(DI*1), Y3
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y5
+	VUNPCKLPS Y3, Y2, Y1
+	VUNPCKHPS Y3, Y2, Y3
+
+	// r[c] = column c | column c+4 of rows 0-3; d[(p+c)*stride:][:4] = its halves
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y0, (R10)
+	VMOVUPS      X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y1, (R10)(CX*1)
+	VMOVUPS      X2, (AX)(CX*2)
+	VEXTRACTF128 $0x01, Y2, (R10)(CX*2)
+	VMOVUPS      X3, (AX)(R9*1)
+	VEXTRACTF128 $0x01, Y3, (R10)(R9*1)
+
+	// t[0], t[1] = rows 4,5 interleaved: pairs of columns 0,1 | 4,5 and 2,3 | 6,7
+	VMOVUPS   (R8), Y0
+	VMOVUPS   (R8)(BX*1), Y1
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y5
+
+	// d[(p+c)*stride+4:][:2] = pair c
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVLPS      X4, 16(AX)
+	VMOVHPS      X4, 16(AX)(CX*1)
+	VMOVLPS      X5, 16(AX)(CX*2)
+	VMOVHPS      X5, 16(AX)(R9*1)
+	VMOVLPS      X1, 16(R10)
+	VMOVHPS      X1, 16(R10)(CX*1)
+	VMOVLPS      X3, 16(R10)(CX*2)
+	VMOVHPS      X3, 16(R10)(R9*1)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, R8
+	ADDQ         R11, AX
+	ADDQ         R11, R10
+	DECQ         R12
+	JMP          PackRows6AVX2_block
+
+	// for ; kc > 0; kc--: for i := range 6 { d[i] = a[i*ld] }; a++; d += stride
+PackRows6AVX2_tail:
+	ANDQ $0x07, SI
+	JZ   PackRows6AVX2_done
+
+PackRows6AVX2_column:
+	VMOVSS (DX), X0
+	VMOVSS X0, (AX)
+	VMOVSS (DX)(BX*1), X0
+	VMOVSS X0, 4(AX)
+	VMOVSS (DX)(BX*2), X0
+	VMOVSS X0, 8(AX)
+	VMOVSS (DX)(DI*1), X0
+	VMOVSS X0, 12(AX)
+	VMOVSS (R8), X0
+	VMOVSS X0, 16(AX)
+	VMOVSS (R8)(BX*1), X0
+	VMOVSS X0, 20(AX)
+	ADDQ   $0x00000004, DX
+	ADDQ   $0x00000004, R8
+	ADDQ   CX, AX
+	DECQ   SI
+	JNZ    PackRows6AVX2_column
+
+PackRows6AVX2_done:
+	VZEROUPPER
+	RET

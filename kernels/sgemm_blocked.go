@@ -483,10 +483,32 @@ func packCopy(d []float32, stride int, a []float32, off, ld, w, kc int) {
 	}
 }
 
-// packRows interleaves rows rows of kc values, the first at a[off:], ld
-// apart, into d with stride stride: d[p*stride+i] = a[off+i*ld+p]. It
-// transposes a rows x kc block, 8 or 6 rows at a time.
+// packRowsFunc interleaves rows rows of kc values, the first at a[off:], ld
+// apart, into d with stride stride (>= rows):
+//
+//	for i := 0; i < rows; i++ {
+//		for p := 0; p < kc; p++ {
+//			d[p*stride+i] = a[off+i*ld+p]
+//		}
+//	}
+//
+// Nothing else in d is written.
+type packRowsFunc func(d []float32, stride int, a []float32, off, ld, rows, kc int)
+
+// packRowsOp holds packRows of each variant. The pack serves the blocked
+// SGEMM of every variant and runs the implementation of the active one
+// (which this CPU can run); all give the same result.
+var packRowsOp = newOpTable[packRowsFunc]("packRows", packRowsGeneric)
+
+// packRows is the packRowsFunc of the active variant: it transposes a rows x
+// kc block of a row-major matrix into columns of d.
 func packRows(d []float32, stride int, a []float32, off, ld, rows, kc int) {
+	packRowsOp.active()(d, stride, a, off, ld, rows, kc)
+}
+
+// packRowsGeneric is the packRowsFunc in Go: 8 or 6 rows at a time, then
+// the rows left one by one.
+func packRowsGeneric(d []float32, stride int, a []float32, off, ld, rows, kc int) {
 	for ; rows >= 8; rows -= 8 {
 		packRows8(d, stride, a, off, ld, kc)
 		d, off = d[8:], off+8*ld
@@ -495,6 +517,11 @@ func packRows(d []float32, stride int, a []float32, off, ld, rows, kc int) {
 		packRows6(d, stride, a, off, ld, kc)
 		d, off, rows = d[6:], off+6*ld, rows-6
 	}
+	packRowsEach(d, stride, a, off, ld, rows, kc)
+}
+
+// packRowsEach is packRows one row at a time.
+func packRowsEach(d []float32, stride int, a []float32, off, ld, rows, kc int) {
 	for i := 0; i < rows; i++ {
 		for p, v := range a[off+i*ld : off+i*ld+kc] {
 			d[p*stride+i] = v

@@ -2,6 +2,8 @@
 // one generator, parameterised by vector width and tile shape, emits both the
 // AVX2+FMA kernel (6x16, ymm) and the AVX-512 kernel (12x32, zmm), so the
 // logic of the AVX-512 kernel is the logic that the AVX2 tests exercise.
+// It also emits the AVX2 routines that pack a transposed operand for them
+// (8 and 6 rows at a time, pack.go).
 //
 // Usage (see the go:generate line below; `make generate` runs it):
 //
@@ -66,6 +68,9 @@ func main() {
 	for _, k := range kernels {
 		k.generate(ctx)
 	}
+	for _, p := range packs {
+		p.generate(ctx)
+	}
 
 	asmFile, err := os.Create(*out)
 	if err != nil {
@@ -128,6 +133,9 @@ func stubFile() []byte {
 			}
 		}
 		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s%s\n\n", k.name, signature[len("func"):])
+	}
+	for _, p := range packs {
+		p.stub(&b)
 	}
 	src, err := format.Source(b.Bytes())
 	if err != nil {
