@@ -26,6 +26,8 @@ import (
 	"github.com/mmcloughlin/avo/pass"
 	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/petl-go/petl/internal/gen/sgemmdoc"
 )
 
 // generator is how generated files name their source.
@@ -94,29 +96,7 @@ func main() {
 const signature = "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
 
 // doc is the kernel's definition, as a Go loop, for the stub's doc comment.
-func (k kernel) doc() []string {
-	return []string{
-		fmt.Sprintf("%s computes a %dx%d tile of C from packed panels of A and B,", k.name, k.mr, k.nr()),
-		fmt.Sprintf("with %s (mr = %d, nr = %d; k >= 1):", k.isa, k.mr, k.nr()),
-		"",
-		"\tfor i := 0; i < mr; i++ {",
-		"\t\tfor j := 0; j < nr; j++ {",
-		"\t\t\tvar s float32",
-		"\t\t\tfor p := 0; p < k; p++ {",
-		"\t\t\t\ts += a[p*mr+i] * b[p*nr+j]",
-		"\t\t\t}",
-		"\t\t\tif beta == 0 {",
-		"\t\t\t\tc[i*ldc+j] = alpha * s // c is not read",
-		"\t\t\t} else {",
-		"\t\t\t\tc[i*ldc+j] = alpha*s + beta*c[i*ldc+j]",
-		"\t\t\t}",
-		"\t\t}",
-		"\t}",
-		"",
-		"a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with",
-		"leading dimension ldc. The products are summed with FMA in order of p.",
-	}
-}
+func (k kernel) doc() []string { return sgemmdoc.Kernel(k.name, k.isa, k.mr, k.nr()) }
 
 // stubFile returns the Go declarations of the kernels with their tiles.
 func stubFile() []byte {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/petl-go/petl/internal/gen/neon"
+	"github.com/petl-go/petl/internal/gen/sgemmdoc"
 )
 
 const generator = "internal/gen/sgemmneon"
@@ -137,25 +138,5 @@ const (
 	%[1]sNR = %[3]d
 )
 `, name, mr, nr)
-	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32)", []string{
-		fmt.Sprintf("%s computes a %dx%d tile of C from packed panels of A and B,", name, mr, nr),
-		fmt.Sprintf("with NEON (mr = %d, nr = %d; k >= 1):", mr, nr),
-		"",
-		"\tfor i := 0; i < mr; i++ {",
-		"\t\tfor j := 0; j < nr; j++ {",
-		"\t\t\tvar s float32",
-		"\t\t\tfor p := 0; p < k; p++ {",
-		"\t\t\t\ts += a[p*mr+i] * b[p*nr+j]",
-		"\t\t\t}",
-		"\t\t\tif beta == 0 {",
-		"\t\t\t\tc[i*ldc+j] = alpha * s // c is not read",
-		"\t\t\t} else {",
-		"\t\t\t\tc[i*ldc+j] = alpha*s + beta*c[i*ldc+j]",
-		"\t\t\t}",
-		"\t\t}",
-		"\t}",
-		"",
-		"a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with",
-		"leading dimension ldc. The products are summed with FMA in order of p.",
-	})
+	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32)", sgemmdoc.Kernel(name, "NEON", mr, nr))
 }

@@ -1,0 +1,32 @@
+// Package sgemmdoc holds the definition of the SGEMM micro-kernel that the
+// amd64 and arm64 generators write into their stubs' doc comments, so that
+// every architecture documents the same contract in the same words.
+package sgemmdoc
+
+import "fmt"
+
+// Kernel is the doc comment of the micro-kernel name computing an mr x nr
+// tile with instruction set isa: its definition as a Go loop.
+func Kernel(name, isa string, mr, nr int) []string {
+	return []string{
+		fmt.Sprintf("%s computes a %dx%d tile of C from packed panels of A and B,", name, mr, nr),
+		fmt.Sprintf("with %s (mr = %d, nr = %d; k >= 1):", isa, mr, nr),
+		"",
+		"\tfor i := 0; i < mr; i++ {",
+		"\t\tfor j := 0; j < nr; j++ {",
+		"\t\t\tvar s float32",
+		"\t\t\tfor p := 0; p < k; p++ {",
+		"\t\t\t\ts += a[p*mr+i] * b[p*nr+j]",
+		"\t\t\t}",
+		"\t\t\tif beta == 0 {",
+		"\t\t\t\tc[i*ldc+j] = alpha * s // c is not read",
+		"\t\t\t} else {",
+		"\t\t\t\tc[i*ldc+j] = alpha*s + beta*c[i*ldc+j]",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}",
+		"",
+		"a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with",
+		"leading dimension ldc. The products are summed with FMA in order of p.",
+	}
+}
