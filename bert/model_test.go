@@ -275,14 +275,22 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	}
 }
 
-func testTrainStepAllocs(t *testing.T, clsOnly bool) {
-	defer kernels.SetThreads(kernels.Threads())
-	kernels.SetThreads(1)
-	m, err := NewRandom(tinyConfig(), 3, 4)
+// trainableModel is NewRandom(cfg, numLabels, seed) with every parameter
+// trainable.
+func trainableModel(t *testing.T, cfg Config, numLabels int, seed uint64) *Model {
+	t.Helper()
+	m, err := NewRandom(cfg, numLabels, seed)
 	require.NoError(t, err)
 	for _, p := range m.Params() {
 		m.SetTrainable(p, true)
 	}
+	return m
+}
+
+func testTrainStepAllocs(t *testing.T, clsOnly bool) {
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(1)
+	m := trainableModel(t, tinyConfig(), 3, 4)
 	batch := testBatch(4, 12, []int{12, 3, 7, 1}, 1)
 	labels := []int32{0, 2, 1, 1}
 	st := &State{Train: true, CLSOnly: clsOnly, RNG: *nn.NewRNG(5)}
@@ -348,11 +356,7 @@ func TestDropoutOnlyInTraining(t *testing.T) {
 func TestBackwardWithDropout(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.HiddenDropout, cfg.AttentionDropout, cfg.InitializerRange = 0.2, 0.2, 0.2
-	m, err := NewRandom(cfg, 3, 11)
-	require.NoError(t, err)
-	for _, p := range m.Params() {
-		m.SetTrainable(p, true)
-	}
+	m := trainableModel(t, cfg, 3, 11)
 	batch := testBatch(3, 7, []int{7, 4, 2}, 8)
 	labels := []int32{2, 0, 1}
 	st := &State{Train: true}
@@ -522,11 +526,7 @@ func TestCLSOnlyTraining(t *testing.T) {
 func TestBackwardHiddenLogits(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.HiddenDropout, cfg.AttentionDropout, cfg.InitializerRange = 0.1, 0.1, 0.2
-	m, err := NewRandom(cfg, 2, 5)
-	require.NoError(t, err)
-	for _, p := range m.Params() {
-		m.SetTrainable(p, true)
-	}
+	m := trainableModel(t, cfg, 2, 5)
 	const B, T = 3, 6
 	C := cfg.HiddenSize
 	batch := testBatch(B, T, []int{6, 3, 5}, 4)
