@@ -18,17 +18,19 @@ func packRowsAVX2(d []float32, stride int, a []float32, off, ld, rows, kc int) {
 		packRowsGeneric(d, stride, a, off, ld, rows, kc)
 		return
 	}
-	for ; rows >= 8; rows -= 8 {
-		packRowsCheck(d, stride, a, off, ld, 8, kc)
-		asm.PackRows8AVX2(&d[0], stride, &a[off], ld, kc)
-		d, off = d[8:], off+8*ld
-	}
-	if rows >= 6 {
-		packRowsCheck(d, stride, a, off, ld, 6, kc)
-		asm.PackRows6AVX2(&d[0], stride, &a[off], ld, kc)
-		d, off, rows = d[6:], off+6*ld, rows-6
-	}
-	packRowsEach(d, stride, a, off, ld, rows, kc)
+	packRowsBy(packRows8AVX2, packRows6AVX2, d, stride, a, off, ld, rows, kc)
+}
+
+// packRows8AVX2 is packRows8 by asm.PackRows8AVX2, bounds checked first.
+func packRows8AVX2(d []float32, stride int, a []float32, off, ld, kc int) {
+	packRowsCheck(d, stride, a, off, ld, 8, kc)
+	asm.PackRows8AVX2(&d[0], stride, &a[off], ld, kc)
+}
+
+// packRows6AVX2 is packRows6 by asm.PackRows6AVX2, bounds checked first.
+func packRows6AVX2(d []float32, stride int, a []float32, off, ld, kc int) {
+	packRowsCheck(d, stride, a, off, ld, 6, kc)
+	asm.PackRows6AVX2(&d[0], stride, &a[off], ld, kc)
 }
 
 // packRowsCheck panics, as the Go loops would, unless a holds rows rows of

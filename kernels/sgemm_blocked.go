@@ -509,12 +509,22 @@ func packRows(d []float32, stride int, a []float32, off, ld, rows, kc int) {
 // packRowsGeneric is the packRowsFunc in Go: 8 or 6 rows at a time, then
 // the rows left one by one.
 func packRowsGeneric(d []float32, stride int, a []float32, off, ld, rows, kc int) {
+	packRowsBy(packRows8, packRows6, d, stride, a, off, ld, rows, kc)
+}
+
+// packBlock transposes a block of a fixed number of rows (packRows8,
+// packRows6 and their vector versions).
+type packBlock func(d []float32, stride int, a []float32, off, ld, kc int)
+
+// packRowsBy is packRows with blocks of 8 rows by p8 while 8 are left, one
+// block of 6 by p6 if 6 are left, then the rest one row at a time.
+func packRowsBy(p8, p6 packBlock, d []float32, stride int, a []float32, off, ld, rows, kc int) {
 	for ; rows >= 8; rows -= 8 {
-		packRows8(d, stride, a, off, ld, kc)
+		p8(d, stride, a, off, ld, kc)
 		d, off = d[8:], off+8*ld
 	}
 	if rows >= 6 {
-		packRows6(d, stride, a, off, ld, kc)
+		p6(d, stride, a, off, ld, kc)
 		d, off, rows = d[6:], off+6*ld, rows-6
 	}
 	packRowsEach(d, stride, a, off, ld, rows, kc)
