@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -190,11 +191,11 @@ func Pack(docs []Document, tok *bert.Tokenizer, sp Special, opt PackOptions) (*S
 			split = 1 + int(rng.Uint64()%uint64(len(lines)-1)) // lines before the split
 		}
 		swap := split > 0 && opt.Swap > 0 && rng.Float64() < opt.Swap
-		if swap { // B, then A: rotate the lines so the split falls after B
-			n := len(lines)
-			rot := append(append(make([][]int32, 0, n), lines[split:]...), lines[:split]...)
-			copy(lines, rot)
-			split = n - split
+		if swap { // B, then A: rotate the lines in place (three reversals) so the split falls after B
+			slices.Reverse(lines[:split])
+			slices.Reverse(lines[split:])
+			slices.Reverse(lines)
+			split = len(lines) - split
 		}
 		s.IDs = append(s.IDs, sp.CLS)
 		sepAt := int32(0)
