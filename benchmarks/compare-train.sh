@@ -8,6 +8,7 @@
 # PyTorch: ../shared/anchors/run.sh torch SIZE MODE THREADS (median of 7 steps, peak RSS of the process).
 # petl:    BenchmarkTrainStep in benchmarks/train_test.go, one process per size and mode (so that its
 #          peak RSS is that mode's alone), median of COUNT runs (default 3) of BENCHTIME steps.
+# PETL_TRAIN_DROPOUT=0 turns petl's dropout off, as the anchor has none (default 0.1, as training).
 # Prints ms/step for both, the ratio petl / PyTorch (target <= 0.8) and the peak RSS of each
 # (target in adapter mode: petl <= 0.6 x PyTorch).
 set -e

@@ -40,15 +40,25 @@ import (
 //
 // With PETL_TRAIN_CLS_ONLY=1 the last layer computes only the [CLS] rows
 // (bert.State.CLSOnly: the same gradients, less work and memory); the
-// default computes every row, as the anchor does.
+// default computes every row, as the anchor does. PETL_TRAIN_DROPOUT sets
+// the dropout probability (default 0.1, as in training); the anchor has no
+// dropout, so PETL_TRAIN_DROPOUT=0 measures the same work as it does.
 func BenchmarkTrainStep(b *testing.B) {
+	drop := float32(0.1)
+	if v := os.Getenv("PETL_TRAIN_DROPOUT"); v != "" {
+		p, err := strconv.ParseFloat(v, 32)
+		if err != nil || p < 0 || p >= 1 {
+			b.Fatalf("PETL_TRAIN_DROPOUT=%q: want a probability in [0, 1)", v)
+		}
+		drop = float32(p)
+	}
 	for _, s := range bertShapes {
 		b.Run(s.name, func(b *testing.B) {
 			for _, mode := range []string{"adapter", "full"} {
 				b.Run("mode="+mode, func(b *testing.B) {
 					cfg := bert.Config{VocabSize: s.vocab, HiddenSize: s.hidden, NumLayers: s.layers, NumHeads: s.heads,
 						IntermediateSize: s.ff, MaxPositions: s.maxPositions, TypeVocabSize: 2, HiddenAct: "gelu",
-						LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02}
+						LayerNormEps: 1e-12, HiddenDropout: drop, AttentionDropout: drop, InitializerRange: 0.02}
 					m := mappedModel(b, cfg)
 					plan := adapter.Plan{Method: adapter.MethodFull}
 					if mode == "adapter" {
