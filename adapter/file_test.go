@@ -156,6 +156,79 @@ func TestModelFingerprintMatchesCheckpoint(t *testing.T) {
 	}
 }
 
+// TestTwoTasksOneCheckpoint serves two tasks from one mapped checkpoint: two
+// models over it, each with its own adapter file applied, give the logits
+// their adapters gave when trained, and hold the frozen weights once between
+// them (the same mapped memory), while the trained tensors are their own.
+func TestTwoTasksOneCheckpoint(t *testing.T) {
+	m := tinyModel(t, 0)
+	fp := ModelFingerprint(m)
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	dir := t.TempDir()
+	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, ts))
+	ck, err := bert.OpenCheckpoint(dir)
+	require.NoError(t, err)
+	defer ck.Close()
+
+	plans := []Plan{{Method: MethodAdapter, Adapter: Config{Size: 4}}, {Method: MethodAdapter, Adapter: Config{Size: 2, Placement: Pfeiffer}}}
+	var want [][]float32
+	var files []*File
+	for i, plan := range plans {
+		trained := tinyModelFrom(t, ck)
+		trained.InitClassifier(2, uint64(5+i))
+		s, err := Prepare(trained, plan, uint64(2+i))
+		require.NoError(t, err)
+		perturb(s.Trainable, uint64(6+i))
+		want = append(want, logits(t, trained))
+		path := filepath.Join(t.TempDir(), "task.json")
+		require.NoError(t, Save(path, fileConfig(trained, s, fp), s.Trainable))
+		f, err := Read(path)
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	require.NotEqual(t, want[0], want[1])
+
+	served := make([]*bert.Model, len(files))
+	for i, f := range files {
+		served[i] = tinyModelFrom(t, ck)
+		_, err := f.Apply(served[i], ck.Fingerprint(), false)
+		require.NoError(t, err)
+	}
+	for i, m := range served {
+		require.Equal(t, want[i], logits(t, m), "task %d", i)
+	}
+	shared, own := 0, 0
+	ps0, ps1 := map[string]*nn.Param{}, map[string]*nn.Param{}
+	for _, p := range served[0].Params() {
+		ps0[p.Name] = p
+	}
+	for _, p := range served[1].Params() {
+		ps1[p.Name] = p
+	}
+	for name, p0 := range ps0 {
+		p1, ok := ps1[name]
+		_, inFile0 := files[0].Tensors[name]
+		_, inFile1 := files[1].Tensors[name]
+		if !ok || inFile0 || inFile1 {
+			if ok && len(p0.W) > 0 {
+				require.NotSame(t, &p0.W[0], &p1.W[0], "%s: a trained tensor must be the task's own", name)
+			}
+			own++
+			continue
+		}
+		mapped, err := ck.Tensor(name)
+		require.NoError(t, err)
+		require.Same(t, &mapped[0], &p0.W[0], "%s: frozen weights must be the mapped file", name)
+		require.Same(t, &mapped[0], &p1.W[0], "%s: frozen weights must be the mapped file", name)
+		shared++
+	}
+	require.Positive(t, own)
+	require.Greater(t, shared, own, "most of the base is shared")
+}
+
 func tinyModelFrom(t *testing.T, ck *bert.Checkpoint) *bert.Model {
 	m, err := bert.New(ck.Config(), ck)
 	require.NoError(t, err)
