@@ -122,17 +122,7 @@ func TestApplyOtherBase(t *testing.T) {
 // onto the checkpoint (whose weights are mapped read-only) with identical
 // predictions.
 func TestModelFingerprintMatchesCheckpoint(t *testing.T) {
-	m := tinyModel(t, 0)
-	fp := ModelFingerprint(m)
-	var ts []safetensors.Tensor
-	for _, p := range m.Params() {
-		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
-	}
-	dir := t.TempDir()
-	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, ts))
-	ck, err := bert.OpenCheckpoint(dir)
-	require.NoError(t, err)
-	defer ck.Close()
+	m, fp, ck := tinyCheckpoint(t)
 	require.Equal(t, fp, ck.Fingerprint())
 
 	for _, plan := range []Plan{{Method: MethodAdapter, Adapter: Config{Size: 4}}, {Method: MethodFull}} {
@@ -161,17 +151,7 @@ func TestModelFingerprintMatchesCheckpoint(t *testing.T) {
 // their adapters gave when trained, and hold the frozen weights once between
 // them (the same mapped memory), while the trained tensors are their own.
 func TestTwoTasksOneCheckpoint(t *testing.T) {
-	m := tinyModel(t, 0)
-	fp := ModelFingerprint(m)
-	var ts []safetensors.Tensor
-	for _, p := range m.Params() {
-		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
-	}
-	dir := t.TempDir()
-	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, ts))
-	ck, err := bert.OpenCheckpoint(dir)
-	require.NoError(t, err)
-	defer ck.Close()
+	_, fp, ck := tinyCheckpoint(t)
 
 	plans := []Plan{{Method: MethodAdapter, Adapter: Config{Size: 4}}, {Method: MethodAdapter, Adapter: Config{Size: 2, Placement: Pfeiffer}}}
 	var want [][]float32
@@ -227,6 +207,24 @@ func TestTwoTasksOneCheckpoint(t *testing.T) {
 	}
 	require.Positive(t, own)
 	require.Greater(t, shared, own, "most of the base is shared")
+}
+
+// tinyCheckpoint writes the tiny model's weights as a checkpoint and opens
+// it (closed when the test ends): the in-memory model, its fingerprint and
+// the mapped checkpoint.
+func tinyCheckpoint(t *testing.T) (*bert.Model, string, *bert.Checkpoint) {
+	t.Helper()
+	m := tinyModel(t, 0)
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	dir := t.TempDir()
+	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, ts))
+	ck, err := bert.OpenCheckpoint(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { ck.Close() })
+	return m, ModelFingerprint(m), ck
 }
 
 func tinyModelFrom(t *testing.T, ck *bert.Checkpoint) *bert.Model {
