@@ -135,7 +135,11 @@ type Grid struct {
 	Methods []Method       // rows
 	Epochs  map[string]int // epochs per task key; tasks not listed use DefaultEpochs
 	Limits  map[string]int // training examples per task key (first N); absent or 0: all
-	Seed    uint64
+	// Seeds: every setting is trained once per seed (the seed sets the
+	// head and adapter initialisation, the example order, dropout and, on
+	// a random base, its weights); the table reports the mean over seeds.
+	// Empty: seed 0 alone.
+	Seeds []uint64
 }
 
 // DefaultEpochs is the number of epochs of a task not listed in
@@ -150,18 +154,33 @@ func (g Grid) EpochsFor(t string) int {
 	return DefaultEpochs
 }
 
-// Runs lists every run of the grid, tasks in order, then methods, then
-// learning rates.
+// SeedList is g.Seeds, or seed 0 alone when it is empty.
+func (g Grid) SeedList() []uint64 {
+	if len(g.Seeds) == 0 {
+		return []uint64{0}
+	}
+	return g.Seeds
+}
+
+// Runs lists every run of the grid: seeds in order (so that the first
+// seed's table is complete first), then tasks, methods and learning rates.
 func (g Grid) Runs() []Run {
 	var runs []Run
-	for _, t := range g.Tasks {
-		for _, m := range g.Methods {
-			for _, lr := range m.LRs {
-				runs = append(runs, Run{Task: t, Method: m.Name, LR: lr, Epochs: g.EpochsFor(t), Limit: g.Limits[t], Seed: g.Seed})
+	for _, seed := range g.SeedList() {
+		for _, t := range g.Tasks {
+			for _, m := range g.Methods {
+				for _, lr := range m.LRs {
+					runs = append(runs, g.run(t, m.Name, lr, seed))
+				}
 			}
 		}
 	}
 	return runs
+}
+
+// run is the grid's run of task t, method, lr and seed.
+func (g Grid) run(t, method string, lr float64, seed uint64) Run {
+	return Run{Task: t, Method: method, LR: lr, Epochs: g.EpochsFor(t), Limit: g.Limits[t], Seed: seed}
 }
 
 // Method returns the grid's method named name.

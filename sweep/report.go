@@ -12,12 +12,18 @@ import (
 	"github.com/petl-go/petl/task"
 )
 
-// Cell is the chosen setting of one method on one task: the run with the
-// best dev score over the learning-rate grid (and, within the run, over
-// the epochs).
+// Cell is the chosen setting of one method on one task: the learning rate
+// with the best dev score (each run's best epoch), averaged over the seeds
+// when there are several.
 type Cell struct {
+	// Outcome is the chosen learning rate's run of the first seed that has
+	// one (its Best is that seed's score; Mean is the cell's score).
 	Outcome
-	Tried int // runs compared (learning rates)
+	Tried int // learning rates compared
+	// Scores are the chosen learning rate's best dev scores, one per seed
+	// that has a run, in the grid's seed order; Mean is their mean.
+	Scores []float64
+	Mean   float64
 }
 
 // Row is one method's line of the table.
@@ -35,7 +41,7 @@ func (r Row) Mean(tasks []string) (float64, bool) {
 	sum, n := 0.0, 0
 	for _, t := range tasks {
 		if c, ok := r.Cells[t]; ok {
-			sum += c.Best
+			sum += c.Mean
 			n++
 		}
 	}
@@ -79,9 +85,10 @@ type Results struct {
 	Rows  []Row
 }
 
-// Collect chooses, for each method and task of g, the best outcome over
-// the learning rates, and adds a row "adapters (8-256)" that picks the
-// adapter size per task on dev when g has more than one adapter size.
+// Collect chooses, for each method and task of g, the learning rate with
+// the best mean dev score over the seeds, and adds a row "adapters (8-256)"
+// that picks the adapter size per task on dev when g has more than one
+// adapter size.
 func Collect(g Grid, outcomes []Outcome) Results {
 	byKey := map[string]Outcome{}
 	for _, o := range outcomes {
@@ -92,22 +99,33 @@ func Collect(g Grid, outcomes []Outcome) Results {
 	for _, m := range g.Methods {
 		row := Row{Method: m, Label: m.Label(), Cells: map[string]Cell{}}
 		for _, t := range g.Tasks {
-			var best *Outcome
+			var best *Cell
 			tried := 0
 			for _, lr := range m.LRs {
-				run := Run{Task: t, Method: m.Name, LR: lr, Epochs: g.EpochsFor(t), Limit: g.Limits[t], Seed: g.Seed}
-				o, ok := byKey[run.Key()]
-				if !ok {
+				var c Cell
+				for _, seed := range g.SeedList() {
+					o, ok := byKey[g.run(t, m.Name, lr, seed).Key()]
+					if !ok {
+						continue
+					}
+					if c.Scores == nil {
+						c.Outcome = o
+					}
+					c.Scores = append(c.Scores, o.Best)
+					c.Mean += o.Best
+				}
+				if c.Scores == nil {
 					continue
 				}
+				c.Mean /= float64(len(c.Scores))
 				tried++
-				if best == nil || o.Best > best.Best {
-					o := o
-					best = &o
+				if best == nil || c.Mean > best.Mean {
+					best = &c
 				}
 			}
 			if best != nil {
-				row.Cells[t] = Cell{Outcome: *best, Tried: tried}
+				best.Tried = tried
+				row.Cells[t] = *best
 			}
 		}
 		res.Rows = append(res.Rows, row)
@@ -132,7 +150,7 @@ func Collect(g Grid, outcomes []Outcome) Results {
 		for _, t := range g.Tasks {
 			for _, r := range adapterRows {
 				c, ok := r.Cells[t]
-				if ok && (row.Cells[t].Task == "" || c.Best > row.Cells[t].Best) {
+				if ok && (row.Cells[t].Task == "" || c.Mean > row.Cells[t].Mean) {
 					row.Cells[t] = c
 					row.Sizes[t] = r.Method.Plan.Adapter.Size
 				}
@@ -182,9 +200,9 @@ func (res Results) WriteTable(w io.Writer) error {
 			case !ok:
 				b.WriteString(" - |")
 			case r.Sizes != nil:
-				fmt.Fprintf(&b, " %.1f (%d) |", 100*c.Best, r.Sizes[t])
+				fmt.Fprintf(&b, " %.1f (%d) |", 100*c.Mean, r.Sizes[t])
 			default:
-				fmt.Fprintf(&b, " %.1f |", 100*c.Best)
+				fmt.Fprintf(&b, " %.1f |", 100*c.Mean)
 			}
 		}
 		mean, complete := r.Mean(res.Tasks)
@@ -193,6 +211,43 @@ func (res Results) WriteTable(w io.Writer) error {
 		} else {
 			b.WriteString(" - |\n")
 		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteSeeds writes each method's score per seed on each task (x100, at
+// the learning rate chosen on the mean), "a / b / c", and the mean: the
+// spread that the means of WriteTable hide.
+func (res Results) WriteSeeds(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| method |")
+	for _, t := range res.Tasks {
+		fmt.Fprintf(&b, " %s |", taskName(t))
+	}
+	b.WriteString("\n|---|")
+	for range res.Tasks {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range res.Rows {
+		if len(r.Cells) == 0 || r.Sizes != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s |", r.Label)
+		for _, t := range res.Tasks {
+			c, ok := r.Cells[t]
+			if !ok {
+				b.WriteString(" - |")
+				continue
+			}
+			s := make([]string, len(c.Scores))
+			for i, x := range c.Scores {
+				s[i] = fmt.Sprintf("%.1f", 100*x)
+			}
+			fmt.Fprintf(&b, " %s (%.1f) |", strings.Join(s, " / "), 100*c.Mean)
+		}
+		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -215,10 +270,13 @@ func (res Results) WriteDetails(w io.Writer, outcomes []Outcome) error {
 			if list[i].Method != list[j].Method {
 				return list[i].Method < list[j].Method
 			}
-			return list[i].LR < list[j].LR
+			if list[i].LR != list[j].LR {
+				return list[i].LR < list[j].LR
+			}
+			return list[i].Seed < list[j].Seed
 		})
 		fmt.Fprintf(&b, "\n### %s (%s, %d training examples, %d epochs)\n\n", taskName(t), list[0].Main, list[0].Examples, list[0].Epochs)
-		b.WriteString("| method | lr | dev score per epoch | best | time |\n|---|---:|---|---:|---:|\n")
+		b.WriteString("| method | lr | seed | dev score per epoch | best | time |\n|---|---:|---:|---|---:|---:|\n")
 		for _, o := range list {
 			var ep []string
 			for _, d := range o.Dev {
@@ -228,7 +286,7 @@ func (res Results) WriteDetails(w io.Writer, outcomes []Outcome) error {
 			if o.Diverged != "" {
 				note = " (diverged)"
 			}
-			fmt.Fprintf(&b, "| %s | %g | %s | %.1f%s | %.0f s |\n", o.Method, o.LR, strings.Join(ep, " "), 100*o.Best, note, o.Seconds)
+			fmt.Fprintf(&b, "| %s | %g | %d | %s | %.1f%s | %.0f s |\n", o.Method, o.LR, o.Seed, strings.Join(ep, " "), 100*o.Best, note, o.Seconds)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -265,7 +323,7 @@ func (res Results) Chart(title string) (*svgplot.Chart, error) {
 func (res Results) TaskChart(title, taskKey string) (*svgplot.Chart, error) {
 	return res.chart(title, taskName(taskKey)+" dev score", func(r Row) (float64, float64, bool) {
 		c, ok := r.Cells[taskKey]
-		return c.Best, c.TrainedFraction(), ok
+		return c.Mean, c.TrainedFraction(), ok
 	})
 }
 

@@ -84,7 +84,7 @@ func TestParseLists(t *testing.T) {
 }
 
 func testGrid(t *testing.T, methods ...string) Grid {
-	g := Grid{Tasks: []string{"sst2", "rte"}, Epochs: map[string]int{"rte": 4}, Limits: map[string]int{"sst2": 100}, Seed: 3}
+	g := Grid{Tasks: []string{"sst2", "rte"}, Epochs: map[string]int{"rte": 4}, Limits: map[string]int{"sst2": 100}, Seeds: []uint64{3}}
 	for _, n := range methods {
 		m, err := ParseMethod(n, 2)
 		require.NoError(t, err)
@@ -206,7 +206,7 @@ func TestCollect(t *testing.T) {
 
 	b.Reset()
 	require.NoError(t, res.WriteDetails(&b, outs))
-	require.Contains(t, b.String(), "| adapter-8 | 0.005 | 62.0 | 62.0 | 0 s |")
+	require.Contains(t, b.String(), "| adapter-8 | 0.005 | 3 | 62.0 | 62.0 | 0 s |")
 
 	chart, err := res.Chart("test")
 	require.NoError(t, err)
@@ -248,6 +248,52 @@ func TestCollect(t *testing.T) {
 
 	_, err = Collect(testGrid(t, "adapter-8"), outs).Chart("no full")
 	require.Error(t, err)
+}
+
+// TestCollectSeeds checks the choice over several seeds: the learning rate
+// with the best mean wins even when another has the single best run, the
+// scores are listed in seed order, and a seed without a run is left out of
+// the mean.
+func TestCollectSeeds(t *testing.T) {
+	g := testGrid(t, "full")
+	g.Seeds = []uint64{3, 4, 5}
+	at := func(task string, lr, best float64, seed uint64) Outcome {
+		o := outcome(task, "full", lr, best, 1000)
+		o.Seed = seed
+		return o
+	}
+	outs := []Outcome{
+		// sst2: 1e-4 has the best run (0.90) but 5e-4 the best mean.
+		at("sst2", 1e-4, 0.90, 3), at("sst2", 1e-4, 0.60, 4), at("sst2", 1e-4, 0.60, 5),
+		at("sst2", 5e-4, 0.70, 5), at("sst2", 5e-4, 0.80, 3), at("sst2", 5e-4, 0.75, 4),
+		// rte: seed 4 missing.
+		at("rte", 1e-4, 0.50, 5), at("rte", 1e-4, 0.60, 3),
+	}
+	res := Collect(g, outs)
+	require.Len(t, res.Rows, 1)
+	sst2 := res.Rows[0].Cells["sst2"]
+	require.Equal(t, 5e-4, sst2.LR)
+	require.Equal(t, []float64{0.80, 0.75, 0.70}, sst2.Scores)
+	require.InDelta(t, 0.75, sst2.Mean, 1e-12)
+	require.Equal(t, 2, sst2.Tried)
+	rte := res.Rows[0].Cells["rte"]
+	require.Equal(t, []float64{0.60, 0.50}, rte.Scores)
+	require.InDelta(t, 0.55, rte.Mean, 1e-12)
+	mean, complete := res.Rows[0].Mean(g.Tasks)
+	require.True(t, complete)
+	require.InDelta(t, 0.65, mean, 1e-12)
+
+	var b bytes.Buffer
+	require.NoError(t, res.WriteTable(&b))
+	require.Contains(t, b.String(), "| full fine-tuning | 2.00x | 100% | 75.0 | 55.0 | 65.0 |")
+	b.Reset()
+	require.NoError(t, res.WriteSeeds(&b))
+	require.Contains(t, b.String(), "| full fine-tuning | 80.0 / 75.0 / 70.0 (75.0) | 60.0 / 50.0 (55.0) |")
+
+	runs := g.Runs()
+	require.Len(t, runs, 3*2*len(DefaultFullLRs))
+	require.Equal(t, uint64(3), runs[0].Seed)
+	require.Equal(t, uint64(5), runs[len(runs)-1].Seed)
 }
 
 // The runner tests train a tiny random BERT on a synthetic sentiment task.
@@ -308,7 +354,7 @@ func synthetic(t *testing.T, n, offset int) *task.Dataset {
 func testRunner(t *testing.T, store *Store, jobs int) *Runner {
 	v, err := bert.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, words...))
 	require.NoError(t, err)
-	g := Grid{Tasks: []string{"sst2"}, Epochs: map[string]int{"sst2": 2}, Seed: 5}
+	g := Grid{Tasks: []string{"sst2"}, Epochs: map[string]int{"sst2": 2}, Seeds: []uint64{5}}
 	for _, n := range []string{"full", "full-random", "adapter-4"} {
 		m, err := ParseMethod(n, 2)
 		require.NoError(t, err)

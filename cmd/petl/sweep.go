@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -99,7 +100,8 @@ func runSweep(ctx context.Context, args []string) error {
 	limits := fs.String("limit", "", "use only the first N training examples of a task, e.g. sst2=20000")
 	batch := fs.Int("batch", 32, "batch size")
 	maxLen := fs.Int("max-len", 128, "maximum tokens per sequence")
-	seed := fs.Uint64("seed", 1, "seed of every run (head and adapter initialisation, order, dropout)")
+	seed := fs.Uint64("seed", 1, "seed of every run (head and adapter initialisation, order, dropout; on a random base its weights)")
+	seeds := fs.String("seeds", "", "several seeds, e.g. 1,2,3: every setting trained once per seed, the table shows the mean (instead of --seed)")
 	jobs := fs.Int("jobs", 0, "runs trained at the same time (default: one per core, each with one kernel thread)")
 	threads := fs.Int("threads", 0, "kernel threads per run (default: cores / jobs)")
 	out := fs.String("out", "sweep", "output folder: results.jsonl (resumable), results.md, figure.svg")
@@ -115,7 +117,17 @@ func runSweep(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	g := sweep.Grid{Seed: *seed}
+	g := sweep.Grid{Seeds: []uint64{*seed}}
+	if *seeds != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["seed"] {
+			return fmt.Errorf("--seed and --seeds: give one of them")
+		}
+		if g.Seeds, err = parseSeeds(*seeds); err != nil {
+			return fmt.Errorf("--seeds: %w", err)
+		}
+	}
 	for _, t := range strings.Split(*tasks, ",") {
 		spec, err := task.Lookup(strings.TrimSpace(t))
 		if err != nil {
@@ -212,10 +224,20 @@ func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome)
 	res := sweep.Collect(g, outcomes)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Sweep on %s\n\n", model)
-	b.WriteString("Dev scores x100 (each task's GLUE metric), the best learning rate and epoch of each method chosen on dev.\n")
+	b.WriteString("Dev scores x100 (each task's GLUE metric), the best learning rate and epoch of each method chosen on dev")
+	if len(g.Seeds) > 1 {
+		fmt.Fprintf(&b, ";\nthe mean over %d seeds (%s), the learning rate chosen on that mean", len(g.Seeds), uints(g.Seeds))
+	}
+	b.WriteString(".\n")
 	b.WriteString("Total params: parameters needed for all the tasks as a multiple of the base.\n\n")
 	if err := res.WriteTable(&b); err != nil {
 		return err
+	}
+	if len(g.Seeds) > 1 {
+		b.WriteString("\n## Per seed\n\nSeeds " + uints(g.Seeds) + " in order, then (the mean).\n\n")
+		if err := res.WriteSeeds(&b); err != nil {
+			return err
+		}
 	}
 	b.WriteString("\n## Every run\n")
 	if err := res.WriteDetails(&b, outcomes); err != nil {
@@ -254,6 +276,32 @@ func modelConfig(model string) (bert.Config, error) {
 		return tinyConfig(30522), nil
 	}
 	return bert.LoadConfig(filepath.Join(model, "config.json"))
+}
+
+// parseSeeds reads a comma-separated list of distinct seeds.
+func parseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	seen := map[uint64]bool{}
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a seed (want non-negative integers, e.g. 1,2,3)", f)
+		}
+		if seen[v] {
+			return nil, fmt.Errorf("seed %d given twice", v)
+		}
+		seen[v] = true
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func uints(v []uint64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatUint(x, 10)
+	}
+	return strings.Join(s, ", ")
 }
 
 func floats(v []float64) string {
