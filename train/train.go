@@ -113,8 +113,9 @@ func (c Config) withDefaults() (Config, error) {
 	return c, c.AdamW.Validate()
 }
 
-// ErrInterrupted is returned (wrapped) by Run when its context was
-// cancelled; the checkpoint it names resumes the run.
+// ErrInterrupted is returned (wrapped, together with the context's error)
+// by Run when its context was cancelled; the checkpoint it names resumes the
+// run.
 var ErrInterrupted = errors.New("training interrupted")
 
 // ErrDiverged is returned (wrapped) by Run when a loss or gradient norm is
@@ -401,13 +402,13 @@ func (t *Trainer) diverged(err error) error {
 // interrupt writes a checkpoint after a cancellation.
 func (t *Trainer) interrupt(cause error) (*Result, error) {
 	if t.cfg.Checkpoint == "" {
-		return t.result(), fmt.Errorf("%w at step %d (%v); no checkpoint path was configured", ErrInterrupted, t.step, cause)
+		return t.result(), fmt.Errorf("%w at step %d (%w); no checkpoint path was configured", ErrInterrupted, t.step, cause)
 	}
 	if err := t.writeCheckpoint(); err != nil {
-		return t.result(), errors.Join(fmt.Errorf("%w at step %d", ErrInterrupted, t.step), err)
+		return t.result(), errors.Join(fmt.Errorf("%w at step %d (%w)", ErrInterrupted, t.step, cause), err)
 	}
 	t.logf("interrupted at step %d/%d: checkpoint %s (continue with --resume %s)\n", t.step, t.totalSteps, t.cfg.Checkpoint, t.cfg.Checkpoint)
-	return t.result(), fmt.Errorf("%w at step %d: checkpoint written to %s", ErrInterrupted, t.step, t.cfg.Checkpoint)
+	return t.result(), fmt.Errorf("%w at step %d (%w): checkpoint written to %s", ErrInterrupted, t.step, cause, t.cfg.Checkpoint)
 }
 
 func (t *Trainer) result() *Result {

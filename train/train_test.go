@@ -168,6 +168,7 @@ func TestResume(t *testing.T) {
 			a := newTrainer(t, cfg, train, dev)
 			res, err := a.tr.Run(ctx)
 			require.ErrorIs(t, err, ErrInterrupted)
+			require.ErrorIs(t, err, context.Canceled)
 			require.Equal(t, stopAt, res.Steps)
 			require.Equal(t, refRes.Losses[:stopAt], res.Losses)
 			ckpt := a.tr.Config().Checkpoint
