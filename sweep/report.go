@@ -175,20 +175,28 @@ func taskName(key string) string {
 	return key
 }
 
+// writeHeader writes a markdown table's header: the columns before, one per
+// task, the columns after; the first column left-aligned, the others with
+// the alignment marker align ("---:" or "---").
+func (res Results) writeHeader(b *strings.Builder, before, after []string, align string) {
+	cols := append([]string{}, before...)
+	for _, t := range res.Tasks {
+		cols = append(cols, taskName(t))
+	}
+	cols = append(cols, after...)
+	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|---|")
+	for range cols[1:] {
+		b.WriteString(align + "|")
+	}
+	b.WriteString("\n")
+}
+
 // WriteTable writes the Table-1-like markdown table: total parameters for
 // all tasks, trained parameters per task, the dev score of each task (x100,
 // the task's main metric) and the mean.
 func (res Results) WriteTable(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("| method | total params | trained params / task |")
-	for _, t := range res.Tasks {
-		fmt.Fprintf(&b, " %s |", taskName(t))
-	}
-	b.WriteString(" mean |\n|---|---:|---:|")
-	for range res.Tasks {
-		b.WriteString("---:|")
-	}
-	b.WriteString("---:|\n")
+	res.writeHeader(&b, []string{"method", "total params", "trained params / task"}, []string{"mean"}, "---:")
 	for _, r := range res.Rows {
 		if len(r.Cells) == 0 {
 			continue
@@ -221,15 +229,7 @@ func (res Results) WriteTable(w io.Writer) error {
 // spread that the means of WriteTable hide.
 func (res Results) WriteSeeds(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("| method |")
-	for _, t := range res.Tasks {
-		fmt.Fprintf(&b, " %s |", taskName(t))
-	}
-	b.WriteString("\n|---|")
-	for range res.Tasks {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	res.writeHeader(&b, []string{"method"}, nil, "---")
 	for _, r := range res.Rows {
 		if len(r.Cells) == 0 || r.Sizes != nil {
 			continue
