@@ -81,7 +81,7 @@ run:
 ## sweep: the paper's experiment on the shipped model (docs/sweep.md): six GLUE tasks,
 ## full fine-tuning, adapters 8/64/256, top-1, layer norms + head, random-init baselines.
 ## Resumable: run it again after an interruption. Results in out/sweep.
-SWEEP_FLAGS ?= --epochs 3 --task-epochs rte=5,wnli=5,sst2=2 --limit sst2=10000 --batch 32 --max-len 128 --seed 1 --lr-full 2e-4,1e-3
+SWEEP_FLAGS ?= --epochs 10 --task-epochs sst2=3 --limit sst2=20000 --batch 32 --max-len 128 --seed 1 --lr-full 2e-4,1e-3
 sweep:
 	$(GO) build -o out/petl ./cmd/petl
 	out/petl sweep --model $(RUN_MODEL) $(SWEEP_FLAGS) $(DATA_FLAG) --out out/sweep
