@@ -232,6 +232,25 @@ func ParseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
+// ParseSeeds reads a comma-separated list of distinct seeds ("1,2,3"), in
+// the order given.
+func ParseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	seen := map[uint64]bool{}
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sweep: %q is not a seed (want non-negative integers, e.g. 1,2,3)", f)
+		}
+		if seen[v] {
+			return nil, fmt.Errorf("sweep: seed %d given twice", v)
+		}
+		seen[v] = true
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

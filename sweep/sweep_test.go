@@ -81,6 +81,13 @@ func TestParseLists(t *testing.T) {
 		_, err := ParseFloats(bad)
 		require.Error(t, err, bad)
 	}
+	seeds, err := ParseSeeds("3, 1,2")
+	require.NoError(t, err)
+	require.Equal(t, []uint64{3, 1, 2}, seeds)
+	for _, bad := range []string{"", "1,1", "-1", "x", "1,"} {
+		_, err := ParseSeeds(bad)
+		require.Error(t, err, bad)
+	}
 }
 
 func testGrid(t *testing.T, methods ...string) Grid {

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -63,4 +64,11 @@ func usage() {
 	}
 	b.WriteString("\nRun `petl <command> -h` for a command's flags.\n")
 	fmt.Fprint(os.Stderr, b.String())
+}
+
+// flagsSet returns the names of the flags given on fs's command line.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }

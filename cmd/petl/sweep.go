@@ -119,12 +119,10 @@ func runSweep(ctx context.Context, args []string) error {
 	}
 	g := sweep.Grid{Seeds: []uint64{*seed}}
 	if *seeds != "" {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if set["seed"] {
+		if flagsSet(fs)["seed"] {
 			return fmt.Errorf("--seed and --seeds: give one of them")
 		}
-		if g.Seeds, err = parseSeeds(*seeds); err != nil {
+		if g.Seeds, err = sweep.ParseSeeds(*seeds); err != nil {
 			return fmt.Errorf("--seeds: %w", err)
 		}
 	}
@@ -276,24 +274,6 @@ func modelConfig(model string) (bert.Config, error) {
 		return tinyConfig(30522), nil
 	}
 	return bert.LoadConfig(filepath.Join(model, "config.json"))
-}
-
-// parseSeeds reads a comma-separated list of distinct seeds.
-func parseSeeds(s string) ([]uint64, error) {
-	var out []uint64
-	seen := map[uint64]bool{}
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a seed (want non-negative integers, e.g. 1,2,3)", f)
-		}
-		if seen[v] {
-			return nil, fmt.Errorf("seed %d given twice", v)
-		}
-		seen[v] = true
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 func uints(v []uint64) string {

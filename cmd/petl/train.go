@@ -236,8 +236,7 @@ func runTrain(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := flagsSet(fs)
 
 	plan, err := planFromFlags(set, *size, *full, *topK, *lnHead, *placement, *act, *initStd, *pooler)
 	if err != nil {
