@@ -181,13 +181,14 @@ func TestTwoTasksOneCheckpoint(t *testing.T) {
 		require.Equal(t, want[i], logits(t, m), "task %d", i)
 	}
 	shared, own := 0, 0
-	ps0, ps1 := map[string]*nn.Param{}, map[string]*nn.Param{}
-	for _, p := range served[0].Params() {
-		ps0[p.Name] = p
+	byName := func(m *bert.Model) map[string]*nn.Param {
+		ps := map[string]*nn.Param{}
+		for _, p := range m.Params() {
+			ps[p.Name] = p
+		}
+		return ps
 	}
-	for _, p := range served[1].Params() {
-		ps1[p.Name] = p
-	}
+	ps0, ps1 := byName(served[0]), byName(served[1])
 	for name, p0 := range ps0 {
 		p1, ok := ps1[name]
 		_, inFile0 := files[0].Tensors[name]
