@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -35,7 +36,10 @@ var bertShapes = []struct {
 // only the [CLS] rows in the last layer (bert.State.CLSOnly), which is all
 // that the logits need. Weights are random
 // (bert.NewRandom), written to a temporary checkpoint and memory-mapped back,
-// so the model runs on the mapped file as it would on a real checkpoint.
+// so the model runs on the mapped file as it would on a real checkpoint, and
+// the dense weights are packed for the kernels into a second mapped file
+// (bert.Model.PackWeights), as petl eval and predict do; PETL_BENCH_PACK=0
+// runs without, packing them on every call.
 //
 // Metrics: seq/s (sequences per second of wall time), seq/cpu-s (per second
 // of process CPU time, all threads together: on a shared machine, where other
@@ -98,6 +102,14 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	}
 	if err := m.LoadClassifier(ck, 2); err != nil {
 		b.Fatal(err)
+	}
+	if os.Getenv("PETL_BENCH_PACK") != "0" {
+		st, err := m.PackWeights(filepath.Join(dir, "packed.safetensors"), ck.Fingerprint())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("packed weights: %d tensors, %.1f MiB in %s", st.Tensors, float64(st.Bytes)/(1<<20), st.Path)
+		b.Cleanup(func() { m.Unpack() })
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package bert
 import (
 	"fmt"
 
+	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 )
@@ -57,6 +58,8 @@ type Model struct {
 
 	readOnly   bool // base weights may be read-only memory
 	headOnHeap bool // the classifier was made by InitClassifier
+
+	packFile *safetensors.File // the mapping of PackWeights' file, if any
 }
 
 // Embeddings is BERT's input layer: word, position and token-type

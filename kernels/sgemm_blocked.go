@@ -180,6 +180,8 @@ type sgemmJob struct {
 	bar   barrier
 	bufB  []float32   // packed B block, kc x nc, shared in a row split
 	local []sgemmWork // per worker
+
+	packed *PackedB // B packed ahead of time (SgemmPacked); nil: pack here
 }
 
 // sgemmWork is a worker's own packing buffers and edge tile.
@@ -251,7 +253,9 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 			}
 			j.kGroup = max(1, min(kBlocks, limit/sizeB))
 		}
-		j.bufB = grow(j.bufB, j.kGroup*sizeB)
+		if j.packed == nil {
+			j.bufB = grow(j.bufB, j.kGroup*sizeB)
+		}
 	}
 	if cap(j.local) < workers {
 		j.local = append(j.local[:cap(j.local)], make([]sgemmWork, workers-cap(j.local))...)
@@ -261,7 +265,7 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 	for w := range j.local {
 		j.local[w].bufA = grow(j.local[w].bufA, mc*j.kc)
 		j.local[w].tile = grow(j.local[w].tile, g.mr*g.nr)
-		if !j.rowSplit {
+		if !j.rowSplit && j.packed == nil {
 			j.local[w].bufB = grow(j.local[w].bufB, sizeB)
 		}
 	}
@@ -282,7 +286,9 @@ func split(n, workers, w int) (lo, hi int) {
 
 // run is worker w's share of the product.
 func (j *sgemmJob) run(w int) {
-	if j.rowSplit {
+	if j.packed != nil {
+		j.runPacked(w)
+	} else if j.rowSplit {
 		j.runRows(w)
 	} else {
 		j.runCols(w)

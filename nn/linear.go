@@ -12,6 +12,13 @@ type Linear struct {
 	In, Out int
 	W       *Param // [Out, In]
 	B       *Param // [Out]; nil for no bias
+
+	// Packed, when set, is W packed ahead of time for the product of
+	// Forward and ForwardGELU (kernels.PackB with transB, k = In, n = Out),
+	// which then skip packing W on every call. It is used only while W is
+	// frozen and still the slice it was packed from (a weight made
+	// trainable is copied and trained, and the packing would be stale).
+	Packed *kernels.PackedB
 }
 
 // NewLinear returns a Linear over the given parameters after checking their
@@ -31,10 +38,19 @@ func NewLinear(w, b *Param, in, out int) (Linear, error) {
 //	y [rows, Out]   output, overwritten
 //	x [rows, In]    input
 func (l *Linear) Forward(y, x []float32, rows int) {
-	kernels.Sgemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.W.W, l.In, 0, y, l.Out)
+	l.product(y, x, rows)
 	if l.B != nil {
 		kernels.AddBias(y, l.B.W, rows, l.Out)
 	}
+}
+
+// product computes y = x·Wᵀ, by the packed W when there is a usable one.
+func (l *Linear) product(y, x []float32, rows int) {
+	if pb := l.Packed; pb != nil && l.W.Frozen && pb.Of(l.W.W) {
+		kernels.SgemmPacked(false, rows, 1, x, l.In, pb, 0, y, l.Out)
+		return
+	}
+	kernels.Sgemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.W.W, l.In, 0, y, l.Out)
 }
 
 // ForwardGELU computes the feed-forward expansion y = GELU(x·Wᵀ + b) with the
@@ -44,7 +60,7 @@ func (l *Linear) Forward(y, x []float32, rows int) {
 //	pre [rows, Out]  x·Wᵀ + b, overwritten (saved for GELUBackward)
 //	x   [rows, In]   input
 func (l *Linear) ForwardGELU(y, pre, x []float32, rows int) {
-	kernels.Sgemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.W.W, l.In, 0, pre, l.Out)
+	l.product(pre, x, rows)
 	if l.B != nil {
 		kernels.AddBiasGELU(y, pre, l.B.W, rows, l.Out)
 		return

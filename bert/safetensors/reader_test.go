@@ -157,6 +157,29 @@ func TestWriterLayout(t *testing.T) {
 	}
 }
 
+// TestWriterFill checks that a tensor given by Fill is written as the same
+// tensor given by its values, and that Fill gets a buffer of the shape's size.
+func TestWriterFill(t *testing.T) {
+	want, err := Encode(sampleTensors(), nil)
+	require.NoError(t, err)
+	ts := sampleTensors()
+	filled := 0
+	for i := range ts {
+		if vals := ts[i].F32; vals != nil {
+			ts[i].F32 = nil
+			ts[i].Fill = func(dst []float32) {
+				require.Len(t, dst, len(vals))
+				copy(dst, vals)
+				filled++
+			}
+		}
+	}
+	got, err := Encode(ts, nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.NotZero(t, filled, "Fill was called")
+}
+
 func TestWriterRejects(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -170,7 +193,9 @@ func TestWriterRejects(t *testing.T) {
 		{"bytes", []Tensor{{Name: "a", DType: I64, Shape: []int{2}, Data: make([]byte, 15)}}, `"a": 15 data bytes`},
 		{"dtype", []Tensor{{Name: "a", DType: "F128", Shape: []int{1}, Data: make([]byte, 16)}}, `unknown dtype "F128"`},
 		{"negative", []Tensor{{Name: "a", DType: U8, Shape: []int{-1}}}, "negative dimension"},
-		{"both", []Tensor{{Name: "a", DType: F32, Shape: []int{1}, F32: []float32{1}, Data: make([]byte, 4)}}, "both F32 and Data"},
+		{"both", []Tensor{{Name: "a", DType: F32, Shape: []int{1}, F32: []float32{1}, Data: make([]byte, 4)}}, "more than one of F32, Data and Fill"},
+		{"fill and data", []Tensor{{Name: "a", DType: F32, Shape: []int{1}, Fill: func([]float32) {}, Data: make([]byte, 4)}}, "more than one of"},
+		{"fill not f32", []Tensor{{Name: "a", DType: F16, Shape: []int{1}, Fill: func([]float32) {}}}, "Fill given for dtype F16"},
 		{"f32 for f16", []Tensor{{Name: "a", DType: F16, Shape: []int{1}, F32: []float32{1}}}, "F32 data given for dtype F16"},
 	}
 	for _, tt := range tests {

@@ -12,15 +12,19 @@ import (
 	"strings"
 )
 
-// Tensor is one named tensor to write. Its data is either F32 (for dtype
-// F32) or Data, the raw little-endian bytes (for any dtype, F32 included).
-// Exactly one of the two must be set, unless the tensor has no elements.
+// Tensor is one named tensor to write. Its data is F32 (for dtype F32),
+// Data, the raw little-endian bytes (for any dtype, F32 included), or Fill
+// (for dtype F32), which writes the values into a buffer of the shape's
+// element count when the tensor's turn comes, so that a large file can be
+// written one tensor at a time. Exactly one of the three must be set,
+// unless the tensor has no elements.
 type Tensor struct {
 	Name  string
 	DType DType
 	Shape []int
 	F32   []float32
 	Data  []byte
+	Fill  func(dst []float32)
 }
 
 // F32Tensor returns a float32 tensor for WriteFile.
@@ -148,8 +152,20 @@ func checkTensor(t *Tensor) error {
 		}
 		n *= d
 	}
-	if t.F32 != nil && t.Data != nil {
-		return fmt.Errorf("tensor %q: both F32 and Data are set", t.Name)
+	set := 0
+	for _, given := range []bool{t.F32 != nil, t.Data != nil, t.Fill != nil} {
+		if given {
+			set++
+		}
+	}
+	if set > 1 {
+		return fmt.Errorf("tensor %q: more than one of F32, Data and Fill are set", t.Name)
+	}
+	if t.Fill != nil {
+		if t.DType != F32 {
+			return fmt.Errorf("tensor %q: Fill given for dtype %s", t.Name, t.DType)
+		}
+		return nil
 	}
 	if t.F32 != nil {
 		if t.DType != F32 {
@@ -169,10 +185,22 @@ func checkTensor(t *Tensor) error {
 
 // byteLen is the size of the tensor's data in bytes.
 func (t *Tensor) byteLen() int {
-	if t.F32 != nil {
+	switch {
+	case t.F32 != nil:
 		return 4 * len(t.F32)
+	case t.Fill != nil:
+		return 4 * t.elements()
 	}
 	return len(t.Data)
+}
+
+// elements is the product of the shape (checked by checkTensor).
+func (t *Tensor) elements() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
 }
 
 // writeTo writes a laid-out file.
@@ -183,15 +211,23 @@ func writeTo(w io.Writer, ts []Tensor, header []byte) error {
 	bw.Write(n[:])
 	bw.Write(header)
 	var buf [4096]byte
+	var filled []float32 // Fill's buffer, reused
 	for _, t := range ts {
-		if t.F32 == nil {
+		vals := t.F32
+		if t.Fill != nil {
+			if n := t.elements(); cap(filled) < n {
+				filled = make([]float32, n)
+			}
+			vals = filled[:t.elements()]
+			t.Fill(vals)
+		} else if vals == nil {
 			bw.Write(t.Data)
 			continue
 		}
-		for i := 0; i < len(t.F32); {
+		for i := 0; i < len(vals); {
 			k := 0
-			for ; k+4 <= len(buf) && i < len(t.F32); i, k = i+1, k+4 {
-				binary.LittleEndian.PutUint32(buf[k:], math.Float32bits(t.F32[i]))
+			for ; k+4 <= len(buf) && i < len(vals); i, k = i+1, k+4 {
+				binary.LittleEndian.PutUint32(buf[k:], math.Float32bits(vals[i]))
 			}
 			bw.Write(buf[:k])
 		}
