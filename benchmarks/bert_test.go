@@ -38,7 +38,8 @@ var bertShapes = []struct {
 // (bert.NewRandom), written to a temporary checkpoint and memory-mapped back,
 // so the model runs on the mapped file as it would on a real checkpoint, and
 // the dense weights are packed for the kernels into a second mapped file
-// (bert.Model.PackWeights), as petl eval and predict do; PETL_BENCH_PACK=0
+// (bert.Model.PackWeights), as petl eval and predict do, and the originals
+// evicted from resident memory (bert.Checkpoint.Evict); PETL_BENCH_PACK=0
 // runs without, packing them on every call.
 //
 // Metrics: seq/s (sequences per second of wall time), seq/cpu-s (per second
@@ -106,6 +107,9 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	if os.Getenv("PETL_BENCH_PACK") != "0" {
 		st, err := m.PackWeights(filepath.Join(dir, "packed.safetensors"), ck.Fingerprint())
 		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ck.Evict(m.PackedWeights()...); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("packed weights: %d tensors, %.1f MiB in %s", st.Tensors, float64(st.Bytes)/(1<<20), st.Path)

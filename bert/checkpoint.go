@@ -265,6 +265,26 @@ func (c *Checkpoint) Unexpected() []string { return slices.Clone(c.unexpected) }
 // are not kept: the integer buffers and a duplicate decoder bias alias.
 func (c *Checkpoint) Skipped() []string { return slices.Clone(c.skipped) }
 
+// Evict lets the named tensors (canonical names) leave the process's
+// resident memory until they are touched again (safetensors.File.Evict):
+// for weights that a model reads in another form, as Model.PackWeights
+// packs them. Unknown names are an error.
+func (c *Checkpoint) Evict(names ...string) error {
+	if c.closed {
+		return fmt.Errorf("bert: checkpoint %s is closed", c.dir)
+	}
+	for _, name := range names {
+		raw, ok := c.raw[ckptCanonicalName(name)]
+		if !ok {
+			return fmt.Errorf("%s: tensor %q is missing", c.path, name)
+		}
+		if err := c.file.Evict(raw); err != nil {
+			return fmt.Errorf("bert: %w", err)
+		}
+	}
+	return nil
+}
+
 // Weights is the underlying safetensors file.
 func (c *Checkpoint) Weights() *safetensors.File { return c.file }
 

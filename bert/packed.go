@@ -220,6 +220,21 @@ func (m *Model) writePacked(path, key string, v kernels.Variant) error {
 	return nil
 }
 
+// PackedWeights returns the names of the weights that forward passes
+// multiply in packed form now (none before PackWeights or after Unpack,
+// nor when the active kernel variant is not the one they were packed for).
+// Their source values are then read only where a weight is made
+// trainable: a mapped checkpoint can let them go (Checkpoint.Evict).
+func (m *Model) PackedWeights() []string {
+	var names []string
+	for _, l := range m.packedLinears() {
+		if l.Packed != nil && l.Packed.Packed() && l.Packed.Of(l.W.W) {
+			names = append(names, l.W.Name)
+		}
+	}
+	return names
+}
+
 // Unpack drops the packed weights of PackWeights (forward passes pack
 // again on every call) and closes their file. Nothing may run a forward
 // pass on the model meanwhile.

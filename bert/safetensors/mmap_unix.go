@@ -18,3 +18,11 @@ func loadFile(f *os.File, size int) ([]byte, func([]byte) error, error) {
 	}
 	return b, unix.Munmap, nil
 }
+
+// dontNeed tells the system that the process no longer needs the pages of
+// b (page-aligned, inside a read-only shared file mapping) resident: they
+// leave its resident set and are read back from the page cache or the file
+// if touched again.
+func dontNeed(b []byte) error {
+	return unix.Madvise(b, unix.MADV_DONTNEED)
+}

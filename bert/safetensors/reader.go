@@ -378,6 +378,32 @@ func (f *File) Bytes(name string) ([]byte, error) {
 	return b[:len(b):len(b)], nil
 }
 
+// Evict tells the system that the named tensor's values need not stay in
+// the process's resident memory, for a tensor that will not be read for a
+// while (its values are used in another form, say): the whole pages of a
+// ZeroCopy tensor leave the resident set, and are read back from the page
+// cache or the file if the tensor is touched again, with the same values.
+// It does nothing for other tensors or when the file is not mapped.
+func (f *File) Evict(name string) error {
+	t, err := f.lookup(name)
+	if err != nil || !f.mapped || !t.ZeroCopy {
+		return err
+	}
+	page := os.Getpagesize()
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.buf))) // page-aligned: a mapping
+	begin := f.dataStart + int(t.Begin)
+	end := f.dataStart + int(t.End)
+	begin = (begin + page - 1) / page * page
+	end = end / page * page
+	if base%uintptr(page) != 0 || begin >= end {
+		return nil
+	}
+	if err := dontNeed(f.buf[begin:end]); err != nil {
+		return fmt.Errorf("safetensors: %s: evicting %q: %w", f.path, name, err)
+	}
+	return nil
+}
+
 // Close releases the file. After Close, every slice returned by Float32
 // for a ZeroCopy tensor and by Bytes is invalid: the memory is unmapped
 // and touching it crashes the program. Close is idempotent.

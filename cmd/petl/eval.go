@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
 )
@@ -29,7 +30,7 @@ type adaptedModel struct {
 // named by model (see loadBase; random-tiny is rebuilt from the seed the
 // adapter records). lower overrides the adapter's recorded lower-casing
 // when not "auto".
-func loadAdapted(model, vocab, lower, path string) (*adaptedModel, error) {
+func loadAdapted(model, vocab, lower, path, pack string) (*adaptedModel, error) {
 	if path == "" {
 		return nil, fmt.Errorf("no adapter: pass --adapter FILE (written by petl train --out FILE)")
 	}
@@ -44,6 +45,10 @@ func loadAdapted(model, vocab, lower, path string) (*adaptedModel, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := packBase(bm, pack); err != nil {
+		bm.close()
+		return nil, err
+	}
 	if _, err := f.Apply(bm.model, bm.base.Fingerprint, false); err != nil {
 		bm.close()
 		return nil, err
@@ -54,6 +59,55 @@ func loadAdapted(model, vocab, lower, path string) (*adaptedModel, error) {
 		return nil, err
 	}
 	return &adaptedModel{baseModel: bm, file: f, spec: spec}, nil
+}
+
+// packBase packs bm's dense weights (bert.Model.PackWeights) as a --pack
+// value says: "auto" into a file in the user's cache directory (on the heap
+// for random-tiny, which is on the heap itself), "off" not at all, anything
+// else into that file. With auto, a failure is a warning and the model runs
+// unpacked (slower, same results); with a named file it is an error.
+func packBase(bm *baseModel, pack string) error {
+	if pack == "off" {
+		return nil
+	}
+	path, auto := pack, pack == "auto" || pack == ""
+	var err error
+	switch {
+	case bm.base.Name == randomTiny && auto:
+		path = ""
+	case auto:
+		path, err = bert.DefaultPackPath(bm.base.Fingerprint)
+	}
+	var st bert.PackStats
+	if err == nil {
+		st, err = bm.model.PackWeights(path, bm.base.Fingerprint)
+	}
+	if err != nil {
+		if !auto {
+			return fmt.Errorf("--pack %s: %w", pack, err)
+		}
+		fmt.Fprintf(os.Stderr, "warning: the weights are not packed (each product packs them again: slower, same results): %v\n", err)
+		return nil
+	}
+	if bm.ck != nil {
+		// The packed copies are what the products read: the originals
+		// need not stay resident.
+		if err := bm.ck.Evict(bm.model.PackedWeights()...); err != nil {
+			return err
+		}
+	}
+	if st.Written {
+		fmt.Fprintf(os.Stderr, "packed %d weight matrices for the %s kernels into %s (%.1f MiB; %s)\n", st.Tensors, st.Variant, st.Path, float64(st.Bytes)/(1<<20), st.Why)
+	}
+	closeBase := bm.close
+	bm.close = func() error {
+		err := bm.model.Unpack()
+		if cerr := closeBase(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return nil
 }
 
 // adapterSpec is the task spec an adapter was trained for, with its labels.
@@ -84,6 +138,7 @@ func adapterSpec(c *adapter.FileConfig) (*task.Spec, error) {
 // adapter, and how to run them.
 type adaptedFlags struct {
 	model, vocab, lower, path *string
+	pack                      *string
 	batch, maxLen, threads    *int
 	skipBad                   *bool
 }
@@ -96,6 +151,7 @@ func addAdaptedFlags(fs *flag.FlagSet, skipBadHelp string) *adaptedFlags {
 		vocab:   fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")"),
 		lower:   fs.String("lowercase", "auto", "lower-case input text: auto (as in training), true, false"),
 		path:    fs.String("adapter", "", "adapter file written by petl train"),
+		pack:    fs.String("pack", "auto", "pack the base model's dense weights for the kernels once, into a memory-mapped file reused by later runs: auto (a file in the user's cache directory, petl/packed/; skipped with a warning if it cannot be written), off, or a file path"),
 		batch:   fs.Int("batch", 64, "examples per batch"),
 		maxLen:  fs.Int("max-len", 0, "maximum tokens per sequence (default: the adapter's)"),
 		threads: fs.Int("threads", 0, "threads for the kernels (0: the default)"),
@@ -108,7 +164,7 @@ func (f *adaptedFlags) load() (*adaptedModel, error) {
 	if err := setThreads(*f.threads); err != nil {
 		return nil, err
 	}
-	return loadAdapted(*f.model, *f.vocab, *f.lower, *f.path)
+	return loadAdapted(*f.model, *f.vocab, *f.lower, *f.path, *f.pack)
 }
 
 // maxLenFor returns --max-len, or the length am's adapter was trained with.

@@ -51,6 +51,7 @@ func tinyConfig(v int) bert.Config {
 
 // baseModel is a loaded base model with its tokenizer and identity.
 type baseModel struct {
+	ck    *bert.Checkpoint // nil for random-tiny
 	model *bert.Model
 	tok   *bert.Tokenizer
 	base  adapter.Base
@@ -120,7 +121,7 @@ func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error
 	}
 	abs, _ := filepath.Abs(model)
 	b := adapter.Base{Fingerprint: ck.Fingerprint(), Name: abs, Config: m.Config}
-	return &baseModel{model: m, tok: tok, base: b, close: ck.Close}, nil
+	return &baseModel{ck: ck, model: m, tok: tok, base: b, close: ck.Close}, nil
 }
 
 // tokenizer makes the tokenizer over v for a --lowercase value.

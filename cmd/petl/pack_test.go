@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/kernels"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPredictPack runs predict on a checkpoint with every --pack setting:
+// the predictions are the same, a named file is written once and reused,
+// auto writes into the user's cache directory, and a file that cannot be
+// written is an error when named and a warning with auto.
+func TestPredictPack(t *testing.T) {
+	f := newCLIFixture(t)
+	cfg := tinyConfig(15)
+	cfg.HiddenSize, cfg.IntermediateSize = 32, 64
+	m, err := bert.NewRandom(cfg, 0, 5)
+	require.NoError(t, err)
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	model := filepath.Join(f.dir, "model")
+	require.NoError(t, bert.WriteCheckpoint(model, cfg, ts))
+	raw, err := os.ReadFile(f.vocab)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(model, "vocab.txt"), raw, 0o644))
+
+	out := filepath.Join(f.dir, "run", "task")
+	args := f.trainArgs(out, "--adapter-size", "4")
+	args[1] = model // --model
+	require.NoError(t, runTrain(context.Background(), args))
+
+	in := filepath.Join(f.dir, "in.tsv")
+	require.NoError(t, os.WriteFile(in, []byte("id\ttext\na7\tthe plot was great\nb9\tthe movie was dull\nc1\tnice\n"), 0o644))
+	cache := filepath.Join(f.dir, "cache")
+	t.Setenv("XDG_CACHE_HOME", cache)
+	predict := func(pack string) (string, error) {
+		pred := filepath.Join(f.dir, "pred-"+filepath.Base(pack)+".tsv")
+		err := runPredict(context.Background(), []string{"--model", model, "--adapter", out, "--input", in, "--out", pred, "--pack", pack})
+		if err != nil {
+			return "", err
+		}
+		got, err := os.ReadFile(pred)
+		require.NoError(t, err)
+		return string(got), nil
+	}
+	want, err := predict("off")
+	require.NoError(t, err)
+	_, shape := kernels.PackedBLayout(cfg.HiddenSize, cfg.HiddenSize)
+
+	named := filepath.Join(f.dir, "packed", "w.safetensors")
+	var first os.FileInfo
+	for i := range 2 { // written, then reused
+		got, err := predict(named)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		if shape == nil {
+			continue
+		}
+		st, err := os.Stat(named)
+		require.NoError(t, err)
+		if i == 0 {
+			first = st
+		} else {
+			require.True(t, os.SameFile(first, st), "the file is reused, not replaced")
+		}
+	}
+	got, err := predict("auto")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	if shape != nil {
+		files, err := filepath.Glob(filepath.Join(cache, "petl", "packed", "*-"+kernels.Active().String()+".safetensors"))
+		require.NoError(t, err)
+		require.Len(t, files, 1)
+
+		// A path under a regular file cannot be written.
+		_, err = predict(filepath.Join(in, "w.safetensors"))
+		require.ErrorContains(t, err, "--pack")
+		t.Setenv("XDG_CACHE_HOME", in)
+		got, err = predict("auto")
+		require.NoError(t, err, "auto goes on unpacked")
+		require.Equal(t, want, got)
+	}
+}
