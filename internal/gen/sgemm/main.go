@@ -48,7 +48,7 @@ type kernel struct {
 func (k kernel) nr() int { return k.nv * k.width }
 
 var kernels = []kernel{
-	{name: "SgemmKernelAVX2", isa: "AVX2 and FMA", mr: 6, nv: 2, width: 8, unroll: 4,
+	{name: "SgemmKernelAVX2", isa: "AVX2 and FMA", mr: 6, nv: 2, width: 8, unroll: 8,
 		vec: func(c *build.Context) reg.VecVirtual { return c.YMM() }},
 	{name: "SgemmKernelAVX512", isa: "AVX-512F and AVX-512DQ", mr: 12, nv: 2, width: 16, unroll: 4,
 		vec: func(c *build.Context) reg.VecVirtual { return c.ZMM() }},
