@@ -5,11 +5,15 @@
 #   sh benchmarks/compare-bert.sh            # threads 1 and 2, both sizes
 #   sh benchmarks/compare-bert.sh 1          # 1 thread only
 #   SIZES=tiny COUNT=5 sh benchmarks/compare-bert.sh 2
+#   ROUNDS=3 sh benchmarks/compare-bert.sh   # the whole comparison three times, interleaved
 #
 # PyTorch: ../shared/anchors/run.sh torch SIZE infer THREADS (median of 7 runs).
 # petl:    BenchmarkBERTInfer in benchmarks/bert_test.go (median of COUNT runs, default 3), on
 #          weights memory-mapped from a temporary checkpoint; it also prints resident memory.
 # Prints seq/s for both and the ratio petl / PyTorch (targets: >= 1.2 for base, >= 2 for tiny).
+# With ROUNDS > 1 (default 1) the measurements alternate (PyTorch, petl, PyTorch, petl, ...), so
+# that a slow spell of a shared machine hits both; the table then gives the medians over rounds
+# of each side and of the per-round ratios, with the lowest and highest ratio.
 # petl runs twice: out=all computes every token in every layer as the anchor does; out=cls
 # computes only the [CLS] rows in the last layer (all the logits need; bert.State.CLSOnly).
 set -e
@@ -18,27 +22,36 @@ shared=${PETL_SHARED:-../shared}
 threads=${*:-1 2}
 sizes=${SIZES:-base tiny}
 count=${COUNT:-3}
+rounds=${ROUNDS:-1}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-for size in $sizes; do
-  for th in $threads; do
-    echo "== PyTorch $size, $th thread(s)" >&2
-    sh "$shared/anchors/run.sh" torch "$size" infer "$th" | tee -a "$tmp/torch.txt" >&2
+go test -c -o "$tmp/bench.test" ./benchmarks/
+r=1
+while [ "$r" -le "$rounds" ]; do
+  for size in $sizes; do
+    for th in $threads; do
+      echo "== round $r: PyTorch $size, $th thread(s)" >&2
+      echo "round $r" >>"$tmp/torch.txt"
+      sh "$shared/anchors/run.sh" torch "$size" infer "$th" | tee -a "$tmp/torch.txt" >&2
+    done
+    th_re=$(echo "$threads" | tr ' ' '|')
+    echo "== round $r: petl $size" >&2
+    echo "round $r" >>"$tmp/petl.txt"
+    (cd benchmarks && "$tmp/bench.test" -test.run '^$' -test.bench "BenchmarkBERTInfer/$size/batch=(1|8)/threads=($th_re)\$/out=(all|cls)\$" \
+      -test.benchtime "${BENCHTIME:-2s}" -test.count "$count") | tee -a "$tmp/petl.txt" >&2
   done
-  th_re=$(echo "$threads" | tr ' ' '|')
-  echo "== petl $size" >&2
-  go test -run '^$' -bench "BenchmarkBERTInfer/$size/batch=(1|8)/threads=($th_re)\$/out=(all|cls)\$" \
-    -benchtime "${BENCHTIME:-2s}" -count "$count" ./benchmarks/ | tee -a "$tmp/petl.txt" >&2
+  r=$((r + 1))
 done
 
 # torch: "base infer  thr=1 batch=8: median     3.80 seq/s ..."
 # petl:  "BenchmarkBERTInfer/base/batch=8/threads=1/out=all-2  N  ... 4.56 seq/s ..."
 awk '
 FNR == 1 { file++ }
+/^round / { round = $2; if (round > nr) nr = round; next }
 file == 1 && / infer / && /median/ {
   split($3, t, "="); split($4, b, "="); sub(":", "", b[2])
-  torch[$1 " " b[2] " " t[2]] = $6
+  torch[$1 " " b[2] " " t[2], round] = $6
 }
 file == 2 && /^BenchmarkBERTInfer\// {
   split($1, p, "/"); size = p[2]; split(p[3], b, "="); split(p[4], t, "="); split(p[5], o, "="); sub("-.*", "", o[2])
@@ -48,21 +61,37 @@ file == 2 && /^BenchmarkBERTInfer\// {
     if ($(i+1) == "rss-file-MiB") filemib[size] = $i
     if ($(i+1) == "heap-MiB") heap[size] = $i
   }
-  k = size " " b[2] " " t[2] " " o[2]; n[k]++; vals[k, n[k]] = v
+  k = size " " b[2] " " t[2] " " o[2]; seen[k] = 1
+  n[k, round]++; vals[k, round, n[k, round]] = v
 }
-function median(k,   i, j, m, x, a) {
-  m = n[k]; for (i = 1; i <= m; i++) a[i] = vals[k, i]
-  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { x = a[i]; a[i] = a[j]; a[j] = x }
+# median of the m values a[1..m] (sorts a)
+function median(a, m,   i, j, y) {
+  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { y = a[i]; a[i] = a[j]; a[j] = y }
   return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
-  printf "%-5s %5s %7s %4s %12s %12s %8s\n", "size", "batch", "threads", "out", "torch seq/s", "petl seq/s", "ratio"
-  for (k in n) keys[++nk] = k
+  printf "%-5s %5s %7s %4s %12s %12s %8s %12s\n", "size", "batch", "threads", "out", "torch seq/s", "petl seq/s", "ratio", "ratio range"
+  for (k in seen) keys[++nk] = k
   for (i = 1; i <= nk; i++) for (j = i + 1; j <= nk; j++) if (keys[j] < keys[i]) { x = keys[i]; keys[i] = keys[j]; keys[j] = x }
   for (i = 1; i <= nk; i++) {
-    k = keys[i]; split(k, f, " "); pm = median(k); tk = f[1] " " f[2] " " f[3]
-    r = (tk in torch && torch[tk] > 0) ? sprintf("%.2f", pm / torch[tk]) : "-"
-    printf "%-5s %5s %7s %4s %12s %12.2f %8s\n", f[1], f[2], f[3], f[4], (tk in torch) ? torch[tk] : "-", pm, r
+    k = keys[i]; split(k, f, " "); tk = f[1] " " f[2] " " f[3]
+    np = 0; nt = 0; nq = 0; lo = ""; hi = ""
+    delete P; delete T; delete Q
+    for (r = 1; r <= nr; r++) {
+      if (!((k, r) in n)) continue
+      delete V; for (c = 1; c <= n[k, r]; c++) V[c] = vals[k, r, c]
+      pm = median(V, n[k, r]); P[++np] = pm
+      if ((tk, r) in torch && torch[tk, r] > 0) {
+        T[++nt] = torch[tk, r]; q = pm / torch[tk, r]; Q[++nq] = q
+        if (lo == "" || q < lo) lo = q
+        if (hi == "" || q > hi) hi = q
+      }
+    }
+    pmed = median(P, np)
+    tmed = nt ? sprintf("%.2f", median(T, nt)) : "-"
+    rmed = nq ? sprintf("%.2f", median(Q, nq)) : "-"
+    rng = nq > 1 ? sprintf("%.2f-%.2f", lo, hi) : ""
+    printf "%-5s %5s %7s %4s %12s %12.2f %8s %12s\n", f[1], f[2], f[3], f[4], tmed, pmed, rmed, rng
   }
   for (s in heap) printf "petl %s resident memory at the end: %s MiB file-backed (mapped weights), %s MiB anonymous, Go heap %s MiB\n", s, filemib[s], anon[s], heap[s]
 }' "$tmp/torch.txt" "$tmp/petl.txt"
