@@ -42,17 +42,18 @@ func checkSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels.Sgemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
-	aRows, aCols := m, k
-	if transA {
-		aRows, aCols = k, m
-	}
-	bRows, bCols := k, n
-	if transB {
-		bRows, bCols = n, k
-	}
-	checkMatrix("a", "lda", a, aRows, aCols, lda)
-	checkMatrix("b", "ldb", b, bRows, bCols, ldb)
+	checkOperand("a", "lda", transA, m, k, a, lda)
+	checkOperand("b", "ldb", transB, k, n, b, ldb)
 	checkMatrix("c", "ldc", c, m, n, ldc)
+}
+
+// checkOperand panics unless x can hold op(X), rows x cols, stored
+// transposed (cols x rows) when trans is set, with leading dimension ld.
+func checkOperand(name, ldName string, trans bool, rows, cols int, x []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	checkMatrix(name, ldName, x, rows, cols, ld)
 }
 
 // checkMatrix panics unless x can hold a rows x cols row-major matrix with

@@ -91,17 +91,22 @@ func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a
 		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	workers := Threads()
-	if g.parallelWork > 0 {
-		workers = min(workers, max(1, m*n*k/g.parallelWork))
-	}
-	workers = min(workers, g.maxWorkers(m, n))
-
+	workers := g.workers(m, n, k)
 	j := getSgemmJob()
 	j.setup(g, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	runWorkers(workers, j, &j.group)
 	j.a, j.b, j.c = nil, nil, nil // do not keep the caller's matrices alive
 	putSgemmJob(j)
+}
+
+// workers is how many goroutines a product of m*n*k multiply-adds gets:
+// Threads, fewer for small products, at most one per tile to share.
+func (g *sgemmBlocking) workers(m, n, k int) int {
+	workers := Threads()
+	if g.parallelWork > 0 {
+		workers = min(workers, max(1, m*n*k/g.parallelWork))
+	}
+	return min(workers, g.maxWorkers(m, n))
 }
 
 // maxWorkers bounds the workers by the tiles there are to share.
@@ -308,14 +313,7 @@ func (j *sgemmJob) runRows(w int) {
 	mr, nr := g.mr, g.nr
 	local := &j.local[w]
 	group := j.kGroup * j.kc // depth packed between two waits
-	tiles := (j.m + mr - 1) / mr
-	blocks := (tiles + g.mc/mr - 1) / (g.mc / mr)
-	if j.workers > 1 {
-		// At least two blocks per worker, for balance on short C.
-		blocks = max(blocks, min(tiles, 2*j.workers))
-	}
-	blockTiles := (tiles + blocks - 1) / blocks // rows of C per block, in tiles
-	blocks = (tiles + blockTiles - 1) / blockTiles
+	blocks, blockTiles := j.rowBlocks()
 	base := int64(0) // first ticket of this group's blocks
 	for jc := 0; jc < j.n; jc += g.nc {
 		nc := min(g.nc, j.n-jc)
@@ -355,6 +353,20 @@ func (j *sgemmJob) runRows(w int) {
 			base = end
 		}
 	}
+}
+
+// rowBlocks returns how a row split cuts C: blocks of blockTiles tiles
+// of rows (at most mc rows, whole tiles; the last block may be shorter).
+func (j *sgemmJob) rowBlocks() (blocks, blockTiles int) {
+	mr := j.g.mr
+	tiles := (j.m + mr - 1) / mr
+	blocks = (tiles + j.g.mc/mr - 1) / (j.g.mc / mr)
+	if j.workers > 1 {
+		// At least two blocks per worker, for balance on short C.
+		blocks = max(blocks, min(tiles, 2*j.workers))
+	}
+	blockTiles = (tiles + blocks - 1) / blocks // rows of C per block, in tiles
+	return (tiles + blockTiles - 1) / blockTiles, blockTiles
 }
 
 // runCols computes columns of C: each worker packs its own blocks of B into

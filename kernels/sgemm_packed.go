@@ -69,11 +69,7 @@ func blockDepth(k, kc int) int {
 // when it gives none), and returns the operand. dst may be memory the caller keeps elsewhere,
 // such as a mapping of a file written earlier: see PackedBFrom.
 func PackB(dst []float32, transB bool, k, n int, b []float32, ldb int) *PackedB {
-	bRows, bCols := k, n
-	if transB {
-		bRows, bCols = n, k
-	}
-	checkMatrix("b", "ldb", b, bRows, bCols, ldb)
+	checkOperand("b", "ldb", transB, k, n, b, ldb)
 	pb := &PackedB{K: k, N: n, TransB: transB, src: b, ldb: ldb}
 	v, shape := PackedBLayout(k, n)
 	pb.variant = v
@@ -107,11 +103,7 @@ func PackB(dst []float32, transB bool, k, n int, b []float32, ldb int) *PackedB 
 // read data; it returns an error if the layout it would have now differs (a
 // different variant or shape), in which case the caller packs again.
 func PackedBFrom(data []float32, v Variant, transB bool, k, n int, b []float32, ldb int) (*PackedB, error) {
-	bRows, bCols := k, n
-	if transB {
-		bRows, bCols = n, k
-	}
-	checkMatrix("b", "ldb", b, bRows, bCols, ldb)
+	checkOperand("b", "ldb", transB, k, n, b, ldb)
 	now, shape := PackedBLayout(k, n)
 	size := packedSize(shape)
 	if now != v {
@@ -146,18 +138,9 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 		Sgemm(transA, pb.TransB, m, n, k, alpha, a, lda, pb.src, pb.ldb, beta, c, ldc)
 		return
 	}
-	aRows, aCols := m, k
-	if transA {
-		aRows, aCols = k, m
-	}
-	checkMatrix("a", "lda", a, aRows, aCols, lda)
+	checkOperand("a", "lda", transA, m, k, a, lda)
 	checkMatrix("c", "ldc", c, m, n, ldc)
-	workers := Threads()
-	if g.parallelWork > 0 {
-		workers = min(workers, max(1, m*n*k/g.parallelWork))
-	}
-	workers = min(workers, g.maxWorkers(m, n))
-
+	workers := g.workers(m, n, k)
 	j := getSgemmJob()
 	j.packed = pb
 	j.setup(g, workers, transA, pb.TransB, m, n, k, alpha, a, lda, pb.src, pb.ldb, beta, c, ldc)
@@ -193,13 +176,7 @@ func (j *sgemmJob) runPacked(w int) {
 		}
 		return
 	}
-	tiles := (j.m + mr - 1) / mr
-	blocks := (tiles + g.mc/mr - 1) / (g.mc / mr)
-	if j.workers > 1 {
-		blocks = max(blocks, min(tiles, 2*j.workers))
-	}
-	blockTiles := (tiles + blocks - 1) / blocks
-	blocks = (tiles + blockTiles - 1) / blockTiles
+	blocks, blockTiles := j.rowBlocks()
 	for {
 		t := j.next.Add(1) - 1
 		if t >= int64(blocks) {
