@@ -40,7 +40,8 @@ var bertShapes = []struct {
 // the dense weights are packed for the kernels into a second mapped file
 // (bert.Model.PackWeights), as petl eval and predict do, and the originals
 // evicted from resident memory (bert.Checkpoint.Evict); PETL_BENCH_PACK=0
-// runs without, packing them on every call.
+// runs without, packing them on every call; PETL_BENCH_PACK=heap packs
+// them on the heap instead of a file.
 //
 // Metrics: seq/s (sequences per second of wall time), seq/cpu-s (per second
 // of process CPU time, all threads together: on a shared machine, where other
@@ -104,8 +105,12 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	if err := m.LoadClassifier(ck, 2); err != nil {
 		b.Fatal(err)
 	}
-	if os.Getenv("PETL_BENCH_PACK") != "0" {
-		st, err := m.PackWeights(filepath.Join(dir, "packed.safetensors"), ck.Fingerprint())
+	if mode := os.Getenv("PETL_BENCH_PACK"); mode != "0" {
+		path := filepath.Join(dir, "packed.safetensors")
+		if mode == "heap" {
+			path = ""
+		}
+		st, err := m.PackWeights(path, ck.Fingerprint())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"unsafe"
 
 	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
@@ -183,6 +184,12 @@ func (m *Model) openPacked(path, key string, v kernels.Variant) (*safetensors.Fi
 			data, err := f.Float32(l.W.Name)
 			if err != nil {
 				return err.Error()
+			}
+			if f.Mapped() && uintptr(unsafe.Pointer(unsafe.SliceData(data)))%64 != 0 {
+				// SIMD loads would straddle cache lines: files from
+				// before the writer aligned its data section are
+				// replaced.
+				return fmt.Sprintf("tensor %s is not aligned to 64 bytes", l.W.Name)
 			}
 			pb, err := kernels.PackedBFrom(data, v, true, l.In, l.Out, l.W.W, l.In)
 			if err == nil {

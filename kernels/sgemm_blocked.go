@@ -242,6 +242,14 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 	// tiles; then split columns (every worker packs the small A itself).
 	rowTiles := (m + g.mr - 1) / g.mr
 	j.rowSplit = rowTiles >= 4*workers || rowTiles*g.mr >= min(n, g.nc)
+	if j.packed != nil && m <= g.mc && k*n >= 1<<18 {
+		// B packed ahead of time is read from memory, not from a
+		// block packed into the cache: with a single block of rows and
+		// a B larger than L2 (1 MiB), a row split would have every
+		// worker stream all of B, a column split streams it once
+		// (each worker then packs A, which is small).
+		j.rowSplit = false
+	}
 	j.bar.reset(workers)
 	j.next.Store(0)
 

@@ -148,7 +148,7 @@ func TestWriterLayout(t *testing.T) {
 	assert.Equal(t, a, b, "output depends only on the set of tensors")
 
 	n := binary.LittleEndian.Uint64(a)
-	assert.Zero(t, (8+n)%8, "data section is 8-byte aligned")
+	assert.Zero(t, (8+n)%64, "data section starts on a 64-byte boundary")
 	f, err := parse("mem", a)
 	require.NoError(t, err)
 	for _, name := range f.Names() {
