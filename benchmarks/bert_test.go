@@ -1,18 +1,16 @@
 package benchmarks
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/internal/procstatus"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 )
@@ -171,27 +169,5 @@ func benchForward(b *testing.B, m *bert.Model, B, T, threads int, clsOnly bool) 
 // rssMiB returns the process's resident anonymous and file-backed memory in
 // MiB from /proc/self/status (0, 0 where it cannot be read).
 func rssMiB() (anon, file float64) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "RssAnon":
-			anon = kb / 1024
-		case "RssFile":
-			file = kb / 1024
-		}
-	}
-	return anon, file
+	return procstatus.MiB("RssAnon"), procstatus.MiB("RssFile")
 }

@@ -1,16 +1,15 @@
 package benchmarks
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/procstatus"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
@@ -153,19 +152,5 @@ func resetPeakRSS() {
 // peakRSSMiB returns VmHWM from /proc/self/status in MiB (0 where it cannot
 // be read).
 func peakRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
+	return procstatus.MiB("VmHWM")
 }

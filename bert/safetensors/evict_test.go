@@ -1,14 +1,11 @@
 package safetensors
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/petl-go/petl/internal/procstatus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,32 +26,20 @@ func TestEvict(t *testing.T) {
 	w, err := f.Float32("w")
 	require.NoError(t, err)
 	require.Equal(t, vals, w) // every page touched
-	before := rssFileKiB(t)
+	before := rssFileKiB()
 
 	require.NoError(t, f.Evict("w"))
 	require.NoError(t, f.Evict("b")) // smaller than a page: nothing to do
 	require.ErrorContains(t, f.Evict("nope"), `no tensor "nope"`)
-	after := rssFileKiB(t)
+	after := rssFileKiB()
 	if runtime.GOOS == "linux" && f.Mapped() {
-		assert.Greater(t, before-after, 12<<10, "resident file-backed KiB: %d before, %d after", before, after)
+		assert.Greater(t, before-after, float64(12<<10), "resident file-backed KiB: %d before, %d after", before, after)
 	}
 	require.Equal(t, vals, w, "values read back after eviction")
 }
 
 // rssFileKiB is RssFile from /proc/self/status (0 where there is none).
-func rssFileKiB(t *testing.T) int {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
-			kib, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			require.NoError(t, err)
-			return kib
-		}
-	}
-	return 0
+func rssFileKiB() float64 {
+	kib, _ := procstatus.KiB("RssFile")
+	return kib
 }
