@@ -99,9 +99,9 @@ func (m *Model) PackWeights(path, key string) (PackStats, error) {
 		return PackStats{}, err
 	}
 	ls := m.packedLinears()
-	v, _ := kernels.PackedBLayout(1, 1)
+	v, shape := kernels.PackedBLayout(ls[0].In, ls[0].Out)
 	st := PackStats{Path: path, Variant: v}
-	if _, shape := kernels.PackedBLayout(ls[0].In, ls[0].Out); shape == nil {
+	if shape == nil {
 		return st, nil
 	}
 	for _, l := range ls {
@@ -121,43 +121,38 @@ func (m *Model) PackWeights(path, key string) (PackStats, error) {
 	if key == "" {
 		return st, fmt.Errorf("bert: packing weights into %s: no key identifying the weights", path)
 	}
-	f, why := m.openPacked(path, key, v)
+	f, pbs, why := m.openPacked(path, key, v)
 	if f == nil {
 		st.Written, st.Why = true, why
 		if err := m.writePacked(path, key, v); err != nil {
 			return st, err
 		}
-		if f, why = m.openPacked(path, key, v); f == nil {
+		if f, pbs, why = m.openPacked(path, key, v); f == nil {
 			return st, fmt.Errorf("bert: packed weights just written to %s do not read back: %s", path, why)
 		}
 	}
-	for _, l := range ls {
-		data, err := f.Float32(l.W.Name)
-		if err == nil {
-			l.Packed, err = kernels.PackedBFrom(data, v, true, l.In, l.Out, l.W.W, l.In)
-		}
-		if err != nil { // openPacked checked all of this
-			f.Close()
-			m.dropPacked()
-			return st, fmt.Errorf("bert: packed weights %s: %s: %w", path, l.W.Name, err)
-		}
+	for i, l := range ls {
+		l.Packed = pbs[i]
+		_, shape := kernels.PackedBLayout(l.In, l.Out)
 		st.Tensors++
-		st.Bytes += 4 * int64(len(data))
+		st.Bytes += 4 * int64(prod(shape))
 	}
 	m.packFile = f
 	return st, nil
 }
 
 // openPacked opens the file at path if it holds what PackWeights would
-// write there now; otherwise it returns nil and why not.
-func (m *Model) openPacked(path, key string, v kernels.Variant) (*safetensors.File, string) {
+// write there now, with the packed operand of each of packedLinears;
+// otherwise it returns nil and why not.
+func (m *Model) openPacked(path, key string, v kernels.Variant) (*safetensors.File, []*kernels.PackedB, string) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, "no file yet"
+		return nil, nil, "no file yet"
 	}
 	f, err := safetensors.Open(path)
 	if err != nil {
-		return nil, err.Error()
+		return nil, nil, err.Error()
 	}
+	var pbs []*kernels.PackedB
 	why := func() string {
 		md := f.Metadata()
 		switch {
@@ -198,14 +193,15 @@ func (m *Model) openPacked(path, key string, v kernels.Variant) (*safetensors.Fi
 			if err != nil {
 				return fmt.Sprintf("tensor %s: %v", l.W.Name, err)
 			}
+			pbs = append(pbs, pb)
 		}
 		return ""
 	}()
 	if why != "" {
 		f.Close()
-		return nil, why
+		return nil, nil, why
 	}
-	return f, ""
+	return f, pbs, ""
 }
 
 // writePacked writes the packing of m's dense weights for variant v to
