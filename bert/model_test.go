@@ -42,6 +42,10 @@ func TestForwardAllocatesNothing(t *testing.T) {
 	cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.MaxPositions = 128, 2, 512, 64
 	tiny, err := NewRandom(cfg, 2, 1)
 	require.NoError(t, err)
+	packed, err := NewRandom(cfg, 2, 1)
+	require.NoError(t, err)
+	_, err = packed.PackWeights("", "")
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		name       string
 		m          *Model
@@ -54,6 +58,8 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		{"tiny-1-thread", tiny, false, 1, 8, 64},
 		{"tiny-cls-only", tiny, false, 1, 8, 64},
 		{"tiny-2-threads", tiny, false, 2, 8, 64},
+		{"tiny-packed", packed, false, 1, 8, 64},
+		{"tiny-packed-2-threads", packed, false, 2, 1, 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer kernels.SetThreads(kernels.Threads())
