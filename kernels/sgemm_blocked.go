@@ -235,8 +235,8 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 	// Blocks of equal depth: k = 300 with kc = 256 is done as 2 x 150, not
 	// 256 + 44 (a thin last block wastes the micro-kernel's prologue and
 	// epilogue). Depends on k only, never on the thread count.
-	kBlocks := (k + g.kc - 1) / g.kc
-	j.kc = (k + kBlocks - 1) / kBlocks
+	j.kc = blockDepth(k, g.kc)
+	kBlocks := (k + j.kc - 1) / j.kc
 
 	// Split rows unless C is too short to give every worker several row
 	// tiles; then split columns (every worker packs the small A itself).

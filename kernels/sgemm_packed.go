@@ -66,32 +66,30 @@ func blockDepth(k, kc int) int {
 
 // PackB packs op(B) (k x n; b is n x k when transB) for the active variant
 // into dst, which must hold the floats of the shape PackedBLayout gives (nil
-// when it gives none), and returns the operand. dst may be memory the caller keeps elsewhere,
-// such as a mapping of a file written earlier: see PackedBFrom.
+// when it gives none), and returns the operand. dst may be memory the
+// caller keeps elsewhere, such as a mapping of a file written earlier: see
+// PackedBFrom.
 func PackB(dst []float32, transB bool, k, n int, b []float32, ldb int) *PackedB {
 	checkOperand("b", "ldb", transB, k, n, b, ldb)
-	pb := &PackedB{K: k, N: n, TransB: transB, src: b, ldb: ldb}
 	v, shape := PackedBLayout(k, n)
-	pb.variant = v
 	size := packedSize(shape)
 	if size == 0 {
-		return pb
+		return &PackedB{K: k, N: n, TransB: transB, src: b, ldb: ldb, variant: v}
 	}
 	if len(dst) != size {
 		panic(fmt.Sprintf("kernels.PackB: len(dst)=%d, want %d for %dx%d", len(dst), size, k, n))
 	}
-	g := sgemmBlockings[v]
-	pb.g, pb.kc, pb.data = g, blockDepth(k, g.kc), dst
-	npad := (n + g.nr - 1) / g.nr * g.nr
+	pb := newPackedB(dst, v, transB, k, n, b, ldb)
+	nr, stride := pb.g.nr, pb.g.nr*pb.kc // sliver width and length
 	for q, pc := 0, 0; pc < k; q, pc = q+1, pc+pb.kc {
 		kc := min(pb.kc, k-pc)
-		block := dst[q*pb.kc*npad : (q+1)*pb.kc*npad]
-		packB(block, g.nr*pb.kc, g.nr, transB, b, ldb, pc, kc, 0, n)
+		block := dst[q*pb.blockFloats() : (q+1)*pb.blockFloats()]
+		packB(block, stride, nr, transB, b, ldb, pc, kc, 0, n)
 		if kc < pb.kc {
 			// Unused tails of the slivers: zero, so the whole packing is
 			// deterministic (it may be written to a file).
-			for s := 0; s < npad/g.nr; s++ {
-				clear(block[s*g.nr*pb.kc+kc*g.nr : (s+1)*g.nr*pb.kc])
+			for s := 0; s < pb.slivers(); s++ {
+				clear(block[s*stride+kc*nr : (s+1)*stride])
 			}
 		}
 	}
@@ -112,9 +110,22 @@ func PackedBFrom(data []float32, v Variant, transB bool, k, n int, b []float32, 
 	if size == 0 || len(data) != size {
 		return nil, fmt.Errorf("kernels: %d packed floats for %dx%d on %v, want %d", len(data), k, n, v, size)
 	}
-	g := sgemmBlockings[v]
-	return &PackedB{K: k, N: n, TransB: transB, src: b, ldb: ldb, variant: v, g: g, kc: blockDepth(k, g.kc), data: data}, nil
+	return newPackedB(data, v, transB, k, n, b, ldb), nil
 }
+
+// newPackedB is the operand over data laid out for variant v, which has a
+// blocked SGEMM.
+func newPackedB(data []float32, v Variant, transB bool, k, n int, b []float32, ldb int) *PackedB {
+	g := sgemmBlockings[v]
+	return &PackedB{K: k, N: n, TransB: transB, src: b, ldb: ldb, variant: v, g: g, kc: blockDepth(k, g.kc), data: data}
+}
+
+// slivers is the number of nr-wide column slivers of the layout.
+func (pb *PackedB) slivers() int { return (pb.N + pb.g.nr - 1) / pb.g.nr }
+
+// blockFloats is the size of one k block of the layout: every sliver at
+// the full depth kc.
+func (pb *PackedB) blockFloats() int { return pb.kc * pb.slivers() * pb.g.nr }
 
 // Packed reports whether pb holds a packed layout that the active variant
 // uses (otherwise SgemmPacked multiplies by the source).
@@ -155,7 +166,6 @@ func (j *sgemmJob) runPacked(w int) {
 	g, pb := j.g, j.packed
 	mr, nr := g.mr, g.nr
 	local := &j.local[w]
-	npad := (j.n + nr - 1) / nr * nr
 	// product adds the k blocks of C[r0:r1, c0:c1] one after the other.
 	product := func(r0, r1, c0, c1 int) {
 		for jc := c0; jc < c1; jc += g.nc {
@@ -165,12 +175,12 @@ func (j *sgemmJob) runPacked(w int) {
 				if pc > 0 {
 					beta = 1
 				}
-				j.rows(local, pb.data[q*j.kc*npad+jc*j.kc:], r0, r1, pc, min(j.kc, j.k-pc), jc, nc, beta)
+				j.rows(local, pb.data[q*pb.blockFloats()+jc*j.kc:], r0, r1, pc, min(j.kc, j.k-pc), jc, nc, beta)
 			}
 		}
 	}
 	if !j.rowSplit {
-		s0, s1 := split(npad/nr, j.workers, w)
+		s0, s1 := split(pb.slivers(), j.workers, w)
 		if s0 < s1 {
 			product(0, j.m, s0*nr, min(j.n, s1*nr))
 		}
@@ -199,14 +209,13 @@ func (pb *PackedB) Verify(samples int) error {
 		return nil
 	}
 	nr := pb.g.nr
-	npad := (pb.N + nr - 1) / nr * nr
 	total := len(pb.data)
 	for i := range samples {
 		x := 0
 		if samples > 1 {
 			x = int(uint64(i) * uint64(total-1) / uint64(samples-1))
 		}
-		q, r := x/(pb.kc*npad), x%(pb.kc*npad)
+		q, r := x/pb.blockFloats(), x%pb.blockFloats()
 		s, r := r/(nr*pb.kc), r%(nr*pb.kc)
 		p, jj := r/nr, r%nr
 		k, j := q*pb.kc+p, s*nr+jj // element (k, j) of op(B), if inside
