@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/nn"
 	"github.com/stretchr/testify/require"
 )
@@ -216,12 +215,8 @@ func TestTwoTasksOneCheckpoint(t *testing.T) {
 func tinyCheckpoint(t *testing.T) (*bert.Model, string, *bert.Checkpoint) {
 	t.Helper()
 	m := tinyModel(t, 0)
-	var ts []safetensors.Tensor
-	for _, p := range m.Params() {
-		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
-	}
 	dir := t.TempDir()
-	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, ts))
+	require.NoError(t, bert.WriteCheckpoint(dir, m.Config, m.Tensors()))
 	ck, err := bert.OpenCheckpoint(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { ck.Close() })

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/procstatus"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
@@ -79,14 +78,10 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	var ts []safetensors.Tensor
-	for _, p := range rnd.Params() {
-		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
-	}
-	if err := bert.WriteCheckpoint(dir, cfg, ts); err != nil {
+	if err := bert.WriteCheckpoint(dir, cfg, rnd.Tensors()); err != nil {
 		b.Fatal(err)
 	}
-	rnd, ts = nil, nil
+	rnd = nil
 	runtime.GC()
 	ck, err := bert.OpenCheckpoint(dir)
 	if err != nil {

@@ -285,6 +285,16 @@ func (m *Model) Params() []*nn.Param {
 	return ps
 }
 
+// Tensors returns the model's parameters, in Params order, as float32
+// tensors over their values (not copies), for WriteCheckpoint.
+func (m *Model) Tensors() []safetensors.Tensor {
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
+	}
+	return ts
+}
+
 // SetTrainable makes p (one of m's parameters) trainable or frozen. A base
 // weight that may live in read-only memory is copied to the heap first.
 func (m *Model) SetTrainable(p *nn.Param, on bool) {

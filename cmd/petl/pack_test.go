@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
 	"github.com/stretchr/testify/require"
 )
@@ -22,12 +21,8 @@ func TestPredictPack(t *testing.T) {
 	cfg.HiddenSize, cfg.IntermediateSize = 32, 64
 	m, err := bert.NewRandom(cfg, 0, 5)
 	require.NoError(t, err)
-	var ts []safetensors.Tensor
-	for _, p := range m.Params() {
-		ts = append(ts, safetensors.F32Tensor(p.Name, p.Shape, p.W))
-	}
 	model := filepath.Join(f.dir, "model")
-	require.NoError(t, bert.WriteCheckpoint(model, cfg, ts))
+	require.NoError(t, bert.WriteCheckpoint(model, cfg, m.Tensors()))
 	raw, err := os.ReadFile(f.vocab)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(model, "vocab.txt"), raw, 0o644))
