@@ -113,10 +113,8 @@ func (m *Model) PackWeights(path, key string) (PackStats, error) {
 		for _, l := range ls {
 			_, shape := kernels.PackedBLayout(l.In, l.Out)
 			l.Packed = kernels.PackB(make([]float32, prod(shape)), true, l.In, l.Out, l.W.W, l.In)
-			st.Tensors++
-			st.Bytes += 4 * int64(prod(shape))
 		}
-		return st, nil
+		return packStats(st, ls), nil
 	}
 	if key == "" {
 		return st, fmt.Errorf("bert: packing weights into %s: no key identifying the weights", path)
@@ -133,12 +131,19 @@ func (m *Model) PackWeights(path, key string) (PackStats, error) {
 	}
 	for i, l := range ls {
 		l.Packed = pbs[i]
+	}
+	m.packFile = f
+	return packStats(st, ls), nil
+}
+
+// packStats adds the count and packed size of ls to st.
+func packStats(st PackStats, ls []*nn.Linear) PackStats {
+	for _, l := range ls {
 		_, shape := kernels.PackedBLayout(l.In, l.Out)
 		st.Tensors++
 		st.Bytes += 4 * int64(prod(shape))
 	}
-	m.packFile = f
-	return st, nil
+	return st
 }
 
 // openPacked opens the file at path if it holds what PackWeights would
