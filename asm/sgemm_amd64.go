@@ -33,6 +33,31 @@ const (
 //go:noescape
 func SgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// SgemmKernelAVX2Direct is SgemmKernelAVX2 with A read in place: it computes a 6x16
+// tile of C from 6 rows of A, lda floats apart, and a packed panel of B,
+// with AVX2 and FMA (k >= 1):
+//
+//	for i := 0; i < mr; i++ {
+//		for j := 0; j < nr; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[i*lda+p] * b[p*nr+j]
+//			}
+//			if beta == 0 {
+//				c[i*ldc+j] = alpha * s // c is not read
+//			} else {
+//				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+//			}
+//		}
+//	}
+//
+// It reads a[i*lda : i*lda+k] for each row i and nothing else of a. The
+// products are summed with FMA in order of p, as in SgemmKernelAVX2, so the two
+// give bitwise the same tile for the same operands.
+//
+//go:noescape
+func SgemmKernelAVX2Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+
 // Tile of SgemmKernelAVX512: rows (mr) and columns (nr) of C.
 const (
 	SgemmKernelAVX512MR = 12
@@ -61,6 +86,31 @@ const (
 //
 //go:noescape
 func SgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// SgemmKernelAVX512Direct is SgemmKernelAVX512 with A read in place: it computes a 12x32
+// tile of C from 12 rows of A, lda floats apart, and a packed panel of B,
+// with AVX-512F and AVX-512DQ (k >= 1):
+//
+//	for i := 0; i < mr; i++ {
+//		for j := 0; j < nr; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[i*lda+p] * b[p*nr+j]
+//			}
+//			if beta == 0 {
+//				c[i*ldc+j] = alpha * s // c is not read
+//			} else {
+//				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+//			}
+//		}
+//	}
+//
+// It reads a[i*lda : i*lda+k] for each row i and nothing else of a. The
+// products are summed with FMA in order of p, as in SgemmKernelAVX512, so the two
+// give bitwise the same tile for the same operands.
+//
+//go:noescape
+func SgemmKernelAVX512Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
 // PackRows8AVX2 transposes 8 rows of kc floats into kc columns of 8 values,
 // stride apart, for the AVX2 variant (it needs AVX only; stride >= 8, ld >= 0):

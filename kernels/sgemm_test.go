@@ -671,6 +671,22 @@ func sgemmKernelGo(mr, nr int) sgemmMicroKernel {
 	}
 }
 
+// sgemmDirectKernelGo is sgemmKernelGo reading A in place, rows lda apart
+// (the contract of sgemmDirectKernel).
+func sgemmDirectKernelGo(mr, nr int) sgemmDirectKernel {
+	packed := sgemmKernelGo(mr, nr)
+	return func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+		rows := unsafe.Slice(a, (mr-1)*lda+k)
+		panel := make([]float32, k*mr)
+		for i := 0; i < mr; i++ {
+			for p := 0; p < k; p++ {
+				panel[p*mr+i] = rows[i*lda+p]
+			}
+		}
+		packed(k, &panel[0], b, c, ldc, alpha, beta)
+	}
+}
+
 // TestSgemmBlockedSmallBlocks runs the blocked driver with tiny cache blocks,
 // so that small matrices cross many block boundaries, with a Go micro-kernel
 // of odd tile size and with every assembly micro-kernel of this build.
@@ -683,6 +699,9 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 		// then run on any machine.
 		"go12x32": {kernel: sgemmKernelGo(12, 32), mr: 12, nr: 32, mc: 24, kc: 9, nc: 64},
 		"go8x12":  {kernel: sgemmKernelGo(8, 12), mr: 8, nr: 12, mc: 16, kc: 6, nc: 36},
+		// The driver's in-place reading of A, with the AVX-512 tile.
+		"go3x5/direct":   {kernel: sgemmKernelGo(3, 5), direct: sgemmDirectKernelGo(3, 5), directMaxN: 1 << 30, mr: 3, nr: 5, mc: 6, kc: 7, nc: 15},
+		"go12x32/direct": {kernel: sgemmKernelGo(12, 32), direct: sgemmDirectKernelGo(12, 32), directMaxN: 1 << 30, mr: 12, nr: 32, mc: 24, kc: 9, nc: 64},
 	}
 	for v, g := range sgemmBlockings {
 		if g != nil && IsSupported(Variant(v)) {
@@ -693,6 +712,11 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 			grouped := small
 			grouped.groupFloats = 2 * small.nc * small.kc // two k blocks per wait
 			drivers[Variant(v).String()+"/groups2"] = &grouped
+			if g.direct != nil {
+				packing := small
+				packing.direct = nil
+				drivers[Variant(v).String()+"/packA"] = &packing
+			}
 		}
 	}
 	for name, g := range drivers {
@@ -709,5 +733,50 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 				runSgemmCase(t, g.sgemm, cs, rng)
 			}
 		})
+	}
+}
+
+// TestSgemmDirectBitwise checks that reading A in place (the direct
+// micro-kernels) gives bitwise the products of packing A, for every variant
+// that has a direct kernel, on shapes with partial slivers of A and B, k
+// blocks, a padded lda, beta and both thread counts.
+func TestSgemmDirectBitwise(t *testing.T) {
+	defer SetThreads(0)
+	shapes := []sgemmCase{
+		{m: 128, n: 768, k: 768, alpha: 1, beta: 0, tB: true},
+		{m: 37, n: 200, k: 96, alpha: 1, beta: 0, tB: true, padA: 3},
+		{m: 301, n: 257, k: 531, alpha: 0.5, beta: 2, padA: 1, padC: 5},
+		{m: 7, n: 900, k: 300, alpha: -1, beta: 1, padB: 1},
+		{m: 150, n: 64, k: 128, alpha: 1, beta: 0, padA: 256},
+	}
+	tested := 0
+	for v, g := range sgemmBlockings {
+		if g == nil || g.direct == nil || !IsSupported(Variant(v)) {
+			continue
+		}
+		tested++
+		packing, inPlace := *g, *g
+		packing.direct = nil
+		inPlace.directMaxN = 1 << 30 // whatever the width
+		t.Run(Variant(v).String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, uint64(v)))
+			for _, cs := range shapes {
+				in := newSgemmInputs(cs, rng)
+				for _, th := range []int{1, 2} {
+					SetThreads(th)
+					want := in.call(packing.sgemm)
+					got := in.call(inPlace.sgemm)
+					for x := range got {
+						if math.Float32bits(got[x]) != math.Float32bits(want[x]) {
+							t.Fatalf("%v, threads=%d: C buffer index %d = %v in place, %v packed", cs, th, x-guardN, got[x], want[x])
+						}
+					}
+				}
+				in.checkAB(t)
+			}
+		})
+	}
+	if tested == 0 {
+		t.Skip("no variant with a direct micro-kernel runs on this machine")
 	}
 }

@@ -68,7 +68,8 @@ func main() {
 	ctx := build.NewContext()
 	ctx.ConstraintExpr("!purego")
 	for _, k := range kernels {
-		k.generate(ctx)
+		k.generate(ctx, false)
+		k.generate(ctx, true)
 	}
 	for _, p := range packs {
 		p.generate(ctx)
@@ -92,11 +93,23 @@ func main() {
 	}
 }
 
-// signature is every kernel's Go signature.
-const signature = "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
+// signature is every kernel's Go signature; directSignature that of the
+// kernels that read A in place, rows lda apart.
+const (
+	signature       = "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
+	directSignature = "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)"
+)
+
+// directName is the Go name of the kernel that reads A in place.
+func (k kernel) directName() string { return k.name + "Direct" }
 
 // doc is the kernel's definition, as a Go loop, for the stub's doc comment.
 func (k kernel) doc() []string { return sgemmdoc.Kernel(k.name, k.isa, k.mr, k.nr()) }
+
+// directDoc is the same for the kernel that reads A in place.
+func (k kernel) directDoc() []string {
+	return sgemmdoc.KernelDirect(k.directName(), k.name, k.isa, k.mr, k.nr())
+}
 
 // stubFile returns the Go declarations of the kernels with their tiles.
 func stubFile() []byte {
@@ -113,6 +126,14 @@ func stubFile() []byte {
 			}
 		}
 		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s%s\n\n", k.name, signature[len("func"):])
+		for _, line := range k.directDoc() {
+			if line == "" {
+				b.WriteString("//\n")
+			} else {
+				fmt.Fprintf(&b, "// %s\n", line)
+			}
+		}
+		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s%s\n\n", k.directName(), directSignature[len("func"):])
 	}
 	for _, p := range packs {
 		p.stub(&b)
@@ -124,11 +145,18 @@ func stubFile() []byte {
 	return src
 }
 
-// generate emits the kernel's TEXT block.
-func (k kernel) generate(c *build.Context) {
-	c.Function(k.name)
+// generate emits the kernel's TEXT block: with direct, the variant that
+// reads row i of A in place at a + i*lda (lda a parameter) instead of from a
+// packed panel. Both sum the same products in the same order, so they give
+// bitwise the same tile.
+func (k kernel) generate(c *build.Context, direct bool) {
+	name, sig := k.name, signature
+	if direct {
+		name, sig = k.directName(), directSignature
+	}
+	c.Function(name)
 	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(signature)
+	c.SignatureExpr(sig)
 	nr := k.nr()
 	const f32 = 4 // bytes per float32
 
@@ -139,6 +167,42 @@ func (k kernel) generate(c *build.Context) {
 	pc := c.Load(c.Param("c"), c.GP64())
 	ldc := c.Load(c.Param("ldc"), c.GP64())
 	c.SHLQ(operand.Imm(2), ldc)
+
+	// aAt is the address of A's element for row i, p+u; aStep moves the A
+	// pointers on by n iterations of p.
+	var aAt func(u, i int) operand.Mem
+	var aStep func(n int)
+	if !direct {
+		aAt = func(u, i int) operand.Mem { return operand.Mem{Base: pa, Disp: (u*k.mr + i) * f32} }
+		aStep = func(n int) { c.ADDQ(operand.U32(n*k.mr*f32), pa) }
+	} else {
+		// Rows come in groups of three from a base pointer each: base,
+		// base + lda, base + 2*lda (lda in bytes as the index register,
+		// scale 1 or 2), so any mr needs mr/3 bases and one index.
+		c.Commentf("Row i of A at base[i/3] + (i%%3)*lda; lda in bytes, base[g] = a + 3*g*lda.")
+		lda := c.Load(c.Param("lda"), c.GP64())
+		c.SHLQ(operand.Imm(2), lda)
+		bases := []reg.Register{pa}
+		lda3 := c.GP64()
+		c.LEAQ(operand.Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+		for g := 1; g*3 < k.mr; g++ {
+			r := c.GP64()
+			c.LEAQ(operand.Mem{Base: bases[g-1], Index: lda3, Scale: 1}, r)
+			bases = append(bases, r)
+		}
+		aAt = func(u, i int) operand.Mem {
+			m := operand.Mem{Base: bases[i/3], Disp: u * f32}
+			if i%3 > 0 {
+				m.Index, m.Scale = lda, uint8(i%3)
+			}
+			return m
+		}
+		aStep = func(n int) {
+			for _, r := range bases {
+				c.ADDQ(operand.U32(n*f32), r)
+			}
+		}
+	}
 
 	c.Commentf("Prefetch the %dx%d tile of C: for i := range mr { prefetch(c[i*ldc : i*ldc+nr]) }", k.mr, nr)
 	row := c.GP64()
@@ -168,42 +232,46 @@ func (k kernel) generate(c *build.Context) {
 
 	// step emits one iteration of p at offset u iterations from pa, pb.
 	step := func(u int) {
-		c.Commentf("p+%d: b[v] = b[(p+%d)*nr + v*%d:][:%d]; for i: acc[i][v] += a[(p+%d)*mr+i] * b[v]", u, u, k.width, k.width, u)
+		if direct {
+			c.Commentf("p+%d: b[v] = b[(p+%d)*nr + v*%d:][:%d]; for i: acc[i][v] += a[i*lda+p+%d] * b[v]", u, u, k.width, k.width, u)
+		} else {
+			c.Commentf("p+%d: b[v] = b[(p+%d)*nr + v*%d:][:%d]; for i: acc[i][v] += a[(p+%d)*mr+i] * b[v]", u, u, k.width, k.width, u)
+		}
 		for v := range bv {
 			c.VMOVUPS(operand.Mem{Base: pb, Disp: (u*nr + v*k.width) * f32}, bv[v])
 		}
 		for i := 0; i < k.mr; i++ {
-			c.VBROADCASTSS(operand.Mem{Base: pa, Disp: (u*k.mr + i) * f32}, av)
+			c.VBROADCASTSS(aAt(u, i), av)
 			for v := range bv {
 				c.VFMADD231PS(bv[v], av, acc[i][v])
 			}
 		}
 	}
 
-	c.Commentf("for ; k >= %d; k -= %d: %d steps of p, then a += %d*mr, b += %d*nr", k.unroll, k.unroll, k.unroll, k.unroll, k.unroll)
-	c.Label(k.name + "_loop")
+	c.Commentf("for ; k >= %d; k -= %d: %d steps of p, then a and b on by %d steps", k.unroll, k.unroll, k.unroll, k.unroll)
+	c.Label(name + "_loop")
 	c.CMPQ(kk, operand.Imm(uint64(k.unroll)))
-	c.JL(operand.LabelRef(k.name + "_tail"))
+	c.JL(operand.LabelRef(name + "_tail"))
 	for u := 0; u < k.unroll; u++ {
 		step(u)
 	}
-	c.ADDQ(operand.U32(k.unroll*k.mr*f32), pa)
+	aStep(k.unroll)
 	c.ADDQ(operand.U32(k.unroll*nr*f32), pb)
 	c.SUBQ(operand.Imm(uint64(k.unroll)), kk)
-	c.JMP(operand.LabelRef(k.name + "_loop"))
+	c.JMP(operand.LabelRef(name + "_loop"))
 
-	c.Comment("for ; k > 0; k--: one step of p, then a += mr, b += nr")
-	c.Label(k.name + "_tail")
+	c.Comment("for ; k > 0; k--: one step of p, then a and b on by one step")
+	c.Label(name + "_tail")
 	c.TESTQ(kk, kk)
-	c.JZ(operand.LabelRef(k.name + "_scale"))
+	c.JZ(operand.LabelRef(name + "_scale"))
 	step(0)
-	c.ADDQ(operand.U32(k.mr*f32), pa)
+	aStep(1)
 	c.ADDQ(operand.U32(nr*f32), pb)
 	c.DECQ(kk)
-	c.JMP(operand.LabelRef(k.name + "_tail"))
+	c.JMP(operand.LabelRef(name + "_tail"))
 
 	c.Comment("acc *= alpha")
-	c.Label(k.name + "_scale")
+	c.Label(name + "_scale")
 	alpha, err := c.Param("alpha").Resolve()
 	if err != nil {
 		log.Fatal(err)
@@ -224,7 +292,7 @@ func (k kernel) generate(c *build.Context) {
 	bits := c.GP32()
 	c.MOVL(beta.Addr, bits)
 	c.SHLL(operand.Imm(1), bits) // drop the sign bit
-	c.JZ(operand.LabelRef(k.name + "_store"))
+	c.JZ(operand.LabelRef(name + "_store"))
 
 	c.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }")
 	c.VBROADCASTSS(beta.Addr, bv[1%k.nv])
@@ -242,7 +310,7 @@ func (k kernel) generate(c *build.Context) {
 	c.RET()
 
 	c.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] }")
-	c.Label(k.name + "_store")
+	c.Label(name + "_store")
 	for i := range acc {
 		for v := range acc[i] {
 			c.VMOVUPS(acc[i][v], operand.Mem{Base: pc, Disp: v * k.width * f32})

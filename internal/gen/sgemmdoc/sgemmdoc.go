@@ -30,3 +30,32 @@ func Kernel(name, isa string, mr, nr int) []string {
 		"leading dimension ldc. The products are summed with FMA in order of p.",
 	}
 }
+
+// KernelDirect is the doc comment of the micro-kernel name that does what
+// the kernel packed does with A read in place: row i of the tile's A at
+// a[i*lda:], contiguous over p, instead of a packed panel.
+func KernelDirect(name, packed, isa string, mr, nr int) []string {
+	return []string{
+		fmt.Sprintf("%s is %s with A read in place: it computes a %dx%d", name, packed, mr, nr),
+		fmt.Sprintf("tile of C from %d rows of A, lda floats apart, and a packed panel of B,", mr),
+		fmt.Sprintf("with %s (k >= 1):", isa),
+		"",
+		"\tfor i := 0; i < mr; i++ {",
+		"\t\tfor j := 0; j < nr; j++ {",
+		"\t\t\tvar s float32",
+		"\t\t\tfor p := 0; p < k; p++ {",
+		"\t\t\t\ts += a[i*lda+p] * b[p*nr+j]",
+		"\t\t\t}",
+		"\t\t\tif beta == 0 {",
+		"\t\t\t\tc[i*ldc+j] = alpha * s // c is not read",
+		"\t\t\t} else {",
+		"\t\t\t\tc[i*ldc+j] = alpha*s + beta*c[i*ldc+j]",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}",
+		"",
+		"It reads a[i*lda : i*lda+k] for each row i and nothing else of a. The",
+		fmt.Sprintf("products are summed with FMA in order of p, as in %s, so the two", packed),
+		"give bitwise the same tile for the same operands.",
+	}
+}
