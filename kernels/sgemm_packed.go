@@ -186,14 +186,25 @@ func (j *sgemmJob) runPacked(w int) {
 		}
 		return
 	}
+	// A task is a run of row blocks that the worker multiplies one k block
+	// at a time (product loops over k outside rows' loop over row blocks),
+	// so that each k block of B, read from memory, serves all of them from
+	// cache: with one row block per task every block of rows would read
+	// all of B from memory again (a 768x3072 weight is 9 MiB). Two tasks
+	// per worker, taken in turn, keep the workers balanced when one is
+	// slowed.
 	blocks, blockTiles := j.rowBlocks()
+	tasks := 1
+	if j.workers > 1 {
+		tasks = min(blocks, 2*j.workers)
+	}
 	for {
 		t := j.next.Add(1) - 1
-		if t >= int64(blocks) {
+		if t >= int64(tasks) {
 			return
 		}
-		r0 := int(t) * blockTiles * mr
-		product(r0, min(j.m, r0+blockTiles*mr), 0, j.n)
+		b0, b1 := split(blocks, tasks, int(t))
+		product(b0*blockTiles*mr, min(j.m, b1*blockTiles*mr), 0, j.n)
 	}
 }
 
