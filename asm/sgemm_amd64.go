@@ -145,3 +145,11 @@ func PackRows8AVX2(d *float32, stride int, a *float32, ld int, kc int)
 //
 //go:noescape
 func PackRows6AVX2(d *float32, stride int, a *float32, ld int, kc int)
+
+// PrefetchLines asks for the n cache lines of 64 bytes from p on to be
+// brought into the first-level cache (PREFETCHT0), for a panel of B that the
+// micro-kernel is about to read from memory. A prefetch is a hint: it
+// neither faults nor changes memory, so p may point anywhere (n >= 0).
+//
+//go:noescape
+func PrefetchLines(p *float32, n int)

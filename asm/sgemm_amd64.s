@@ -1798,3 +1798,22 @@ PackRows6AVX2_column:
 PackRows6AVX2_done:
 	VZEROUPPER
 	RET
+
+// func PrefetchLines(p *float32, n int)
+// Requires: MMX+
+TEXT ·PrefetchLines(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+
+	// for ; n > 0; n-- { prefetch(p); p += 64 }
+	TESTQ CX, CX
+	JLE   PrefetchLines_done
+
+PrefetchLines_loop:
+	PREFETCHT0 (AX)
+	ADDQ       $0x40, AX
+	DECQ       CX
+	JNZ        PrefetchLines_loop
+
+PrefetchLines_done:
+	RET

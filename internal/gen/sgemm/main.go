@@ -74,6 +74,7 @@ func main() {
 	for _, p := range packs {
 		p.generate(ctx)
 	}
+	generatePrefetch(ctx)
 
 	asmFile, err := os.Create(*out)
 	if err != nil {
@@ -138,6 +139,7 @@ func stubFile() []byte {
 	for _, p := range packs {
 		p.stub(&b)
 	}
+	b.WriteString(prefetchStub)
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		log.Fatalf("formatting stubs: %v", err)
@@ -320,5 +322,34 @@ func (k kernel) generate(c *build.Context, direct bool) {
 		}
 	}
 	c.VZEROUPPER()
+	c.RET()
+}
+
+// prefetchStub declares PrefetchLines.
+const prefetchStub = `// PrefetchLines asks for the n cache lines of 64 bytes from p on to be
+// brought into the first-level cache (PREFETCHT0), for a panel of B that the
+// micro-kernel is about to read from memory. A prefetch is a hint: it
+// neither faults nor changes memory, so p may point anywhere (n >= 0).
+//
+//go:noescape
+func PrefetchLines(p *float32, n int)
+`
+
+// generatePrefetch emits PrefetchLines: PREFETCHT0 p, p+64, ... n times.
+func generatePrefetch(c *build.Context) {
+	c.Function("PrefetchLines")
+	c.Attributes(attr.NOSPLIT)
+	c.SignatureExpr("func(p *float32, n int)")
+	p := c.Load(c.Param("p"), c.GP64())
+	n := c.Load(c.Param("n"), c.GP64())
+	c.Comment("for ; n > 0; n-- { prefetch(p); p += 64 }")
+	c.TESTQ(n, n)
+	c.JLE(operand.LabelRef("PrefetchLines_done"))
+	c.Label("PrefetchLines_loop")
+	c.PREFETCHT0(operand.Mem{Base: p})
+	c.ADDQ(operand.Imm(64), p)
+	c.DECQ(n)
+	c.JNZ(operand.LabelRef("PrefetchLines_loop"))
+	c.Label("PrefetchLines_done")
 	c.RET()
 }
