@@ -4,10 +4,12 @@
 
 package asm
 
-// Tile of SgemmKernelAVX2: rows (mr) and columns (nr) of C.
+// Tile of SgemmKernelAVX2: rows (mr) and columns (nr) of C, and k steps per
+// trip of its loop (a cache line of pf prefetched per trip).
 const (
-	SgemmKernelAVX2MR = 6
-	SgemmKernelAVX2NR = 16
+	SgemmKernelAVX2MR     = 6
+	SgemmKernelAVX2NR     = 16
+	SgemmKernelAVX2Unroll = 8
 )
 
 // SgemmKernelAVX2 computes a 6x16 tile of C from packed panels of A and B,
@@ -30,8 +32,13 @@ const (
 // a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with
 // leading dimension ldc. The products are summed with FMA in order of p.
 //
+// pf is a hint: in trip t of its loop over p (unroll steps a trip) the
+// kernel asks for the 64-byte cache line at pf + 64*t to be brought into
+// L1, k/unroll lines in all, for the next panel of B; a prefetch neither
+// faults nor changes memory.
+//
 //go:noescape
-func SgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func SgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
 // SgemmKernelAVX2Direct is SgemmKernelAVX2 with A read in place: it computes a 6x16
 // tile of C from 6 rows of A, lda floats apart, and a packed panel of B,
@@ -55,13 +62,20 @@ func SgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 // products are summed with FMA in order of p, as in SgemmKernelAVX2, so the two
 // give bitwise the same tile for the same operands.
 //
+// pf is a hint: in trip t of its loop over p (unroll steps a trip) the
+// kernel asks for the 64-byte cache line at pf + 64*t to be brought into
+// L1, k/unroll lines in all, for the next panel of B; a prefetch neither
+// faults nor changes memory.
+//
 //go:noescape
-func SgemmKernelAVX2Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+func SgemmKernelAVX2Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
-// Tile of SgemmKernelAVX512: rows (mr) and columns (nr) of C.
+// Tile of SgemmKernelAVX512: rows (mr) and columns (nr) of C, and k steps per
+// trip of its loop (a cache line of pf prefetched per trip).
 const (
-	SgemmKernelAVX512MR = 12
-	SgemmKernelAVX512NR = 32
+	SgemmKernelAVX512MR     = 12
+	SgemmKernelAVX512NR     = 32
+	SgemmKernelAVX512Unroll = 4
 )
 
 // SgemmKernelAVX512 computes a 12x32 tile of C from packed panels of A and B,
@@ -84,8 +98,13 @@ const (
 // a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with
 // leading dimension ldc. The products are summed with FMA in order of p.
 //
+// pf is a hint: in trip t of its loop over p (unroll steps a trip) the
+// kernel asks for the 64-byte cache line at pf + 64*t to be brought into
+// L1, k/unroll lines in all, for the next panel of B; a prefetch neither
+// faults nor changes memory.
+//
 //go:noescape
-func SgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func SgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
 // SgemmKernelAVX512Direct is SgemmKernelAVX512 with A read in place: it computes a 12x32
 // tile of C from 12 rows of A, lda floats apart, and a packed panel of B,
@@ -109,8 +128,13 @@ func SgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
 // products are summed with FMA in order of p, as in SgemmKernelAVX512, so the two
 // give bitwise the same tile for the same operands.
 //
+// pf is a hint: in trip t of its loop over p (unroll steps a trip) the
+// kernel asks for the 64-byte cache line at pf + 64*t to be brought into
+// L1, k/unroll lines in all, for the next panel of B; a prefetch neither
+// faults nor changes memory.
+//
 //go:noescape
-func SgemmKernelAVX512Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+func SgemmKernelAVX512Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
 // PackRows8AVX2 transposes 8 rows of kc floats into kc columns of 8 values,
 // stride apart, for the AVX2 variant (it needs AVX only; stride >= 8, ld >= 0):
@@ -145,11 +169,3 @@ func PackRows8AVX2(d *float32, stride int, a *float32, ld int, kc int)
 //
 //go:noescape
 func PackRows6AVX2(d *float32, stride int, a *float32, ld int, kc int)
-
-// PrefetchLines asks for the n cache lines of 64 bytes from p on to be
-// brought into the first-level cache (PREFETCHT0), for a panel of B that the
-// micro-kernel is about to read from memory. A prefetch is a hint: it
-// neither faults nor changes memory, so p may point anywhere (n >= 0).
-//
-//go:noescape
-func PrefetchLines(p *float32, n int)

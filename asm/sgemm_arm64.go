@@ -4,10 +4,12 @@
 
 package asm
 
-// Tile of SgemmKernelNEON: rows (mr) and columns (nr) of C.
+// Tile of SgemmKernelNEON: rows (mr) and columns (nr) of C, and k steps per
+// trip of its loop (a cache line of pf prefetched per trip).
 const (
-	SgemmKernelNEONMR = 8
-	SgemmKernelNEONNR = 12
+	SgemmKernelNEONMR     = 8
+	SgemmKernelNEONNR     = 12
+	SgemmKernelNEONUnroll = 2
 )
 
 // SgemmKernelNEON computes a 8x12 tile of C from packed panels of A and B,
@@ -30,5 +32,10 @@ const (
 // a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with
 // leading dimension ldc. The products are summed with FMA in order of p.
 //
+// pf is a hint: in trip t of its loop over p (unroll steps a trip) the
+// kernel asks for the 64-byte cache line at pf + 64*t to be brought into
+// L1, k/unroll lines in all, for the next panel of B; a prefetch neither
+// faults nor changes memory.
+//
 //go:noescape
-func SgemmKernelNEON(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func SgemmKernelNEON(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)

@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-TEXT ·SgemmKernelNEON(SB), NOSPLIT, $0-48
+TEXT ·SgemmKernelNEON(SB), NOSPLIT, $0-56
 
 	// Arguments; ldc in bytes.
 	MOVD k+0(FP), R0
@@ -13,6 +13,7 @@ TEXT ·SgemmKernelNEON(SB), NOSPLIT, $0-48
 	MOVD c+24(FP), R3
 	MOVD ldc+32(FP), R4
 	LSL $2, R4, R4
+	MOVD pf+48(FP), R6
 
 	// acc[i][v] holds s for row i, columns 4v..4v+3: all zero.
 	VEOR V8.B16, V8.B16, V8.B16
@@ -96,6 +97,10 @@ loop:
 	WORD $0x4fa1185d // FMLA V29.4S, V2.4S, V1.S[3]
 	WORD $0x4fa1187e // FMLA V30.4S, V3.4S, V1.S[3]
 	WORD $0x4fa1189f // FMLA V31.4S, V4.4S, V1.S[3]
+
+	// prefetch the line at pf (the next panel of B); pf += 64
+	PRFM (R6), PLDL1KEEP
+	ADD $64, R6, R6
 	SUB $2, R0, R0
 	B loop
 

@@ -12,7 +12,7 @@ import "github.com/petl-go/petl/asm"
 //   - kc*nc floats of packed B (one block) stay in L3, shared by the threads.
 var (
 	sgemmBlockingAVX2 = sgemmBlocking{
-		kernel: asm.SgemmKernelAVX2, direct: asm.SgemmKernelAVX2Direct, directMaxN: 512, prefetch: asm.PrefetchLines,
+		kernel: asm.SgemmKernelAVX2, direct: asm.SgemmKernelAVX2Direct, directMaxN: 512, unroll: asm.SgemmKernelAVX2Unroll,
 		mr: asm.SgemmKernelAVX2MR, nr: asm.SgemmKernelAVX2NR,
 		mc: 144, kc: 256, nc: 4096,
 		parallelWork: 1 << 18, smallWork: 256,
@@ -20,7 +20,7 @@ var (
 	// The AVX-512 tile is twice as wide: kc is smaller to keep a sliver of
 	// B (kc*32 floats) in L1.
 	sgemmBlockingAVX512 = sgemmBlocking{
-		kernel: asm.SgemmKernelAVX512, direct: asm.SgemmKernelAVX512Direct, directMaxN: 512, prefetch: asm.PrefetchLines,
+		kernel: asm.SgemmKernelAVX512, direct: asm.SgemmKernelAVX512Direct, directMaxN: 512, unroll: asm.SgemmKernelAVX512Unroll,
 		mr: asm.SgemmKernelAVX512MR, nr: asm.SgemmKernelAVX512NR,
 		mc: 144, kc: 160, nc: 4096,
 		parallelWork: 1 << 18, smallWork: 256,

@@ -51,14 +51,15 @@ import (
 //	}
 //
 // k >= 1. The pointers address the first element of each panel and of the
-// mr x nr tile of C.
-type sgemmMicroKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// mr x nr tile of C. pf is a hint: the kernel may prefetch, in trip t of
+// its loop over p (unroll steps a trip), the 64-byte line at pf + 64*t.
+type sgemmMicroKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
 // sgemmDirectKernel is an sgemmMicroKernel that reads its mr rows of A in
 // place, row i at a[i*lda:], instead of a packed panel (a[p*mr+i] becomes
 // a[i*lda+p]); it sums the same products in the same order, so the tile is
 // bitwise the same.
-type sgemmDirectKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+type sgemmDirectKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
 // sgemmBlocking describes one variant of the blocked SGEMM: its micro-kernel
 // with the tile it computes, and the cache block sizes tuned for it.
@@ -74,17 +75,18 @@ type sgemmBlocking struct {
 	// faster at n = 64 and 128, level at 512, 2-7% slower at 768 and 3072.
 	direct     sgemmDirectKernel
 	directMaxN int
-	// prefetch, if set, asks for lines cache lines of 64 bytes from p on
-	// to be brought into L1 (a hint; it never faults). The driver spreads
-	// the next sliver of B over the tiles of the current one: a sliver
-	// packed ahead of time comes from memory, and fetched on demand it
-	// stalls the first tile of its column (BERT-base batch 1 spent about a
-	// tenth of its micro-kernel time so).
-	prefetch func(p *float32, lines int)
-	mr, nr     int // micro-kernel tile: mr rows by nr columns of C
-	mc         int // rows of the packed A block (a multiple of mr): mc*kc floats in L2
-	kc         int // depth of a block: kc*nr floats of B in L1, with room for A
-	nc         int // columns of the packed B block (a multiple of nr)
+	// unroll is the k steps per trip of the kernels' loop, in each of
+	// which they prefetch a cache line from their pf argument. The driver
+	// points pf of successive tiles at successive parts of the next sliver
+	// of B, so that it is in L1 by the time the current one is done: a
+	// sliver packed ahead of time comes from memory, and fetched on demand
+	// it stalls the first tile of its column (BERT-base batch 1 spent about
+	// a tenth of its micro-kernel time so). 0: the kernels do not prefetch.
+	unroll int
+	mr, nr int // micro-kernel tile: mr rows by nr columns of C
+	mc     int // rows of the packed A block (a multiple of mr): mc*kc floats in L2
+	kc     int // depth of a block: kc*nr floats of B in L1, with room for A
+	nc     int // columns of the packed B block (a multiple of nr)
 
 	// parallelWork is the least m*n*k worth a worker of its own: smaller
 	// products run on fewer goroutines (down to one, on the caller's).
@@ -449,42 +451,48 @@ func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc
 		} else {
 			packA(local.bufA, mr, j.transA, j.a, j.lda, ic, mc, pc, kc)
 		}
-		// The next sliver's kc*nr floats, 16 to a line, a share per tile.
-		lines := kc * nr / 16
-		share := (lines + (mc+mr-1)/mr - 1) / ((mc + mr - 1) / mr)
+		// The next sliver is prefetched in chunks of the lines (16 floats)
+		// that one tile asks for, spread evenly over the tiles of the
+		// current sliver: asked for all at once it would push the current
+		// one out of L1. The other tiles point pf at the current sliver.
+		lines, share, every := kc*nr/16, 0, 1
+		if g.unroll > 0 && kc >= g.unroll {
+			share = kc / g.unroll
+			chunks := (lines + share - 1) / share
+			every = max(1, (mc+mr-1)/mr/chunks)
+		}
 		for jr := 0; jr < nc; jr += nr {
 			pb := &bufB[jr*j.kc] // sliver jr/nr
 			cols := min(nr, nc-jr)
 			var next []float32
-			if g.prefetch != nil && jr+nr < nc {
+			if share > 0 && jr+nr < nc {
 				next = bufB[(jr+nr)*j.kc : (jr+nr)*j.kc+kc*nr]
 			}
 			for ir := 0; ir < mc; ir += mr {
-				if next != nil {
-					if l0 := ir / mr * share; l0 < lines {
-						g.prefetch(&next[l0*16], min(share, lines-l0))
-					}
+				pf := pb
+				if t := ir / mr; next != nil && t%every == 0 && t/every*share < lines {
+					pf = &next[min(t/every*share, lines-share)*16]
 				}
 				rows := min(mr, mc-ir)
 				ci := (ic+ir)*j.ldc + jc + jr
 				if direct && ir < full && cols == nr {
-					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, &j.c[ci], j.ldc, j.alpha, beta)
+					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, &j.c[ci], j.ldc, j.alpha, beta, pf)
 					continue
 				}
 				pa := &local.bufA[ir*kc]
 				if direct && ir < full {
 					// A full sliver read in place against a partial
 					// sliver of B: through the edge buffer.
-					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, &local.tile[0], nr, j.alpha, 0)
+					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, &local.tile[0], nr, j.alpha, 0, pf)
 					j.mergeTile(local.tile, ci, rows, cols, beta)
 					continue
 				}
 				if rows == mr && cols == nr {
-					g.kernel(kc, pa, pb, &j.c[ci], j.ldc, j.alpha, beta)
+					g.kernel(kc, pa, pb, &j.c[ci], j.ldc, j.alpha, beta, pf)
 					continue
 				}
 				// Edge tile: compute alpha*A*B into the buffer, then merge.
-				g.kernel(kc, pa, pb, &local.tile[0], nr, j.alpha, 0)
+				g.kernel(kc, pa, pb, &local.tile[0], nr, j.alpha, 0, pf)
 				j.mergeTile(local.tile, ci, rows, cols, beta)
 			}
 		}

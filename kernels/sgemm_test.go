@@ -652,7 +652,7 @@ func sgemmPanicMessage(f func()) (msg string) {
 // sgemmKernelGo is a pure-Go micro-kernel of any tile size, for testing the
 // blocked driver apart from the assembly.
 func sgemmKernelGo(mr, nr int) sgemmMicroKernel {
-	return func(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	return func(k int, a, b, c *float32, ldc int, alpha, beta float32, _ *float32) {
 		as, bs := unsafe.Slice(a, k*mr), unsafe.Slice(b, k*nr)
 		cs := unsafe.Slice(c, (mr-1)*ldc+nr)
 		for i := 0; i < mr; i++ {
@@ -675,7 +675,7 @@ func sgemmKernelGo(mr, nr int) sgemmMicroKernel {
 // (the contract of sgemmDirectKernel).
 func sgemmDirectKernelGo(mr, nr int) sgemmDirectKernel {
 	packed := sgemmKernelGo(mr, nr)
-	return func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+	return func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, pf *float32) {
 		rows := unsafe.Slice(a, (mr-1)*lda+k)
 		panel := make([]float32, k*mr)
 		for i := 0; i < mr; i++ {
@@ -683,7 +683,7 @@ func sgemmDirectKernelGo(mr, nr int) sgemmDirectKernel {
 				panel[p*mr+i] = rows[i*lda+p]
 			}
 		}
-		packed(k, &panel[0], b, c, ldc, alpha, beta)
+		packed(k, &panel[0], b, c, ldc, alpha, beta, pf)
 	}
 }
 

@@ -8,7 +8,7 @@ import "fmt"
 // Kernel is the doc comment of the micro-kernel name computing an mr x nr
 // tile with instruction set isa: its definition as a Go loop.
 func Kernel(name, isa string, mr, nr int) []string {
-	return []string{
+	return append([]string{
 		fmt.Sprintf("%s computes a %dx%d tile of C from packed panels of A and B,", name, mr, nr),
 		fmt.Sprintf("with %s (mr = %d, nr = %d; k >= 1):", isa, mr, nr),
 		"",
@@ -28,14 +28,23 @@ func Kernel(name, isa string, mr, nr int) []string {
 		"",
 		"a points at k*mr floats, b at k*nr floats and c at an mr x nr tile with",
 		"leading dimension ldc. The products are summed with FMA in order of p.",
-	}
+		"",
+	}, prefetch...)
+}
+
+// prefetch is the doc comment's paragraph on the kernels' pf argument.
+var prefetch = []string{
+	"pf is a hint: in trip t of its loop over p (unroll steps a trip) the",
+	"kernel asks for the 64-byte cache line at pf + 64*t to be brought into",
+	"L1, k/unroll lines in all, for the next panel of B; a prefetch neither",
+	"faults nor changes memory.",
 }
 
 // KernelDirect is the doc comment of the micro-kernel name that does what
 // the kernel packed does with A read in place: row i of the tile's A at
 // a[i*lda:], contiguous over p, instead of a packed panel.
 func KernelDirect(name, packed, isa string, mr, nr int) []string {
-	return []string{
+	return append([]string{
 		fmt.Sprintf("%s is %s with A read in place: it computes a %dx%d", name, packed, mr, nr),
 		fmt.Sprintf("tile of C from %d rows of A, lda floats apart, and a packed panel of B,", mr),
 		fmt.Sprintf("with %s (k >= 1):", isa),
@@ -57,5 +66,6 @@ func KernelDirect(name, packed, isa string, mr, nr int) []string {
 		"It reads a[i*lda : i*lda+k] for each row i and nothing else of a. The",
 		fmt.Sprintf("products are summed with FMA in order of p, as in %s, so the two", packed),
 		"give bitwise the same tile for the same operands.",
-	}
+		"",
+	}, prefetch...)
 }

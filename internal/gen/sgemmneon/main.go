@@ -46,7 +46,7 @@ func main() {
 // kernel emits the micro-kernel; its definition is in stubFile.
 func kernel(b *neon.Builder) {
 	const f32 = 4
-	b.Text(name, 0, 48)
+	b.Text(name, 0, 56)
 	b.Comment("Arguments; ldc in bytes.")
 	b.Inst("MOVD k+0(FP), R0")
 	b.Inst("MOVD a+8(FP), R1")
@@ -54,6 +54,7 @@ func kernel(b *neon.Builder) {
 	b.Inst("MOVD c+24(FP), R3")
 	b.Inst("MOVD ldc+32(FP), R4")
 	b.Inst("LSL $2, R4, R4")
+	b.Inst("MOVD pf+48(FP), R6")
 
 	b.Comment("acc[i][v] holds s for row i, columns 4v..4v+3: all zero.")
 	for i := 0; i < mr; i++ {
@@ -80,6 +81,9 @@ func kernel(b *neon.Builder) {
 	for u := 0; u < unroll; u++ {
 		step()
 	}
+	b.Comment("prefetch the line at pf (the next panel of B); pf += 64")
+	b.Inst("PRFM (R6), PLDL1KEEP")
+	b.Inst("ADD $64, R6, R6")
 	b.Inst("SUB $%d, R0, R0", unroll)
 	b.Inst("B loop")
 
@@ -132,11 +136,13 @@ func kernel(b *neon.Builder) {
 // stubs declares the kernel with its tile.
 func stubs(s *neon.Stubs) {
 	fmt.Fprintf(s, `
-// Tile of %[1]s: rows (mr) and columns (nr) of C.
+// Tile of %[1]s: rows (mr) and columns (nr) of C, and k steps per
+// trip of its loop (a cache line of pf prefetched per trip).
 const (
 	%[1]sMR = %[2]d
 	%[1]sNR = %[3]d
+	%[1]sUnroll = %[4]d
 )
-`, name, mr, nr)
-	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32)", sgemmdoc.Kernel(name, "NEON", mr, nr))
+`, name, mr, nr, unroll)
+	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)", sgemmdoc.Kernel(name, "NEON", mr, nr))
 }
