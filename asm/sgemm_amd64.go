@@ -169,3 +169,133 @@ func PackRows8AVX2(d *float32, stride int, a *float32, ld int, kc int)
 //
 //go:noescape
 func PackRows6AVX2(d *float32, stride int, a *float32, ld int, kc int)
+
+// SgemmKernelAVX2Edge1 computes 1 row(s) of C over 4 sliver(s) of B (64 columns)
+// from a packed panel of A with the row stride of SgemmKernelAVX2 (mr = 6), k >= 1:
+//
+//	for i := 0; i < 1; i++ {
+//		for s := 0; s < 4; s++ {
+//			for j := 0; j < 16; j++ {
+//				var t float32
+//				for p := 0; p < k; p++ {
+//					t += a[p*6+i] * b[s*bs+p*16+j]
+//				}
+//				x := &c[i*ldc+s*16+j]
+//				if beta == 0 {
+//					*x = alpha * t // c is not read
+//				} else {
+//					*x = alpha*t + beta**x
+//				}
+//			}
+//		}
+//	}
+//
+// The sums are those of SgemmKernelAVX2, FMA in order of p, so its rows are bitwise
+// the full kernel's for the same panels.
+//
+//go:noescape
+func SgemmKernelAVX2Edge1(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)
+
+// SgemmKernelAVX2Edge2 computes 2 row(s) of C over 3 sliver(s) of B (48 columns)
+// from a packed panel of A with the row stride of SgemmKernelAVX2 (mr = 6), k >= 1:
+//
+//	for i := 0; i < 2; i++ {
+//		for s := 0; s < 3; s++ {
+//			for j := 0; j < 16; j++ {
+//				var t float32
+//				for p := 0; p < k; p++ {
+//					t += a[p*6+i] * b[s*bs+p*16+j]
+//				}
+//				x := &c[i*ldc+s*16+j]
+//				if beta == 0 {
+//					*x = alpha * t // c is not read
+//				} else {
+//					*x = alpha*t + beta**x
+//				}
+//			}
+//		}
+//	}
+//
+// The sums are those of SgemmKernelAVX2, FMA in order of p, so its rows are bitwise
+// the full kernel's for the same panels.
+//
+//go:noescape
+func SgemmKernelAVX2Edge2(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)
+
+// SgemmKernelAVX2Edge3 computes 3 row(s) of C over 2 sliver(s) of B (32 columns)
+// from a packed panel of A with the row stride of SgemmKernelAVX2 (mr = 6), k >= 1:
+//
+//	for i := 0; i < 3; i++ {
+//		for s := 0; s < 2; s++ {
+//			for j := 0; j < 16; j++ {
+//				var t float32
+//				for p := 0; p < k; p++ {
+//					t += a[p*6+i] * b[s*bs+p*16+j]
+//				}
+//				x := &c[i*ldc+s*16+j]
+//				if beta == 0 {
+//					*x = alpha * t // c is not read
+//				} else {
+//					*x = alpha*t + beta**x
+//				}
+//			}
+//		}
+//	}
+//
+// The sums are those of SgemmKernelAVX2, FMA in order of p, so its rows are bitwise
+// the full kernel's for the same panels.
+//
+//go:noescape
+func SgemmKernelAVX2Edge3(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)
+
+// SgemmKernelAVX2Edge4 computes 4 row(s) of C over 1 sliver(s) of B (16 columns)
+// from a packed panel of A with the row stride of SgemmKernelAVX2 (mr = 6), k >= 1:
+//
+//	for i := 0; i < 4; i++ {
+//		for s := 0; s < 1; s++ {
+//			for j := 0; j < 16; j++ {
+//				var t float32
+//				for p := 0; p < k; p++ {
+//					t += a[p*6+i] * b[s*bs+p*16+j]
+//				}
+//				x := &c[i*ldc+s*16+j]
+//				if beta == 0 {
+//					*x = alpha * t // c is not read
+//				} else {
+//					*x = alpha*t + beta**x
+//				}
+//			}
+//		}
+//	}
+//
+// The sums are those of SgemmKernelAVX2, FMA in order of p, so its rows are bitwise
+// the full kernel's for the same panels.
+//
+//go:noescape
+func SgemmKernelAVX2Edge4(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)
+
+// SgemmKernelAVX2Edge5 computes 5 row(s) of C over 1 sliver(s) of B (16 columns)
+// from a packed panel of A with the row stride of SgemmKernelAVX2 (mr = 6), k >= 1:
+//
+//	for i := 0; i < 5; i++ {
+//		for s := 0; s < 1; s++ {
+//			for j := 0; j < 16; j++ {
+//				var t float32
+//				for p := 0; p < k; p++ {
+//					t += a[p*6+i] * b[s*bs+p*16+j]
+//				}
+//				x := &c[i*ldc+s*16+j]
+//				if beta == 0 {
+//					*x = alpha * t // c is not read
+//				} else {
+//					*x = alpha*t + beta**x
+//				}
+//			}
+//		}
+//	}
+//
+// The sums are those of SgemmKernelAVX2, FMA in order of p, so its rows are bitwise
+// the full kernel's for the same panels.
+//
+//go:noescape
+func SgemmKernelAVX2Edge5(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)

@@ -16,6 +16,10 @@ var (
 		mr: asm.SgemmKernelAVX2MR, nr: asm.SgemmKernelAVX2NR,
 		mc: 144, kc: 256, nc: 4096,
 		parallelWork: 1 << 18, smallWork: 256,
+		edge: []sgemmEdge{
+			1: {asm.SgemmKernelAVX2Edge1, 4}, 2: {asm.SgemmKernelAVX2Edge2, 3}, 3: {asm.SgemmKernelAVX2Edge3, 2},
+			4: {asm.SgemmKernelAVX2Edge4, 1}, 5: {asm.SgemmKernelAVX2Edge5, 1},
+		},
 	}
 	// The AVX-512 tile is twice as wide: kc is smaller to keep a sliver of
 	// B (kc*32 floats) in L1.

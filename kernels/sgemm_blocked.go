@@ -21,12 +21,16 @@ import (
 //	      for jr := 0; jr < nc; jr += nr       // B sliver: kc x nr, lives in L1
 //	        for ir := 0; ir < mc; ir += mr     // A sliver streams from L2
 //	          micro-kernel: C[ic+ir:+mr, jc+jr:+nr] = alpha*Asliver*Bsliver + beta'*C
+//	                        (prefetching a part of the next B sliver)
 //
 // beta' is beta for the first k block (pc == 0) and 1 afterwards, so BLAS
 // semantics hold: with beta == 0, C is only written. Packing copies op(A) and
 // op(B) into the layout the micro-kernel reads, whatever the transpose flags,
 // and pads partial slivers with zeros; tiles that stick out of C are computed
-// into a small buffer and copied out.
+// into a small buffer and copied out. Variants with a direct micro-kernel
+// read full slivers of an untransposed A in place in narrow products (see
+// sgemmBlocking.direct), packing only the partial ones. B packed ahead of
+// time (SgemmPacked) skips the packing of B.
 //
 // Work is split between goroutines over tiles of C (rows, or columns when C
 // has few rows), never over k, and every tile of C is produced by the same
@@ -61,6 +65,20 @@ type sgemmMicroKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32
 // bitwise the same.
 type sgemmDirectKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
+// sgemmEdgeKernel computes rows < mr rows of C across several slivers of B
+// (bs floats apart) from a packed panel of A with stride mr, with the
+// products and rounding of the full micro-kernel, so that a partial sliver
+// of A keeps as many accumulators busy as a full one:
+//
+//	c[i*ldc+s*nr+j] = alpha*sum_p a[p*mr+i]*b[s*bs+p*nr+j] (+ beta*c[...])
+type sgemmEdgeKernel func(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)
+
+// sgemmEdge is an edge kernel with the slivers of B it spans.
+type sgemmEdge struct {
+	kernel  sgemmEdgeKernel
+	slivers int
+}
+
 // sgemmBlocking describes one variant of the blocked SGEMM: its micro-kernel
 // with the tile it computes, and the cache block sizes tuned for it.
 type sgemmBlocking struct {
@@ -83,6 +101,10 @@ type sgemmBlocking struct {
 	// it stalls the first tile of its column (BERT-base batch 1 spent about
 	// a tenth of its micro-kernel time so). 0: the kernels do not prefetch.
 	unroll int
+	// edge[r], if set, computes the last sliver of an A block when it has
+	// r < mr rows (BERT's 128 rows are 21 slivers of 6 and one of 2): the
+	// full kernel would spend mr rows' work on it.
+	edge   []sgemmEdge
 	mr, nr int // micro-kernel tile: mr rows by nr columns of C
 	mc     int // rows of the packed A block (a multiple of mr): mc*kc floats in L2
 	kc     int // depth of a block: kc*nr floats of B in L1, with room for A
@@ -461,6 +483,12 @@ func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc
 			chunks := (lines + share - 1) / share
 			every = max(1, (mc+mr-1)/mr/chunks)
 		}
+		// Rows of the tiles below: all, or the full slivers only when an
+		// edge kernel takes the partial one.
+		tileRows := mc
+		if part := mc % mr; part > 0 && part < len(g.edge) && g.edge[part].kernel != nil {
+			tileRows = mc - part
+		}
 		for jr := 0; jr < nc; jr += nr {
 			pb := &bufB[jr*j.kc] // sliver jr/nr
 			cols := min(nr, nc-jr)
@@ -468,7 +496,7 @@ func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc
 			if share > 0 && jr+nr < nc {
 				next = bufB[(jr+nr)*j.kc : (jr+nr)*j.kc+kc*nr]
 			}
-			for ir := 0; ir < mc; ir += mr {
+			for ir := 0; ir < tileRows; ir += mr {
 				pf := pb
 				if t := ir / mr; next != nil && t%every == 0 && t/every*share < lines {
 					pf = &next[min(t/every*share, lines-share)*16]
@@ -495,6 +523,23 @@ func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc
 				g.kernel(kc, pa, pb, &local.tile[0], nr, j.alpha, 0, pf)
 				j.mergeTile(local.tile, ci, rows, cols, beta)
 			}
+		}
+		if tileRows == mc {
+			continue
+		}
+		// The partial sliver of A, packed at tileRows, across e.slivers
+		// slivers of B at a time; the last few through the tile buffer.
+		e, rows := g.edge[mc-tileRows], mc-tileRows
+		pa := &local.bufA[tileRows*kc]
+		for jr := 0; jr < nc; jr += nr {
+			ci := (ic+tileRows)*j.ldc + jc + jr
+			if jr%(e.slivers*nr) == 0 && jr+e.slivers*nr <= nc {
+				e.kernel(kc, pa, &bufB[jr*j.kc], nr*j.kc, &j.c[ci], j.ldc, j.alpha, beta)
+				jr += (e.slivers - 1) * nr
+				continue
+			}
+			g.kernel(kc, pa, &bufB[jr*j.kc], &local.tile[0], nr, j.alpha, 0, &bufB[jr*j.kc])
+			j.mergeTile(local.tile, ci, rows, min(nr, nc-jr), beta)
 		}
 	}
 }

@@ -687,6 +687,36 @@ func sgemmDirectKernelGo(mr, nr int) sgemmDirectKernel {
 	}
 }
 
+// sgemmEdgesGo returns pure-Go edge kernels (sgemmEdgeKernel) for every
+// partial row count of an mr x nr tile, spanning 1 to 3 slivers of B.
+func sgemmEdgesGo(mr, nr int) []sgemmEdge {
+	edges := make([]sgemmEdge, mr)
+	for rows := 1; rows < mr; rows++ {
+		slivers := 1 + rows%3
+		edges[rows] = sgemmEdge{slivers: slivers, kernel: func(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32) {
+			as, bsl := unsafe.Slice(a, k*mr), unsafe.Slice(b, (slivers-1)*bs+k*nr)
+			cs := unsafe.Slice(c, (rows-1)*ldc+slivers*nr)
+			for i := 0; i < rows; i++ {
+				for q := 0; q < slivers; q++ {
+					for j := 0; j < nr; j++ {
+						var t float32
+						for p := 0; p < k; p++ {
+							t += as[p*mr+i] * bsl[q*bs+p*nr+j]
+						}
+						x := &cs[i*ldc+q*nr+j]
+						if beta == 0 {
+							*x = alpha * t
+						} else {
+							*x = alpha*t + beta**x
+						}
+					}
+				}
+			}
+		}}
+	}
+	return edges
+}
+
 // TestSgemmBlockedSmallBlocks runs the blocked driver with tiny cache blocks,
 // so that small matrices cross many block boundaries, with a Go micro-kernel
 // of odd tile size and with every assembly micro-kernel of this build.
@@ -702,6 +732,9 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 		// The driver's in-place reading of A, with the AVX-512 tile.
 		"go3x5/direct":   {kernel: sgemmKernelGo(3, 5), direct: sgemmDirectKernelGo(3, 5), directMaxN: 1 << 30, mr: 3, nr: 5, mc: 6, kc: 7, nc: 15},
 		"go12x32/direct": {kernel: sgemmKernelGo(12, 32), direct: sgemmDirectKernelGo(12, 32), directMaxN: 1 << 30, mr: 12, nr: 32, mc: 24, kc: 9, nc: 64},
+		// Edge kernels for partial slivers of A, with and without direct.
+		"go3x5/edges":          {kernel: sgemmKernelGo(3, 5), edge: sgemmEdgesGo(3, 5), mr: 3, nr: 5, mc: 6, kc: 7, nc: 15},
+		"go12x32/direct+edges": {kernel: sgemmKernelGo(12, 32), direct: sgemmDirectKernelGo(12, 32), directMaxN: 1 << 30, edge: sgemmEdgesGo(12, 32), mr: 12, nr: 32, mc: 24, kc: 9, nc: 64},
 	}
 	for v, g := range sgemmBlockings {
 		if g != nil && IsSupported(Variant(v)) {
@@ -737,9 +770,10 @@ func TestSgemmBlockedSmallBlocks(t *testing.T) {
 }
 
 // TestSgemmDirectBitwise checks that reading A in place (the direct
-// micro-kernels) gives bitwise the products of packing A, for every variant
-// that has a direct kernel, on shapes with partial slivers of A and B, k
-// blocks, a padded lda, beta and both thread counts.
+// micro-kernels) and the edge kernels for partial slivers of A give bitwise
+// the products of packing A and computing every tile with the full kernel,
+// for every variant that has either, on shapes with partial slivers of A and
+// B, k blocks, a padded lda, beta and both thread counts.
 func TestSgemmDirectBitwise(t *testing.T) {
 	defer SetThreads(0)
 	shapes := []sgemmCase{
@@ -748,15 +782,20 @@ func TestSgemmDirectBitwise(t *testing.T) {
 		{m: 301, n: 257, k: 531, alpha: 0.5, beta: 2, padA: 1, padC: 5},
 		{m: 7, n: 900, k: 300, alpha: -1, beta: 1, padB: 1},
 		{m: 150, n: 64, k: 128, alpha: 1, beta: 0, padA: 256},
+		{m: 128, n: 800, k: 64, alpha: 1, beta: 0, tB: true},   // 2 rows over 3 slivers
+		{m: 145, n: 112, k: 33, alpha: 2, beta: 1, padC: 2},    // 1 row over 4 slivers and a few
+		{m: 9, n: 300, k: 20, alpha: 1, beta: -1, tA: true},    // 3 rows, transposed A
+		{m: 16, n: 37, k: 300, alpha: 1, beta: 0, padA: 1},     // 4 rows, partial B
+		{m: 1013, n: 48, k: 256, alpha: 1, beta: 0.5, padB: 3}, // 5 rows at the end
 	}
 	tested := 0
 	for v, g := range sgemmBlockings {
-		if g == nil || g.direct == nil || !IsSupported(Variant(v)) {
+		if g == nil || (g.direct == nil && g.edge == nil) || !IsSupported(Variant(v)) {
 			continue
 		}
 		tested++
 		packing, inPlace := *g, *g
-		packing.direct = nil
+		packing.direct, packing.edge = nil, nil
 		inPlace.directMaxN = 1 << 30 // whatever the width
 		t.Run(Variant(v).String(), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, uint64(v)))
@@ -768,7 +807,7 @@ func TestSgemmDirectBitwise(t *testing.T) {
 					got := in.call(inPlace.sgemm)
 					for x := range got {
 						if math.Float32bits(got[x]) != math.Float32bits(want[x]) {
-							t.Fatalf("%v, threads=%d: C buffer index %d = %v in place, %v packed", cs, th, x-guardN, got[x], want[x])
+							t.Fatalf("%v, threads=%d: C buffer index %d = %v in place with edge kernels, %v packed with full tiles", cs, th, x-guardN, got[x], want[x])
 						}
 					}
 				}
@@ -777,6 +816,6 @@ func TestSgemmDirectBitwise(t *testing.T) {
 		})
 	}
 	if tested == 0 {
-		t.Skip("no variant with a direct micro-kernel runs on this machine")
+		t.Skip("no variant with direct or edge micro-kernels runs on this machine")
 	}
 }

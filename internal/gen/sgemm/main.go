@@ -74,6 +74,9 @@ func main() {
 	for _, p := range packs {
 		p.generate(ctx)
 	}
+	for _, e := range edges {
+		e.generate(ctx)
+	}
 
 	asmFile, err := os.Create(*out)
 	if err != nil {
@@ -137,6 +140,9 @@ func stubFile() []byte {
 	}
 	for _, p := range packs {
 		p.stub(&b)
+	}
+	for _, e := range edges {
+		e.stub(&b)
 	}
 	src, err := format.Source(b.Bytes())
 	if err != nil {

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// edge describes a kernel for the last, partial sliver of A: rows < mr rows
+// of C across slivers consecutive slivers of B, so that its accumulators
+// (rows x slivers x nv vectors) keep the FMA units as busy as the full
+// tile's do, where the full kernel would compute mr rows to keep rows.
+type edge struct {
+	k       kernel // the full kernel: vector width, mr (A's panel stride), nr
+	rows    int
+	slivers int
+}
+
+// edges are the AVX2 edge kernels, one per partial row count: 1 row over 4
+// slivers (8 accumulators), 2 over 3 (12), 3 over 2 (12), 4 and 5 over 1
+// (8 and 10).
+var edges = []edge{
+	{kernels[0], 1, 4},
+	{kernels[0], 2, 3},
+	{kernels[0], 3, 2},
+	{kernels[0], 4, 1},
+	{kernels[0], 5, 1},
+}
+
+// edgeSignature is every edge kernel's Go signature.
+const edgeSignature = "func(k int, a, b *float32, bs int, c *float32, ldc int, alpha, beta float32)"
+
+func (e edge) name() string { return fmt.Sprintf("%sEdge%d", e.k.name, e.rows) }
+
+// stub writes the kernel's Go declaration.
+func (e edge) stub(b *bytes.Buffer) {
+	nr := e.k.nr()
+	lines := []string{
+		fmt.Sprintf("%s computes %d row(s) of C over %d sliver(s) of B (%d columns)", e.name(), e.rows, e.slivers, e.slivers*nr),
+		fmt.Sprintf("from a packed panel of A with the row stride of %s (mr = %d), k >= 1:", e.k.name, e.k.mr),
+		"",
+		fmt.Sprintf("\tfor i := 0; i < %d; i++ {", e.rows),
+		fmt.Sprintf("\t\tfor s := 0; s < %d; s++ {", e.slivers),
+		fmt.Sprintf("\t\t\tfor j := 0; j < %d; j++ {", nr),
+		"\t\t\t\tvar t float32",
+		"\t\t\t\tfor p := 0; p < k; p++ {",
+		fmt.Sprintf("\t\t\t\t\tt += a[p*%d+i] * b[s*bs+p*%d+j]", e.k.mr, nr),
+		"\t\t\t\t}",
+		fmt.Sprintf("\t\t\t\tx := &c[i*ldc+s*%d+j]", nr),
+		"\t\t\t\tif beta == 0 {",
+		"\t\t\t\t\t*x = alpha * t // c is not read",
+		"\t\t\t\t} else {",
+		"\t\t\t\t\t*x = alpha*t + beta**x",
+		"\t\t\t\t}",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}",
+		"",
+		fmt.Sprintf("The sums are those of %s, FMA in order of p, so its rows are bitwise", e.k.name),
+		"the full kernel's for the same panels.",
+	}
+	for _, line := range lines {
+		fmt.Fprintf(b, "// %s\n", line)
+	}
+	fmt.Fprintf(b, "//\n//go:noescape\nfunc %s%s\n\n", e.name(), edgeSignature[len("func"):])
+}
+
+// generate emits the kernel's TEXT block.
+func (e edge) generate(c *build.Context) {
+	k := e.k
+	name := e.name()
+	c.Function(name)
+	c.Attributes(attr.NOSPLIT)
+	c.SignatureExpr(edgeSignature)
+	nr := k.nr()
+	const f32 = 4
+
+	c.Comment("Arguments; bs and ldc in bytes.")
+	kk := c.Load(c.Param("k"), c.GP64())
+	pa := c.Load(c.Param("a"), c.GP64())
+	pb := c.Load(c.Param("b"), c.GP64())
+	bs := c.Load(c.Param("bs"), c.GP64())
+	pc := c.Load(c.Param("c"), c.GP64())
+	ldc := c.Load(c.Param("ldc"), c.GP64())
+	c.SHLQ(operand.Imm(2), bs)
+	c.SHLQ(operand.Imm(2), ldc)
+	// Sliver s of B at pb (s = 0), pb + bs (1), pb + 2*bs (2), pb3 + ... (3).
+	var pb3 reg.GPVirtual
+	if e.slivers > 3 {
+		pb3 = c.GP64()
+		c.LEAQ(operand.Mem{Base: pb, Index: bs, Scale: 2}, pb3)
+		c.ADDQ(bs, pb3)
+	}
+	bAt := func(s, disp int) operand.Mem {
+		switch s {
+		case 0:
+			return operand.Mem{Base: pb, Disp: disp}
+		case 1:
+			return operand.Mem{Base: pb, Index: bs, Scale: 1, Disp: disp}
+		case 2:
+			return operand.Mem{Base: pb, Index: bs, Scale: 2, Disp: disp}
+		}
+		return operand.Mem{Base: pb3, Disp: disp}
+	}
+
+	c.Comment("acc[i][s][v]: all zero.")
+	acc := make([][][]reg.VecVirtual, e.rows)
+	for i := range acc {
+		acc[i] = make([][]reg.VecVirtual, e.slivers)
+		for s := range acc[i] {
+			acc[i][s] = make([]reg.VecVirtual, k.nv)
+			for v := range acc[i][s] {
+				acc[i][s][v] = k.vec(c)
+				c.VXORPS(acc[i][s][v], acc[i][s][v], acc[i][s][v])
+			}
+		}
+	}
+	bv := make([]reg.VecVirtual, k.nv)
+	for v := range bv {
+		bv[v] = k.vec(c)
+	}
+	av := k.vec(c)
+
+	step := func(u int) {
+		c.Commentf("p+%d", u)
+		for s := 0; s < e.slivers; s++ {
+			for v := range bv {
+				c.VMOVUPS(bAt(s, (u*nr+v*k.width)*f32), bv[v])
+			}
+			for i := 0; i < e.rows; i++ {
+				c.VBROADCASTSS(operand.Mem{Base: pa, Disp: (u*k.mr + i) * f32}, av)
+				for v := range bv {
+					c.VFMADD231PS(bv[v], av, acc[i][s][v])
+				}
+			}
+		}
+	}
+	advance := func(n int) {
+		c.ADDQ(operand.U32(n*k.mr*f32), pa)
+		c.ADDQ(operand.U32(n*nr*f32), pb)
+		if pb3 != nil {
+			c.ADDQ(operand.U32(n*nr*f32), pb3)
+		}
+	}
+
+	const unroll = 4
+	c.Label(name + "_loop")
+	c.CMPQ(kk, operand.Imm(unroll))
+	c.JL(operand.LabelRef(name + "_tail"))
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	advance(unroll)
+	c.SUBQ(operand.Imm(unroll), kk)
+	c.JMP(operand.LabelRef(name + "_loop"))
+
+	c.Label(name + "_tail")
+	c.TESTQ(kk, kk)
+	c.JZ(operand.LabelRef(name + "_scale"))
+	step(0)
+	advance(1)
+	c.DECQ(kk)
+	c.JMP(operand.LabelRef(name + "_tail"))
+
+	c.Comment("acc *= alpha")
+	c.Label(name + "_scale")
+	alpha, err := c.Param("alpha").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	beta, err := c.Param("beta").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	c.VBROADCASTSS(alpha.Addr, bv[0])
+	for i := range acc {
+		for s := range acc[i] {
+			for v := range acc[i][s] {
+				c.VMULPS(bv[0], acc[i][s][v], acc[i][s][v])
+			}
+		}
+	}
+	c.Comment("if beta == 0 (either sign), store without reading C")
+	bits := c.GP32()
+	c.MOVL(beta.Addr, bits)
+	c.SHLL(operand.Imm(1), bits)
+	c.JZ(operand.LabelRef(name + "_store"))
+	c.VBROADCASTSS(beta.Addr, bv[1%k.nv])
+	row := c.GP64()
+	c.MOVQ(pc, row)
+	for i := range acc {
+		for s := range acc[i] {
+			for v := range acc[i][s] {
+				m := operand.Mem{Base: row, Disp: (s*nr + v*k.width) * f32}
+				c.VFMADD231PS(m, bv[1%k.nv], acc[i][s][v])
+				c.VMOVUPS(acc[i][s][v], m)
+			}
+		}
+		if i < e.rows-1 {
+			c.ADDQ(ldc, row)
+		}
+	}
+	c.VZEROUPPER()
+	c.RET()
+
+	c.Label(name + "_store")
+	for i := range acc {
+		for s := range acc[i] {
+			for v := range acc[i][s] {
+				c.VMOVUPS(acc[i][s][v], operand.Mem{Base: pc, Disp: (s*nr + v*k.width) * f32})
+			}
+		}
+		if i < e.rows-1 {
+			c.ADDQ(ldc, pc)
+		}
+	}
+	c.VZEROUPPER()
+	c.RET()
+}
