@@ -52,7 +52,7 @@ func AddBiasGELU(y, pre, bias []float32, rows, cols int) {
 	need("AddBiasGELU", "y", y, rows*cols)
 	need("AddBiasGELU", "bias", bias, cols)
 	f := addBiasGELUOp.active()
-	if rows <= rowGrain(cols) || Threads() == 1 {
+	if rows <= rowGrain(cols) || opThreads() == 1 {
 		f(y[:rows*cols], pre[:rows*cols], bias[:cols], rows, cols)
 		return
 	}
@@ -66,7 +66,7 @@ func mapBwd(name string, op *opTable[geluBwdFunc], dx, dy, x []float32) {
 	need(name, "dx", dx, len(x))
 	need(name, "dy", dy, len(x))
 	f := op.active()
-	if len(x) <= elemGrain || Threads() == 1 {
+	if len(x) <= elemGrain || opThreads() == 1 {
 		f(dx[:len(x)], dy[:len(x)], x)
 		return
 	}

@@ -45,7 +45,7 @@ func Erf(y, x []float32) { mapVec("Erf", erfOp, y, x) }
 func mapVec(name string, op *opTable[vecFunc], y, x []float32) {
 	need(name, "y", y, len(x))
 	f := op.active()
-	if len(x) <= elemGrain || Threads() == 1 {
+	if len(x) <= elemGrain || opThreads() == 1 {
 		f(y[:len(x)], x)
 		return
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // parallelFor calls f on disjoint ranges [lo, hi) covering [0, n), each of at
-// least grain items (except possibly the last), over at most Threads()
+// least grain items (except possibly the last), over at most opThreads()
 // goroutines. The split depends only on n, grain and the thread count, and f
 // must write only outputs owned by its range, so results do not depend on
 // scheduling.
@@ -19,10 +19,12 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
-	workers := Threads()
-	if maxw := (n + grain - 1) / grain; workers > maxw {
-		workers = maxw
-	}
+	splitFor(min(opThreads(), (n+grain-1)/grain), n, f)
+}
+
+// splitFor runs f over [0, n) in chunks of equal size on at most workers
+// goroutines, the caller's among them.
+func splitFor(workers, n int, f func(lo, hi int)) {
 	if workers <= 1 {
 		f(0, n)
 		return
@@ -34,6 +36,41 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 	runWorkers(workers, t, &t.group)
 	t.f = nil
 	forTasks.Put(t)
+}
+
+// inParallel counts the ParallelFor calls running.
+var inParallel atomic.Int32
+
+// opThreads is how many goroutines an operation may split its work over:
+// Threads(), or 1 while a ParallelFor runs (its callers split the work).
+func opThreads() int {
+	if inParallel.Load() > 0 {
+		return 1
+	}
+	return Threads()
+}
+
+// ParallelFor calls f on disjoint ranges [lo, hi) covering [0, n), of equal
+// size but possibly the last, over at most Threads() goroutines (the
+// caller's among them), and returns when every call has. It is for work made
+// of independent pieces too small to split well one by one (for example the
+// heads of attention, each a few small products): while it runs, the
+// kernels called from f, and from anywhere else in the process, run on their
+// caller's goroutine alone instead of splitting again. Results do not depend
+// on that, as they do not on the thread count. f must write only what its
+// range owns.
+func ParallelFor(n int, f func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	workers := min(Threads(), n)
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	inParallel.Add(1)
+	defer inParallel.Add(-1)
+	splitFor(workers, n, f)
 }
 
 // forTasks recycles parallelFor's tasks: a steady state of calls allocates

@@ -89,8 +89,9 @@ type sgemmBlocking struct {
 	// of A serves n/nr slivers of B, so packing costs most where n is
 	// small, while reading mr rows lda apart from L2 (mr short streams
 	// over more pages) makes each pass a little slower than reading a
-	// packed panel. BenchmarkSgemmDirect (AVX2, Zen 4): in place was 2-9%
-	// faster at n = 64 and 128, level at 512, 2-7% slower at 768 and 3072.
+	// packed panel. BenchmarkSgemmDirect (AVX2, Zen 4, medians of 6):
+	// in place was up to 9% faster at n = 64 and 128, level at 512 and 1-7%
+	// slower at 768 and 3072.
 	direct     sgemmDirectKernel
 	directMaxN int
 	// unroll is the k steps per trip of the kernels' loop, in each of
@@ -149,7 +150,7 @@ func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a
 // workers is how many goroutines a product of m*n*k multiply-adds gets:
 // Threads, fewer for small products, at most one per tile to share.
 func (g *sgemmBlocking) workers(m, n, k int) int {
-	workers := Threads()
+	workers := opThreads()
 	if g.parallelWork > 0 {
 		workers = min(workers, max(1, m*n*k/g.parallelWork))
 	}

@@ -34,7 +34,7 @@ func SoftmaxRows(y, x []float32, rows, cols int, scale float32, mask []float32) 
 		need("SoftmaxRows", "mask", mask, cols)
 	}
 	f := softmaxOp.active()
-	if rows <= rowGrain(cols) || Threads() == 1 {
+	if rows <= rowGrain(cols) || opThreads() == 1 {
 		f(y[:rows*cols], x[:rows*cols], rows, cols, scale, mask)
 		return
 	}
@@ -57,7 +57,7 @@ func SoftmaxRowsBackward(dx, y, dy []float32, rows, cols int, scale float32) {
 	need("SoftmaxRowsBackward", "dy", dy, rows*cols)
 	need("SoftmaxRowsBackward", "dx", dx, rows*cols)
 	f := softmaxBackwardOp.active()
-	if rows <= rowGrain(cols) || Threads() == 1 {
+	if rows <= rowGrain(cols) || opThreads() == 1 {
 		f(dx[:rows*cols], y[:rows*cols], dy[:rows*cols], rows, cols, scale)
 		return
 	}

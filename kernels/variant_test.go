@@ -1,9 +1,14 @@
 package kernels
 
 import (
+	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // expectedVariants returns the variants named in PETL_EXPECT_KERNELS (set by
@@ -102,4 +107,46 @@ func TestParallelForCovers(t *testing.T) {
 		}
 	}
 	SetThreads(0)
+}
+
+// TestParallelForExported checks that ParallelFor covers [0, n) once, on at
+// most Threads() goroutines, that the kernels called inside run on their
+// caller's goroutine alone (opThreads() == 1) and split again afterwards,
+// and that a product computed inside is bitwise the one computed outside.
+func TestParallelForExported(t *testing.T) {
+	defer SetThreads(0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	in := newSgemmInputs(sgemmCase{m: 100, n: 70, k: 90, alpha: 1, beta: 0}, rng)
+	want := in.call(Sgemm)
+	for _, threads := range []int{1, 2, 3, 7} {
+		SetThreads(threads)
+		for _, n := range []int{0, 1, 2, 5, 64} {
+			seen := make([]atomic.Int32, n)
+			var calls, inner atomic.Int32
+			ParallelFor(n, func(lo, hi int) {
+				calls.Add(1)
+				if opThreads() != 1 {
+					inner.Add(1)
+				}
+				for i := lo; i < hi; i++ {
+					seen[i].Add(1)
+				}
+				got := in.call(Sgemm)
+				for x := range got {
+					if math.Float32bits(got[x]) != math.Float32bits(want[x]) {
+						t.Errorf("threads=%d n=%d: C buffer index %d = %v inside, %v outside", threads, n, x, got[x], want[x])
+						return
+					}
+				}
+			})
+			for i := range seen {
+				require.Equal(t, int32(1), seen[i].Load(), "threads=%d n=%d: index %d", threads, n, i)
+			}
+			require.LessOrEqual(t, int(calls.Load()), threads, "threads=%d n=%d: more calls than threads", threads, n)
+			if threads > 1 && n > 1 {
+				require.Zero(t, inner.Load(), "threads=%d n=%d: kernels inside ParallelFor split their work", threads, n)
+			}
+			require.Equal(t, threads, opThreads(), "kernels split again after ParallelFor")
+		}
+	}
 }

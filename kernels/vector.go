@@ -34,7 +34,7 @@ var (
 // handed to parallelFor escapes to the heap, and the small and single-thread
 // calls of a training step should not allocate.
 func serial(n, grain int) bool {
-	return Threads() <= 1 || n <= grain
+	return opThreads() <= 1 || n <= grain
 }
 
 // colBlock is the unit in which column reductions (BiasGrad, the dgamma and

@@ -151,6 +151,18 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 	m := ar.Mark()
 	p := ar.Alloc(n)
 	for b := 0; b < B; b++ {
+		if drop.P == 0 && a.NH > 1 && kernels.Threads() > 1 {
+			// Without dropout the heads are independent: split them
+			// between the threads, each head's products and softmax on one
+			// goroutine, rather than every small product between them.
+			qb, kb, vb, cb, mb := q[b*Tq*C:], k[b*T*C:], v[b*T*C:], ctx[b*Tq*C:], seqMask(mask, b, T)
+			kernels.ParallelFor(a.NH, func(lo, hi int) {
+				for h := lo; h < hi; h++ {
+					a.head(cb, p, qb, kb, vb, mb, h, Tq, T)
+				}
+			})
+			continue
+		}
 		a.ProbsQ(p, q[b*Tq*C:], k[b*T*C:], seqMask(mask, b, T), 1, Tq, T)
 		if drop.P > 0 {
 			drop.ApplyRows(p, p, Tq*T, T*T, rng)
@@ -158,6 +170,17 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 		a.ContextQ(ctx[b*Tq*C:], p, v[b*T*C:], 1, Tq, T)
 	}
 	ar.Release(m)
+}
+
+// head computes head h of one sequence without dropout, as ProbsQ then
+// ContextQ do for B = 1: probabilities into p[h*Tq*T:], context into ctx's
+// columns of head h.
+func (a *Attention) head(ctx, p, q, k, v, mask []float32, h, Tq, T int) {
+	C, HD := a.NH*a.HD, a.HD
+	ph := p[h*Tq*T : (h+1)*Tq*T]
+	kernels.Sgemm(false, true, Tq, T, HD, 1, q[h*HD:], C, k[h*HD:], C, 0, ph, T)
+	kernels.SoftmaxRows(ph, ph, Tq, T, a.Scale(), mask)
+	kernels.Sgemm(false, false, Tq, HD, T, 1, ph, T, v[h*HD:], C, 0, ctx[h*HD:], C)
 }
 
 // BackwardBySeq accumulates the gradients of ForwardBySeq given dctx,

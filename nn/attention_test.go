@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/internal/gradcheck"
+	"github.com/petl-go/petl/kernels"
 	"github.com/stretchr/testify/require"
 )
 
@@ -55,12 +56,18 @@ func TestAttentionBySeq(t *testing.T) {
 			var ar Arena
 			a.Backward(dq, dk, dv, dctx, probs, used, dm, q, k, v, B, T, &ar)
 
-			// One sequence at a time, recomputing.
+			// One sequence at a time, recomputing; on one goroutine and with
+			// the heads split between threads (without dropout).
 			ctx2 := make([]float32, B*T*C)
-			r = start
-			a.ForwardBySeq(ctx2, q, k, v, mask, B, T, T, drop, &r, &ar)
-			require.Equal(t, end, r)
-			require.Equal(t, ctx, ctx2)
+			for _, threads := range []int{1, 2, 3} {
+				kernels.SetThreads(threads)
+				clear(ctx2)
+				r = start
+				a.ForwardBySeq(ctx2, q, k, v, mask, B, T, T, drop, &r, &ar)
+				require.Equal(t, end, r)
+				require.Equal(t, ctx, ctx2, "%d threads", threads)
+			}
+			kernels.SetThreads(0)
 			dq2, dk2, dv2 := make([]float32, B*T*C), make([]float32, B*T*C), make([]float32, B*T*C)
 			a.BackwardBySeq(dq2, dk2, dv2, dctx, q, k, v, mask, B, T, T, drop, start, &ar)
 			require.Equal(t, dq, dq2)
