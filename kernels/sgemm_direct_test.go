@@ -63,3 +63,31 @@ func BenchmarkSgemmDirect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSgemmMicroKernel measures the micro-kernel of each variant with a
+// blocked driver alone, on panels that stay in L1 (8 slivers of B against
+// one panel of A, C in L1), at the depths BERT's products use: the ceiling
+// of what the driver can reach, and what a short k costs in prologue and
+// epilogue.
+func BenchmarkSgemmMicroKernel(b *testing.B) {
+	for v, g := range sgemmBlockings {
+		if g == nil || !IsSupported(Variant(v)) {
+			continue
+		}
+		for _, k := range []int{64, 128, 256, 512} {
+			const slivers = 8
+			rng := rand.New(rand.NewPCG(1, 2))
+			a := testInput(rng, g.mr*k, 1)
+			bp := testInput(rng, slivers*g.nr*k, 1)
+			c := make([]float32, slivers*g.mr*g.nr)
+			b.Run(fmt.Sprintf("%v/k=%d", Variant(v), k), func(b *testing.B) {
+				for b.Loop() {
+					for s := range slivers {
+						g.kernel(k, &a[0], &bp[s*g.nr*k], &c[s*g.mr*g.nr], g.nr, 1, 0, &bp[s*g.nr*k])
+					}
+				}
+				b.ReportMetric(2*float64(g.mr*g.nr*k*slivers)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
