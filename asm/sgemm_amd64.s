@@ -291,7 +291,7 @@ SgemmKernelAVX2_scale:
 	SHLL $0x01, AX
 	JZ   SgemmKernelAVX2_store
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+44(FP), Y13
 	VFMADD231PS  (BX), Y13, Y0
 	VMOVUPS      Y0, (BX)
@@ -325,7 +325,7 @@ SgemmKernelAVX2_scale:
 	VZEROUPPER
 	RET
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] }
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2_store:
 	VMOVUPS Y0, (BX)
 	VMOVUPS Y1, 32(BX)
@@ -642,7 +642,7 @@ SgemmKernelAVX2Direct_scale:
 	SHLL $0x01, AX
 	JZ   SgemmKernelAVX2Direct_store
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Y13
 	VFMADD231PS  (BX), Y13, Y0
 	VMOVUPS      Y0, (BX)
@@ -676,7 +676,7 @@ SgemmKernelAVX2Direct_scale:
 	VZEROUPPER
 	RET
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] }
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2Direct_store:
 	VMOVUPS Y0, (BX)
 	VMOVUPS Y1, 32(BX)
@@ -1029,7 +1029,7 @@ SgemmKernelAVX512_scale:
 	SHLL $0x01, AX
 	JZ   SgemmKernelAVX512_store
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+44(FP), Z25
 	VFMADD231PS  (BX), Z25, Z0
 	VMOVUPS      Z0, (BX)
@@ -1093,7 +1093,7 @@ SgemmKernelAVX512_scale:
 	VZEROUPPER
 	RET
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] }
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX512_store:
 	VMOVUPS Z0, (BX)
 	VMOVUPS Z1, 64(BX)
@@ -1478,7 +1478,7 @@ SgemmKernelAVX512Direct_scale:
 	SHLL $0x01, AX
 	JZ   SgemmKernelAVX512Direct_store
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Z25
 	VFMADD231PS  (BX), Z25, Z0
 	VMOVUPS      Z0, (BX)
@@ -1542,7 +1542,7 @@ SgemmKernelAVX512Direct_scale:
 	VZEROUPPER
 	RET
 
-	// for i := range mr { c[i*ldc:][:nr] = acc[i] }
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX512Direct_store:
 	VMOVUPS Z0, (BX)
 	VMOVUPS Z1, 64(BX)
@@ -1985,30 +1985,32 @@ SgemmKernelAVX2Edge1_scale:
 	VMULPS       Y8, Y7, Y7
 
 	// if beta == 0 (either sign), store without reading C
-	MOVL         beta+52(FP), AX
-	SHLL         $0x01, AX
-	JZ           SgemmKernelAVX2Edge1_store
+	MOVL beta+52(FP), AX
+	SHLL $0x01, AX
+	JZ   SgemmKernelAVX2Edge1_store
+
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Y9
-	MOVQ         SI, AX
-	VFMADD231PS  (AX), Y9, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y9, Y1
-	VMOVUPS      Y1, 32(AX)
-	VFMADD231PS  64(AX), Y9, Y2
-	VMOVUPS      Y2, 64(AX)
-	VFMADD231PS  96(AX), Y9, Y3
-	VMOVUPS      Y3, 96(AX)
-	VFMADD231PS  128(AX), Y9, Y4
-	VMOVUPS      Y4, 128(AX)
-	VFMADD231PS  160(AX), Y9, Y5
-	VMOVUPS      Y5, 160(AX)
-	VFMADD231PS  192(AX), Y9, Y6
-	VMOVUPS      Y6, 192(AX)
-	VFMADD231PS  224(AX), Y9, Y7
-	VMOVUPS      Y7, 224(AX)
+	VFMADD231PS  (SI), Y9, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y9, Y1
+	VMOVUPS      Y1, 32(SI)
+	VFMADD231PS  64(SI), Y9, Y2
+	VMOVUPS      Y2, 64(SI)
+	VFMADD231PS  96(SI), Y9, Y3
+	VMOVUPS      Y3, 96(SI)
+	VFMADD231PS  128(SI), Y9, Y4
+	VMOVUPS      Y4, 128(SI)
+	VFMADD231PS  160(SI), Y9, Y5
+	VMOVUPS      Y5, 160(SI)
+	VFMADD231PS  192(SI), Y9, Y6
+	VMOVUPS      Y6, 192(SI)
+	VFMADD231PS  224(SI), Y9, Y7
+	VMOVUPS      Y7, 224(SI)
 	VZEROUPPER
 	RET
 
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2Edge1_store:
 	VMOVUPS Y0, (SI)
 	VMOVUPS Y1, 32(SI)
@@ -2211,39 +2213,41 @@ SgemmKernelAVX2Edge2_scale:
 	VMULPS       Y12, Y11, Y11
 
 	// if beta == 0 (either sign), store without reading C
-	MOVL         beta+52(FP), AX
-	SHLL         $0x01, AX
-	JZ           SgemmKernelAVX2Edge2_store
+	MOVL beta+52(FP), AX
+	SHLL $0x01, AX
+	JZ   SgemmKernelAVX2Edge2_store
+
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Y13
-	MOVQ         SI, AX
-	VFMADD231PS  (AX), Y13, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y13, Y1
-	VMOVUPS      Y1, 32(AX)
-	VFMADD231PS  64(AX), Y13, Y2
-	VMOVUPS      Y2, 64(AX)
-	VFMADD231PS  96(AX), Y13, Y3
-	VMOVUPS      Y3, 96(AX)
-	VFMADD231PS  128(AX), Y13, Y4
-	VMOVUPS      Y4, 128(AX)
-	VFMADD231PS  160(AX), Y13, Y5
-	VMOVUPS      Y5, 160(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y13, Y6
-	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y13, Y7
-	VMOVUPS      Y7, 32(AX)
-	VFMADD231PS  64(AX), Y13, Y8
-	VMOVUPS      Y8, 64(AX)
-	VFMADD231PS  96(AX), Y13, Y9
-	VMOVUPS      Y9, 96(AX)
-	VFMADD231PS  128(AX), Y13, Y10
-	VMOVUPS      Y10, 128(AX)
-	VFMADD231PS  160(AX), Y13, Y11
-	VMOVUPS      Y11, 160(AX)
+	VFMADD231PS  (SI), Y13, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y13, Y1
+	VMOVUPS      Y1, 32(SI)
+	VFMADD231PS  64(SI), Y13, Y2
+	VMOVUPS      Y2, 64(SI)
+	VFMADD231PS  96(SI), Y13, Y3
+	VMOVUPS      Y3, 96(SI)
+	VFMADD231PS  128(SI), Y13, Y4
+	VMOVUPS      Y4, 128(SI)
+	VFMADD231PS  160(SI), Y13, Y5
+	VMOVUPS      Y5, 160(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y13, Y6
+	VMOVUPS      Y6, (SI)
+	VFMADD231PS  32(SI), Y13, Y7
+	VMOVUPS      Y7, 32(SI)
+	VFMADD231PS  64(SI), Y13, Y8
+	VMOVUPS      Y8, 64(SI)
+	VFMADD231PS  96(SI), Y13, Y9
+	VMOVUPS      Y9, 96(SI)
+	VFMADD231PS  128(SI), Y13, Y10
+	VMOVUPS      Y10, 128(SI)
+	VFMADD231PS  160(SI), Y13, Y11
+	VMOVUPS      Y11, 160(SI)
 	VZEROUPPER
 	RET
 
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2Edge2_store:
 	VMOVUPS Y0, (SI)
 	VMOVUPS Y1, 32(SI)
@@ -2441,40 +2445,42 @@ SgemmKernelAVX2Edge3_scale:
 	VMULPS       Y12, Y11, Y11
 
 	// if beta == 0 (either sign), store without reading C
-	MOVL         beta+52(FP), AX
-	SHLL         $0x01, AX
-	JZ           SgemmKernelAVX2Edge3_store
+	MOVL beta+52(FP), AX
+	SHLL $0x01, AX
+	JZ   SgemmKernelAVX2Edge3_store
+
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Y13
-	MOVQ         SI, AX
-	VFMADD231PS  (AX), Y13, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y13, Y1
-	VMOVUPS      Y1, 32(AX)
-	VFMADD231PS  64(AX), Y13, Y2
-	VMOVUPS      Y2, 64(AX)
-	VFMADD231PS  96(AX), Y13, Y3
-	VMOVUPS      Y3, 96(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y13, Y4
-	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y13, Y5
-	VMOVUPS      Y5, 32(AX)
-	VFMADD231PS  64(AX), Y13, Y6
-	VMOVUPS      Y6, 64(AX)
-	VFMADD231PS  96(AX), Y13, Y7
-	VMOVUPS      Y7, 96(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y13, Y8
-	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y13, Y9
-	VMOVUPS      Y9, 32(AX)
-	VFMADD231PS  64(AX), Y13, Y10
-	VMOVUPS      Y10, 64(AX)
-	VFMADD231PS  96(AX), Y13, Y11
-	VMOVUPS      Y11, 96(AX)
+	VFMADD231PS  (SI), Y13, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y13, Y1
+	VMOVUPS      Y1, 32(SI)
+	VFMADD231PS  64(SI), Y13, Y2
+	VMOVUPS      Y2, 64(SI)
+	VFMADD231PS  96(SI), Y13, Y3
+	VMOVUPS      Y3, 96(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y13, Y4
+	VMOVUPS      Y4, (SI)
+	VFMADD231PS  32(SI), Y13, Y5
+	VMOVUPS      Y5, 32(SI)
+	VFMADD231PS  64(SI), Y13, Y6
+	VMOVUPS      Y6, 64(SI)
+	VFMADD231PS  96(SI), Y13, Y7
+	VMOVUPS      Y7, 96(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y13, Y8
+	VMOVUPS      Y8, (SI)
+	VFMADD231PS  32(SI), Y13, Y9
+	VMOVUPS      Y9, 32(SI)
+	VFMADD231PS  64(SI), Y13, Y10
+	VMOVUPS      Y10, 64(SI)
+	VFMADD231PS  96(SI), Y13, Y11
+	VMOVUPS      Y11, 96(SI)
 	VZEROUPPER
 	RET
 
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2Edge3_store:
 	VMOVUPS Y0, (SI)
 	VMOVUPS Y1, 32(SI)
@@ -2625,33 +2631,35 @@ SgemmKernelAVX2Edge4_scale:
 	VMULPS       Y8, Y7, Y7
 
 	// if beta == 0 (either sign), store without reading C
-	MOVL         beta+52(FP), AX
-	SHLL         $0x01, AX
-	JZ           SgemmKernelAVX2Edge4_store
+	MOVL beta+52(FP), AX
+	SHLL $0x01, AX
+	JZ   SgemmKernelAVX2Edge4_store
+
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Y9
-	MOVQ         SI, AX
-	VFMADD231PS  (AX), Y9, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y9, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y9, Y2
-	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y9, Y3
-	VMOVUPS      Y3, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y9, Y4
-	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y9, Y5
-	VMOVUPS      Y5, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y9, Y6
-	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y9, Y7
-	VMOVUPS      Y7, 32(AX)
+	VFMADD231PS  (SI), Y9, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y9, Y1
+	VMOVUPS      Y1, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y9, Y2
+	VMOVUPS      Y2, (SI)
+	VFMADD231PS  32(SI), Y9, Y3
+	VMOVUPS      Y3, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y9, Y4
+	VMOVUPS      Y4, (SI)
+	VFMADD231PS  32(SI), Y9, Y5
+	VMOVUPS      Y5, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y9, Y6
+	VMOVUPS      Y6, (SI)
+	VFMADD231PS  32(SI), Y9, Y7
+	VMOVUPS      Y7, 32(SI)
 	VZEROUPPER
 	RET
 
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2Edge4_store:
 	VMOVUPS Y0, (SI)
 	VMOVUPS Y1, 32(SI)
@@ -2818,38 +2826,40 @@ SgemmKernelAVX2Edge5_scale:
 	VMULPS       Y10, Y9, Y9
 
 	// if beta == 0 (either sign), store without reading C
-	MOVL         beta+52(FP), AX
-	SHLL         $0x01, AX
-	JZ           SgemmKernelAVX2Edge5_store
+	MOVL beta+52(FP), AX
+	SHLL $0x01, AX
+	JZ   SgemmKernelAVX2Edge5_store
+
+	// for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }
 	VBROADCASTSS beta+52(FP), Y11
-	MOVQ         SI, AX
-	VFMADD231PS  (AX), Y11, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y11, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y11, Y2
-	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y11, Y3
-	VMOVUPS      Y3, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y11, Y4
-	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y11, Y5
-	VMOVUPS      Y5, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y11, Y6
-	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y11, Y7
-	VMOVUPS      Y7, 32(AX)
-	ADDQ         DI, AX
-	VFMADD231PS  (AX), Y11, Y8
-	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y11, Y9
-	VMOVUPS      Y9, 32(AX)
+	VFMADD231PS  (SI), Y11, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y11, Y1
+	VMOVUPS      Y1, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y11, Y2
+	VMOVUPS      Y2, (SI)
+	VFMADD231PS  32(SI), Y11, Y3
+	VMOVUPS      Y3, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y11, Y4
+	VMOVUPS      Y4, (SI)
+	VFMADD231PS  32(SI), Y11, Y5
+	VMOVUPS      Y5, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y11, Y6
+	VMOVUPS      Y6, (SI)
+	VFMADD231PS  32(SI), Y11, Y7
+	VMOVUPS      Y7, 32(SI)
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y11, Y8
+	VMOVUPS      Y8, (SI)
+	VFMADD231PS  32(SI), Y11, Y9
+	VMOVUPS      Y9, 32(SI)
 	VZEROUPPER
 	RET
 
+	// for i := range rows { c[i*ldc:] = acc[i] }
 SgemmKernelAVX2Edge5_store:
 	VMOVUPS Y0, (SI)
 	VMOVUPS Y1, 32(SI)

@@ -166,58 +166,13 @@ func (e edge) generate(c *build.Context) {
 	c.DECQ(kk)
 	c.JMP(operand.LabelRef(name + "_tail"))
 
-	c.Comment("acc *= alpha")
-	c.Label(name + "_scale")
-	alpha, err := c.Param("alpha").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	beta, err := c.Param("beta").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	c.VBROADCASTSS(alpha.Addr, bv[0])
+	rows := make([][]accCol, e.rows)
 	for i := range acc {
 		for s := range acc[i] {
 			for v := range acc[i][s] {
-				c.VMULPS(bv[0], acc[i][s][v], acc[i][s][v])
+				rows[i] = append(rows[i], accCol{acc[i][s][v], (s*nr + v*k.width) * f32})
 			}
 		}
 	}
-	c.Comment("if beta == 0 (either sign), store without reading C")
-	bits := c.GP32()
-	c.MOVL(beta.Addr, bits)
-	c.SHLL(operand.Imm(1), bits)
-	c.JZ(operand.LabelRef(name + "_store"))
-	c.VBROADCASTSS(beta.Addr, bv[1%k.nv])
-	row := c.GP64()
-	c.MOVQ(pc, row)
-	for i := range acc {
-		for s := range acc[i] {
-			for v := range acc[i][s] {
-				m := operand.Mem{Base: row, Disp: (s*nr + v*k.width) * f32}
-				c.VFMADD231PS(m, bv[1%k.nv], acc[i][s][v])
-				c.VMOVUPS(acc[i][s][v], m)
-			}
-		}
-		if i < e.rows-1 {
-			c.ADDQ(ldc, row)
-		}
-	}
-	c.VZEROUPPER()
-	c.RET()
-
-	c.Label(name + "_store")
-	for i := range acc {
-		for s := range acc[i] {
-			for v := range acc[i][s] {
-				c.VMOVUPS(acc[i][s][v], operand.Mem{Base: pc, Disp: (s*nr + v*k.width) * f32})
-			}
-		}
-		if i < e.rows-1 {
-			c.ADDQ(ldc, pc)
-		}
-	}
-	c.VZEROUPPER()
-	c.RET()
+	epilogue(c, name, rows, pc, ldc, bv[0], bv[1%k.nv])
 }

@@ -282,6 +282,28 @@ func (k kernel) generate(c *build.Context, direct bool) {
 	c.DECQ(kk)
 	c.JMP(operand.LabelRef(name + "_tail"))
 
+	rows := make([][]accCol, k.mr)
+	for i := range acc {
+		for v := range acc[i] {
+			rows[i] = append(rows[i], accCol{acc[i][v], v * k.width * f32})
+		}
+	}
+	// The B registers are free now: reuse them for alpha and beta.
+	epilogue(c, name, rows, pc, ldc, bv[0], bv[1%k.nv])
+}
+
+// accCol is an accumulator of a tile and the byte offset of its columns in
+// its row of C.
+type accCol struct {
+	r    reg.VecVirtual
+	disp int
+}
+
+// epilogue emits the end of a kernel from label name_scale on: every
+// accumulator times alpha, then row i of rows stored at pc + i*ldc as
+// acc + beta*C, or as acc without reading C when beta is 0 (either sign).
+// va and vb are free vector registers.
+func epilogue(c *build.Context, name string, rows [][]accCol, pc, ldc reg.Register, va, vb reg.VecVirtual) {
 	c.Comment("acc *= alpha")
 	c.Label(name + "_scale")
 	alpha, err := c.Param("alpha").Resolve()
@@ -292,11 +314,10 @@ func (k kernel) generate(c *build.Context, direct bool) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// The B registers are free now: reuse them for alpha and beta.
-	c.VBROADCASTSS(alpha.Addr, bv[0])
-	for i := range acc {
-		for v := range acc[i] {
-			c.VMULPS(bv[0], acc[i][v], acc[i][v])
+	c.VBROADCASTSS(alpha.Addr, va)
+	for _, row := range rows {
+		for _, a := range row {
+			c.VMULPS(va, a.r, a.r)
 		}
 	}
 
@@ -306,28 +327,28 @@ func (k kernel) generate(c *build.Context, direct bool) {
 	c.SHLL(operand.Imm(1), bits) // drop the sign bit
 	c.JZ(operand.LabelRef(name + "_store"))
 
-	c.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }")
-	c.VBROADCASTSS(beta.Addr, bv[1%k.nv])
-	for i := range acc {
-		for v := range acc[i] {
-			m := operand.Mem{Base: pc, Disp: v * k.width * f32}
-			c.VFMADD231PS(m, bv[1%k.nv], acc[i][v])
-			c.VMOVUPS(acc[i][v], m)
+	c.Comment("for i := range rows { c[i*ldc:] = acc[i] + beta*c[i*ldc:] }")
+	c.VBROADCASTSS(beta.Addr, vb)
+	for i, row := range rows {
+		for _, a := range row {
+			m := operand.Mem{Base: pc, Disp: a.disp}
+			c.VFMADD231PS(m, vb, a.r)
+			c.VMOVUPS(a.r, m)
 		}
-		if i < k.mr-1 {
+		if i < len(rows)-1 {
 			c.ADDQ(ldc, pc)
 		}
 	}
 	c.VZEROUPPER()
 	c.RET()
 
-	c.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] }")
+	c.Comment("for i := range rows { c[i*ldc:] = acc[i] }")
 	c.Label(name + "_store")
-	for i := range acc {
-		for v := range acc[i] {
-			c.VMOVUPS(acc[i][v], operand.Mem{Base: pc, Disp: v * k.width * f32})
+	for i, row := range rows {
+		for _, a := range row {
+			c.VMOVUPS(a.r, operand.Mem{Base: pc, Disp: a.disp})
 		}
-		if i < k.mr-1 {
+		if i < len(rows)-1 {
 			c.ADDQ(ldc, pc)
 		}
 	}
