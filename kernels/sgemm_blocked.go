@@ -504,25 +504,21 @@ func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc
 				}
 				rows := min(mr, mc-ir)
 				ci := (ic+ir)*j.ldc + jc + jr
-				if direct && ir < full && cols == nr {
-					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, &j.c[ci], j.ldc, j.alpha, beta, pf)
-					continue
+				// A tile that sticks out of C is computed (alpha*A*B)
+				// into the tile buffer and merged.
+				dst, ldd, bt := &j.c[ci], j.ldc, beta
+				edge := rows < mr || cols < nr
+				if edge {
+					dst, ldd, bt = &local.tile[0], nr, 0
 				}
-				pa := &local.bufA[ir*kc]
 				if direct && ir < full {
-					// A full sliver read in place against a partial
-					// sliver of B: through the edge buffer.
-					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, &local.tile[0], nr, j.alpha, 0, pf)
+					g.direct(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, pb, dst, ldd, j.alpha, bt, pf)
+				} else {
+					g.kernel(kc, &local.bufA[ir*kc], pb, dst, ldd, j.alpha, bt, pf)
+				}
+				if edge {
 					j.mergeTile(local.tile, ci, rows, cols, beta)
-					continue
 				}
-				if rows == mr && cols == nr {
-					g.kernel(kc, pa, pb, &j.c[ci], j.ldc, j.alpha, beta, pf)
-					continue
-				}
-				// Edge tile: compute alpha*A*B into the buffer, then merge.
-				g.kernel(kc, pa, pb, &local.tile[0], nr, j.alpha, 0, pf)
-				j.mergeTile(local.tile, ci, rows, cols, beta)
 			}
 		}
 		if tileRows == mc {
