@@ -4,11 +4,11 @@
 # spell of a shared machine hits all three; prints the median seq/s of each over the rounds.
 #
 #   sh benchmarks/ab-pack.sh                     # base, batch 1, 1 thread, 5 rounds
-#   ROUNDS=3 BENCH='tiny/batch=(1|8)/threads=1/out=all' sh benchmarks/ab-pack.sh
+#   ROUNDS=3 BENCH='tiny/batch=(1|8)/threads=1/out=all/adapters=0' sh benchmarks/ab-pack.sh
 set -e
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
-bench=${BENCH:-'base/batch=1/threads=1/out=(all|cls)'}
+bench=${BENCH:-'base/batch=1/threads=1/out=(all|cls)/adapters=64'}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go test -c -o "$tmp/bench.test" ./benchmarks/

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/procstatus"
 	"github.com/petl-go/petl/kernels"
@@ -25,10 +26,17 @@ var bertShapes = []struct {
 	{"tiny", 2, 128, 512, 2, 30522, 512},
 }
 
+// benchAdapterSize is the bottleneck of the adapters that the PyTorch
+// anchor's model carries (two per layer, after the attention output and the
+// feed-forward output, as Houlsby et al. place them), in inference too.
+const benchAdapterSize = 64
+
 // BenchmarkBERTInfer measures BERT inference (embeddings, encoder, pooler,
 // 2-label head) at sequence length 128 with every token real, as the
 // PyTorch anchor (`sh ../shared/anchors/run.sh torch SIZE infer THREADS`)
-// does, for batch 1 and 8 and kernel threads 1 and 2: out=all computes every
+// does, for batch 1 and 8 and kernel threads 1 and 2. adapters=64 attaches
+// Houlsby adapters of bottleneck 64 to every layer, as the anchor's model
+// has them (the same work); adapters=0 runs the plain BERT. out=all computes every
 // token's hidden state in every layer, as the anchor does; out=cls computes
 // only the [CLS] rows in the last layer (bert.State.CLSOnly), which is all
 // that the logits need. Weights are random
@@ -59,9 +67,17 @@ func BenchmarkBERTInfer(b *testing.B) {
 			for _, batch := range []int{1, 8} {
 				for _, threads := range []int{1, 2} {
 					for _, out := range []string{"all", "cls"} {
-						b.Run(fmt.Sprintf("batch=%d/threads=%d/out=%s", batch, threads, out), func(b *testing.B) {
-							benchForward(b, m, batch, 128, threads, out == "cls")
-						})
+						for _, size := range []int{benchAdapterSize, 0} {
+							b.Run(fmt.Sprintf("batch=%d/threads=%d/out=%s/adapters=%d", batch, threads, out, size), func(b *testing.B) {
+								if size > 0 {
+									if _, err := adapter.Attach(m, adapter.Config{Size: size}, 1); err != nil {
+										b.Fatal(err)
+									}
+									defer adapter.Detach(m)
+								}
+								benchForward(b, m, batch, 128, threads, out == "cls")
+							})
+						}
 					}
 				}
 			}

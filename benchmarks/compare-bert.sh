@@ -6,6 +6,7 @@
 #   sh benchmarks/compare-bert.sh 1          # 1 thread only
 #   SIZES=tiny COUNT=5 sh benchmarks/compare-bert.sh 2
 #   ROUNDS=3 sh benchmarks/compare-bert.sh   # the whole comparison three times, interleaved
+#   ADAPTERS=0 sh benchmarks/compare-bert.sh # petl without adapters (the anchor keeps its own)
 #
 # PyTorch: ../shared/anchors/run.sh torch SIZE infer THREADS (median of 7 runs).
 # petl:    BenchmarkBERTInfer in benchmarks/bert_test.go (median of COUNT runs, default 3), on
@@ -16,6 +17,9 @@
 # of each side and of the per-round ratios, with the lowest and highest ratio.
 # petl runs twice: out=all computes every token in every layer as the anchor does; out=cls
 # computes only the [CLS] rows in the last layer (all the logits need; bert.State.CLSOnly).
+# The anchor's model carries Houlsby adapters of bottleneck 64 (two per layer) in inference too,
+# so petl runs with the same adapters (adapters=64); ADAPTERS=0 runs petl's plain BERT instead
+# (less work than the anchor: an unequal comparison, for reference only).
 set -e
 cd "$(dirname "$0")/.."
 shared=${PETL_SHARED:-../shared}
@@ -23,6 +27,7 @@ threads=${*:-1 2}
 sizes=${SIZES:-base tiny}
 count=${COUNT:-3}
 rounds=${ROUNDS:-1}
+adapters=${ADAPTERS:-64}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -38,14 +43,14 @@ while [ "$r" -le "$rounds" ]; do
     th_re=$(echo "$threads" | tr ' ' '|')
     echo "== round $r: petl $size" >&2
     echo "round $r" >>"$tmp/petl.txt"
-    (cd benchmarks && "$tmp/bench.test" -test.run '^$' -test.bench "BenchmarkBERTInfer/$size/batch=(1|8)/threads=($th_re)\$/out=(all|cls)\$" \
+    (cd benchmarks && "$tmp/bench.test" -test.run '^$' -test.bench "BenchmarkBERTInfer/$size/batch=(1|8)/threads=($th_re)\$/out=(all|cls)\$/adapters=$adapters\$" \
       -test.benchtime "${BENCHTIME:-2s}" -test.count "$count") | tee -a "$tmp/petl.txt" >&2
   done
   r=$((r + 1))
 done
 
 # torch: "base infer  thr=1 batch=8: median     3.80 seq/s ..."
-# petl:  "BenchmarkBERTInfer/base/batch=8/threads=1/out=all-2  N  ... 4.56 seq/s ..."
+# petl:  "BenchmarkBERTInfer/base/batch=8/threads=1/out=all/adapters=64-2  N  ... 4.56 seq/s ..."
 awk '
 FNR == 1 { file++ }
 /^round / { round = $2; if (round > nr) nr = round; next }
@@ -70,6 +75,7 @@ function median(a, m,   i, j, y) {
   return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
+  printf "petl with adapters of bottleneck %s (the anchor: 64)\n", ad
   printf "%-5s %5s %7s %4s %12s %12s %8s %12s\n", "size", "batch", "threads", "out", "torch seq/s", "petl seq/s", "ratio", "ratio range"
   for (k in seen) keys[++nk] = k
   for (i = 1; i <= nk; i++) for (j = i + 1; j <= nk; j++) if (keys[j] < keys[i]) { x = keys[i]; keys[i] = keys[j]; keys[j] = x }
@@ -94,4 +100,4 @@ END {
     printf "%-5s %5s %7s %4s %12s %12.2f %8s %12s\n", f[1], f[2], f[3], f[4], tmed, pmed, rmed, rng
   }
   for (s in heap) printf "petl %s resident memory at the end: %s MiB file-backed (mapped weights), %s MiB anonymous, Go heap %s MiB\n", s, filemib[s], anon[s], heap[s]
-}' "$tmp/torch.txt" "$tmp/petl.txt"
+}' ad="$adapters" "$tmp/torch.txt" "$tmp/petl.txt"
