@@ -56,10 +56,19 @@ func AdamW(p, g, m, v []float32, par AdamWParams) {
 		f(p, g, m, v, decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 		return
 	}
-	parallelFor(len(p), elemGrain, func(lo, hi int) {
-		f(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], decay, par.Beta1, c1, par.Beta2, c2, step, eps)
-	})
+	adamWJobs.split(len(p), elemGrain, adamWArgs{f, p, g, m, v, [7]float32{decay, par.Beta1, c1, par.Beta2, c2, step, eps}})
 }
+
+type adamWArgs struct {
+	f          adamWFunc
+	p, g, m, v []float32
+	s          [7]float32 // decay, β1, c1, β2, c2, step, eps
+}
+
+var adamWJobs = NewJobs(func(a *adamWArgs, lo, hi int) {
+	s := &a.s
+	a.f(a.p[lo:hi], a.g[lo:hi], a.m[lo:hi], a.v[lo:hi], s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+})
 
 // scalars returns the per-step scalars of the update, formed in float64
 // from the float32 hyperparameters: decay = 1-lr*wd, c1 = 1-β1, c2 = 1-β2,

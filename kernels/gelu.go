@@ -56,10 +56,18 @@ func AddBiasGELU(y, pre, bias []float32, rows, cols int) {
 		f(y[:rows*cols], pre[:rows*cols], bias[:cols], rows, cols)
 		return
 	}
-	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-		f(y[lo*cols:hi*cols], pre[lo*cols:hi*cols], bias, hi-lo, cols)
-	})
+	biasGELUJobs.split(rows, rowGrain(cols), biasGELUArgs{f, y, pre, bias, cols})
 }
+
+type biasGELUArgs struct {
+	f            biasGELUFunc
+	y, pre, bias []float32
+	cols         int
+}
+
+var biasGELUJobs = NewJobs(func(a *biasGELUArgs, lo, hi int) {
+	a.f(a.y[lo*a.cols:hi*a.cols], a.pre[lo*a.cols:hi*a.cols], a.bias, hi-lo, a.cols)
+})
 
 // mapBwd runs an element-wise backward op, like mapVec.
 func mapBwd(name string, op *opTable[geluBwdFunc], dx, dy, x []float32) {
@@ -70,8 +78,15 @@ func mapBwd(name string, op *opTable[geluBwdFunc], dx, dy, x []float32) {
 		f(dx[:len(x)], dy[:len(x)], x)
 		return
 	}
-	parallelFor(len(x), elemGrain, func(lo, hi int) { f(dx[lo:hi], dy[lo:hi], x[lo:hi]) })
+	geluBwdJobs.split(len(x), elemGrain, geluBwdArgs{f, dx, dy, x})
 }
+
+type geluBwdArgs struct {
+	f         geluBwdFunc
+	dx, dy, x []float32
+}
+
+var geluBwdJobs = NewJobs(func(a *geluBwdArgs, lo, hi int) { a.f(a.dx[lo:hi], a.dy[lo:hi], a.x[lo:hi]) })
 
 // geluGeneric is the reference exact GELU, computed in float64 with
 // 1 + erf(x/√2) written as erfc(-x/√2), which does not cancel for negative x:

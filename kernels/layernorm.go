@@ -64,10 +64,20 @@ func LayerNorm(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps floa
 		f(y, mean, rstd, x, gamma, beta, rows, cols, eps)
 		return
 	}
-	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-		f(y[lo*cols:hi*cols], part(mean, lo, hi), part(rstd, lo, hi), x[lo*cols:hi*cols], gamma, beta, hi-lo, cols, eps)
-	})
+	layerNormJobs.split(rows, rowGrain(cols), layerNormArgs{f, y, mean, rstd, x, gamma, beta, cols, eps})
 }
+
+type layerNormArgs struct {
+	f                             layerNormFunc
+	y, mean, rstd, x, gamma, beta []float32
+	cols                          int
+	eps                           float32
+}
+
+var layerNormJobs = NewJobs(func(a *layerNormArgs, lo, hi int) {
+	s, e := lo*a.cols, hi*a.cols
+	a.f(a.y[s:e], part(a.mean, lo, hi), part(a.rstd, lo, hi), a.x[s:e], a.gamma, a.beta, hi-lo, a.cols, a.eps)
+})
 
 // AddLayerNorm is the residual add and layer norm of a transformer block in
 // one pass: it writes sum = a + b (the input that LayerNormBackward needs)
@@ -102,12 +112,20 @@ func AddLayerNorm(y, sum, mean, rstd, a, b, gamma, beta []float32, rows, cols in
 		f(y, sum, mean, rstd, a, b, gamma, beta, rows, cols, eps)
 		return
 	}
-	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-		s := lo * cols
-		e := hi * cols
-		f(y[s:e], sum[s:e], part(mean, lo, hi), part(rstd, lo, hi), a[s:e], b[s:e], gamma, beta, hi-lo, cols, eps)
-	})
+	addLayerNormJobs.split(rows, rowGrain(cols), addLayerNormArgs{f, y, sum, mean, rstd, a, b, gamma, beta, cols, eps})
 }
+
+type addLayerNormArgs struct {
+	f                                     addLayerNormFunc
+	y, sum, mean, rstd, a, b, gamma, beta []float32
+	cols                                  int
+	eps                                   float32
+}
+
+var addLayerNormJobs = NewJobs(func(a *addLayerNormArgs, lo, hi int) {
+	s, e := lo*a.cols, hi*a.cols
+	a.f(a.y[s:e], a.sum[s:e], part(a.mean, lo, hi), part(a.rstd, lo, hi), a.a[s:e], a.b[s:e], a.gamma, a.beta, hi-lo, a.cols, a.eps)
+})
 
 // LayerNormBackward accumulates the gradients of LayerNorm given dy, the input
 // x and the saved mean and rstd. With x̂ = (x-μ)ρ and g = dy*gamma:
@@ -147,20 +165,34 @@ func LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, ro
 		f(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, rows, cols)
 		return
 	}
+	args := layerNormBwdArgs{f, layerNormParamGradOp.active(), dx, dgamma, dbeta, dy, x, mean, rstd, gamma, rows, cols}
 	if dx != nil {
-		parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-			s, e := lo*cols, hi*cols
-			f(dx[s:e], nil, nil, dy[s:e], x[s:e], mean[lo:hi], rstd[lo:hi], gamma, hi-lo, cols)
-		})
+		layerNormBwdJobs.split(rows, rowGrain(cols), args)
 	}
 	if params {
-		g := layerNormParamGradOp.active()
-		parallelFor((cols+colBlock-1)/colBlock, columnGrain(rows), func(lo, hi int) {
-			c0, c1 := lo*colBlock, min(hi*colBlock, cols)
-			g(part(dgamma, c0, c1), part(dbeta, c0, c1), dy[c0:], x[c0:], mean, rstd, rows, c1-c0, cols)
-		})
+		lnParamGradJobs.split((cols+colBlock-1)/colBlock, columnGrain(rows), args)
 	}
 }
+
+type layerNormBwdArgs struct {
+	f                                        layerNormBwdFunc
+	g                                        lnParamGradFunc
+	dx, dgamma, dbeta, dy, x, mean, rstd, gm []float32
+	rows, cols                               int
+}
+
+// layerNormBwdJobs splits dx by rows, lnParamGradJobs dgamma and dbeta by
+// columns.
+var (
+	layerNormBwdJobs = NewJobs(func(a *layerNormBwdArgs, lo, hi int) {
+		s, e := lo*a.cols, hi*a.cols
+		a.f(a.dx[s:e], nil, nil, a.dy[s:e], a.x[s:e], a.mean[lo:hi], a.rstd[lo:hi], a.gm, hi-lo, a.cols)
+	})
+	lnParamGradJobs = NewJobs(func(a *layerNormBwdArgs, lo, hi int) {
+		c0, c1 := lo*colBlock, min(hi*colBlock, a.cols)
+		a.g(part(a.dgamma, c0, c1), part(a.dbeta, c0, c1), a.dy[c0:], a.x[c0:], a.mean, a.rstd, a.rows, c1-c0, a.cols)
+	})
+)
 
 // part returns s[lo:hi], or nil for a nil s.
 func part(s []float32, lo, hi int) []float32 {

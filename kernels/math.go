@@ -49,8 +49,15 @@ func mapVec(name string, op *opTable[vecFunc], y, x []float32) {
 		f(y[:len(x)], x)
 		return
 	}
-	parallelFor(len(x), elemGrain, func(lo, hi int) { f(y[lo:hi], x[lo:hi]) })
+	vecJobs.split(len(x), elemGrain, vecArgs{f, y, x})
 }
+
+type vecArgs struct {
+	f    vecFunc
+	y, x []float32
+}
+
+var vecJobs = NewJobs(func(a *vecArgs, lo, hi int) { a.f(a.y[lo:hi], a.x[lo:hi]) })
 
 // expGeneric is the reference exp:
 //

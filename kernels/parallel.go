@@ -73,6 +73,71 @@ func ParallelFor(n int, f func(lo, hi int)) {
 	splitFor(workers, n, f)
 }
 
+// Jobs runs a function over ranges of [0, n) on several goroutines, as
+// ParallelFor does, with the call's arguments passed as a value of type A
+// rather than captured by a closure. A closure handed to other goroutines
+// is allocated on the heap at every call; a Jobs keeps a pool of argument
+// holders, each with its body bound once, so that a steady state of calls
+// allocates nothing. A Jobs is safe for concurrent use; make one per
+// function with NewJobs and keep it (a package-level variable).
+type Jobs[A any] struct {
+	fn   func(a *A, lo, hi int)
+	pool sync.Pool
+}
+
+// job holds the arguments of one Jobs call and the closure, made once,
+// that applies the Jobs' function to them.
+type job[A any] struct {
+	args A
+	body func(lo, hi int)
+}
+
+// NewJobs returns a Jobs that runs fn(&args, lo, hi) on the ranges of a
+// call. fn must write only what its range owns.
+func NewJobs[A any](fn func(a *A, lo, hi int)) *Jobs[A] {
+	return &Jobs[A]{fn: fn}
+}
+
+// Run calls fn(&args, lo, hi) on disjoint ranges covering [0, n), as
+// ParallelFor(n, ...) does: over at most Threads() goroutines, the kernels
+// called meanwhile running on their caller's goroutine alone.
+func (j *Jobs[A]) Run(n int, args A) {
+	if n <= 0 {
+		return
+	}
+	jb := j.get(args) // args itself must not escape: it would be allocated
+	if min(Threads(), n) <= 1 {
+		j.fn(&jb.args, 0, n)
+	} else {
+		ParallelFor(n, jb.body)
+	}
+	j.put(jb)
+}
+
+// split is parallelFor(n, grain, ...) with the arguments in args; callers
+// call the kernel directly when serial(n, grain) holds.
+func (j *Jobs[A]) split(n, grain int, args A) {
+	jb := j.get(args)
+	parallelFor(n, grain, jb.body)
+	j.put(jb)
+}
+
+func (j *Jobs[A]) get(args A) *job[A] {
+	jb, _ := j.pool.Get().(*job[A])
+	if jb == nil {
+		jb = new(job[A])
+		jb.body = func(lo, hi int) { j.fn(&jb.args, lo, hi) }
+	}
+	jb.args = args
+	return jb
+}
+
+func (j *Jobs[A]) put(jb *job[A]) {
+	var zero A
+	jb.args = zero // drop the references to the caller's slices
+	j.pool.Put(jb)
+}
+
 // forTasks recycles parallelFor's tasks: a steady state of calls allocates
 // only what the caller's closure f needs.
 var forTasks = sync.Pool{New: func() any { return new(forTask) }}

@@ -38,10 +38,19 @@ func SoftmaxRows(y, x []float32, rows, cols int, scale float32, mask []float32) 
 		f(y[:rows*cols], x[:rows*cols], rows, cols, scale, mask)
 		return
 	}
-	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-		f(y[lo*cols:hi*cols], x[lo*cols:hi*cols], hi-lo, cols, scale, mask)
-	})
+	softmaxJobs.split(rows, rowGrain(cols), softmaxArgs{f, y, x, mask, cols, scale})
 }
+
+type softmaxArgs struct {
+	f          softmaxFunc
+	y, x, mask []float32
+	cols       int
+	scale      float32
+}
+
+var softmaxJobs = NewJobs(func(a *softmaxArgs, lo, hi int) {
+	a.f(a.y[lo*a.cols:hi*a.cols], a.x[lo*a.cols:hi*a.cols], hi-lo, a.cols, a.scale, a.mask)
+})
 
 // SoftmaxRowsBackward computes the gradient with respect to x of
 // SoftmaxRows, given its output y and the gradient dy, overwriting dx:
@@ -61,10 +70,20 @@ func SoftmaxRowsBackward(dx, y, dy []float32, rows, cols int, scale float32) {
 		f(dx[:rows*cols], y[:rows*cols], dy[:rows*cols], rows, cols, scale)
 		return
 	}
-	parallelFor(rows, rowGrain(cols), func(lo, hi int) {
-		f(dx[lo*cols:hi*cols], y[lo*cols:hi*cols], dy[lo*cols:hi*cols], hi-lo, cols, scale)
-	})
+	softmaxBwdJobs.split(rows, rowGrain(cols), softmaxBwdArgs{f, dx, y, dy, cols, scale})
 }
+
+type softmaxBwdArgs struct {
+	f         softmaxBwdFunc
+	dx, y, dy []float32
+	cols      int
+	scale     float32
+}
+
+var softmaxBwdJobs = NewJobs(func(a *softmaxBwdArgs, lo, hi int) {
+	s, e := lo*a.cols, hi*a.cols
+	a.f(a.dx[s:e], a.y[s:e], a.dy[s:e], hi-lo, a.cols, a.scale)
+})
 
 // softmaxGeneric is the reference softmax (see SoftmaxRows), with float64 sums.
 func softmaxGeneric(y, x []float32, rows, cols int, scale float32, mask []float32) {

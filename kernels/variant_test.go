@@ -150,3 +150,50 @@ func TestParallelForExported(t *testing.T) {
 		}
 	}
 }
+
+// TestJobs checks that Jobs.Run covers [0, n) once with the call's own
+// arguments, on at most Threads() goroutines, the kernels inside on their
+// caller's goroutine alone, and that a steady state of calls allocates
+// nothing (not under -race, whose sync.Pool drops items on purpose).
+func TestJobs(t *testing.T) {
+	defer SetThreads(0)
+	type args struct {
+		seen  []atomic.Int32
+		tag   int32
+		calls *atomic.Int32
+		inner *atomic.Int32
+	}
+	jobs := NewJobs(func(a *args, lo, hi int) {
+		a.calls.Add(1)
+		if opThreads() != 1 {
+			a.inner.Add(1)
+		}
+		for i := lo; i < hi; i++ {
+			a.seen[i].Add(a.tag)
+		}
+	})
+	for _, threads := range []int{1, 2, 3} {
+		SetThreads(threads)
+		for _, n := range []int{0, 1, 2, 5, 64} {
+			var calls, inner atomic.Int32
+			seen := make([]atomic.Int32, n)
+			for tag := int32(1); tag <= 3; tag++ { // each call sees its own arguments
+				jobs.Run(n, args{seen: seen, tag: tag, calls: &calls, inner: &inner})
+			}
+			for i := range seen {
+				require.Equal(t, int32(6), seen[i].Load(), "threads=%d n=%d: index %d", threads, n, i)
+			}
+			require.LessOrEqual(t, int(calls.Load()), 3*threads, "threads=%d n=%d: more calls than threads", threads, n)
+			if threads > 1 && n > 1 {
+				require.Zero(t, inner.Load(), "threads=%d n=%d: kernels inside Jobs.Run split their work", threads, n)
+			}
+			require.Equal(t, threads, opThreads(), "kernels split again after Jobs.Run")
+			if raceEnabled {
+				continue
+			}
+			a := args{seen: seen, tag: 1, calls: &calls, inner: &inner}
+			allocs := testing.AllocsPerRun(10, func() { jobs.Run(n, a) })
+			require.Zero(t, allocs, "threads=%d n=%d: allocations per Jobs.Run", threads, n)
+		}
+	}
+}

@@ -61,8 +61,18 @@ func AddBias(x, bias []float32, rows, cols int) {
 		f(x, bias, rows, cols)
 		return
 	}
-	parallelFor(rows, rowGrain(cols), func(lo, hi int) { f(x[lo*cols:hi*cols], bias, hi-lo, cols) })
+	addBiasJobs.split(rows, rowGrain(cols), addBiasArgs{f, x, bias, cols})
 }
+
+type addBiasArgs struct {
+	f       addBiasFunc
+	x, bias []float32
+	cols    int
+}
+
+var addBiasJobs = NewJobs(func(a *addBiasArgs, lo, hi int) {
+	a.f(a.x[lo*a.cols:hi*a.cols], a.bias, hi-lo, a.cols)
+})
 
 // BiasGrad accumulates the column sums of dy into db, adding the rows in
 // order (every variant gives the bits of this loop; goroutines split the
@@ -82,11 +92,19 @@ func BiasGrad(db, dy []float32, rows, cols int) {
 		f(db, dy, rows, cols, cols)
 		return
 	}
-	parallelFor(nb, grain, func(lo, hi int) {
-		c0, c1 := lo*colBlock, min(hi*colBlock, cols)
-		f(db[c0:c1], dy[c0:], rows, c1-c0, cols)
-	})
+	biasGradJobs.split(nb, grain, biasGradArgs{f, db, dy, rows, cols})
 }
+
+type biasGradArgs struct {
+	f          biasGradFunc
+	db, dy     []float32
+	rows, cols int
+}
+
+var biasGradJobs = NewJobs(func(a *biasGradArgs, lo, hi int) {
+	c0, c1 := lo*colBlock, min(hi*colBlock, a.cols)
+	a.f(a.db[c0:c1], a.dy[c0:], a.rows, c1-c0, a.cols)
+})
 
 // Add computes dst[i] = a[i] + b[i] for i < len(a); dst may alias a or b.
 func Add(dst, a, b []float32) {
@@ -97,8 +115,15 @@ func Add(dst, a, b []float32) {
 		f(dst, a, b)
 		return
 	}
-	parallelFor(len(a), elemGrain, func(lo, hi int) { f(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+	addJobs.split(len(a), elemGrain, addArgs{f, dst, a, b})
 }
+
+type addArgs struct {
+	f         addFunc
+	dst, a, b []float32
+}
+
+var addJobs = NewJobs(func(a *addArgs, lo, hi int) { a.f(a.dst[lo:hi], a.a[lo:hi], a.b[lo:hi]) })
 
 // Axpy computes y[i] += alpha * x[i] for i < len(x), with the product
 // rounded to float32 before the sum (no fused multiply-add, so every variant
@@ -110,8 +135,16 @@ func Axpy(alpha float32, x, y []float32) {
 		f(alpha, x, y)
 		return
 	}
-	parallelFor(len(x), elemGrain, func(lo, hi int) { f(alpha, x[lo:hi], y[lo:hi]) })
+	axpyJobs.split(len(x), elemGrain, axpyArgs{f, alpha, x, y})
 }
+
+type axpyArgs struct {
+	f     axpyFunc
+	alpha float32
+	x, y  []float32
+}
+
+var axpyJobs = NewJobs(func(a *axpyArgs, lo, hi int) { a.f(a.alpha, a.x[lo:hi], a.y[lo:hi]) })
 
 // Scale computes x[i] *= alpha for every i.
 func Scale(alpha float32, x []float32) {
@@ -120,8 +153,16 @@ func Scale(alpha float32, x []float32) {
 		f(alpha, x)
 		return
 	}
-	parallelFor(len(x), elemGrain, func(lo, hi int) { f(alpha, x[lo:hi]) })
+	scaleJobs.split(len(x), elemGrain, scaleArgs{f, alpha, x})
 }
+
+type scaleArgs struct {
+	f     scaleFunc
+	alpha float32
+	x     []float32
+}
+
+var scaleJobs = NewJobs(func(a *scaleArgs, lo, hi int) { a.f(a.alpha, a.x[lo:hi]) })
 
 // Dot returns Σ_i x[i]*y[i] over i < len(x). The summation order is the
 // variant's own (not sequential), so results differ from a plain loop by

@@ -155,12 +155,7 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 			// Without dropout the heads are independent: split them
 			// between the threads, each head's products and softmax on one
 			// goroutine, rather than every small product between them.
-			qb, kb, vb, cb, mb := q[b*Tq*C:], k[b*T*C:], v[b*T*C:], ctx[b*Tq*C:], seqMask(mask, b, T)
-			kernels.ParallelFor(a.NH, func(lo, hi int) {
-				for h := lo; h < hi; h++ {
-					a.head(cb, p, qb, kb, vb, mb, h, Tq, T)
-				}
-			})
+			headJobs.Run(a.NH, headArgs{a, ctx[b*Tq*C:], p, q[b*Tq*C:], k[b*T*C:], v[b*T*C:], seqMask(mask, b, T), Tq, T})
 			continue
 		}
 		a.ProbsQ(p, q[b*Tq*C:], k[b*T*C:], seqMask(mask, b, T), 1, Tq, T)
@@ -171,6 +166,20 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 	}
 	ar.Release(m)
 }
+
+// headArgs are the operands of the heads of one sequence, split between
+// goroutines by headJobs (no closure, so no allocation per call).
+type headArgs struct {
+	a                   *Attention
+	ctx, p, q, k, v, mb []float32
+	Tq, T               int
+}
+
+var headJobs = kernels.NewJobs(func(h *headArgs, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		h.a.head(h.ctx, h.p, h.q, h.k, h.v, h.mb, i, h.Tq, h.T)
+	}
+})
 
 // head computes head h of one sequence without dropout, as ProbsQ then
 // ContextQ do for B = 1: probabilities into p[h*Tq*T:], context into ctx's
