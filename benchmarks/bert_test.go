@@ -70,8 +70,12 @@ func BenchmarkBERTInfer(b *testing.B) {
 						for _, size := range []int{benchAdapterSize, 0} {
 							b.Run(fmt.Sprintf("batch=%d/threads=%d/out=%s/adapters=%d", batch, threads, out, size), func(b *testing.B) {
 								if size > 0 {
-									if _, err := adapter.Attach(m, adapter.Config{Size: size}, 1); err != nil {
+									set, err := adapter.Attach(m, adapter.Config{Size: size}, 1)
+									if err != nil {
 										b.Fatal(err)
+									}
+									for _, p := range set.Params() {
+										p.SetTrainable(false, false) // inference: no gradient buffers, as petl predict loads them
 									}
 									defer adapter.Detach(m)
 								}
