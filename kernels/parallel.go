@@ -31,11 +31,11 @@ func splitFor(workers, n int, f func(lo, hi int)) {
 	}
 	chunk := (n + workers - 1) / workers
 	workers = (n + chunk - 1) / chunk
-	t := forTasks.Get().(*forTask)
+	t := forTasks.get()
 	t.n, t.chunk, t.f = n, chunk, f
 	runWorkers(workers, t, &t.group)
 	t.f = nil
-	forTasks.Put(t)
+	forTasks.put(t)
 }
 
 // inParallel counts the ParallelFor calls running.
@@ -76,13 +76,14 @@ func ParallelFor(n int, f func(lo, hi int)) {
 // Jobs runs a function over ranges of [0, n) on several goroutines, as
 // ParallelFor does, with the call's arguments passed as a value of type A
 // rather than captured by a closure. A closure handed to other goroutines
-// is allocated on the heap at every call; a Jobs keeps a pool of argument
-// holders, each with its body bound once, so that a steady state of calls
-// allocates nothing. A Jobs is safe for concurrent use; make one per
+// is allocated on the heap at every call; a Jobs keeps a free list of
+// argument holders, each with its body bound once, so that a steady state
+// of calls allocates nothing (the list grows only while more calls than
+// ever before run at once). A Jobs is safe for concurrent use; make one per
 // function with NewJobs and keep it (a package-level variable).
 type Jobs[A any] struct {
 	fn   func(a *A, lo, hi int)
-	pool sync.Pool
+	jobs freeList[job[A]]
 }
 
 // job holds the arguments of one Jobs call and the closure, made once,
@@ -123,9 +124,8 @@ func (j *Jobs[A]) split(n, grain int, args A) {
 }
 
 func (j *Jobs[A]) get(args A) *job[A] {
-	jb, _ := j.pool.Get().(*job[A])
-	if jb == nil {
-		jb = new(job[A])
+	jb := j.jobs.get()
+	if jb.body == nil { // new
 		jb.body = func(lo, hi int) { j.fn(&jb.args, lo, hi) }
 	}
 	jb.args = args
@@ -135,12 +135,39 @@ func (j *Jobs[A]) get(args A) *job[A] {
 func (j *Jobs[A]) put(jb *job[A]) {
 	var zero A
 	jb.args = zero // drop the references to the caller's slices
-	j.pool.Put(jb)
+	j.jobs.put(jb)
 }
 
-// forTasks recycles parallelFor's tasks: a steady state of calls allocates
-// only what the caller's closure f needs.
-var forTasks = sync.Pool{New: func() any { return new(forTask) }}
+// forTasks recycles splitFor's tasks: a steady state of calls allocates
+// only what the caller's closure f needs (nothing through Jobs).
+var forTasks freeList[forTask]
+
+// freeList recycles values of type T: a steady state of get and put
+// allocates nothing (unlike a sync.Pool, which also allocates when a
+// goroutine moves between processors). Safe for concurrent use.
+type freeList[T any] struct {
+	mu   sync.Mutex
+	free []*T
+}
+
+// get returns a recycled value, or a new zero one.
+func (l *freeList[T]) get() *T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		v := l.free[n-1]
+		l.free = l.free[:n-1]
+		return v
+	}
+	return new(T)
+}
+
+// put hands v back for a later get.
+func (l *freeList[T]) put(v *T) {
+	l.mu.Lock()
+	l.free = append(l.free, v)
+	l.mu.Unlock()
+}
 
 // forTask is parallelFor's work: worker w runs chunk w.
 type forTask struct {
