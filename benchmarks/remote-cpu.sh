@@ -9,7 +9,8 @@
 # run prints the CPU, runs the kernels, nn, bert and adapter tests with every variant the CPU
 # has required (PETL_EXPECT_KERNELS; a variant the CPU lacks fails), then BERT inference, petl
 # with the best variant and with AVX2, and the machine's own PyTorch (python3 with torch), both
-# pinned to two cores when taskset exists and the machine has at least four. Tests that need ../shared (tokenizer goldens) skip.
+# pinned to two cores when taskset exists and the machine has at least four. BENCH_VARIANTS
+# (for example "avx512") limits the petl benchmarks to those variants. Tests that need ../shared (tokenizer goldens) skip.
 set -u
 mode=${1:-}
 case "$mode" in
@@ -52,7 +53,7 @@ run)
         $pin python3 "$dir/bert_torch.py" $size infer $th 7 2>&1 | grep infer
     done
   done
-  for v in $(echo "$variants" | tr , ' ' | sed 's/generic//'); do
+  for v in ${BENCH_VARIANTS:-$(echo "$variants" | tr , ' ' | sed 's/generic//')}; do
     echo "== petl $v"
     (cd benchmarks && PETL_KERNELS=$v $pin "$dir/benchmarks.test" -test.run '^$' \
       -test.bench 'BenchmarkBERTInfer/(tiny|base)/batch=(1|8)/threads=(1|2)$/out=(all|cls)$/adapters=64$' \
