@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"sync"
 	"sync/atomic"
 )
 
@@ -140,11 +139,11 @@ func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a
 		return
 	}
 	workers := g.workers(m, n, k)
-	j := getSgemmJob()
+	j := sgemmJobs.get()
 	j.setup(g, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	runWorkers(workers, j, &j.group)
 	j.a, j.b, j.c = nil, nil, nil // do not keep the caller's matrices alive
-	putSgemmJob(j)
+	sgemmJobs.put(j)
 }
 
 // workers is how many goroutines a product of m*n*k multiply-adds gets:
@@ -252,27 +251,7 @@ const sgemmGroupFloats = 4 << 20
 
 // sgemmJobs keeps finished jobs with their buffers. (Not a sync.Pool: its
 // items vanish at every other garbage collection, and the buffers are large.)
-var sgemmJobs struct {
-	mu   sync.Mutex
-	free []*sgemmJob
-}
-
-func getSgemmJob() *sgemmJob {
-	sgemmJobs.mu.Lock()
-	defer sgemmJobs.mu.Unlock()
-	if n := len(sgemmJobs.free); n > 0 {
-		j := sgemmJobs.free[n-1]
-		sgemmJobs.free = sgemmJobs.free[:n-1]
-		return j
-	}
-	return new(sgemmJob)
-}
-
-func putSgemmJob(j *sgemmJob) {
-	sgemmJobs.mu.Lock()
-	sgemmJobs.free = append(sgemmJobs.free, j)
-	sgemmJobs.mu.Unlock()
-}
+var sgemmJobs freeList[sgemmJob]
 
 func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	j.g, j.workers = g, workers

@@ -152,12 +152,12 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 	checkOperand("a", "lda", transA, m, k, a, lda)
 	checkMatrix("c", "ldc", c, m, n, ldc)
 	workers := g.workers(m, n, k)
-	j := getSgemmJob()
+	j := sgemmJobs.get()
 	j.packed = pb
 	j.setup(g, workers, transA, pb.TransB, m, n, k, alpha, a, lda, pb.src, pb.ldb, beta, c, ldc)
 	runWorkers(workers, j, &j.group)
 	j.a, j.b, j.c, j.packed = nil, nil, nil, nil
-	putSgemmJob(j)
+	sgemmJobs.put(j)
 }
 
 // runPacked is worker w's share of a product by a packed B: as runRows and
