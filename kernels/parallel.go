@@ -103,15 +103,8 @@ func NewJobs[A any](fn func(a *A, lo, hi int)) *Jobs[A] {
 // ParallelFor(n, ...) does: over at most Threads() goroutines, the kernels
 // called meanwhile running on their caller's goroutine alone.
 func (j *Jobs[A]) Run(n int, args A) {
-	if n <= 0 {
-		return
-	}
 	jb := j.get(args) // args itself must not escape: it would be allocated
-	if min(Threads(), n) <= 1 {
-		j.fn(&jb.args, 0, n)
-	} else {
-		ParallelFor(n, jb.body)
-	}
+	ParallelFor(n, jb.body)
 	j.put(jb)
 }
 
