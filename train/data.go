@@ -58,6 +58,7 @@ func encode(tok *bert.Tokenizer, ds *task.Dataset, maxLen int) encoded {
 // (regression) of each, as float32.
 func predict(m *bert.Model, st *bert.State, e *encoded, batch int, regression bool) ([]float32, error) {
 	st.Train = false
+	st.CLSOnly = true // the head reads the [CLS] rows alone: the last layer computes no others
 	out := make([]float32, e.n())
 	L := m.NumLabels()
 	var b bert.Batch
@@ -88,7 +89,8 @@ func predict(m *bert.Model, st *bert.State, e *encoded, batch int, regression bo
 // Predict runs m, which must have a head for ds's task, over ds (in order,
 // batch examples at a time, each encoded to at most maxLen tokens) and
 // returns each example's predicted class index, or value for a regression
-// task.
+// task. The last layer computes only the [CLS] rows, all the head reads
+// (bert.State.CLSOnly).
 func Predict(m *bert.Model, tok *bert.Tokenizer, ds *task.Dataset, maxLen, batch int) ([]float32, error) {
 	if m.NumLabels() != ds.Task.NumLabels() {
 		return nil, fmt.Errorf("train: the model's head has %d outputs, task %s needs %d", m.NumLabels(), ds.Task.Name, ds.Task.NumLabels())
