@@ -78,15 +78,8 @@ func mapBwd(name string, op *opTable[geluBwdFunc], dx, dy, x []float32) {
 		f(dx[:len(x)], dy[:len(x)], x)
 		return
 	}
-	geluBwdJobs.split(len(x), elemGrain, geluBwdArgs{f, dx, dy, x})
+	elem3Jobs.split(len(x), elemGrain, elem3Args{f, dx, dy, x})
 }
-
-type geluBwdArgs struct {
-	f         geluBwdFunc
-	dx, dy, x []float32
-}
-
-var geluBwdJobs = NewJobs(func(a *geluBwdArgs, lo, hi int) { a.f(a.dx[lo:hi], a.dy[lo:hi], a.x[lo:hi]) })
 
 // geluGeneric is the reference exact GELU, computed in float64 with
 // 1 + erf(x/√2) written as erfc(-x/√2), which does not cancel for negative x:

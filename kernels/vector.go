@@ -115,15 +115,17 @@ func Add(dst, a, b []float32) {
 		f(dst, a, b)
 		return
 	}
-	addJobs.split(len(a), elemGrain, addArgs{f, dst, a, b})
+	elem3Jobs.split(len(a), elemGrain, elem3Args{f, dst, a, b})
 }
 
-type addArgs struct {
-	f         addFunc
-	dst, a, b []float32
+// elem3Args are the operands of an element-wise kernel over three slices of
+// one length (Add, GELUBackward), split into the same range of each.
+type elem3Args struct {
+	f       func(a, b, c []float32)
+	a, b, c []float32
 }
 
-var addJobs = NewJobs(func(a *addArgs, lo, hi int) { a.f(a.dst[lo:hi], a.a[lo:hi], a.b[lo:hi]) })
+var elem3Jobs = NewJobs(func(a *elem3Args, lo, hi int) { a.f(a.a[lo:hi], a.b[lo:hi], a.c[lo:hi]) })
 
 // Axpy computes y[i] += alpha * x[i] for i < len(x), with the product
 // rounded to float32 before the sum (no fused multiply-add, so every variant
