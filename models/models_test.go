@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/internal/sharedtest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/petl-go/petl/bert"
@@ -297,4 +298,17 @@ func TestTinyPredictsMaskedTokens(t *testing.T) {
 			require.Greater(t, c.got, c.bound, c.what)
 		}
 	}
+}
+
+// TestShippedCasing: the shipped model was pretrained on lower-cased text,
+// and says so in its tokenizer_config.json; its vocabulary alone gives the
+// same answer.
+func TestShippedCasing(t *testing.T) {
+	vocab, err := bert.LoadVocab(filepath.Join(tinyDir, "vocab.txt"))
+	require.NoError(t, err)
+	c, err := bert.CheckpointCasing(tinyDir, vocab)
+	require.NoError(t, err)
+	assert.True(t, c.Lowercase, "casing of the shipped model: %v", c)
+	assert.Contains(t, c.Source, bert.TokenizerConfigFile)
+	assert.True(t, bert.VocabCasing(vocab).Lowercase, "casing from the vocabulary alone")
 }

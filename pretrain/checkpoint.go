@@ -153,6 +153,9 @@ func (t *Trainer) writeCheckpointDir(dir string) error {
 	if err := copyFile(filepath.Join(dir, vocabFile), t.cfg.VocabPath); err != nil {
 		return fmt.Errorf("pretrain: checkpoint vocabulary: %w", err)
 	}
+	if err := bert.WriteDoLowerCase(dir, t.cfg.Lowercase); err != nil {
+		return fmt.Errorf("pretrain: checkpoint tokenizer settings: %w", err)
+	}
 	ost := t.opt.State()
 	var ts []safetensors.Tensor
 	for _, x := range ost.Tensors {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
@@ -38,9 +39,17 @@ func loadAdapted(model, vocab, lower, path, pack string) (*adaptedModel, error) 
 	if err != nil {
 		return nil, err
 	}
-	if lower == "" || lower == "auto" {
-		lower = strconv.FormatBool(f.Config.Lowercase)
+	rec := strconv.FormatBool(f.Config.Lowercase)
+	switch strings.ToLower(lower) {
+	case "", "auto":
+	case "true", "yes", "1", "false", "no", "0":
+		if want := slices.Contains([]string{"true", "yes", "1"}, strings.ToLower(lower)); want != f.Config.Lowercase {
+			return nil, fmt.Errorf("--lowercase %s contradicts the adapter %s, trained with lowercase %s: text must be cased as in training", lower, path, rec)
+		}
+	default:
+		return nil, fmt.Errorf("--lowercase %q: want auto, true or false", lower)
 	}
+	lower = rec
 	bm, err := loadBase(model, vocab, f.Config.Base.Seed, lower)
 	if err != nil {
 		return nil, err

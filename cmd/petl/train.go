@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
@@ -86,7 +85,7 @@ func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error
 		if err != nil {
 			return nil, err
 		}
-		tok, err := tokenizer(v, lower)
+		tok, err := tokenizer(v, "", lower)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +113,7 @@ func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error
 		ck.Close()
 		return nil, fmt.Errorf("model %s: vocabulary %s has %d tokens, the model's embeddings only %d", model, vocab, v.Size(), ck.Config().VocabSize)
 	}
-	tok, err := tokenizer(v, lower)
+	tok, err := tokenizer(v, model, lower)
 	if err != nil {
 		ck.Close()
 		return nil, err
@@ -124,24 +123,21 @@ func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error
 	return &baseModel{ck: ck, model: m, tok: tok, base: b, close: ck.Close}, nil
 }
 
-// tokenizer makes the tokenizer over v for a --lowercase value.
-func tokenizer(v *bert.Vocab, lower string) (*bert.Tokenizer, error) {
+// tokenizer makes the tokenizer over v for a --lowercase value: true or
+// false as given; auto from dir's tokenizer_config.json (do_lower_case)
+// when it sets it, else from the vocabulary (bert.CheckpointCasing; dir ""
+// for a model without a directory).
+func tokenizer(v *bert.Vocab, dir, lower string) (*bert.Tokenizer, error) {
 	switch strings.ToLower(lower) {
 	case "", "auto":
-		cased := false
-		for id := 0; id < v.Size() && !cased; id++ {
-			tok := v.Token(int32(id))
-			if strings.HasPrefix(tok, "[") {
-				continue
-			}
-			for _, r := range tok {
-				if unicode.IsUpper(r) {
-					cased = true
-					break
-				}
+		c := bert.VocabCasing(v)
+		if dir != "" {
+			var err error
+			if c, err = bert.CheckpointCasing(dir, v); err != nil {
+				return nil, err
 			}
 		}
-		return bert.NewTokenizer(v, !cased), nil
+		return bert.NewTokenizer(v, c.Lowercase), nil
 	case "true", "yes", "1":
 		return bert.NewTokenizer(v, true), nil
 	case "false", "no", "0":
@@ -206,7 +202,7 @@ func runTrain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	model := fs.String("model", "", "base model: a checkpoint directory (default "+defaultModel+", the shipped BERT-tiny, when it exists), or "+randomTiny+" (a random BERT-tiny, L2 H128 A2 I512)")
 	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
-	lower := fs.String("lowercase", "auto", "lower-case input text: auto (when the vocabulary has no upper-case token), true, false")
+	lower := fs.String("lowercase", "auto", "lower-case input text: auto (the model's tokenizer_config.json do_lower_case, else from its vocabulary), true, false")
 	baseSeed := fs.Uint64("base-seed", 1, "initialisation seed of the "+randomTiny+" base")
 	taskName := fs.String("task", "", "task: "+strings.Join(task.Names(), ", "))
 	data := fs.String("data", "", "data directory (default $"+task.EnvData+", then "+defaultData+")")

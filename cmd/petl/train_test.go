@@ -202,3 +202,31 @@ func TestDataDir(t *testing.T) {
 		})
 	}
 }
+
+// TestLowercaseAuto: --lowercase auto lower-cases for the shipped model
+// (its tokenizer_config.json) and for the real bert-base-uncased
+// vocabulary without one (random-tiny), and an explicit value wins.
+func TestLowercaseAuto(t *testing.T) {
+	realVocab := filepath.Join("..", "..", defaultVocab)
+	if _, err := os.Stat(realVocab); err != nil {
+		t.Skipf("shared vocabulary not available: %v", err)
+	}
+	shipped := filepath.Join("..", "..", defaultModel)
+	tests := []struct {
+		name, model, lower string
+		want               bool
+	}{
+		{"shipped model, auto", shipped, "auto", true},
+		{"random-tiny over bert-base-uncased, auto", randomTiny, "auto", true},
+		{"shipped model, false", shipped, "false", false},
+		{"random-tiny, false", randomTiny, "false", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bm, err := loadBase(tc.model, realVocab, 1, tc.lower)
+			require.NoError(t, err)
+			defer bm.close()
+			require.Equal(t, tc.want, bm.tok.Lowercase())
+		})
+	}
+}
