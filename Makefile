@@ -35,9 +35,18 @@ test-bert-base:
 test-purego:
 	PETL_EXPECT_KERNELS=generic $(GO) test -tags purego -count=1 ./kernels/...
 
-## test-arm64: the arm64 build's kernel tests under qemu user emulation.
+## test-arm64: the arm64 build's kernel tests under qemu user emulation. Without
+## qemu they are skipped with one line saying so, unless PETL_REQUIRE_ARM64=1
+## (.ci/run sets it), which makes a missing qemu an error.
 test-arm64:
-	@command -v $(QEMU) >/dev/null || { echo "$(QEMU) not found: apt-get install qemu-user-static"; exit 1; }
+	@if ! command -v $(QEMU) >/dev/null; then \
+		if [ "$(PETL_REQUIRE_ARM64)" = 1 ]; then \
+			echo "test-arm64: $(QEMU) not found and PETL_REQUIRE_ARM64=1: apt-get install qemu-user-static" >&2; exit 1; \
+		fi; \
+		echo "test-arm64: SKIPPED the arm64 kernel tests: $(QEMU) not found (apt-get install qemu-user-static to run them)"; \
+		exit 0; \
+	fi; \
+	echo "GOARCH=arm64 PETL_EXPECT_KERNELS=generic,neon $(GO) test -count=1 -exec $(QEMU) ./kernels/..."; \
 	GOARCH=arm64 PETL_EXPECT_KERNELS=generic,neon $(GO) test -count=1 -exec $(QEMU) ./kernels/...
 
 vet:
