@@ -1,5 +1,7 @@
-// Package models holds no code: it is the folder of the base models that
-// ship with petl, and its tests check that they are there and intact.
+// Package models is the folder of the base models that ship with petl,
+// with the one function that finds the default one from anywhere (TinyDir:
+// the model is embedded in the binary and written to the user's cache on
+// first use); its tests check that the models are there and intact.
 //
 // petl-bert-tiny/ is the base model the petl command line uses by default.
 // It is a BERT-tiny (2 layers, hidden size 128, 2 attention heads,
