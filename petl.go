@@ -215,7 +215,7 @@ func (b *Base) pack(mode string) error {
 	}
 	if err != nil {
 		if !auto {
-			return fmt.Errorf("packing the weights into %s: %w", mode, err)
+			return fmt.Errorf("--pack %s: %w", mode, err)
 		}
 		fmt.Fprintf(b.warn, "warning: the weights are not packed (each product packs them again: slower, same results): %v\n", err)
 		return nil
@@ -249,7 +249,7 @@ func (b *Base) notAnInput(path string) error {
 	}
 	for _, e := range entries {
 		if ist, err := os.Stat(filepath.Join(b.dir, e.Name())); err == nil && os.SameFile(st, ist) {
-			return fmt.Errorf("pack file %s is the model's own %s: choose another file", path, e.Name())
+			return fmt.Errorf("--pack %s is the model's own %s: choose another file", path, e.Name())
 		}
 	}
 	return nil

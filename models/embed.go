@@ -22,6 +22,8 @@ var tinyFiles = []string{"config.json", "model.safetensors", "vocab.txt", "token
 //go:embed petl-bert-tiny/config.json petl-bert-tiny/model.safetensors petl-bert-tiny/vocab.txt petl-bert-tiny/tokenizer_config.json
 var tiny embed.FS
 
+// tinyOnce remembers the folder TinyDir made or found, so that later calls
+// skip hashing the embedded files.
 var tinyOnce struct {
 	sync.Mutex
 	dir string
@@ -38,12 +40,12 @@ var tinyOnce struct {
 func TinyDir() (string, error) {
 	tinyOnce.Lock()
 	defer tinyOnce.Unlock()
-	if tinyOnce.dir != "" {
-		return tinyOnce.dir, nil
-	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("models: no cache directory for the shipped model: %w", err)
+	}
+	if d := tinyOnce.dir; d != "" && filepath.Dir(filepath.Dir(filepath.Dir(d))) == cache && complete(d) {
+		return d, nil
 	}
 	h := sha256.New()
 	for _, f := range tinyFiles {

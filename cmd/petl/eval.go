@@ -5,142 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/petl-go/petl/adapter"
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
 )
 
 func init() {
 	commands["eval"] = command{"score an adapter on a task's dev set", runEval}
-}
-
-// adaptedModel is a base model with an adapter applied, and the adapter's
-// task.
-type adaptedModel struct {
-	*baseModel
-	file *adapter.File
-	spec *task.Spec
-}
-
-// loadAdapted reads the adapter at path and puts it on the base model
-// named by model (see loadBase; random-tiny is rebuilt from the seed the
-// adapter records). lower overrides the adapter's recorded lower-casing
-// when not "auto".
-func loadAdapted(model, vocab, lower, path, pack string) (*adaptedModel, error) {
-	if path == "" {
-		return nil, fmt.Errorf("no adapter: pass --adapter FILE (written by petl train --out FILE)")
-	}
-	f, err := adapter.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	rec := strconv.FormatBool(f.Config.Lowercase)
-	switch strings.ToLower(lower) {
-	case "", "auto":
-	case "true", "yes", "1", "false", "no", "0":
-		if want := slices.Contains([]string{"true", "yes", "1"}, strings.ToLower(lower)); want != f.Config.Lowercase {
-			return nil, fmt.Errorf("--lowercase %s contradicts the adapter %s, trained with lowercase %s: text must be cased as in training", lower, path, rec)
-		}
-	default:
-		return nil, fmt.Errorf("--lowercase %q: want auto, true or false", lower)
-	}
-	lower = rec
-	bm, err := loadBase(model, vocab, f.Config.Base.Seed, lower)
-	if err != nil {
-		return nil, err
-	}
-	if err := packBase(bm, pack); err != nil {
-		bm.close()
-		return nil, err
-	}
-	if _, err := f.Apply(bm.model, bm.base.Fingerprint, false); err != nil {
-		bm.close()
-		return nil, err
-	}
-	spec, err := adapterSpec(&f.Config)
-	if err != nil {
-		bm.close()
-		return nil, err
-	}
-	return &adaptedModel{baseModel: bm, file: f, spec: spec}, nil
-}
-
-// packBase packs bm's dense weights (bert.Model.PackWeights) as a --pack
-// value says: "auto" into a file in the user's cache directory (on the heap
-// for random-tiny, which is on the heap itself), "off" not at all, anything
-// else into that file. With auto, a failure is a warning and the model runs
-// unpacked (slower, same results); with a named file it is an error.
-func packBase(bm *baseModel, pack string) error {
-	if pack == "off" {
-		return nil
-	}
-	path, auto := pack, pack == "auto" || pack == ""
-	var err error
-	switch {
-	case bm.base.Name == randomTiny && auto:
-		path = ""
-	case auto:
-		path, err = bert.DefaultPackPath(bm.base.Fingerprint)
-	}
-	var st bert.PackStats
-	if err == nil {
-		st, err = bm.model.PackWeights(path, bm.base.Fingerprint)
-	}
-	if err != nil {
-		if !auto {
-			return fmt.Errorf("--pack %s: %w", pack, err)
-		}
-		fmt.Fprintf(os.Stderr, "warning: the weights are not packed (each product packs them again: slower, same results): %v\n", err)
-		return nil
-	}
-	if bm.ck != nil {
-		// The packed copies are what the products read: the originals
-		// need not stay resident.
-		if err := bm.ck.Evict(bm.model.PackedWeights()...); err != nil {
-			fmt.Fprintf(os.Stderr, "warning: %v (the weights stay resident twice)\n", err)
-		}
-	}
-	if st.Written {
-		fmt.Fprintf(os.Stderr, "packed %d weight matrices for the %s kernels into %s (%.1f MiB; %s)\n", st.Tensors, st.Variant, st.Path, float64(st.Bytes)/(1<<20), st.Why)
-	}
-	closeBase := bm.close
-	bm.close = func() error {
-		err := bm.model.Unpack()
-		if cerr := closeBase(); err == nil {
-			err = cerr
-		}
-		return err
-	}
-	return nil
-}
-
-// adapterSpec is the task spec an adapter was trained for, with its labels.
-func adapterSpec(c *adapter.FileConfig) (*task.Spec, error) {
-	if c.Task == "tsv" {
-		pc := task.DefaultPlain()
-		if c.TaskName != "" {
-			pc.Name = c.TaskName
-		}
-		pc.Regression = c.Regression
-		if !c.Regression {
-			pc.Labels = c.Labels
-		}
-		return task.Plain(pc)
-	}
-	spec, err := task.Lookup(c.Task)
-	if err != nil {
-		return nil, fmt.Errorf("adapter for task %q: %w", c.Task, err)
-	}
-	if spec.Regression != c.Regression || !slices.Equal(spec.Labels, c.Labels) {
-		return nil, fmt.Errorf("adapter for task %s has labels %q (regression %v); the task has %q (regression %v)",
-			c.Task, c.Labels, c.Regression, spec.Labels, spec.Regression)
-	}
-	return spec, nil
 }
 
 // adaptedFlags are the flags eval and predict share: the base model, the
@@ -181,7 +52,7 @@ func (f *adaptedFlags) maxLenFor(am *adaptedModel) int {
 	if *f.maxLen != 0 {
 		return *f.maxLen
 	}
-	return am.file.Config.MaxLen
+	return am.file.MaxLen
 }
 
 func runEval(ctx context.Context, args []string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,9 +12,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/task"
-	"github.com/petl-go/petl/train"
 )
 
 func init() {
@@ -24,23 +25,52 @@ func runPredict(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	af := addAdaptedFlags(fs, "skip malformed rows (counted and reported) instead of failing")
 	input := fs.String("input", "-", "TSV file in the task's layout (a GLUE test.tsv, say); - reads lines from stdin: one text per line, or two tab-separated texts for a pair task")
-	out := fs.String("out", "-", "output file (GLUE submission layout: index<TAB>prediction); - for stdout")
+	out := fs.String("out", "-", "output file; - for stdout")
+	format := fs.String("format", "tsv", "output format: tsv (GLUE submission layout: index<TAB>prediction; --probs adds a column per class) or jsonl (one JSON object per input: index, label, score, probabilities or value, tokens, truncated)")
+	lines := fs.Bool("lines", false, "read --input as plain lines, as from stdin, instead of the task's TSV layout")
+	probs := fs.Bool("probs", false, "tsv: add each class's probability, one column per label (p_LABEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if *format != "tsv" && *format != "jsonl" {
+		return fmt.Errorf("--format %q: want tsv or jsonl", *format)
+	}
+	if *probs && *format != "tsv" {
+		return fmt.Errorf("--probs is for --format tsv (jsonl always has the probabilities)")
+	}
+	if *af.batch <= 0 {
+		return fmt.Errorf("--batch %d: want a positive number", *af.batch)
+	}
+	if *af.maxLen < 0 || *af.maxLen == 1 {
+		return fmt.Errorf("--max-len %d: want 2 or more (0: the adapter's)", *af.maxLen)
+	}
 	am, err := af.load()
 	if err != nil {
 		return err
 	}
 	defer am.close()
+	tk := am.task
+	if *af.maxLen != 0 {
+		if tk, err = tk.WithMaxLen(*af.maxLen); err != nil {
+			return fmt.Errorf("--max-len: %w", err)
+		}
+	}
 
 	var ds *task.Dataset
-	if *input == "-" || *input == "" {
+	switch {
+	case *input == "-" || *input == "":
 		ds, err = readLines(am.spec, os.Stdin, "stdin", *af.skipBad)
-	} else {
+	case *lines:
+		f, oerr := os.Open(*input)
+		if oerr != nil {
+			return oerr
+		}
+		ds, err = readLines(am.spec, f, *input, *af.skipBad)
+		f.Close()
+	default:
 		ds, err = task.ReadFile(am.spec, *input, task.Options{Unlabelled: true, SkipBad: *af.skipBad})
 	}
 	if err != nil {
@@ -50,19 +80,15 @@ func runPredict(ctx context.Context, args []string) error {
 	if len(ds.Examples) == 0 {
 		return fmt.Errorf("%s: no examples to predict", ds.Path)
 	}
-	preds, err := train.Predict(am.model, am.tok, ds, af.maxLenFor(am), *af.batch)
+	preds, err := predictDataset(ctx, tk, ds, *af.batch)
 	if err != nil {
 		return err
 	}
 	write := func(w io.Writer) error {
-		if am.spec.Regression {
-			return task.WritePredictions(w, am.spec, ds.Examples, preds)
+		if *format == "jsonl" {
+			return writeJSONL(w, tk, ds.Examples, preds)
 		}
-		classes := make([]int, len(preds))
-		for i, p := range preds {
-			classes[i] = int(p)
-		}
-		return task.WritePredictions(w, am.spec, ds.Examples, classes)
+		return writeTSV(w, tk, ds.Examples, preds, *probs)
 	}
 	if *out == "-" || *out == "" {
 		return write(os.Stdout)
@@ -72,6 +98,100 @@ func runPredict(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "%d predictions written to %s\n", len(preds), *out)
 	return nil
+}
+
+// predictDataset predicts every example of ds with tk, batch examples at a
+// time, stopping when ctx is cancelled. An input the task cannot take is an
+// error naming its line.
+func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch int) ([]petl.Prediction, error) {
+	preds := make([]petl.Prediction, 0, len(ds.Examples))
+	ins := make([]petl.Input, 0, batch)
+	for lo := 0; lo < len(ds.Examples); lo += batch {
+		hi := min(lo+batch, len(ds.Examples))
+		ins = ins[:0]
+		for i, ex := range ds.Examples[lo:hi] {
+			in := petl.Input{Text: ex.A, TextB: ex.B, Pair: ex.B != "" || tk.Pair() && tk.Spec().GLUE}
+			if err := tk.Check(in); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", ds.Path, ds.Examples[lo+i].Line, err)
+			}
+			ins = append(ins, in)
+		}
+		p, err := tk.Predict(ctx, ins...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ds.Path, err)
+		}
+		preds = append(preds, p...)
+	}
+	return preds, nil
+}
+
+// writeTSV writes predictions in the GLUE submission layout (index,
+// prediction), with withProbs a column p_LABEL per class after it.
+func writeTSV(w io.Writer, tk *petl.Task, examples []task.Example, preds []petl.Prediction, withProbs bool) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("index\tprediction")
+	if withProbs && !tk.Regression() {
+		for _, l := range tk.Labels() {
+			bw.WriteString("\tp_" + l)
+		}
+	}
+	bw.WriteByte('\n')
+	for i, ex := range examples {
+		p := preds[i]
+		bw.WriteString(ex.ID)
+		bw.WriteByte('\t')
+		if tk.Regression() {
+			bw.WriteString(strconv.FormatFloat(p.Score, 'f', -1, 32))
+		} else {
+			bw.WriteString(p.Label)
+			if withProbs {
+				for _, q := range p.Probs {
+					bw.WriteByte('\t')
+					bw.WriteString(strconv.FormatFloat(q, 'f', 6, 64))
+				}
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// jsonlRecord is one line of --format jsonl.
+type jsonlRecord struct {
+	Index     string             `json:"index"`
+	Line      int                `json:"line,omitempty"`
+	Label     string             `json:"label,omitempty"`
+	Score     float64            `json:"score"`
+	Probs     map[string]float64 `json:"probabilities,omitempty"`
+	Value     *float64           `json:"value,omitempty"`
+	Tokens    int                `json:"tokens"`
+	Truncated bool               `json:"truncated,omitempty"`
+}
+
+// writeJSONL writes one JSON object per prediction: the example's index
+// (its ID) and input line, the label and its probability with every
+// class's probability, or the value for regression.
+func writeJSONL(w io.Writer, tk *petl.Task, examples []task.Example, preds []petl.Prediction) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	labels := tk.Labels()
+	for i, ex := range examples {
+		p := preds[i]
+		r := jsonlRecord{Index: ex.ID, Line: ex.Line, Label: p.Label, Score: p.Score, Tokens: p.Tokens, Truncated: p.Truncated}
+		if tk.Regression() {
+			v := p.Score
+			r.Value = &v
+		} else {
+			r.Probs = make(map[string]float64, len(labels))
+			for c, q := range p.Probs {
+				r.Probs[labels[c]] = q
+			}
+		}
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 // readLines reads examples from plain lines: one text per line, or for a

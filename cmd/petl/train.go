@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,104 +44,6 @@ func tinyConfig(v int) bert.Config {
 		MaxPositions: 512, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12,
 		HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02,
 	}
-}
-
-// baseModel is a loaded base model with its tokenizer and identity.
-type baseModel struct {
-	ck    *bert.Checkpoint // nil for random-tiny
-	model *bert.Model
-	tok   *bert.Tokenizer
-	base  adapter.Base
-	close func() error
-}
-
-// loadBase loads the base model named by model: a checkpoint directory
-// (config.json, model.safetensors, vocab.txt) or "random-tiny" (initialised
-// from seed over the vocabulary at vocab or defaultVocab). lower is "auto",
-// "true" or "false": whether the tokenizer lower-cases (auto: when the
-// vocabulary has no upper-case token).
-func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error) {
-	if model == "" {
-		if st, err := os.Stat(filepath.Join(defaultModel, "config.json")); err == nil && !st.IsDir() {
-			model = defaultModel
-		} else {
-			return nil, fmt.Errorf("no model: pass --model DIR (a BERT checkpoint directory with config.json, model.safetensors and vocab.txt; the repository ships %s) or --model %s", defaultModel, randomTiny)
-		}
-	}
-	if model == randomTiny {
-		if vocab == "" {
-			vocab = defaultVocab
-		}
-		v, err := bert.LoadVocab(vocab)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%s needs a WordPiece vocabulary: %w (pass --vocab FILE, e.g. bert-base-uncased's vocab.txt)", randomTiny, err)
-			}
-			return nil, err
-		}
-		m, err := bert.NewRandom(tinyConfig(v.Size()), 0, seed)
-		if err != nil {
-			return nil, err
-		}
-		tok, err := tokenizer(v, "", lower)
-		if err != nil {
-			return nil, err
-		}
-		b := adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: randomTiny, Seed: seed, Config: m.Config}
-		return &baseModel{model: m, tok: tok, base: b, close: func() error { return nil }}, nil
-	}
-	ck, err := bert.OpenCheckpoint(model)
-	if err != nil {
-		return nil, err
-	}
-	m, err := bert.New(ck.Config(), ck)
-	if err != nil {
-		ck.Close()
-		return nil, err
-	}
-	if vocab == "" {
-		vocab = filepath.Join(model, "vocab.txt")
-	}
-	v, err := bert.LoadVocab(vocab)
-	if err != nil {
-		ck.Close()
-		return nil, fmt.Errorf("model %s: %w (pass --vocab FILE if the vocabulary is elsewhere)", model, err)
-	}
-	if v.Size() > ck.Config().VocabSize {
-		ck.Close()
-		return nil, fmt.Errorf("model %s: vocabulary %s has %d tokens, the model's embeddings only %d", model, vocab, v.Size(), ck.Config().VocabSize)
-	}
-	tok, err := tokenizer(v, model, lower)
-	if err != nil {
-		ck.Close()
-		return nil, err
-	}
-	abs, _ := filepath.Abs(model)
-	b := adapter.Base{Fingerprint: ck.Fingerprint(), Name: abs, Config: m.Config}
-	return &baseModel{ck: ck, model: m, tok: tok, base: b, close: ck.Close}, nil
-}
-
-// tokenizer makes the tokenizer over v for a --lowercase value: true or
-// false as given; auto from dir's tokenizer_config.json (do_lower_case)
-// when it sets it, else from the vocabulary (bert.CheckpointCasing; dir ""
-// for a model without a directory).
-func tokenizer(v *bert.Vocab, dir, lower string) (*bert.Tokenizer, error) {
-	switch strings.ToLower(lower) {
-	case "", "auto":
-		c := bert.VocabCasing(v)
-		if dir != "" {
-			var err error
-			if c, err = bert.CheckpointCasing(dir, v); err != nil {
-				return nil, err
-			}
-		}
-		return bert.NewTokenizer(v, c.Lowercase), nil
-	case "true", "yes", "1":
-		return bert.NewTokenizer(v, true), nil
-	case "false", "no", "0":
-		return bert.NewTokenizer(v, false), nil
-	}
-	return nil, fmt.Errorf("--lowercase %q: want auto, true or false", lower)
 }
 
 // dataDir finds the data folder: flag, then $PETL_DATA, then defaultData
