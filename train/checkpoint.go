@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/optim"
@@ -59,6 +60,7 @@ type ckptState struct {
 	BestEpoch    int           `json:"best_epoch"`
 	Losses       []float32     `json:"losses"`
 	Epochs       []EpochResult `json:"epochs"`
+	Elapsed      float64       `json:"elapsed_seconds,omitempty"` // training time so far (for the metrics file)
 }
 
 func (t *Trainer) identity() runIdentity {
@@ -82,6 +84,7 @@ func (t *Trainer) writeCheckpoint() error {
 		Step: t.step, Epoch: t.epoch, BatchInEpoch: t.batchInEpoch, OptSteps: t.opt.Steps(),
 		EpochLossSum: t.epochLossSum, EpochLossN: t.epochLossN,
 		BestEpoch: t.res.BestEpoch, Losses: t.res.Losses, Epochs: t.res.Epochs,
+		Elapsed: t.elapsed(time.Now()).Seconds(),
 	}
 	if t.res.BestEpoch > 0 && !math.IsNaN(t.res.Best) {
 		st.Best = t.res.Best
@@ -173,6 +176,8 @@ func (t *Trainer) Resume(path string) error {
 		t.res.Best = st.Best
 	}
 	t.hasCheckpoint, t.lastCheckpointPath, t.ckptStep = true, path, st.Step
+	t.resumed = true
+	t.elapsedBefore = time.Duration(st.Elapsed * float64(time.Second))
 	t.logf("resumed from %s at step %d/%d (epoch %d, batch %d)\n", path, t.step, t.totalSteps, t.epoch+1, t.batchInEpoch)
 	return nil
 }

@@ -2,8 +2,10 @@
 // task under one of the methods of package adapter (adapters, full
 // fine-tuning, top-k layers, layer norms and head) with the BERT recipe
 // (AdamW, linear warm-up and decay, gradient clipping), evaluates on the dev
-// set after each epoch keeping the best weights as an adapter file, and
-// writes resumable checkpoints.
+// set after each epoch keeping the best weights as an adapter file
+// (optionally stopping early when the dev score stops improving), records
+// each evaluation in a JSON-lines metrics file, and writes resumable
+// checkpoints.
 //
 // A run is deterministic for a seed: the example order of each epoch
 // depends only on (seed, epoch), the dropout masks of each step only on
@@ -17,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
 	"time"
 
 	"github.com/petl-go/petl/adapter"
@@ -37,33 +41,55 @@ type Config struct {
 	MaxLen int          // tokens per sequence, special tokens included; default 128
 	Seed   uint64       // seeds the head, the adapters, the order of examples and dropout
 
-	Warmup      float64           // fraction of the steps warming up; default optim.DefaultWarmup (0.1)
-	AdamW       optim.AdamWConfig // default optim.DefaultAdamW()
-	MaxGradNorm float64           // clipping threshold; default 1
+	Warmup      float64           // fraction of the steps warming up, in [0, 1]; default optim.DefaultWarmup (0.1); Off: none
+	AdamW       optim.AdamWConfig // default optim.DefaultAdamW() (weight decay 0.01)
+	MaxGradNorm float64           // clipping threshold of the global gradient norm; default 1; Off: no clipping
 	EvalBatch   int               // examples per evaluation batch; default 2·Batch
 	Limit       int               // recorded in the adapter file: training examples were limited to the first Limit
+
+	// Patience stops the run early after Patience dev evaluations in a row
+	// without a better score in the task's main metric (the adapter file
+	// keeps the best weights, as always); 0 never stops early. It needs a
+	// dev set.
+	Patience int
+
+	// Metrics is a JSON-lines file that receives one MetricsRecord per
+	// evaluation (after each epoch); "" writes none. A fresh run empties
+	// it; a resumed one keeps the records up to the checkpoint's step.
+	Metrics string
 
 	// Out is the adapter file written with the best dev score (see
 	// adapter.Paths); "" writes none.
 	Out string
 	// Checkpoint is the resumable checkpoint written on interruption, at
 	// the end of each epoch and every CheckpointEvery steps; "" writes
-	// none. Default: Out's stem + ".ckpt.safetensors".
+	// none. Default: Out's stem + ".ckpt.safetensors". A run that finishes
+	// (all epochs, or stopped early) removes it unless KeepCheckpoint,
+	// which also writes it after the last epoch.
 	Checkpoint      string
 	CheckpointEvery int
+	KeepCheckpoint  bool
 
 	// Base describes the base model (its fingerprint goes into the adapter
 	// file and the checkpoint).
 	Base adapter.Base
 
-	// Progress receives a line every LogEvery steps (default: about 50
-	// lines a run) and one per evaluation; nil for none.
-	Progress io.Writer
-	LogEvery int
+	// Progress receives the run's header (with the share of [UNK]
+	// wordpieces in the data, and a warning above UnknownWarnShare), a
+	// progress line with the rate and ETA every LogInterval (default 10 s)
+	// or, when LogEvery > 0, every LogEvery steps, a line per evaluation
+	// and a summary at the end; nil for none.
+	Progress    io.Writer
+	LogEvery    int
+	LogInterval time.Duration
 	// OnStep, if set, is called after every step with the step number
 	// (from 1) and its loss.
 	OnStep func(step int, loss float32)
 }
+
+// Off, as Config.Warmup, means no warm-up, and as Config.MaxGradNorm no
+// clipping (their zero values take the defaults).
+const Off = -1.0
 
 // withDefaults fills in defaults and validates c.
 func (c Config) withDefaults() (Config, error) {
@@ -82,14 +108,23 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxLen == 0 {
 		c.MaxLen = 128
 	}
-	if c.Warmup == 0 {
+	switch c.Warmup {
+	case 0:
 		c.Warmup = optim.DefaultWarmup
+	case Off:
+		c.Warmup = 0
 	}
 	if c.AdamW == (optim.AdamWConfig{}) {
 		c.AdamW = optim.DefaultAdamW()
 	}
-	if c.MaxGradNorm == 0 {
+	switch c.MaxGradNorm {
+	case 0:
 		c.MaxGradNorm = 1
+	case Off:
+		c.MaxGradNorm = 0
+	}
+	if c.LogInterval == 0 {
+		c.LogInterval = 10 * time.Second
 	}
 	if c.EvalBatch == 0 {
 		c.EvalBatch = 2 * c.Batch
@@ -107,8 +142,14 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("train: max length %d cannot hold [CLS] a [SEP] b [SEP]; want at least 3", c.MaxLen)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return c, fmt.Errorf("train: learning rate %v must be positive", c.LR)
-	case !(c.MaxGradNorm > 0):
-		return c, fmt.Errorf("train: gradient clipping norm %v must be positive", c.MaxGradNorm)
+	case !(c.Warmup >= 0 && c.Warmup <= 1):
+		return c, fmt.Errorf("train: warm-up fraction %v not in [0, 1] (Off for none)", c.Warmup)
+	case !(c.MaxGradNorm >= 0) || math.IsInf(c.MaxGradNorm, 0):
+		return c, fmt.Errorf("train: gradient clipping norm %v must be positive (Off for no clipping)", c.MaxGradNorm)
+	case c.Patience < 0:
+		return c, fmt.Errorf("train: patience %d must be 0 (never stop early) or more", c.Patience)
+	case c.CheckpointEvery < 0:
+		return c, fmt.Errorf("train: checkpoint every %d steps: want 0 (only at epoch ends) or more", c.CheckpointEvery)
 	}
 	return c, c.AdamW.Validate()
 }
@@ -132,11 +173,25 @@ type EpochResult struct {
 
 // Result summarises a run.
 type Result struct {
-	Losses    []float32     // the loss of every step, in order (restored across Resume)
-	Epochs    []EpochResult // one per epoch done
-	Best      float64       // best dev score (the task's main metric); NaN without a dev set
-	BestEpoch int           // epoch of Best (0: none)
-	Steps     int           // steps done
+	Losses       []float32     // the loss of every step, in order (restored across Resume)
+	Epochs       []EpochResult // one per epoch done
+	Best         float64       // best dev score (the task's main metric); NaN without a dev set
+	BestEpoch    int           // epoch of Best (0: none)
+	Steps        int           // steps done
+	StoppedEarly bool          // Config.Patience ended the run before its last epoch
+}
+
+// MetricsRecord is one line of the metrics file (Config.Metrics): the
+// state of the run at an evaluation.
+type MetricsRecord struct {
+	Step           int                `json:"step"`             // optimiser steps done
+	Epoch          int                `json:"epoch"`            // epochs done (1-based)
+	Loss           float64            `json:"loss"`             // mean training loss since the last record
+	LR             float64            `json:"lr"`               // learning rate of the last step
+	Dev            map[string]float64 `json:"dev,omitempty"`    // dev metrics (none without a dev set)
+	Best           bool               `json:"best"`             // the best dev score so far: the adapter file holds these weights
+	ExamplesPerSec float64            `json:"examples_per_sec"` // training examples per second since the last record (or the start or resumption)
+	Elapsed        float64            `json:"elapsed_sec"`      // seconds of the run so far, across resumptions
 }
 
 // Trainer trains one model on one task.
@@ -158,6 +213,11 @@ type Trainer struct {
 	hasCheckpoint      bool
 	lastCheckpointPath string
 	ckptStep           int
+	resumed            bool
+	metricsStarted     bool
+	trainUnk, devUnk   UnknownCount
+	meter              meter
+	elapsedBefore      time.Duration // training time of the run before this process (checkpointed)
 
 	// Position and history (checkpointed).
 	step, epoch, batchInEpoch int
@@ -192,6 +252,9 @@ func New(m *bert.Model, tok *bert.Tokenizer, trainSet, devSet *task.Dataset, cfg
 	if !trainSet.Labelled || (devSet != nil && !devSet.Labelled) {
 		return nil, fmt.Errorf("train: training and dev data must be labelled")
 	}
+	if cfg.Patience > 0 && (devSet == nil || len(devSet.Examples) == 0) {
+		return nil, fmt.Errorf("train: patience %d needs a dev set to evaluate on", cfg.Patience)
+	}
 	spec := trainSet.Task
 	nl := spec.NumLabels()
 	if nl < 1 || (!spec.Regression && nl < 2) {
@@ -206,8 +269,10 @@ func New(m *bert.Model, tok *bert.Tokenizer, trainSet, devSet *task.Dataset, cfg
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	t.train = encode(tok, trainSet, cfg.MaxLen)
+	t.trainUnk = CountUnknown(tok, trainSet)
 	if devSet != nil {
 		t.dev = encode(tok, devSet, cfg.MaxLen)
+		t.devUnk = CountUnknown(tok, devSet)
 	}
 	t.trainExamples = len(trainSet.Examples)
 	t.batchesPerEpoch = task.NumBatches(t.trainExamples, cfg.Batch, false)
@@ -236,26 +301,36 @@ func (t *Trainer) Setup() *adapter.Setup { return t.setup }
 // TotalSteps is the number of optimiser steps of the whole run.
 func (t *Trainer) TotalSteps() int { return t.totalSteps }
 
-// Config is the run's configuration with defaults filled in.
+// Config is the run's configuration with defaults filled in (Off already
+// turned into 0: there, 0 means none).
 func (t *Trainer) Config() Config { return t.cfg }
 
+// Unknown is the count of [UNK] wordpieces in the training and dev sets
+// (see CountUnknown).
+func (t *Trainer) Unknown() (train, dev UnknownCount) { return t.trainUnk, t.devUnk }
+
 // Run trains until every epoch is done, evaluating after each, and returns
-// the result. When ctx is cancelled it stops after the current step,
-// writes a checkpoint and returns the result so far with an error wrapping
-// ErrInterrupted (and naming the checkpoint). A non-finite loss or gradient
-// norm stops it with an error wrapping ErrDiverged that names the step; the
-// last checkpoint written is kept, nothing newer is written.
+// the result; with Config.Patience it stops early once the dev score has
+// not improved for that many evaluations. When ctx is cancelled it stops
+// after the current step, writes a checkpoint and returns the result so far
+// with an error wrapping ErrInterrupted (and naming the checkpoint). A
+// non-finite loss or gradient norm stops it with an error wrapping
+// ErrDiverged that names the step; the last checkpoint written is kept,
+// nothing newer is written. A run that finishes removes its checkpoint
+// unless Config.KeepCheckpoint.
 func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	t.logf("%s\n", t.setup.Summary())
 	t.logf("task %s: %d training examples, %d dev; %d epochs of %d steps (batch %d), max length %d\n",
 		t.spec.Name, t.trainExamples, t.dev.n(), t.cfg.Epochs, t.batchesPerEpoch, t.cfg.Batch, t.cfg.MaxLen)
-	logEvery := t.cfg.LogEvery
-	if logEvery <= 0 {
-		logEvery = max(1, t.totalSteps/50)
+	t.logUnknown("training set", t.trainUnk)
+	if t.dev.n() > 0 {
+		t.logUnknown("dev set", t.devUnk)
 	}
-	start, startStep := time.Now(), t.step
-	winStart, winExamples, winLoss, winN := start, 0, 0.0, 0
-	for t.epoch < t.cfg.Epochs {
+	if err := t.startMetrics(); err != nil {
+		return t.result(), err
+	}
+	t.meter.begin(time.Now(), t.step)
+	for t.epoch < t.cfg.Epochs && !t.exhausted() {
 		order := task.Permutation(t.trainExamples, t.cfg.Seed, t.epoch)
 		batches := task.Batches(order, t.cfg.Batch, false)
 		for t.batchInEpoch < len(batches) {
@@ -271,21 +346,12 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.res.Losses = append(t.res.Losses, loss)
 			t.epochLossSum += float64(loss)
 			t.epochLossN++
-			winExamples += len(idx)
-			winLoss += float64(loss)
-			winN++
+			t.meter.add(len(idx), loss)
 			if t.cfg.OnStep != nil {
 				t.cfg.OnStep(t.step, loss)
 			}
-			if t.step%logEvery == 0 || t.step == t.totalSteps {
-				now := time.Now()
-				rate := float64(winExamples) / max(now.Sub(winStart).Seconds(), 1e-9)
-				perStep := now.Sub(start) / time.Duration(max(1, t.step-startStep))
-				eta := perStep * time.Duration(t.totalSteps-t.step)
-				t.logf("epoch %d/%d step %d/%d loss %.4f lr %.3g %.1f ex/s ETA %s\n",
-					t.epoch+1, t.cfg.Epochs, t.step, t.totalSteps, winLoss/float64(winN),
-					t.sched.At(t.step-1), rate, eta.Round(time.Second))
-				winStart, winExamples, winLoss, winN = now, 0, 0, 0
+			if t.batchInEpoch < len(batches) && t.meter.due(time.Now(), t.step, t.cfg.LogEvery, t.cfg.LogInterval) {
+				t.logProgress()
 			}
 			t.stepsSinceCkpt++
 			if t.cfg.CheckpointEvery > 0 && t.stepsSinceCkpt >= t.cfg.CheckpointEvery && t.batchInEpoch < len(batches) {
@@ -298,12 +364,21 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			return t.result(), err
 		}
 	}
-	return t.result(), nil
+	return t.finish()
 }
 
-// endEpoch evaluates, keeps the best, and moves to the next epoch.
+// exhausted reports whether Config.Patience evaluations in a row have not
+// improved on the best dev score.
+func (t *Trainer) exhausted() bool {
+	return t.cfg.Patience > 0 && t.res.BestEpoch > 0 && len(t.res.Epochs)-t.res.BestEpoch >= t.cfg.Patience
+}
+
+// endEpoch evaluates, keeps the best, records the metrics and moves to the
+// next epoch, writing a checkpoint unless the run ends here and the
+// checkpoint is not to be kept.
 func (t *Trainer) endEpoch() error {
 	er := EpochResult{Epoch: t.epoch + 1, Step: t.step, MeanLoss: t.epochLossSum / float64(max(1, t.epochLossN))}
+	better := true
 	if t.dev.n() > 0 {
 		scores, _, err := t.evaluate()
 		if err != nil {
@@ -311,9 +386,8 @@ func (t *Trainer) endEpoch() error {
 		}
 		er.Scores = scores
 		main := scores[t.spec.Main]
-		better := t.res.BestEpoch == 0 || main > t.res.Best
-		t.logf("epoch %d/%d: train loss %.4f; dev %s%s\n", er.Epoch, t.cfg.Epochs, er.MeanLoss,
-			task.FormatScores(t.spec, scores), map[bool]string{true: " (best)", false: ""}[better])
+		// A NaN score is worse than any number.
+		better = t.res.BestEpoch == 0 || main > t.res.Best || (math.IsNaN(t.res.Best) && !math.IsNaN(main))
 		if better {
 			t.res.Best, t.res.BestEpoch = main, er.Epoch
 			if t.cfg.Out != "" {
@@ -323,7 +397,6 @@ func (t *Trainer) endEpoch() error {
 			}
 		}
 	} else {
-		t.logf("epoch %d/%d: train loss %.4f\n", er.Epoch, t.cfg.Epochs, er.MeanLoss)
 		if t.cfg.Out != "" {
 			if err := t.SaveAdapter(t.cfg.Out, nil); err != nil {
 				return err
@@ -332,10 +405,157 @@ func (t *Trainer) endEpoch() error {
 		t.res.BestEpoch = er.Epoch
 	}
 	t.res.Epochs = append(t.res.Epochs, er)
+	now := time.Now()
+	rate := t.meter.recordRate(now)
+	rec := MetricsRecord{
+		Step: er.Step, Epoch: er.Epoch, Loss: er.MeanLoss, LR: t.lr(), Dev: er.Scores, Best: better,
+		ExamplesPerSec: rate, Elapsed: t.elapsed(now).Seconds(),
+	}
+	line := fmt.Sprintf("epoch %d/%d (step %d/%d): train loss %.4f", er.Epoch, t.cfg.Epochs, t.step, t.totalSteps, er.MeanLoss)
+	if er.Scores != nil {
+		line += "; dev " + task.FormatScores(t.spec, er.Scores)
+		if better {
+			line += " (best)"
+		}
+	}
+	t.logf("%s; %.0f ex/s, %s\n", line, rate, t.meter.timing(now, t.step, t.totalSteps))
+	if err := t.writeMetrics(rec); err != nil {
+		return err
+	}
 	t.epoch++
 	t.batchInEpoch = 0
 	t.epochLossSum, t.epochLossN = 0, 0
+	t.meter.resetRecord(time.Now())
+	if (t.epoch == t.cfg.Epochs || t.exhausted()) && !t.cfg.KeepCheckpoint {
+		return nil // the run ends here: finish removes the checkpoint
+	}
 	return t.writeCheckpoint()
+}
+
+// finish ends a run that trained all its epochs or stopped early: it
+// removes the checkpoint (unless kept) and logs the summary.
+func (t *Trainer) finish() (*Result, error) {
+	t.res.StoppedEarly = t.epoch < t.cfg.Epochs
+	if t.cfg.Checkpoint != "" && !t.cfg.KeepCheckpoint {
+		if err := os.Remove(t.cfg.Checkpoint); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.logf("warning: the finished run's checkpoint stays behind: %v\n", err)
+		}
+	}
+	now := time.Now()
+	done := t.step - t.meter.startStep
+	summary := fmt.Sprintf("%d steps (%d epochs) in %s", t.step, t.epoch, t.elapsed(now).Round(100*time.Millisecond))
+	if sec := now.Sub(t.meter.start).Seconds(); done > 0 && sec > 0 {
+		summary += fmt.Sprintf(", %.0f ex/s", float64(t.meter.examples)/sec)
+	}
+	if t.res.StoppedEarly {
+		best := t.res.Epochs[t.res.BestEpoch-1]
+		t.logf("stopped early after epoch %d of %d: dev %s not better than %.4f (epoch %d) for %d evaluations (patience %d); %s\n",
+			t.epoch, t.cfg.Epochs, t.spec.Main, best.Scores[t.spec.Main], t.res.BestEpoch, t.cfg.Patience, t.cfg.Patience, summary)
+	} else {
+		t.logf("finished %s\n", summary)
+	}
+	return t.result(), nil
+}
+
+// logUnknown logs the share of [UNK] wordpieces in a data set, and a
+// warning when it is high.
+func (t *Trainer) logUnknown(name string, c UnknownCount) {
+	t.logf("%s: %v\n", name, c)
+	if w := c.Warning(t.spec.Name+" "+name, t.lower); w != "" {
+		t.logf("%s\n", w)
+	}
+}
+
+// logProgress logs a progress line: position, mean loss since the last
+// line, learning rate, rate and ETA.
+func (t *Trainer) logProgress() {
+	now := time.Now()
+	loss, rate := t.meter.window(now)
+	t.logf("epoch %d/%d step %d/%d: loss %.4f, lr %.3g, %.0f ex/s, %s\n",
+		t.epoch+1, t.cfg.Epochs, t.step, t.totalSteps, loss, t.lr(), rate, t.meter.timing(now, t.step, t.totalSteps))
+}
+
+// lr is the learning rate of the last step (0 before the first).
+func (t *Trainer) lr() float64 {
+	if t.step == 0 {
+		return 0
+	}
+	return t.sched.At(t.step - 1)
+}
+
+// elapsed is the run's training time so far, across resumptions.
+func (t *Trainer) elapsed(now time.Time) time.Duration {
+	if t.meter.start.IsZero() {
+		return t.elapsedBefore
+	}
+	return t.elapsedBefore + now.Sub(t.meter.start)
+}
+
+// meter measures a Run: rates, the mean loss between progress lines, ETA.
+type meter struct {
+	start     time.Time // Run began
+	startStep int       // the step Run began at
+	examples  int       // examples trained since start
+
+	lastLog           time.Time // last progress line (or start)
+	logExamples, logN int       // since the last progress line
+	logLoss           float64
+	recStart          time.Time // last metrics record (or start)
+	recExamples       int       // since the last metrics record
+}
+
+func (m *meter) begin(now time.Time, step int) {
+	*m = meter{start: now, startStep: step, lastLog: now, recStart: now}
+}
+
+func (m *meter) add(examples int, loss float32) {
+	m.examples += examples
+	m.logExamples += examples
+	m.recExamples += examples
+	m.logLoss += float64(loss)
+	m.logN++
+}
+
+// due reports whether a progress line is due after step: every logEvery
+// steps when logEvery > 0, else once interval has passed since the last.
+func (m *meter) due(now time.Time, step, logEvery int, interval time.Duration) bool {
+	if logEvery > 0 {
+		return step%logEvery == 0
+	}
+	return now.Sub(m.lastLog) >= interval
+}
+
+// window returns the mean loss and the examples per second since the last
+// progress line, and starts a new window.
+func (m *meter) window(now time.Time) (loss, rate float64) {
+	loss = m.logLoss / float64(max(1, m.logN))
+	rate = float64(m.logExamples) / max(now.Sub(m.lastLog).Seconds(), 1e-9)
+	m.lastLog, m.logExamples, m.logLoss, m.logN = now, 0, 0, 0
+	return loss, rate
+}
+
+// recordRate is the examples per second since the last metrics record.
+func (m *meter) recordRate(now time.Time) float64 {
+	return float64(m.recExamples) / max(now.Sub(m.recStart).Seconds(), 1e-9)
+}
+
+// resetRecord starts the next metrics record's window (and the progress
+// line's, so that no rate spans an evaluation).
+func (m *meter) resetRecord(now time.Time) {
+	m.recStart, m.recExamples = now, 0
+	m.lastLog, m.logExamples, m.logLoss, m.logN = now, 0, 0, 0
+}
+
+// timing says the time elapsed in this process and the estimated time left
+// for the steps up to total at the rate since start.
+func (m *meter) timing(now time.Time, step, total int) string {
+	el := now.Sub(m.start)
+	s := "elapsed " + el.Round(time.Second).String()
+	if done := step - m.startStep; done > 0 && step < total {
+		eta := time.Duration(float64(el) / float64(done) * float64(total-step))
+		s += ", ETA " + eta.Round(time.Second).String()
+	}
+	return s
 }
 
 // trainStep runs one forward, backward and update on the examples idx and

@@ -141,23 +141,28 @@ func TestDeterministic(t *testing.T) {
 // TestResume interrupts a run in the middle of an epoch (and another at an
 // epoch boundary), resumes it from its checkpoint and checks that the
 // result equals an uninterrupted run's: losses, dev scores, best epoch,
-// final weights and the best adapter file.
+// final weights, the best adapter file and the metrics file (but for its
+// timings); the finished run leaves no checkpoint.
 func TestResume(t *testing.T) {
 	train, dev := testData(t, 36, 3), testData(t, 12, 4)
 	dir := t.TempDir()
 	cfg := baseCfg(filepath.Join(dir))
 	cfg.Epochs = 3
 	cfg.Out = filepath.Join(dir, "ref")
+	cfg.Metrics = filepath.Join(dir, "ref.metrics.jsonl")
 	ref := newTrainer(t, cfg, train, dev)
 	refRes, err := ref.tr.Run(context.Background())
 	require.NoError(t, err)
 	refAdapter, err := os.ReadFile(filepath.Join(dir, "ref.safetensors"))
 	require.NoError(t, err)
+	refMetrics := untimed(t, cfg.Metrics)
+	require.Len(t, refMetrics, 3)
 
 	for _, stopAt := range []int{3, 5, 7} { // 5 steps per epoch: mid-epoch, boundary, mid-epoch
 		t.Run(fmt.Sprint(stopAt), func(t *testing.T) {
 			sub := t.TempDir()
 			cfg.Out = filepath.Join(sub, "ref") // same file name: the JSON records it
+			cfg.Metrics = filepath.Join(sub, "ref.metrics.jsonl")
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			cfg.OnStep = func(step int, _ float32) {
@@ -175,11 +180,21 @@ func TestResume(t *testing.T) {
 			require.FileExists(t, ckpt)
 			require.Contains(t, err.Error(), ckpt)
 
+			// A record the checkpoint does not know of (written after it)
+			// is dropped on resuming.
+			f, err := os.OpenFile(cfg.Metrics, os.O_APPEND|os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteString(`{"step":99,"epoch":9}` + "\n")
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+
 			cfg.OnStep = nil
 			b := newTrainer(t, cfg, train, dev)
 			require.NoError(t, b.tr.Resume(ckpt))
 			res, err = b.tr.Run(context.Background())
 			require.NoError(t, err)
+			require.NoFileExists(t, ckpt)
+			require.Equal(t, refMetrics, untimed(t, cfg.Metrics))
 			require.Equal(t, refRes.Losses, res.Losses)
 			require.Equal(t, refRes.Epochs, res.Epochs)
 			require.Equal(t, refRes.BestEpoch, res.BestEpoch)
@@ -191,12 +206,26 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// untimed reads a metrics file without its timings.
+func untimed(t *testing.T, path string) []MetricsRecord {
+	t.Helper()
+	recs, err := ReadMetrics(path)
+	require.NoError(t, err)
+	for i := range recs {
+		require.Greater(t, recs[i].ExamplesPerSec, 0.0)
+		require.Greater(t, recs[i].Elapsed, 0.0)
+		recs[i].ExamplesPerSec, recs[i].Elapsed = 0, 0
+	}
+	return recs
+}
+
 // TestResumeOtherRun checks that a checkpoint does not resume a run with
 // other settings, and that the error says which.
 func TestResumeOtherRun(t *testing.T) {
 	train, dev := testData(t, 16, 3), testData(t, 8, 4)
 	cfg := baseCfg(t.TempDir())
 	cfg.Epochs = 1
+	cfg.KeepCheckpoint = true
 	a := newTrainer(t, cfg, train, dev)
 	_, err := a.tr.Run(context.Background())
 	require.NoError(t, err)
