@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/petl-go/petl/bert"
@@ -56,8 +57,6 @@ type Encoded struct {
 	Enc       bert.Encoding
 	Truncated bool
 }
-
-func (e *Encoded) encs() []bert.Encoding { return []bert.Encoding{e.Enc} }
 
 // Tokens is the number of wordpieces of e.
 func (e *Encoded) Tokens() int { return e.Enc.Len() }
@@ -172,21 +171,39 @@ func (b *Base) Run(encs []Encoded, out []Prediction) error {
 
 // runner holds the buffers of forward passes, reused through Base.runners.
 type runner struct {
-	st    bert.State
-	batch bert.Batch
+	order []int // requests by task, stable
+	st    bert.MixedState
+	batch bert.MixedBatch
 }
 
-// run runs each request as a batch of one, unpadded.
+// run groups the requests by task (stable: each task's requests keep their
+// order) and runs them all in one mixed-task pass, unpadded.
 func (r *runner) run(b *Base, encs []Encoded, out []Prediction) error {
-	r.st.CLSOnly = true
+	r.order = r.order[:0]
 	for i := range encs {
-		t := encs[i].Task
-		r.batch.Fill(encs[i].encs(), 0, b.vocab.PadID())
-		if err := t.model.Forward(&r.st, &r.batch); err != nil {
-			return fmt.Errorf("task %s: %w", t.name, err)
-		}
-		out[i] = t.prediction(r.st.Logits, encs[i])
+		r.order = append(r.order, i)
 	}
+	slices.SortStableFunc(r.order, func(i, j int) int { return strings.Compare(encs[i].Task.name, encs[j].Task.name) })
+	mb := &r.batch
+	mb.IDs, mb.TypeIDs, mb.Lens, mb.Groups = mb.IDs[:0], mb.TypeIDs[:0], mb.Lens[:0], mb.Groups[:0]
+	for k, i := range r.order {
+		e := &encs[i]
+		mb.IDs = append(mb.IDs, e.Enc.IDs...)
+		mb.TypeIDs = append(mb.TypeIDs, e.Enc.TypeIDs...)
+		mb.Lens = append(mb.Lens, e.Enc.Len())
+		if k > 0 && encs[r.order[k-1]].Task == e.Task {
+			mb.Groups[len(mb.Groups)-1].Seqs++
+		} else {
+			mb.Groups = append(mb.Groups, bert.Group{Model: e.Task.model, Seqs: 1})
+		}
+	}
+	if err := b.model.ForwardMixed(&r.st, mb); err != nil {
+		return err
+	}
+	for k, i := range r.order {
+		out[i] = encs[i].Task.prediction(r.st.Logits(k), encs[i])
+	}
+	clear(mb.Groups) // hold no task past the call: it may be removed
 	return nil
 }
 

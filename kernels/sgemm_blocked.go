@@ -113,9 +113,12 @@ type sgemmBlocking struct {
 	// parallelWork is the least m*n*k worth a worker of its own: smaller
 	// products run on fewer goroutines (down to one, on the caller's).
 	parallelWork int
-	// smallWork: products with m*n*k at most this run in sgemmSmall,
+	// smallWork: products whose n*k is at most this run in sgemmSmall,
 	// without packing, which costs a few hundred ns up front (on Zen 4 the
-	// packed path wins from about m = n = k = 6 on).
+	// packed path wins from about m = n = k = 6 on). The choice depends on
+	// n and k only, never on m, so that a row of C comes out the same
+	// whatever the rows computed with it: a request alone or in a batch of
+	// others (bert.Model.ForwardMixed relies on it).
 	smallWork int
 	// groupFloats overrides sgemmGroupFloats (for tests).
 	groupFloats int
@@ -134,7 +137,7 @@ func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a
 		sgemmScale(m, n, beta, c, ldc)
 		return
 	}
-	if m*n*k <= g.smallWork {
+	if g.small(n, k) {
 		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -145,6 +148,10 @@ func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a
 	j.a, j.b, j.c = nil, nil, nil // do not keep the caller's matrices alive
 	sgemmJobs.put(j)
 }
+
+// small reports whether products of n columns and depth k run in
+// sgemmSmall (see smallWork).
+func (g *sgemmBlocking) small(n, k int) bool { return n*k <= g.smallWork }
 
 // workers is how many goroutines a product of m*n*k multiply-adds gets:
 // Threads, fewer for small products, at most one per tile to share.

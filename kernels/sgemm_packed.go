@@ -145,7 +145,7 @@ func (pb *PackedB) Of(b []float32) bool {
 func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	k, n := pb.K, pb.N
 	g := pb.g
-	if !pb.Packed() || m == 0 || alpha == 0 || m*n*k <= g.smallWork {
+	if !pb.Packed() || m == 0 || alpha == 0 || g.small(n, k) {
 		Sgemm(transA, pb.TransB, m, n, k, alpha, a, lda, pb.src, pb.ldb, beta, c, ldc)
 		return
 	}

@@ -819,3 +819,41 @@ func TestSgemmDirectBitwise(t *testing.T) {
 		t.Skip("no variant with direct or edge micro-kernels runs on this machine")
 	}
 }
+
+// TestSgemmRowsIndependent checks that a row of C does not depend on how
+// many rows are computed with it, bit for bit, for every variant, plain and
+// with a packed B, at 1 and 2 threads, down to the smallest products: a
+// request's result must be the same alone and in a batch.
+func TestSgemmRowsIndependent(t *testing.T) {
+	defer SetThreads(0)
+	shapes := []struct{ n, k int }{{2, 16}, {16, 16}, {2, 128}, {4, 16}, {16, 4}, {16, 64}, {33, 17}, {128, 128}, {64, 768}}
+	forEachVariant(t, sgemmOp, func(t *testing.T, v Variant, impl sgemmFunc) {
+		rng := rand.New(rand.NewPCG(11, uint64(v)))
+		for _, th := range []int{1, 2} {
+			SetThreads(th)
+			for _, sh := range shapes {
+				n, k, m := sh.n, sh.k, 37
+				a, w := make([]float32, m*k), make([]float32, n*k)
+				for i := range a {
+					a[i] = rng.Float32() - 0.5
+				}
+				for i := range w {
+					w[i] = rng.Float32() - 0.5
+				}
+				all := make([]float32, m*n)
+				impl(false, true, m, n, k, 1, a, k, w, k, 0, all, n)
+				for _, rows := range []int{1, 2, 5, 7} {
+					for r := 0; r+rows <= m; r += rows {
+						part := make([]float32, rows*n)
+						impl(false, true, rows, n, k, 1, a[r*k:(r+rows)*k], k, w, k, 0, part, n)
+						for x := range part {
+							if math.Float32bits(part[x]) != math.Float32bits(all[r*n+x]) {
+								t.Fatalf("threads=%d n=%d k=%d: rows %d..%d computed alone: C[%d] = %v, with %d rows %v", th, n, k, r, r+rows, x, part[x], m, all[r*n+x])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
