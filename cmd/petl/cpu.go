@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,10 +16,10 @@ func init() {
 }
 
 func runCPU(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("cpu", flag.ContinueOnError)
+	fs := newFlagSet("cpu")
 	check := fs.Bool("check", true, "check every supported variant against the pure-Go reference")
 	bench := fs.Bool("bench", true, "measure SGEMM GFLOP/s on BERT-base shapes")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	fmt.Print(kernels.Describe())

@@ -27,13 +27,13 @@ type adaptedFlags struct {
 // --skip-bad for the command's input.
 func addAdaptedFlags(fs *flag.FlagSet, skipBadHelp string) *adaptedFlags {
 	return &adaptedFlags{
-		model:   fs.String("model", "", "base model: the checkpoint directory the adapter was trained on, or "+randomTiny),
+		model:   fs.String("model", "", "base model: the checkpoint directory the adapter was trained on, or "+randomTiny+" (default: the base the adapter records, when it is found: its folder, $"+envModel+" or the shipped model)"),
 		vocab:   fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")"),
-		lower:   fs.String("lowercase", "auto", "lower-case input text: auto (as in training), true, false"),
+		lower:   fs.String("lowercase", "auto", "lower-case input text: auto (as in training, which the adapter records), true or false (an error when it contradicts the adapter)"),
 		path:    fs.String("adapter", "", "adapter file written by petl train"),
 		pack:    fs.String("pack", "auto", "pack the base model's dense weights for the kernels once, into a memory-mapped file reused by later runs: auto (a file in the user's cache directory, petl/packed/; skipped with a warning if it cannot be written), off, or a file path"),
 		batch:   fs.Int("batch", 64, "examples per batch"),
-		maxLen:  fs.Int("max-len", 0, "maximum tokens per sequence (default: the adapter's)"),
+		maxLen:  fs.Int("max-len", 0, "maximum tokens per sequence, special tokens included (0: the adapter's, as in training)"),
 		threads: fs.Int("threads", 0, "threads for the kernels (0: the default)"),
 		skipBad: fs.Bool("skip-bad", false, skipBadHelp),
 	}
@@ -56,33 +56,47 @@ func (f *adaptedFlags) maxLenFor(am *adaptedModel) int {
 }
 
 func runEval(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs := newFlagSet("eval")
 	af := addAdaptedFlags(fs, "skip malformed TSV rows (counted and reported) instead of failing")
 	taskName := fs.String("task", "", "task (default: the adapter's; must agree with it)")
 	data := fs.String("data", "", "data directory (default $"+task.EnvData+", then "+defaultData+")")
-	split := fs.String("split", "dev", "split to score (dev, or train)")
-	if err := fs.Parse(args); err != nil {
+	split := fs.String("split", "dev", "split to score: dev or train")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	switch *split {
+	case "dev", "train":
+	case "test":
+		return badFlag("--split test: GLUE test sets are unlabelled; use petl predict")
+	default:
+		return badFlag("--split %q: want dev or train", *split)
 	}
-	if *split == "test" {
-		return fmt.Errorf("--split test: GLUE test sets are unlabelled; use petl predict")
+	if err := firstError(
+		positive("batch", *af.batch),
+		nonNegative("threads", *af.threads, "the default"),
+	); err != nil {
+		return err
+	}
+	if *af.maxLen < 0 || *af.maxLen == 1 || *af.maxLen == 2 {
+		return badFlag("--max-len %d: want at least 3 (0: the adapter's)", *af.maxLen)
+	}
+	var want *task.Spec
+	if *taskName != "" {
+		var err error
+		if want, err = task.Lookup(*taskName); err != nil {
+			return usageError{err}
+		}
 	}
 	am, err := af.load()
 	if err != nil {
 		return err
 	}
 	defer am.close()
-	if *taskName != "" {
-		want, err := task.Lookup(*taskName)
-		if err != nil {
-			return err
-		}
-		if want.Key != am.spec.Key {
-			return fmt.Errorf("--task %s, but the adapter %s was trained for %s", want.Name, *af.path, am.spec.Name)
-		}
+	if want != nil && want.Key != am.spec.Key {
+		return badFlag("--task %s, but the adapter %s was trained for %s", want.Name, *af.path, am.spec.Name)
+	}
+	if n := am.model.Config.MaxPositions; *af.maxLen > n {
+		return badFlag("--max-len %d is longer than the model's %d positions", *af.maxLen, n)
 	}
 	dir, err := dataDir(*data)
 	if err != nil {
@@ -95,6 +109,11 @@ func runEval(ctx context.Context, args []string) error {
 	reportSkipped(os.Stderr, ds)
 	if len(ds.Examples) == 0 {
 		return fmt.Errorf("%s: no examples to score", ds.Path)
+	}
+	unk := train.CountUnknown(am.tok, ds)
+	fmt.Fprintf(os.Stderr, "%s %s: %v\n", am.spec.Name, *split, unk)
+	if w := unk.Warning(am.spec.Name+" "+*split, am.tok.Lowercase()); w != "" {
+		fmt.Fprintln(os.Stderr, w)
 	}
 	scores, _, err := train.Evaluate(am.model, am.tok, ds, af.maxLenFor(am), *af.batch)
 	if err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,17 +25,14 @@ func runInspect(ctx context.Context, args []string) error {
 // verifies it; a checkpoint that fails verification is an error, after
 // everything that could be read has been printed.
 func inspect(w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs := newFlagSet("inspect")
 	dir := fs.String("model", "", "checkpoint `directory` (config.json, model.safetensors)")
 	fingerprint := fs.Bool("fingerprint", true, "print the base model's fingerprint (reads every base weight once)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
-		return errors.New("--model DIR is required")
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return badFlag("--model DIR is required")
 	}
 	c, err := bert.OpenCheckpointUnverified(*dir)
 	if err != nil {

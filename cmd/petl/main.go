@@ -4,17 +4,19 @@
 //
 //	petl <command> [flags]
 //
-// Run `petl help` for the list of commands.
+// Run `petl help` for the list of commands, `petl help <command>` (or
+// `petl <command> -h`) for one command's flags and examples, and
+// `petl version` for the version.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -28,42 +30,53 @@ type command struct {
 // package add themselves in init.
 var commands = map[string]command{}
 
+// errOut receives error messages; tests replace it.
+var errOut io.Writer = os.Stderr
+
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
-		usage()
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
-		return
-	}
-	name := os.Args[1]
-	cmd, ok := commands[name]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "petl: unknown command %q\n\n", name)
-		usage()
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cmd.run(ctx, os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "petl %s: %v\n", name, err)
-		os.Exit(1)
-	}
+	code := runMain(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
-func usage() {
-	var names []string
-	for n := range commands {
-		names = append(names, n)
+// runMain runs the command line args (without the program name) and
+// returns the exit status: 0 on success and for help that was asked for,
+// 1 when the command failed, 2 for a mistake in the command line (an
+// unknown command or flag, a value that makes no sense).
+func runMain(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		usage(errOut)
+		return 2
 	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("petl: parameter-efficient transfer learning with BERT\n\nUsage: petl <command> [flags]\n\nCommands:\n")
-	for _, n := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].summary)
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
-	b.WriteString("\nRun `petl <command> -h` for a command's flags.\n")
-	fmt.Fprint(os.Stderr, b.String())
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(errOut, "petl: %v\nRun 'petl help' for the list of commands.\n", unknownCommand(name))
+		return 2
+	}
+	err := cmd.run(ctx, args[1:])
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		topic := "petl help " + name
+		if name == "help" {
+			topic = "petl help"
+		}
+		fmt.Fprintf(errOut, "petl %s: %v\nRun '%s' for usage.\n", name, err, topic)
+		return 2
+	default:
+		fmt.Fprintf(errOut, "petl %s: %v\n", name, err)
+		return 1
+	}
 }
 
 // flagsSet returns the names of the flags given on fs's command line.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,7 +23,7 @@ const EnvCorpus = "PETL_CORPUS"
 
 func runPretrain(ctx context.Context, args []string) error {
 	def := pretrain.DefaultConfig(0)
-	fs := flag.NewFlagSet("pretrain", flag.ContinueOnError)
+	fs := newFlagSet("pretrain")
 	corpus := fs.String("corpus", "", "corpus file: one sentence or paragraph per line, a blank line between documents (default $"+EnvCorpus+"/corpus.txt, then ~/.cache/petl/corpus/corpus.txt; build it with scripts/corpus/build.sh)")
 	out := fs.String("out", "", "output folder: checkpoint-<step>/ folders in the Hugging Face layout")
 	vocab := fs.String("vocab", defaultVocab, "vocabulary file (uncased WordPiece)")
@@ -37,7 +36,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	maxLen := fs.Int("max-len", def.MaxLen, "tokens per sequence, [CLS] and [SEP] included")
 	lr := fs.Float64("lr", def.LR, "peak learning rate (linear warm-up, then linear decay to 0)")
 	warmup := fs.Float64("warmup", def.Warmup, "warm-up fraction of the steps")
-	wd := fs.Float64("weight-decay", float64(def.AdamW.WeightDecay), "AdamW weight decay (not on biases and layer norms)")
+	wd := fs.Float64("weight-decay", shortFloat(def.AdamW.WeightDecay), "AdamW weight decay (not on biases and layer norms)")
 	clip := fs.Float64("max-grad-norm", def.MaxGradNorm, "clip the global gradient norm (0: no clipping)")
 	seed := fs.Uint64("seed", def.Seed, "seed of the initialisation, sequence order, masking and dropout")
 	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
@@ -51,14 +50,40 @@ func runPretrain(ctx context.Context, args []string) error {
 	keep := fs.Int("keep", 2, "checkpoints to keep (the newest)")
 	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 100 lines)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training loop to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
 	if *out == "" {
-		return fmt.Errorf("no output: pass --out DIR for the checkpoints")
+		return badFlag("no output: pass --out DIR for the checkpoints")
+	}
+	if err := firstError(
+		positive("layers", *layers),
+		positive("hidden", *hidden),
+		positive("heads", *heads),
+		positive("intermediate", *inter),
+		positive("steps", *steps),
+		positive("batch", *batch),
+		positive("eval-every", *evalEvery),
+		positive("eval-seqs", *evalSeqs),
+		positive("keep", *keep),
+		nonNegative("log-every", *logEvery, "about 100 lines"),
+		nonNegative("threads", *threads, "the default"),
+		positiveFloat("lr", *lr),
+		inRange("warmup", *warmup, 0, 1, true),
+		nonNegativeFloat("weight-decay", *wd, "no decay"),
+		nonNegativeFloat("max-grad-norm", *clip, "no clipping"),
+		inRange("two-segments", *twoSeg, 0, 1, false),
+	); err != nil {
+		return err
+	}
+	if *hidden%*heads != 0 {
+		return badFlag("--hidden %d is not a multiple of --heads %d", *hidden, *heads)
+	}
+	if *maxLen < 8 {
+		return badFlag("--max-len %d: want at least 8", *maxLen)
+	}
+	if !(*heldOut > 0 && *heldOut < 1) {
+		return badFlag("--heldout %s: want a fraction in (0, 1)", formatFloat(*heldOut))
 	}
 	if err := setThreads(*threads); err != nil {
 		return err

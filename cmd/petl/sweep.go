@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/petl-go/petl/report/svgplot"
 	"github.com/petl-go/petl/sweep"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/train"
 )
 
 func init() {
@@ -85,8 +85,8 @@ func (d *sweepData) Load(key string) (*task.Dataset, *task.Dataset, error) {
 }
 
 func runSweep(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
-	model := fs.String("model", defaultModel, "base model: a checkpoint directory, or "+randomTiny)
+	fs := newFlagSet("sweep")
+	model := fs.String("model", "", "base model: a checkpoint directory, or "+randomTiny+"; default $"+envModel+", else the shipped BERT-tiny, which the binary carries")
 	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt)")
 	lower := fs.String("lowercase", "auto", "lower-case input text: auto, true, false")
 	data := fs.String("data", "", "GLUE data directory (default $"+task.EnvData+", then "+defaultData+")")
@@ -97,7 +97,7 @@ func runSweep(ctx context.Context, args []string) error {
 	lrLN := fs.String("lr-ln-head", "", "learning rates of ln-head (default "+floats(sweep.DefaultLNHeadLRs)+")")
 	epochs := fs.Int("epochs", 5, "epochs per run (dev evaluated after each; the best epoch counts)")
 	epochsPer := fs.String("task-epochs", "sst2=2", "epochs per task overriding --epochs, e.g. sst2=2,rte=10")
-	limits := fs.String("limit", "", "use only the first N training examples of a task, e.g. sst2=20000")
+	limits := fs.String("limit", "", "use only the first N training examples of a task, e.g. sst2=20000 (0: all)")
 	batch := fs.Int("batch", 32, "batch size")
 	maxLen := fs.Int("max-len", 128, "maximum tokens per sequence")
 	seed := fs.Uint64("seed", 1, "seed of every run (head and adapter initialisation, order, dropout; on a random base its weights)")
@@ -106,16 +106,38 @@ func runSweep(ctx context.Context, args []string) error {
 	threads := fs.Int("threads", 0, "kernel threads per run (default: cores / jobs)")
 	out := fs.String("out", "sweep", "output folder: results.jsonl (resumable), results.md, figure.svg")
 	reportOnly := fs.Bool("report", false, "only write the table and figure from the results so far")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	if *maxLen < 3 {
+		return badFlag("--max-len %d: want at least 3 ([CLS], a token and [SEP]; a pair needs a second [SEP])", *maxLen)
+	}
+	if err := firstError(
+		positive("epochs", *epochs),
+		positive("batch", *batch),
+		nonNegative("jobs", *jobs, "one per core"),
+		nonNegative("threads", *threads, "cores / jobs"),
+	); err != nil {
+		return err
 	}
 
+	title := *model
+	if *model == "" {
+		dir, err := modelDir("")
+		if err != nil {
+			return err
+		}
+		*model, title = dir, filepath.Base(defaultModel)
+		if env := os.Getenv(envModel); env != "" {
+			title = env
+		}
+	}
 	cfg, err := modelConfig(*model)
 	if err != nil {
 		return err
+	}
+	if *maxLen > cfg.MaxPositions {
+		return badFlag("--max-len %d is longer than the model's %d positions", *maxLen, cfg.MaxPositions)
 	}
 	g := sweep.Grid{Seeds: []uint64{*seed}}
 	if *seeds != "" {
@@ -123,24 +145,26 @@ func runSweep(ctx context.Context, args []string) error {
 			return fmt.Errorf("--seed and --seeds: give one of them")
 		}
 		if g.Seeds, err = sweep.ParseSeeds(*seeds); err != nil {
-			return fmt.Errorf("--seeds: %w", err)
+			return usageError{fmt.Errorf("--seeds: %w", err)}
 		}
 	}
 	for _, t := range strings.Split(*tasks, ",") {
 		spec, err := task.Lookup(strings.TrimSpace(t))
 		if err != nil {
-			return err
+			return usageError{fmt.Errorf("--tasks: %w", err)}
 		}
 		if !spec.GLUE {
-			return fmt.Errorf("--tasks: %s is not a GLUE task", spec.Key)
+			return badFlag("--tasks: %s is not a GLUE task", spec.Key)
 		}
 		g.Tasks = append(g.Tasks, spec.Key)
 	}
 	if g.Epochs, err = sweep.ParseIntMap(*epochsPer, g.Tasks); err != nil {
-		return fmt.Errorf("--task-epochs: %w", err)
+		return usageError{fmt.Errorf("--task-epochs: %w", err)}
 	}
-	if *epochs <= 0 {
-		return fmt.Errorf("--epochs %d: want a positive number", *epochs)
+	for t, n := range g.Epochs {
+		if n <= 0 {
+			return badFlag("--task-epochs %s=%d: want a positive number of epochs", t, n)
+		}
 	}
 	for _, t := range g.Tasks {
 		if _, ok := g.Epochs[t]; !ok {
@@ -148,7 +172,7 @@ func runSweep(ctx context.Context, args []string) error {
 		}
 	}
 	if g.Limits, err = sweep.ParseIntMap(*limits, g.Tasks); err != nil {
-		return fmt.Errorf("--limit: %w", err)
+		return usageError{fmt.Errorf("--limit: %w", err)}
 	}
 	names := sweep.DefaultMethods(cfg.NumLayers)
 	if *methods != "" {
@@ -158,7 +182,10 @@ func runSweep(ctx context.Context, args []string) error {
 	for _, n := range names {
 		m, err := sweep.ParseMethod(n, cfg.NumLayers)
 		if err != nil {
-			return err
+			return usageError{fmt.Errorf("--methods: %w", err)}
+		}
+		if m.Plan.Method == adapter.MethodAdapter && m.Plan.Adapter.Size > cfg.HiddenSize {
+			return badFlag("--methods %s: adapter size %d is larger than the model's hidden size %d", n, m.Plan.Adapter.Size, cfg.HiddenSize)
 		}
 		family := "full"
 		switch m.Plan.Method {
@@ -169,7 +196,7 @@ func runSweep(ctx context.Context, args []string) error {
 		}
 		if s := *grids[family]; s != "" {
 			if m.LRs, err = sweep.ParseFloats(s); err != nil {
-				return err
+				return usageError{fmt.Errorf("--lr-%s: %w", family, err)}
 			}
 		}
 		g.Methods = append(g.Methods, m)
@@ -191,9 +218,6 @@ func runSweep(ctx context.Context, args []string) error {
 			return err
 		}
 		j, th := *jobs, *threads
-		if j < 0 || th < 0 {
-			return fmt.Errorf("--jobs and --threads: want positive numbers")
-		}
 		cores := runtime.NumCPU()
 		if j == 0 {
 			j = max(1, cores/max(th, 1))
@@ -202,10 +226,14 @@ func runSweep(ctx context.Context, args []string) error {
 			th = max(1, cores/j)
 		}
 		kernels.SetThreads(th)
+		base := sweepBase{model: *model, vocab: *vocab, lower: *lower}
+		data := &sweepData{dir: dir, got: map[string][2]*task.Dataset{}}
+		if err := reportUnknown(os.Stderr, base, data, g.Tasks, g.Seeds[0]); err != nil {
+			return err
+		}
 		r := &sweep.Runner{
 			Grid: g, Store: store, Batch: *batch, MaxLen: *maxLen, Jobs: j, Progress: os.Stderr,
-			Base: sweepBase{model: *model, vocab: *vocab, lower: *lower},
-			Data: &sweepData{dir: dir, got: map[string][2]*task.Dataset{}},
+			Base: base, Data: data,
 		}
 		if err := r.Run(ctx); err != nil {
 			if errors.Is(err, context.Canceled) {
@@ -214,7 +242,33 @@ func runSweep(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	return writeSweepReport(*out, *model, g, store.Outcomes())
+	return writeSweepReport(*out, title, g, store.Outcomes())
+}
+
+// reportUnknown writes the share of [UNK] wordpieces in each task's
+// training and dev sets under the base's tokenizer, with a warning where it
+// is high (usually a casing mistake, which would spoil every run).
+func reportUnknown(w io.Writer, base sweepBase, data *sweepData, tasks []string, seed uint64) error {
+	_, tok, _, release, err := base.New(false, seed)
+	if err != nil {
+		return err
+	}
+	defer release()
+	for _, key := range tasks {
+		trainSet, devSet, err := data.Load(key)
+		if err != nil {
+			return err
+		}
+		for _, ds := range []*task.Dataset{trainSet, devSet} {
+			name := ds.Task.Name + " " + ds.Split
+			c := train.CountUnknown(tok, ds)
+			fmt.Fprintf(w, "%s: %v\n", name, c)
+			if warn := c.Warning(name, tok.Lowercase()); warn != "" {
+				fmt.Fprintln(w, warn)
+			}
+		}
+	}
+	return nil
 }
 
 // writeSweepReport writes results.md and figure.svg in dir.

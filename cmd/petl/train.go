@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
 )
@@ -99,58 +99,80 @@ func setThreads(n int) error {
 }
 
 func runTrain(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	model := fs.String("model", "", "base model: a checkpoint directory (default "+defaultModel+", the shipped BERT-tiny, when it exists), or "+randomTiny+" (a random BERT-tiny, L2 H128 A2 I512)")
-	vocab := fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
+	fs := newFlagSet("train")
+	model := fs.String("model", "", "base model: a BERT checkpoint directory (config.json, model.safetensors, vocab.txt), or "+randomTiny+" (a random BERT-tiny, L2 H128 A2 I512); default $"+envModel+", else the shipped BERT-tiny, which the binary carries")
+	vocab := fs.String("vocab", "", "vocabulary `file` (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")")
 	lower := fs.String("lowercase", "auto", "lower-case input text: auto (the model's tokenizer_config.json do_lower_case, else from its vocabulary), true, false")
 	baseSeed := fs.Uint64("base-seed", 1, "initialisation seed of the "+randomTiny+" base")
 	taskName := fs.String("task", "", "task: "+strings.Join(task.Names(), ", "))
-	data := fs.String("data", "", "data directory (default $"+task.EnvData+", then "+defaultData+")")
-	size := fs.Int("adapter-size", 64, "adapter bottleneck size (method: adapters)")
+	data := fs.String("data", "", "data `directory` (default $"+task.EnvData+", then "+defaultData+")")
+	size := fs.Int("adapter-size", 64, "adapter bottleneck size, at most the model's hidden size (method: adapters)")
 	full := fs.Bool("full", false, "full fine-tuning instead of adapters")
-	topK := fs.Int("top-layers", -1, "fine-tune only the top K encoder layers (with pooler and head) instead of adapters")
+	topK := fs.Int("top-layers", 0, "fine-tune only the top K encoder layers (with pooler and head) instead of adapters")
 	lnHead := fs.Bool("ln-head", false, "train only the layer norms and the head")
 	placement := fs.String("placement", "houlsby", "adapter placement: houlsby (two per layer) or pfeiffer (one, after the feed-forward)")
 	act := fs.String("nonlinearity", "gelu", "adapter nonlinearity: gelu, relu, tanh")
 	initStd := fs.Float64("init-std", adapter.DefaultInitStd, "standard deviation of the adapters' initial weights (truncated at 2σ)")
 	pooler := fs.Bool("train-pooler", false, "adapters: train the pooler too")
-	epochs := fs.Int("epochs", 3, "epochs")
+	epochs := fs.Int("epochs", 3, "passes over the training set (dev is evaluated after each)")
 	lr := fs.Float64("lr", 0, "peak learning rate (default 1e-3 for adapters, 2e-5 otherwise)")
-	batch := fs.Int("batch", 32, "batch size")
-	maxLen := fs.Int("max-len", 128, "maximum tokens per sequence, special tokens included")
+	warmup := fs.Float64("warmup", optim.DefaultWarmup, "fraction of the steps over which the learning rate rises linearly from 0 to its peak, before it decays linearly to 0; in [0, 1)")
+	wd := fs.Float64("weight-decay", shortFloat(optim.DefaultAdamW().WeightDecay), "AdamW decoupled weight decay (not on biases and layer norms)")
+	clip := fs.Float64("max-grad-norm", 1, "clip the global gradient norm to this (0: no clipping)")
+	batch := fs.Int("batch", 32, "examples per step")
+	maxLen := fs.Int("max-len", 128, "maximum tokens per sequence, special tokens included (at least 3)")
 	seed := fs.Uint64("seed", 1, "seed of the head and adapter initialisation, example order and dropout")
-	out := fs.String("out", "", "adapter file to write (STEM, STEM.safetensors or STEM.json; both files are written)")
-	resume := fs.String("resume", "", "resume from this training checkpoint (written on Ctrl-C and after each epoch)")
-	ckpt := fs.String("checkpoint", "", "training checkpoint path (default STEM.ckpt.safetensors)")
+	patience := fs.Int("patience", 0, "stop after N evaluations in a row without a better dev score in the task's main metric (0: never stop early); the adapter holds the best")
+	out := fs.String("out", "", "adapter `file` to write (STEM, STEM.safetensors or STEM.json; both files are written)")
+	metrics := fs.String("metrics", "", "metrics `file`, one JSON line per evaluation (default STEM.metrics.jsonl; off for none)")
+	resume := fs.String("resume", "", "resume from this training checkpoint `file` (written on Ctrl-C and after each epoch)")
+	ckpt := fs.String("checkpoint", "", "training checkpoint `file` (default STEM.ckpt.safetensors)")
 	ckptEvery := fs.Int("checkpoint-every", 0, "also write the checkpoint every N steps")
+	keepCkpt := fs.Bool("keep-checkpoint", false, "keep the checkpoint after the run finishes (by default it is removed then)")
 	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
 	limit := fs.Int("limit", 0, "use only the first N training examples (quick runs)")
 	skipBad := fs.Bool("skip-bad", false, "skip malformed TSV rows (counted and reported) instead of failing")
-	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 50 lines)")
-	if err := fs.Parse(args); err != nil {
+	logEvery := fs.Int("log-every", 0, "progress line every N steps (0: every 10 seconds, and after each epoch)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	set := flagsSet(fs)
 
 	plan, err := planFromFlags(set, *size, *full, *topK, *lnHead, *placement, *act, *initStd, *pooler)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if *out == "" {
-		return fmt.Errorf("no output: pass --out FILE for the adapter file")
+		return badFlag("no output: pass --out FILE for the adapter file")
 	}
-	if *limit < 0 {
-		return fmt.Errorf("--limit %d: want a positive number", *limit)
+	if *maxLen < 3 {
+		return badFlag("--max-len %d: want at least 3 ([CLS], a token and [SEP]; a pair needs a second [SEP])", *maxLen)
+	}
+	if set["lr"] {
+		if err := positiveFloat("lr", *lr); err != nil {
+			return err
+		}
+	}
+	if err := firstError(
+		positive("epochs", *epochs),
+		positive("batch", *batch),
+		inRange("warmup", *warmup, 0, 1, true),
+		nonNegativeFloat("weight-decay", *wd, "no decay"),
+		nonNegativeFloat("max-grad-norm", *clip, "no clipping"),
+		nonNegative("patience", *patience, "never stop early"),
+		nonNegative("checkpoint-every", *ckptEvery, "only after each epoch"),
+		nonNegative("log-every", *logEvery, "every 10 seconds"),
+		nonNegative("limit", *limit, "every example"),
+		nonNegative("threads", *threads, "the default"),
+	); err != nil {
+		return err
 	}
 	if err := setThreads(*threads); err != nil {
 		return err
 	}
 	spec, err := task.Lookup(*taskName)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	dir, err := dataDir(*data)
 	if err != nil {
@@ -182,18 +204,41 @@ func runTrain(ctx context.Context, args []string) error {
 		return err
 	}
 	defer bm.close()
-	if *maxLen > bm.model.Config.MaxPositions {
-		return fmt.Errorf("--max-len %d is longer than the model's %d positions", *maxLen, bm.model.Config.MaxPositions)
+	mc := bm.model.Config
+	switch {
+	case *maxLen > mc.MaxPositions:
+		return badFlag("--max-len %d is longer than the model's %d positions", *maxLen, mc.MaxPositions)
+	case plan.Method == adapter.MethodAdapter && plan.Adapter.Size > mc.HiddenSize:
+		return badFlag("--adapter-size %d is larger than the model's hidden size %d: a bottleneck adapter projects down, so want 1..%d", plan.Adapter.Size, mc.HiddenSize, mc.HiddenSize)
+	case plan.Method == adapter.MethodTopK && plan.TopK > mc.NumLayers:
+		return badFlag("--top-layers %d: the model has %d layers", plan.TopK, mc.NumLayers)
 	}
 	if d := filepath.Dir(*out); d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
+	w, c := adapter.Paths(*out)
+	metricsPath := *metrics
+	switch metricsPath {
+	case "":
+		metricsPath = strings.TrimSuffix(w, ".safetensors") + ".metrics.jsonl"
+	case "off":
+		metricsPath = ""
+	}
+	adamw := optim.DefaultAdamW()
+	adamw.WeightDecay = float32(*wd)
 	cfg := train.Config{
 		Plan: plan, Epochs: *epochs, LR: *lr, Batch: *batch, MaxLen: *maxLen, Seed: *seed,
-		Out: *out, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Base: bm.base,
-		Progress: os.Stderr, LogEvery: *logEvery,
+		Warmup: *warmup, AdamW: adamw, MaxGradNorm: *clip, Patience: *patience,
+		Out: *out, Metrics: metricsPath, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, KeepCheckpoint: *keepCkpt,
+		Base: bm.base, Progress: os.Stderr, LogEvery: *logEvery,
+	}
+	if *warmup == 0 {
+		cfg.Warmup = train.Off
+	}
+	if *clip == 0 {
+		cfg.MaxGradNorm = train.Off
 	}
 	if *limit > 0 {
 		cfg.Limit = *limit
@@ -212,13 +257,19 @@ func runTrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, c := adapter.Paths(*out)
-	if len(res.Epochs) > 0 && res.Epochs[len(res.Epochs)-1].Scores != nil {
-		fmt.Printf("best dev %s %.4f (epoch %d of %d, %d steps); adapter: %s, %s\n",
-			spec.Main, res.Best, res.BestEpoch, len(res.Epochs), res.Steps, w, c)
-	} else {
-		fmt.Printf("done: %d steps; adapter: %s, %s\n", res.Steps, w, c)
+	files := fmt.Sprintf("adapter: %s, %s", w, c)
+	if metricsPath != "" {
+		files += "; metrics: " + metricsPath
 	}
+	if *keepCkpt && tr.Config().Checkpoint != "" {
+		files += "; checkpoint: " + tr.Config().Checkpoint
+	}
+	stopped := ""
+	if res.StoppedEarly {
+		stopped = fmt.Sprintf(", stopped early by --patience %d", *patience)
+	}
+	fmt.Printf("best dev %s %.4f (epoch %d of %d%s, %d steps); %s\n",
+		spec.Main, res.Best, res.BestEpoch, len(res.Epochs), stopped, res.Steps, files)
 	fmt.Printf("%s; time %s\n", tr.Setup().Summary(), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
