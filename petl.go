@@ -67,15 +67,17 @@ type Options struct {
 
 // Base is a frozen BERT base with the tasks loaded onto it.
 type Base struct {
-	dir    string             // checkpoint folder; "" for an in-memory model
-	ck     *bert.Checkpoint   // nil for an in-memory model
-	model  *bert.Model        // the frozen base, never changed after Open
-	vocab  *bert.Vocab        //
-	casing bert.Casing        // the base's own casing
-	forced bool               // casing forced by Options.Lowercase
-	toks   [2]*bert.Tokenizer // [0] keeps case, [1] lower-cases
-	ident  adapter.Base
-	warn   io.Writer
+	dir       string             // checkpoint folder; "" for an in-memory model
+	vocabPath string             // the vocabulary file read; "" for an in-memory model
+	inputs    []string           // the checkpoint's other files, which nothing may overwrite
+	ck        *bert.Checkpoint   // nil for an in-memory model
+	model     *bert.Model        // the frozen base, never changed after Open
+	vocab     *bert.Vocab        //
+	casing    bert.Casing        // the base's own casing
+	forced    bool               // casing forced by Options.Lowercase
+	toks      [2]*bert.Tokenizer // [0] keeps case, [1] lower-cases
+	ident     adapter.Base
+	warn      io.Writer
 
 	mu     sync.RWMutex
 	tasks  map[string]*Task
@@ -124,7 +126,10 @@ func Open(dir string, opts Options) (*Base, error) {
 		ck.Close()
 		return nil, err
 	}
-	b.dir, b.ck = dir, ck
+	b.dir, b.ck, b.vocabPath = dir, ck, vocab
+	for _, f := range []string{bert.ConfigFileName, bert.WeightsFileName, bert.TokenizerConfigFile} {
+		b.inputs = append(b.inputs, filepath.Join(dir, f))
+	}
 	if err := b.pack(opts.Pack); err != nil {
 		b.Close()
 		return nil, err
@@ -234,22 +239,17 @@ func (b *Base) pack(mode string) error {
 	return nil
 }
 
-// notAnInput refuses a pack file that is one of the base's own files.
+// notAnInput refuses a pack file that is one of the files the base was
+// read from (a mistyped --pack must not overwrite the model).
 func (b *Base) notAnInput(path string) error {
-	if b.dir == "" {
-		return nil
-	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil // a new file
 	}
-	entries, err := os.ReadDir(b.dir)
-	if err != nil {
-		return nil
-	}
-	for _, e := range entries {
-		if ist, err := os.Stat(filepath.Join(b.dir, e.Name())); err == nil && os.SameFile(st, ist) {
-			return fmt.Errorf("--pack %s is the model's own %s: choose another file", path, e.Name())
+	inputs := append([]string{b.vocabPath}, b.inputs...)
+	for _, in := range inputs {
+		if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+			return fmt.Errorf("--pack %s is the model's own %s: choose another file", path, filepath.Base(in))
 		}
 	}
 	return nil
@@ -319,7 +319,8 @@ func (b *Base) Model() *bert.Model { return b.model }
 type Task struct {
 	name   string
 	base   *Base
-	file   *adapter.File
+	cfg    adapter.FileConfig // the adapter file's configuration
+	path   string             // the adapter's JSON file
 	spec   *task.Spec
 	model  *bert.Model // the view, with the task's parameters; read-only after Load
 	tok    *bert.Tokenizer
@@ -338,7 +339,9 @@ func (b *Base) Load(name, path string) (*Task, error) {
 	return b.Add(name, f)
 }
 
-// Add is Load with an adapter file already read.
+// Add is Load with an adapter file already read. The task keeps copies of
+// the trained values, not f: a caller that drops f leaves each task holding
+// its trained parameters once.
 func (b *Base) Add(name string, f *adapter.File) (*Task, error) {
 	if err := ValidName(name); err != nil {
 		return nil, err
@@ -358,7 +361,7 @@ func (b *Base) Add(name string, f *adapter.File) (*Task, error) {
 	if _, err := f.Apply(view, b.ident.Fingerprint, false); err != nil {
 		return nil, err
 	}
-	t := &Task{name: name, base: b, file: f, spec: spec, model: view, tok: b.tokenizer(f.Config.Lowercase), maxLen: f.Config.MaxLen}
+	t := &Task{name: name, base: b, cfg: f.Config, path: f.Path, spec: spec, model: view, tok: b.tokenizer(f.Config.Lowercase), maxLen: f.Config.MaxLen}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -438,10 +441,10 @@ func (t *Task) Pair() bool { return t.spec.Pair }
 func (t *Task) MaxLen() int { return t.maxLen }
 
 // File is the adapter file's configuration (method, training, base, ...).
-func (t *Task) File() adapter.FileConfig { return t.file.Config }
+func (t *Task) File() adapter.FileConfig { return t.cfg }
 
 // Path is the adapter's JSON file.
-func (t *Task) Path() string { return t.file.Path }
+func (t *Task) Path() string { return t.path }
 
 // Tokenizer is the tokenizer the task's inputs go through (the casing it
 // was trained with).
