@@ -111,9 +111,9 @@ func runEval(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: no examples to score", ds.Path)
 	}
 	unk := train.CountUnknown(am.tok, ds)
-	fmt.Fprintf(os.Stderr, "%s %s: %v\n", am.spec.Name, *split, unk)
+	fmt.Fprintf(errOut, "%s %s: %v\n", am.spec.Name, *split, unk)
 	if w := unk.Warning(am.spec.Name+" "+*split, am.tok.Lowercase()); w != "" {
-		fmt.Fprintln(os.Stderr, w)
+		fmt.Fprintln(errOut, w)
 	}
 	scores, _, err := train.Evaluate(am.model, am.tok, ds, af.maxLenFor(am), *af.batch)
 	if err != nil {

@@ -110,12 +110,12 @@ func firstError(errs ...error) error {
 // small values in exponent form, 2e-5 and 1e-3; a float32 setting widened
 // to float64 (0.009999999776482582) prints as the float32 it was (0.01).
 func formatFloat(v float64) string {
-	bits := 64
-	if float64(float32(v)) == v && len(strconv.FormatFloat(v, 'g', -1, 32)) < len(strconv.FormatFloat(v, 'g', -1, 64)) {
-		bits = 32
+	if float64(float32(v)) == v {
+		// The shortest spelling that reads back as the same float32.
+		v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', -1, 32), 64)
 	}
 	if v != 0 && math.Abs(v) < 1e-2 && !math.IsNaN(v) {
-		s := strconv.FormatFloat(v, 'e', -1, bits)
+		s := strconv.FormatFloat(v, 'e', -1, 64)
 		mant, exp, _ := strings.Cut(s, "e")
 		sign := ""
 		if exp[0] == '-' {
@@ -123,7 +123,7 @@ func formatFloat(v float64) string {
 		}
 		return mant + "e" + sign + strings.TrimLeft(exp[1:], "0")
 	}
-	return strconv.FormatFloat(v, 'g', -1, bits)
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // shortFloat is x as the float64 with x's shortest decimal spelling, so that

@@ -142,7 +142,7 @@ func runSweep(ctx context.Context, args []string) error {
 	g := sweep.Grid{Seeds: []uint64{*seed}}
 	if *seeds != "" {
 		if flagsSet(fs)["seed"] {
-			return fmt.Errorf("--seed and --seeds: give one of them")
+			return badFlag("--seed and --seeds: give one of them")
 		}
 		if g.Seeds, err = sweep.ParseSeeds(*seeds); err != nil {
 			return usageError{fmt.Errorf("--seeds: %w", err)}

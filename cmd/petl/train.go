@@ -232,7 +232,7 @@ func runTrain(ctx context.Context, args []string) error {
 		Plan: plan, Epochs: *epochs, LR: *lr, Batch: *batch, MaxLen: *maxLen, Seed: *seed,
 		Warmup: *warmup, AdamW: adamw, MaxGradNorm: *clip, Patience: *patience,
 		Out: *out, Metrics: metricsPath, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, KeepCheckpoint: *keepCkpt,
-		Base: bm.base, Progress: os.Stderr, LogEvery: *logEvery,
+		Base: bm.base, Progress: errOut, LogEvery: *logEvery,
 	}
 	if *warmup == 0 {
 		cfg.Warmup = train.Off
