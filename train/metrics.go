@@ -48,10 +48,17 @@ func (t *Trainer) writeMetrics(r MetricsRecord) error {
 	if t.cfg.Metrics == "" {
 		return nil
 	}
+	// MetricsRecord's fields in order, with non-finite scores as null.
 	line, err := json.Marshal(struct {
-		MetricsRecord
-		Dev map[string]any `json:"dev,omitempty"`
-	}{r, finiteOrNull(r.Dev)})
+		Step           int            `json:"step"`
+		Epoch          int            `json:"epoch"`
+		Loss           float64        `json:"loss"`
+		LR             float64        `json:"lr"`
+		Dev            map[string]any `json:"dev,omitempty"`
+		Best           bool           `json:"best"`
+		ExamplesPerSec float64        `json:"examples_per_sec"`
+		Elapsed        float64        `json:"elapsed_sec"`
+	}{r.Step, r.Epoch, r.Loss, r.LR, finiteOrNull(r.Dev), r.Best, r.ExamplesPerSec, r.Elapsed})
 	if err != nil {
 		return fmt.Errorf("train: metrics file %s: %w", t.cfg.Metrics, err)
 	}

@@ -443,7 +443,7 @@ func (t *Trainer) finish() (*Result, error) {
 	}
 	now := time.Now()
 	done := t.step - t.meter.startStep
-	summary := fmt.Sprintf("%d steps (%d epochs) in %s", t.step, t.epoch, t.elapsed(now).Round(100*time.Millisecond))
+	summary := fmt.Sprintf("%d steps (%d epoch%s) in %s", t.step, t.epoch, plural(t.epoch), t.elapsed(now).Round(100*time.Millisecond))
 	if sec := now.Sub(t.meter.start).Seconds(); done > 0 && sec > 0 {
 		summary += fmt.Sprintf(", %.0f ex/s", float64(t.meter.examples)/sec)
 	}
@@ -455,6 +455,14 @@ func (t *Trainer) finish() (*Result, error) {
 		t.logf("finished %s\n", summary)
 	}
 	return t.result(), nil
+}
+
+// plural is "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // logUnknown logs the share of [UNK] wordpieces in a data set, and a
