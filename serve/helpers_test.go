@@ -1,0 +1,291 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/petl-go/petl"
+	"github.com/petl-go/petl/adapter"
+	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/task"
+	"github.com/stretchr/testify/require"
+)
+
+// testWords make the small vocabulary of the test base.
+var testWords = []string{"the", "film", "was", "good", "bad", "a", "plot", "dull", "great", "movie", "is", "not", "it", "and", "so", "##s", "##ly", "fun", "sad", "man"}
+
+// testBase is a small random base (2 layers, hidden 16) over testWords.
+func testBase(t testing.TB, seed uint64) *petl.Base {
+	t.Helper()
+	toks := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, testWords...)
+	v, err := bert.NewVocab(toks)
+	require.NoError(t, err)
+	cfg := bert.Config{VocabSize: v.Size(), HiddenSize: 16, NumLayers: 2, NumHeads: 2, IntermediateSize: 32,
+		MaxPositions: 64, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1}
+	m, err := bert.NewRandom(cfg, 0, seed)
+	require.NoError(t, err)
+	b, err := petl.NewBase(m, v, adapter.Base{Name: "test", Seed: seed}, petl.Options{Pack: "off"})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// testPlans are the test tasks: single text (sst2, cola), pairs (mrpc),
+// regression on pairs (stsb), under several methods.
+var testPlans = map[string]adapter.Plan{
+	"sst2": {Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 4}},
+	"cola": {Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 2, Placement: adapter.Pfeiffer}, TrainPooler: true},
+	"mrpc": {Method: adapter.MethodLNHead},
+	"stsb": {Method: adapter.MethodTopK, TopK: 1},
+}
+
+// writeAdapter "trains" an adapter for the GLUE task key on b by moving
+// every trainable parameter at random, and writes it into dir as NAME.json
+// and NAME.safetensors.
+func writeAdapter(t testing.TB, b *petl.Base, dir, name, key string, seed uint64) string {
+	t.Helper()
+	spec, err := task.Lookup(key)
+	require.NoError(t, err)
+	m := b.NewModel()
+	m.InitClassifier(spec.NumLabels(), seed)
+	s, err := adapter.Prepare(m, testPlans[key], seed)
+	require.NoError(t, err)
+	rng := nn.NewRNG(seed + 100)
+	for _, p := range s.Trainable {
+		for i := range p.W {
+			p.W[i] += float32(0.3 * rng.Normal())
+		}
+	}
+	c := adapter.FileConfig{
+		Task: spec.Key, TaskName: spec.Name, Labels: spec.Labels, Regression: spec.Regression,
+		MaxLen: 24, Lowercase: true, Base: b.Identity(), TrainedParams: s.Trained, BaseParams: s.Base,
+	}
+	c.SetPlan(s.Plan)
+	path := filepath.Join(dir, name)
+	require.NoError(t, adapter.Save(path, c, s.Trainable))
+	return path
+}
+
+// loadTasks loads sst2, mrpc and stsb onto b with Server.Load.
+func loadTasks(t testing.TB, s *Server) map[string]*petl.Task {
+	t.Helper()
+	dir := t.TempDir()
+	tasks := map[string]*petl.Task{}
+	for i, key := range []string{"sst2", "mrpc", "stsb"} {
+		tk, err := s.Load(key, writeAdapter(t, s.base, dir, key, key, uint64(i+1)))
+		require.NoError(t, err)
+		tasks[key] = tk
+	}
+	return tasks
+}
+
+// sentence is a deterministic text of n words.
+func sentence(rng *rand.Rand, n int) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = testWords[rng.IntN(len(testWords))]
+	}
+	return strings.Join(w, " ")
+}
+
+func inputFor(tk *petl.Task, rng *rand.Rand) petl.Input {
+	if tk.Pair() {
+		return petl.Pair(sentence(rng, 1+rng.IntN(12)), sentence(rng, rng.IntN(12)))
+	}
+	return petl.Text(sentence(rng, rng.IntN(30)))
+}
+
+// gate is a forward pass that can be held: the first pass after hold
+// reports its inputs on entered and waits for release. It records the
+// size of every pass.
+type gate struct {
+	base    *petl.Base
+	entered chan int
+	release chan struct{}
+
+	mu    sync.Mutex
+	hold  bool
+	sizes []int
+}
+
+func newGate(b *petl.Base) *gate {
+	return &gate{base: b, entered: make(chan int, 1), release: make(chan struct{})}
+}
+
+func (g *gate) run(encs []petl.Encoded, out []petl.Prediction) error {
+	g.mu.Lock()
+	hold := g.hold
+	g.hold = false
+	g.sizes = append(g.sizes, len(encs))
+	g.mu.Unlock()
+	if hold {
+		g.entered <- len(encs)
+		<-g.release
+	}
+	return g.base.Run(encs, out)
+}
+
+// holdNext makes the next forward pass wait for release.
+func (g *gate) holdNext() {
+	g.mu.Lock()
+	g.hold = true
+	g.mu.Unlock()
+}
+
+func (g *gate) passes() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]int(nil), g.sizes...)
+}
+
+// newTestServer makes a server over a fresh test base with sst2, mrpc and
+// stsb loaded, its forward passes going through a gate, and an httptest
+// server in front; both are shut down at the end of the test.
+func newTestServer(t testing.TB, opts Options) (*Server, *gate, *httptest.Server, map[string]*petl.Task) {
+	t.Helper()
+	b := testBase(t, 1)
+	g := newGate(b)
+	s, err := newServer(b, opts, g.run)
+	require.NoError(t, err)
+	tasks := loadTasks(t, s)
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+		hs.Close()
+	})
+	return s, g, hs, tasks
+}
+
+// call sends a request and returns its status and body.
+func call(t testing.TB, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, data
+}
+
+// mustJSON encodes v.
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(v))
+	return buf.String()
+}
+
+// body is a predict body for ins as the API reads them: one input alone
+// (text, or pair as ["a","b"]) or a batch.
+func body(adapterName string, ins []petl.Input, single, raw bool) map[string]any {
+	var inputs any
+	conv := func(in petl.Input) any {
+		if in.Pair {
+			return []string{in.Text, in.TextB}
+		}
+		return in.Text
+	}
+	if single {
+		inputs = conv(ins[0])
+	} else {
+		list := make([]any, len(ins))
+		for i, in := range ins {
+			list[i] = conv(in)
+		}
+		inputs = list
+	}
+	m := map[string]any{"inputs": inputs, "raw_scores": raw}
+	if adapterName != "" {
+		m["adapter"] = adapterName
+	}
+	return m
+}
+
+// queued is the number of inputs waiting in s's queue.
+func queued(s *Server) int {
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	return s.q.n
+}
+
+// waitQueued waits until n inputs are queued.
+func waitQueued(t testing.TB, s *Server, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return queued(s) == n }, 20*time.Second, time.Millisecond, "waiting for %d queued inputs", n)
+}
+
+// batchesOver counts the forward passes of more than one input that the
+// metrics recorded.
+func batchesOver1(t testing.TB, s *Server) uint64 {
+	t.Helper()
+	mfs, err := s.m.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "petl_batch_requests" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		for _, b := range h.GetBucket() {
+			if b.GetUpperBound() == 1 {
+				return h.GetSampleCount() - b.GetCumulativeCount()
+			}
+		}
+	}
+	t.Fatal("no petl_batch_requests histogram")
+	return 0
+}
+
+// requestsWith reads petl_requests_total{task,code}.
+func requestsWith(s *Server, task, code string) float64 {
+	mfs, err := s.m.reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "petl_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["task"] == task && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// counterValue reads an unlabelled counter of s's metrics by name.
+func counterValue(t testing.TB, s *Server, name string) float64 {
+	t.Helper()
+	mfs, err := s.m.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
