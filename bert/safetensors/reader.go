@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,8 +13,11 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/petl-go/petl/internal/safefile"
 )
 
 // MaxHeaderSize caps the JSON header length accepted by Open (the same cap
@@ -63,6 +67,11 @@ type File struct {
 	names     []string // sorted
 	metadata  map[string]string
 	copied    int // F32 tensors that could not be used in place
+
+	// For a mapped file: the open descriptor and what it was at Open, so
+	// that Check can tell a file changed under the mapping.
+	osf    *os.File
+	opened stamp
 }
 
 type tensor struct {
@@ -76,26 +85,34 @@ type tensor struct {
 // crashes the program with a fault rather than corrupting the weights.
 // Elsewhere the file is read into memory.
 //
+// path must be a regular file: a named pipe, a device or a directory is
+// an error at once (the file is opened non-blocking and checked before
+// anything is read).
+//
 // The mapping is shared with the page cache: if another program rewrites
 // the file in place (rather than replacing it by a rename, as WriteFile
 // does), the tensors change, and if the file is truncated, reading the lost
-// part crashes the program with SIGBUS. Keep checkpoint files immutable.
+// part faults. Check tells whether the file is still the one opened, and
+// Guard turns a fault on a mapped file into an error naming it. Keep
+// checkpoint files immutable: replace them by rename.
 //
 // Every error names the file and, where one is at fault, the tensor.
 func Open(path string) (*File, error) {
-	osf, err := os.Open(path)
+	osf, sz, err := safefile.Open(path, -1, "safetensors file")
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	defer osf.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			osf.Close()
+		}
+	}()
 	st, err := osf.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
-	}
-	size := st.Size()
+	size := sz
 	if size < 8 {
 		return nil, fmt.Errorf("safetensors: %s: file is %d bytes, too short for the 8-byte header length", path, size)
 	}
@@ -114,7 +131,21 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %s: %w", path, err)
 	}
-	f, err := parse(path, buf)
+	var f *File
+	// The file may be truncated while it is parsed: a fault is an error
+	// naming it, for which the mapping is registered meanwhile.
+	parsing := &File{path: path, buf: buf}
+	if unmap != nil {
+		register(parsing)
+	}
+	err = Guard(func() error {
+		var err error
+		f, err = parse(path, buf)
+		return err
+	})
+	if unmap != nil {
+		unregister(parsing)
+	}
 	if err != nil {
 		if unmap != nil {
 			unmap(buf)
@@ -123,7 +154,103 @@ func Open(path string) (*File, error) {
 	}
 	f.mapped = unmap != nil
 	f.unmap = unmap
+	if f.mapped {
+		f.osf, keep = osf, true
+		f.opened = stamp{size: st.Size(), mtime: st.ModTime()}
+		register(f)
+		err = Guard(func() error {
+			f.opened.sample = f.sample()
+			return nil
+		})
+		if err == nil {
+			err = f.Check()
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return f, nil
+}
+
+// Parse validates a safetensors file held in memory, data, as Open
+// validates a file; name is used in messages. The File's tensors are
+// views of data (F32 data that is 4-byte aligned) or copies; data must not
+// change while they are used. Check always succeeds on it.
+func Parse(name string, data []byte) (*File, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("safetensors: %s: file is %d bytes, too short for the 8-byte header length", name, len(data))
+	}
+	return parse(name, data)
+}
+
+// stamp is what a mapped file was when opened: fstat's size and
+// modification time, and a hash of a sample of its bytes.
+type stamp struct {
+	size   int64
+	mtime  time.Time
+	sample [32]byte
+}
+
+// ErrChanged is wrapped by the errors of Check and Guard: a mapped file
+// was truncated or rewritten in place while open.
+var ErrChanged = errors.New("file changed while mapped")
+
+// changedAdvice ends the errors that wrap ErrChanged.
+const changedAdvice = "petl maps model files and reads them while it runs: replace such files by rename (write a new file, then move it over the old one), never truncate or rewrite them in place; reopen the model to use the new file"
+
+// Check reports whether a mapped file is still the file that Open mapped:
+// the same size and modification time (fstat of the open descriptor, so
+// a file replaced by a rename, which the mapping does not see, is fine)
+// and the same bytes at a sample of places. It returns an error naming
+// the file and wrapping ErrChanged when it is not: the tensors may then
+// hold other values than the ones checked at Open, or fault when read. It
+// is cheap (one fstat and a hash of about 1 KiB) and returns nil for a
+// file read into memory. Check may be called concurrently with reads.
+func (f *File) Check() error {
+	if !f.mapped || f.osf == nil {
+		return nil
+	}
+	st, err := f.osf.Stat()
+	if err != nil {
+		return fmt.Errorf("safetensors: %s: %w", f.path, err)
+	}
+	switch o := f.opened; {
+	case st.Size() != o.size:
+		return fmt.Errorf("safetensors: %s is now %d bytes, it was %d when opened: %w: %s", f.path, st.Size(), o.size, ErrChanged, changedAdvice)
+	case !st.ModTime().Equal(o.mtime):
+		return fmt.Errorf("safetensors: %s was modified at %s, after it was opened (modified %s): %w: %s",
+			f.path, st.ModTime().Format(time.RFC3339Nano), o.mtime.Format(time.RFC3339Nano), ErrChanged, changedAdvice)
+	}
+	var sum [32]byte
+	if err := Guard(func() error { sum = f.sample(); return nil }); err != nil {
+		return err
+	}
+	if sum != f.opened.sample {
+		return fmt.Errorf("safetensors: %s: its bytes differ from what was opened: %w: %s", f.path, ErrChanged, changedAdvice)
+	}
+	return nil
+}
+
+// sampleWindows and sampleWidth place Check's sample: 16 windows of 64
+// bytes spread evenly over the file, the first at its start.
+const (
+	sampleWindows = 16
+	sampleWidth   = 64
+)
+
+// sample hashes the sampled bytes of the file.
+func (f *File) sample() [32]byte {
+	h := sha256.New()
+	n := len(f.buf)
+	for i := 0; i < sampleWindows; i++ {
+		lo := int(int64(n-1) * int64(i) / (sampleWindows - 1))
+		lo = max(0, min(lo, n-sampleWidth))
+		h.Write(f.buf[lo:min(n, lo+sampleWidth)])
+	}
+	var s [32]byte
+	h.Sum(s[:0])
+	return s
 }
 
 // checkHeaderLen bounds the header length by the file size and the cap.
@@ -412,8 +539,15 @@ func (f *File) Close() error {
 		return nil
 	}
 	var err error
+	if f.mapped {
+		unregister(f)
+	}
 	if f.unmap != nil {
 		err = f.unmap(f.buf)
+	}
+	if f.osf != nil {
+		f.osf.Close()
+		f.osf = nil
 	}
 	f.buf = nil
 	f.tensors = nil
