@@ -99,7 +99,7 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 	model := fs.String("model", "", "base model: a checkpoint directory (default $"+envModel+", else the shipped BERT-tiny)")
 	var adapters adapterFlags
 	fs.Var(&adapters, "adapter", "a task: `NAME=FILE`, an adapter written by petl train served as task NAME (FILE alone: named by its file name); repeatable")
-	dir := fs.String("adapters", "", "a `folder` of adapters (NAME.json with its weights), each served as task NAME; SIGHUP re-reads it")
+	dir := fs.String("adapters", "", "a folder, `DIR`, of adapters (NAME.json with its weights), each served as task NAME; SIGHUP re-reads it")
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0: any free port)")
 	maxTokens := fs.Int("max-batch-tokens", serve.DefaultMaxBatchTokens, "most wordpieces in one forward pass")
 	maxReqs := fs.Int("max-batch-requests", serve.DefaultMaxBatchRequests, "most inputs in one forward pass (1: no batching)")
