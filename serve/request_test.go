@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDecodeRequest: the shapes of "inputs" and how a single-text or a
+// TestServeDecodeRequest: the shapes of "inputs" and how a single-text or a
 // pair task reads each.
-func TestDecodeRequest(t *testing.T) {
+func TestServeDecodeRequest(t *testing.T) {
 	for _, c := range []struct {
 		name, body string
 		pair       bool
@@ -77,8 +77,8 @@ func TestDecodeRequest(t *testing.T) {
 	assert.True(t, !req.hasAdapter && !req.rawScores && req.truncate)
 }
 
-// TestScoresOrder: every class, highest first, ties in class order.
-func TestScoresOrder(t *testing.T) {
+// TestServeScoresOrder: every class, highest first, ties in class order.
+func TestServeScoresOrder(t *testing.T) {
 	b := testBase(t, 4)
 	s, err := New(b, Options{})
 	require.NoError(t, err)

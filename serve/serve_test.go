@@ -610,8 +610,8 @@ func TestServeInfo(t *testing.T) {
 	}
 }
 
-// TestOptions: bad options are errors; NoBatching means one input a pass.
-func TestOptions(t *testing.T) {
+// TestServeOptions: bad options are errors; NoBatching means one input a pass.
+func TestServeOptions(t *testing.T) {
 	b := testBase(t, 3)
 	for _, o := range []Options{{MaxBatchTokens: -1}, {MaxBatchRequests: -1}, {QueueSize: -1}, {MaxBodyBytes: -1}, {MaxInputs: -1}, {MaxLen: 1}, {QueueSize: 2, MaxInputs: 3}} {
 		_, err := New(b, o)
