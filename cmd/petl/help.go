@@ -71,12 +71,16 @@ split, with a warning above 1%.`,
 		usage: "petl predict --adapter FILE [--input FILE] [flags]",
 		text: `Predict runs an adapter over new text: lines from standard input (one text per
 line, or two tab-separated texts for a pair task) or a TSV file in the task's
-layout, such as a GLUE test.tsv. It writes the GLUE submission layout
-(index<TAB>prediction), or with --format jsonl one JSON object per input with the
-class probabilities (the value, for a regression task).`,
+layout, such as a GLUE test.tsv (--lines reads a file as plain lines). It writes the
+GLUE submission layout (index<TAB>prediction; --probs adds one probability column per
+class), or with --format jsonl one JSON object per input with the label, its score,
+every class's probability (the value, for a regression task), the wordpieces read and
+whether the input was truncated. Without --model the adapter goes onto the base it
+records (its folder, or the shipped model when the fingerprint is the shipped one's).`,
 		examples: []string{
 			`echo "a gripping, funny film" | petl predict --adapter out/sst2`,
 			"petl predict --adapter out/sst2 --input ../shared/data/glue/SST-2/test.tsv --format jsonl --out sst2.jsonl",
+			"petl predict --adapter models/adapters/mrpc --input pairs.txt --lines --probs",
 		},
 	},
 	"sweep": {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,30 +21,27 @@ func init() {
 }
 
 func runPredict(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+	fs := newFlagSet("predict")
 	af := addAdaptedFlags(fs, "skip malformed rows (counted and reported) instead of failing")
 	input := fs.String("input", "-", "TSV file in the task's layout (a GLUE test.tsv, say); - reads lines from stdin: one text per line, or two tab-separated texts for a pair task")
 	out := fs.String("out", "-", "output file; - for stdout")
 	format := fs.String("format", "tsv", "output format: tsv (GLUE submission layout: index<TAB>prediction; --probs adds a column per class) or jsonl (one JSON object per input: index, label, score, probabilities or value, tokens, truncated)")
 	lines := fs.Bool("lines", false, "read --input as plain lines, as from stdin, instead of the task's TSV layout")
 	probs := fs.Bool("probs", false, "tsv: add each class's probability, one column per label (p_LABEL)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
 	if *format != "tsv" && *format != "jsonl" {
-		return fmt.Errorf("--format %q: want tsv or jsonl", *format)
+		return badFlag("--format %q: want tsv or jsonl", *format)
 	}
 	if *probs && *format != "tsv" {
-		return fmt.Errorf("--probs is for --format tsv (jsonl always has the probabilities)")
+		return badFlag("--probs is for --format tsv (jsonl always has the probabilities)")
 	}
 	if *af.batch <= 0 {
-		return fmt.Errorf("--batch %d: want a positive number", *af.batch)
+		return badFlag("--batch %d: want a positive number", *af.batch)
 	}
 	if *af.maxLen < 0 || *af.maxLen == 1 {
-		return fmt.Errorf("--max-len %d: want 2 or more (0: the adapter's)", *af.maxLen)
+		return badFlag("--max-len %d: want 2 or more (0: the adapter's)", *af.maxLen)
 	}
 	am, err := af.load()
 	if err != nil {
