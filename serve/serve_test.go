@@ -574,7 +574,7 @@ func TestServeInfo(t *testing.T) {
 	assert.Equal(t, []string{"mrpc", "sst2", "stsb"}, info.Tasks)
 	assert.Equal(t, 16, info.Limits.MaxLen)
 	assert.Equal(t, DefaultMaxBatchTokens, info.Limits.MaxBatchTokens)
-	assert.Equal(t, "2ms", info.Limits.MaxWait)
+	assert.Equal(t, "0s", info.Limits.MaxWait)
 	assert.True(t, info.Batching)
 	assert.NotEmpty(t, info.Kernels)
 	assert.Equal(t, 16, info.Config.HiddenSize)

@@ -51,7 +51,7 @@ import (
 const (
 	DefaultMaxBatchTokens   = petl.DefaultBatchTokens
 	DefaultMaxBatchRequests = 128
-	DefaultMaxWait          = 2 * time.Millisecond
+	DefaultMaxWait          = 0 // continuous batching: inputs that queue while a pass runs form the next one
 	DefaultQueueSize        = 1024
 	DefaultMaxBodyBytes     = 1 << 20
 	DefaultMaxInputs        = 64
@@ -67,8 +67,10 @@ type Options struct {
 	// batching off. Default DefaultMaxBatchRequests.
 	MaxBatchRequests int
 	// MaxWait is how long the batching loop waits for more inputs after
-	// the first of a batch arrived; a negative value does not wait.
-	// Default DefaultMaxWait.
+	// the first of a batch arrived; 0 (the default) or a negative value
+	// does not wait: the loop takes what is queued, and what arrives
+	// while a pass runs makes the next batch, so batches grow with the
+	// load and a lone request pays no wait.
 	MaxWait time.Duration
 	// QueueSize bounds the inputs waiting for a forward pass; a request
 	// whose inputs do not fit is refused at once (503). Default
@@ -119,9 +121,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBatchRequests == 0 {
 		o.MaxBatchRequests = DefaultMaxBatchRequests
-	}
-	if o.MaxWait == 0 {
-		o.MaxWait = DefaultMaxWait
 	}
 	if o.MaxWait < 0 {
 		o.MaxWait = 0

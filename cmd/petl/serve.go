@@ -139,9 +139,6 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 		return err
 	}
 	wait := *maxWait
-	if wait == 0 {
-		wait = -1 // serve.Options: 0 is the default, negative no wait
-	}
 	logger := log.New(env.log, "petl serve: ", log.LstdFlags)
 
 	base, err := openFront(*model, "", 1, "auto", *pack)
