@@ -120,7 +120,9 @@ func Open(dir string, opts Options) (*Base, error) {
 	if err != nil {
 		abs = dir
 	}
-	ident := adapter.Base{Fingerprint: ck.Fingerprint(), Name: abs, Config: m.Config}
+	// The identity covers the vocabulary: an adapter refuses the same
+	// weights read with another vocab.txt.
+	ident := adapter.Identify(abs, m.Config, ck.Fingerprint(), v)
 	b, err := newBase(m, v, ident, casing, forced, opts)
 	if err != nil {
 		ck.Close()
@@ -138,13 +140,16 @@ func Open(dir string, opts Options) (*Base, error) {
 }
 
 // NewBase makes a Base over a model in memory (bert.NewRandom, say) with
-// vocabulary v; ident names it in the adapters trained on it (its
-// Fingerprint must be adapter.ModelFingerprint(m), its Config m's). The
-// model must not change afterwards. Options.Pack "" or "auto" packs on
-// the heap; Options.Vocab is unused.
+// vocabulary v; ident names it in the adapters trained on it. Without a
+// Fingerprint, ident gets the one of m's weights and v
+// (adapter.Identify with adapter.ModelFingerprint(m)); one given is kept
+// as it is. The model must not change afterwards. Options.Pack "" or
+// "auto" packs on the heap; Options.Vocab is unused.
 func NewBase(m *bert.Model, v *bert.Vocab, ident adapter.Base, opts Options) (*Base, error) {
 	if ident.Fingerprint == "" {
-		ident.Fingerprint = adapter.ModelFingerprint(m)
+		id := adapter.Identify(ident.Name, m.Config, adapter.ModelFingerprint(m), v)
+		id.Seed = ident.Seed
+		ident = id
 	}
 	ident.Config = m.Config
 	casing, forced, err := casingFor(opts.Lowercase, "", v)
@@ -208,7 +213,7 @@ func (b *Base) pack(mode string) error {
 	case mode == "heap":
 		path = ""
 	case auto:
-		path, err = bert.DefaultPackPath(b.ident.Fingerprint)
+		path, err = bert.DefaultPackPath(b.packKey())
 	default:
 		if err := b.notAnInput(path); err != nil {
 			return err
@@ -216,7 +221,7 @@ func (b *Base) pack(mode string) error {
 	}
 	var st bert.PackStats
 	if err == nil {
-		st, err = b.model.PackWeights(path, b.ident.Fingerprint)
+		st, err = b.model.PackWeights(path, b.packKey())
 	}
 	if err != nil {
 		if !auto {
@@ -237,6 +242,15 @@ func (b *Base) pack(mode string) error {
 		fmt.Fprintf(b.warn, "packed %d weight matrices for the %s kernels into %s (%.1f MiB; %s)\n", st.Tensors, st.Variant, st.Path, float64(st.Bytes)/(1<<20), st.Why)
 	}
 	return nil
+}
+
+// packKey identifies the weights for packing: their fingerprint, without
+// the vocabulary (which packing does not read).
+func (b *Base) packKey() string {
+	if w := b.ident.WeightsFingerprint; w != "" {
+		return w
+	}
+	return b.ident.Fingerprint
 }
 
 // notAnInput refuses a pack file that is one of the files the base was
@@ -286,7 +300,8 @@ func (b *Base) Config() bert.Config { return b.model.Config }
 // fingerprint, name (the folder's absolute path) and configuration.
 func (b *Base) Identity() adapter.Base { return b.ident }
 
-// Fingerprint identifies the base's weights (bert.Checkpoint.Fingerprint).
+// Fingerprint identifies the base: its weights, architecture and
+// vocabulary (bert.BaseFingerprint; see adapter.Identify).
 func (b *Base) Fingerprint() string { return b.ident.Fingerprint }
 
 // Casing is the base's casing and what decided it.
@@ -358,7 +373,7 @@ func (b *Base) Add(name string, f *adapter.File) (*Task, error) {
 		return nil, fmt.Errorf("adapter %s: max_len %d is outside 2..%d (the base's positions)", f.Path, f.Config.MaxLen, b.model.Config.MaxPositions)
 	}
 	view := b.model.View()
-	if _, err := f.Apply(view, b.ident.Fingerprint, false); err != nil {
+	if _, err := f.ApplyTo(view, b.ident, false); err != nil {
 		return nil, err
 	}
 	t := &Task{name: name, base: b, cfg: f.Config, path: f.Path, spec: spec, model: view, tok: b.tokenizer(f.Config.Lowercase), maxLen: f.Config.MaxLen}

@@ -5,36 +5,47 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/nn"
 )
 
 // An adapter file is a pair: STEM.safetensors holds the trained tensors
 // (adapter weights, trained layer norms, the head, and whatever else the
 // method trained, under the model's parameter names) and STEM.json the
-// configuration (FileConfig). Both are written atomically, weights first;
-// the configuration records the SHA-256 of the weights file, so a pair torn
-// by a crash between the two writes is detected on loading.
+// configuration (FileConfig), which names the weights file and records its
+// SHA-256. The configuration is the commit point: Save writes the new
+// weights under a name of their own first, and a reader always finds the
+// weights that the configuration it read names (see Save). Nothing in
+// either file is trusted when read back (see FileConfig.Validate and
+// Read).
 
 // FormatName and FormatVersion identify petl's adapter file format.
+// Version 2 records the base's vocabulary in its identity
+// (Base.VocabFingerprint) and may name weights other than
+// STEM.safetensors; version 1 files are read too.
 const (
 	FormatName    = "petl-adapter"
-	FormatVersion = 1
+	FormatVersion = 2
 )
 
 // Paths returns the two files of the adapter named by path, which may be
 // either file or their common stem: "sst2.safetensors", "sst2.json" and
-// "sst2" all give ("sst2.safetensors", "sst2.json").
+// "sst2" all give ("sst2.safetensors", "sst2.json"). The weights are the
+// file the configuration names (FileConfig.Weights): after a finished
+// Save, the first; after a Save that was interrupted just after its
+// commit, or on a file system without hard links,
+// STEM.<hash>.safetensors.
 func Paths(path string) (weights, config string) {
 	stem := path
 	for _, ext := range []string{".safetensors", ".json"} {
@@ -68,16 +79,48 @@ type Training struct {
 
 // Base identifies the base model an adapter belongs to.
 type Base struct {
-	// Fingerprint is bert.Checkpoint.Fingerprint of the base, or
-	// ModelFingerprint for a model built in memory (the two agree on the
-	// same weights).
+	// Fingerprint identifies the base: bert.BaseFingerprint of its weights
+	// and vocabulary (see Identify), or, in files from before the
+	// vocabulary was part of it and for models built in memory without a
+	// vocabulary, the weights alone (bert.Checkpoint.Fingerprint,
+	// ModelFingerprint: the two agree on the same weights). Apply compares
+	// it with the base's.
 	Fingerprint string `json:"fingerprint"`
+	// WeightsFingerprint and VocabFingerprint are the two parts of a
+	// bert.BaseFingerprint, VocabTokens the vocabulary's size: recorded so
+	// that a mismatch can say which part differs.
+	WeightsFingerprint string `json:"weights_fingerprint,omitempty"`
+	VocabFingerprint   string `json:"vocab_fingerprint,omitempty"`
+	VocabTokens        int    `json:"vocab_tokens,omitempty"`
 	// Name says where the base came from (a checkpoint directory, or
 	// "random-tiny"), for messages.
 	Name string `json:"name,omitempty"`
 	// Seed is the initialisation seed of a base built by bert.NewRandom.
 	Seed   uint64      `json:"seed,omitempty"`
 	Config bert.Config `json:"config"`
+}
+
+// Identify is the identity of the base named name, of configuration cfg,
+// whose weights have fingerprint weights (bert.Checkpoint.Fingerprint or
+// ModelFingerprint) and whose vocabulary is v: its Fingerprint covers
+// both (bert.BaseFingerprint), so an adapter trained on it refuses the
+// same weights read with another vocabulary.
+func Identify(name string, cfg bert.Config, weights string, v *bert.Vocab) Base {
+	return Base{
+		Fingerprint:        bert.BaseFingerprint(weights, v),
+		WeightsFingerprint: weights, VocabFingerprint: v.Fingerprint(), VocabTokens: v.Size(),
+		Name: name, Config: cfg,
+	}
+}
+
+// SameWeights reports whether b's weights are the ones whose fingerprint
+// is weights (bert.Checkpoint.Fingerprint): for finding the base an
+// adapter names, before its vocabulary is known.
+func (b Base) SameWeights(weights string) bool {
+	if b.WeightsFingerprint != "" {
+		return b.WeightsFingerprint == weights
+	}
+	return b.Fingerprint == weights
 }
 
 // FileConfig is the JSON half of an adapter file.
@@ -132,53 +175,6 @@ func (c *FileConfig) SetPlan(plan Plan) {
 	}
 }
 
-// Save writes the adapter file at path (see Paths) from cfg and the
-// trained parameters params (normally Setup.Trainable), atomically: the
-// weights first, then the configuration, each through a synced temporary
-// file renamed into place. cfg's Format, FormatVersion, Weights,
-// WeightsSHA256 and Tensors are filled in here.
-func Save(path string, cfg FileConfig, params []*nn.Param) error {
-	wPath, cPath := Paths(path)
-	tensors := make([]safetensors.Tensor, 0, len(params))
-	cfg.Tensors = cfg.Tensors[:0:0]
-	seen := map[string]bool{}
-	for _, p := range params {
-		if seen[p.Name] {
-			return fmt.Errorf("adapter: saving %s: parameter %q given twice", wPath, p.Name)
-		}
-		seen[p.Name] = true
-		tensors = append(tensors, safetensors.F32Tensor(p.Name, slices.Clone(p.Shape), p.W))
-		cfg.Tensors = append(cfg.Tensors, p.Name)
-	}
-	slices.Sort(cfg.Tensors)
-	cfg.Format, cfg.FormatVersion = FormatName, FormatVersion
-	data, err := safetensors.Encode(tensors, map[string]string{
-		"format":           FormatName,
-		"format_version":   strconv.Itoa(FormatVersion),
-		"base_fingerprint": cfg.Base.Fingerprint,
-		"task":             cfg.Task,
-		"method":           string(cfg.Method),
-	})
-	if err != nil {
-		return fmt.Errorf("adapter: saving %s: %w", wPath, err)
-	}
-	sum := sha256.Sum256(data)
-	cfg.Weights = filepath.Base(wPath)
-	cfg.WeightsSHA256 = hex.EncodeToString(sum[:])
-	js, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("adapter: saving %s: %w", cPath, err)
-	}
-	js = append(js, '\n')
-	if err := safetensors.WriteAtomic(wPath, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
-		return fmt.Errorf("adapter: %w", err)
-	}
-	if err := safetensors.WriteAtomic(cPath, func(w io.Writer) error { _, err := w.Write(js); return err }); err != nil {
-		return fmt.Errorf("adapter: %w", err)
-	}
-	return nil
-}
-
 // File is an adapter file read into memory.
 type File struct {
 	Config  FileConfig
@@ -187,100 +183,191 @@ type File struct {
 	Shapes  map[string][]int
 }
 
-// ReadConfig reads only the JSON half of the adapter at path (see Paths).
+// ReadConfig reads only the JSON half of the adapter at path (see Paths),
+// a regular file of at most 4 MiB, and validates it (FileConfig.Validate).
 func ReadConfig(path string) (FileConfig, error) {
 	_, cPath := Paths(path)
+	cfg, _, err := readConfig(cPath)
+	return cfg, err
+}
+
+// readConfig reads and validates the configuration at cPath, returning
+// its bytes too.
+func readConfig(cPath string) (FileConfig, []byte, error) {
 	var cfg FileConfig
-	data, err := os.ReadFile(cPath)
+	data, err := safefile.ReadFile(cPath, safefile.MaxAdapterJSON, "an adapter configuration")
 	if err != nil {
-		return cfg, fmt.Errorf("adapter: %w", err)
+		return cfg, nil, fmt.Errorf("adapter: %w", err)
+	}
+	cfg, err = parseConfig(data)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("adapter: %s: %w", cPath, err)
+	}
+	return cfg, data, nil
+}
+
+// parseConfig decodes and validates a configuration.
+func parseConfig(data []byte) (FileConfig, error) {
+	var cfg FileConfig
+	var head struct {
+		Format        string `json:"format"`
+		FormatVersion int    `json:"format_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return cfg, fmt.Errorf("not a petl adapter configuration: %w", err)
+	}
+	if head.Format != FormatName {
+		return cfg, fmt.Errorf("format %q, want %q: not a petl adapter configuration", head.Format, FormatName)
+	}
+	if head.FormatVersion < 1 || head.FormatVersion > FormatVersion {
+		return cfg, fmt.Errorf("format version %d; this petl reads versions 1 to %d", head.FormatVersion, FormatVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("adapter: %s is not a petl adapter configuration: %w", cPath, err)
+		return cfg, fmt.Errorf("not a petl adapter configuration: %w", err)
 	}
-	if cfg.Format != FormatName {
-		return cfg, fmt.Errorf("adapter: %s has format %q, want %q", cPath, cfg.Format, FormatName)
+	if dec.More() {
+		return cfg, fmt.Errorf("not a petl adapter configuration: data after the JSON object")
 	}
-	if cfg.FormatVersion != FormatVersion {
-		return cfg, fmt.Errorf("adapter: %s has format version %d; this petl reads version %d", cPath, cfg.FormatVersion, FormatVersion)
-	}
-	if err := cfg.Plan().Validate(cfg.Base.Config.NumLayers); err != nil {
-		return cfg, fmt.Errorf("adapter: %s: %w", cPath, err)
-	}
-	if cfg.NumLabels() < 1 {
-		return cfg, fmt.Errorf("adapter: %s has no labels", cPath)
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
 
-// Read reads the adapter at path (see Paths): its configuration and its
-// weights, checking that they belong together (the weights file's SHA-256
-// and tensor names are the ones the configuration records) and that every
-// value is finite.
+// readAttempts is how often Read reads a pair that concurrent saves keep
+// changing under it before giving up.
+const readAttempts = 10
+
+// Read reads the adapter at path (see Paths): its configuration, validated
+// (FileConfig.Validate), and the weights file it names: a regular file in
+// the same folder (a name with a path, or a symbolic link out of the
+// folder, is refused), no larger than the tensors the configuration
+// implies, whose SHA-256 is the one recorded, holding exactly those
+// tensors with their shapes, every value finite. A pair that a concurrent
+// Save is replacing is read again, so Read returns the old adapter or the
+// new one.
 func Read(path string) (*File, error) {
-	cfg, err := ReadConfig(path)
-	if err != nil {
-		return nil, err
-	}
 	_, cPath := Paths(path)
-	wPath := filepath.Join(filepath.Dir(cPath), cfg.Weights)
-	data, err := os.ReadFile(wPath)
+	var err error
+	for i := range readAttempts {
+		if i > 0 {
+			time.Sleep(time.Duration(i) * time.Millisecond)
+		}
+		var cfg FileConfig
+		var raw []byte
+		cfg, raw, err = readConfig(cPath)
+		if err != nil {
+			return nil, err
+		}
+		var f *File
+		f, err = readWeights(cPath, cfg)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errTorn) {
+			return nil, err
+		}
+		// The configuration may have been replaced by a save meanwhile:
+		// if so, read the new pair.
+		now, rerr := safefile.ReadFile(cPath, safefile.MaxAdapterJSON, "an adapter configuration")
+		if rerr != nil || bytes.Equal(now, raw) {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// errTorn marks a weights file whose SHA-256 is not the recorded one.
+var errTorn = errors.New("torn pair")
+
+// readWeights reads and checks the weights that cfg, read from cPath,
+// names.
+func readWeights(cPath string, cfg FileConfig) (*File, error) {
+	want, err := cfg.ExpectedTensors()
+	if err != nil {
+		return nil, fmt.Errorf("adapter: %s: %w", cPath, err)
+	}
+	dir := filepath.Dir(cPath)
+	wPath := filepath.Join(dir, cfg.Weights)
+	data, err := safefile.ReadFileIn(dir, cfg.Weights, cfg.weightsLimit(want), "adapter weights")
 	if err != nil {
 		return nil, fmt.Errorf("adapter: weights of %s: %w", cPath, err)
 	}
 	sum := sha256.Sum256(data)
-	data = nil
 	if got := hex.EncodeToString(sum[:]); got != cfg.WeightsSHA256 {
-		return nil, fmt.Errorf("adapter: %s does not belong to %s (its SHA-256 is %s, the configuration says %s): the pair was torn by an interrupted write or mixed from two runs",
-			wPath, cPath, got, cfg.WeightsSHA256)
+		return nil, fmt.Errorf("adapter: %s does not belong to %s (its SHA-256 is not the %s the configuration records): the pair was torn by an interrupted write or mixed from two runs: %w",
+			wPath, cPath, cfg.WeightsSHA256, errTorn)
 	}
-	sf, err := safetensors.Open(wPath)
+	sf, err := safetensors.Parse(wPath, data)
 	if err != nil {
 		return nil, fmt.Errorf("adapter: %w", err)
 	}
-	defer sf.Close()
+	if err := checkSettings(&cfg, sf.Metadata()); err != nil {
+		return nil, fmt.Errorf("adapter: %s: %w", cPath, err)
+	}
 	f := &File{Config: cfg, Path: cPath, Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
 	names := sf.Names()
-	slices.Sort(names)
 	if !slices.Equal(names, cfg.Tensors) {
 		return nil, fmt.Errorf("adapter: %s holds tensors %q, its configuration lists %q", wPath, names, cfg.Tensors)
 	}
-	for _, name := range names {
-		info, _ := sf.Info(name)
-		v, err := sf.Float32(name)
+	for _, t := range want {
+		info, _ := sf.Info(t.Name)
+		if !slices.Equal(info.Shape, t.Shape) {
+			return nil, fmt.Errorf("adapter: %s: tensor %q has shape %v, method %s on the recorded base trains %v", wPath, t.Name, info.Shape, cfg.Method, t.Shape)
+		}
+		v, err := sf.Float32(t.Name)
 		if err != nil {
 			return nil, fmt.Errorf("adapter: %s: %w", wPath, err)
 		}
-		v = slices.Clone(v)
 		for i, x := range v {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return nil, fmt.Errorf("adapter: %s: tensor %q holds %v at index %d", wPath, name, x, i)
+				return nil, fmt.Errorf("adapter: %s: tensor %q holds %v at index %d", wPath, t.Name, x, i)
 			}
 		}
-		f.Tensors[name], f.Shapes[name] = v, slices.Clone(info.Shape)
+		f.Tensors[t.Name], f.Shapes[t.Name] = v, slices.Clone(info.Shape)
 	}
 	return f, nil
 }
 
 // Apply puts the adapter onto m, a base model, and returns the setup. The
 // base must be the one the adapter was trained on: a different fingerprint
-// is an error naming both. fingerprint is the base's (bert.Checkpoint.
-// Fingerprint or ModelFingerprint). m gets a head of the adapter's labels
-// and, for MethodAdapter, its adapters; every tensor of the file replaces
-// the parameter of that name. With train set the trained parameters stay
+// is an error naming both. fingerprint is the base's (its Base.Fingerprint:
+// see Identify; or bert.Checkpoint.Fingerprint or ModelFingerprint for an
+// adapter that records the weights alone). m must have the architecture
+// the adapter records. m gets a head of the adapter's labels and, for
+// MethodAdapter, its adapters; every tensor of the file replaces the
+// parameter of that name. With train set the trained parameters stay
 // trainable (to continue training); otherwise everything is frozen, for
 // inference.
 func (f *File) Apply(m *bert.Model, fingerprint string, train bool) (*Setup, error) {
+	return f.ApplyTo(m, Base{Fingerprint: fingerprint}, train)
+}
+
+// ApplyTo is Apply with the base's whole identity (Identify), so that a
+// mismatch says what differs: the weights, or only the vocabulary; and, for
+// an adapter that records its base by the weights alone (written before
+// the vocabulary was part of a base's identity), how to proceed.
+func (f *File) ApplyTo(m *bert.Model, base Base, train bool) (*Setup, error) {
 	cfg := &f.Config
-	if fingerprint != cfg.Base.Fingerprint {
-		base := cfg.Base.Name
-		if base == "" {
-			base = "unnamed"
+	if base.Fingerprint != cfg.Base.Fingerprint {
+		return nil, f.baseMismatch(base)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("adapter: %s: %w", f.Path, err)
+	}
+	if d := sameArchitecture(cfg.Base.Config, m.Config); d != "" {
+		return nil, fmt.Errorf("adapter: %s records a base of %s", f.Path, d)
+	}
+	want, err := cfg.ExpectedTensors()
+	if err != nil {
+		return nil, fmt.Errorf("adapter: %s: %w", f.Path, err)
+	}
+	for _, t := range want {
+		if !slices.Equal(f.Shapes[t.Name], t.Shape) || len(f.Tensors[t.Name]) != numel(t.Shape) {
+			return nil, fmt.Errorf("adapter: %s: tensor %q has shape %v (%d values), method %s trains %v", f.Path, t.Name, f.Shapes[t.Name], len(f.Tensors[t.Name]), cfg.Method, t.Shape)
 		}
-		return nil, fmt.Errorf("adapter: %s was trained on base model %s (fingerprint %s), but the base model given has fingerprint %s: use the base it was trained on",
-			f.Path, base, cfg.Base.Fingerprint, fingerprint)
 	}
 	m.InitClassifier(cfg.NumLabels(), 0)
 	s, err := Prepare(m, cfg.Plan(), 0)
@@ -306,6 +393,28 @@ func (f *File) Apply(m *bert.Model, fingerprint string, train bool) (*Setup, err
 		}
 	}
 	return s, nil
+}
+
+// baseMismatch explains why the adapter refuses the base given.
+func (f *File) baseMismatch(given Base) error {
+	rec := f.Config.Base
+	name := rec.Name
+	if name == "" {
+		name = "unnamed"
+	}
+	oldForm := !strings.HasPrefix(rec.Fingerprint, bert.BaseFingerprintPrefix)
+	switch {
+	case oldForm && given.WeightsFingerprint != "" && given.WeightsFingerprint == rec.Fingerprint:
+		return fmt.Errorf("adapter: %s records its base model %s by the weights alone (fingerprint %s; written before a base's identity covered its vocabulary). "+
+			"The base given has those weights, but whether its vocabulary (%d tokens, %s) is the one the adapter was trained with cannot be told from the file. "+
+			"If it is, record it: set \"fingerprint\" under \"base\" in %s to %q (the weights file stays as it is; adapter.Rebase does this); if not, use the vocabulary it was trained with",
+			f.Path, name, rec.Fingerprint, given.VocabTokens, given.VocabFingerprint, f.Path, given.Fingerprint)
+	case rec.WeightsFingerprint != "" && rec.WeightsFingerprint == given.WeightsFingerprint:
+		return fmt.Errorf("adapter: %s was trained on base model %s (fingerprint %s) with another vocabulary: it had %d tokens (%s), the base given has %d (%s), so the same text would become other token ids: use the vocabulary it was trained with",
+			f.Path, name, rec.Fingerprint, rec.VocabTokens, rec.VocabFingerprint, given.VocabTokens, given.VocabFingerprint)
+	}
+	return fmt.Errorf("adapter: %s was trained on base model %s (fingerprint %s), but the base model given has fingerprint %s: use the base it was trained on",
+		f.Path, name, rec.Fingerprint, given.Fingerprint)
 }
 
 // ModelFingerprint is the fingerprint of m's base weights: bert.Fingerprint

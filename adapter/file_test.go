@@ -271,7 +271,7 @@ func TestReadRejects(t *testing.T) {
 	require.ErrorContains(t, err, "format")
 	edit(func(o map[string]any) { o["tensors"] = []string{"classifier.bias"} })
 	_, err = Read(b)
-	require.ErrorContains(t, err, "configuration lists")
+	require.ErrorContains(t, err, "trains 16 tensors, the list has 1")
 	edit(func(o map[string]any) { o["weights"] = "missing.safetensors" })
 	_, err = Read(b)
 	require.ErrorIs(t, err, os.ErrNotExist)

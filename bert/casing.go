@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/internal/safefile"
 )
 
 // TokenizerConfigFile is the name of the Hugging Face tokenizer settings
@@ -18,7 +18,7 @@ import (
 const TokenizerConfigFile = "tokenizer_config.json"
 
 // maxTokenizerConfig bounds the size of tokenizer_config.json petl reads.
-const maxTokenizerConfig = 1 << 20
+const maxTokenizerConfig = safefile.MaxJSON
 
 // Casing says whether a tokenizer lower-cases its input, and what decided
 // it.
@@ -44,27 +44,12 @@ func (c Casing) String() string {
 // an error.
 func ReadDoLowerCase(dir string) (lower, ok bool, err error) {
 	path := filepath.Join(dir, TokenizerConfigFile)
-	f, err := os.Open(path)
+	data, err := safefile.ReadFile(path, maxTokenizerConfig, TokenizerConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, false, nil
 	}
 	if err != nil {
-		return false, false, fmt.Errorf("%s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, false, fmt.Errorf("%s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return false, false, fmt.Errorf("%s: not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenizerConfig+1))
-	if err != nil {
-		return false, false, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxTokenizerConfig {
-		return false, false, fmt.Errorf("%s: larger than %d bytes", path, maxTokenizerConfig)
+		return false, false, err
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {

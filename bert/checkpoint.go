@@ -496,6 +496,24 @@ func Fingerprint(cfg Config, src TensorSource) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// BaseFingerprintPrefix starts every BaseFingerprint, telling it from the
+// weights-only form of Fingerprint ("sha256:...") that adapter files
+// written before it recorded.
+const BaseFingerprintPrefix = "v2:sha256:"
+
+// BaseFingerprint identifies a base as adapters depend on it: the weights
+// and architecture (weights, a Fingerprint) and the vocabulary that turns
+// text into ids (v; its Fingerprint). It is BaseFingerprintPrefix and the
+// hex SHA-256 of both, so it changes when any base weight, a config field
+// that changes the function, or any token of the vocabulary changes: an
+// adapter trained on one base refuses another that differs in any of
+// them (a truncated or reordered vocab.txt shifts every id silently).
+func BaseFingerprint(weights string, v *Vocab) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "petl bert base v2\nweights %s\nvocab %s %d\n", weights, v.Fingerprint(), v.Size())
+	return BaseFingerprintPrefix + hex.EncodeToString(h.Sum(nil))
+}
+
 // ckptNumel is the number of elements of a shape.
 func ckptNumel(shape []int) int {
 	n := 1
@@ -523,6 +541,20 @@ func ckptHashFloats(h hash.Hash, v []float32) {
 		h.Write(buf[:4*n])
 		v = v[n:]
 	}
+}
+
+// Check reports whether the weights file is still the file opened
+// (safetensors.File.Check): not truncated nor rewritten in place since.
+// The error names the file and wraps safetensors.ErrChanged. Cheap enough
+// to call before and after every forward pass.
+func (c *Checkpoint) Check() error {
+	if c.closed {
+		return fmt.Errorf("bert: checkpoint %s is closed", c.dir)
+	}
+	if err := c.file.Check(); err != nil {
+		return fmt.Errorf("bert: checkpoint %s: %w", c.dir, err)
+	}
+	return nil
 }
 
 // Close unmaps the weights. Every slice returned by Tensor becomes invalid:

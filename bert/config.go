@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/internal/safefile"
 )
 
 // Config is the architecture of a BERT model, read from a Hugging Face
@@ -157,10 +157,10 @@ func ParseConfig(data []byte) (Config, error) {
 	return c, nil
 }
 
-// LoadConfig reads and validates the config.json at path. Errors name the
-// file.
+// LoadConfig reads and validates the config.json at path, a regular file
+// of at most 1 MiB (safefile.MaxJSON). Errors name the file.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxJSON, "config.json")
 	if err != nil {
 		return Config{}, fmt.Errorf("bert: reading config: %w", err)
 	}

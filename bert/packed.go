@@ -243,6 +243,18 @@ func (m *Model) PackedWeights() []string {
 	return names
 }
 
+// CheckPacked reports whether the file of packed weights, when the model
+// has one mapped, is still the file opened (safetensors.File.Check); nil
+// when the weights are not packed into a file.
+func (m *Model) CheckPacked() error {
+	if f := m.packFile; f != nil {
+		if err := f.Check(); err != nil {
+			return fmt.Errorf("bert: packed weights: %w", err)
+		}
+	}
+	return nil
+}
+
 // Unpack drops the packed weights of PackWeights (forward passes pack
 // again on every call) and closes their file. Nothing may run a forward
 // pass on the model meanwhile.

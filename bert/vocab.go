@@ -2,11 +2,15 @@ package bert
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/petl-go/petl/internal/safefile"
 )
 
 // Special token spellings of BERT WordPiece vocabularies. LoadVocab requires
@@ -40,9 +44,11 @@ type Vocab struct {
 // BERT layout: UTF-8, one token per line, the line number (from 0) being the
 // id. A trailing "\r" on a line is dropped. It fails, naming the file and the
 // line, when the file is missing or empty, a line is empty or not UTF-8, a
-// token appears twice, or one of [PAD], [UNK], [CLS], [SEP], [MASK] is absent.
+// token appears twice, or one of [PAD], [UNK], [CLS], [SEP], [MASK] is absent;
+// and, before reading anything, when path is not a regular file (a named
+// pipe, a device) or is larger than 16 MiB (safefile.MaxVocab).
 func LoadVocab(path string) (*Vocab, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxVocab, "a vocabulary")
 	if err != nil {
 		return nil, fmt.Errorf("bert: reading vocabulary: %w", err)
 	}
@@ -119,6 +125,23 @@ func buildVocab(tokens []string) (*Vocab, error) {
 		*s.id = id
 	}
 	return v, nil
+}
+
+// Fingerprint identifies the vocabulary: "sha256:" and the hex SHA-256 of
+// its tokens in id order, each preceded by its length in bytes (a
+// uvarint). It changes when any token, the order or the count changes, and
+// does not depend on how the file ended its lines. Part of a base's
+// identity (BaseFingerprint): the same weights read with another
+// vocabulary compute another function of the text.
+func (v *Vocab) Fingerprint() string {
+	h := sha256.New()
+	h.Write([]byte("petl vocab v1\n"))
+	var n [binary.MaxVarintLen64]byte
+	for _, t := range v.tokens {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(t)))])
+		h.Write([]byte(t))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Size returns the number of tokens (the embedding table's row count).

@@ -98,7 +98,7 @@ type tensor struct {
 //
 // Every error names the file and, where one is at fault, the tensor.
 func Open(path string) (*File, error) {
-	osf, sz, err := safefile.Open(path, -1, "safetensors file")
+	osf, sz, err := safefile.Open(path, -1, "a safetensors file")
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}

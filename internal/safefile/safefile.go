@@ -44,7 +44,7 @@ var ErrTooLarge = errors.New("file too large")
 // Open opens the regular file at path for reading without blocking (a
 // named pipe is refused, not waited on) and returns it with its size,
 // which is at most max (max < 0: no limit). what says what the file is,
-// for messages ("config.json", "vocabulary"); errors name the path.
+// for messages ("config.json", "the vocabulary"); errors name the path.
 func Open(path string, max int64, what string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
 	if err != nil {
@@ -65,10 +65,10 @@ func check(f *os.File, path string, max int64, what string) (int64, error) {
 		return 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return 0, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s): a %s must be a file", ErrNotRegular, Kind(st.Mode()), what)}
+		return 0, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (a %s): %s must be a regular file", ErrNotRegular, Kind(st.Mode()), what)}
 	}
 	if max >= 0 && st.Size() > max {
-		return 0, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %d bytes, more than the %d a %s may have", ErrTooLarge, st.Size(), max, what)}
+		return 0, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %d bytes, more than the %d allowed for %s", ErrTooLarge, st.Size(), max, what)}
 	}
 	return st.Size(), nil
 }
@@ -119,7 +119,7 @@ func readAll(f *os.File, path string, size, max int64, what string) ([]byte, err
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
 	if int64(len(buf)) > max {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: grew past the %d bytes a %s may have while being read", ErrTooLarge, max, what)}
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: grew past the %d bytes allowed for %s while being read", ErrTooLarge, max, what)}
 	}
 	return buf, nil
 }
