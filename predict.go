@@ -148,6 +148,8 @@ func (b *Base) PredictMixed(ctx context.Context, reqs []Request) ([]Prediction, 
 // Run computes the predictions of encoded requests in one forward pass,
 // whatever their tasks, into out (len(out) = len(encs)). It is what a
 // batching server calls; the caller bounds the batch (tokens, requests).
+// A mapped base file truncated or rewritten in place since Open makes it
+// an error naming the file (Base.Guard), never a crash nor other results.
 func (b *Base) Run(encs []Encoded, out []Prediction) error {
 	if len(out) != len(encs) {
 		return fmt.Errorf("petl: Run with %d requests and %d outputs", len(encs), len(out))
@@ -166,7 +168,7 @@ func (b *Base) Run(encs []Encoded, out []Prediction) error {
 		r = &runner{}
 	}
 	defer b.runners.Put(r)
-	return r.run(b, encs, out)
+	return b.Guard(func() error { return r.run(b, encs, out) })
 }
 
 // runner holds the buffers of forward passes, reused through Base.runners.

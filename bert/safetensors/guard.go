@@ -64,8 +64,8 @@ func Guard(fn func() error) (err error) {
 		}
 		if fe, ok := r.(interface{ Addr() uintptr }); ok {
 			if f, off, ok := mappedAt(fe.Addr()); ok {
-				err = fmt.Errorf("safetensors: %s: reading offset %d of the mapped file faulted (%v): it was truncated while open: %w: %s",
-					f.path, off, r, ErrChanged, changedAdvice)
+				err = fmt.Errorf("safetensors: %s: %w: reading it at offset %d faulted, it was truncated; %s",
+					f.path, ErrChanged, off, changedAdvice)
 				return
 			}
 		}

@@ -65,7 +65,7 @@ func TestCheckTruncated(t *testing.T) {
 	err = f.Check()
 	require.ErrorIs(t, err, ErrChanged)
 	require.ErrorContains(t, err, path)
-	require.ErrorContains(t, err, "rename")
+	require.ErrorContains(t, err, "renaming it over the old")
 
 	var sum float32
 	err = Guard(func() error {
