@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/petl-go/petl/internal/safefile"
 )
 
 // EnvData is the environment variable naming the data directory when no
@@ -167,25 +169,37 @@ func Load(spec *Spec, dataDir, split string, opt Options) (*Dataset, error) {
 		spec.Name, split, err, EnvData, where)
 }
 
+// MaxFile bounds the TSV data petl reads in one file or stream (GLUE's
+// largest, MNLI's train.tsv, is 93 MB).
+const MaxFile = 1 << 30
+
 // ReadFile reads one TSV file of the task: labelled (train/dev layout)
-// unless opt.Unlabelled.
+// unless opt.Unlabelled. path must be a regular file of at most MaxFile
+// bytes: a named pipe or a device is an error at once (read a stream with
+// Read).
 func ReadFile(spec *Spec, path string, opt Options) (*Dataset, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxFile, "a data file")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("task %s: %w (GLUE data can be passed with --data DIR or $%s)", spec.Name, err, EnvData)
+		}
+		if errors.Is(err, safefile.ErrNotRegular) {
+			return nil, fmt.Errorf("task %s: %w (to read a stream, give it on standard input)", spec.Name, err)
 		}
 		return nil, fmt.Errorf("task %s: %w", spec.Name, err)
 	}
 	return parse(spec, data, path, opt)
 }
 
-// Read reads a TSV stream of the task (e.g. standard input); name is used in
-// messages.
+// Read reads a TSV stream of the task (e.g. standard input), of at most
+// MaxFile bytes; name is used in messages.
 func Read(spec *Spec, r io.Reader, name string, opt Options) (*Dataset, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("task %s: reading %s: %w", spec.Name, name, err)
+	}
+	if len(data) > MaxFile {
+		return nil, fmt.Errorf("task %s: %s: more than %d bytes of data: %w", spec.Name, name, MaxFile, safefile.ErrTooLarge)
 	}
 	return parse(spec, data, name, opt)
 }
