@@ -146,7 +146,7 @@ func adapterBase(f *adapter.File) (string, error) {
 	}
 	fp := ck.Fingerprint()
 	ck.Close()
-	if fp != b.Fingerprint {
+	if !b.SameWeights(fp) {
 		return "", fmt.Errorf("adapter %s was trained on base model %q (fingerprint %s), which is not here, and the default model %s is another: pass --model DIR",
 			f.Path, b.Name, b.Fingerprint, dir)
 	}
