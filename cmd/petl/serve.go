@@ -188,7 +188,11 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 	if len(info.Tasks) > 0 {
 		tasks = strings.Join(info.Tasks, ", ")
 	}
-	batching := fmt.Sprintf("batches of up to %d tokens, %d inputs, %v wait", srv.Options().MaxBatchTokens, srv.Options().MaxBatchRequests, srv.Options().MaxWait)
+	waitText := "no wait"
+	if w := srv.Options().MaxWait; w > 0 {
+		waitText = w.String() + " wait"
+	}
+	batching := fmt.Sprintf("batches of up to %d tokens, %d inputs, %s", srv.Options().MaxBatchTokens, srv.Options().MaxBatchRequests, waitText)
 	if !info.Batching {
 		batching = "no batching"
 	}

@@ -76,7 +76,7 @@ func TestServeCommand(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("petl serve stopped: %v\n%s", err, logs.String())
 	}
-	assert.Regexp(t, `petl serve: .*listening on http://127\.0\.0\.1:\d+: tasks mrpc, sst2; model .*petl-bert-tiny; kernels \w+, \d+ threads; batches of up to 8192 tokens, 128 inputs, 2ms wait`, logs.String())
+	assert.Regexp(t, `petl serve: .*listening on http://127\.0\.0\.1:\d+: tasks mrpc, sst2; model .*petl-bert-tiny; kernels \w+, \d+ threads; batches of up to 8192 tokens, 128 inputs, no wait`, logs.String())
 
 	// The answers are the direct predictions of the same adapters.
 	base, err := petl.Open(repoPath("models", "petl-bert-tiny"), petl.Options{Pack: "off"})
