@@ -403,8 +403,8 @@ func (b *Base) Add(name string, f *adapter.File) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Config.MaxLen < 2 || f.Config.MaxLen > b.model.Config.MaxPositions {
-		return nil, fmt.Errorf("adapter %s: max_len %d is outside 2..%d (the base's positions)", f.Path, f.Config.MaxLen, b.model.Config.MaxPositions)
+	if f.Config.MaxLen < minMaxLen || f.Config.MaxLen > b.model.Config.MaxPositions {
+		return nil, fmt.Errorf("adapter %s: max_len %d is outside %d..%d (the base's positions)", f.Path, f.Config.MaxLen, minMaxLen, b.model.Config.MaxPositions)
 	}
 	view := b.model.View()
 	if _, err := f.ApplyTo(view, b.ident, false); err != nil {
@@ -503,12 +503,17 @@ func (t *Task) Tokenizer() *bert.Tokenizer { return t.tok }
 // must not be changed.
 func (t *Task) Model() *bert.Model { return t.model }
 
+// minMaxLen is the shortest encoding a task takes: [CLS] a [SEP], or for a
+// pair [CLS] a [SEP] [SEP] (shorter ones cannot hold the special tokens,
+// or hold no text).
+const minMaxLen = 3
+
 // WithMaxLen returns the task truncating inputs to n wordpieces instead
-// (2 to the base's positions), sharing everything else; it is not added to
+// (3 to the base's positions), sharing everything else; it is not added to
 // the base.
 func (t *Task) WithMaxLen(n int) (*Task, error) {
-	if n < 2 || n > t.base.model.Config.MaxPositions {
-		return nil, fmt.Errorf("max length %d: want 2 to %d (the base's positions)", n, t.base.model.Config.MaxPositions)
+	if n < minMaxLen || n > t.base.model.Config.MaxPositions {
+		return nil, fmt.Errorf("max length %d: want %d to %d (the base's positions)", n, minMaxLen, t.base.model.Config.MaxPositions)
 	}
 	c := *t
 	c.maxLen = n

@@ -295,6 +295,12 @@ func readWeights(cPath string, cfg FileConfig) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("adapter: weights of %s: %w", cPath, err)
 	}
+	return parseWeights(cPath, wPath, cfg, want, data)
+}
+
+// parseWeights checks the bytes data of the weights file wPath against
+// cfg, read from cPath, whose tensors are want.
+func parseWeights(cPath, wPath string, cfg FileConfig, want []bert.ExpectedTensor, data []byte) (*File, error) {
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); got != cfg.WeightsSHA256 {
 		return nil, fmt.Errorf("adapter: %s does not belong to %s (its SHA-256 is not the %s the configuration records): the pair was torn by an interrupted write or mixed from two runs: %w",

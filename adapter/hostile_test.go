@@ -153,7 +153,8 @@ func TestReadRangeChecks(t *testing.T) {
 		{"no adapter object", func(o map[string]any) { delete(o, "adapter") }, "without an \"adapter\""},
 		{"method", func(o map[string]any) { o["method"] = "lora" }, "lora"},
 		{"top_layers", func(o map[string]any) { o["method"] = "top-k"; delete(o, "adapter"); o["top_layers"] = 99 }, "top_layers 99"},
-		{"max_len 1", func(o map[string]any) { o["max_len"] = 1 }, "max_len 1, want 2..32"},
+		{"max_len 1", func(o map[string]any) { o["max_len"] = 1 }, "max_len 1, want 3..32"},
+		{"max_len 2", func(o map[string]any) { o["max_len"] = 2 }, "max_len 2, want 3..32"},
 		{"max_len big", func(o map[string]any) { o["max_len"] = 100000 }, "max_len 100000"},
 		{"no labels", func(o map[string]any) { o["labels"] = []string{} }, "0 labels"},
 		{"many labels", func(o map[string]any) {

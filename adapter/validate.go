@@ -45,7 +45,7 @@ var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // placement and nonlinearity, an initial standard deviation in (0, 1],
 // top layers 0..layers); 1 to MaxLabels distinct, non-empty labels
 // without tabs, line breaks or NUL (none for regression); max_len
-// 2..max_position_embeddings; the base's fingerprints in a known form and
+// 3..max_position_embeddings; the base's fingerprints in a known form and
 // its vocabulary no larger than its embeddings; the weights' name a plain
 // file name ending in .safetensors and their SHA-256 in hex; the tensor
 // list exactly the tensors the method trains on that base; and
@@ -68,8 +68,8 @@ func (c *FileConfig) Validate() error {
 	if err := c.checkLabels(); err != nil {
 		return err
 	}
-	if c.MaxLen < 2 || c.MaxLen > bc.MaxPositions {
-		return fmt.Errorf("max_len %d, want 2..%d (the base's max_position_embeddings)", c.MaxLen, bc.MaxPositions)
+	if c.MaxLen < 3 || c.MaxLen > bc.MaxPositions {
+		return fmt.Errorf("max_len %d, want 3..%d ([CLS] a [SEP] or [CLS] a [SEP] b [SEP] within the base's max_position_embeddings)", c.MaxLen, bc.MaxPositions)
 	}
 	if err := c.checkStrings(); err != nil {
 		return err

@@ -51,6 +51,12 @@ func ReadDoLowerCase(dir string) (lower, ok bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
+	return parseDoLowerCase(path, data)
+}
+
+// parseDoLowerCase reads do_lower_case from the text of a
+// tokenizer_config.json (path is for messages).
+func parseDoLowerCase(path string, data []byte) (lower, ok bool, err error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return false, false, fmt.Errorf("%s: %w", path, err)

@@ -318,6 +318,12 @@ func parse(spec *Spec, data []byte, path string, opt Options) (*Dataset, error) 
 					}
 					continue
 				}
+				if lo, hi, ok := scoreRange(spec); ok && (s < lo || s > hi) {
+					if err := fail(lineNo, fmt.Errorf("%w: %v in column %d is outside %v..%v, the %s scale", ErrBadScore, v, cols.lab+1, lo, hi, spec.Name)); err != nil {
+						return nil, err
+					}
+					continue
+				}
 				ex.Score = float32(s)
 			case fromData:
 				if v == "" {
@@ -364,6 +370,16 @@ func parse(spec *Spec, data []byte, path string, opt Options) (*Dataset, error) 
 		ds.Labels = names
 	}
 	return ds, nil
+}
+
+// scoreRange is the scale of a regression task's scores, when it has one:
+// STS-B's similarity from 0 to 5 (a score outside it is a broken row, which
+// would otherwise show only as a diverging loss).
+func scoreRange(spec *Spec) (lo, hi float64, ok bool) {
+	if spec.Key == "stsb" {
+		return 0, 5, true
+	}
+	return 0, 0, false
 }
 
 // resolveColumns turns a layout's column references into field indices,
