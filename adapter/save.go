@@ -1,14 +1,11 @@
 package adapter
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -305,30 +302,11 @@ func refuseForeign(dir, cName, canon string) error {
 // weightsFormat reads the "format" metadata of the safetensors file at
 // path from its header alone.
 func weightsFormat(path string) (string, error) {
-	f, size, err := safefile.Open(path, -1, "a safetensors file")
+	md, err := safetensors.ReadMetadata(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	var n [8]byte
-	if _, err := io.ReadFull(f, n[:]); err != nil {
-		return "", fmt.Errorf("not a safetensors file: %w", err)
-	}
-	hlen := binary.LittleEndian.Uint64(n[:])
-	if hlen > 16<<20 || int64(hlen) > size-8 {
-		return "", fmt.Errorf("not a petl adapter's weights (header of %d bytes)", hlen)
-	}
-	header := make([]byte, hlen)
-	if _, err := io.ReadFull(f, header); err != nil {
-		return "", fmt.Errorf("not a safetensors file: %w", err)
-	}
-	var h struct {
-		Metadata map[string]string `json:"__metadata__"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(header)).Decode(&h); err != nil {
-		return "", fmt.Errorf("not a safetensors file: %w", err)
-	}
-	return h.Metadata["format"], nil
+	return md["format"], nil
 }
 
 // cleanTemps removes the temporary files of earlier saves of stem that

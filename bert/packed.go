@@ -85,8 +85,10 @@ func DefaultPackPath(key string) (string, error) {
 // read-only: if the file holds the packing of the weights identified by
 // key for the active variant, and a sample of every tensor agrees with the
 // weights, it is used as it is; if not (missing, for another variant or
-// key, damaged, or disagreeing), it is written anew, atomically, and mapped.
-// key must identify the weights (Checkpoint.Fingerprint does); a file whose
+// key, damaged but for its header, or disagreeing), it is written anew,
+// atomically, and mapped; but a file at path that is not a petl
+// packed-weights file (by its header) is never replaced: that is an
+// error. key must identify the weights (Checkpoint.Fingerprint does); a file whose
 // key matches but whose contents do not is caught only as far as the
 // sample reaches, so do not reuse a key for other weights. The mapping
 // stays until Unpack, and the model must not be used after Unpack has
@@ -121,6 +123,9 @@ func (m *Model) PackWeights(path, key string) (PackStats, error) {
 	}
 	f, pbs, why := m.openPacked(path, key, v)
 	if f == nil {
+		if err := notForeign(path); err != nil {
+			return st, err
+		}
 		st.Written, st.Why = true, why
 		if err := m.writePacked(path, key, v); err != nil {
 			return st, err
@@ -207,6 +212,23 @@ func (m *Model) openPacked(path, key string, v kernels.Variant) (*safetensors.Fi
 		return nil, nil, why
 	}
 	return f, pbs, ""
+}
+
+// notForeign refuses to replace a file at path that is not a petl packed
+// weights file (recognised by its header): a mistyped path must not
+// overwrite a model, a vocabulary or anything else.
+func notForeign(path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	md, err := safetensors.ReadMetadata(path)
+	if err != nil {
+		return fmt.Errorf("bert: not packing weights into %s: %w (it exists and is not a petl packed-weights file: choose another path, or remove it)", path, err)
+	}
+	if md["format"] != packFormat {
+		return fmt.Errorf("bert: not packing weights into %s: it exists and is not a petl packed-weights file (its format is %q): choose another path, or remove it", path, md["format"])
+	}
+	return nil
 }
 
 // writePacked writes the packing of m's dense weights for variant v to

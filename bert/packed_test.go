@@ -114,9 +114,6 @@ func TestPackWeights(t *testing.T) {
 		{"other variant", func() []byte {
 			return rewriteMetadata(t, data, map[string]string{"format": packFormat, "version": packVersion, "variant": "neon", "key": key})
 		}, key, "made for the neon kernels"},
-		{"other format", func() []byte {
-			return rewriteMetadata(t, data, map[string]string{"format": "pt"})
-		}, key, `format "pt"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +130,22 @@ func TestPackWeights(t *testing.T) {
 			require.NoError(t, err)
 			assert.False(t, st.Written, "the rewritten file is reused: %s", st.Why)
 		})
+	}
+
+	// Files that are not packed weights are never replaced (a mistyped
+	// --pack used to overwrite a model or any other file).
+	for name, file := range map[string][]byte{
+		"a model":   rewriteMetadata(t, data, map[string]string{"format": "pt"}),
+		"any file":  []byte("my notes\n"),
+		"no header": {},
+	} {
+		require.NoError(t, os.WriteFile(path, file, 0o644))
+		_, err := m.PackWeights(path, key)
+		require.ErrorContains(t, err, "not a petl packed-weights file", name)
+		require.ErrorContains(t, err, path, name)
+		after, rerr := os.ReadFile(path)
+		require.NoError(t, rerr)
+		require.Equal(t, file, after, "%s is unchanged", name)
 	}
 }
 

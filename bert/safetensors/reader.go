@@ -172,6 +172,45 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
+// ReadMetadata reads the "__metadata__" map of the safetensors file at
+// path from its header alone (nil when the header has none), without
+// validating or mapping the rest: to tell what a file is before
+// replacing it. path must be a regular file; a file that is not a
+// safetensors file is an error.
+func ReadMetadata(path string) (map[string]string, error) {
+	f, size, err := safefile.Open(path, -1, "a safetensors file")
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	defer f.Close()
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return nil, fmt.Errorf("safetensors: %s: not a safetensors file: %w", path, err)
+	}
+	hlen := binary.LittleEndian.Uint64(n[:])
+	if err := checkHeaderLen(hlen, uint64(size)); err != nil {
+		return nil, fmt.Errorf("safetensors: %s: not a safetensors file: %w", path, err)
+	}
+	header := make([]byte, hlen)
+	if _, err := io.ReadFull(f, header); err != nil {
+		return nil, fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	kvs, err := decodeObject(header)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %s: not a safetensors file: header: %w", path, err)
+	}
+	for _, kv := range kvs {
+		if kv.key == metadataKey {
+			md, err := decodeMetadata(kv.raw)
+			if err != nil {
+				return nil, fmt.Errorf("safetensors: %s: header: %s: %w", path, metadataKey, err)
+			}
+			return md, nil
+		}
+	}
+	return nil, nil
+}
+
 // Parse validates a safetensors file held in memory, data, as Open
 // validates a file; name is used in messages. The File's tensors are
 // views of data (F32 data that is 4-byte aligned) or copies; data must not
