@@ -116,6 +116,35 @@ func Save(path string, cfg FileConfig, params []*nn.Param) error {
 	return withLock(cPath, func() error { return commit(cPath, cfg, data) })
 }
 
+// CheckOutput checks, before any work, that an adapter can be saved at
+// path (see Paths): its folder exists and takes new files, and neither
+// STEM.json nor STEM.safetensors is a file that Save would refuse to
+// replace (one that is not a petl adapter's). A training run calls it
+// before its first step, so that a mistyped, missing or read-only output
+// is found at once rather than after the work (take TryLock too, to keep
+// other writers off while it runs).
+func CheckOutput(path string) error {
+	_, cPath := Paths(path)
+	dir, cName := filepath.Dir(cPath), filepath.Base(cPath)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("adapter: output %s: %w", cPath, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("adapter: output %s: %s is not a folder", cPath, dir)
+	}
+	if err := refuseForeign(dir, cName, strings.TrimSuffix(cName, ".json")+".safetensors"); err != nil {
+		return err
+	}
+	probe, err := os.CreateTemp(dir, "."+cName+".tmp*")
+	if err != nil {
+		return fmt.Errorf("adapter: output %s: the folder does not take new files: %w", cPath, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
+}
+
 // Rebase records base as the identity of the base model of the adapter
 // at path, rewriting only its configuration (one atomic commit, as Save;
 // the weights file and its SHA-256 stay as they are). It is how an

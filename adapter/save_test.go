@@ -362,3 +362,26 @@ func TestReadVersion1(t *testing.T) {
 	require.Equal(t, FormatVersion, got.FormatVersion)
 	require.Equal(t, "old.safetensors", got.Weights)
 }
+
+// TestCheckOutput checks the checks a run makes before its work: a
+// missing folder, a folder that takes no files, a file that is not an
+// adapter's.
+func TestCheckOutput(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, CheckOutput(filepath.Join(dir, "a")))
+	require.ErrorIs(t, CheckOutput(filepath.Join(dir, "missing", "a")), os.ErrNotExist)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("not an adapter"), 0o644))
+	require.ErrorContains(t, CheckOutput(filepath.Join(dir, "model")), "model.safetensors")
+	require.ErrorContains(t, CheckOutput(filepath.Join(dir, "model.safetensors", "a")), "not a folder")
+	cfg, params := seededAdapter(t, 1)
+	require.NoError(t, Save(filepath.Join(dir, "a"), cfg, params))
+	require.NoError(t, CheckOutput(filepath.Join(dir, "a")), "an adapter may be replaced")
+	if os.Getuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		require.NoError(t, os.Mkdir(ro, 0o555))
+		require.ErrorContains(t, CheckOutput(filepath.Join(ro, "a")), "does not take new files")
+	}
+	require.NoError(t, CheckLabels([]string{"neg", "pos"}))
+	require.ErrorContains(t, CheckLabels([]string{"a", "b\tc"}), "tab")
+	require.ErrorContains(t, CheckLabels(nil), "0 labels")
+}

@@ -169,11 +169,20 @@ func (c *FileConfig) checkLabels() error {
 		}
 		return nil
 	}
-	if len(c.Labels) < 1 || len(c.Labels) > MaxLabels {
-		return fmt.Errorf("%d labels, want 1..%d", len(c.Labels), MaxLabels)
+	return CheckLabels(c.Labels)
+}
+
+// CheckLabels checks class names as Validate (and so Save) does: 1 to
+// MaxLabels distinct names of at most 256 bytes of UTF-8, without tabs,
+// line breaks or NUL. A training run whose labels come from its data
+// checks them with it before its first step, rather than failing to save
+// after its last.
+func CheckLabels(labels []string) error {
+	if len(labels) < 1 || len(labels) > MaxLabels {
+		return fmt.Errorf("%d labels, want 1..%d", len(labels), MaxLabels)
 	}
-	seen := make(map[string]int, len(c.Labels))
-	for i, l := range c.Labels {
+	seen := make(map[string]int, len(labels))
+	for i, l := range labels {
 		if err := checkName(l); err != nil {
 			return fmt.Errorf("label %d %q: %w", i, abbrev(l), err)
 		}
