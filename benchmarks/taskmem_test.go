@@ -92,27 +92,24 @@ func heapInUse() float64 {
 // returns the trained and the base parameter counts.
 func writeBenchAdapter(b *testing.B, dir, path string) (trained, base int) {
 	b.Helper()
-	ck, err := bert.OpenCheckpoint(dir)
+	writeBenchVocab(b, filepath.Join(dir, "vocab.txt"), 30522)
+	fd, err := petl.Open(dir, petl.Options{Pack: "off"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ck.Close()
-	m, err := bert.New(ck.Config(), ck)
-	if err != nil {
-		b.Fatal(err)
-	}
+	defer fd.Close()
+	m := fd.NewModel()
 	m.InitClassifier(2, 1)
 	s, err := adapter.Prepare(m, adapter.Plan{Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: benchAdapterSize}}, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := adapter.FileConfig{Task: "sst2", TaskName: "SST-2", Labels: []string{"0", "1"}, MaxLen: 128, Lowercase: true,
-		Base: adapter.Base{Fingerprint: ck.Fingerprint(), Name: dir, Config: m.Config}, TrainedParams: s.Trained, BaseParams: s.Base}
+		Base: fd.Identity(), TrainedParams: s.Trained, BaseParams: s.Base}
 	c.SetPlan(s.Plan)
 	if err := adapter.Save(path, c, s.Trainable); err != nil {
 		b.Fatal(err)
 	}
-	writeBenchVocab(b, filepath.Join(dir, "vocab.txt"), m.Config.VocabSize)
 	return s.Trained, s.Base
 }
 
