@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,6 +181,14 @@ type workerTask interface {
 	run(w int)
 }
 
+// aborter is a workerTask whose workers may wait for each other (a
+// barrier): abort releases every wait, now and later, when a worker has
+// failed and will not arrive. The others finish their share on whatever the
+// failed one left (the call's results are not used: it panics).
+type aborter interface {
+	abort()
+}
+
 // runWorkers calls t.run(w) for every w in [0, workers) and returns when all
 // have returned. Worker 0 runs on the calling goroutine and every other worker
 // on a goroutine of its own, all at the same time, so workers may wait for
@@ -187,6 +196,15 @@ type workerTask interface {
 // callers keep it next to t so that nothing is allocated here. The goroutines
 // come from a pool that grows on demand and is never shrunk: a steady state of
 // calls starts no goroutines and does not allocate. Nested calls are safe.
+//
+// A memory fault in a worker (reading a memory-mapped file that another
+// program truncated: SIGBUS) is not fatal: every worker runs with
+// runtime/debug.SetPanicOnFault(true) and recovers a fault (catch), the
+// workers waiting for it are released (aborter), and once all have returned
+// runWorkers panics with the fault on the calling goroutine, where a guard
+// (safetensors.Guard, petl.Base.Guard) turns it into an error naming the
+// file. A panic on a goroutine other than the one that recovers it would
+// kill the process. Other panics are not recovered.
 func runWorkers(workers int, t workerTask, g *workerGroup) {
 	if workers <= 1 {
 		t.run(0)
@@ -196,8 +214,46 @@ func runWorkers(workers int, t workerTask, g *workerGroup) {
 	for w := 1; w < workers; w++ {
 		pool.submit(poolJob{t: t, w: w, g: g})
 	}
-	t.run(0)
+	catchOnCaller(t, g)
 	g.wait()
+	if g.faulted.Load() {
+		panic(g.takeFault())
+	}
+}
+
+// catch runs worker w of t on a goroutine that panics on memory faults
+// (runtime/debug.SetPanicOnFault); a fault is recorded in g, and t's other
+// workers released, instead of going on up the stack.
+func catch(t workerTask, w int, g *workerGroup) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !isFault(r) {
+				panic(r)
+			}
+			g.setFault(r)
+			if a, ok := t.(aborter); ok {
+				a.abort()
+			}
+		}
+	}()
+	t.run(w)
+}
+
+// catchOnCaller runs worker 0 of t on the calling goroutine as catch does,
+// restoring the goroutine's own SetPanicOnFault setting afterwards.
+func catchOnCaller(t workerTask, g *workerGroup) {
+	prev := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(prev)
+	catch(t, 0, g)
+}
+
+// isFault reports whether a recovered value is a memory fault at an
+// address (what SetPanicOnFault turns SIGBUS and SIGSEGV into), not a nil
+// dereference or another panic.
+func isFault(r any) bool {
+	_, isErr := r.(runtime.Error)
+	_, hasAddr := r.(interface{ Addr() uintptr })
+	return isErr && hasAddr
 }
 
 // spinFor is how long a goroutine that waits for other workers (or, in the
@@ -224,10 +280,36 @@ func spinUntil(done func() bool) bool {
 	}
 }
 
-// workerGroup counts the workers of one runWorkers call still running.
+// workerGroup counts the workers of one runWorkers call still running, and
+// holds the first memory fault one of them recovered.
 type workerGroup struct {
 	left atomic.Int32
 	wg   sync.WaitGroup
+
+	faulted atomic.Bool
+	mu      sync.Mutex
+	fault   any // under mu
+}
+
+// setFault records a worker's fault (the first one counts).
+func (g *workerGroup) setFault(r any) {
+	g.mu.Lock()
+	if g.fault == nil {
+		g.fault = r
+	}
+	g.mu.Unlock()
+	g.faulted.Store(true)
+}
+
+// takeFault returns the recorded fault and clears it (g is idle: its
+// workers have returned).
+func (g *workerGroup) takeFault() any {
+	g.mu.Lock()
+	r := g.fault
+	g.fault = nil
+	g.mu.Unlock()
+	g.faulted.Store(false)
+	return r
 }
 
 func (g *workerGroup) add(n int) {
@@ -282,10 +364,12 @@ func (p *workerPool) submit(j poolJob) {
 	}
 }
 
-// loop runs j, then serves jobs until the pool is full.
+// loop runs j, then serves jobs until the pool is full. Its goroutine
+// panics on memory faults, which catch recovers and hands to the caller.
 func (p *workerPool) loop(j poolJob) {
+	debug.SetPanicOnFault(true)
 	for {
-		j.t.run(j.w)
+		catch(j.t, j.w, j.g)
 		// Count this goroutine idle before signalling completion, so that a
 		// caller that returns from its wait and immediately submits again
 		// finds it idle instead of starting another goroutine.
@@ -315,11 +399,12 @@ func (p *workerPool) loop(j poolJob) {
 // barrier makes a fixed number of goroutines wait for each other; it can be
 // reused for any number of rounds.
 type barrier struct {
-	mu    sync.Mutex
-	cond  sync.Cond
-	n     int           // parties
-	count int           // arrived in this round, under mu
-	round atomic.Uint64 // rounds completed
+	mu     sync.Mutex
+	cond   sync.Cond
+	n      int           // parties
+	count  int           // arrived in this round, under mu
+	round  atomic.Uint64 // rounds completed
+	broken atomic.Bool   // abort was called: nobody waits any more
 }
 
 // reset prepares b for n parties; no goroutine may be waiting on it.
@@ -327,12 +412,24 @@ func (b *barrier) reset(n int) {
 	b.mu.Lock()
 	b.cond.L = &b.mu
 	b.n, b.count = n, 0
+	b.broken.Store(false)
 	b.mu.Unlock()
 }
 
-// wait blocks until all n parties have called wait in this round.
+// abort releases the parties waiting now, and makes every later wait
+// return at once until the next reset: a party has failed and will not
+// arrive.
+func (b *barrier) abort() {
+	b.mu.Lock()
+	b.broken.Store(true)
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+// wait blocks until all n parties have called wait in this round (or the
+// barrier was aborted).
 func (b *barrier) wait() {
-	if b.n <= 1 {
+	if b.n <= 1 || b.broken.Load() {
 		return
 	}
 	b.mu.Lock()
@@ -346,11 +443,11 @@ func (b *barrier) wait() {
 		return
 	}
 	b.mu.Unlock()
-	if spinUntil(func() bool { return b.round.Load() != r }) {
+	if spinUntil(func() bool { return b.round.Load() != r || b.broken.Load() }) {
 		return
 	}
 	b.mu.Lock()
-	for b.round.Load() == r {
+	for b.round.Load() == r && !b.broken.Load() {
 		b.cond.Wait()
 	}
 	b.mu.Unlock()

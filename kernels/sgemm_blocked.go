@@ -333,6 +333,10 @@ func split(n, workers, w int) (lo, hi int) {
 	return n * w / workers, n * (w + 1) / workers
 }
 
+// abort releases the workers waiting for a worker that failed (see
+// aborter).
+func (j *sgemmJob) abort() { j.bar.abort() }
+
 // run is worker w's share of the product.
 func (j *sgemmJob) run(w int) {
 	if j.packed != nil {
