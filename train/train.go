@@ -85,6 +85,12 @@ type Config struct {
 	// OnStep, if set, is called after every step with the step number
 	// (from 1) and its loss.
 	OnStep func(step int, loss float32)
+	// Guard, if set, runs every training step and every evaluation: the
+	// base's petl.Base.Guard, so that a memory-mapped base file truncated
+	// or rewritten under the run is an error naming the file (at the step
+	// it was found), never a crash nor an adapter trained on other
+	// weights.
+	Guard func(fn func() error) error
 }
 
 // Off, as Config.Warmup, means no warm-up, and as Config.MaxGradNorm no
@@ -225,6 +231,13 @@ type Trainer struct {
 	epochLossSum              float64
 	epochLossN                int
 
+	// guardStep is runGuarded bound once (a method value allocates), and
+	// stepIdx, stepLoss its argument and result: a step under Config.Guard
+	// allocates nothing.
+	guardStep func() error
+	stepIdx   []int
+	stepLoss  float32
+
 	// Reused buffers.
 	st      bert.State
 	evalSt  bert.State
@@ -338,7 +351,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 				return t.interrupt(err)
 			}
 			idx := batches[t.batchInEpoch]
-			loss, err := t.trainStep(idx)
+			loss, err := t.guardedStep(idx)
 			if err != nil {
 				return t.result(), t.diverged(err)
 			}
@@ -380,7 +393,11 @@ func (t *Trainer) endEpoch() error {
 	er := EpochResult{Epoch: t.epoch + 1, Step: t.step, MeanLoss: t.epochLossSum / float64(max(1, t.epochLossN))}
 	better := true
 	if t.dev.n() > 0 {
-		scores, _, err := t.evaluate()
+		var scores map[string]float64
+		err := t.guard(func() (err error) {
+			scores, _, err = t.evaluate()
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -564,6 +581,35 @@ func (m *meter) timing(now time.Time, step, total int) string {
 		s += ", ETA " + eta.Round(time.Second).String()
 	}
 	return s
+}
+
+// guard runs fn under Config.Guard, if set.
+func (t *Trainer) guard(fn func() error) error {
+	if t.cfg.Guard == nil {
+		return fn()
+	}
+	return t.cfg.Guard(fn)
+}
+
+// guardedStep is trainStep under Config.Guard, if set.
+func (t *Trainer) guardedStep(idx []int) (float32, error) {
+	if t.cfg.Guard == nil {
+		return t.trainStep(idx)
+	}
+	if t.guardStep == nil {
+		t.guardStep = t.runGuarded
+	}
+	t.stepIdx = idx
+	err := t.cfg.Guard(t.guardStep)
+	t.stepIdx = nil
+	return t.stepLoss, err
+}
+
+// runGuarded is trainStep(t.stepIdx), its loss in t.stepLoss.
+func (t *Trainer) runGuarded() error {
+	var err error
+	t.stepLoss, err = t.trainStep(t.stepIdx)
+	return err
 }
 
 // trainStep runs one forward, backward and update on the examples idx and
