@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/adapter"
@@ -119,6 +120,11 @@ func loadAdapted(model, vocab, lower, path, pack string) (*adaptedModel, error) 
 	t, err := b.Add(f.Config.Task, f)
 	if err != nil {
 		b.Close()
+		if !strings.HasPrefix(f.Config.Base.Fingerprint, bert.BaseFingerprintPrefix) && f.Config.Base.SameWeights(b.Identity().WeightsFingerprint) {
+			// An adapter of before the vocabulary was part of a base's
+			// identity, on its weights.
+			return nil, fmt.Errorf("%w\n(if this base's vocabulary is the one it was trained with, petl rebase --adapter %s records it)", err, path)
+		}
 		return nil, err
 	}
 	return &adaptedModel{front: b, task: t, file: f.Config, spec: t.Spec(), model: t.Model(), tok: t.Tokenizer(), close: b.Close}, nil

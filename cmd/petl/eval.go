@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
 )
@@ -39,20 +41,52 @@ func addAdaptedFlags(fs *flag.FlagSet, skipBadHelp string) *adaptedFlags {
 	}
 }
 
-// load sets the kernel threads and loads the adapted model the flags name.
-func (f *adaptedFlags) load() (*adaptedModel, error) {
+// loadContext sets the kernel threads and loads the adapted model the
+// flags name; a cancelled ctx stops the wait (opening a large model reads
+// all its weights once).
+func (f *adaptedFlags) loadContext(ctx context.Context) (*adaptedModel, error) {
 	if err := setThreads(*f.threads); err != nil {
 		return nil, err
 	}
-	return loadAdapted(*f.model, *f.vocab, *f.lower, *f.path, *f.pack)
+	return interruptible(ctx, func() (*adaptedModel, error) {
+		return loadAdapted(*f.model, *f.vocab, *f.lower, *f.path, *f.pack)
+	}, func(am *adaptedModel) { am.close() })
 }
 
-// maxLenFor returns --max-len, or the length am's adapter was trained with.
-func (f *adaptedFlags) maxLenFor(am *adaptedModel) int {
-	if *f.maxLen != 0 {
-		return *f.maxLen
+// inputs are the files am was read from, which no output may replace: the
+// base's checkpoint files and vocabulary, the adapter's files and the
+// packed weights given with --pack.
+func (f *adaptedFlags) inputs(am *adaptedModel) []inputFile {
+	var in []inputFile
+	vocab := *f.vocab
+	if d := am.front.Dir(); d != "" {
+		in = checkpointInputs(d)
+	} else if vocab == "" {
+		vocab = defaultVocab
 	}
-	return am.file.MaxLen
+	if vocab != "" {
+		in = append(in, inputFile{"the vocabulary", vocab})
+	}
+	in = append(in, adapterInputs(am.task.Path(), am.file.Weights)...)
+	if p := strings.TrimSpace(*f.pack); p != "" && p != "auto" && p != "off" {
+		in = append(in, inputFile{"the packed weights (--pack)", p})
+	}
+	return in
+}
+
+// scorePredictions scores predictions of the labelled ds with its task's
+// metrics.
+func scorePredictions(ds *task.Dataset, preds []petl.Prediction) map[string]float64 {
+	got := make([]float32, len(preds))
+	golds := make([]float32, len(ds.Examples))
+	for i, ex := range ds.Examples {
+		if ds.Task.Regression {
+			got[i], golds[i] = float32(preds[i].Score), ex.Score
+		} else {
+			got[i], golds[i] = float32(preds[i].Class), float32(ex.Label)
+		}
+	}
+	return task.Score(ds.Task, got, golds)
 }
 
 func runEval(ctx context.Context, args []string) error {
@@ -87,7 +121,7 @@ func runEval(ctx context.Context, args []string) error {
 			return usageError{err}
 		}
 	}
-	am, err := af.load()
+	am, err := af.loadContext(ctx)
 	if err != nil {
 		return err
 	}
@@ -98,11 +132,19 @@ func runEval(ctx context.Context, args []string) error {
 	if n := am.model.Config.MaxPositions; *af.maxLen > n {
 		return badFlag("--max-len %d is longer than the model's %d positions", *af.maxLen, n)
 	}
+	tk := am.task
+	if *af.maxLen != 0 {
+		if tk, err = tk.WithMaxLen(*af.maxLen); err != nil {
+			return badFlag("--max-len: %v", err)
+		}
+	}
 	dir, err := dataDir(*data)
 	if err != nil {
 		return err
 	}
-	ds, err := task.Load(am.spec, dir, *split, task.Options{SkipBad: *af.skipBad})
+	ds, err := interruptible(ctx, func() (*task.Dataset, error) {
+		return task.Load(am.spec, dir, *split, task.Options{SkipBad: *af.skipBad})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -115,10 +157,16 @@ func runEval(ctx context.Context, args []string) error {
 	if w := unk.Warning(am.spec.Name+" "+*split, am.tok.Lowercase()); w != "" {
 		fmt.Fprintln(errOut, w)
 	}
-	scores, _, err := train.Evaluate(am.model, am.tok, ds, af.maxLenFor(am), *af.batch)
+	// Through the front door, as predict: ctx is checked between forward
+	// passes, and every pass runs under the base's guard (a model file
+	// truncated or rewritten meanwhile is an error naming it). Examples
+	// are encoded as in training's dev evaluation, which the adapter's
+	// recorded dev scores come from: as pairs for a pair task.
+	preds, err := predictDataset(ctx, tk, ds, *af.batch, func(ex *task.Example) bool { return ds.Task.Pair || ex.B != "" })
 	if err != nil {
 		return err
 	}
+	scores := scorePredictions(ds, preds)
 	fmt.Printf("%s %s (%d examples): %s\n", am.spec.Name, *split, len(ds.Examples), task.FormatScores(am.spec, scores))
 	return nil
 }

@@ -45,6 +45,12 @@ writes it) to exactly the result of an uninterrupted one; a finished run removes
 unless --keep-checkpoint. --patience N stops after N evaluations without a better
 dev score.
 
+Before any work, train checks what it will write: an --out, --metrics or --checkpoint
+that names a file it reads (the model's, the vocabulary, the data) or an existing file
+that is not petl's of that kind is refused, and a second run writing the same --out is
+refused while the first holds it. Ctrl-C (SIGINT or SIGTERM) stops after the current
+step and writes the checkpoint; a second one quits at once.
+
 Progress goes to standard error: the share of [UNK] wordpieces in the data (with a
 warning above 1%, usually a casing mistake), a line every 10 seconds with the rate
 and the time left, a line per epoch and a summary. The result goes to standard
@@ -76,7 +82,11 @@ GLUE submission layout (index<TAB>prediction; --probs adds one probability colum
 class), or with --format jsonl one JSON object per input with the label, its score,
 every class's probability (the value, for a regression task), the wordpieces read and
 whether the input was truncated. Without --model the adapter goes onto the base it
-records (its folder, or the shipped model when the fingerprint is the shipped one's).`,
+records (its folder, or the shipped model when the fingerprint is the shipped one's).
+
+An --out that is the input, a file of the model or the adapter, or an existing file
+that is not a predictions file is refused before the input is read. A named pipe as
+--input is refused: give a stream on standard input.`,
 		examples: []string{
 			`echo "a gripping, funny film" | petl predict --adapter out/sst2`,
 			"petl predict --adapter out/sst2 --input ../shared/data/glue/SST-2/test.tsv --format jsonl --out sst2.jsonl",
@@ -90,7 +100,8 @@ every method of --methods (full fine-tuning, adapters of size 8, 64 and 256, the
 layers, layer norms and head, and baselines on a randomly initialised base) over a
 small learning-rate grid. It picks each method's setting on dev and writes a table
 like the paper's Table 1 (results.md) and figures (SVG) into --out. Finished runs are
-recorded in results.jsonl: after an interruption, the same command continues.`,
+recorded in results.jsonl: after an interruption, the same command continues. --out
+must be a new or empty folder, or a sweep's.`,
 		examples: []string{
 			"petl sweep --data ../shared/data/glue --out out/sweep",
 			"# two tasks, two methods, three seeds",
@@ -121,6 +132,24 @@ data types and how its weights are held in memory, then verifies that every tens
 the configuration implies is present with the right shape (exit status 1 if not).`,
 		examples: []string{
 			"petl inspect --model models/petl-bert-tiny",
+		},
+	},
+	"rebase": {
+		usage: "petl rebase --adapter FILE [--model DIR] [--vocab FILE]",
+		text: `Rebase updates an adapter written before a base's identity covered its vocabulary:
+such a file records its base by the weights' fingerprint alone (base.fingerprint
+"sha256:..."), and petl refuses to load it, since whether a base's vocab.txt is the
+one the adapter was trained with cannot be told from the file.
+
+If it is, rebase records the base's full fingerprint ("v2:sha256:...", over the
+weights, the config and the vocabulary) in the adapter's configuration, through an
+atomic replace under the adapter's lock; the weights file stays as it is. The base's
+weights must be the ones the adapter records. Give the vocabulary the adapter was
+trained with: a different one would shift every token id.`,
+		examples: []string{
+			"# an adapter trained on the shipped BERT-tiny with its own vocabulary",
+			"petl rebase --adapter out/sst2",
+			"petl rebase --adapter out/rte --model DIR --vocab DIR/vocab.txt",
 		},
 	},
 	"cpu": {

@@ -26,7 +26,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // helpCommands are the commands whose help these tests check. predict
 // parses its flags with flag.NewFlagSet's own usage until it moves to
 // newFlagSet and parseFlags; then it belongs here.
-var helpCommands = []string{"train", "eval", "predict", "sweep", "pretrain", "inspect", "cpu", "serve", "version", "help"}
+var helpCommands = []string{"train", "eval", "predict", "sweep", "pretrain", "inspect", "rebase", "cpu", "serve", "version", "help"}
 
 // TestCommandHelp: petl help CMD, petl CMD -h and petl CMD --help print the
 // same help on standard output (usage line, description, flags with their

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +20,24 @@ func init() {
 }
 
 func runInspect(ctx context.Context, args []string) error {
-	return inspect(os.Stdout, args)
+	return inspectContext(ctx, os.Stdout, args)
+}
+
+// inspectContext is inspect, stopped by ctx: the report is written to w
+// once complete (reading a large checkpoint's weights for the fingerprint
+// takes a while), or not at all when ctx is done first.
+func inspectContext(ctx context.Context, w io.Writer, args []string) error {
+	var buf bytes.Buffer
+	_, err := interruptible(ctx, func() (struct{}, error) {
+		return struct{}{}, inspect(&buf, args)
+	}, nil)
+	if ctx.Err() != nil && err == ctx.Err() {
+		return err
+	}
+	if _, werr := w.Write(buf.Bytes()); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // inspect opens the checkpoint named by --model, prints what it holds and
@@ -27,7 +46,8 @@ func runInspect(ctx context.Context, args []string) error {
 func inspect(w io.Writer, args []string) error {
 	fs := newFlagSet("inspect")
 	dir := fs.String("model", "", "checkpoint `directory` (config.json, model.safetensors)")
-	fingerprint := fs.Bool("fingerprint", true, "print the base model's fingerprint (reads every base weight once)")
+	vocab := fs.String("vocab", "", "vocabulary `file` of the base fingerprint (default: the checkpoint's vocab.txt)")
+	fingerprint := fs.Bool("fingerprint", true, "print the base model's fingerprints (reads every base weight once)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -129,7 +149,17 @@ func inspect(w io.Writer, args []string) error {
 	}
 	verr := c.Verify()
 	if *fingerprint && verr == nil {
-		fmt.Fprintf(tw, "fingerprint\t%s\n", c.Fingerprint())
+		fp := c.Fingerprint()
+		fmt.Fprintf(tw, "fingerprint\t%s (weights and config)\n", fp)
+		vpath := *vocab
+		if vpath == "" {
+			vpath = filepath.Join(*dir, "vocab.txt")
+		}
+		if v, err := bert.LoadVocab(vpath); err != nil {
+			fmt.Fprintf(tw, "base\tnone: %v\n", err)
+		} else {
+			fmt.Fprintf(tw, "base\t%s (with the vocabulary %s, %d tokens: what adapters record)\n", bert.BaseFingerprint(fp, v), vpath, v.Size())
+		}
 	}
 	if verr == nil {
 		fmt.Fprintf(tw, "verify\tok: every tensor the config implies is present with the right shape\n")

@@ -70,7 +70,8 @@ func TestInspect(t *testing.T) {
 	assert.Contains(t, s, "F32 41 tensors")
 	assert.Regexp(t, `(?m)^heads\s+classifier$`, s)
 	assert.Regexp(t, `(?m)^verify\s+ok`, s)
-	assert.Regexp(t, `fingerprint\s+sha256:[0-9a-f]{64}`, s)
+	assert.Regexp(t, `fingerprint\s+sha256:[0-9a-f]{64} \(weights and config\)`, s)
+	assert.Regexp(t, `(?m)^base\s+(none: .*vocab\.txt.*|v2:sha256:[0-9a-f]{64} .*)$`, s)
 	assert.Contains(t, s, "mapped read-only and shared: 41 of 41 float tensors are slices over the mapping")
 }
 

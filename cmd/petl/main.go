@@ -35,6 +35,13 @@ var errOut io.Writer = os.Stderr
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		// The first signal asks the command to stop (a training run
+		// writes its checkpoint first); a second one ends the process
+		// at once, as if petl did not catch signals.
+		stop()
+	}()
 	code := runMain(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -73,6 +80,9 @@ func runMain(ctx context.Context, args []string) int {
 		}
 		fmt.Fprintf(errOut, "petl %s: %v\nRun '%s' for usage.\n", name, err, topic)
 		return 2
+	case ctx.Err() != nil && err == ctx.Err():
+		fmt.Fprintf(errOut, "petl %s: interrupted\n", name)
+		return 1
 	default:
 		fmt.Fprintf(errOut, "petl %s: %v\n", name, err)
 		return 1

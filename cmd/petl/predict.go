@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/task"
 )
 
@@ -40,10 +42,15 @@ func runPredict(ctx context.Context, args []string) error {
 	if *af.batch <= 0 {
 		return badFlag("--batch %d: want a positive number", *af.batch)
 	}
-	if *af.maxLen < 0 || *af.maxLen == 1 {
-		return badFlag("--max-len %d: want 2 or more (0: the adapter's)", *af.maxLen)
+	if *af.maxLen < 0 || *af.maxLen == 1 || *af.maxLen == 2 {
+		return badFlag("--max-len %d: want 3 or more (0: the adapter's)", *af.maxLen)
 	}
-	am, err := af.load()
+	toFile := *out != "-" && *out != ""
+	fromStdin := *input == "-" || *input == ""
+	if toFile && !fromStdin && sameFile(*out, *input) {
+		return badFlag("--out %s is the --input file: choose another file", *out)
+	}
+	am, err := af.loadContext(ctx)
 	if err != nil {
 		return err
 	}
@@ -51,24 +58,31 @@ func runPredict(ctx context.Context, args []string) error {
 	tk := am.task
 	if *af.maxLen != 0 {
 		if tk, err = tk.WithMaxLen(*af.maxLen); err != nil {
-			return fmt.Errorf("--max-len: %w", err)
+			return badFlag("--max-len: %v", err)
+		}
+	}
+	if toFile {
+		// Before reading the input: nothing is predicted for an output
+		// that cannot be written.
+		inputs := append(af.inputs(am), inputFile{"the --input file", *input})
+		if fromStdin {
+			inputs = inputs[:len(inputs)-1]
+		}
+		if err := checkOutputFile("--out "+*out, *out, predictionsKind, inputs); err != nil {
+			return err
 		}
 	}
 
-	var ds *task.Dataset
-	switch {
-	case *input == "-" || *input == "":
-		ds, err = readLines(am.spec, os.Stdin, "stdin", *af.skipBad)
-	case *lines:
-		f, oerr := os.Open(*input)
-		if oerr != nil {
-			return oerr
+	ds, err := interruptible(ctx, func() (*task.Dataset, error) {
+		switch {
+		case fromStdin:
+			return readLines(am.spec, stdin, "stdin", *af.skipBad)
+		case *lines:
+			return readLinesFile(am.spec, *input, *af.skipBad)
+		default:
+			return task.ReadFile(am.spec, *input, task.Options{Unlabelled: true, SkipBad: *af.skipBad})
 		}
-		ds, err = readLines(am.spec, f, *input, *af.skipBad)
-		f.Close()
-	default:
-		ds, err = task.ReadFile(am.spec, *input, task.Options{Unlabelled: true, SkipBad: *af.skipBad})
-	}
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -76,8 +90,11 @@ func runPredict(ctx context.Context, args []string) error {
 	if len(ds.Examples) == 0 {
 		return fmt.Errorf("%s: no examples to predict", ds.Path)
 	}
-	preds, err := predictDataset(ctx, tk, ds, *af.batch)
+	preds, err := predictDataset(ctx, tk, ds, *af.batch, predictPair(tk))
 	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	write := func(w io.Writer) error {
@@ -86,7 +103,7 @@ func runPredict(ctx context.Context, args []string) error {
 		}
 		return writeTSV(w, tk, ds.Examples, preds, *probs)
 	}
-	if *out == "-" || *out == "" {
+	if !toFile {
 		return write(os.Stdout)
 	}
 	if err := safetensors.WriteAtomic(*out, write); err != nil {
@@ -96,17 +113,26 @@ func runPredict(ctx context.Context, args []string) error {
 	return nil
 }
 
+// predictPair says which examples predict runs as a pair: those with a
+// second text, and every one of a GLUE pair task.
+func predictPair(tk *petl.Task) func(ex *task.Example) bool {
+	return func(ex *task.Example) bool { return ex.B != "" || tk.Pair() && tk.Spec().GLUE }
+}
+
 // predictDataset predicts every example of ds with tk, batch examples at a
-// time, stopping when ctx is cancelled. An input the task cannot take is an
-// error naming its line.
-func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch int) ([]petl.Prediction, error) {
+// time (pair says which are pairs), stopping when ctx is cancelled (checked
+// between forward passes). Every pass runs under the base's guard
+// (petl.Base.Run): a model file changed meanwhile is an error naming it.
+// An input the task cannot take is an error naming its line.
+func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch int, pair func(ex *task.Example) bool) ([]petl.Prediction, error) {
 	preds := make([]petl.Prediction, 0, len(ds.Examples))
 	ins := make([]petl.Input, 0, batch)
 	for lo := 0; lo < len(ds.Examples); lo += batch {
 		hi := min(lo+batch, len(ds.Examples))
 		ins = ins[:0]
-		for i, ex := range ds.Examples[lo:hi] {
-			in := petl.Input{Text: ex.A, TextB: ex.B, Pair: ex.B != "" || tk.Pair() && tk.Spec().GLUE}
+		for i := range ds.Examples[lo:hi] {
+			ex := &ds.Examples[lo+i]
+			in := petl.Input{Text: ex.A, TextB: ex.B, Pair: pair(ex)}
 			if err := tk.Check(in); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", ds.Path, ds.Examples[lo+i].Line, err)
 			}
@@ -114,6 +140,9 @@ func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch 
 		}
 		p, err := tk.Predict(ctx, ins...)
 		if err != nil {
+			if ctx.Err() != nil && err == ctx.Err() {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%s: %w", ds.Path, err)
 		}
 		preds = append(preds, p...)
@@ -190,14 +219,31 @@ func writeJSONL(w io.Writer, tk *petl.Task, examples []task.Example, preds []pet
 	return bw.Flush()
 }
 
+// readLinesFile reads plain lines (readLines) from the regular file at
+// path, of at most task.MaxFile bytes: a named pipe or a device is an
+// error at once, saying to give a stream on standard input.
+func readLinesFile(spec *task.Spec, path string, skipBad bool) (*task.Dataset, error) {
+	f, _, err := safefile.Open(path, task.MaxFile, "an input file")
+	if err != nil {
+		if errors.Is(err, safefile.ErrNotRegular) {
+			return nil, fmt.Errorf("%w (to read a stream, give it on standard input: --input - < PATH)", err)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	return readLines(spec, f, path, skipBad)
+}
+
 // readLines reads examples from plain lines: one text per line, or for a
 // pair task two texts separated by a tab. Blank lines are skipped; an
 // example's ID is its 0-based index among the examples. A malformed line
 // (wrong number of fields, invalid UTF-8) is an error naming the line,
-// unless skipBad, which counts it instead.
+// unless skipBad, which counts it instead. At most task.MaxFile bytes are
+// read (more is an error), lines of at most 16 MiB.
 func readLines(spec *task.Spec, r io.Reader, name string, skipBad bool) (*task.Dataset, error) {
 	ds := &task.Dataset{Task: spec, Labels: spec.Labels, Path: name}
-	sc := bufio.NewScanner(r)
+	limited := &io.LimitedReader{R: r, N: task.MaxFile + 1}
+	sc := bufio.NewScanner(limited)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	want := 1
 	if spec.Pair {
@@ -242,6 +288,9 @@ func readLines(spec *task.Spec, r io.Reader, name string, skipBad bool) (*task.D
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if limited.N <= 0 {
+		return nil, fmt.Errorf("%s: more than %d bytes of input: %w", name, task.MaxFile, safefile.ErrTooLarge)
 	}
 	if len(ds.Examples) == 0 && ds.Skipped == 0 {
 		return nil, fmt.Errorf("%s: %w: no input lines", name, task.ErrEmpty)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/pretrain"
 )
 
@@ -92,6 +93,34 @@ func runPretrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The corpus is read whole: a regular file (a named pipe would block,
+	// a device never end).
+	if st, err := os.Stat(path); err != nil {
+		return fmt.Errorf("corpus: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("corpus %s: not a regular file (a %s): pass the corpus as a file", path, safefile.Kind(st.Mode()))
+	}
+	// The outputs, before any work.
+	inputs := []inputFile{{"the corpus (--corpus)", path}, {"the vocabulary (--vocab)", *vocab}}
+	if *initFrom != "" {
+		inputs = append(inputs, checkpointInputs(*initFrom)...)
+	}
+	for _, in := range inputs {
+		if sameFile(*out, in.path) {
+			return fmt.Errorf("--out %s is %s: pretrain writes checkpoint-N folders into a folder of its own; choose another", *out, in.what)
+		}
+	}
+	if *initFrom != "" && (sameFile(*out, *initFrom) || sameFile(*out, filepath.Dir(filepath.Clean(*initFrom)))) {
+		return fmt.Errorf("--out %s holds the --init model %s: pretrain replaces and prunes the checkpoints in --out; choose another folder", *out, *initFrom)
+	}
+	if err := checkPretrainFolder("--out "+*out, *out); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		if err := checkOutputFile("--cpuprofile "+*cpuProfile, *cpuProfile, profileKind, inputs); err != nil {
+			return err
+		}
+	}
 	v, err := bert.LoadVocab(*vocab)
 	if err != nil {
 		return fmt.Errorf("%w (pass --vocab FILE)", err)
@@ -107,12 +136,13 @@ func runPretrain(ctx context.Context, args []string) error {
 	cfg.Progress, cfg.LogEvery = os.Stderr, *logEvery
 
 	t0 := time.Now()
-	docs, err := pretrain.ReadCorpus(path)
+	// Reading and tokenising the corpus does not watch ctx.
+	docs, err := interruptible(ctx, func() ([]pretrain.Document, error) { return pretrain.ReadCorpus(path) }, nil)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "read %s: %d documents\n", path, len(docs))
-	tr, err := pretrain.New(cfg, docs)
+	tr, err := interruptible(ctx, func() (*pretrain.Trainer, error) { return pretrain.New(cfg, docs) }, nil)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/serve"
@@ -128,8 +129,8 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 		return badFlag("--max-wait %v: want 0 (do not wait) or more", *maxWait)
 	case *drain <= 0:
 		return badFlag("--drain-timeout %v: want a positive duration", *drain)
-	case *maxLen == 1:
-		return badFlag("--max-len 1: want 2 or more (0: each adapter's own)")
+	case *maxLen == 1 || *maxLen == 2:
+		return badFlag("--max-len %d: want 3 or more (0: each adapter's own)", *maxLen)
 	case *queue < *maxInputs:
 		return badFlag("--queue %d is smaller than --max-inputs %d: a full request could never be queued", *queue, *maxInputs)
 	case len(adapters) == 0 && *dir == "":
@@ -141,7 +142,9 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 	wait := *maxWait
 	logger := log.New(env.log, "petl serve: ", log.LstdFlags)
 
-	base, err := openFront(*model, "", 1, "auto", *pack)
+	base, err := interruptible(ctx, func() (*petl.Base, error) {
+		return openFront(*model, "", 1, "auto", *pack)
+	}, func(b *petl.Base) { b.Close() })
 	if err != nil {
 		return err
 	}

@@ -202,7 +202,9 @@ func runSweep(ctx context.Context, args []string) error {
 		g.Methods = append(g.Methods, m)
 	}
 
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	// Before any work: the folder is new, empty or a sweep's (a mistyped
+	// --out onto a model's or the data's folder is refused).
+	if err := checkSweepFolder("--out "+*out, *out); err != nil {
 		return err
 	}
 	store, warn, err := sweep.OpenStore(filepath.Join(*out, "results.jsonl"))
@@ -228,7 +230,10 @@ func runSweep(ctx context.Context, args []string) error {
 		kernels.SetThreads(th)
 		base := sweepBase{model: *model, vocab: *vocab, lower: *lower}
 		data := &sweepData{dir: dir, got: map[string][2]*task.Dataset{}}
-		if err := reportUnknown(os.Stderr, base, data, g.Tasks, g.Seeds[0]); err != nil {
+		// Loading the base and every task's data does not watch ctx.
+		if _, err := interruptible(ctx, func() (struct{}, error) {
+			return struct{}{}, reportUnknown(os.Stderr, base, data, g.Tasks, g.Seeds[0])
+		}, nil); err != nil {
 			return err
 		}
 		r := &sweep.Runner{

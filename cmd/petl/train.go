@@ -178,17 +178,48 @@ func runTrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The outputs, before any work: a mistyped path is refused at once,
+	// and a second run writing the same adapter is refused while this
+	// one holds it.
+	w, c := adapter.Paths(*out)
+	metricsPath := *metrics
+	switch metricsPath {
+	case "":
+		metricsPath = strings.TrimSuffix(w, ".safetensors") + ".metrics.jsonl"
+	case "off":
+		metricsPath = ""
+	}
+	ckptPath := *ckpt
+	if ckptPath == "" {
+		ckptPath = strings.TrimSuffix(w, ".safetensors") + ".ckpt.safetensors"
+	}
+	lock, err := checkTrainOutputs(*out, metricsPath, ckptPath, set, modelInputs(*model, *vocab))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
 	opt := task.Options{SkipBad: *skipBad}
-	trainSet, err := task.Load(spec, dir, "train", opt)
+	type sets struct{ train, dev *task.Dataset }
+	ds, err := interruptible(ctx, func() (sets, error) {
+		trainSet, err := task.Load(spec, dir, "train", opt)
+		if err != nil {
+			return sets{}, err
+		}
+		devSet, err := task.Load(trainSet.Task, dir, "dev", opt)
+		return sets{trainSet, devSet}, err
+	}, nil)
 	if err != nil {
 		return err
 	}
+	trainSet, devSet := ds.train, ds.dev
 	reportSkipped(os.Stderr, trainSet)
-	devSet, err := task.Load(trainSet.Task, dir, "dev", opt)
-	if err != nil {
-		return err
-	}
 	reportSkipped(os.Stderr, devSet)
+	if !trainSet.Task.Regression {
+		if err := adapter.CheckLabels(trainSet.Task.Labels); err != nil {
+			return fmt.Errorf("%s: its labels cannot be recorded in an adapter: %w", trainSet.Path, err)
+		}
+	}
 	if *limit > 0 && *limit < len(trainSet.Examples) {
 		trainSet.Examples = trainSet.Examples[:*limit]
 	}
@@ -199,7 +230,9 @@ func runTrain(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: no dev examples left", devSet.Path)
 	}
 
-	bm, err := loadBase(*model, *vocab, *baseSeed, *lower)
+	bm, err := interruptible(ctx, func() (*baseModel, error) {
+		return loadBase(*model, *vocab, *baseSeed, *lower)
+	}, func(bm *baseModel) { bm.close() })
 	if err != nil {
 		return err
 	}
@@ -213,26 +246,16 @@ func runTrain(ctx context.Context, args []string) error {
 	case plan.Method == adapter.MethodTopK && plan.TopK > mc.NumLayers:
 		return badFlag("--top-layers %d: the model has %d layers", plan.TopK, mc.NumLayers)
 	}
-	if d := filepath.Dir(*out); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	w, c := adapter.Paths(*out)
-	metricsPath := *metrics
-	switch metricsPath {
-	case "":
-		metricsPath = strings.TrimSuffix(w, ".safetensors") + ".metrics.jsonl"
-	case "off":
-		metricsPath = ""
-	}
 	adamw := optim.DefaultAdamW()
 	adamw.WeightDecay = float32(*wd)
 	cfg := train.Config{
 		Plan: plan, Epochs: *epochs, LR: *lr, Batch: *batch, MaxLen: *maxLen, Seed: *seed,
 		Warmup: *warmup, AdamW: adamw, MaxGradNorm: *clip, Patience: *patience,
-		Out: *out, Metrics: metricsPath, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, KeepCheckpoint: *keepCkpt,
+		Out: *out, Metrics: metricsPath, Checkpoint: ckptPath, CheckpointEvery: *ckptEvery, KeepCheckpoint: *keepCkpt,
 		Base: bm.base, Progress: errOut, LogEvery: *logEvery,
+		// A base file truncated or rewritten under the run is an error
+		// naming it, at the step it is found.
+		Guard: bm.front.Guard,
 	}
 	if *warmup == 0 {
 		cfg.Warmup = train.Off
@@ -243,7 +266,9 @@ func runTrain(ctx context.Context, args []string) error {
 	if *limit > 0 {
 		cfg.Limit = *limit
 	}
-	tr, err := train.New(bm.model, bm.tok, trainSet, devSet, cfg)
+	tr, err := interruptible(ctx, func() (*train.Trainer, error) {
+		return train.New(bm.model, bm.tok, trainSet, devSet, cfg)
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -272,6 +297,64 @@ func runTrain(ctx context.Context, args []string) error {
 		spec.Main, res.Best, res.BestEpoch, len(res.Epochs), stopped, res.Steps, files)
 	fmt.Printf("%s; time %s\n", tr.Setup().Summary(), time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// checkTrainOutputs checks, before any work, every file a training run
+// writes: the adapter at out (adapter.CheckOutput: its folder, made if
+// need be, takes files, and STEM.json and STEM.safetensors are an
+// adapter's where they exist), the metrics file (unless "") and the
+// checkpoint, none of them one of inputs (the base's files) nor an
+// existing file of another kind, and all different. It returns the lock
+// on the adapter (adapter.TryLock), which keeps a second run off the same
+// output while this one runs. set says which flags were given (the
+// messages name the defaults as such).
+func checkTrainOutputs(out, metrics, ckpt string, set map[string]bool, inputs []inputFile) (*adapter.Lock, error) {
+	w, c := adapter.Paths(out)
+	for _, p := range []string{w, c} {
+		label := "--out " + out
+		if p != out {
+			label += " (" + filepath.Base(p) + ")"
+		}
+		if err := notAnInput(label, p, inputs); err != nil {
+			return nil, err
+		}
+	}
+	if d := filepath.Dir(c); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, fmt.Errorf("--out %s: %w", out, err)
+			}
+		}
+	}
+	if err := adapter.CheckOutput(out); err != nil {
+		return nil, err
+	}
+	label := func(flag, path string) string {
+		if set[flag] {
+			return "--" + flag + " " + path
+		}
+		return fmt.Sprintf("%s (the default --%s)", path, flag)
+	}
+	if metrics != "" {
+		if err := checkOutputFile(label("metrics", metrics), metrics, metricsKind, inputs); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkOutputFile(label("checkpoint", ckpt), ckpt, checkpointKind, inputs); err != nil {
+		return nil, err
+	}
+	outs := []inputFile{{"the adapter's weights (--out)", w}, {"the adapter's configuration (--out)", c}, {"the checkpoint (--checkpoint)", ckpt}}
+	if metrics != "" {
+		outs = append(outs, inputFile{"the metrics file (--metrics)", metrics})
+	}
+	if err := distinctOutputs(outs...); err != nil {
+		return nil, err
+	}
+	lock, err := adapter.TryLock(out)
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w (another petl train writes it: wait for it, or choose another output)", out, err)
+	}
+	return lock, nil
 }
 
 // planFromFlags turns the method flags into a plan; at most one of --full,
