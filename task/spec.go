@@ -103,6 +103,15 @@ func (s *Spec) NumLabels() int {
 	return len(s.Labels)
 }
 
+// PairInput reports whether an example whose second text is b is encoded
+// as a pair ([CLS] a [SEP] b [SEP]) rather than a single text ([CLS] a
+// [SEP]): always for the GLUE pair tasks, and for a layout whose second
+// text is optional (the plain TSV's text_b) exactly when the example has
+// one. Training, evaluation, predict and serve all follow it, so that a
+// text is encoded the same way when an adapter is trained and when it is
+// used.
+func (s *Spec) PairInput(b string) bool { return b != "" || s.Pair && s.GLUE }
+
 // LabelIndex returns the class index of the label name, or -1.
 func (s *Spec) LabelIndex(name string) int {
 	for i, l := range s.Labels {

@@ -35,7 +35,7 @@ func encode(tok *bert.Tokenizer, ds *task.Dataset, maxLen int) encoded {
 	starts := make([]int, n+1)
 	for i := range ds.Examples {
 		ex := &ds.Examples[i]
-		tok.EncodeTo(&scratch, ex.A, ex.B, ds.Task.Pair || ex.B != "", maxLen)
+		tok.EncodeTo(&scratch, ex.A, ex.B, ds.Task.PairInput(ex.B), maxLen)
 		ids = append(ids, scratch.IDs...)
 		types = append(types, scratch.TypeIDs...)
 		starts[i+1] = len(ids)

@@ -116,7 +116,7 @@ func runPredict(ctx context.Context, args []string) error {
 // predictPair says which examples predict runs as a pair: those with a
 // second text, and every one of a GLUE pair task.
 func predictPair(tk *petl.Task) func(ex *task.Example) bool {
-	return func(ex *task.Example) bool { return ex.B != "" || tk.Pair() && tk.Spec().GLUE }
+	return func(ex *task.Example) bool { return tk.Spec().PairInput(ex.B) }
 }
 
 // predictDataset predicts every example of ds with tk, batch examples at a
