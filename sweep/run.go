@@ -27,6 +27,16 @@ type Base interface {
 	New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error)
 }
 
+// GuardedBase is a Base whose models may read memory-mapped files: Guard
+// returns, for a model New made (and until it is released), the function
+// every training step and evaluation runs under (train.Config.Guard), so
+// that a base file changed under a run is an error naming it; nil when
+// the model needs none.
+type GuardedBase interface {
+	Base
+	Guard(m *bert.Model) func(fn func() error) error
+}
+
 // Data gives the training and dev sets of a task.
 type Data interface {
 	Load(taskKey string) (trainSet, devSet *task.Dataset, err error)
@@ -217,6 +227,9 @@ func (r *Runner) one(ctx context.Context, run Run) (Outcome, error) {
 	cfg := train.Config{
 		Plan: m.Plan, Epochs: run.Epochs, LR: run.LR, Batch: r.Batch, MaxLen: r.MaxLen,
 		Seed: run.Seed, Base: base, Limit: run.Limit,
+	}
+	if g, ok := r.Base.(GuardedBase); ok {
+		cfg.Guard = g.Guard(model)
 	}
 	tr, err := train.New(model, tok, trainSet, devSet, cfg)
 	if err != nil {

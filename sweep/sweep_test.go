@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -453,4 +456,43 @@ func TestRunnerCancel(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, r.Run(ctx), context.Canceled)
 	require.Empty(t, store.Outcomes())
+}
+
+// guardedBase is testBase with a guard that counts what it runs and can
+// fail, as petl.Base.Guard fails when the mapped base file changed.
+type guardedBase struct {
+	testBase
+	calls *atomic.Int64
+	fail  error
+}
+
+func (b guardedBase) Guard(m *bert.Model) func(fn func() error) error {
+	return func(fn func() error) error {
+		b.calls.Add(1)
+		if b.fail != nil {
+			return b.fail
+		}
+		return fn()
+	}
+}
+
+// TestRunnerGuarded: the runs of a base that guards its models train and
+// evaluate under the guard, and a guard's error (a base file changed under
+// the run) ends the run with it.
+func TestRunnerGuarded(t *testing.T) {
+	store, _, err := OpenStore(filepath.Join(t.TempDir(), "r.jsonl"))
+	require.NoError(t, err)
+	r := testRunner(t, store, 1)
+	r.Grid.Methods = r.Grid.Methods[2:] // adapter-4
+	var calls atomic.Int64
+	r.Base = guardedBase{testBase: r.Base.(testBase), calls: &calls}
+	require.NoError(t, r.Run(context.Background()))
+	assert.Positive(t, calls.Load(), "training steps and evaluations ran under the guard")
+
+	store, _, err = OpenStore(filepath.Join(t.TempDir(), "r2.jsonl"))
+	require.NoError(t, err)
+	r.Store = store
+	r.Base = guardedBase{testBase: r.Base.(guardedBase).testBase, calls: &calls, fail: errors.New("model.safetensors changed")}
+	err = r.Run(context.Background())
+	require.ErrorContains(t, err, "model.safetensors changed")
 }

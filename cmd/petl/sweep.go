@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/bert/safetensors"
@@ -33,6 +34,7 @@ var glueTasks = []string{"cola", "sst2", "mrpc", "stsb", "rte", "wnli"}
 // sweepBase makes fresh models for the sweep's runs.
 type sweepBase struct {
 	model, vocab, lower string
+	guards              *sync.Map // *bert.Model -> *petl.Base it views, while the run holds it
 }
 
 func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error) {
@@ -41,7 +43,15 @@ func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, 
 		return nil, nil, adapter.Base{}, nil, err
 	}
 	if !random || b.model == randomTiny {
-		return bm.model, bm.tok, bm.base, bm.close, nil
+		if b.guards == nil {
+			return bm.model, bm.tok, bm.base, bm.close, nil
+		}
+		b.guards.Store(bm.model, bm.front)
+		release := func() error {
+			b.guards.Delete(bm.model)
+			return bm.close()
+		}
+		return bm.model, bm.tok, bm.base, release, nil
 	}
 	cfg := bm.model.Config
 	if err := bm.close(); err != nil {
@@ -53,6 +63,17 @@ func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, 
 	}
 	base := adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: "random", Seed: seed, Config: m.Config}
 	return m, bm.tok, base, func() error { return nil }, nil
+}
+
+// Guard is sweep.GuardedBase's: the guard of the base m views.
+func (b sweepBase) Guard(m *bert.Model) func(fn func() error) error {
+	if b.guards == nil {
+		return nil
+	}
+	if fb, ok := b.guards.Load(m); ok {
+		return fb.(*petl.Base).Guard
+	}
+	return nil
 }
 
 // sweepData loads each task's train and dev sets once.
