@@ -3,6 +3,7 @@ package kernels
 import (
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -247,13 +248,22 @@ func catchOnCaller(t workerTask, g *workerGroup) {
 	catch(t, 0, g)
 }
 
-// isFault reports whether a recovered value is a memory fault at an
-// address (what SetPanicOnFault turns SIGBUS and SIGSEGV into), not a nil
-// dereference or another panic.
+// isFault reports whether a recovered value is a memory fault: what
+// SetPanicOnFault turns SIGBUS and SIGSEGV into (a runtime.Error with the
+// fault's address), or a runtime error about an invalid memory address,
+// which is how a fault reported without its address (as qemu's user-mode
+// emulation reports SIGBUS) arrives. Either is handed back to the caller,
+// which panics with it (a guard turns a fault at an address into an
+// error); leaving it on a worker's goroutine would kill the process.
 func isFault(r any) bool {
-	_, isErr := r.(runtime.Error)
-	_, hasAddr := r.(interface{ Addr() uintptr })
-	return isErr && hasAddr
+	e, isErr := r.(runtime.Error)
+	if !isErr {
+		return false
+	}
+	if _, hasAddr := r.(interface{ Addr() uintptr }); hasAddr {
+		return true
+	}
+	return strings.Contains(e.Error(), "invalid memory address")
 }
 
 // spinFor is how long a goroutine that waits for other workers (or, in the
