@@ -11,82 +11,30 @@ import (
 
 	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/adapter"
-	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/petltest"
 	"github.com/petl-go/petl/kernels"
-	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// testWords make the small vocabulary of the test bases.
-var testWords = []string{"the", "film", "was", "good", "bad", "a", "plot", "dull", "great", "movie", "is", "not", "it", "and", "so", "##s", "##ly", "fun", "sad", "man"}
+// testBase, writeAdapter and sentence are petltest's, named for these
+// tests.
+func testBase(t testing.TB, seed uint64) *petl.Base { return petltest.Base(t, seed) }
 
-// testBase is a small random base (2 layers, hidden 16) over testWords.
-func testBase(t testing.TB, seed uint64) *petl.Base {
-	t.Helper()
-	toks := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, testWords...)
-	v, err := bert.NewVocab(toks)
-	require.NoError(t, err)
-	cfg := bert.Config{VocabSize: v.Size(), HiddenSize: 16, NumLayers: 2, NumHeads: 2, IntermediateSize: 32,
-		MaxPositions: 64, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1}
-	m, err := bert.NewRandom(cfg, 0, seed)
-	require.NoError(t, err)
-	b, err := petl.NewBase(m, v, adapter.Base{Name: "test", Seed: seed}, petl.Options{Pack: "off"})
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-// writeAdapter "trains" an adapter for the GLUE task key on b by moving
-// every trainable parameter at random, and writes it into dir.
 func writeAdapter(t testing.TB, b *petl.Base, dir, key string, plan adapter.Plan, seed uint64) string {
 	t.Helper()
-	spec, err := task.Lookup(key)
-	require.NoError(t, err)
-	m := b.NewModel()
-	m.InitClassifier(spec.NumLabels(), seed)
-	s, err := adapter.Prepare(m, plan, seed)
-	require.NoError(t, err)
-	rng := nn.NewRNG(seed + 100)
-	for _, p := range s.Trainable {
-		for i := range p.W {
-			p.W[i] += float32(0.3 * rng.Normal())
-		}
-	}
-	c := adapter.FileConfig{
-		Task: spec.Key, TaskName: spec.Name, Labels: spec.Labels, Regression: spec.Regression,
-		MaxLen: 24, Lowercase: true, Base: b.Identity(), TrainedParams: s.Trained, BaseParams: s.Base,
-	}
-	c.SetPlan(s.Plan)
-	path := filepath.Join(dir, key)
-	require.NoError(t, adapter.Save(path, c, s.Trainable))
-	return path
+	return petltest.WriteAdapter(t, b, filepath.Join(dir, key), key, plan, seed)
 }
 
-// sentence is a deterministic text of n words.
-func sentence(rng *rand.Rand, n int) string {
-	s := ""
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			s += " "
-		}
-		s += testWords[rng.IntN(len(testWords))]
-	}
-	return s
-}
+func sentence(rng *rand.Rand, n int) string { return petltest.Sentence(rng, n) }
 
 // loadTasks loads adapters of four tasks (two single-text, two pairs, one
 // of them regression) under several methods.
 func loadTasks(t testing.TB, b *petl.Base) map[string]*petl.Task {
 	dir := t.TempDir()
-	plans := map[string]adapter.Plan{
-		"sst2": {Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 4}},
-		"cola": {Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 2, Placement: adapter.Pfeiffer}, TrainPooler: true},
-		"mrpc": {Method: adapter.MethodLNHead},
-		"stsb": {Method: adapter.MethodTopK, TopK: 1},
-	}
+	plans := petltest.Plans
 	tasks := map[string]*petl.Task{}
 	seed := uint64(1)
 	for key, plan := range plans {

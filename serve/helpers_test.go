@@ -8,74 +8,26 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/petl-go/petl"
-	"github.com/petl-go/petl/adapter"
-	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/nn"
-	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/internal/petltest"
 	"github.com/stretchr/testify/require"
 )
 
-// testWords make the small vocabulary of the test base.
-var testWords = []string{"the", "film", "was", "good", "bad", "a", "plot", "dull", "great", "movie", "is", "not", "it", "and", "so", "##s", "##ly", "fun", "sad", "man"}
+// testBase, writeAdapter and sentence are petltest's, named for this
+// package's tests.
+func testBase(t testing.TB, seed uint64) *petl.Base { return petltest.Base(t, seed) }
 
-// testBase is a small random base (2 layers, hidden 16) over testWords.
-func testBase(t testing.TB, seed uint64) *petl.Base {
-	t.Helper()
-	toks := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, testWords...)
-	v, err := bert.NewVocab(toks)
-	require.NoError(t, err)
-	cfg := bert.Config{VocabSize: v.Size(), HiddenSize: 16, NumLayers: 2, NumHeads: 2, IntermediateSize: 32,
-		MaxPositions: 64, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1}
-	m, err := bert.NewRandom(cfg, 0, seed)
-	require.NoError(t, err)
-	b, err := petl.NewBase(m, v, adapter.Base{Name: "test", Seed: seed}, petl.Options{Pack: "off"})
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-// testPlans are the test tasks: single text (sst2, cola), pairs (mrpc),
-// regression on pairs (stsb), under several methods.
-var testPlans = map[string]adapter.Plan{
-	"sst2": {Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 4}},
-	"cola": {Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 2, Placement: adapter.Pfeiffer}, TrainPooler: true},
-	"mrpc": {Method: adapter.MethodLNHead},
-	"stsb": {Method: adapter.MethodTopK, TopK: 1},
-}
-
-// writeAdapter "trains" an adapter for the GLUE task key on b by moving
-// every trainable parameter at random, and writes it into dir as NAME.json
-// and NAME.safetensors.
 func writeAdapter(t testing.TB, b *petl.Base, dir, name, key string, seed uint64) string {
 	t.Helper()
-	spec, err := task.Lookup(key)
-	require.NoError(t, err)
-	m := b.NewModel()
-	m.InitClassifier(spec.NumLabels(), seed)
-	s, err := adapter.Prepare(m, testPlans[key], seed)
-	require.NoError(t, err)
-	rng := nn.NewRNG(seed + 100)
-	for _, p := range s.Trainable {
-		for i := range p.W {
-			p.W[i] += float32(0.3 * rng.Normal())
-		}
-	}
-	c := adapter.FileConfig{
-		Task: spec.Key, TaskName: spec.Name, Labels: spec.Labels, Regression: spec.Regression,
-		MaxLen: 24, Lowercase: true, Base: b.Identity(), TrainedParams: s.Trained, BaseParams: s.Base,
-	}
-	c.SetPlan(s.Plan)
-	path := filepath.Join(dir, name)
-	require.NoError(t, adapter.Save(path, c, s.Trainable))
-	return path
+	return petltest.WriteAdapterIn(t, b, dir, name, key, seed)
 }
+
+func sentence(rng *rand.Rand, n int) string { return petltest.Sentence(rng, n) }
 
 // loadTasks loads sst2, mrpc and stsb onto b with Server.Load.
 func loadTasks(t testing.TB, s *Server) map[string]*petl.Task {
@@ -88,15 +40,6 @@ func loadTasks(t testing.TB, s *Server) map[string]*petl.Task {
 		tasks[key] = tk
 	}
 	return tasks
-}
-
-// sentence is a deterministic text of n words.
-func sentence(rng *rand.Rand, n int) string {
-	w := make([]string, n)
-	for i := range w {
-		w[i] = testWords[rng.IntN(len(testWords))]
-	}
-	return strings.Join(w, " ")
 }
 
 func inputFor(tk *petl.Task, rng *rand.Rand) petl.Input {
