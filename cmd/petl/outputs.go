@@ -225,6 +225,31 @@ var (
 // folder, and the temporary files it renames into place.
 var sweepFile = regexp.MustCompile(`^\.?(results\.jsonl|results\.md|figure(-[a-z0-9]+)?\.svg)(\.tmp[0-9]*)?$`)
 
+// outFolder opens the output folder dir (label: "--out DIR") of a command
+// that writes several files into it (what: what it writes, for the error
+// when dir is a file): a folder that does not exist is made (made: then
+// there is nothing to check but that files can be made in it), else its
+// entries are listed for the caller to check.
+func outFolder(label, dir, what string) (entries []os.DirEntry, made bool, err error) {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, true, fmt.Errorf("%s: %w", label, err)
+		}
+		return nil, true, folderTakesFiles(label, dir)
+	case err != nil:
+		return nil, false, fmt.Errorf("%s: %w", label, err)
+	case !st.IsDir():
+		return nil, false, fmt.Errorf("%s is a file, not a folder: %s (choose another name)", label, what)
+	}
+	entries, err = os.ReadDir(dir)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", label, err)
+	}
+	return entries, false, nil
+}
+
 // checkSweepFolder checks, before any work, that petl sweep may write its
 // results in dir (label: "--out DIR"): a new or empty folder, or a
 // sweep's, which holds results.jsonl (other sweeps in subfolders are
@@ -232,21 +257,9 @@ var sweepFile = regexp.MustCompile(`^\.?(results\.jsonl|results\.md|figure(-[a-z
 // data's), and the files a sweep writes there, where they exist, are a
 // sweep's. The folder is made if need be.
 func checkSweepFolder(label, dir string) error {
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("%s: %w", label, err)
-		}
-		return folderTakesFiles(label, dir)
-	case err != nil:
-		return fmt.Errorf("%s: %w", label, err)
-	case !st.IsDir():
-		return fmt.Errorf("%s is a file, not a folder: a sweep writes results.jsonl, results.md and figures into a folder (choose another name)", label)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", label, err)
+	entries, made, err := outFolder(label, dir, "a sweep writes results.jsonl, results.md and figures into a folder")
+	if err != nil || made {
+		return err
 	}
 	var other []string
 	hasResults := false
@@ -317,21 +330,9 @@ var pretrainEntry = regexp.MustCompile(`^(\.?checkpoint-[0-9]+(\.tmp)?|pretrain_
 // folder, and every checkpoint-N in it is petl's (pretrain replaces and
 // prunes them). The folder is made if need be.
 func checkPretrainFolder(label, dir string) error {
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("%s: %w", label, err)
-		}
-		return folderTakesFiles(label, dir)
-	case err != nil:
-		return fmt.Errorf("%s: %w", label, err)
-	case !st.IsDir():
-		return fmt.Errorf("%s is a file, not a folder: pretrain writes checkpoint-N folders into a folder (choose another name)", label)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", label, err)
+	entries, made, err := outFolder(label, dir, "pretrain writes checkpoint-N folders into a folder")
+	if err != nil || made {
+		return err
 	}
 	var other []string
 	ours := false
