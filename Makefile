@@ -83,7 +83,7 @@ RUN_MODEL ?= models/petl-bert-tiny
 RUN_TRAIN_FLAGS ?= --model $(RUN_MODEL) --task sst2 --adapter-size 64 --lr 2e-3 --epochs 2 --batch 32 --max-len 64 --seed 1
 DATA_FLAG = $(if $(PETL_DATA),,$(if $(wildcard $(SHARED)/data/glue),--data $(SHARED)/data/glue))
 run:
-	$(GO) build -o out/petl ./cmd/petl
+	$(GO) build -buildvcs=auto -o out/petl ./cmd/petl
 	out/petl cpu --bench=false
 	out/petl train $(RUN_TRAIN_FLAGS) $(DATA_FLAG) --out out/sst2
 
@@ -92,5 +92,5 @@ run:
 ## Resumable: run it again after an interruption. Results in out/sweep.
 SWEEP_FLAGS ?= --epochs 10 --task-epochs sst2=3 --limit sst2=20000 --batch 32 --max-len 128 --seed 1 --lr-full 2e-4,1e-3
 sweep:
-	$(GO) build -o out/petl ./cmd/petl
+	$(GO) build -buildvcs=auto -o out/petl ./cmd/petl
 	out/petl sweep --model $(RUN_MODEL) $(SWEEP_FLAGS) $(DATA_FLAG) --out out/sweep
