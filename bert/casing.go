@@ -92,7 +92,7 @@ func WriteDoLowerCase(dir string, lower bool) error {
 // excluded) that lower-casing would change: about 0 for an uncased
 // vocabulary (bert-base-uncased has two such tokens of 30,522, ℝ and ##ℝ,
 // whose upper-case letter has no lower-case form and so does not count),
-// several percent for a cased one ("The", "Paris", ...).
+// far more for a cased one ("The", "Paris", ...).
 func (v *Vocab) CasedShare() float64 {
 	n, cased := 0, 0
 	for _, tok := range v.tokens {
@@ -111,7 +111,8 @@ func (v *Vocab) CasedShare() float64 {
 }
 
 // casedThreshold is the CasedShare above which a vocabulary is taken to
-// be cased: bert-base-cased's is about 0.2, an uncased one's 0.
+// be cased: an uncased vocabulary's is 0, a cased one holds capitalised
+// forms of thousands of words.
 const casedThreshold = 0.01
 
 // VocabCasing decides the casing from the vocabulary alone: lower-case
