@@ -329,22 +329,29 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, pathTask string
 			"the queue is full (%d inputs waiting at most): retry later", s.opts.QueueSize))
 		return
 	}
+	var err error
 	select {
-	case err := <-j.done:
-		if err != nil {
-			s.log.Printf("serve: task %s: %v", label, err)
-			if errors.Is(err, petl.ErrClosed) {
-				status = writeError(w, errorf(http.StatusServiceUnavailable, TypeUnavailable, "the model was closed"))
-			} else {
-				status = writeError(w, errorf(http.StatusInternalServerError, TypeBackend, "running the model: %v", err))
-			}
-			return
-		}
+	case err = <-j.done:
 	case <-r.Context().Done():
 		status = statusClientGone
 		return
 	case <-s.loopDone:
-		status = writeError(w, errorf(http.StatusServiceUnavailable, TypeUnavailable, "the server shut down before the request ran"))
+		// The loop's last pass may have answered this job just before it
+		// returned: both are ready then, and the answer wins.
+		select {
+		case err = <-j.done:
+		default:
+			status = writeError(w, errorf(http.StatusServiceUnavailable, TypeUnavailable, "the server shut down before the request ran"))
+			return
+		}
+	}
+	if err != nil {
+		s.log.Printf("serve: task %s: %v", label, err)
+		if errors.Is(err, petl.ErrClosed) {
+			status = writeError(w, errorf(http.StatusServiceUnavailable, TypeUnavailable, "the model was closed"))
+		} else {
+			status = writeError(w, errorf(http.StatusInternalServerError, TypeBackend, "running the model: %v", err))
+		}
 		return
 	}
 	s.m.inputs.WithLabelValues(label).Add(float64(len(j.preds)))
