@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -229,7 +230,7 @@ func commit(cPath string, cfg FileConfig, data []byte) error {
 		return err
 	}
 	cleanOrphans(dir, stem, cfg.Weights)
-	syncDir(dir)
+	safetensors.SyncDir(dir)
 	return nil
 }
 
@@ -243,39 +244,16 @@ func marshalConfig(cfg FileConfig) ([]byte, error) {
 }
 
 // writeAtomic writes data to dir/name through a synced temporary file
-// .name.tmp<digits> renamed into place; what names the step for saveHook.
-func writeAtomic(dir, name string, data []byte, what string) (err error) {
-	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
-	if err != nil {
-		return fmt.Errorf("adapter: writing %s: %w", path, err)
+// .name.tmp<digits> renamed into place (safetensors.WriteAtomicStep); what
+// names the step before the rename for saveHook.
+func writeAtomic(dir, name string, data []byte, what string) error {
+	err := safetensors.WriteAtomicStep(filepath.Join(dir, name),
+		func(w io.Writer) error { _, err := w.Write(data); return err },
+		func() error { return step(what + "-temp") })
+	if err != nil && !errors.Is(err, errStopped) {
+		return fmt.Errorf("adapter: %w", err)
 	}
-	defer func() {
-		if err != nil && !errors.Is(err, errStopped) {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("adapter: writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("adapter: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("adapter: writing %s: sync: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("adapter: writing %s: %w", path, err)
-	}
-	if err := step(what + "-temp"); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("adapter: writing %s: %w", path, err)
-	}
-	syncDir(dir)
-	return nil
+	return err
 }
 
 // errStopped is what a test's saveHook returns to stop a save as a crash
@@ -373,14 +351,4 @@ func removeMatching(dir string, match func(string) bool) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// syncDir makes renames in dir durable where the system allows it.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	d.Close()
 }
