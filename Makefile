@@ -18,7 +18,7 @@ generate:
 
 ## check-generated: fail if the committed assembly differs from the generators' output.
 check-generated: generate
-	git diff --exit-code -- asm kernels internal
+	git diff --exit-code -- kernels internal
 
 ## test: everything CI checks: vet and gofmt, the amd64 tests with -race over every
 ## kernel variant this CPU has, the purego build, and the arm64 build under qemu.

@@ -3,7 +3,7 @@
 package kernels
 
 import (
-	"github.com/petl-go/petl/asm"
+	"github.com/petl-go/petl/kernels/internal/asm"
 )
 
 // The generated amd64 transcendental kernels (internal/gen/rowmath). AVX-512

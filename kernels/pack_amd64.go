@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/petl-go/petl/asm"
+import "github.com/petl-go/petl/kernels/internal/asm"
 
 func init() {
 	packRowsOp.set(AVX2, packRowsAVX2)

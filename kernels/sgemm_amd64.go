@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/petl-go/petl/asm"
+import "github.com/petl-go/petl/kernels/internal/asm"
 
 // Cache blocks for Zen 4 (32 KiB L1d, 1 MiB L2 per core, shared L3), found
 // by measurement (see benchmarks/README.md):

@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/petl-go/petl/asm"
+import "github.com/petl-go/petl/kernels/internal/asm"
 
 // Cache blocks for the NEON micro-kernel (8x12): kc*12 floats of packed B
 // stay in a 32-64 KiB L1, mc*kc floats of packed A in L2. Not tuned on

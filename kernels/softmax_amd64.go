@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/petl-go/petl/asm"
+import "github.com/petl-go/petl/kernels/internal/asm"
 
 // The generated amd64 softmax kernels (internal/gen/rowmath).
 func init() {

@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/petl-go/petl/asm"
+import "github.com/petl-go/petl/kernels/internal/asm"
 
 // The generated NEON softmax kernels (internal/gen/rowmathneon).
 func init() {

@@ -1,4 +1,4 @@
-//go:generate go run . -out ../../../asm/math_amd64.s -stubs ../../../asm/math_amd64.go -pkg asm
+//go:generate go run . -out ../../../kernels/internal/asm/math_amd64.s -stubs ../../../kernels/internal/asm/math_amd64.go -pkg asm
 
 // Command rowmath generates asm/math_amd64.s and its stubs: the vectorised
 // transcendental row kernels (exp, tanh, erf, GELU in both forms with their

@@ -1,4 +1,4 @@
-//go:generate go run . -out ../../../asm/math_arm64.s -stubs ../../../asm/math_arm64.go
+//go:generate go run . -out ../../../kernels/internal/asm/math_arm64.s -stubs ../../../kernels/internal/asm/math_arm64.go
 
 // Command rowmathneon generates asm/math_arm64.s and its stubs: the NEON
 // versions of the transcendental row kernels that internal/gen/rowmath

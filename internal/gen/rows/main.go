@@ -14,7 +14,7 @@
 // within a row; a byte offset i walks through it.
 package main
 
-//go:generate go run . -out ../../../asm/rows_amd64.s -stubs ../../../asm/rows_amd64.go
+//go:generate go run . -out ../../../kernels/internal/asm/rows_amd64.s -stubs ../../../kernels/internal/asm/rows_amd64.go
 
 import (
 	"flag"

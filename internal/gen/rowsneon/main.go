@@ -14,7 +14,7 @@
 // R30 (link) are not touched.
 package main
 
-//go:generate go run . -out ../../../asm/rows_arm64.s -stubs ../../../asm/rows_arm64.go
+//go:generate go run . -out ../../../kernels/internal/asm/rows_arm64.s -stubs ../../../kernels/internal/asm/rows_arm64.go
 
 import "github.com/petl-go/petl/internal/gen/neon"
 

@@ -7,10 +7,10 @@
 //
 // Usage (see the go:generate line below; `make generate` runs it):
 //
-//	go run . -out ../../../asm/sgemm_amd64.s -stubs ../../../asm/sgemm_amd64.go
+//	go run . -out ../../../kernels/internal/asm/sgemm_amd64.s -stubs ../../../kernels/internal/asm/sgemm_amd64.go
 package main
 
-//go:generate go run . -out ../../../asm/sgemm_amd64.s -stubs ../../../asm/sgemm_amd64.go
+//go:generate go run . -out ../../../kernels/internal/asm/sgemm_amd64.s -stubs ../../../kernels/internal/asm/sgemm_amd64.go
 
 import (
 	"bytes"

@@ -4,10 +4,10 @@
 //
 // Usage (see the go:generate line below; `make generate` runs it):
 //
-//	go run . -out ../../../asm/sgemm_arm64.s -stubs ../../../asm/sgemm_arm64.go
+//	go run . -out ../../../kernels/internal/asm/sgemm_arm64.s -stubs ../../../kernels/internal/asm/sgemm_arm64.go
 package main
 
-//go:generate go run . -out ../../../asm/sgemm_arm64.s -stubs ../../../asm/sgemm_arm64.go
+//go:generate go run . -out ../../../kernels/internal/asm/sgemm_arm64.s -stubs ../../../kernels/internal/asm/sgemm_arm64.go
 
 import (
 	"fmt"
