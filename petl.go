@@ -28,7 +28,7 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/task"
 )
 

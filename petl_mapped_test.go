@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/petl-go/petl"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/stretchr/testify/require"
 )
 

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // An adapter file is a pair: STEM.safetensors holds the trained tensors

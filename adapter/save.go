@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // Saving is one atomic commit, under a lock:

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/stretchr/testify/require"
 )
 

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // TokenizerConfigFile is the name of the Hugging Face tokenizer settings

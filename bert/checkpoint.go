@@ -19,7 +19,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // File names of a Hugging Face checkpoint directory.

@@ -8,8 +8,8 @@ import (
 	"io"
 	"math"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // Config is the architecture of a BERT model, read from a Hugging Face

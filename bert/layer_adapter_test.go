@@ -10,8 +10,8 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // TestAdapterModuleGradients trains the adapter package's Houlsby modules

@@ -3,9 +3,9 @@ package bert
 import (
 	"fmt"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // Shapes below use the legend of package nn: B batch, T tokens, C hidden size,

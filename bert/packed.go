@@ -11,9 +11,9 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // Packed weights. Every dense layer's product x·Wᵀ packs W into the layout

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

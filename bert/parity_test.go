@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // Parity with PyTorch. scripts/bert_fixtures.py builds BERT from torch

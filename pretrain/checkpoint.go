@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/optim"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // A checkpoint is a folder OUT/checkpoint-<step> in the Hugging Face layout

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/petl-go/petl/adapter"
-	"github.com/petl-go/petl/report/svgplot"
+	"github.com/petl-go/petl/internal/svgplot"
 	"github.com/petl-go/petl/task"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/optim"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // A resumable checkpoint is one safetensors file holding every trainable

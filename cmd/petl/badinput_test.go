@@ -13,7 +13,7 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/stretchr/testify/require"
 )
 

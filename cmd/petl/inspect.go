@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/safetensors"
 )
 
 func init() {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

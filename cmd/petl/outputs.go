@@ -14,8 +14,8 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/safetensors"
 )
 
 // Nothing petl writes may land on what it reads, nor replace a file that

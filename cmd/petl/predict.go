@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/petl-go/petl"
-	"github.com/petl-go/petl/bert/safetensors"
 	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/task"
 )
 

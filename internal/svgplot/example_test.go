@@ -6,7 +6,7 @@ import (
 	"log"
 	"strings"
 
-	"github.com/petl-go/petl/report/svgplot"
+	"github.com/petl-go/petl/internal/svgplot"
 )
 
 // A chart in the style of Figure 1 of Houlsby et al. 2019: trained parameters
