@@ -9,18 +9,16 @@ type geluBwdFunc func(dx, dy, x []float32)
 type biasGELUFunc func(y, pre, bias []float32, rows, cols int)
 
 var (
-	geluOp             = newOpTable[vecFunc]("gelu", geluGeneric)
-	geluBackwardOp     = newOpTable[geluBwdFunc]("gelu_backward", geluBackwardGeneric)
-	geluTanhOp         = newOpTable[vecFunc]("gelu_tanh", geluTanhGeneric)
-	geluTanhBackwardOp = newOpTable[geluBwdFunc]("gelu_tanh_backward", geluTanhBackwardGeneric)
-	addBiasGELUOp      = newOpTable[biasGELUFunc]("add_bias_gelu", addBiasGELUGeneric)
+	geluOp         = newOpTable[vecFunc]("gelu", geluGeneric)
+	geluBackwardOp = newOpTable[geluBwdFunc]("gelu_backward", geluBackwardGeneric)
+	addBiasGELUOp  = newOpTable[biasGELUFunc]("add_bias_gelu", addBiasGELUGeneric)
 )
 
 // GELU computes the exact (erf) GELU that BERT uses, y[i] = x[i] * Φ(x[i]) =
 // 0.5 * x[i] * (1 + erf(x[i] / √2)), for i < len(x). y and x may be the same.
 //
-// Accuracy of the SIMD variants, here and in GELUBackward, GELUTanh,
-// GELUTanhBackward and AddBiasGELU: |got - exact| ≤ 1e-7 + 1e-6·|exact|
+// Accuracy of the SIMD variants, here and in GELUBackward and AddBiasGELU:
+// |got - exact| ≤ 1e-7 + 1e-6·|exact|
 // (the 1e-7 scaled by |dy| for the backward forms). They compute Φ(x) for
 // x < 0 as erfc(|x|/√2)/2 rather than 1 - Φ(|x|), so nothing cancels; the
 // forward kernels take Φ as 0 below x = -5.65 (where |GELU(x)| < 5e-8).
@@ -30,15 +28,6 @@ func GELU(y, x []float32) { mapVec("GELU", geluOp, y, x) }
 // GELUBackward computes dx[i] = dy[i] * (Φ(x[i]) + x[i] * φ(x[i])) for i < len(x),
 // overwriting dx, where φ is the standard normal density.
 func GELUBackward(dx, dy, x []float32) { mapBwd("GELUBackward", geluBackwardOp, dx, dy, x) }
-
-// GELUTanh computes the tanh approximation of GELU,
-// y[i] = 0.5 * x * (1 + tanh(√(2/π) * (x + 0.044715 * x³))), for i < len(x).
-func GELUTanh(y, x []float32) { mapVec("GELUTanh", geluTanhOp, y, x) }
-
-// GELUTanhBackward computes dx[i] = dy[i] * d/dx GELUTanh(x[i]), overwriting dx.
-func GELUTanhBackward(dx, dy, x []float32) {
-	mapBwd("GELUTanhBackward", geluTanhBackwardOp, dx, dy, x)
-}
 
 // AddBiasGELU is the fused epilogue of a feed-forward layer: for each of rows
 // rows of width cols it adds bias to pre in place (keeping the pre-activation
@@ -106,35 +95,6 @@ func geluBackwardGeneric(dx, dy, x []float32) {
 	}
 }
 
-const geluTanhC = 0.7978845608028654 // √(2/π)
-
-// geluTanhGeneric is the reference tanh-approximated GELU, in float64. With
-// u = √(2/π)*(x + 0.044715*x³), 0.5*(1 + tanh(u)) equals the logistic
-// sigmoid σ(2u) = 1/(1 + e^(-2u)), which is used because it does not cancel
-// for negative x:
-//
-//	for i := range x { y[i] = 0.5*x*(1 + tanh(u)) } // computed as x[i] * σ(2u)
-func geluTanhGeneric(y, x []float32) {
-	for i, v := range x {
-		f := float64(v)
-		y[i] = float32(f / (1 + math.Exp(-2*geluTanhC*(f+0.044715*f*f*f))))
-	}
-}
-
-// geluTanhBackwardGeneric is the derivative of geluTanhGeneric, in float64,
-// using 0.5*(1+t) = s and 0.5*(1-t²) = 2*s*(1-s) for t = tanh(u), s = σ(2u):
-//
-//	t := tanh(√(2/π)*(x + 0.044715*x³))
-//	dx[i] = dy[i] * (0.5*(1+t) + 0.5*x*(1-t²)*√(2/π)*(1 + 3*0.044715*x²))
-func geluTanhBackwardGeneric(dx, dy, x []float32) {
-	for i, v := range x {
-		f := float64(v)
-		s := 1 / (1 + math.Exp(-2*geluTanhC*(f+0.044715*f*f*f)))
-		d := s + 2*f*s*(1-s)*geluTanhC*(1+3*0.044715*f*f)
-		dx[i] = float32(float64(dy[i]) * d)
-	}
-}
-
 // addBiasGELUGeneric is the reference fused bias + GELU (see AddBiasGELU).
 func addBiasGELUGeneric(y, pre, bias []float32, rows, cols int) {
 	for r := 0; r < rows; r++ {
@@ -146,7 +106,7 @@ func addBiasGELUGeneric(y, pre, bias []float32, rows, cols int) {
 	}
 }
 
-// Tolerance of the SIMD GELU kernels (forward and backward, both forms)
+// Tolerance of the SIMD GELU kernels (forward and backward)
 // against the float64 references, as documented on GELU:
 // |got - want| ≤ geluAbsTol + geluRelTol·|want|.
 const (

@@ -10,10 +10,6 @@ func init() {
 	geluOp.set(AVX512, asm.GELUAVX512)
 	geluBackwardOp.set(AVX2, asm.GELUBackwardAVX2)
 	geluBackwardOp.set(AVX512, asm.GELUBackwardAVX512)
-	geluTanhOp.set(AVX2, asm.GELUTanhAVX2)
-	geluTanhOp.set(AVX512, asm.GELUTanhAVX512)
-	geluTanhBackwardOp.set(AVX2, asm.GELUTanhBackwardAVX2)
-	geluTanhBackwardOp.set(AVX512, asm.GELUTanhBackwardAVX512)
 	addBiasGELUOp.set(AVX2, addBiasGELUAVX2)
 	addBiasGELUOp.set(AVX512, addBiasGELUAVX512)
 }

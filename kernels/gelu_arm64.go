@@ -8,8 +8,6 @@ import "github.com/petl-go/petl/kernels/internal/asm"
 func init() {
 	geluOp.set(NEON, asm.GELUNEON)
 	geluBackwardOp.set(NEON, asm.GELUBackwardNEON)
-	geluTanhOp.set(NEON, asm.GELUTanhNEON)
-	geluTanhBackwardOp.set(NEON, asm.GELUTanhBackwardNEON)
 	addBiasGELUOp.set(NEON, addBiasGELUNEON)
 }
 

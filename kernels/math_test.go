@@ -293,8 +293,6 @@ func TestRowKernelsDoNotAllocate(t *testing.T) {
 		"Erf":                 func() { Erf(y, x) },
 		"GELU":                func() { GELU(y, x) },
 		"GELUBackward":        func() { GELUBackward(y, dy, x) },
-		"GELUTanh":            func() { GELUTanh(y, x) },
-		"GELUTanhBackward":    func() { GELUTanhBackward(y, dy, x) },
 		"AddBiasGELU":         func() { AddBiasGELU(y, pre, bias, rows, cols) },
 		"SoftmaxRows":         func() { SoftmaxRows(y, x, rows, cols, 0.125, mask) },
 		"SoftmaxRowsNoMask":   func() { SoftmaxRows(y, x, rows, cols, 0.125, nil) },
