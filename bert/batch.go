@@ -1,6 +1,11 @@
 package bert
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/petl-go/petl/wordpiece"
+)
 
 // Batch is B encodings padded to a common length T, laid out row-major
 // (sequence b's token t at index b*T+t), ready for the embedding layer.
@@ -15,7 +20,7 @@ type Batch struct {
 // NewBatch pads encs into a new Batch. T is the longest encoding's length, or
 // padTo if that is larger; padding positions get id padID (pass the
 // vocabulary's PadID(), 0 for BERT vocabularies).
-func NewBatch(encs []Encoding, padTo int, padID int32) *Batch {
+func NewBatch(encs []wordpiece.Encoding, padTo int, padID int32) *Batch {
 	b := new(Batch)
 	b.Fill(encs, padTo, padID)
 	return b
@@ -23,7 +28,7 @@ func NewBatch(encs []Encoding, padTo int, padID int32) *Batch {
 
 // Fill is NewBatch into b, reusing its slices' storage when they are large
 // enough: refilling a batch of the same or smaller size allocates nothing.
-func (b *Batch) Fill(encs []Encoding, padTo int, padID int32) {
+func (b *Batch) Fill(encs []wordpiece.Encoding, padTo int, padID int32) {
 	T := max(padTo, 0)
 	for i := range encs {
 		e := &encs[i]
@@ -34,10 +39,10 @@ func (b *Batch) Fill(encs []Encoding, padTo int, padID int32) {
 	}
 	B := len(encs)
 	b.B, b.T = B, T
-	b.IDs = tokResize(b.IDs, B*T)
-	b.TypeIDs = tokResize(b.TypeIDs, B*T)
-	b.Mask = tokResize(b.Mask, B*T)
-	b.Lens = tokResize(b.Lens, B)
+	b.IDs = slices.Grow(b.IDs[:0], B*T)[:B*T]
+	b.TypeIDs = slices.Grow(b.TypeIDs[:0], B*T)[:B*T]
+	b.Mask = slices.Grow(b.Mask[:0], B*T)[:B*T]
+	b.Lens = slices.Grow(b.Lens[:0], B)[:B]
 	for i := range encs {
 		e := &encs[i]
 		n := len(e.IDs)

@@ -3,14 +3,24 @@ package bert
 import (
 	"testing"
 
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// batchTokenizer is a lower-casing tokenizer over a vocabulary of the few
+// words these tests use.
+func batchTokenizer(t *testing.T) *wordpiece.Tokenizer {
+	t.Helper()
+	v, err := wordpiece.NewVocab([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "run", "a", "b"})
+	require.NoError(t, err)
+	return wordpiece.NewTokenizer(v, true)
+}
+
 func TestBatchPadding(t *testing.T) {
-	tok := tokTiny(t, true)
+	tok := batchTokenizer(t)
 	const pad = int32(0)
-	encs := []Encoding{
+	encs := []wordpiece.Encoding{
 		tok.Encode("hello world", 0),         // 4 tokens
 		tok.EncodePair("run", "a b run", 0),  // 7 tokens
 		tok.Encode("", 0),                    // 2 tokens
@@ -61,9 +71,9 @@ func TestBatchPadding(t *testing.T) {
 }
 
 func TestBatchFillReuses(t *testing.T) {
-	tok := tokTiny(t, true)
-	big := []Encoding{tok.EncodePair("hello world run", "a b", 0), tok.Encode("run run run run run", 0)}
-	small := []Encoding{tok.Encode("run", 0)}
+	tok := batchTokenizer(t)
+	big := []wordpiece.Encoding{tok.EncodePair("hello world run", "a b", 0), tok.Encode("run run run run run", 0)}
+	small := []wordpiece.Encoding{tok.Encode("run", 0)}
 	b := NewBatch(big, 0, 7) // a non-zero pad id shows which positions are padding
 	first := &b.IDs[0]
 	b.Fill(small, 4, 7)
@@ -74,7 +84,7 @@ func TestBatchFillReuses(t *testing.T) {
 	assert.Equal(t, []int32{0, 0, 0, 0}, b.TypeIDs, "type ids of the larger batch's pairs are overwritten")
 	assert.Equal(t, []float32{1, 1, 1, 0}, b.Mask)
 	assert.Equal(t, []int{3}, b.Lens)
-	if !tokRace {
+	if !raceEnabled {
 		allocs := testing.AllocsPerRun(50, func() { b.Fill(big, 0, 7) })
 		assert.Zero(t, allocs)
 	}
@@ -85,12 +95,12 @@ func TestBatchEmptyAndBad(t *testing.T) {
 	assert.Equal(t, 0, b.B)
 	assert.Empty(t, b.IDs)
 	assert.Panics(t, func() {
-		NewBatch([]Encoding{{IDs: []int32{1, 2}, TypeIDs: []int32{0}}}, 0, 0)
+		NewBatch([]wordpiece.Encoding{{IDs: []int32{1, 2}, TypeIDs: []int32{0}}}, 0, 0)
 	})
 }
 
 // encsID returns the id of a token of the tiny vocabulary.
-func encsID(t *testing.T, tok *Tokenizer, s string) int32 {
+func encsID(t *testing.T, tok *wordpiece.Tokenizer, s string) int32 {
 	t.Helper()
 	id, ok := tok.Vocab().ID(s)
 	require.True(t, ok, s)

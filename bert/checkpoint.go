@@ -20,6 +20,7 @@ import (
 	"unsafe"
 
 	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // File names of a Hugging Face checkpoint directory.
@@ -74,7 +75,7 @@ type Checkpoint struct {
 // OpenCheckpoint opens the checkpoint in dir and verifies it (see Verify):
 // a checkpoint it returns has every tensor the config implies, with the
 // right shape. The vocabulary (vocab.txt) is loaded separately, by
-// LoadVocab.
+// wordpiece.LoadVocab.
 func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	c, err := OpenCheckpointUnverified(dir)
 	if err != nil {
@@ -508,7 +509,7 @@ const BaseFingerprintPrefix = "v2:sha256:"
 // that changes the function, or any token of the vocabulary changes: an
 // adapter trained on one base refuses another that differs in any of
 // them (a truncated or reordered vocab.txt shifts every id silently).
-func BaseFingerprint(weights string, v *Vocab) string {
+func BaseFingerprint(weights string, v *wordpiece.Vocab) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "petl bert base v2\nweights %s\nvocab %s %d\n", weights, v.Fingerprint(), v.Size())
 	return BaseFingerprintPrefix + hex.EncodeToString(h.Sum(nil))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
 
@@ -39,7 +40,7 @@ func TestCheckpointFilesNotRegular(t *testing.T) {
 	cfg := ckptTestConfig()
 	good := ckptWrite(t, cfg, ckptBase(cfg, 1))
 	vocab := testVocabTokens(cfg.VocabSize)
-	for _, file := range []string{ConfigFileName, WeightsFileName, "vocab.txt", TokenizerConfigFile} {
+	for _, file := range []string{ConfigFileName, WeightsFileName, "vocab.txt", wordpiece.TokenizerConfigFile} {
 		for _, kind := range []string{"fifo", "zero", "dir"} {
 			t.Run(file+"/"+kind, func(t *testing.T) {
 				dir := t.TempDir()
@@ -49,7 +50,7 @@ func TestCheckpointFilesNotRegular(t *testing.T) {
 					require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
 				}
 				require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(vocab), 0o644))
-				require.NoError(t, WriteDoLowerCase(dir, true))
+				require.NoError(t, wordpiece.WriteDoLowerCase(dir, true))
 				path := filepath.Join(dir, file)
 				require.NoError(t, os.Remove(path))
 				switch kind {
@@ -66,11 +67,11 @@ func TestCheckpointFilesNotRegular(t *testing.T) {
 						return err
 					}
 					defer ck.Close()
-					v, err := LoadVocab(filepath.Join(dir, "vocab.txt"))
+					v, err := wordpiece.LoadVocab(filepath.Join(dir, "vocab.txt"))
 					if err != nil {
 						return err
 					}
-					_, err = CheckpointCasing(dir, v)
+					_, err = wordpiece.CheckpointCasing(dir, v)
 					return err
 				})
 				require.ErrorIs(t, err, safefile.ErrNotRegular)
@@ -95,10 +96,10 @@ func TestSmallFilesLimited(t *testing.T) {
 	}
 	_, err := LoadConfig(big(ConfigFileName, safefile.MaxJSON+1))
 	require.ErrorIs(t, err, safefile.ErrTooLarge)
-	_, err = LoadVocab(big("vocab.txt", safefile.MaxVocab+1))
+	_, err = wordpiece.LoadVocab(big("vocab.txt", safefile.MaxVocab+1))
 	require.ErrorIs(t, err, safefile.ErrTooLarge)
-	big(TokenizerConfigFile, safefile.MaxJSON+1)
-	_, _, err = ReadDoLowerCase(dir)
+	big(wordpiece.TokenizerConfigFile, safefile.MaxJSON+1)
+	_, _, err = wordpiece.ReadDoLowerCase(dir)
 	require.ErrorIs(t, err, safefile.ErrTooLarge)
 }
 
@@ -117,10 +118,10 @@ func testVocabTokens(n int) string {
 // lines.
 func TestBaseFingerprintCoversVocab(t *testing.T) {
 	dir := t.TempDir()
-	load := func(text string) *Vocab {
+	load := func(text string) *wordpiece.Vocab {
 		p := filepath.Join(dir, "vocab.txt")
 		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
-		v, err := LoadVocab(p)
+		v, err := wordpiece.LoadVocab(p)
 		require.NoError(t, err)
 		return v
 	}

@@ -2,6 +2,7 @@ package bert
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
@@ -125,11 +126,11 @@ func (m *Model) ForwardMixed(st *MixedState, b *MixedBatch) error {
 // layout fills st's offsets for b (checked).
 func (st *MixedState) layout(b *MixedBatch) {
 	B, G := len(b.Lens), len(b.Groups)
-	st.tokOff = tokResize(st.tokOff, B+1)
-	st.clsOff = tokResize(st.clsOff, B+1)
-	st.logitOff = tokResize(st.logitOff, B+1)
-	st.grpSeq = tokResize(st.grpSeq, G+1)
-	st.grpTok = tokResize(st.grpTok, G+1)
+	st.tokOff = slices.Grow(st.tokOff[:0], B+1)[:B+1]
+	st.clsOff = slices.Grow(st.clsOff[:0], B+1)[:B+1]
+	st.logitOff = slices.Grow(st.logitOff[:0], B+1)[:B+1]
+	st.grpSeq = slices.Grow(st.grpSeq[:0], G+1)[:G+1]
+	st.grpTok = slices.Grow(st.grpTok[:0], G+1)[:G+1]
 	st.tokOff[0], st.logitOff[0], st.grpSeq[0], st.grpTok[0] = 0, 0, 0, 0
 	for s, n := range b.Lens {
 		st.tokOff[s+1] = st.tokOff[s] + n

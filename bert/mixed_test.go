@@ -9,6 +9,7 @@ import (
 
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // mixedConfig is small, but large enough that every product of one row
@@ -122,12 +123,12 @@ func soloLogits(t testing.TB, b *MixedBatch) [][]float32 {
 	for _, g := range b.Groups {
 		for range g.Seqs {
 			n := b.Lens[s]
-			enc := Encoding{IDs: b.IDs[o : o+n], TypeIDs: make([]int32, n)}
+			enc := wordpiece.Encoding{IDs: b.IDs[o : o+n], TypeIDs: make([]int32, n)}
 			if b.TypeIDs != nil {
 				enc.TypeIDs = b.TypeIDs[o : o+n]
 			}
 			st := &State{CLSOnly: true}
-			require.NoError(t, g.Model.Forward(st, NewBatch([]Encoding{enc}, 0, 0)))
+			require.NoError(t, g.Model.Forward(st, NewBatch([]wordpiece.Encoding{enc}, 0, 0)))
 			out = append(out, append([]float32(nil), st.Logits...))
 			s, o = s+1, o+n
 		}

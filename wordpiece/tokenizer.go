@@ -1,7 +1,8 @@
-package bert
+package wordpiece
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -170,8 +171,8 @@ func (t *Tokenizer) EncodeTo(dst *Encoding, a, b string, pair bool, maxLen int) 
 	}
 	n := len(ids)
 	dst.IDs = ids
-	dst.TypeIDs = tokResize(dst.TypeIDs, n)
-	dst.Tokens = tokResize(dst.Tokens, n)
+	dst.TypeIDs = slices.Grow(dst.TypeIDs[:0], n)[:n]
+	dst.Tokens = slices.Grow(dst.Tokens[:0], n)[:n]
 	for i, id := range ids {
 		dst.Tokens[i] = t.vocab.tokens[id]
 		dst.TypeIDs[i] = 0
@@ -192,14 +193,6 @@ func truncateLongestFirst(la, lb, room int) (int, int) {
 		}
 	}
 	return la, lb
-}
-
-// tokResize returns s with length n, reusing its storage when it is big enough.
-func tokResize[E any](s []E, n int) []E {
-	if cap(s) < n {
-		return make([]E, n)
-	}
-	return s[:n]
 }
 
 // Character classes of ASCII bytes.
