@@ -1,6 +1,6 @@
-//go:generate go run . -out ../../../kernels/internal/asm/math_amd64.s -stubs ../../../kernels/internal/asm/math_amd64.go -pkg asm
+//go:generate go run . -out ../../../../kernels/internal/asm/act_amd64.s -stubs ../../../../kernels/internal/asm/act_amd64.go -pkg asm
 
-// Command rowmath generates asm/math_amd64.s and its stubs: the vectorised
+// Command amd64 (internal/gen/act/amd64) generates asm/act_amd64.s and its stubs: the vectorised
 // transcendental row kernels (exp, tanh, erf, GELU in both forms with their
 // derivatives, the fused bias + GELU epilogue, and the attention softmax
 // forward and backward) for AVX2+FMA and AVX-512, from one description

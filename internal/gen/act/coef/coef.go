@@ -1,5 +1,5 @@
 // Package coef holds the polynomial coefficients shared by the amd64
-// (internal/gen/rowmath) and arm64 (internal/gen/rowmathneon) generators of
+// (internal/gen/act/amd64) and arm64 (internal/gen/act/arm64) generators of
 // the transcendental row kernels, so both instruction sets compute the same
 // approximations.
 package coef

@@ -1,4 +1,4 @@
-// Command sgemm generates the amd64 SGEMM micro-kernels in asm/ with avo:
+// Command amd64 (internal/gen/sgemm/amd64) generates the amd64 SGEMM micro-kernels in asm/ with avo:
 // one generator, parameterised by vector width and tile shape, emits both the
 // AVX2+FMA kernel (6x16, ymm) and the AVX-512 kernel (12x32, zmm), so the
 // logic of the AVX-512 kernel is the logic that the AVX2 tests exercise.
@@ -7,10 +7,10 @@
 //
 // Usage (see the go:generate line below; `make generate` runs it):
 //
-//	go run . -out ../../../kernels/internal/asm/sgemm_amd64.s -stubs ../../../kernels/internal/asm/sgemm_amd64.go
+//	go run . -out ../../../../kernels/internal/asm/sgemm_amd64.s -stubs ../../../../kernels/internal/asm/sgemm_amd64.go
 package main
 
-//go:generate go run . -out ../../../kernels/internal/asm/sgemm_amd64.s -stubs ../../../kernels/internal/asm/sgemm_amd64.go
+//go:generate go run . -out ../../../../kernels/internal/asm/sgemm_amd64.s -stubs ../../../../kernels/internal/asm/sgemm_amd64.go
 
 import (
 	"bytes"
@@ -27,11 +27,11 @@ import (
 	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/petl-go/petl/internal/gen/sgemmdoc"
+	"github.com/petl-go/petl/internal/gen/contract"
 )
 
 // generator is how generated files name their source.
-const generator = "internal/gen/sgemm"
+const generator = "internal/gen/sgemm/amd64"
 
 // kernel describes one micro-kernel: C tile of mr rows by nv vectors of
 // width floats, k loop unrolled unroll times.
@@ -107,11 +107,11 @@ const (
 func (k kernel) directName() string { return k.name + "Direct" }
 
 // doc is the kernel's definition, as a Go loop, for the stub's doc comment.
-func (k kernel) doc() []string { return sgemmdoc.Kernel(k.name, k.isa, k.mr, k.nr()) }
+func (k kernel) doc() []string { return contract.Kernel(k.name, k.isa, k.mr, k.nr()) }
 
 // directDoc is the same for the kernel that reads A in place.
 func (k kernel) directDoc() []string {
-	return sgemmdoc.KernelDirect(k.directName(), k.name, k.isa, k.mr, k.nr())
+	return contract.KernelDirect(k.directName(), k.name, k.isa, k.mr, k.nr())
 }
 
 // stubFile returns the Go declarations of the kernels with their tiles.

@@ -3,10 +3,10 @@ package main
 import (
 	"math"
 
-	"github.com/petl-go/petl/internal/gen/rowmath/coef"
+	"github.com/petl-go/petl/internal/gen/act/coef"
 )
 
-// The functions below mirror internal/gen/rowmath/funcs.go step for step
+// The functions below mirror internal/gen/act/amd64/funcs.go step for step
 // (the same reductions, polynomials and special-case handling); see there
 // for the reasoning. Inputs are never modified; every function returns new
 // registers and frees its temporaries.

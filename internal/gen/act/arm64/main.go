@@ -1,7 +1,7 @@
-//go:generate go run . -out ../../../kernels/internal/asm/math_arm64.s -stubs ../../../kernels/internal/asm/math_arm64.go
+//go:generate go run . -out ../../../../kernels/internal/asm/act_arm64.s -stubs ../../../../kernels/internal/asm/act_arm64.go
 
-// Command rowmathneon generates asm/math_arm64.s and its stubs: the NEON
-// versions of the transcendental row kernels that internal/gen/rowmath
+// Command arm64 (internal/gen/act/arm64) generates asm/act_arm64.s and its stubs: the NEON
+// versions of the transcendental row kernels that internal/gen/act/amd64
 // generates for amd64 (exp, tanh, erf, GELU in both forms with their
 // derivatives, the fused bias + GELU epilogue, the attention softmax forward
 // and backward), with the same approximations (package coef).
@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	neon.Command("internal/gen/rowmathneon", "!purego", func(b *neon.Builder, s *neon.Stubs) {
+	neon.Command("internal/gen/act/arm64", "!purego", func(b *neon.Builder, s *neon.Stubs) {
 		for _, k := range kernels() {
 			k.gen(b)
 			s.Func(k.name, k.sig, k.doc)

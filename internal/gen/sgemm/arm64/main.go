@@ -1,22 +1,22 @@
-// Command sgemmneon generates the arm64 NEON SGEMM micro-kernel in asm/ with
+// Command arm64 (internal/gen/sgemm/arm64) generates the arm64 NEON SGEMM micro-kernel in asm/ with
 // the emitter of internal/gen/neon: an 8x12 tile of C in 24 q registers,
 // updated with FMLA by element.
 //
 // Usage (see the go:generate line below; `make generate` runs it):
 //
-//	go run . -out ../../../kernels/internal/asm/sgemm_arm64.s -stubs ../../../kernels/internal/asm/sgemm_arm64.go
+//	go run . -out ../../../../kernels/internal/asm/sgemm_arm64.s -stubs ../../../../kernels/internal/asm/sgemm_arm64.go
 package main
 
-//go:generate go run . -out ../../../kernels/internal/asm/sgemm_arm64.s -stubs ../../../kernels/internal/asm/sgemm_arm64.go
+//go:generate go run . -out ../../../../kernels/internal/asm/sgemm_arm64.s -stubs ../../../../kernels/internal/asm/sgemm_arm64.go
 
 import (
 	"fmt"
 
+	"github.com/petl-go/petl/internal/gen/contract"
 	"github.com/petl-go/petl/internal/gen/neon"
-	"github.com/petl-go/petl/internal/gen/sgemmdoc"
 )
 
-const generator = "internal/gen/sgemmneon"
+const generator = "internal/gen/sgemm/arm64"
 
 const (
 	name   = "SgemmKernelNEON"
@@ -144,5 +144,5 @@ const (
 	%[1]sUnroll = %[4]d
 )
 `, name, mr, nr, unroll)
-	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)", sgemmdoc.Kernel(name, "NEON", mr, nr))
+	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)", contract.Kernel(name, "NEON", mr, nr))
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"math"
 
-	"github.com/petl-go/petl/internal/gen/rowmath/coef"
+	"github.com/petl-go/petl/internal/gen/act/coef"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"

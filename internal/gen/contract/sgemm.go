@@ -1,7 +1,7 @@
-// Package sgemmdoc holds the definition of the SGEMM micro-kernel that the
+// Package contract holds the definition of the SGEMM micro-kernel that the
 // amd64 and arm64 generators write into their stubs' doc comments, so that
 // every architecture documents the same contract in the same words.
-package sgemmdoc
+package contract
 
 import "fmt"
 

@@ -1,7 +1,7 @@
-// Command rowsneon generates asm/rows_arm64.s and its Go stubs: the NEON
+// Command arm64 (internal/gen/rows/arm64) generates asm/rows_arm64.s and its Go stubs: the NEON
 // row kernels (layer norm forward and backward, bias add and bias gradient,
 // add, axpy, scale, dot, sum, max and the AdamW update), with the same
-// algorithms and operation order as the amd64 kernels of internal/gen/rows.
+// algorithms and operation order as the amd64 kernels of internal/gen/rows/amd64.
 //
 // Every loop over a row has three stages: blocks of 4 vectors (16 floats,
 // one VLD1 of four registers), single vectors, then single floats (scalar
@@ -14,7 +14,7 @@
 // R30 (link) are not touched.
 package main
 
-//go:generate go run . -out ../../../kernels/internal/asm/rows_arm64.s -stubs ../../../kernels/internal/asm/rows_arm64.go
+//go:generate go run . -out ../../../../kernels/internal/asm/rows_arm64.s -stubs ../../../../kernels/internal/asm/rows_arm64.go
 
 import "github.com/petl-go/petl/internal/gen/neon"
 
@@ -32,7 +32,7 @@ func fn(f *file, name string, args []neon.Arg, ret bool, doc []string, body func
 }
 
 func main() {
-	neon.Command("internal/gen/rowsneon", "!purego", func(b *neon.Builder, s *neon.Stubs) {
+	neon.Command("internal/gen/rows/arm64", "!purego", func(b *neon.Builder, s *neon.Stubs) {
 		b.OpWidth, b.SpaceLabels = 8, true
 		emitAll(&file{Builder: b, stubs: s})
 	})

@@ -1,4 +1,4 @@
-// Command rows generates asm/rows_amd64.s and its Go stubs: the AVX2+FMA and
+// Command amd64 (internal/gen/rows/amd64) generates asm/rows_amd64.s and its Go stubs: the AVX2+FMA and
 // AVX-512 row kernels (layer norm forward and backward, bias add and bias
 // gradient, add, axpy, scale, dot, sum, max and the AdamW update).
 //
@@ -14,7 +14,7 @@
 // within a row; a byte offset i walks through it.
 package main
 
-//go:generate go run . -out ../../../kernels/internal/asm/rows_amd64.s -stubs ../../../kernels/internal/asm/rows_amd64.go
+//go:generate go run . -out ../../../../kernels/internal/asm/rows_amd64.s -stubs ../../../../kernels/internal/asm/rows_amd64.go
 
 import (
 	"flag"
@@ -320,7 +320,7 @@ func main() {
 	if err := pass.Compile.Execute(f); err != nil {
 		fail(err)
 	}
-	cfg := printer.Config{Name: "internal/gen/rows", Pkg: "asm"}
+	cfg := printer.Config{Name: "internal/gen/rows/amd64", Pkg: "asm"}
 	for _, o := range []struct {
 		path string
 		p    printer.Printer
