@@ -93,28 +93,33 @@ const EnvVar = "PETL_KERNELS"
 // envErr records a bad PETL_KERNELS value; CheckEnv returns it.
 var envErr error
 
-func init() {
+func init() { envErr = setVariantFromEnv(os.LookupEnv(EnvVar)) }
+
+// setVariantFromEnv makes the best variant active, then the one that s, the
+// value of PETL_KERNELS, names if set is true and s is not empty. A name that
+// is unknown or that this CPU or build cannot run leaves the best variant
+// active and is returned as an error that names the variable and its value.
+func setVariantFromEnv(s string, set bool) error {
 	active.Store(int32(best()))
-	s, ok := os.LookupEnv(EnvVar)
-	if !ok || s == "" {
-		return
+	if !set || s == "" {
+		return nil
 	}
 	v, err := ParseVariant(s)
 	if err == nil {
 		err = SetVariant(v)
 	}
 	if err != nil {
-		envErr = fmt.Errorf("%s=%s: %w", EnvVar, s, err)
-		// A forced variant that cannot run must stop the program at start-up
-		// with a clear message rather than fall back silently or crash later on
-		// an illegal instruction.
-		fmt.Fprintf(os.Stderr, "petl: %v\n", envErr)
-		os.Exit(2)
+		return fmt.Errorf("%s=%s: %w", EnvVar, s, err)
 	}
+	return nil
 }
 
-// CheckEnv returns the error, if any, in PETL_KERNELS. (A bad value already
-// stops the program at start-up; this is for callers that report settings.)
+// CheckEnv returns the error, if any, in PETL_KERNELS, for example
+// "PETL_KERNELS=avx512: kernel variant avx512 is not supported here: ...".
+// A bad value does not stop the program: the kernels run on the best variant
+// this CPU supports, as if PETL_KERNELS were unset. Programs that honour the
+// variable should call CheckEnv at start-up and stop with its error, rather
+// than run on a variant other than the one asked for.
 func CheckEnv() error { return envErr }
 
 var threads atomic.Int32
@@ -143,7 +148,9 @@ func Describe() string {
 	fmt.Fprintf(&b, "features:  %s\n", cpuFeatures())
 	fmt.Fprintf(&b, "supported: %s\n", variantList(Supported()))
 	fmt.Fprintf(&b, "active:    %s", Active())
-	if s := os.Getenv(EnvVar); s != "" {
+	if envErr != nil {
+		fmt.Fprintf(&b, " (ignoring %v)", envErr)
+	} else if s := os.Getenv(EnvVar); s != "" {
 		fmt.Fprintf(&b, " (forced by %s=%s)", EnvVar, s)
 	}
 	fmt.Fprintf(&b, "\nthreads:   %d\n", Threads())

@@ -1,11 +1,14 @@
 package kernels
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -86,6 +89,74 @@ func TestSetVariantRejectsUnsupported(t *testing.T) {
 		if err := SetVariant(v); err == nil {
 			t.Errorf("SetVariant(%s) on a machine without it succeeded", v)
 		}
+	}
+}
+
+// TestSetVariantFromEnv checks the PETL_KERNELS contract: a good value is
+// made active, and a bad one (unknown, or a variant this CPU or build cannot
+// run) is an error naming the variable and the value, with the best
+// supported variant active instead.
+func TestSetVariantFromEnv(t *testing.T) {
+	saved := Active()
+	defer active.Store(int32(saved))
+	for _, c := range []struct {
+		s    string
+		set  bool
+		want Variant
+	}{{"", false, best()}, {"", true, best()}, {"generic", true, Generic}, {"GENERIC", true, Generic}, {best().String(), true, best()}} {
+		require.NoError(t, setVariantFromEnv(c.s, c.set), "PETL_KERNELS=%q (set %v)", c.s, c.set)
+		require.Equal(t, c.want, Active(), "PETL_KERNELS=%q (set %v)", c.s, c.set)
+	}
+	bad := []string{"sse9", "avx", "generic,avx2"}
+	for _, v := range []Variant{AVX2, AVX512, NEON} {
+		if !IsSupported(v) {
+			bad = append(bad, v.String())
+		}
+	}
+	for _, s := range bad {
+		active.Store(int32(Generic))
+		err := setVariantFromEnv(s, true)
+		require.Error(t, err, "PETL_KERNELS=%s", s)
+		require.Contains(t, err.Error(), EnvVar+"="+s)
+		require.Equal(t, best(), Active(), "PETL_KERNELS=%s: active variant", s)
+		require.True(t, IsSupported(Active()), "PETL_KERNELS=%s: active variant %s", s, Active())
+	}
+}
+
+// TestCheckEnv checks that CheckEnv reports what init made of this
+// process's PETL_KERNELS, and, in a child process with a bad value, that the
+// package loads (it used to end the process with status 2), reports the
+// value through CheckEnv and runs on a supported variant.
+func TestCheckEnv(t *testing.T) {
+	if os.Getenv("PETL_KERNELS_TEST_CHILD") == "1" {
+		err := CheckEnv()
+		require.Error(t, err)
+		require.Contains(t, err.Error(), EnvVar+"="+os.Getenv(EnvVar))
+		require.Equal(t, best(), Active())
+		require.Contains(t, Describe(), "ignoring "+EnvVar+"=")
+		return
+	}
+	saved := Active()
+	want := setVariantFromEnv(os.LookupEnv(EnvVar))
+	active.Store(int32(saved))
+	if want == nil {
+		require.NoError(t, CheckEnv())
+	} else {
+		require.EqualError(t, CheckEnv(), want.Error())
+	}
+
+	for _, s := range []string{"sse9", "neon", "avx512"} {
+		if v, _ := ParseVariant(s); IsSupported(v) {
+			continue
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCheckEnv$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), EnvVar+"="+s, "PETL_KERNELS_TEST_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if errors.Is(err, syscall.ENOEXEC) {
+			t.Skipf("cannot run the test binary again here (emulated?): %v", err)
+		}
+		require.NoError(t, err, "%s=%s: child test failed:\n%s", EnvVar, s, out)
+		require.Contains(t, string(out), "--- PASS: TestCheckEnv", "%s=%s: child output:\n%s", EnvVar, s, out)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/petl-go/petl/kernels"
 )
 
 // command is one petl subcommand.
@@ -50,8 +52,16 @@ func main() {
 // runMain runs the command line args (without the program name) and
 // returns the exit status: 0 on success and for help that was asked for,
 // 1 when the command failed, 2 for a mistake in the command line (an
-// unknown command or flag, a value that makes no sense).
+// unknown command or flag, a value that makes no sense, a bad
+// PETL_KERNELS).
 func runMain(ctx context.Context, args []string) int {
+	// A forced kernel variant that is unknown or cannot run here stops every
+	// command, help and version included, before it starts, rather than
+	// letting it run on a variant other than the one asked for.
+	if err := kernels.CheckEnv(); err != nil {
+		fmt.Fprintf(errOut, "petl: %v\n", err)
+		return 2
+	}
 	if len(args) == 0 {
 		usage(errOut)
 		return 2
