@@ -30,6 +30,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // Errors that callers (a server, say) tell apart with errors.Is.
@@ -51,7 +52,7 @@ type Options struct {
 	// Lowercase forces the tokenizer's casing: "true" or "false". ""
 	// (or "auto") takes do_lower_case from the checkpoint's
 	// tokenizer_config.json, else decides from the vocabulary
-	// (bert.CheckpointCasing). Adapters always run with the casing they
+	// (wordpiece.CheckpointCasing). Adapters always run with the casing they
 	// were trained with; forcing one that contradicts an adapter makes
 	// loading it an error.
 	Lowercase string
@@ -68,15 +69,15 @@ type Options struct {
 
 // Base is a frozen BERT base with the tasks loaded onto it.
 type Base struct {
-	dir       string             // checkpoint folder; "" for an in-memory model
-	vocabPath string             // the vocabulary file read; "" for an in-memory model
-	inputs    []string           // the checkpoint's other files, which nothing may overwrite
-	ck        *bert.Checkpoint   // nil for an in-memory model
-	model     *bert.Model        // the frozen base, never changed after Open
-	vocab     *bert.Vocab        //
-	casing    bert.Casing        // the base's own casing
-	forced    bool               // casing forced by Options.Lowercase
-	toks      [2]*bert.Tokenizer // [0] keeps case, [1] lower-cases
+	dir       string                  // checkpoint folder; "" for an in-memory model
+	vocabPath string                  // the vocabulary file read; "" for an in-memory model
+	inputs    []string                // the checkpoint's other files, which nothing may overwrite
+	ck        *bert.Checkpoint        // nil for an in-memory model
+	model     *bert.Model             // the frozen base, never changed after Open
+	vocab     *wordpiece.Vocab        //
+	casing    wordpiece.Casing        // the base's own casing
+	forced    bool                    // casing forced by Options.Lowercase
+	toks      [2]*wordpiece.Tokenizer // [0] keeps case, [1] lower-cases
 	ident     adapter.Base
 	warn      io.Writer
 
@@ -107,7 +108,7 @@ func Open(dir string, opts Options) (*Base, error) {
 	if vocab == "" {
 		vocab = filepath.Join(dir, "vocab.txt")
 	}
-	v, err := bert.LoadVocab(vocab)
+	v, err := wordpiece.LoadVocab(vocab)
 	if err != nil {
 		ck.Close()
 		return nil, fmt.Errorf("model %s: %w (pass a vocabulary file if it is elsewhere)", dir, err)
@@ -130,7 +131,7 @@ func Open(dir string, opts Options) (*Base, error) {
 		return nil, err
 	}
 	b.dir, b.ck, b.vocabPath = dir, ck, vocab
-	for _, f := range []string{bert.ConfigFileName, bert.WeightsFileName, bert.TokenizerConfigFile} {
+	for _, f := range []string{bert.ConfigFileName, bert.WeightsFileName, wordpiece.TokenizerConfigFile} {
 		b.inputs = append(b.inputs, filepath.Join(dir, f))
 	}
 	if err := b.pack(opts.Pack); err != nil {
@@ -143,12 +144,12 @@ func Open(dir string, opts Options) (*Base, error) {
 // NewBase makes a Base over a model in memory (bert.NewRandom, say) with
 // vocabulary v; ident names it in the adapters trained on it. Without a
 // Fingerprint, ident gets the one of m's weights and v
-// (adapter.Identify with adapter.ModelFingerprint(m)); one given is kept
+// (adapter.Identify with bert.Model.Fingerprint); one given is kept
 // as it is. The model must not change afterwards. Options.Pack "" or
 // "auto" packs on the heap; Options.Vocab is unused.
-func NewBase(m *bert.Model, v *bert.Vocab, ident adapter.Base, opts Options) (*Base, error) {
+func NewBase(m *bert.Model, v *wordpiece.Vocab, ident adapter.Base, opts Options) (*Base, error) {
 	if ident.Fingerprint == "" {
-		id := adapter.Identify(ident.Name, m.Config, adapter.ModelFingerprint(m), v)
+		id := adapter.Identify(ident.Name, m.Config, m.Fingerprint(), v)
 		id.Seed = ident.Seed
 		ident = id
 	}
@@ -170,7 +171,7 @@ func NewBase(m *bert.Model, v *bert.Vocab, ident adapter.Base, opts Options) (*B
 	return b, nil
 }
 
-func newBase(m *bert.Model, v *bert.Vocab, ident adapter.Base, casing bert.Casing, forced bool, opts Options) (*Base, error) {
+func newBase(m *bert.Model, v *wordpiece.Vocab, ident adapter.Base, casing wordpiece.Casing, forced bool, opts Options) (*Base, error) {
 	if v.Size() > m.Config.VocabSize {
 		return nil, fmt.Errorf("vocabulary has %d tokens, the model's embeddings only %d", v.Size(), m.Config.VocabSize)
 	}
@@ -179,26 +180,26 @@ func newBase(m *bert.Model, v *bert.Vocab, ident adapter.Base, casing bert.Casin
 		warn = io.Discard
 	}
 	b := &Base{model: m, vocab: v, casing: casing, forced: forced, ident: ident, warn: warn, tasks: map[string]*Task{}}
-	b.toks[0] = bert.NewTokenizer(v, false)
-	b.toks[1] = bert.NewTokenizer(v, true)
+	b.toks[0] = wordpiece.NewTokenizer(v, false)
+	b.toks[1] = wordpiece.NewTokenizer(v, true)
 	return b, nil
 }
 
 // casingFor reads an Options.Lowercase value.
-func casingFor(lower, dir string, v *bert.Vocab) (bert.Casing, bool, error) {
+func casingFor(lower, dir string, v *wordpiece.Vocab) (wordpiece.Casing, bool, error) {
 	switch strings.ToLower(lower) {
 	case "", "auto":
 		if dir == "" {
-			return bert.VocabCasing(v), false, nil
+			return wordpiece.VocabCasing(v), false, nil
 		}
-		c, err := bert.CheckpointCasing(dir, v)
+		c, err := wordpiece.CheckpointCasing(dir, v)
 		return c, false, err
 	case "true", "yes", "1":
-		return bert.Casing{Lowercase: true, Source: "forced"}, true, nil
+		return wordpiece.Casing{Lowercase: true, Source: "forced"}, true, nil
 	case "false", "no", "0":
-		return bert.Casing{Lowercase: false, Source: "forced"}, true, nil
+		return wordpiece.Casing{Lowercase: false, Source: "forced"}, true, nil
 	}
-	return bert.Casing{}, false, fmt.Errorf("lowercase %q: want auto, true or false", lower)
+	return wordpiece.Casing{}, false, fmt.Errorf("lowercase %q: want auto, true or false", lower)
 }
 
 // pack packs the base's dense weights (see Options.Pack; "heap" packs in
@@ -339,12 +340,12 @@ func (b *Base) Identity() adapter.Base { return b.ident }
 func (b *Base) Fingerprint() string { return b.ident.Fingerprint }
 
 // Casing is the base's casing and what decided it.
-func (b *Base) Casing() bert.Casing { return b.casing }
+func (b *Base) Casing() wordpiece.Casing { return b.casing }
 
 // Tokenizer returns the base's tokenizer (with its casing).
-func (b *Base) Tokenizer() *bert.Tokenizer { return b.tokenizer(b.casing.Lowercase) }
+func (b *Base) Tokenizer() *wordpiece.Tokenizer { return b.tokenizer(b.casing.Lowercase) }
 
-func (b *Base) tokenizer(lower bool) *bert.Tokenizer {
+func (b *Base) tokenizer(lower bool) *wordpiece.Tokenizer {
 	if lower {
 		return b.toks[1]
 	}
@@ -352,7 +353,7 @@ func (b *Base) tokenizer(lower bool) *bert.Tokenizer {
 }
 
 // Vocab is the base's vocabulary.
-func (b *Base) Vocab() *bert.Vocab { return b.vocab }
+func (b *Base) Vocab() *wordpiece.Vocab { return b.vocab }
 
 // NewModel returns a new view of the base (bert.Model.View) for training
 // a task on it: its parameters are its own, its weights the base's until
@@ -372,7 +373,7 @@ type Task struct {
 	path   string             // the adapter's JSON file
 	spec   *task.Spec
 	model  *bert.Model // the view, with the task's parameters; read-only after Load
-	tok    *bert.Tokenizer
+	tok    *wordpiece.Tokenizer
 	maxLen int
 }
 
@@ -497,7 +498,7 @@ func (t *Task) Path() string { return t.path }
 
 // Tokenizer is the tokenizer the task's inputs go through (the casing it
 // was trained with).
-func (t *Task) Tokenizer() *bert.Tokenizer { return t.tok }
+func (t *Task) Tokenizer() *wordpiece.Tokenizer { return t.tok }
 
 // Model is the task's view of the base with its trained parameters; it
 // must not be changed.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // Input is one input of a task: a text, or a pair of texts for pair tasks
@@ -54,7 +55,7 @@ type Request struct {
 // queues and batches.
 type Encoded struct {
 	Task      *Task
-	Enc       bert.Encoding
+	Enc       wordpiece.Encoding
 	Truncated bool
 }
 
@@ -86,7 +87,7 @@ func (t *Task) Encode(in Input) (Encoded, error) {
 	// Truncation shows as a full-length encoding whose untruncated form
 	// would be longer: count without the limit only when at the limit.
 	if e.Enc.Len() == t.maxLen {
-		var full bert.Encoding
+		var full wordpiece.Encoding
 		t.tok.EncodeTo(&full, in.Text, in.TextB, in.Pair, 1<<30)
 		e.Truncated = full.Len() > t.maxLen
 	}

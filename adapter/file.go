@@ -16,8 +16,8 @@ import (
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/safefile"
-	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // An adapter file is a pair: STEM.safetensors holds the trained tensors
@@ -83,7 +83,7 @@ type Base struct {
 	// and vocabulary (see Identify), or, in files from before the
 	// vocabulary was part of it and for models built in memory without a
 	// vocabulary, the weights alone (bert.Checkpoint.Fingerprint,
-	// ModelFingerprint: the two agree on the same weights). Apply compares
+	// bert.Model.Fingerprint: the two agree on the same weights). Apply compares
 	// it with the base's.
 	Fingerprint string `json:"fingerprint"`
 	// WeightsFingerprint and VocabFingerprint are the two parts of a
@@ -102,10 +102,10 @@ type Base struct {
 
 // Identify is the identity of the base named name, of configuration cfg,
 // whose weights have fingerprint weights (bert.Checkpoint.Fingerprint or
-// ModelFingerprint) and whose vocabulary is v: its Fingerprint covers
+// bert.Model.Fingerprint) and whose vocabulary is v: its Fingerprint covers
 // both (bert.BaseFingerprint), so an adapter trained on it refuses the
 // same weights read with another vocabulary.
-func Identify(name string, cfg bert.Config, weights string, v *bert.Vocab) Base {
+func Identify(name string, cfg bert.Config, weights string, v *wordpiece.Vocab) Base {
 	return Base{
 		Fingerprint:        bert.BaseFingerprint(weights, v),
 		WeightsFingerprint: weights, VocabFingerprint: v.Fingerprint(), VocabTokens: v.Size(),
@@ -340,7 +340,7 @@ func parseWeights(cPath, wPath string, cfg FileConfig, want []bert.ExpectedTenso
 // Apply puts the adapter onto m, a base model, and returns the setup. The
 // base must be the one the adapter was trained on: a different fingerprint
 // is an error naming both. fingerprint is the base's (its Base.Fingerprint:
-// see Identify; or bert.Checkpoint.Fingerprint or ModelFingerprint for an
+// see Identify; or bert.Checkpoint.Fingerprint or bert.Model.Fingerprint for an
 // adapter that records the weights alone). m must have the architecture
 // the adapter records. m gets a head of the adapter's labels and, for
 // MethodAdapter, its adapters; every tensor of the file replaces the
@@ -423,27 +423,7 @@ func (f *File) baseMismatch(given Base) error {
 		f.Path, name, rec.Fingerprint, given.Fingerprint)
 }
 
-// ModelFingerprint is the fingerprint of m's base weights: bert.Fingerprint
-// over its parameters, so that a model built in memory (bert.NewRandom) and
-// the same weights written as a checkpoint have the same fingerprint (a test
-// checks that the two agree). Call it before training changes any base
-// weight.
-func ModelFingerprint(m *bert.Model) string {
-	return bert.Fingerprint(m.Config, paramSource(m.Params()))
-}
-
-// paramSource serves a model's parameters by name as a bert.TensorSource.
-type paramSource []*nn.Param
-
-// Tensor returns the values of the parameter called name, checking its shape.
-func (ps paramSource) Tensor(name string, shape ...int) ([]float32, error) {
-	for _, p := range ps {
-		if p.Name == name {
-			if !slices.Equal(p.Shape, shape) {
-				return nil, fmt.Errorf("parameter %q has shape %v, want %v", name, p.Shape, shape)
-			}
-			return p.W, nil
-		}
-	}
-	return nil, fmt.Errorf("no parameter %q", name)
-}
+// ModelFingerprint is m.Fingerprint().
+//
+// Deprecated: use bert.Model.Fingerprint.
+func ModelFingerprint(m *bert.Model) string { return m.Fingerprint() }

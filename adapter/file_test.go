@@ -64,7 +64,7 @@ func TestSaveApplyBitIdentical(t *testing.T) {
 	for _, plan := range plans {
 		t.Run(string(plan.Method), func(t *testing.T) {
 			m := tinyModel(t, 2)
-			fp := ModelFingerprint(m)
+			fp := m.Fingerprint()
 			s, err := Prepare(m, plan, 3)
 			require.NoError(t, err)
 			perturb(s.Trainable, 4)
@@ -82,7 +82,7 @@ func TestSaveApplyBitIdentical(t *testing.T) {
 			require.Equal(t, plan.Method, f.Config.Method)
 
 			fresh := tinyModel(t, 0)
-			require.Equal(t, fp, ModelFingerprint(fresh))
+			require.Equal(t, fp, fresh.Fingerprint())
 			s2, err := f.Apply(fresh, fp, false)
 			require.NoError(t, err)
 			require.Equal(t, s.Trained, s2.Trained)
@@ -98,7 +98,7 @@ func TestSaveApplyBitIdentical(t *testing.T) {
 // fingerprint, naming both.
 func TestApplyOtherBase(t *testing.T) {
 	m := tinyModel(t, 2)
-	fp := ModelFingerprint(m)
+	fp := m.Fingerprint()
 	s, err := Prepare(m, Plan{Method: MethodAdapter, Adapter: Config{Size: 2}}, 1)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "a")
@@ -108,14 +108,14 @@ func TestApplyOtherBase(t *testing.T) {
 
 	other, err := bert.NewRandom(tinyConfig(), 0, 12)
 	require.NoError(t, err)
-	ofp := ModelFingerprint(other)
+	ofp := other.Fingerprint()
 	require.NotEqual(t, fp, ofp)
 	_, err = f.Apply(other, ofp, false)
 	require.ErrorContains(t, err, fp)
 	require.ErrorContains(t, err, ofp)
 }
 
-// TestModelFingerprintMatchesCheckpoint checks that ModelFingerprint of an
+// TestModelFingerprintMatchesCheckpoint checks that the Fingerprint of an
 // in-memory model equals the checkpoint fingerprint of the same weights
 // written to disk, and that an adapter trained on the in-memory model loads
 // onto the checkpoint (whose weights are mapped read-only) with identical
@@ -141,7 +141,7 @@ func TestModelFingerprintMatchesCheckpoint(t *testing.T) {
 		require.Equal(t, want, logits(t, mapped))
 		// The trained base weights of m must not have leaked into the
 		// checkpoint's mapped memory: the fingerprint is unchanged.
-		require.Equal(t, fp, ModelFingerprint(tinyModelFrom(t, ck)))
+		require.Equal(t, fp, tinyModelFrom(t, ck).Fingerprint())
 	}
 }
 
@@ -220,7 +220,7 @@ func tinyCheckpoint(t *testing.T) (*bert.Model, string, *bert.Checkpoint) {
 	ck, err := bert.OpenCheckpoint(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { ck.Close() })
-	return m, ModelFingerprint(m), ck
+	return m, m.Fingerprint(), ck
 }
 
 func tinyModelFrom(t *testing.T, ck *bert.Checkpoint) *bert.Model {
@@ -234,7 +234,7 @@ func tinyModelFrom(t *testing.T, ck *bert.Checkpoint) *bert.Model {
 // missing file, and NaN weights.
 func TestReadRejects(t *testing.T) {
 	m := tinyModel(t, 2)
-	fp := ModelFingerprint(m)
+	fp := m.Fingerprint()
 	s, err := Prepare(m, Plan{Method: MethodLNHead}, 1)
 	require.NoError(t, err)
 	dir := t.TempDir()

@@ -27,7 +27,7 @@ func fuzzSaved(f *testing.F, plan Plan) (js, weights []byte) {
 		f.Fatal(err)
 	}
 	path := filepath.Join(f.TempDir(), "a")
-	if err := Save(path, fileConfig(m, s, ModelFingerprint(m)), s.Trainable); err != nil {
+	if err := Save(path, fileConfig(m, s, m.Fingerprint()), s.Trainable); err != nil {
 		f.Fatal(err)
 	}
 	w, c := Paths(path)

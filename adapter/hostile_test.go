@@ -14,6 +14,7 @@ import (
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
 
@@ -201,16 +202,16 @@ func TestReadRangeChecks(t *testing.T) {
 // is refused with the way to proceed, which Rebase takes.
 func TestApplyVocabulary(t *testing.T) {
 	m := tinyModel(t, 2)
-	weights := ModelFingerprint(m)
+	weights := m.Fingerprint()
 	tokens := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 	for i := len(tokens); i < 40; i++ {
 		tokens = append(tokens, fmt.Sprintf("w%d", i))
 	}
-	v, err := bert.NewVocab(tokens)
+	v, err := wordpiece.NewVocab(tokens)
 	require.NoError(t, err)
-	v2, err := bert.NewVocab(append(append([]string{}, tokens[:39]...), "other"))
+	v2, err := wordpiece.NewVocab(append(append([]string{}, tokens[:39]...), "other"))
 	require.NoError(t, err)
-	short, err := bert.NewVocab(tokens[:30])
+	short, err := wordpiece.NewVocab(tokens[:30])
 	require.NoError(t, err)
 	id := Identify("tiny", m.Config, weights, v)
 	require.NotEqual(t, id.Fingerprint, Identify("tiny", m.Config, weights, v2).Fingerprint)
@@ -228,7 +229,7 @@ func TestApplyVocabulary(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.ApplyTo(tinyModel(t, 0), id, false)
 	require.NoError(t, err)
-	for _, other := range []*bert.Vocab{v2, short} {
+	for _, other := range []*wordpiece.Vocab{v2, short} {
 		_, err = f.ApplyTo(tinyModel(t, 0), Identify("tiny", m.Config, weights, other), false)
 		require.ErrorContains(t, err, "another vocabulary")
 		require.ErrorContains(t, err, fmt.Sprintf("the base given has %d", other.Size()))
@@ -247,7 +248,7 @@ func TestApplyVocabulary(t *testing.T) {
 	_, err = f.Apply(tinyModel(t, 0), weights, false)
 	require.NoError(t, err, "the weights alone still match an adapter that records them alone")
 
-	require.Error(t, Rebase(old, Identify("tiny", m.Config, ModelFingerprint(tinyModelSeed(t, 12)), v)), "other weights are not recorded")
+	require.Error(t, Rebase(old, Identify("tiny", m.Config, tinyModelSeed(t, 12).Fingerprint(), v)), "other weights are not recorded")
 	require.NoError(t, Rebase(old, id))
 	f, err = Read(old)
 	require.NoError(t, err)
@@ -279,7 +280,7 @@ func TestExpectedTensorsMatchPrepare(t *testing.T) {
 			m := tinyModel(t, labels)
 			s, err := Prepare(m, plan, 1)
 			require.NoError(t, err)
-			cfg := fileConfig(m, s, ModelFingerprint(m))
+			cfg := fileConfig(m, s, m.Fingerprint())
 			cfg.Labels = []string{"a", "b", "c"}[:labels]
 			want, err := cfg.ExpectedTensors()
 			require.NoError(t, err)

@@ -36,7 +36,7 @@ var saveSteps = []string{"lock", "weights", "weights-temp", "commit-temp", "link
 func seededAdapter(t testing.TB, seed uint64) (FileConfig, []*nn.Param) {
 	m, err := bert.NewRandom(tinyConfig(), 2, 11)
 	require.NoError(t, err)
-	fp := ModelFingerprint(m)
+	fp := m.Fingerprint()
 	s, err := Prepare(m, Plan{Method: MethodAdapter, Adapter: Config{Size: 3}}, 3)
 	require.NoError(t, err)
 	perturb(s.Trainable, seed)

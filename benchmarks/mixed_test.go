@@ -8,6 +8,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // mixedTaskLens are the lengths of the sequences of the mixed-task
@@ -135,9 +136,9 @@ func mixedTaskBatches(cfg bert.Config, tasks []*bert.Model) (*bert.MixedBatch, [
 	mixed := &bert.MixedBatch{}
 	var padded []*bert.Batch
 	for i, lens := range mixedTaskLens {
-		var encs []bert.Encoding
+		var encs []wordpiece.Encoding
 		for _, n := range lens {
-			e := bert.Encoding{IDs: make([]int32, n), TypeIDs: make([]int32, n)}
+			e := wordpiece.Encoding{IDs: make([]int32, n), TypeIDs: make([]int32, n)}
 			for t := range n {
 				e.IDs[t] = int32(1 + rng.Uint64()%uint64(cfg.VocabSize-1))
 				if t > n/2 {

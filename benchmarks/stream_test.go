@@ -15,13 +15,14 @@ import (
 	"github.com/petl-go/petl/internal/sharedtest"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // streamRequest is one request of ../shared/anchors/requests-glue.tsv:
 // its task and its reference tokenisation.
 type streamRequest struct {
 	task    string
-	enc     bert.Encoding
+	enc     wordpiece.Encoding
 	segment int // length of the first segment, [CLS] and [SEP] included
 }
 
@@ -176,7 +177,7 @@ func streamServer(b *testing.B, m *bert.Model, views map[string]*bert.Model, req
 	for w := 0; w < len(reqs); w += window {
 		win := reqs[w:min(w+window, len(reqs))]
 		var order []string // tasks in order of first arrival, as the anchor groups them
-		byTask := map[string][]bert.Encoding{}
+		byTask := map[string][]wordpiece.Encoding{}
 		for _, r := range win {
 			if _, ok := byTask[r.task]; !ok {
 				order = append(order, r.task)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/sharedtest"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // tokShared returns the shared data folder (see sharedtest), skipping the
@@ -56,11 +56,11 @@ func tokSST2Train(b *testing.B, shared string) []string {
 func BenchmarkTokenizer(b *testing.B) {
 	shared := tokShared(b)
 	sentences := tokSST2Train(b, shared)
-	v, err := bert.LoadVocab(filepath.Join(shared, "data", "vocab", "bert-base-uncased-vocab.txt"))
+	v, err := wordpiece.LoadVocab(filepath.Join(shared, "data", "vocab", "bert-base-uncased-vocab.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok := bert.NewTokenizer(v, true)
+	tok := wordpiece.NewTokenizer(v, true)
 
 	run := func(b *testing.B, one func(s string) int) {
 		var tokens, bytes int64
@@ -91,7 +91,7 @@ func BenchmarkTokenizer(b *testing.B) {
 		})
 	})
 	b.Run("EncodeTo128", func(b *testing.B) {
-		var e bert.Encoding
+		var e wordpiece.Encoding
 		run(b, func(s string) int {
 			tok.EncodeTo(&e, s, "", false, 128)
 			return e.Len() - 2

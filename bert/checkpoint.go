@@ -19,6 +19,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/wordpiece"
 )
@@ -435,6 +436,31 @@ func (c *Checkpoint) verifyPositionIDs() error {
 func (c *Checkpoint) Fingerprint() string {
 	c.fpOnce.Do(func() { c.fp = Fingerprint(c.cfg, c) })
 	return c.fp
+}
+
+// Fingerprint is the fingerprint of m's base weights: the package function
+// Fingerprint over its parameters, so that a model built in memory
+// (NewRandom) and the same weights written as a checkpoint have the same
+// fingerprint (a test checks that the two agree). Call it before training
+// changes any base weight.
+func (m *Model) Fingerprint() string {
+	return Fingerprint(m.Config, paramSource(m.Params()))
+}
+
+// paramSource serves a model's parameters by name as a TensorSource.
+type paramSource []*nn.Param
+
+// Tensor returns the values of the parameter called name, checking its shape.
+func (ps paramSource) Tensor(name string, shape ...int) ([]float32, error) {
+	for _, p := range ps {
+		if p.Name == name {
+			if !slices.Equal(p.Shape, shape) {
+				return nil, fmt.Errorf("parameter %q has shape %v, want %v", name, p.Shape, shape)
+			}
+			return p.W, nil
+		}
+	}
+	return nil, fmt.Errorf("no parameter %q", name)
 }
 
 // Fingerprint identifies a base model, to tie adapters to the base they

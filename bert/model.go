@@ -2,6 +2,7 @@ package bert
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
@@ -130,11 +131,11 @@ func NewRandom(cfg Config, numLabels int, seed uint64) (*Model, error) {
 // initParam sets p as Hugging Face's BertPreTrainedModel._init_weights does.
 func initParam(p *nn.Param, rng *nn.RNG, std float64) {
 	switch {
-	case isLayerNorm(p.Name) && hasSuffix(p.Name, ".weight"):
+	case isLayerNorm(p.Name) && strings.HasSuffix(p.Name, ".weight"):
 		for i := range p.W {
 			p.W[i] = 1
 		}
-	case hasSuffix(p.Name, ".bias"):
+	case strings.HasSuffix(p.Name, ".bias"):
 		clear(p.W)
 	default:
 		rng.FillNormal(p.W, 0, std)
@@ -762,12 +763,10 @@ func prod(shape []int) int {
 	return n
 }
 
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
-
 func isLayerNorm(name string) bool {
-	return hasSuffix(name, "LayerNorm.weight") || hasSuffix(name, "LayerNorm.bias")
+	return strings.HasSuffix(name, "LayerNorm.weight") || strings.HasSuffix(name, "LayerNorm.bias")
 }
 
 // noDecay reports whether weight decay skips the parameter (biases and layer
 // norms, as in the BERT recipe).
-func noDecay(name string) bool { return hasSuffix(name, ".bias") || isLayerNorm(name) }
+func noDecay(name string) bool { return strings.HasSuffix(name, ".bias") || isLayerNorm(name) }

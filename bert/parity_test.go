@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,9 +36,9 @@ func syntheticTensor(seed uint64, name string, n int) []float32 {
 	key := seed ^ h.Sum64()
 	base, scale := float32(0), float32(0.08)
 	switch {
-	case hasSuffix(name, "LayerNorm.weight"):
+	case strings.HasSuffix(name, "LayerNorm.weight"):
 		base, scale = 1, 0.2
-	case hasSuffix(name, ".bias"):
+	case strings.HasSuffix(name, ".bias"):
 		scale = 0.1
 	}
 	w := make([]float32, n)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/internal/sharedtest"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -90,7 +91,7 @@ const (
 // for masked token i, Seq[i] is its sequence, Pos[i] its position there
 // and Label[i] the token that was there.
 type maskedSet struct {
-	Encs           []bert.Encoding
+	Encs           []wordpiece.Encoding
 	Seq, Pos       []int
 	Label          []int32
 	tokens, masked int
@@ -99,7 +100,7 @@ type maskedSet struct {
 // maskDevSentences encodes the first mlmSentences dev sentences of SST-2
 // and CoLA and masks 15% of the ordinary wordpieces of each (at least one;
 // never [CLS], [SEP] or [UNK]), chosen uniformly with a fixed seed.
-func maskDevSentences(t *testing.T, tok *bert.Tokenizer) *maskedSet {
+func maskDevSentences(t *testing.T, tok *wordpiece.Tokenizer) *maskedSet {
 	t.Helper()
 	dir := glueDir(t)
 	v := tok.Vocab()
@@ -210,7 +211,7 @@ func mostFrequent(s *maskedSet) (float64, int32) {
 // (the text of the same tasks that pretraining saw), add-one smoothed:
 // its cross-entropy, and the accuracy of always predicting its most
 // frequent wordpiece, which it returns too.
-func unigramBaseline(t *testing.T, tok *bert.Tokenizer, s *maskedSet) (mlmScore, int32) {
+func unigramBaseline(t *testing.T, tok *wordpiece.Tokenizer, s *maskedSet) (mlmScore, int32) {
 	t.Helper()
 	dir := glueDir(t)
 	counts := make([]float64, tok.Vocab().Size())
@@ -256,10 +257,10 @@ func unigramBaseline(t *testing.T, tok *bert.Tokenizer, s *maskedSet) (mlmScore,
 func TestTinyPredictsMaskedTokens(t *testing.T) {
 	ck := openTiny(t)
 	cfg := ck.Config()
-	vocab, err := bert.LoadVocab(filepath.Join(tinyDir, "vocab.txt"))
+	vocab, err := wordpiece.LoadVocab(filepath.Join(tinyDir, "vocab.txt"))
 	require.NoError(t, err)
 	require.Equal(t, cfg.VocabSize, vocab.Size(), "vocab.txt size against config.json vocab_size")
-	tok := bert.NewTokenizer(vocab, true)
+	tok := wordpiece.NewTokenizer(vocab, true)
 	set := maskDevSentences(t, tok)
 	require.Greater(t, set.masked, 500, "masked tokens")
 
@@ -304,11 +305,11 @@ func TestTinyPredictsMaskedTokens(t *testing.T) {
 // and says so in its tokenizer_config.json; its vocabulary alone gives the
 // same answer.
 func TestShippedCasing(t *testing.T) {
-	vocab, err := bert.LoadVocab(filepath.Join(tinyDir, "vocab.txt"))
+	vocab, err := wordpiece.LoadVocab(filepath.Join(tinyDir, "vocab.txt"))
 	require.NoError(t, err)
-	c, err := bert.CheckpointCasing(tinyDir, vocab)
+	c, err := wordpiece.CheckpointCasing(tinyDir, vocab)
 	require.NoError(t, err)
 	assert.True(t, c.Lowercase, "casing of the shipped model: %v", c)
-	assert.Contains(t, c.Source, bert.TokenizerConfigFile)
-	assert.True(t, bert.VocabCasing(vocab).Lowercase, "casing from the vocabulary alone")
+	assert.Contains(t, c.Source, wordpiece.TokenizerConfigFile)
+	assert.True(t, wordpiece.VocabCasing(vocab).Lowercase, "casing from the vocabulary alone")
 }

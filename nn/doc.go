@@ -1,5 +1,6 @@
-package nn
-
+// Package nn holds petl's neural-network building blocks: parameters, layers
+// with Forward/Backward pairs, losses and activation arenas.
+//
 // Conventions shared by every layer in this package (after llm.c):
 //
 //   - Tensors are plain row-major []float32. Shape comments use the legend
@@ -14,3 +15,4 @@ package nn
 //   - A frozen parameter (Param.Frozen) gets no gradient work at all.
 //   - Layers hold parameters and sizes only. Activations live in an Arena and
 //     are passed in, so one layer value serves any number of (B, T) shapes.
+package nn

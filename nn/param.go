@@ -1,5 +1,3 @@
-// Package nn holds petl's neural-network building blocks: parameters, layers
-// with Forward/Backward pairs, losses and activation arenas.
 package nn
 
 import "fmt"

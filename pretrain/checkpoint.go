@@ -15,6 +15,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // A checkpoint is a folder OUT/checkpoint-<step> in the Hugging Face layout
@@ -153,7 +154,7 @@ func (t *Trainer) writeCheckpointDir(dir string) error {
 	if err := copyFile(filepath.Join(dir, vocabFile), t.cfg.VocabPath); err != nil {
 		return fmt.Errorf("pretrain: checkpoint vocabulary: %w", err)
 	}
-	if err := bert.WriteDoLowerCase(dir, t.cfg.Lowercase); err != nil {
+	if err := wordpiece.WriteDoLowerCase(dir, t.cfg.Lowercase); err != nil {
 		return fmt.Errorf("pretrain: checkpoint tokenizer settings: %w", err)
 	}
 	ost := t.opt.State()

@@ -21,8 +21,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // Document is a document of the corpus: its lines (sentences or
@@ -124,7 +124,7 @@ type Special struct {
 }
 
 // SpecialOf reads the special ids of a vocabulary.
-func SpecialOf(v *bert.Vocab) Special {
+func SpecialOf(v *wordpiece.Vocab) Special {
 	return Special{CLS: v.CLSID(), SEP: v.SEPID(), PAD: v.PadID(), Mask: v.MaskID(), UNK: v.UnkID()}
 }
 
@@ -149,7 +149,7 @@ type PackOptions struct {
 // the [SEP] of a split); a line longer than a sequence is cut into pieces.
 // A sequence never holds text of two documents. Tokenizing runs on all
 // CPUs; the result does not depend on their number.
-func Pack(docs []Document, tok *bert.Tokenizer, sp Special, opt PackOptions) (*Sequences, error) {
+func Pack(docs []Document, tok *wordpiece.Tokenizer, sp Special, opt PackOptions) (*Sequences, error) {
 	if opt.MaxLen < 8 {
 		return nil, fmt.Errorf("pretrain: sequence length %d is too short (at least 8)", opt.MaxLen)
 	}

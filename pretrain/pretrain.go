@@ -12,6 +12,7 @@ import (
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // ErrInterrupted is returned by Run when its context was cancelled; a
@@ -109,7 +110,7 @@ type Result struct {
 // Trainer runs MLM pretraining.
 type Trainer struct {
 	cfg   Config
-	tok   *bert.Tokenizer
+	tok   *wordpiece.Tokenizer
 	sp    Special
 	train *Sequences
 	held  *Sequences
@@ -140,14 +141,14 @@ func New(cfg Config, docs []Document) (*Trainer, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	v, err := bert.LoadVocab(cfg.VocabPath)
+	v, err := wordpiece.LoadVocab(cfg.VocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	if v.Size() != cfg.Model.VocabSize {
 		return nil, fmt.Errorf("pretrain: the vocabulary %s has %d tokens, the model config %d", cfg.VocabPath, v.Size(), cfg.Model.VocabSize)
 	}
-	t := &Trainer{cfg: cfg, tok: bert.NewTokenizer(v, cfg.Lowercase), sp: SpecialOf(v), permEp: -1}
+	t := &Trainer{cfg: cfg, tok: wordpiece.NewTokenizer(v, cfg.Lowercase), sp: SpecialOf(v), permEp: -1}
 	trainDocs, heldDocs := SplitHeldOut(docs, cfg.HeldOut)
 	if len(heldDocs) == 0 || len(trainDocs) == 0 {
 		return nil, fmt.Errorf("pretrain: %d documents give %d for training and %d held out: need both (change --heldout or use a larger corpus)", len(docs), len(trainDocs), len(heldDocs))

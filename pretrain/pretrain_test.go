@@ -12,6 +12,7 @@ import (
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/nn"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,14 +23,14 @@ var testWords = strings.Fields(`the a cat dog sat on mat ran to park and saw bir
 
 // testVocab writes a vocabulary (special tokens, then testWords) and
 // returns its path and the tokenizer.
-func testVocab(t *testing.T) (string, *bert.Tokenizer) {
+func testVocab(t *testing.T) (string, *wordpiece.Tokenizer) {
 	t.Helper()
 	toks := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","}, testWords...)
 	path := filepath.Join(t.TempDir(), "vocab.txt")
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(toks, "\n")+"\n"), 0o644))
-	v, err := bert.LoadVocab(path)
+	v, err := wordpiece.LoadVocab(path)
 	require.NoError(t, err)
-	return path, bert.NewTokenizer(v, true)
+	return path, wordpiece.NewTokenizer(v, true)
 }
 
 // grammarCorpus makes documents of simple sentences with a learnable

@@ -15,6 +15,7 @@ import (
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // Base makes the models a run trains: a fresh copy each call, because
@@ -24,7 +25,7 @@ type Base interface {
 	// New returns the base model (random: the same architecture randomly
 	// initialised from seed), its tokenizer, its identity for adapter
 	// files, and a function releasing it.
-	New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error)
+	New(random bool, seed uint64) (*bert.Model, *wordpiece.Tokenizer, adapter.Base, func() error, error)
 }
 
 // GuardedBase is a Base whose models may read memory-mapped files: Guard

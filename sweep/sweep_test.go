@@ -17,6 +17,7 @@ import (
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -311,11 +312,11 @@ func TestCollectSeeds(t *testing.T) {
 var words = []string{"good", "great", "nice", "fine", "bad", "awful", "dull", "poor", "the", "film", "was"}
 
 type testBase struct {
-	tok   *bert.Tokenizer
+	tok   *wordpiece.Tokenizer
 	fixed uint64 // seed of the "pretrained" model; 0: 7
 }
 
-func (b testBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error) {
+func (b testBase) New(random bool, seed uint64) (*bert.Model, *wordpiece.Tokenizer, adapter.Base, func() error, error) {
 	cfg := bert.Config{
 		VocabSize: 5 + len(words), HiddenSize: 16, NumLayers: 2, NumHeads: 2, IntermediateSize: 32,
 		MaxPositions: 16, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, InitializerRange: 0.3,
@@ -331,7 +332,7 @@ func (b testBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, a
 	if err != nil {
 		return nil, nil, adapter.Base{}, nil, err
 	}
-	return m, b.tok, adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: "test"}, func() error { return nil }, nil
+	return m, b.tok, adapter.Base{Fingerprint: m.Fingerprint(), Name: "test"}, func() error { return nil }, nil
 }
 
 type testData struct{ train, dev *task.Dataset }
@@ -362,7 +363,7 @@ func synthetic(t *testing.T, n, offset int) *task.Dataset {
 }
 
 func testRunner(t *testing.T, store *Store, jobs int) *Runner {
-	v, err := bert.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, words...))
+	v, err := wordpiece.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, words...))
 	require.NoError(t, err)
 	g := Grid{Tasks: []string{"sst2"}, Epochs: map[string]int{"sst2": 2}, Seeds: []uint64{5}}
 	for _, n := range []string{"full", "full-random", "adapter-4"} {
@@ -372,7 +373,7 @@ func testRunner(t *testing.T, store *Store, jobs int) *Runner {
 	}
 	return &Runner{
 		Grid: g, Store: store, Batch: 8, MaxLen: 16, Jobs: jobs,
-		Base: testBase{tok: bert.NewTokenizer(v, true)},
+		Base: testBase{tok: wordpiece.NewTokenizer(v, true)},
 		Data: testData{train: synthetic(t, 64, 0), dev: synthetic(t, 16, 3)},
 	}
 }

@@ -5,24 +5,25 @@ import (
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // encoded is a dataset tokenized once, before training.
 type encoded struct {
-	encs    []bert.Encoding // per example: ids and type ids (Tokens dropped)
-	labels  []int32         // class indices (classification)
-	targets []float32       // targets (regression)
-	pad     int32           // the vocabulary's [PAD] id
+	encs    []wordpiece.Encoding // per example: ids and type ids (Tokens dropped)
+	labels  []int32              // class indices (classification)
+	targets []float32            // targets (regression)
+	pad     int32                // the vocabulary's [PAD] id
 }
 
 func (e *encoded) n() int { return len(e.encs) }
 
 // encode tokenizes every example of ds: [CLS] a [SEP] (b [SEP]) truncated
-// to maxLen tokens, longest segment first, as bert.Tokenizer.EncodeTo does.
+// to maxLen tokens, longest segment first, as wordpiece.Tokenizer.EncodeTo does.
 // The ids of all examples share two backing arrays.
-func encode(tok *bert.Tokenizer, ds *task.Dataset, maxLen int) encoded {
+func encode(tok *wordpiece.Tokenizer, ds *task.Dataset, maxLen int) encoded {
 	n := len(ds.Examples)
-	e := encoded{encs: make([]bert.Encoding, n), pad: tok.Vocab().PadID()}
+	e := encoded{encs: make([]wordpiece.Encoding, n), pad: tok.Vocab().PadID()}
 	if ds.Labelled {
 		if ds.Task.Regression {
 			e.targets = make([]float32, n)
@@ -30,7 +31,7 @@ func encode(tok *bert.Tokenizer, ds *task.Dataset, maxLen int) encoded {
 			e.labels = make([]int32, n)
 		}
 	}
-	var scratch bert.Encoding
+	var scratch wordpiece.Encoding
 	var ids, types []int32
 	starts := make([]int, n+1)
 	for i := range ds.Examples {
@@ -48,7 +49,7 @@ func encode(tok *bert.Tokenizer, ds *task.Dataset, maxLen int) encoded {
 	}
 	for i := range e.encs {
 		lo, hi := starts[i], starts[i+1]
-		e.encs[i] = bert.Encoding{IDs: ids[lo:hi:hi], TypeIDs: types[lo:hi:hi]}
+		e.encs[i] = wordpiece.Encoding{IDs: ids[lo:hi:hi], TypeIDs: types[lo:hi:hi]}
 	}
 	return e
 }
@@ -91,7 +92,7 @@ func predict(m *bert.Model, st *bert.State, e *encoded, batch int, regression bo
 // returns each example's predicted class index, or value for a regression
 // task. The last layer computes only the [CLS] rows, all the head reads
 // (bert.State.CLSOnly).
-func Predict(m *bert.Model, tok *bert.Tokenizer, ds *task.Dataset, maxLen, batch int) ([]float32, error) {
+func Predict(m *bert.Model, tok *wordpiece.Tokenizer, ds *task.Dataset, maxLen, batch int) ([]float32, error) {
 	if m.NumLabels() != ds.Task.NumLabels() {
 		return nil, fmt.Errorf("train: the model's head has %d outputs, task %s needs %d", m.NumLabels(), ds.Task.Name, ds.Task.NumLabels())
 	}
@@ -109,7 +110,7 @@ func Predict(m *bert.Model, tok *bert.Tokenizer, ds *task.Dataset, maxLen, batch
 
 // Evaluate predicts ds (see Predict), which must be labelled, and scores
 // the predictions with the task's metrics.
-func Evaluate(m *bert.Model, tok *bert.Tokenizer, ds *task.Dataset, maxLen, batch int) (map[string]float64, []float32, error) {
+func Evaluate(m *bert.Model, tok *wordpiece.Tokenizer, ds *task.Dataset, maxLen, batch int) (map[string]float64, []float32, error) {
 	if !ds.Labelled {
 		return nil, nil, fmt.Errorf("train: %s has no labels to evaluate against", ds.Path)
 	}

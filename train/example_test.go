@@ -12,6 +12,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // One frozen base serving two tasks: an adapter is trained for each on a
@@ -25,11 +26,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer ck.Close()
-	vocab, err := bert.LoadVocab(filepath.Join(dir, "vocab.txt"))
+	vocab, err := wordpiece.LoadVocab(filepath.Join(dir, "vocab.txt"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	tok := bert.NewTokenizer(vocab, true)
+	tok := wordpiece.NewTokenizer(vocab, true)
 	base := adapter.Base{Fingerprint: ck.Fingerprint(), Name: dir, Config: ck.Config()}
 	out, err := os.MkdirTemp("", "petl-example")
 	if err != nil {

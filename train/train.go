@@ -29,6 +29,7 @@ import (
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // Config are a training run's settings. Zero values take the defaults
@@ -242,7 +243,7 @@ type Trainer struct {
 	st      bert.State
 	evalSt  bert.State
 	batch   bert.Batch
-	encs    []bert.Encoding
+	encs    []wordpiece.Encoding
 	probs   []float32
 	dlogits []float32
 	labels  []int32
@@ -254,7 +255,7 @@ type Trainer struct {
 // trainable parameters (attaching adapters), tokenizes both sets and makes
 // the optimiser and schedule. m must be the base model, with nothing
 // trained yet.
-func New(m *bert.Model, tok *bert.Tokenizer, trainSet, devSet *task.Dataset, cfg Config) (*Trainer, error) {
+func New(m *bert.Model, tok *wordpiece.Tokenizer, trainSet, devSet *task.Dataset, cfg Config) (*Trainer, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -294,7 +295,7 @@ func New(m *bert.Model, tok *bert.Tokenizer, trainSet, devSet *task.Dataset, cfg
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	t.res.Best = math.NaN()
-	t.encs = make([]bert.Encoding, cfg.Batch)
+	t.encs = make([]wordpiece.Encoding, cfg.Batch)
 	t.probs = make([]float32, cfg.Batch*nl)
 	t.dlogits = make([]float32, cfg.Batch*nl)
 	t.labels = make([]int32, cfg.Batch)

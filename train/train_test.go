@@ -13,6 +13,7 @@ import (
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,11 +23,11 @@ import (
 
 var testWords = []string{"good", "great", "fine", "nice", "bad", "awful", "poor", "dull", "the", "movie", "film", "was", "plot", "very", "a", "story"}
 
-func testTokenizer(t testing.TB) *bert.Tokenizer {
+func testTokenizer(t testing.TB) *wordpiece.Tokenizer {
 	toks := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, testWords...)
-	v, err := bert.NewVocab(toks)
+	v, err := wordpiece.NewVocab(toks)
 	require.NoError(t, err)
-	return bert.NewTokenizer(v, true)
+	return wordpiece.NewTokenizer(v, true)
 }
 
 // testConfig is the tiny model. Its weights are drawn with std 0.3 rather

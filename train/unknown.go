@@ -3,8 +3,8 @@ package train
 import (
 	"fmt"
 
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // UnknownWarnShare is the share of [UNK] wordpieces above which
@@ -23,7 +23,7 @@ type UnknownCount struct {
 
 // CountUnknown tokenizes every text of ds (both texts of a pair, whole)
 // with tok and counts the wordpieces and the [UNK] among them.
-func CountUnknown(tok *bert.Tokenizer, ds *task.Dataset) UnknownCount {
+func CountUnknown(tok *wordpiece.Tokenizer, ds *task.Dataset) UnknownCount {
 	var c UnknownCount
 	if ds == nil {
 		return c

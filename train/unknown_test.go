@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/sharedtest"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestCountUnknownCoLA(t *testing.T) {
 	vocab := sharedtest.Path(t, "data", "vocab", "bert-base-uncased-vocab.txt")
 	glue := sharedtest.Path(t, "data", "glue")
-	v, err := bert.LoadVocab(vocab)
+	v, err := wordpiece.LoadVocab(vocab)
 	require.NoError(t, err)
 	spec, err := task.Lookup("cola")
 	require.NoError(t, err)
@@ -25,13 +25,13 @@ func TestCountUnknownCoLA(t *testing.T) {
 	require.NoError(t, err)
 
 	start := time.Now()
-	lower := CountUnknown(bert.NewTokenizer(v, true), ds)
+	lower := CountUnknown(wordpiece.NewTokenizer(v, true), ds)
 	t.Logf("lower-cased: %v (%v)", lower, time.Since(start))
 	require.Greater(t, lower.Wordpieces, 5000)
 	require.Less(t, lower.Share(), 0.001)
 	require.Empty(t, lower.Warning("CoLA dev", true))
 
-	cased := CountUnknown(bert.NewTokenizer(v, false), ds)
+	cased := CountUnknown(wordpiece.NewTokenizer(v, false), ds)
 	t.Logf("as written: %v", cased)
 	require.InDelta(t, 0.16, cased.Share(), 0.03)
 	w := cased.Warning("CoLA dev", false)

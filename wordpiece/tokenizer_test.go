@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -281,11 +282,11 @@ func TestGoldenWordPieceUncased(t *testing.T) {
 		tok.EncodeTo(&e, g.TextA, b, g.TextB != nil, maxLen)
 		what := ""
 		switch {
-		case !tokEqual(e.Tokens, g.Tokens):
+		case !slices.Equal(e.Tokens, g.Tokens):
 			what = fmt.Sprintf("tokens\n  got  %q\n  want %q", e.Tokens, g.Tokens)
-		case !tokEqual(e.IDs, g.InputIDs):
+		case !slices.Equal(e.IDs, g.InputIDs):
 			what = fmt.Sprintf("input_ids\n  got  %v\n  want %v", e.IDs, g.InputIDs)
-		case !tokEqual(e.TypeIDs, g.TokenTypeIDs):
+		case !slices.Equal(e.TypeIDs, g.TokenTypeIDs):
 			what = fmt.Sprintf("token_type_ids\n  got  %v\n  want %v", e.TypeIDs, g.TokenTypeIDs)
 		}
 		if what != "" {
@@ -299,16 +300,4 @@ func TestGoldenWordPieceUncased(t *testing.T) {
 	require.Equal(t, 4205, lines, "golden file line count (see its README)")
 	assert.Zero(t, bad, "%d of %d golden lines differ", bad, lines)
 	t.Logf("%d/%d golden lines match", lines-bad, lines)
-}
-
-func tokEqual[E comparable](a, b []E) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

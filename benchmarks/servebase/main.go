@@ -21,6 +21,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 func main() {
@@ -62,7 +63,7 @@ func run(size, vocab, out string) error {
 	if err := os.WriteFile(filepath.Join(out, "vocab.txt"), data, 0o644); err != nil {
 		return err
 	}
-	if err := bert.WriteDoLowerCase(out, true); err != nil {
+	if err := wordpiece.WriteDoLowerCase(out, true); err != nil {
 		return err
 	}
 	base, err := petl.Open(out, petl.Options{Pack: "off"})

@@ -13,6 +13,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/models"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // envModel names the default base model folder when --model is not given.
@@ -41,7 +42,7 @@ func modelDir(flagValue string) (string, error) {
 type baseModel struct {
 	front *petl.Base
 	model *bert.Model // a view of front's base: trained parameters are its own
-	tok   *bert.Tokenizer
+	tok   *wordpiece.Tokenizer
 	base  adapter.Base
 	close func() error
 }
@@ -65,7 +66,7 @@ func openFront(model, vocab string, seed uint64, lower, pack string) (*petl.Base
 		if vocab == "" {
 			vocab = defaultVocab
 		}
-		v, err := bert.LoadVocab(vocab)
+		v, err := wordpiece.LoadVocab(vocab)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("%s needs a WordPiece vocabulary: %w (pass --vocab FILE, e.g. bert-base-uncased's vocab.txt)", randomTiny, err)
@@ -93,7 +94,7 @@ type adaptedModel struct {
 	file  adapter.FileConfig
 	spec  *task.Spec
 	model *bert.Model // the task's view
-	tok   *bert.Tokenizer
+	tok   *wordpiece.Tokenizer
 	close func() error
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 func init() {
@@ -155,7 +156,7 @@ func inspect(w io.Writer, args []string) error {
 		if vpath == "" {
 			vpath = filepath.Join(*dir, "vocab.txt")
 		}
-		if v, err := bert.LoadVocab(vpath); err != nil {
+		if v, err := wordpiece.LoadVocab(vpath); err != nil {
 			fmt.Fprintf(tw, "base\tnone: %v\n", err)
 		} else {
 			fmt.Fprintf(tw, "base\t%s (with the vocabulary %s, %d tokens: what adapters record)\n", bert.BaseFingerprint(fp, v), vpath, v.Size())

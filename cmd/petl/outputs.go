@@ -16,6 +16,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 // Nothing petl writes may land on what it reads, nor replace a file that
@@ -54,7 +55,7 @@ func modelInputs(model, vocab string) []inputFile {
 // checkpointInputs are the files of the checkpoint folder dir.
 func checkpointInputs(dir string) []inputFile {
 	var in []inputFile
-	for _, f := range []string{bert.ConfigFileName, bert.WeightsFileName, "vocab.txt", bert.TokenizerConfigFile} {
+	for _, f := range []string{bert.ConfigFileName, bert.WeightsFileName, "vocab.txt", wordpiece.TokenizerConfigFile} {
 		in = append(in, inputFile{"the model's " + f, filepath.Join(dir, f)})
 	}
 	return in

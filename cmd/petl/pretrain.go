@@ -9,9 +9,9 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/pretrain"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 func init() {
@@ -121,7 +121,7 @@ func runPretrain(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	v, err := bert.LoadVocab(*vocab)
+	v, err := wordpiece.LoadVocab(*vocab)
 	if err != nil {
 		return fmt.Errorf("%w (pass --vocab FILE)", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/petl-go/petl/sweep"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
+	"github.com/petl-go/petl/wordpiece"
 )
 
 func init() {
@@ -37,7 +38,7 @@ type sweepBase struct {
 	guards              *sync.Map // *bert.Model -> *petl.Base it views, while the run holds it
 }
 
-func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, adapter.Base, func() error, error) {
+func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *wordpiece.Tokenizer, adapter.Base, func() error, error) {
 	bm, err := loadBase(b.model, b.vocab, seed, b.lower)
 	if err != nil {
 		return nil, nil, adapter.Base{}, nil, err
@@ -61,7 +62,7 @@ func (b sweepBase) New(random bool, seed uint64) (*bert.Model, *bert.Tokenizer, 
 	if err != nil {
 		return nil, nil, adapter.Base{}, nil, err
 	}
-	base := adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: "random", Seed: seed, Config: m.Config}
+	base := adapter.Base{Fingerprint: m.Fingerprint(), Name: "random", Seed: seed, Config: m.Config}
 	return m, bm.tok, base, func() error { return nil }, nil
 }
 

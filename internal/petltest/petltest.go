@@ -15,6 +15,7 @@ import (
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/task"
+	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,7 +37,7 @@ var Plans = map[string]adapter.Plan{
 // Words, initialised from seed, closed when the test ends.
 func Base(t testing.TB, seed uint64) *petl.Base {
 	t.Helper()
-	v, err := bert.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, Words...))
+	v, err := wordpiece.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, Words...))
 	require.NoError(t, err)
 	cfg := bert.Config{VocabSize: v.Size(), HiddenSize: 16, NumLayers: 2, NumHeads: 2, IntermediateSize: 32,
 		MaxPositions: 64, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1}
