@@ -28,6 +28,7 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/wordpiece"
@@ -94,7 +95,13 @@ type Base struct {
 // the weights are mapped read-only and verified against the config, the
 // base's fingerprint computed, the casing decided, and the dense weights
 // packed as opts.Pack says.
+//
+// A bad PETL_KERNELS in the environment (kernels.CheckEnv) is an error here,
+// as in NewBase: the caller asked for kernels this process does not run.
 func Open(dir string, opts Options) (*Base, error) {
+	if err := kernels.CheckEnv(); err != nil {
+		return nil, fmt.Errorf("petl: %w", err)
+	}
 	ck, err := bert.OpenCheckpoint(dir)
 	if err != nil {
 		return nil, err
@@ -148,6 +155,9 @@ func Open(dir string, opts Options) (*Base, error) {
 // as it is. The model must not change afterwards. Options.Pack "" or
 // "auto" packs on the heap; Options.Vocab is unused.
 func NewBase(m *bert.Model, v *wordpiece.Vocab, ident adapter.Base, opts Options) (*Base, error) {
+	if err := kernels.CheckEnv(); err != nil {
+		return nil, fmt.Errorf("petl: %w", err)
+	}
 	if ident.Fingerprint == "" {
 		id := adapter.Identify(ident.Name, m.Config, m.Fingerprint(), v)
 		id.Seed = ident.Seed
