@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,7 +220,7 @@ func listCheckpoints(out string) ([]int, error) {
 			steps = append(steps, n)
 		}
 	}
-	sort.Ints(steps)
+	slices.Sort(steps)
 	return steps, nil
 }
 

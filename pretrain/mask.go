@@ -2,6 +2,7 @@ package pretrain
 
 import (
 	"math"
+	"slices"
 
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/nn"
@@ -43,9 +44,9 @@ func (b *MLMBatch) Fill(s *Sequences, idx []int, sp Special, vocab int, opt Mask
 	}
 	BT := B * T
 	b.B, b.T = B, T
-	b.IDs = resize(b.IDs, BT)
-	b.TypeIDs = resize(b.TypeIDs, BT)
-	b.Mask = resizeF(b.Mask, BT)
+	b.IDs = slices.Grow(b.IDs[:0], BT)[:BT]
+	b.TypeIDs = slices.Grow(b.TypeIDs[:0], BT)[:BT]
+	b.Mask = slices.Grow(b.Mask[:0], BT)[:BT]
 	b.Lens = b.Lens[:0]
 	b.Pos, b.Labels, b.SOP = b.Pos[:0], b.Labels[:0], b.SOP[:0]
 	var cand []int32
@@ -83,7 +84,7 @@ func (b *MLMBatch) Fill(s *Sequences, idx []int, sp Special, vocab int, opt Mask
 			cand[j], cand[u] = cand[u], cand[j]
 		}
 		chosen := cand[:k]
-		sortInt32(chosen) // positions in order: reproducible, cache-friendly
+		slices.Sort(chosen) // positions in order: reproducible, cache-friendly
 		for _, t := range chosen {
 			p := r*T + int(t)
 			b.Pos = append(b.Pos, int32(p))
@@ -106,26 +107,4 @@ func randomToken(rng *nn.RNG, sp Special, vocab int) int32 {
 			return id
 		}
 	}
-}
-
-func sortInt32(x []int32) {
-	for i := 1; i < len(x); i++ {
-		for j := i; j > 0 && x[j] < x[j-1]; j-- {
-			x[j], x[j-1] = x[j-1], x[j]
-		}
-	}
-}
-
-func resize(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
-}
-
-func resizeF(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }

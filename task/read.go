@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -121,11 +122,7 @@ func (e *RowError) Unwrap() error { return e.Err }
 // <dataDir>/<split>.tsv). For convenience dataDir may also be the task's own
 // folder or the folder holding glue/. Test splits are read unlabelled.
 func Load(spec *Spec, dataDir, split string, opt Options) (*Dataset, error) {
-	known := false
-	for _, s := range Splits {
-		known = known || s == split
-	}
-	if !known {
+	if !slices.Contains(Splits, split) {
 		return nil, fmt.Errorf("task %s: unknown split %q (want one of %s)", spec.Name, split, strings.Join(Splits, ", "))
 	}
 	if dataDir == "" {

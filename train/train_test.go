@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -362,20 +363,8 @@ func TestLossFalls(t *testing.T) {
 				if p.Name == "classifier.weight" || p.Name == "classifier.bias" {
 					continue
 				}
-				require.Equal(t, p.Trainable(), !slicesEqual(before[p.Name], p.W), "%s: trainable %v", p.Name, p.Trainable())
+				require.Equal(t, p.Trainable(), !slices.Equal(before[p.Name], p.W), "%s: trainable %v", p.Name, p.Trainable())
 			}
 		})
 	}
-}
-
-func slicesEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
