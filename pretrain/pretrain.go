@@ -12,6 +12,7 @@ import (
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
+	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/wordpiece"
 )
 
@@ -341,7 +342,8 @@ func (t *Trainer) logf(format string, args ...any) {
 }
 
 // batchIndices returns the sequences of step k: the training sequences in
-// a fresh random order per epoch (seeded by seed and epoch), B at a time.
+// a fresh random order per epoch (task.Permutation, from the seed and the
+// epoch), B at a time.
 func (t *Trainer) batchIndices(k int, dst []int) []int {
 	N, B := t.train.Len(), t.cfg.Batch
 	dst = dst[:0]
@@ -349,29 +351,12 @@ func (t *Trainer) batchIndices(k int, dst []int) []int {
 		pos := k*B + j
 		ep := pos / N
 		if ep != t.permEp {
-			t.perm = permutation(t.perm, N, nn.Mix64(t.cfg.Seed^0x5eed0000^uint64(ep)))
+			t.perm = task.Permutation(N, nn.Mix64(t.cfg.Seed^0x5eed0000), ep)
 			t.permEp = ep
 		}
 		dst = append(dst, t.perm[pos%N])
 	}
 	return dst
-}
-
-// permutation is a Fisher-Yates shuffle of 0..n-1 from seed.
-func permutation(p []int, n int, seed uint64) []int {
-	if cap(p) < n {
-		p = make([]int, n)
-	}
-	p = p[:n]
-	for i := range p {
-		p[i] = i
-	}
-	rng := nn.NewRNG(seed)
-	for i := n - 1; i > 0; i-- {
-		j := int(rng.Uint64() % uint64(i+1))
-		p[i], p[j] = p[j], p[i]
-	}
-	return p
 }
 
 // sopStats are a batch's sentence-order figures: mean loss, right
