@@ -11,7 +11,9 @@ var (
 	erfOp  = newOpTable[vecFunc]("erf", erfGeneric)
 )
 
-// Exp computes y[i] = e^x[i] for i < len(x); y and x may be the same slice.
+// exp computes y[i] = e^x[i] for i < len(x); y and x may be the same slice.
+// Only the tests call it: it is the exhaustively tested form of the
+// exponential polynomial that SoftmaxRows uses.
 //
 // The SIMD variants evaluate e^x = p(r)·2^n, n = round(x·log2 e),
 // r = x - n·ln 2, p a degree-6 polynomial, and are within 1 ulp of e^x for
@@ -21,7 +23,7 @@ var (
 // x < -103.98 gives +0, x > 88.7228 (where e^x exceeds MaxFloat32) gives
 // +Inf, e^-Inf = 0, e^+Inf = +Inf and NaN gives NaN. The generic variant
 // rounds math.Exp (0.5 ulp).
-func Exp(y, x []float32) { mapVec("Exp", expOp, y, x) }
+func exp(y, x []float32) { mapVec("exp", expOp, y, x) }
 
 // Tanh computes y[i] = tanh(x[i]) for i < len(x); y and x may be the same slice.
 //
@@ -31,14 +33,17 @@ func Exp(y, x []float32) { mapVec("Exp", expOp, y, x) }
 // NaN.
 func Tanh(y, x []float32) { mapVec("Tanh", tanhOp, y, x) }
 
-// Erf computes y[i] = erf(x[i]) for i < len(x); y and x may be the same slice.
+// erf computes y[i] = erf(x[i]) for i < len(x); y and x may be the same slice.
+// Only the tests call it: it is the exhaustively tested form of the erf
+// evaluation (odd polynomial below 1, exp of a polynomial above) that GELU's
+// forward kernels use with lower-degree polynomials of their own.
 //
 // The SIMD variants use an odd polynomial for |x| < 1 and
 // 1 - exp(Q(|x|)) with Q a degree-6 polynomial fitted to log erfc on
 // [1, 4] (erf rounds to ±1 beyond 3.92); they are within 1.5 ulp (1.19
 // measured over every float32 in [-100, 100]); erf(±Inf) = ±1, NaN gives
 // NaN.
-func Erf(y, x []float32) { mapVec("Erf", erfOp, y, x) }
+func erf(y, x []float32) { mapVec("erf", erfOp, y, x) }
 
 // mapVec runs an element-wise op over x, in parallel chunks when there is
 // enough work. It does not allocate when it runs on one goroutine.
@@ -87,7 +92,7 @@ func erfGeneric(y, x []float32) {
 }
 
 // Maximum errors of the SIMD variants against float64 math, in float32 ulps,
-// as documented on Exp, Tanh and Erf (checked by TestTranscendentalAccuracy).
+// as documented on exp, Tanh and erf (checked by TestTranscendentalAccuracy).
 const (
 	expMaxULP  = 1
 	tanhMaxULP = 1.5

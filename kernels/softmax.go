@@ -24,8 +24,9 @@ var (
 // z makes its whole row NaN, and so does a +Inf z (as Inf - Inf). y and x
 // may be the same slice. The SIMD variants form z with one rounding (FMA),
 // sum in float32 and are within 1e-9 + 1e-6·|y| of the float64-summing
-// reference; their exponential is Exp's polynomial, with e^(z-m) taken as 0
-// for z - m < -86.9 (where it is below 2^-125 and would be denormal).
+// reference; their exponential is exp's polynomial (within 1 ulp of e^x,
+// see exp), with e^(z-m) taken as 0 for z - m < -86.9 (where it is below
+// 2^-125 and would be denormal).
 func SoftmaxRows(y, x []float32, rows, cols int, scale float32, mask []float32) {
 	needShape("SoftmaxRows", rows, cols)
 	need("SoftmaxRows", "x", x, rows*cols)

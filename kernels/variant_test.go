@@ -36,11 +36,11 @@ func expectedVariants(t testing.TB) []Variant {
 // TestExpectedVariantsSupported fails when the CPU advertises an instruction
 // set (per /proc/cpuinfo) that the dispatcher does not offer.
 func TestExpectedVariantsSupported(t *testing.T) {
-	exp := expectedVariants(t)
-	if exp == nil {
+	want := expectedVariants(t)
+	if want == nil {
 		t.Skip("PETL_EXPECT_KERNELS not set (make test sets it)")
 	}
-	for _, v := range exp {
+	for _, v := range want {
 		if !IsSupported(v) {
 			t.Errorf("variant %s expected on this machine but not supported by the build: %s", v, cpuReason(v))
 		}

@@ -505,7 +505,7 @@ func TestRowNoAllocs(t *testing.T) {
 			"SoftmaxBackward":   func() { SoftmaxRowsBackward(dx, y, x, r, cols, 0.125) },
 			"AddBiasGELU":       func() { AddBiasGELU(y, s, beta, r, cols) },
 			"GELUBackward":      func() { GELUBackward(dx[:n], y[:n], x[:n]) },
-			"Exp":               func() { Exp(y[:n], x[:n]) },
+			"exp":               func() { exp(y[:n], x[:n]) },
 		} {
 			if a := testing.AllocsPerRun(5, f); a != 0 {
 				t.Errorf("%s (threads=%d, rows=%d): %v allocations per call, want 0", name, c.threads, r, a)
