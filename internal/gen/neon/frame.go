@@ -2,6 +2,8 @@ package neon
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"strings"
 )
 
@@ -13,6 +15,7 @@ const (
 	Float32s ArgType = iota // []float32
 	Int                     // int
 	Float32                 // float32
+	Pointer                 // *float32
 )
 
 // GoType returns the Go spelling of the type.
@@ -24,6 +27,8 @@ func (t ArgType) GoType() string {
 		return "int"
 	case Float32:
 		return "float32"
+	case Pointer:
+		return "*float32"
 	}
 	panic(fmt.Sprintf("neon: no argument type %d", int(t)))
 }
@@ -33,7 +38,7 @@ func (t ArgType) size() int {
 	switch t {
 	case Float32s:
 		return 24 // pointer, length, capacity
-	case Int:
+	case Int, Pointer:
 		return 8
 	case Float32:
 		return 4
@@ -63,6 +68,7 @@ func Args(t ArgType, names ...string) []Arg {
 type Frame struct {
 	args []Arg
 	ret  bool
+	sig  string // the signature as ParseFrame was given it
 	off  map[string]int
 	// Size is the size of the arguments and result in bytes, the second
 	// number of the TEXT line.
@@ -135,9 +141,94 @@ func (f Frame) Ret() string {
 	return fmt.Sprintf("ret+%d(FP)", f.off["ret"])
 }
 
-// Signature returns the Go parameters and result, each parameter with its
-// own type: "(x []float32, y []float32) float32".
+// ParseFrame lays out the arguments of the Go signature sig, written
+// "(y, x []float32, rows int) float32" (a leading "func" is allowed):
+// parameters of type []float32, int, float32 or *float32 and no result or
+// a float32 named ret.
+func ParseFrame(sig string) Frame {
+	src := strings.TrimPrefix(sig, "func")
+	expr, err := parser.ParseExpr("func" + src)
+	if err != nil {
+		panic(fmt.Sprintf("neon: signature %q: %v", sig, err))
+	}
+	ft := expr.(*ast.FuncType)
+	var args []Arg
+	for _, field := range ft.Params.List {
+		t := argType(sig, field.Type)
+		for _, n := range field.Names {
+			args = append(args, Arg{Name: n.Name, Type: t})
+		}
+	}
+	ret := false
+	if ft.Results != nil {
+		if len(ft.Results.List) != 1 || argType(sig, ft.Results.List[0].Type) != Float32 {
+			panic(fmt.Sprintf("neon: signature %q: only a float32 result is supported", sig))
+		}
+		ret = true
+	}
+	f := NewFrame(args, ret)
+	f.sig = src
+	return f
+}
+
+// argType returns the ArgType of a parameter's type expression.
+func argType(sig string, e ast.Expr) ArgType {
+	switch t := e.(type) {
+	case *ast.ArrayType:
+		if id, ok := t.Elt.(*ast.Ident); ok && t.Len == nil && id.Name == "float32" {
+			return Float32s
+		}
+	case *ast.StarExpr:
+		if id, ok := t.X.(*ast.Ident); ok && id.Name == "float32" {
+			return Pointer
+		}
+	case *ast.Ident:
+		switch t.Name {
+		case "int":
+			return Int
+		case "float32":
+			return Float32
+		}
+	}
+	panic(fmt.Sprintf("neon: signature %q: unsupported parameter type", sig))
+}
+
+// Load emits the load of argument name into register reg: the data
+// pointer of a slice, an int or pointer with MOVD, a float32 into the FP
+// register reg (F0..F31) with FMOVS.
+func (f Frame) Load(b *Builder, name, reg string) {
+	for _, a := range f.args {
+		if a.Name != name {
+			continue
+		}
+		switch a.Type {
+		case Float32s:
+			b.Op("MOVD", f.Base(name), reg)
+		case Float32:
+			b.Op("FMOVS", f.Arg(name), reg)
+		default:
+			b.Op("MOVD", f.Arg(name), reg)
+		}
+		return
+	}
+	panic(fmt.Sprintf("neon: no argument %s", name))
+}
+
+// LoadLen emits the load of slice argument name's length into reg.
+func (f Frame) LoadLen(b *Builder, name, reg string) { b.Op("MOVD", f.Len(name), reg) }
+
+// Signature returns the Go parameters and result as ParseFrame was given
+// them ("(y, x []float32)"), or, for a frame from NewFrame, Expanded.
 func (f Frame) Signature() string {
+	if f.sig != "" {
+		return f.sig
+	}
+	return f.Expanded()
+}
+
+// Expanded returns the Go parameters and result, each parameter with its
+// own type: "(x []float32, y []float32) float32".
+func (f Frame) Expanded() string {
 	ps := make([]string, len(f.args))
 	for i, a := range f.args {
 		ps[i] = a.Name + " " + a.Type.GoType()

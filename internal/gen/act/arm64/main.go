@@ -33,84 +33,77 @@ type kernel struct {
 // mapKernel describes an element-wise kernel: outs[k][i] = body(ins...)[k].
 type mapKernel struct {
 	name string
+	sig  string // Go parameters: the outs, then the ins not among them
 	outs []string
 	ins  []string // the last one's length is n
 	u    int      // vectors per main-loop iteration
 	body func(f *fn, in []V) []V
 }
 
+// gen emits the kernel: a loop in three stages (u vectors, one vector, one
+// element replicated over a vector) over the body.
 func (mk mapKernel) gen(b *neon.Builder) {
-	f := newFn(mk.name)
-	var slices []string
-	seen := map[string]bool{}
-	for _, p := range append(append([]string{}, mk.outs...), mk.ins...) {
-		if !seen[p] {
-			seen[p] = true
-			slices = append(slices, p)
-		}
-	}
-	args := neon.NewFrame(neon.Args(neon.Float32s, slices...), false)
-	// one pointer register per role, so that an input that is also an
-	// output (pre in BiasGELU) is read and written through separate
-	// post-incremented pointers
-	var loads []string
-	outReg := map[string]string{}
-	inReg := map[string]string{}
+	f := newFn(mk.name, mk.sig)
+	outReg, inReg := mk.loadArgs(f)
+	block := func(u int, scalar bool) { mk.block(f, outReg, inReg, u, scalar) }
+	f.Loop("R8", []neon.Stage{
+		{Label: f.Ref("loop"), Step: 4 * mk.u, Body: func() { block(mk.u, false) },
+			Head: func() { f.Comment("while n ≥ %d: %d vectors at a time", 4*mk.u, mk.u) }},
+		{Label: f.Ref("single"), Step: 4, Body: func() { block(1, false) },
+			Head: func() { f.Comment("while n ≥ 4: one vector") }},
+		{Label: f.Ref("tail"), Step: 1, Body: func() { block(1, true) },
+			Head: func() { f.Comment("0 < n < 4: one element at a time, replicated over a vector") }},
+	}, f.Ref("done"))
+	f.WriteTo(b)
+}
+
+// loadArgs loads one pointer register per role, R0 up, so that an input
+// that is also an output (pre in BiasGELU) is read and written through
+// separate post-incremented pointers, and n into R8. It returns the
+// registers of the outputs and of the inputs.
+func (mk mapKernel) loadArgs(f *fn) (outReg, inReg map[string]string) {
+	outReg, inReg = map[string]string{}, map[string]string{}
 	r := 0
 	for _, p := range mk.outs {
 		outReg[p] = fmt.Sprintf("R%d", r)
-		loads = append(loads, "MOVD "+args.Base(p)+", "+outReg[p])
+		f.LoadArg(p, outReg[p])
 		r++
 	}
 	for _, p := range mk.ins {
 		inReg[p] = fmt.Sprintf("R%d", r)
-		loads = append(loads, "MOVD "+args.Base(p)+", "+inReg[p])
+		f.LoadArg(p, inReg[p])
 		r++
 	}
-	loads = append(loads, "MOVD "+args.Len(mk.ins[len(mk.ins)-1])+", R8")
+	f.LoadLen(mk.ins[len(mk.ins)-1], "R8")
+	return outReg, inReg
+}
 
-	block := func(u int, scalar bool) {
-		in := make([]V, len(mk.ins))
-		for k, p := range mk.ins {
-			in[k] = load(f, inReg[p], u, scalar)
-		}
-		outs := mk.body(f, in)
-		for k, p := range mk.outs {
-			store(f, outs[k], outReg[p], scalar)
-		}
-		for _, v := range in {
-			f.free(v)
-		}
-		for _, v := range outs {
-			f.free(v)
-		}
-		for i, u := range f.used {
-			if u {
-				panic(fmt.Sprintf("%s: V%d still allocated after a block", mk.name, i))
-			}
-		}
+// block emits one block of u copies: load the inputs, compute, store the
+// outputs, and check that every register was freed.
+func (mk mapKernel) block(f *fn, outReg, inReg map[string]string, u int, scalar bool) {
+	in := make([]V, len(mk.ins))
+	for k, p := range mk.ins {
+		in[k] = load(f, inReg[p], u, scalar)
 	}
-	f.Loop("R8", []neon.Stage{
-		{Label: f.ref("loop"), Step: 4 * mk.u, Body: func() { block(mk.u, false) },
-			Head: func() { f.Comment("while n ≥ %d: %d vectors at a time", 4*mk.u, mk.u) }},
-		{Label: f.ref("single"), Step: 4, Body: func() { block(1, false) },
-			Head: func() { f.Comment("while n ≥ 4: one vector") }},
-		{Label: f.ref("tail"), Step: 1, Body: func() { block(1, true) },
-			Head: func() { f.Comment("0 < n < 4: one element at a time, replicated over a vector") }},
-	}, f.ref("done"))
-	f.emit(b, args.Size, loads)
+	outs := mk.body(f, in)
+	for k, p := range mk.outs {
+		store(f, outs[k], outReg[p], scalar)
+	}
+	f.free(in...)
+	f.free(outs...)
+	f.Regs.CheckFree()
 }
 
 func kernels() []kernel {
 	var ks []kernel
 	unary := func(name, desc, loop string, u int, body func(f *fn, x V) V) {
-		mk := mapKernel{name: name + "NEON", outs: []string{"y"}, ins: []string{"x"}, u: u,
+		mk := mapKernel{name: name + "NEON", sig: "(y, x []float32)", outs: []string{"y"}, ins: []string{"x"}, u: u,
 			body: func(f *fn, in []V) []V { return []V{body(f, in[0])} }}
 		ks = append(ks, kernel{name: mk.name, sig: "(y, x []float32)",
 			doc: []string{mk.name + " " + desc, "", "\tfor i := range x { " + loop + " }"}, gen: mk.gen})
 	}
 	grad := func(name, desc, loop string, u int, body func(f *fn, x V) V) {
-		mk := mapKernel{name: name + "NEON", outs: []string{"dx"}, ins: []string{"dy", "x"}, u: u,
+		mk := mapKernel{name: name + "NEON", sig: "(dx, dy, x []float32)", outs: []string{"dx"}, ins: []string{"dy", "x"}, u: u,
 			body: func(f *fn, in []V) []V {
 				d := body(f, in[1])
 				r := f.fmul(d, in[0])
@@ -131,7 +124,7 @@ func kernels() []kernel {
 		"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))", 2, (*fn).geluTanh)
 	grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
 		"dx[i] = dy[i] * d/dx GELUTanh(x[i])", 2, (*fn).geluTanhGrad)
-	bg := mapKernel{name: "BiasGELUNEON", outs: []string{"y", "pre"}, ins: []string{"pre", "bias"}, u: 2,
+	bg := mapKernel{name: "BiasGELUNEON", sig: "(y, pre, bias []float32)", outs: []string{"y", "pre"}, ins: []string{"pre", "bias"}, u: 2,
 		body: func(f *fn, in []V) []V {
 			p := f.fadd(in[0], in[1])
 			return []V{f.gelu(p), p}
@@ -154,7 +147,7 @@ func kernels() []kernel {
 			"\t}",
 			"",
 			"A NaN anywhere in a row's z makes the whole row NaN."},
-			gen: func(b *neon.Builder) { genSoftmax(b, name, masked) }})
+			gen: func(b *neon.Builder) { genSoftmax(b, name, sig, masked) }})
 	}
 	ks = append(ks, kernel{name: "SoftmaxRowsBackwardNEON", sig: "(dx, y, dy []float32, rows, cols int, scale float32)",
 		doc: []string{"SoftmaxRowsBackwardNEON computes the softmax gradient of rows rows of width cols (dx may be dy; no bounds checks):",
@@ -163,6 +156,6 @@ func kernels() []kernel {
 			"\t\td := Σ_c dy[r*cols+c] * y[r*cols+c]",
 			"\t\tdx[r*cols+c] = scale * y[r*cols+c] * (dy[r*cols+c] - d) // for every c",
 			"\t}"},
-		gen: genSoftmaxBackward})
+		gen: func(b *neon.Builder) { genSoftmaxBackward(b, "(dx, y, dy []float32, rows, cols int, scale float32)") }})
 	return ks
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/petl-go/petl/internal/gen/neon"
@@ -14,46 +15,29 @@ import (
 func rowPass(f *fn, label string, u int, step func(u int, scalar bool)) {
 	f.Inst("MOVD R4, R7")
 	f.Loop("R7", []neon.Stage{
-		{Label: f.ref(label + "_loop"), Step: 4 * u, Body: func() { step(u, false) }},
-		{Label: f.ref(label + "_single"), Step: 4, Body: func() { step(1, false) }},
-		{Label: f.ref(label + "_tail"), Step: 1, Body: func() { step(1, true) }},
-	}, f.ref(label+"_end"))
-}
-
-// keep allocates a register for the whole function.
-func keep(f *fn) neon.V { return f.alloc() }
-
-// rowsFrame lays out the arguments of the softmax kernels: the slices,
-// then rows, cols int and scale float32.
-func rowsFrame(slices ...string) neon.Frame {
-	args := neon.Args(neon.Float32s, slices...)
-	args = append(args, neon.Args(neon.Int, "rows", "cols")...)
-	return neon.NewFrame(append(args, neon.Args(neon.Float32, "scale")...), false)
+		{Label: f.Ref(label + "_loop"), Step: 4 * u, Body: func() { step(u, false) }},
+		{Label: f.Ref(label + "_single"), Step: 4, Body: func() { step(1, false) }},
+		{Label: f.Ref(label + "_tail"), Step: 1, Body: func() { step(1, true) }},
+	}, f.Ref(label+"_end"))
 }
 
 // genSoftmax emits SoftmaxRows(Mask)NEON. Registers: R0 y, R1 x, R2 mask,
 // R3 rows, R4 cols; R5, R6, R10 walk x, mask, y; R7 counts columns.
-func genSoftmax(b *neon.Builder, name string, masked bool) {
-	f := newFn(name)
-	slices := []string{"y", "x"}
+func genSoftmax(b *neon.Builder, name, sig string, masked bool) {
+	f := newFn(name, sig)
+	f.LoadArg("y", "R0")
+	f.LoadArg("x", "R1")
+	f.LoadArg("rows", "R3")
+	f.LoadArg("cols", "R4")
 	if masked {
-		slices = append(slices, "mask")
+		f.LoadArg("mask", "R2")
 	}
-	args := rowsFrame(slices...)
-	loads := []string{
-		"MOVD " + args.Base("y") + ", R0",
-		"MOVD " + args.Base("x") + ", R1",
-		"MOVD " + args.Arg("rows") + ", R3",
-		"MOVD " + args.Arg("cols") + ", R4",
-	}
-	if masked {
-		loads = append(loads, "MOVD "+args.Base("mask")+", R2")
-	}
-	scale := keep(f)
-	m := keep(f)
-	inv := keep(f)
-	tailSum := keep(f)
-	loads = append(loads, "FMOVS "+args.Arg("scale")+", "+scale.F())
+	// registers kept for the whole function
+	scale := f.alloc()
+	m := f.alloc()
+	inv := f.alloc()
+	tailSum := f.alloc()
+	f.LoadArg("scale", scale.F())
 
 	z := func(u int, scalar bool) V {
 		x := load(f, "R5", u, scalar)
@@ -73,12 +57,12 @@ func genSoftmax(b *neon.Builder, name string, masked bool) {
 		return zv
 	}
 
-	f.label("row")
-	f.Inst("CBZ R3, %s", f.ref("done"))
+	f.Place("row")
+	f.Inst("CBZ R3, %s", f.Ref("done"))
 	f.Comment("pass 1: m = max over the row of z (FMAX propagates NaN)")
 	const u1 = 4
 	f.n = u1
-	acc := f.kf(float32(math.Inf(-1)))
+	acc := f.constant(float32(math.Inf(-1)))
 	f.Inst("MOVD R1, R5")
 	f.Inst("MOVD R2, R6")
 	rowPass(f, "max", u1, func(u int, scalar bool) {
@@ -95,7 +79,7 @@ func genSoftmax(b *neon.Builder, name string, masked bool) {
 	f.free(acc)
 	f.Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
 	f.n = 1
-	lo := f.kf(-math.MaxFloat32)
+	lo := f.constant(-math.MaxFloat32)
 	f.Inst("VDUP V%d.S[0], V%d.S4", m, m)
 	f.FMAX(m, m, lo[0])
 	f.free(lo)
@@ -137,10 +121,10 @@ func genSoftmax(b *neon.Builder, name string, masked bool) {
 	f.Inst("FADDS F%d, F%d", tailSum, sum[0])
 	f.Comment("a sum of 0 means every e was 0 (fully masked row): y is already all zeros")
 	f.Inst("FCMPS $(0.0), F%d", sum[0])
-	f.Inst("BEQ %s", f.ref("next"))
+	f.Inst("BEQ %s", f.Ref("next"))
 	f.Comment("pass 3: y *= 1/sum")
 	f.n = 1
-	one := f.kf(1)
+	one := f.constant(1)
 	f.Inst("FDIVS F%d, F%d, F%d", sum[0], one[0], inv)
 	f.free(one, sum)
 	f.Inst("MOVD R0, R10")
@@ -165,32 +149,28 @@ func genSoftmax(b *neon.Builder, name string, masked bool) {
 		f.free(y)
 	})
 
-	f.label("next")
+	f.Place("next")
 	f.Inst("ADD R4<<2, R0")
 	f.Inst("ADD R4<<2, R1")
 	f.Inst("SUB $1, R3")
-	f.Inst("B %s", f.ref("row"))
-	f.label("done")
-	f.emit(b, args.Size, loads)
+	f.Inst("B %s", f.Ref("row"))
+	f.Place("done")
+	f.WriteTo(b)
 }
 
 // genSoftmaxBackward emits SoftmaxRowsBackwardNEON. Registers: R0 dx, R1 y,
 // R2 dy, R3 rows, R4 cols; R5, R6, R10 walk y, dy, dx; R7 counts columns.
-func genSoftmaxBackward(b *neon.Builder) {
-	f := newFn("SoftmaxRowsBackwardNEON")
-	args := rowsFrame("dx", "y", "dy")
-	scale := keep(f)
-	d := keep(f)
-	loads := []string{
-		"MOVD " + args.Base("dx") + ", R0",
-		"MOVD " + args.Base("y") + ", R1",
-		"MOVD " + args.Base("dy") + ", R2",
-		"MOVD " + args.Arg("rows") + ", R3",
-		"MOVD " + args.Arg("cols") + ", R4",
-		"FMOVS " + args.Arg("scale") + ", " + scale.F(),
+func genSoftmaxBackward(b *neon.Builder, sig string) {
+	f := newFn("SoftmaxRowsBackwardNEON", sig)
+	// registers kept for the whole function
+	scale := f.alloc()
+	d := f.alloc()
+	for i, arg := range []string{"dx", "y", "dy", "rows", "cols"} {
+		f.LoadArg(arg, fmt.Sprintf("R%d", i))
 	}
-	f.label("row")
-	f.Inst("CBZ R3, %s", f.ref("done"))
+	f.LoadArg("scale", scale.F())
+	f.Place("row")
+	f.Inst("CBZ R3, %s", f.Ref("done"))
 	f.Comment("pass 1: d = Σ dy·y")
 	const u = 4
 	f.n = u
@@ -198,7 +178,7 @@ func genSoftmaxBackward(b *neon.Builder) {
 	for _, r := range acc {
 		f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", r, r, r)
 	}
-	tail := keep(f)
+	tail := f.alloc()
 	f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", tail, tail, tail)
 	f.Inst("MOVD R1, R5")
 	f.Inst("MOVD R2, R6")
@@ -221,7 +201,7 @@ func genSoftmaxBackward(b *neon.Builder) {
 	f.Inst("FADDS F%d, F%d", tail, d)
 	f.Inst("VDUP V%d.S[0], V%d.S4", d, d)
 	f.free(acc)
-	f.used[tail] = false
+	f.free(V{tail})
 
 	f.Comment("pass 2: dx = scale·y·(dy - d)")
 	f.Inst("MOVD R1, R5")
@@ -244,12 +224,12 @@ func genSoftmaxBackward(b *neon.Builder) {
 		store(f, t2, "R10", scalar)
 		f.free(t2)
 	})
-	f.label("next")
+	f.Place("next")
 	f.Inst("ADD R4<<2, R0")
 	f.Inst("ADD R4<<2, R1")
 	f.Inst("ADD R4<<2, R2")
 	f.Inst("SUB $1, R3")
-	f.Inst("B %s", f.ref("row"))
-	f.label("done")
-	f.emit(b, args.Size, loads)
+	f.Inst("B %s", f.Ref("row"))
+	f.Place("done")
+	f.WriteTo(b)
 }

@@ -37,11 +37,11 @@ func emitAdd(f *file) {
 		f.Op("MOVD", k.Base("a"), "R1")
 		f.Op("MOVD", k.Base("b"), "R2")
 		f.Comment("dst[i] = a[i] + b[i]")
-		f.loop("add", "R3", k.Len("a"), func(kd kind) {
-			f.load(kd, "R1", 0)
-			f.load(kd, "R2", 4)
-			f.fadd(kd, g(0), g(0), g(4))
-			f.store(kd, 0, "R0")
+		f.loop("add", "R3", k.Len("a"), func(kd neon.Width) {
+			f.Load(kd, "R1", neon.Group(0))
+			f.Load(kd, "R2", neon.Group(4))
+			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
+			f.Store(kd, neon.Group(0), "R0")
 		}, nil)
 	})
 }
@@ -57,14 +57,14 @@ func emitAxpy(f *file) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", k.Base("y"), "R1")
 		f.Op("MOVD", "R1", "R2")
-		f.bcast(31, k.Arg("alpha"))
+		f.LoadBcast(31, k.Arg("alpha"))
 		f.Comment("y[i] = y[i] + alpha*x[i] (R1 reads y, R2 writes it)")
-		f.loop("axpy", "R3", k.Len("x"), func(kd kind) {
-			f.load(kd, "R0", 0)
-			f.load(kd, "R1", 4)
-			f.fmul(kd, g(0), g(0), bc(31))
-			f.fadd(kd, g(0), g(4), g(0))
-			f.store(kd, 0, "R2")
+		f.loop("axpy", "R3", k.Len("x"), func(kd neon.Width) {
+			f.Load(kd, "R0", neon.Group(0))
+			f.Load(kd, "R1", neon.Group(4))
+			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(31))
+			f.Add(kd, neon.Group(0), neon.Group(4), neon.Group(0))
+			f.Store(kd, neon.Group(0), "R2")
 		}, nil)
 	})
 }
@@ -78,12 +78,12 @@ func emitScale(f *file) {
 		"\t}"}, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", "R0", "R1")
-		f.bcast(31, k.Arg("alpha"))
+		f.LoadBcast(31, k.Arg("alpha"))
 		f.Comment("x[i] = x[i] * alpha (R0 reads x, R1 writes it)")
-		f.loop("scale", "R2", k.Len("x"), func(kd kind) {
-			f.load(kd, "R0", 0)
-			f.fmul(kd, g(0), g(0), bc(31))
-			f.store(kd, 0, "R1")
+		f.loop("scale", "R2", k.Len("x"), func(kd neon.Width) {
+			f.Load(kd, "R0", neon.Group(0))
+			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(31))
+			f.Store(kd, neon.Group(0), "R1")
 		}, nil)
 	})
 }
@@ -102,15 +102,15 @@ func emitDot(f *file) {
 		"\treturn s"}, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", k.Base("y"), "R1")
-		f.zero(16, 4)
+		f.Zero(neon.Vectors(4), neon.Group(16))
 		f.Comment("acc[j] += x[i] * y[i]")
-		f.loop("dot", "R2", k.Len("x"), func(kd kind) {
-			f.load(kd, "R0", 0)
-			f.load(kd, "R1", 4)
-			f.fmla(kd, g(16), g(0), g(4))
+		f.loop("dot", "R2", k.Len("x"), func(kd neon.Width) {
+			f.Load(kd, "R0", neon.Group(0))
+			f.Load(kd, "R1", neon.Group(4))
+			f.MulAdd(kd, neon.Group(16), neon.Group(0), neon.Group(4))
 		}, func() {
 			f.Comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
-			f.foldAdd(16)
+			f.FoldAdd(16)
 		})
 		f.Op("FMOVS", "F16", k.Ret())
 	})
@@ -127,14 +127,14 @@ func emitSum(f *file) {
 		"\t}",
 		"\treturn s"}, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
-		f.zero(16, 4)
+		f.Zero(neon.Vectors(4), neon.Group(16))
 		f.Comment("acc[j] += x[i]")
-		f.loop("sum", "R1", k.Len("x"), func(kd kind) {
-			f.load(kd, "R0", 0)
-			f.fadd(kd, g(16), g(16), g(0))
+		f.loop("sum", "R1", k.Len("x"), func(kd neon.Width) {
+			f.Load(kd, "R0", neon.Group(0))
+			f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(0))
 		}, func() {
 			f.Comment("s := (acc0+acc1) + (acc2+acc3), summed across lanes")
-			f.foldAdd(16)
+			f.FoldAdd(16)
 		})
 		f.Op("FMOVS", "F16", k.Ret())
 	})
@@ -155,19 +155,19 @@ func emitMax(f *file) {
 		"\treturn m"}, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Comment("acc[j] = -Inf")
-		f.constant(16, 0xff800000, "R2")
+		f.Constant(16, 0xff800000, "R2")
 		for j := 17; j < 20; j++ {
-			f.mov(vec1, g(j), g(16))
+			f.Move(vec1, neon.Group(j), neon.Group(16))
 		}
 		f.Comment("acc[j] = max(acc[j], x[i])")
-		f.loop("max", "R1", k.Len("x"), func(kd kind) {
-			f.load(kd, "R0", 0)
-			f.fmax(kd, g(16), g(16), g(0))
+		f.loop("max", "R1", k.Len("x"), func(kd neon.Width) {
+			f.Load(kd, "R0", neon.Group(0))
+			f.Max(kd, neon.Group(16), neon.Group(16), neon.Group(0))
 		}, func() {
 			f.Comment("m := max over the accumulators' lanes")
-			f.fmax(vec1, g(16), g(16), g(17))
-			f.fmax(vec1, g(18), g(18), g(19))
-			f.fmax(vec1, g(16), g(16), g(18))
+			f.Max(vec1, neon.Group(16), neon.Group(16), neon.Group(17))
+			f.Max(vec1, neon.Group(18), neon.Group(18), neon.Group(19))
+			f.Max(vec1, neon.Group(16), neon.Group(16), neon.Group(18))
 			f.FMAXV(16, 16)
 		})
 		f.Op("FMOVS", "F16", k.Ret())
@@ -193,11 +193,11 @@ func emitAddBias(f *file) {
 		f.Op("CBZ", "R4", "ret")
 		f.Op("MOVD", "R2", "R3")
 		f.Comment("x[c] += bias[c]")
-		f.loop("bias", "R5", "R6", func(kd kind) {
-			f.load(kd, "R0", 0)
-			f.load(kd, "R3", 4)
-			f.fadd(kd, g(0), g(0), g(4))
-			f.store(kd, 0, "R1")
+		f.loop("bias", "R5", "R6", func(kd neon.Width) {
+			f.Load(kd, "R0", neon.Group(0))
+			f.Load(kd, "R3", neon.Group(4))
+			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
+			f.Store(kd, neon.Group(0), "R1")
 		}, nil)
 		f.Op("SUB", "$1", "R4")
 		f.Op("B", "row")
@@ -235,13 +235,13 @@ func emitBiasGrad(f *file) {
 		f.Op("MOVD", "R0", "R8")
 		f.Op("MOVD", "R0", "R9")
 		f.Comment("db[c] = (((db[c] + dy[c]) + dy[ld+c]) + dy[2*ld+c]) + dy[3*ld+c] (R8 reads db, R9 writes it)")
-		f.loop("four", "R10", "R11", func(kd kind) {
-			f.load(kd, "R8", 0)
+		f.loop("four", "R10", "R11", func(kd neon.Width) {
+			f.Load(kd, "R8", neon.Group(0))
 			for _, p := range q {
-				f.load(kd, p, 4)
-				f.fadd(kd, g(0), g(0), g(4))
+				f.Load(kd, p, neon.Group(4))
+				f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
 			}
-			f.store(kd, 0, "R9")
+			f.Store(kd, neon.Group(0), "R9")
 		}, nil)
 		f.Op("ADD", "R12", "R1", "R1")
 		f.Op("SUB", "$4", "R2")
@@ -254,11 +254,11 @@ func emitBiasGrad(f *file) {
 		f.Op("MOVD", "R0", "R8")
 		f.Op("MOVD", "R0", "R9")
 		f.Comment("db[c] += dy[c]")
-		f.loop("one", "R10", "R11", func(kd kind) {
-			f.load(kd, "R8", 0)
-			f.load(kd, "R4", 4)
-			f.fadd(kd, g(0), g(0), g(4))
-			f.store(kd, 0, "R9")
+		f.loop("one", "R10", "R11", func(kd neon.Width) {
+			f.Load(kd, "R8", neon.Group(0))
+			f.Load(kd, "R4", neon.Group(4))
+			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
+			f.Store(kd, neon.Group(0), "R9")
 		}, nil)
 		f.Op("ADD", "R3", "R1", "R1")
 		f.Op("SUB", "$1", "R2")
@@ -361,12 +361,12 @@ func emitLayerNorm(f *file, fused bool) {
 			f.Op("FMOVS", "(R2)", "F24")
 			f.Op("FMOVS", "(R3)", "F0")
 			f.Op("FADDS", "F0", "F24", "F24")
-			f.dup(24, 24)
+			f.Dup(24, 24, 0)
 		} else {
 			f.Comment("K := x[0]")
-			f.bcast(24, "(R1)")
+			f.LoadBcast(24, "(R1)")
 		}
-		f.zero(16, 4)
+		f.Zero(neon.Vectors(4), neon.Group(16))
 		if fused {
 			f.Op("MOVD", "R2", "R12")
 			f.Op("MOVD", "R3", "R13")
@@ -376,18 +376,18 @@ func emitLayerNorm(f *file, fused bool) {
 			f.Op("MOVD", "R1", "R12")
 			f.Comment("acc[j] += x[c] - K")
 		}
-		f.loop("mean", "R17", "R9", func(kd kind) {
-			f.load(kd, "R12", 0)
+		f.loop("mean", "R17", "R9", func(kd neon.Width) {
+			f.Load(kd, "R12", neon.Group(0))
 			if fused {
-				f.load(kd, "R13", 4)
-				f.fadd(kd, g(0), g(0), g(4))
-				f.store(kd, 0, "R14")
+				f.Load(kd, "R13", neon.Group(4))
+				f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
+				f.Store(kd, neon.Group(0), "R14")
 			}
-			f.fsub(kd, g(0), g(0), bc(24))
-			f.fadd(kd, g(16), g(16), g(0))
+			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(24))
+			f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(0))
 		}, func() {
 			f.Comment("d := (acc0+acc1) + (acc2+acc3), summed across lanes")
-			f.foldAdd(16)
+			f.FoldAdd(16)
 		})
 		f.Comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
 		f.Op("FDIVS", "F27", "F16", "F25")
@@ -395,18 +395,18 @@ func emitLayerNorm(f *file, fused bool) {
 		f.Op("CBZ", "R4", "nomean")
 		f.Op("FMOVS", "F25", "(R4)(R10<<2)")
 		f.Label("nomean")
-		f.dup(25, 25)
+		f.Dup(25, 25, 0)
 
-		f.zero(16, 4)
+		f.Zero(neon.Vectors(4), neon.Group(16))
 		f.Op("MOVD", "R1", "R12")
 		f.Comment("t := z[c] - μ; acc[j] += t*t")
-		f.loop("var", "R17", "R9", func(kd kind) {
-			f.load(kd, "R12", 0)
-			f.fsub(kd, g(0), g(0), bc(25))
-			f.fmla(kd, g(16), g(0), g(0))
+		f.loop("var", "R17", "R9", func(kd neon.Width) {
+			f.Load(kd, "R12", neon.Group(0))
+			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(25))
+			f.MulAdd(kd, neon.Group(16), neon.Group(0), neon.Group(0))
 		}, func() {
 			f.Comment("q := (acc0+acc1) + (acc2+acc3), summed across lanes")
-			f.foldAdd(16)
+			f.FoldAdd(16)
 		})
 		f.Comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
 		f.Op("FDIVS", "F27", "F16", "F16")
@@ -416,21 +416,21 @@ func emitLayerNorm(f *file, fused bool) {
 		f.Op("CBZ", "R5", "norstd")
 		f.Op("FMOVS", "F26", "(R5)(R10<<2)")
 		f.Label("norstd")
-		f.dup(26, 26)
+		f.Dup(26, 26, 0)
 
 		f.Op("MOVD", "R1", "R12")
 		f.Op("MOVD", "R0", "R13")
 		f.Op("MOVD", "R6", "R15")
 		f.Op("MOVD", "R7", "R16")
 		f.Comment("y[c] = beta[c] + ((z[c] - μ) * ρ) * gamma[c] (one rounding for the last two)")
-		f.loop("norm", "R17", "R9", func(kd kind) {
-			f.load(kd, "R12", 0)
-			f.fsub(kd, g(0), g(0), bc(25))
-			f.fmul(kd, g(0), g(0), bc(26))
-			f.load(kd, "R15", 4)
-			f.load(kd, "R16", 8)
-			f.fmla(kd, g(8), g(0), g(4))
-			f.store(kd, 8, "R13")
+		f.loop("norm", "R17", "R9", func(kd neon.Width) {
+			f.Load(kd, "R12", neon.Group(0))
+			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(25))
+			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(26))
+			f.Load(kd, "R15", neon.Group(4))
+			f.Load(kd, "R16", neon.Group(8))
+			f.MulAdd(kd, neon.Group(8), neon.Group(0), neon.Group(4))
+			f.Store(kd, neon.Group(8), "R13")
 		}, nil)
 		for _, p := range []string{"R0", "R1"} {
 			f.Op("ADD", "R11", p, p)
@@ -511,9 +511,9 @@ func emitLayerNormBackward(f *file, params bool) {
 		f.Op("CMP", "R8", "R10")
 		f.Op("BGE", "ret")
 		f.Comment("μ, ρ := mean[r], rstd[r]")
-		f.bcast(30, "(R5)(R10<<2)")
-		f.bcast(31, "(R6)(R10<<2)")
-		f.zero(16, 8)
+		f.LoadBcast(30, "(R5)(R10<<2)")
+		f.LoadBcast(31, "(R6)(R10<<2)")
+		f.Zero(neon.Vectors(8), neon.Group(16))
 		f.Op("MOVD", "R4", "R12")
 		f.Op("MOVD", "R3", "R13")
 		f.Op("MOVD", "R7", "R14")
@@ -526,35 +526,35 @@ func emitLayerNormBackward(f *file, params bool) {
 		} else {
 			f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
 		}
-		f.loop("sums", "R22", "R9", func(kd kind) {
-			f.load(kd, "R12", 0)
-			f.fsub(kd, g(0), g(0), bc(30))
-			f.fmul(kd, g(0), g(0), bc(31))
-			f.load(kd, "R13", 4)
-			f.load(kd, "R14", 8)
-			f.fmul(kd, g(8), g(4), g(8))
-			f.fadd(kd, g(16), g(16), g(8))
-			f.fmla(kd, g(20), g(8), g(0))
+		f.loop("sums", "R22", "R9", func(kd neon.Width) {
+			f.Load(kd, "R12", neon.Group(0))
+			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(30))
+			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(31))
+			f.Load(kd, "R13", neon.Group(4))
+			f.Load(kd, "R14", neon.Group(8))
+			f.Mul(kd, neon.Group(8), neon.Group(4), neon.Group(8))
+			f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(8))
+			f.MulAdd(kd, neon.Group(20), neon.Group(8), neon.Group(0))
 			if params {
-				f.load(kd, "R15", 12)
-				f.fmla(kd, g(12), g(4), g(0))
-				f.store(kd, 12, "R16")
-				f.load(kd, "R17", 12)
-				f.fadd(kd, g(12), g(12), g(4))
-				f.store(kd, 12, "R19")
+				f.Load(kd, "R15", neon.Group(12))
+				f.MulAdd(kd, neon.Group(12), neon.Group(4), neon.Group(0))
+				f.Store(kd, neon.Group(12), "R16")
+				f.Load(kd, "R17", neon.Group(12))
+				f.Add(kd, neon.Group(12), neon.Group(12), neon.Group(4))
+				f.Store(kd, neon.Group(12), "R19")
 			}
 		}, func() {
 			f.Comment("sg, sgx := (sg0+sg1) + (sg2+sg3), (sgx0+sgx1) + (sgx2+sgx3), summed across lanes")
-			f.foldAdd(16)
-			f.foldAdd(20)
+			f.FoldAdd(16)
+			f.FoldAdd(20)
 		})
 		f.Comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
 		f.Op("FDIVS", "F27", "F16", "F16")
 		f.Op("FMULS", "F31", "F16", "F16")
 		f.Op("FDIVS", "F27", "F20", "F20")
 		f.Op("FMULS", "F31", "F20", "F20")
-		f.dup(28, 16)
-		f.dup(29, 20)
+		f.Dup(28, 16, 0)
+		f.Dup(29, 20, 0)
 
 		f.Op("MOVD", "R4", "R12")
 		f.Op("MOVD", "R3", "R13")
@@ -562,20 +562,20 @@ func emitLayerNormBackward(f *file, params bool) {
 		f.Op("MOVD", "R0", "R20")
 		f.Op("MOVD", "R0", "R21")
 		f.Comment("dx[c] += g*ρ - (B + C*xh) (R20 reads dx, R21 writes it)")
-		f.loop("dx", "R22", "R9", func(kd kind) {
-			f.load(kd, "R12", 0)
-			f.fsub(kd, g(0), g(0), bc(30))
-			f.fmul(kd, g(0), g(0), bc(31))
-			f.load(kd, "R13", 4)
-			f.load(kd, "R14", 8)
-			f.fmul(kd, g(4), g(4), g(8))
-			f.mov(kd, g(12), bc(28))
-			f.fmla(kd, g(12), g(0), bc(29))
-			f.fmul(kd, g(4), g(4), bc(31))
-			f.fsub(kd, g(4), g(4), g(12))
-			f.load(kd, "R20", 8)
-			f.fadd(kd, g(4), g(4), g(8))
-			f.store(kd, 4, "R21")
+		f.loop("dx", "R22", "R9", func(kd neon.Width) {
+			f.Load(kd, "R12", neon.Group(0))
+			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(30))
+			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(31))
+			f.Load(kd, "R13", neon.Group(4))
+			f.Load(kd, "R14", neon.Group(8))
+			f.Mul(kd, neon.Group(4), neon.Group(4), neon.Group(8))
+			f.Move(kd, neon.Group(12), neon.Bcast(28))
+			f.MulAdd(kd, neon.Group(12), neon.Group(0), neon.Bcast(29))
+			f.Mul(kd, neon.Group(4), neon.Group(4), neon.Bcast(31))
+			f.Sub(kd, neon.Group(4), neon.Group(4), neon.Group(12))
+			f.Load(kd, "R20", neon.Group(8))
+			f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(8))
+			f.Store(kd, neon.Group(4), "R21")
 		}, nil)
 		for _, p := range []string{"R0", "R3", "R4"} {
 			f.Op("ADD", "R11", p, p)
@@ -628,24 +628,24 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 
 		// update emits one block over the rows whose dy and x pointers and
 		// μ, ρ registers are given.
-		update := func(kd kind, dys, xs []string, mus, rhos []int) {
-			f.load(kd, "R13", 0)
+		update := func(kd neon.Width, dys, xs []string, mus, rhos []int) {
+			f.Load(kd, "R13", neon.Group(0))
 			if beta {
-				f.load(kd, "R15", 4)
+				f.Load(kd, "R15", neon.Group(4))
 			}
 			for q := range dys {
-				f.load(kd, xs[q], 8)
-				f.fsub(kd, g(8), g(8), bc(mus[q]))
-				f.fmul(kd, g(8), g(8), bc(rhos[q]))
-				f.load(kd, dys[q], 12)
-				f.fmla(kd, g(0), g(12), g(8))
+				f.Load(kd, xs[q], neon.Group(8))
+				f.Sub(kd, neon.Group(8), neon.Group(8), neon.Bcast(mus[q]))
+				f.Mul(kd, neon.Group(8), neon.Group(8), neon.Bcast(rhos[q]))
+				f.Load(kd, dys[q], neon.Group(12))
+				f.MulAdd(kd, neon.Group(0), neon.Group(12), neon.Group(8))
 				if beta {
-					f.fadd(kd, g(4), g(4), g(12))
+					f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(12))
 				}
 			}
-			f.store(kd, 0, "R14")
+			f.Store(kd, neon.Group(0), "R14")
 			if beta {
-				f.store(kd, 4, "R16")
+				f.Store(kd, neon.Group(4), "R16")
 			}
 		}
 		setup := func() {
@@ -666,12 +666,12 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 		f.Op("MOVD", "R3", "R11")
 		f.Op("ADD", "R7", "R3", "R12")
 		setup()
-		f.bcast(24, "(R4)")
-		f.bcast(25, "(R5)")
-		f.bcast(26, "4(R4)")
-		f.bcast(27, "4(R5)")
+		f.LoadBcast(24, "(R4)")
+		f.LoadBcast(25, "(R5)")
+		f.LoadBcast(26, "4(R4)")
+		f.LoadBcast(27, "4(R5)")
 		f.Comment("for row q = 0, 1: xh := (x[q*ld+c]-μq)*ρq; dgamma[c] += dy[q*ld+c]*xh; dbeta[c] += dy[q*ld+c]")
-		f.loop("two", "R17", "R8", func(kd kind) {
+		f.loop("two", "R17", "R8", func(kd neon.Width) {
 			update(kd, []string{"R9", "R10"}, []string{"R11", "R12"}, []int{24, 26}, []int{25, 27})
 		}, nil)
 		f.Op("ADD", "R19", "R2", "R2")
@@ -687,10 +687,10 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 		f.Op("MOVD", "R2", "R9")
 		f.Op("MOVD", "R3", "R11")
 		setup()
-		f.bcast(24, "(R4)")
-		f.bcast(25, "(R5)")
+		f.LoadBcast(24, "(R4)")
+		f.LoadBcast(25, "(R5)")
 		f.Comment("xh := (x[c]-μ)*ρ; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
-		f.loop("one", "R17", "R8", func(kd kind) {
+		f.loop("one", "R17", "R8", func(kd neon.Width) {
 			update(kd, []string{"R9"}, []string{"R11"}, []int{24}, []int{25})
 		}, nil)
 	})
@@ -721,31 +721,31 @@ func emitAdamW(f *file) {
 		f.Op("MOVD", k.Base("v"), "R5")
 		f.Op("MOVD", "R5", "R6")
 		for i, n := range names {
-			f.bcast(neon.V(24+i), k.Arg(n))
+			f.LoadBcast(neon.V(24+i), k.Arg(n))
 		}
-		decay, b1, c1, b2, c2, step, eps := bc(24), bc(25), bc(26), bc(27), bc(28), bc(29), bc(30)
+		decay, b1, c1, b2, c2, step, eps := neon.Bcast(24), neon.Bcast(25), neon.Bcast(26), neon.Bcast(27), neon.Bcast(28), neon.Bcast(29), neon.Bcast(30)
 		f.Comment("m = m*b1 + g*c1; v = v*b2 + (g*c2)*g; p = p*decay - (m*step)/(sqrt(v) + eps)")
-		f.loop("adamw", "R7", k.Len("p"), func(kd kind) {
-			f.load(kd, "R2", 0)
-			f.load(kd, "R3", 4)
-			f.fmul(kd, g(4), g(4), b1)
-			f.fmul(kd, g(8), g(0), c1)
-			f.fadd(kd, g(4), g(4), g(8))
-			f.store(kd, 4, "R4")
-			f.load(kd, "R5", 12)
-			f.fmul(kd, g(12), g(12), b2)
-			f.fmul(kd, g(8), g(0), c2)
-			f.fmul(kd, g(8), g(8), g(0))
-			f.fadd(kd, g(12), g(12), g(8))
-			f.store(kd, 12, "R6")
-			f.fsqrt(kd, g(8), g(12))
-			f.fadd(kd, g(8), g(8), eps)
-			f.fmul(kd, g(4), g(4), step)
-			f.fdiv(kd, g(4), g(4), g(8))
-			f.load(kd, "R0", 12)
-			f.fmul(kd, g(12), g(12), decay)
-			f.fsub(kd, g(12), g(12), g(4))
-			f.store(kd, 12, "R1")
+		f.loop("adamw", "R7", k.Len("p"), func(kd neon.Width) {
+			f.Load(kd, "R2", neon.Group(0))
+			f.Load(kd, "R3", neon.Group(4))
+			f.Mul(kd, neon.Group(4), neon.Group(4), b1)
+			f.Mul(kd, neon.Group(8), neon.Group(0), c1)
+			f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(8))
+			f.Store(kd, neon.Group(4), "R4")
+			f.Load(kd, "R5", neon.Group(12))
+			f.Mul(kd, neon.Group(12), neon.Group(12), b2)
+			f.Mul(kd, neon.Group(8), neon.Group(0), c2)
+			f.Mul(kd, neon.Group(8), neon.Group(8), neon.Group(0))
+			f.Add(kd, neon.Group(12), neon.Group(12), neon.Group(8))
+			f.Store(kd, neon.Group(12), "R6")
+			f.Sqrt(kd, neon.Group(8), neon.Group(12))
+			f.Add(kd, neon.Group(8), neon.Group(8), eps)
+			f.Mul(kd, neon.Group(4), neon.Group(4), step)
+			f.Div(kd, neon.Group(4), neon.Group(4), neon.Group(8))
+			f.Load(kd, "R0", neon.Group(12))
+			f.Mul(kd, neon.Group(12), neon.Group(12), decay)
+			f.Sub(kd, neon.Group(12), neon.Group(12), neon.Group(4))
+			f.Store(kd, neon.Group(12), "R1")
 		}, nil)
 	})
 }

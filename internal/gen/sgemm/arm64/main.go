@@ -18,6 +18,10 @@ import (
 
 const generator = "internal/gen/sgemm/arm64"
 
+// signature is the kernel's Go signature, from which its argument frame is
+// laid out.
+const signature = "(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)"
+
 const (
 	name   = "SgemmKernelNEON"
 	mr     = 8      // rows of the C tile: two q registers of A per p
@@ -46,15 +50,14 @@ func main() {
 // kernel emits the micro-kernel; its definition is in stubFile.
 func kernel(b *neon.Builder) {
 	const f32 = 4
-	b.Text(name, 0, 56)
+	args := neon.ParseFrame(signature)
+	b.Text(name, 0, args.Size)
 	b.Comment("Arguments; ldc in bytes.")
-	b.Inst("MOVD k+0(FP), R0")
-	b.Inst("MOVD a+8(FP), R1")
-	b.Inst("MOVD b+16(FP), R2")
-	b.Inst("MOVD c+24(FP), R3")
-	b.Inst("MOVD ldc+32(FP), R4")
+	for i, arg := range []string{"k", "a", "b", "c", "ldc"} {
+		args.Load(b, arg, fmt.Sprintf("R%d", i))
+	}
 	b.Inst("LSL $2, R4, R4")
-	b.Inst("MOVD pf+48(FP), R6")
+	args.Load(b, "pf", "R6")
 
 	b.Comment("acc[i][v] holds s for row i, columns 4v..4v+3: all zero.")
 	for i := 0; i < mr; i++ {
@@ -96,7 +99,7 @@ func kernel(b *neon.Builder) {
 
 	b.Comment("acc *= alpha")
 	b.Label("scale")
-	b.Inst("FMOVS alpha+40(FP), %s", valpha.F())
+	args.Load(b, "alpha", valpha.F())
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
 			b.FMULElem(acc(i, v), acc(i, v), valpha, 0)
@@ -104,12 +107,12 @@ func kernel(b *neon.Builder) {
 	}
 
 	b.Comment("if beta == 0 (either sign), store without reading C")
-	b.Inst("MOVWU beta+44(FP), R5")
+	b.Inst("MOVWU %s, R5", args.Arg("beta"))
 	b.Inst("LSLW $1, R5, R5") // drop the sign bit
 	b.Inst("CBZW R5, store")
 
 	b.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }")
-	b.Inst("FMOVS beta+44(FP), %s", vbet.F())
+	args.Load(b, "beta", vbet.F())
 	for i := 0; i < mr; i++ {
 		b.Inst("VLD1 (R3), %s", neon.List(vb, nv))
 		for v := 0; v < nv; v++ {
@@ -144,5 +147,5 @@ const (
 	%[1]sUnroll = %[4]d
 )
 `, name, mr, nr, unroll)
-	s.Func(name, "(k int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)", contract.Kernel(name, "NEON", mr, nr))
+	s.Func(name, signature, contract.Kernel(name, "NEON", mr, nr))
 }
