@@ -230,7 +230,7 @@ func commit(cPath string, cfg FileConfig, data []byte) error {
 		return err
 	}
 	cleanOrphans(dir, stem, cfg.Weights)
-	safetensors.SyncDir(dir)
+	safefile.SyncDir(dir)
 	return nil
 }
 
@@ -244,10 +244,10 @@ func marshalConfig(cfg FileConfig) ([]byte, error) {
 }
 
 // writeAtomic writes data to dir/name through a synced temporary file
-// .name.tmp<digits> renamed into place (safetensors.WriteAtomicStep); what
+// .name.tmp<digits> renamed into place (safefile.WriteAtomicStep); what
 // names the step before the rename for saveHook.
 func writeAtomic(dir, name string, data []byte, what string) error {
-	err := safetensors.WriteAtomicStep(filepath.Join(dir, name),
+	err := safefile.WriteAtomicStep(filepath.Join(dir, name),
 		func(w io.Writer) error { _, err := w.Write(data); return err },
 		func() error { return step(what + "-temp") })
 	if err != nil && !errors.Is(err, errStopped) {

@@ -9,7 +9,6 @@ import (
 	"math"
 
 	"github.com/petl-go/petl/internal/safefile"
-	"github.com/petl-go/petl/safetensors"
 )
 
 // Config is the architecture of a BERT model, read from a Hugging Face
@@ -280,7 +279,7 @@ func (c Config) WriteFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("bert: writing config %s: %w", path, err)
 	}
-	return safetensors.WriteAtomic(path, func(w io.Writer) error {
+	return safefile.WriteAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

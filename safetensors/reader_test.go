@@ -3,8 +3,6 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -210,25 +208,6 @@ func TestWriterRejects(t *testing.T) {
 			assert.Empty(t, entries, "no temporary file left behind")
 		})
 	}
-}
-
-func TestWriteAtomicKeepsOldFileOnError(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "keep")
-	require.NoError(t, os.WriteFile(p, []byte("old"), 0o644))
-	err := WriteAtomic(p, func(w io.Writer) error {
-		w.Write([]byte("partial"))
-		return errors.New("disk full")
-	})
-	assert.ErrorContains(t, err, "disk full")
-	got, _ := os.ReadFile(p)
-	assert.Equal(t, "old", string(got))
-	entries, _ := os.ReadDir(dir)
-	assert.Len(t, entries, 1, "temporary file removed")
-
-	require.NoError(t, WriteAtomic(p, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }))
-	got, _ = os.ReadFile(p)
-	assert.Equal(t, "new", string(got))
 }
 
 // TestMisalignedF32 opens a valid file whose data section starts at an

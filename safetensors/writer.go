@@ -10,6 +10,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/petl-go/petl/internal/safefile"
 )
 
 // Tensor is one named tensor to write. Its data is F32 (for dtype F32),
@@ -56,7 +58,7 @@ type headerEntry struct {
 }
 
 // WriteFile writes tensors and metadata (which may be nil) to a safetensors
-// file at path, atomically (see WriteAtomic). The output depends only on
+// file at path, atomically (see safefile.WriteAtomic). The output depends only on
 // the set of tensors, not on their order: tensors are laid out by element
 // size, largest first, then by name, which keeps every tensor aligned to
 // its element size; the header is padded with spaces so that the data
@@ -66,7 +68,7 @@ func WriteFile(path string, tensors []Tensor, metadata map[string]string) error 
 	if err != nil {
 		return fmt.Errorf("safetensors: writing %s: %w", path, err)
 	}
-	err = WriteAtomic(path, func(w io.Writer) error {
+	err = safefile.WriteAtomic(path, func(w io.Writer) error {
 		return writeTo(w, ts, header)
 	})
 	if err != nil {

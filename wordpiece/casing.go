@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/petl-go/petl/internal/safefile"
-	"github.com/petl-go/petl/safetensors"
 )
 
 // TokenizerConfigFile is the name of the Hugging Face tokenizer settings
@@ -82,7 +81,7 @@ func WriteDoLowerCase(dir string, lower bool) error {
 	if err != nil {
 		return err
 	}
-	return safetensors.WriteAtomic(filepath.Join(dir, TokenizerConfigFile), func(w io.Writer) error {
+	return safefile.WriteAtomic(filepath.Join(dir, TokenizerConfigFile), func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})

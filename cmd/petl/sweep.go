@@ -15,9 +15,9 @@ import (
 	"github.com/petl-go/petl"
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/internal/svgplot"
 	"github.com/petl-go/petl/kernels"
-	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/sweep"
 	"github.com/petl-go/petl/task"
 	"github.com/petl-go/petl/train"
@@ -384,7 +384,7 @@ func writeChart(path string, c *svgplot.Chart) error {
 
 // writeText writes s to path atomically.
 func writeText(path, s string) error {
-	return safetensors.WriteAtomic(path, func(w io.Writer) error {
+	return safefile.WriteAtomic(path, func(w io.Writer) error {
 		_, err := io.WriteString(w, s)
 		return err
 	})

@@ -9,6 +9,10 @@
 // descriptor (not by name, so that a file swapped between a check and the
 // open is still caught): it must be a regular file no larger than the
 // limit of its kind.
+//
+// It also writes files atomically (WriteAtomic): to a temporary file beside
+// the target, synced, then renamed over it, so a reader sees the old file or
+// the new one, never a part.
 package safefile
 
 import (
