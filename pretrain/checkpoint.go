@@ -6,13 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/safefile"
+	"github.com/petl-go/petl/internal/trainrun"
 	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/wordpiece"
@@ -133,7 +134,7 @@ func (t *Trainer) checkpoint(start time.Time, tokens int, stepTime time.Duration
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("pretrain: checkpoint: %w", err)
 	}
-	syncDir(t.cfg.Out)
+	safefile.SyncDir(t.cfg.Out)
 	keep := t.cfg.Keep
 	if keep <= 0 {
 		keep = 2
@@ -178,7 +179,7 @@ func (t *Trainer) writeCheckpointDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("pretrain: checkpoint state: %w", err)
 	}
-	if err := safetensors.WriteAtomic(filepath.Join(dir, stateFile), func(w io.Writer) error {
+	if err := safefile.WriteAtomic(filepath.Join(dir, stateFile), func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	}); err != nil {
@@ -241,8 +242,8 @@ func (t *Trainer) resume() error {
 	if st.Format != stateFormat || st.Version != stateVersion {
 		return fmt.Errorf("pretrain: --resume: %s is not a petl pretraining state (format %q version %d)", dir, st.Format, st.Version)
 	}
-	if want := t.identity(); !reflect.DeepEqual(st.Run, want) {
-		return fmt.Errorf("pretrain: --resume: %s was written by a different run: %s", dir, identityDiff(st.Run, want))
+	if diff := trainrun.IdentityDiff(st.Run, t.identity()); diff != "" {
+		return fmt.Errorf("pretrain: --resume: %s was written by a different run: %s", dir, diff)
 	}
 	if err := t.loadWeights(dir, true); err != nil {
 		return fmt.Errorf("pretrain: --resume: %w", err)
@@ -268,7 +269,7 @@ func (t *Trainer) resume() error {
 	t.elapsed = st.Seconds
 	t.res.Unigram = st.Unigram
 	t.res.Evals = append([]Eval(nil), st.Evals...)
-	t.logf("resumed from %s at step %d/%d\n", dir, t.step, t.cfg.Steps)
+	t.log.Printf("resumed from %s at step %d/%d\n", dir, t.step, t.cfg.Steps)
 	return nil
 }
 
@@ -284,7 +285,7 @@ func (t *Trainer) loadWeights(dir string, all bool) error {
 	defer ck.Close()
 	hasSOP := ck.Has(sopHead + "weight")
 	if t.model.Classifier != nil && !hasSOP && !all {
-		t.logf("%s has no sentence-order head (%s*): it starts from random weights\n", dir, sopHead)
+		t.log.Printf("%s has no sentence-order head (%s*): it starts from random weights\n", dir, sopHead)
 	}
 	ps := append(t.model.Params(), t.head.Params()...)
 	for _, p := range ps {
@@ -304,36 +305,14 @@ func (t *Trainer) loadWeights(dir string, all bool) error {
 	return nil
 }
 
-// identityDiff names the fields that differ.
-func identityDiff(got, want identity) string {
-	var diffs []string
-	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
-	for i := 0; i < gv.NumField(); i++ {
-		if !reflect.DeepEqual(gv.Field(i).Interface(), wv.Field(i).Interface()) {
-			diffs = append(diffs, fmt.Sprintf("%s is %v there, %v here", gv.Type().Field(i).Tag.Get("json"), gv.Field(i).Interface(), wv.Field(i).Interface()))
-		}
-	}
-	if len(diffs) == 0 {
-		return "unknown difference"
-	}
-	return strings.Join(diffs, "; ")
-}
-
 func copyFile(dst, src string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return safetensors.WriteAtomic(dst, func(w io.Writer) error {
+	return safefile.WriteAtomic(dst, func(w io.Writer) error {
 		_, err := io.Copy(w, in)
 		return err
 	})
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/trainrun"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
@@ -17,11 +18,12 @@ import (
 )
 
 // ErrInterrupted is returned by Run when its context was cancelled; a
-// checkpoint was written first (when Out is set).
-var ErrInterrupted = errors.New("pretraining interrupted")
+// checkpoint was written first (when Out is set). It wraps
+// trainrun.ErrInterrupted, as fine-tuning's does.
+var ErrInterrupted = trainrun.Interrupted("pretraining")
 
 // ErrDiverged is returned when the loss or the gradients stop being finite.
-var ErrDiverged = errors.New("pretraining diverged")
+var ErrDiverged = trainrun.Diverged("pretraining")
 
 // Config is a pretraining run.
 type Config struct {
@@ -111,6 +113,7 @@ type Result struct {
 // Trainer runs MLM pretraining.
 type Trainer struct {
 	cfg   Config
+	log   trainrun.Log // to cfg.Progress
 	tok   *wordpiece.Tokenizer
 	sp    Special
 	train *Sequences
@@ -149,7 +152,7 @@ func New(cfg Config, docs []Document) (*Trainer, error) {
 	if v.Size() != cfg.Model.VocabSize {
 		return nil, fmt.Errorf("pretrain: the vocabulary %s has %d tokens, the model config %d", cfg.VocabPath, v.Size(), cfg.Model.VocabSize)
 	}
-	t := &Trainer{cfg: cfg, tok: wordpiece.NewTokenizer(v, cfg.Lowercase), sp: SpecialOf(v), permEp: -1}
+	t := &Trainer{cfg: cfg, log: trainrun.Log{W: cfg.Progress}, tok: wordpiece.NewTokenizer(v, cfg.Lowercase), sp: SpecialOf(v), permEp: -1}
 	trainDocs, heldDocs := SplitHeldOut(docs, cfg.HeldOut)
 	if len(heldDocs) == 0 || len(trainDocs) == 0 {
 		return nil, fmt.Errorf("pretrain: %d documents give %d for training and %d held out: need both (change --heldout or use a larger corpus)", len(docs), len(trainDocs), len(heldDocs))
@@ -248,15 +251,15 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		every = max(1, cfg.Steps/100)
 	}
 	if t.step == 0 || len(t.res.Evals) == 0 {
-		t.logf("corpus: %d training sequences (%d tokens), %d held out (%d evaluated); unigram baseline held-out loss %.4f\n",
+		t.log.Printf("corpus: %d training sequences (%d tokens), %d held out (%d evaluated); unigram baseline held-out loss %.4f\n",
 			t.train.Len(), t.train.Tokens(), t.held.Len(), t.res.HeldOutSeqs, t.res.Unigram)
 	}
 	if t.step == 0 {
 		e := t.evaluate()
-		t.logf("step 0: held-out MLM loss %.4f accuracy %.4f (%d masked tokens)%s\n", e.Loss, e.Accuracy, e.Tokens, e.sopText())
+		t.log.Printf("step 0: held-out MLM loss %.4f accuracy %.4f (%d masked tokens)%s\n", e.Loss, e.Accuracy, e.Tokens, e.sopText())
 	}
 	start := time.Now()
-	startStep := t.step
+	clock := trainrun.Clock{Start: start, StartStep: t.step}
 	tokens := 0
 	var stepTime time.Duration // in training steps only (no evaluations or checkpoints)
 	lossSum, lossN := 0.0, 0
@@ -279,21 +282,19 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		hits, masked = hits+c, masked+m
 		sopSum, sopN, sopHits = sopSum+sop.loss*float64(sop.n), sopN+sop.n, sopHits+sop.correct
 		if t.step%every == 0 || t.step == cfg.Steps {
-			rate := float64(tokens) / stepTime.Seconds()
-			perStep := time.Since(start).Seconds() / float64(t.step-startStep)
-			eta := time.Duration(perStep*float64(cfg.Steps-t.step)) * time.Second
+			rate := trainrun.Rate(tokens, stepTime)
 			sopText := ""
 			if cfg.SOP {
 				sopText = fmt.Sprintf(" (sop loss %.4f accuracy %.4f)", sopSum/float64(max(sopN, 1)), float64(sopHits)/float64(max(sopN, 1)))
 			}
-			t.logf("step %d/%d loss %.4f accuracy %.4f%s lr %.3g %.0f tok/s ETA %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
-				float64(hits)/float64(max(masked, 1)), sopText, t.sched.At(t.step-1), rate, eta.Round(time.Second))
+			t.log.Printf("step %d/%d loss %.4f accuracy %.4f%s lr %.3g %.0f tok/s, %s\n", t.step, cfg.Steps, lossSum/float64(lossN),
+				float64(hits)/float64(max(masked, 1)), sopText, t.sched.At(t.step-1), rate, clock.Timing(time.Now(), t.step, cfg.Steps))
 			lossSum, lossN, hits, masked = 0, 0, 0, 0
 			sopSum, sopN, sopHits = 0, 0, 0
 		}
 		if (cfg.EvalEvery > 0 && t.step%cfg.EvalEvery == 0) || t.step == cfg.Steps {
 			e := t.evaluate()
-			t.logf("step %d: held-out MLM loss %.4f accuracy %.4f (unigram %.4f)%s\n", t.step, e.Loss, e.Accuracy, t.res.Unigram, e.sopText())
+			t.log.Printf("step %d: held-out MLM loss %.4f accuracy %.4f (unigram %.4f)%s\n", t.step, e.Loss, e.Accuracy, t.res.Unigram, e.sopText())
 			if err := t.checkpoint(start, tokens, stepTime); err != nil {
 				return t.result(), err
 			}
@@ -311,7 +312,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 func (t *Trainer) finish(start time.Time, tokens int, stepTime time.Duration) {
 	t.res.Seconds = t.elapsed + time.Since(start).Seconds()
 	if stepTime > 0 {
-		t.res.TokensPerSec = float64(tokens) / stepTime.Seconds()
+		t.res.TokensPerSec = trainrun.Rate(tokens, stepTime)
 	}
 }
 
@@ -323,7 +324,7 @@ func (t *Trainer) interrupt(cause error, start time.Time, tokens int, stepTime t
 	if err := t.checkpoint(start, tokens, stepTime); err != nil {
 		return t.result(), errors.Join(fmt.Errorf("%w at step %d", ErrInterrupted, t.step), err)
 	}
-	t.logf("interrupted at step %d/%d: checkpoint in %s (continue with --resume)\n", t.step, t.cfg.Steps, t.cfg.Out)
+	t.log.Printf("interrupted at step %d/%d: checkpoint in %s (continue with --resume)\n", t.step, t.cfg.Steps, t.cfg.Out)
 	return t.result(), fmt.Errorf("%w at step %d: checkpoint written to %s", ErrInterrupted, t.step, t.cfg.Out)
 }
 
@@ -333,12 +334,6 @@ func (t *Trainer) result() *Result {
 	r.Evals = append([]Eval(nil), t.res.Evals...)
 	r.Losses = append([]float32(nil), t.res.Losses...)
 	return &r
-}
-
-func (t *Trainer) logf(format string, args ...any) {
-	if t.cfg.Progress != nil {
-		fmt.Fprintf(t.cfg.Progress, format, args...)
-	}
 }
 
 // batchIndices returns the sequences of step k: the training sequences in

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/petl-go/petl/internal/trainrun"
 	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/safetensors"
 )
@@ -130,7 +131,7 @@ func (t *Trainer) Resume(path string) error {
 	if st.Format != ckptFormat || st.Version != ckptVersion {
 		return fmt.Errorf("train: %s has format %q version %d, want %q version %d", path, st.Format, st.Version, ckptFormat, ckptVersion)
 	}
-	if diff := identityDiff(st.Run, t.identity()); diff != "" {
+	if diff := trainrun.IdentityDiff(st.Run, t.identity()); diff != "" {
 		return fmt.Errorf("train: %s was written by a different run: %s", path, diff)
 	}
 	if st.Step > t.totalSteps || st.Epoch > t.cfg.Epochs || st.BatchInEpoch > t.batchesPerEpoch || len(st.Losses) != st.Step {
@@ -178,31 +179,6 @@ func (t *Trainer) Resume(path string) error {
 	t.hasCheckpoint, t.lastCheckpointPath, t.ckptStep = true, path, st.Step
 	t.resumed = true
 	t.elapsedBefore = time.Duration(st.Elapsed * float64(time.Second))
-	t.logf("resumed from %s at step %d/%d (epoch %d, batch %d)\n", path, t.step, t.totalSteps, t.epoch+1, t.batchInEpoch)
+	t.log.Printf("resumed from %s at step %d/%d (epoch %d, batch %d)\n", path, t.step, t.totalSteps, t.epoch+1, t.batchInEpoch)
 	return nil
-}
-
-// identityDiff lists the fields in which two runs differ, or "".
-func identityDiff(a, b runIdentity) string {
-	var d []string
-	add := func(name string, x, y any) {
-		if fmt.Sprint(x) != fmt.Sprint(y) {
-			d = append(d, fmt.Sprintf("%s %v (checkpoint) vs %v (now)", name, x, y))
-		}
-	}
-	add("base model", a.Base, b.Base)
-	add("task", a.Task, b.Task)
-	add("labels", a.Labels, b.Labels)
-	add("method", a.Plan, b.Plan)
-	add("seed", a.Seed, b.Seed)
-	add("epochs", a.Epochs, b.Epochs)
-	add("batch", a.Batch, b.Batch)
-	add("lr", a.LR, b.LR)
-	add("max length", a.MaxLen, b.MaxLen)
-	add("warm-up", a.Warmup, b.Warmup)
-	add("AdamW", a.AdamW, b.AdamW)
-	add("clipping", a.MaxGradNorm, b.MaxGradNorm)
-	add("training examples", a.Examples, b.Examples)
-	add("trained parameters", a.Trainable, b.Trainable)
-	return strings.Join(d, "; ")
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/trainrun"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/task"
@@ -163,12 +164,12 @@ func (c Config) withDefaults() (Config, error) {
 
 // ErrInterrupted is returned (wrapped, together with the context's error)
 // by Run when its context was cancelled; the checkpoint it names resumes the
-// run.
-var ErrInterrupted = errors.New("training interrupted")
+// run. It wraps trainrun.ErrInterrupted, as pretraining's does.
+var ErrInterrupted = trainrun.Interrupted("training")
 
 // ErrDiverged is returned (wrapped) by Run when a loss or gradient norm is
 // not finite; the error names the step.
-var ErrDiverged = errors.New("training diverged")
+var ErrDiverged = trainrun.Diverged("training")
 
 // EpochResult is the dev evaluation after one epoch.
 type EpochResult struct {
@@ -204,6 +205,7 @@ type MetricsRecord struct {
 // Trainer trains one model on one task.
 type Trainer struct {
 	cfg   Config
+	log   trainrun.Log // to cfg.Progress
 	model *bert.Model
 	spec  *task.Spec
 	setup *adapter.Setup
@@ -274,7 +276,7 @@ func New(m *bert.Model, tok *wordpiece.Tokenizer, trainSet, devSet *task.Dataset
 	if nl < 1 || (!spec.Regression && nl < 2) {
 		return nil, fmt.Errorf("train: task %s has %d labels", spec.Name, nl)
 	}
-	t := &Trainer{cfg: cfg, model: m, spec: spec, numLabels: nl, lower: tok.Lowercase()}
+	t := &Trainer{cfg: cfg, log: trainrun.Log{W: cfg.Progress}, model: m, spec: spec, numLabels: nl, lower: tok.Lowercase()}
 	m.InitClassifier(nl, cfg.Seed^0x6865_6164)                                         // "head"
 	if t.setup, err = adapter.Prepare(m, cfg.Plan, cfg.Seed^0x6164_6170); err != nil { // "adap"
 		return nil, fmt.Errorf("train: %w", err)
@@ -333,8 +335,8 @@ func (t *Trainer) Unknown() (train, dev UnknownCount) { return t.trainUnk, t.dev
 // nothing newer is written. A run that finishes removes its checkpoint
 // unless Config.KeepCheckpoint.
 func (t *Trainer) Run(ctx context.Context) (*Result, error) {
-	t.logf("%s\n", t.setup.Summary())
-	t.logf("task %s: %d training examples, %d dev; %d epochs of %d steps (batch %d), max length %d\n",
+	t.log.Printf("%s\n", t.setup.Summary())
+	t.log.Printf("task %s: %d training examples, %d dev; %d epochs of %d steps (batch %d), max length %d\n",
 		t.spec.Name, t.trainExamples, t.dev.n(), t.cfg.Epochs, t.batchesPerEpoch, t.cfg.Batch, t.cfg.MaxLen)
 	t.logUnknown("training set", t.trainUnk)
 	if t.dev.n() > 0 {
@@ -436,7 +438,7 @@ func (t *Trainer) endEpoch() error {
 			line += " (best)"
 		}
 	}
-	t.logf("%s; %.0f ex/s, %s\n", line, rate, t.meter.timing(now, t.step, t.totalSteps))
+	t.log.Printf("%s; %.0f ex/s, %s\n", line, rate, t.meter.Timing(now, t.step, t.totalSteps))
 	if err := t.writeMetrics(rec); err != nil {
 		return err
 	}
@@ -456,21 +458,21 @@ func (t *Trainer) finish() (*Result, error) {
 	t.res.StoppedEarly = t.epoch < t.cfg.Epochs
 	if t.cfg.Checkpoint != "" && !t.cfg.KeepCheckpoint {
 		if err := os.Remove(t.cfg.Checkpoint); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			t.logf("warning: the finished run's checkpoint stays behind: %v\n", err)
+			t.log.Printf("warning: the finished run's checkpoint stays behind: %v\n", err)
 		}
 	}
 	now := time.Now()
-	done := t.step - t.meter.startStep
+	done := t.step - t.meter.StartStep
 	summary := fmt.Sprintf("%d steps (%d epoch%s) in %s", t.step, t.epoch, plural(t.epoch), t.elapsed(now).Round(100*time.Millisecond))
-	if sec := now.Sub(t.meter.start).Seconds(); done > 0 && sec > 0 {
+	if sec := now.Sub(t.meter.Start).Seconds(); done > 0 && sec > 0 {
 		summary += fmt.Sprintf(", %.0f ex/s", float64(t.meter.examples)/sec)
 	}
 	if t.res.StoppedEarly {
 		best := t.res.Epochs[t.res.BestEpoch-1]
-		t.logf("stopped early after epoch %d of %d: dev %s not better than %.4f (epoch %d) for %d evaluations (patience %d); %s\n",
+		t.log.Printf("stopped early after epoch %d of %d: dev %s not better than %.4f (epoch %d) for %d evaluations (patience %d); %s\n",
 			t.epoch, t.cfg.Epochs, t.spec.Main, best.Scores[t.spec.Main], t.res.BestEpoch, t.cfg.Patience, t.cfg.Patience, summary)
 	} else {
-		t.logf("finished %s\n", summary)
+		t.log.Printf("finished %s\n", summary)
 	}
 	return t.result(), nil
 }
@@ -486,9 +488,9 @@ func plural(n int) string {
 // logUnknown logs the share of [UNK] wordpieces in a data set, and a
 // warning when it is high.
 func (t *Trainer) logUnknown(name string, c UnknownCount) {
-	t.logf("%s: %v\n", name, c)
+	t.log.Printf("%s: %v\n", name, c)
 	if w := c.Warning(t.spec.Name+" "+name, t.lower); w != "" {
-		t.logf("%s\n", w)
+		t.log.Printf("%s\n", w)
 	}
 }
 
@@ -497,8 +499,8 @@ func (t *Trainer) logUnknown(name string, c UnknownCount) {
 func (t *Trainer) logProgress() {
 	now := time.Now()
 	loss, rate := t.meter.window(now)
-	t.logf("epoch %d/%d step %d/%d: loss %.4f, lr %.3g, %.0f ex/s, %s\n",
-		t.epoch+1, t.cfg.Epochs, t.step, t.totalSteps, loss, t.lr(), rate, t.meter.timing(now, t.step, t.totalSteps))
+	t.log.Printf("epoch %d/%d step %d/%d: loss %.4f, lr %.3g, %.0f ex/s, %s\n",
+		t.epoch+1, t.cfg.Epochs, t.step, t.totalSteps, loss, t.lr(), rate, t.meter.Timing(now, t.step, t.totalSteps))
 }
 
 // lr is the learning rate of the last step (0 before the first).
@@ -511,17 +513,16 @@ func (t *Trainer) lr() float64 {
 
 // elapsed is the run's training time so far, across resumptions.
 func (t *Trainer) elapsed(now time.Time) time.Duration {
-	if t.meter.start.IsZero() {
+	if t.meter.Start.IsZero() {
 		return t.elapsedBefore
 	}
-	return t.elapsedBefore + now.Sub(t.meter.start)
+	return t.elapsedBefore + now.Sub(t.meter.Start)
 }
 
 // meter measures a Run: rates, the mean loss between progress lines, ETA.
 type meter struct {
-	start     time.Time // Run began
-	startStep int       // the step Run began at
-	examples  int       // examples trained since start
+	trainrun.Clock     // Run began
+	examples       int // examples trained since Start
 
 	lastLog           time.Time // last progress line (or start)
 	logExamples, logN int       // since the last progress line
@@ -531,7 +532,7 @@ type meter struct {
 }
 
 func (m *meter) begin(now time.Time, step int) {
-	*m = meter{start: now, startStep: step, lastLog: now, recStart: now}
+	*m = meter{Clock: trainrun.Clock{Start: now, StartStep: step}, lastLog: now, recStart: now}
 }
 
 func (m *meter) add(examples int, loss float32) {
@@ -555,14 +556,14 @@ func (m *meter) due(now time.Time, step, logEvery int, interval time.Duration) b
 // progress line, and starts a new window.
 func (m *meter) window(now time.Time) (loss, rate float64) {
 	loss = m.logLoss / float64(max(1, m.logN))
-	rate = float64(m.logExamples) / max(now.Sub(m.lastLog).Seconds(), 1e-9)
+	rate = trainrun.Rate(m.logExamples, now.Sub(m.lastLog))
 	m.lastLog, m.logExamples, m.logLoss, m.logN = now, 0, 0, 0
 	return loss, rate
 }
 
 // recordRate is the examples per second since the last metrics record.
 func (m *meter) recordRate(now time.Time) float64 {
-	return float64(m.recExamples) / max(now.Sub(m.recStart).Seconds(), 1e-9)
+	return trainrun.Rate(m.recExamples, now.Sub(m.recStart))
 }
 
 // resetRecord starts the next metrics record's window (and the progress
@@ -570,18 +571,6 @@ func (m *meter) recordRate(now time.Time) float64 {
 func (m *meter) resetRecord(now time.Time) {
 	m.recStart, m.recExamples = now, 0
 	m.lastLog, m.logExamples, m.logLoss, m.logN = now, 0, 0, 0
-}
-
-// timing says the time elapsed in this process and the estimated time left
-// for the steps up to total at the rate since start.
-func (m *meter) timing(now time.Time, step, total int) string {
-	el := now.Sub(m.start)
-	s := "elapsed " + el.Round(time.Second).String()
-	if done := step - m.startStep; done > 0 && step < total {
-		eta := time.Duration(float64(el) / float64(done) * float64(total-step))
-		s += ", ETA " + eta.Round(time.Second).String()
-	}
-	return s
 }
 
 // guard runs fn under Config.Guard, if set.
@@ -682,7 +671,7 @@ func (t *Trainer) interrupt(cause error) (*Result, error) {
 	if err := t.writeCheckpoint(); err != nil {
 		return t.result(), errors.Join(fmt.Errorf("%w at step %d (%w)", ErrInterrupted, t.step, cause), err)
 	}
-	t.logf("interrupted at step %d/%d: checkpoint %s (continue with --resume %s)\n", t.step, t.totalSteps, t.cfg.Checkpoint, t.cfg.Checkpoint)
+	t.log.Printf("interrupted at step %d/%d: checkpoint %s (continue with --resume %s)\n", t.step, t.totalSteps, t.cfg.Checkpoint, t.cfg.Checkpoint)
 	return t.result(), fmt.Errorf("%w at step %d (%w): checkpoint written to %s", ErrInterrupted, t.step, cause, t.cfg.Checkpoint)
 }
 
@@ -692,12 +681,6 @@ func (t *Trainer) result() *Result {
 	r.Losses = append([]float32(nil), t.res.Losses...)
 	r.Epochs = append([]EpochResult(nil), t.res.Epochs...)
 	return &r
-}
-
-func (t *Trainer) logf(format string, args ...any) {
-	if t.cfg.Progress != nil {
-		fmt.Fprintf(t.cfg.Progress, format, args...)
-	}
 }
 
 // SaveAdapter writes the current trainable weights as an adapter file at

@@ -234,7 +234,7 @@ func TestResumeOtherRun(t *testing.T) {
 	cfg.LR = 1e-2
 	b := newTrainer(t, cfg, train, dev)
 	err = b.tr.Resume(a.tr.Config().Checkpoint)
-	require.ErrorContains(t, err, "lr 0.005 (checkpoint) vs 0.01 (now)")
+	require.ErrorContains(t, err, "lr is 0.005 there, 0.01 here")
 	require.Error(t, b.tr.Resume(filepath.Join(t.TempDir(), "none")))
 }
 
