@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+	"github.com/petl-go/petl/internal/gen/contract"
 )
 
 // emitAll emits every row kernel for one instruction set.
@@ -25,12 +26,7 @@ func emitAll(s isa) {
 }
 
 func emitAdd(s isa) {
-	function(s, "Add", "func(dst, a, b []float32)",
-		"computes, for i < len(a) (dst and b at least as long):",
-		"",
-		"\tfor i := range a {",
-		"\t\tdst[i] = a[i] + b[i]",
-		"\t}")
+	function(s, contract.Add)
 	dst, a, b, n := ptr("dst"), ptr("a"), ptr("b"), length("a")
 	l := newLoop("add", 4)
 	c.Comment("dst[i] = a[i] + b[i]")
@@ -43,13 +39,7 @@ func emitAdd(s isa) {
 }
 
 func emitAxpy(s isa) {
-	function(s, "Axpy", "func(alpha float32, x, y []float32)",
-		"computes, for i < len(x) (y at least as long), with the",
-		"product rounded before the sum (no fused multiply-add):",
-		"",
-		"\tfor i := range x {",
-		"\t\ty[i] += float32(alpha * x[i])",
-		"\t}")
+	function(s, contract.Axpy)
 	x, y, n := ptr("x"), ptr("y"), length("x")
 	alpha := broadcast(s, addr("alpha"))
 	l := newLoop("axpy", 4)
@@ -64,12 +54,7 @@ func emitAxpy(s isa) {
 }
 
 func emitScale(s isa) {
-	function(s, "Scale", "func(alpha float32, x []float32)",
-		"computes",
-		"",
-		"\tfor i := range x {",
-		"\t\tx[i] *= alpha",
-		"\t}")
+	function(s, contract.Scale)
 	x, n := ptr("x"), length("x")
 	alpha := broadcast(s, addr("alpha"))
 	l := newLoop("scale", 4)
@@ -83,17 +68,7 @@ func emitScale(s isa) {
 }
 
 func emitDot(s isa) {
-	function(s, "Dot", "func(x, y []float32) float32",
-		"returns Σ x[i]*y[i] over i < len(x) (y at least as",
-		"long), summed in float32 with fused multiply-adds into 4 vector accumulators",
-		"(lane l of accumulator a takes i ≡ a*lanes+l mod 4*lanes), then one",
-		"vector, combined pairwise, then the tail in order:",
-		"",
-		"\tvar s float32",
-		"\tfor i := range x {",
-		"\t\ts += x[i] * y[i]",
-		"\t}",
-		"\treturn s")
+	function(s, contract.Dot(s.contract))
 	x, y, n := ptr("x"), ptr("y"), length("x")
 	acc := zeros(s, 4)
 	var tot reg.VecVirtual
@@ -115,15 +90,7 @@ func emitDot(s isa) {
 }
 
 func emitSum(s isa) {
-	function(s, "Sum", "func(x []float32) float32",
-		"returns Σ x[i], summed in float32 into 4 vector",
-		"accumulators, combined pairwise, then the tail in order:",
-		"",
-		"\tvar s float32",
-		"\tfor _, v := range x {",
-		"\t\ts += v",
-		"\t}",
-		"\treturn s")
+	function(s, contract.Sum)
 	x, n := ptr("x"), length("x")
 	acc := zeros(s, 4)
 	var tot reg.VecVirtual
@@ -144,18 +111,7 @@ func emitSum(s isa) {
 }
 
 func emitMax(s isa) {
-	function(s, "Max", "func(x []float32) float32",
-		"returns the largest x[i]: -Inf when x is empty,",
-		"NaN when any x[i] is NaN (either zero when the largest is ±0):",
-		"",
-		"\tm := float32(math.Inf(-1))",
-		"\tfor _, v := range x {",
-		"\t\tif v != v {",
-		"\t\t\treturn v",
-		"\t\t}",
-		"\t\tm = max(m, v)",
-		"\t}",
-		"\treturn m")
+	function(s, contract.Max(s.contract))
 	x, n := ptr("x"), length("x")
 	c.Comment("acc[j] = -Inf; nan[j] = 0; abs = 0x7fffffff")
 	inf := broadcast(s, constant(0xff800000))
@@ -196,14 +152,7 @@ func emitMax(s isa) {
 }
 
 func emitAddBias(s isa) {
-	function(s, "AddBias", "func(x, bias []float32, rows, cols int)",
-		"adds bias to each of rows rows of x, in place:",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\tx[r*cols+c] += bias[c]",
-		"\t\t}",
-		"\t}")
+	function(s, contract.AddBias)
 	x, b, rows, cols := ptr("x"), ptr("bias"), param("rows"), param("cols")
 	rb := c.GP64()
 	c.MOVQ(cols, rb)
@@ -226,16 +175,7 @@ func emitAddBias(s isa) {
 }
 
 func emitBiasGrad(s isa) {
-	function(s, "BiasGrad", "func(db, dy []float32, rows, cols, ld int)",
-		"accumulates the column sums of the rows x cols block",
-		"of dy with row stride ld into db, adding the rows in order (so the result",
-		"is that of the plain loop, bit for bit):",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\tdb[c] += dy[r*ld+c]",
-		"\t\t}",
-		"\t}")
+	function(s, contract.BiasGrad)
 	db, dy, rows, ldb := ptr("db"), ptr("dy"), param("rows"), param("ld")
 	c.SHLQ(operand.Imm(2), ldb)
 	cols := addr("cols")
@@ -282,60 +222,9 @@ func emitBiasGrad(s isa) {
 // residual sum a+b is formed, stored and normalised in one pass over a row).
 func emitLayerNorm(s isa, fused bool) {
 	if fused {
-		function(s, "AddLayerNorm", "func(y, sum, mean, rstd, a, b, gamma, beta []float32, rows, cols int, eps float32)",
-			"forms sum = a + b and layer-normalises it, for each",
-			"of rows rows of width cols >= 1; mean and rstd may be nil (not stored).",
-			"Statistics are taken about K = sum[r*cols] so that a constant row has",
-			"exactly μ = K and σ² = 0:",
-			"",
-			"\tfor r := 0; r < rows; r++ {",
-			"\t\ts, t := a[r*cols:(r+1)*cols], b[r*cols:(r+1)*cols]",
-			"\t\tz, o := sum[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]",
-			"\t\tK := s[0] + t[0]",
-			"\t\tvar d float32",
-			"\t\tfor c := range z {",
-			"\t\t\tz[c] = s[c] + t[c]",
-			"\t\t\td += z[c] - K",
-			"\t\t}",
-			"\t\tμ := K + d/float32(cols)",
-			"\t\tvar q float32",
-			"\t\tfor c := range z {",
-			"\t\t\tq += (z[c] - μ) * (z[c] - μ)",
-			"\t\t}",
-			"\t\tρ := 1 / sqrt(q/float32(cols) + eps)",
-			"\t\tfor c := range z {",
-			"\t\t\to[c] = (z[c]-μ)*ρ*gamma[c] + beta[c]",
-			"\t\t}",
-			"\t\tmean[r], rstd[r] = μ, ρ",
-			"\t}",
-			"",
-			"with the sums in 4 vector accumulators as in Sum"+s.name+" and fused multiply-adds.")
+		function(s, contract.AddLayerNorm(s.contract))
 	} else {
-		function(s, "LayerNorm", "func(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32)",
-			"layer-normalises each of rows rows of x of width",
-			"cols >= 1; mean and rstd may be nil (not stored). Statistics are taken",
-			"about K = x[r*cols] so that a constant row has exactly μ = K and σ² = 0:",
-			"",
-			"\tfor r := 0; r < rows; r++ {",
-			"\t\tz, o := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]",
-			"\t\tK := z[0]",
-			"\t\tvar d float32",
-			"\t\tfor c := range z {",
-			"\t\t\td += z[c] - K",
-			"\t\t}",
-			"\t\tμ := K + d/float32(cols)",
-			"\t\tvar q float32",
-			"\t\tfor c := range z {",
-			"\t\t\tq += (z[c] - μ) * (z[c] - μ)",
-			"\t\t}",
-			"\t\tρ := 1 / sqrt(q/float32(cols) + eps)",
-			"\t\tfor c := range z {",
-			"\t\t\to[c] = (z[c]-μ)*ρ*gamma[c] + beta[c]",
-			"\t\t}",
-			"\t\tmean[r], rstd[r] = μ, ρ",
-			"\t}",
-			"",
-			"with the sums in 4 vector accumulators as in Sum"+s.name+" and fused multiply-adds.")
+		function(s, contract.LayerNorm(s.contract))
 	}
 	y := ptr("y")
 	var sum, a, b, x reg.GPVirtual
@@ -472,41 +361,10 @@ func storeIfSet(p, r reg.GPVirtual, v reg.VecVirtual, skip string) {
 // emitLayerNormBackward emits LayerNormBackward<isa> (dx, dgamma and dbeta
 // in one pass) or, without params, LayerNormBackwardDX<isa> (dx only).
 func emitLayerNormBackward(s isa, params bool) {
-	body := []string{
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tμ, ρ := mean[r], rstd[r]",
-		"\t\tvar sg, sgx float32",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\txh := (x[r*cols+c] - μ) * ρ",
-		"\t\t\tg := dy[r*cols+c] * gamma[c]",
-		"\t\t\tsg += g",
-		"\t\t\tsgx += g * xh",
-	}
 	if params {
-		body = append(body,
-			"\t\t\tdgamma[c] += dy[r*cols+c] * xh",
-			"\t\t\tdbeta[c] += dy[r*cols+c]")
-	}
-	body = append(body,
-		"\t\t}",
-		"\t\tB, C := ρ*(sg/float32(cols)), ρ*(sgx/float32(cols))",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\txh := (x[r*cols+c] - μ) * ρ",
-		"\t\t\tg := dy[r*cols+c] * gamma[c]",
-		"\t\t\tdx[r*cols+c] += g*ρ - (C*xh + B)",
-		"\t\t}",
-		"\t}",
-		"",
-		"with sg and sgx summed in 2 vector accumulators each and fused multiply-adds.")
-	if params {
-		function(s, "LayerNormBackward", "func(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, rows, cols int)",
-			append([]string{"accumulates the layer-norm gradients dx, dgamma",
-				"and dbeta of rows rows of width cols, in one pass over each row",
-				"(dgamma and dbeta take the rows in order):", ""}, body...)...)
+		function(s, contract.LayerNormBackward(s.contract))
 	} else {
-		function(s, "LayerNormBackwardDX", "func(dx, dy, x, mean, rstd, gamma []float32, rows, cols int)",
-			append([]string{"accumulates the layer-norm input gradient dx of rows",
-				"rows of width cols (LayerNormBackward" + s.name + " without dgamma and dbeta):", ""}, body...)...)
+		function(s, contract.LayerNormBackwardDX(s.contract))
 	}
 	dx := ptr("dx")
 	var dg, db reg.GPVirtual
@@ -598,23 +456,11 @@ func emitLayerNormBackward(s isa, params bool) {
 // or, without beta, LayerNormGammaGrad<isa> (dgamma only), over a column block
 // of rows with stride ld, two rows at a time.
 func emitLayerNormParamGrad(s isa, beta bool) {
-	name, sig := "LayerNormGammaGrad", "func(dgamma, dy, x, mean, rstd []float32, rows, cols, ld int)"
-	what := []string{"accumulates the layer-norm gradient dgamma over the",
-		"rows x cols block of dy and x with row stride ld, adding the rows in order",
-		"(LayerNormBackward" + s.name + " gives the same bits):"}
-	lines := []string{
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\txh := (x[r*ld+c] - mean[r]) * rstd[r]",
-		"\t\t\tdgamma[c] += dy[r*ld+c] * xh",
-	}
 	if beta {
-		name, sig = "LayerNormParamGrad", "func(dgamma, dbeta, dy, x, mean, rstd []float32, rows, cols, ld int)"
-		what[0] = "accumulates the layer-norm gradients dgamma and dbeta over the"
-		lines = append(lines, "\t\t\tdbeta[c] += dy[r*ld+c]")
+		function(s, contract.LayerNormParamGrad(s.contract))
+	} else {
+		function(s, contract.LayerNormGammaGrad(s.contract))
 	}
-	lines = append(lines, "\t\t}", "\t}")
-	function(s, name, sig, append(append(what, ""), lines...)...)
 	dg := ptr("dgamma")
 	var db reg.GPVirtual
 	if beta {
@@ -684,15 +530,7 @@ func emitLayerNormParamGrad(s isa, beta bool) {
 }
 
 func emitAdamW(s isa) {
-	function(s, "AdamW", "func(p, g, m, v []float32, decay, b1, c1, b2, c2, step, eps float32)",
-		"applies one AdamW update to p[i], i < len(p) (g, m",
-		"and v at least as long), each operation rounded to float32 in this order:",
-		"",
-		"\tfor i := range p {",
-		"\t\tm[i] = float32(m[i]*b1) + float32(g[i]*c1)",
-		"\t\tv[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])",
-		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)",
-		"\t}")
+	function(s, contract.AdamW)
 	p, g, m, v, n := ptr("p"), ptr("g"), ptr("m"), ptr("v"), length("p")
 	var k7 []reg.VecVirtual
 	for _, name := range []string{"decay", "b1", "c1", "b2", "c2", "step", "eps"} {

@@ -19,6 +19,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/petl-go/petl/internal/gen/contract"
 	"os"
 
 	"github.com/mmcloughlin/avo/attr"
@@ -36,14 +37,15 @@ var c = build.NewContext()
 // number of float32 lanes in a vector and the constructor of a vector
 // register.
 type isa struct {
-	name  string
-	lanes int
-	vec   func() reg.VecVirtual
+	name     string
+	lanes    int
+	vec      func() reg.VecVirtual
+	contract contract.ISA // how the kernels' contracts describe it
 }
 
 var (
-	avx2   = isa{name: "AVX2", lanes: 8, vec: func() reg.VecVirtual { return c.YMM() }}
-	avx512 = isa{name: "AVX512", lanes: 16, vec: func() reg.VecVirtual { return c.ZMM() }}
+	avx2   = isa{name: "AVX2", lanes: 8, vec: func() reg.VecVirtual { return c.YMM() }, contract: contract.AVX2}
+	avx512 = isa{name: "AVX512", lanes: 16, vec: func() reg.VecVirtual { return c.ZMM() }, contract: contract.AVX512}
 )
 
 // kind is the width one block of code works at: a whole vector of the isa, or
@@ -277,16 +279,14 @@ func param(name string) reg.GPVirtual {
 	return r
 }
 
-// function starts a kernel: name (without the isa suffix), Go signature, and
-// doc lines for the stub (the first begins with the full name).
-func function(s isa, name, sig string, doc ...string) {
-	full := name + s.name
-	c.Function(full)
+// function starts the kernel of contract op for s, with op's signature and
+// doc comment.
+func function(s isa, op contract.Op) {
+	c.Function(op.Full(s.contract))
 	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(sig)
+	c.SignatureExpr(op.Sig)
 	c.Pragma("noescape")
-	lines := []string{fmt.Sprintf("%s %s", full, doc[0])}
-	c.Doc(append(lines, doc[1:]...)...)
+	c.Doc(op.Doc(s.contract)...)
 }
 
 // ret ends a kernel.

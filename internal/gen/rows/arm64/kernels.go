@@ -1,6 +1,9 @@
 package main
 
-import "github.com/petl-go/petl/internal/gen/neon"
+import (
+	"github.com/petl-go/petl/internal/gen/contract"
+	"github.com/petl-go/petl/internal/gen/neon"
+)
 
 // emitAll emits every row kernel.
 func emitAll(f *file) {
@@ -21,18 +24,8 @@ func emitAll(f *file) {
 	emitAdamW(f)
 }
 
-// sl, ints and floats return []float32, int and float32 arguments.
-func sl(names ...string) []neon.Arg     { return neon.Args(neon.Float32s, names...) }
-func ints(names ...string) []neon.Arg   { return neon.Args(neon.Int, names...) }
-func floats(names ...string) []neon.Arg { return neon.Args(neon.Float32, names...) }
-
 func emitAdd(f *file) {
-	fn(f, "Add", sl("dst", "a", "b"), false, []string{
-		"computes, for i < len(a) (dst and b at least as long):",
-		"",
-		"\tfor i := range a {",
-		"\t\tdst[i] = a[i] + b[i]",
-		"\t}"}, func(k neon.Frame) {
+	fn(f, contract.Add, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("dst"), "R0")
 		f.Op("MOVD", k.Base("a"), "R1")
 		f.Op("MOVD", k.Base("b"), "R2")
@@ -47,13 +40,7 @@ func emitAdd(f *file) {
 }
 
 func emitAxpy(f *file) {
-	fn(f, "Axpy", append(floats("alpha"), sl("x", "y")...), false, []string{
-		"computes, for i < len(x) (y at least as long), with the",
-		"product rounded before the sum (no fused multiply-add):",
-		"",
-		"\tfor i := range x {",
-		"\t\ty[i] += float32(alpha * x[i])",
-		"\t}"}, func(k neon.Frame) {
+	fn(f, contract.Axpy, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", k.Base("y"), "R1")
 		f.Op("MOVD", "R1", "R2")
@@ -70,12 +57,7 @@ func emitAxpy(f *file) {
 }
 
 func emitScale(f *file) {
-	fn(f, "Scale", append(floats("alpha"), sl("x")...), false, []string{
-		"computes",
-		"",
-		"\tfor i := range x {",
-		"\t\tx[i] *= alpha",
-		"\t}"}, func(k neon.Frame) {
+	fn(f, contract.Scale, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", "R0", "R1")
 		f.LoadBcast(31, k.Arg("alpha"))
@@ -89,17 +71,7 @@ func emitScale(f *file) {
 }
 
 func emitDot(f *file) {
-	fn(f, "Dot", sl("x", "y"), true, []string{
-		"returns Σ x[i]*y[i] over i < len(x) (y at least as",
-		"long), summed in float32 with fused multiply-adds into 4 vector accumulators",
-		"(accumulator a takes vector a of each block of 4), then single vectors",
-		"into the first, combined pairwise, then the tail in order:",
-		"",
-		"\tvar s float32",
-		"\tfor i := range x {",
-		"\t\ts += x[i] * y[i]",
-		"\t}",
-		"\treturn s"}, func(k neon.Frame) {
+	fn(f, contract.Dot(contract.NEON), func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", k.Base("y"), "R1")
 		f.Zero(neon.Vectors(4), neon.Group(16))
@@ -117,15 +89,7 @@ func emitDot(f *file) {
 }
 
 func emitSum(f *file) {
-	fn(f, "Sum", sl("x"), true, []string{
-		"returns Σ x[i], summed in float32 into 4 vector",
-		"accumulators, combined pairwise, then the tail in order:",
-		"",
-		"\tvar s float32",
-		"\tfor _, v := range x {",
-		"\t\ts += v",
-		"\t}",
-		"\treturn s"}, func(k neon.Frame) {
+	fn(f, contract.Sum, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Zero(neon.Vectors(4), neon.Group(16))
 		f.Comment("acc[j] += x[i]")
@@ -141,18 +105,7 @@ func emitSum(f *file) {
 }
 
 func emitMax(f *file) {
-	fn(f, "Max", sl("x"), true, []string{
-		"returns the largest x[i]: -Inf when x is empty,",
-		"NaN when any x[i] is NaN (FMAX propagates NaN):",
-		"",
-		"\tm := float32(math.Inf(-1))",
-		"\tfor _, v := range x {",
-		"\t\tif v != v {",
-		"\t\t\treturn v",
-		"\t\t}",
-		"\t\tm = max(m, v)",
-		"\t}",
-		"\treturn m"}, func(k neon.Frame) {
+	fn(f, contract.Max(contract.NEON), func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Comment("acc[j] = -Inf")
 		f.Constant(16, 0xff800000, "R2")
@@ -175,14 +128,7 @@ func emitMax(f *file) {
 }
 
 func emitAddBias(f *file) {
-	fn(f, "AddBias", append(sl("x", "bias"), ints("rows", "cols")...), false, []string{
-		"adds bias to each of rows rows of x, in place:",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\tx[r*cols+c] += bias[c]",
-		"\t\t}",
-		"\t}"}, func(k neon.Frame) {
+	fn(f, contract.AddBias, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
 		f.Op("MOVD", "R0", "R1")
 		f.Op("MOVD", k.Base("bias"), "R2")
@@ -205,16 +151,7 @@ func emitAddBias(f *file) {
 }
 
 func emitBiasGrad(f *file) {
-	fn(f, "BiasGrad", append(sl("db", "dy"), ints("rows", "cols", "ld")...), false, []string{
-		"accumulates the column sums of the rows x cols block",
-		"of dy with row stride ld into db, adding the rows in order (so the result",
-		"is that of the plain loop, bit for bit):",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\tdb[c] += dy[r*ld+c]",
-		"\t\t}",
-		"\t}"}, func(k neon.Frame) {
+	fn(f, contract.BiasGrad, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("db"), "R0")
 		f.Op("MOVD", k.Base("dy"), "R1")
 		f.Op("MOVD", k.Arg("rows"), "R2")
@@ -266,65 +203,14 @@ func emitBiasGrad(f *file) {
 	})
 }
 
-// lnForwardDoc is the doc comment body of LayerNormNEON and
-// AddLayerNormNEON (z is the row being normalised).
-func lnForwardDoc(k string) []string {
-	return []string{
-		"\t\tK := " + k,
-		"\t\tvar d float32",
-		"\t\tfor c := range z {",
-		"\t\t\td += z[c] - K",
-		"\t\t}",
-		"\t\tμ := K + d/float32(cols)",
-		"\t\tvar q float32",
-		"\t\tfor c := range z {",
-		"\t\t\tq += (z[c] - μ) * (z[c] - μ)",
-		"\t\t}",
-		"\t\tρ := 1 / sqrt(q/float32(cols) + eps)",
-		"\t\tfor c := range z {",
-		"\t\t\to[c] = (z[c]-μ)*ρ*gamma[c] + beta[c]",
-		"\t\t}",
-		"\t\tmean[r], rstd[r] = μ, ρ",
-		"\t}",
-		"",
-		"with the sums in 4 vector accumulators as in SumNEON and fused multiply-adds.",
-	}
-}
-
 // emitLayerNorm emits LayerNormNEON, or with fused AddLayerNormNEON (the
 // residual sum a+b is formed, stored and normalised in one pass over a row).
 func emitLayerNorm(f *file, fused bool) {
-	name := "LayerNorm"
-	ps := sl("y", "mean", "rstd", "x", "gamma", "beta")
-	doc := []string{
-		"layer-normalises each of rows rows of x of width",
-		"cols >= 1; mean and rstd may be nil (not stored). Statistics are taken",
-		"about K = x[r*cols] so that a constant row has exactly μ = K and σ² = 0:",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tz, o := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]",
-	}
-	doc = append(doc, lnForwardDoc("z[0]")...)
+	op := contract.LayerNorm(contract.NEON)
 	if fused {
-		name = "AddLayerNorm"
-		ps = sl("y", "sum", "mean", "rstd", "a", "b", "gamma", "beta")
-		doc = []string{
-			"forms sum = a + b and layer-normalises it, for each",
-			"of rows rows of width cols >= 1; mean and rstd may be nil (not stored).",
-			"Statistics are taken about K = sum[r*cols] so that a constant row has",
-			"exactly μ = K and σ² = 0:",
-			"",
-			"\tfor r := 0; r < rows; r++ {",
-			"\t\ts, t := a[r*cols:(r+1)*cols], b[r*cols:(r+1)*cols]",
-			"\t\tz, o := sum[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]",
-			"\t\tfor c := range z {",
-			"\t\t\tz[c] = s[c] + t[c]",
-			"\t\t}",
-		}
-		doc = append(doc, lnForwardDoc("z[0]")...)
+		op = contract.AddLayerNorm(contract.NEON)
 	}
-	ps = append(append(ps, ints("rows", "cols")...), floats("eps")...)
-	fn(f, name, ps, false, doc, func(k neon.Frame) {
+	fn(f, op, func(k neon.Frame) {
 		// R0 y, R1 x (or sum), R2 a, R3 b: the current row. R4 mean, R5
 		// rstd, R6 gamma, R7 beta, R8 rows, R9 cols, R10 r, R11 row bytes.
 		// R12-R16 walk a row, R17 counts. V24 K, V25 μ, V26 ρ, F27 cols,
@@ -447,45 +333,11 @@ func emitLayerNorm(f *file, fused bool) {
 // emitLayerNormBackward emits LayerNormBackwardNEON (dx, dgamma and dbeta
 // in one pass) or, without params, LayerNormBackwardDXNEON (dx only).
 func emitLayerNormBackward(f *file, params bool) {
-	body := []string{
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tμ, ρ := mean[r], rstd[r]",
-		"\t\tvar sg, sgx float32",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\txh := (x[r*cols+c] - μ) * ρ",
-		"\t\t\tg := dy[r*cols+c] * gamma[c]",
-		"\t\t\tsg += g",
-		"\t\t\tsgx += g * xh",
-	}
+	op := contract.LayerNormBackwardDX(contract.NEON)
 	if params {
-		body = append(body,
-			"\t\t\tdgamma[c] += dy[r*cols+c] * xh",
-			"\t\t\tdbeta[c] += dy[r*cols+c]")
+		op = contract.LayerNormBackward(contract.NEON)
 	}
-	body = append(body,
-		"\t\t}",
-		"\t\tB, C := ρ*(sg/float32(cols)), ρ*(sgx/float32(cols))",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\txh := (x[r*cols+c] - μ) * ρ",
-		"\t\t\tg := dy[r*cols+c] * gamma[c]",
-		"\t\t\tdx[r*cols+c] += g*ρ - (C*xh + B)",
-		"\t\t}",
-		"\t}",
-		"",
-		"with sg and sgx summed in 4 vector accumulators each and fused multiply-adds.")
-	name := "LayerNormBackwardDX"
-	ps := sl("dx", "dy", "x", "mean", "rstd", "gamma")
-	doc := append([]string{"accumulates the layer-norm input gradient dx of rows",
-		"rows of width cols (LayerNormBackwardNEON without dgamma and dbeta):", ""}, body...)
-	if params {
-		name = "LayerNormBackward"
-		ps = sl("dx", "dgamma", "dbeta", "dy", "x", "mean", "rstd", "gamma")
-		doc = append([]string{"accumulates the layer-norm gradients dx, dgamma",
-			"and dbeta of rows rows of width cols, in one pass over each row",
-			"(dgamma and dbeta take the rows in order):", ""}, body...)
-	}
-	ps = append(ps, ints("rows", "cols")...)
-	fn(f, name, ps, false, doc, func(k neon.Frame) {
+	fn(f, op, func(k neon.Frame) {
 		// R0 dx, R3 dy, R4 x: the current row. R1 dgamma, R2 dbeta, R5 mean,
 		// R6 rstd, R7 gamma, R8 rows, R9 cols, R10 r, R11 row bytes. R12-R21
 		// walk a row, R22 counts. V30 μ, V31 ρ, V28 B, V29 C, F27 cols;
@@ -589,26 +441,11 @@ func emitLayerNormBackward(f *file, params bool) {
 // without beta, LayerNormGammaGradNEON (dgamma only), over a column block of
 // rows with stride ld, two rows at a time.
 func emitLayerNormParamGrad(f *file, beta bool) {
-	name := "LayerNormGammaGrad"
-	ps := sl("dgamma", "dy", "x", "mean", "rstd")
-	what := []string{"accumulates the layer-norm gradient dgamma over the",
-		"rows x cols block of dy and x with row stride ld, adding the rows in order",
-		"(LayerNormBackwardNEON gives the same bits):", ""}
-	lines := []string{
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\tfor c := 0; c < cols; c++ {",
-		"\t\t\txh := (x[r*ld+c] - mean[r]) * rstd[r]",
-		"\t\t\tdgamma[c] += dy[r*ld+c] * xh",
-	}
+	op := contract.LayerNormGammaGrad(contract.NEON)
 	if beta {
-		name = "LayerNormParamGrad"
-		ps = sl("dgamma", "dbeta", "dy", "x", "mean", "rstd")
-		what[0] = "accumulates the layer-norm gradients dgamma and dbeta over the"
-		lines = append(lines, "\t\t\tdbeta[c] += dy[r*ld+c]")
+		op = contract.LayerNormParamGrad(contract.NEON)
 	}
-	lines = append(lines, "\t\t}", "\t}")
-	ps = append(ps, ints("rows", "cols", "ld")...)
-	fn(f, name, ps, false, append(what, lines...), func(k neon.Frame) {
+	fn(f, op, func(k neon.Frame) {
 		// R0 dgamma, R1 dbeta, R2 dy, R3 x (first row of the group), R4 mean,
 		// R5 rstd, R6 rows, R7 ld bytes, R8 cols, R19 2*ld bytes. R9-R16
 		// walk the rows, R17 counts. V24, V25 μ0, ρ0; V26, V27 μ1, ρ1.
@@ -698,19 +535,7 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 
 func emitAdamW(f *file) {
 	names := []string{"decay", "b1", "c1", "b2", "c2", "step", "eps"}
-	ps := sl("p", "g", "m", "v")
-	for _, n := range names {
-		ps = append(ps, floats(n)...)
-	}
-	fn(f, "AdamW", ps, false, []string{
-		"applies one AdamW update to p[i], i < len(p) (g, m",
-		"and v at least as long), each operation rounded to float32 in this order:",
-		"",
-		"\tfor i := range p {",
-		"\t\tm[i] = float32(m[i]*b1) + float32(g[i]*c1)",
-		"\t\tv[i] = float32(v[i]*b2) + float32(float32(g[i]*c2)*g[i])",
-		"\t\tp[i] = float32(p[i]*decay) - float32(m[i]*step)/(sqrt(v[i])+eps)",
-		"\t}"}, func(k neon.Frame) {
+	fn(f, contract.AdamW, func(k neon.Frame) {
 		// R0, R1 read and write p; R2 g; R3, R4 m; R5, R6 v; R7 counts.
 		// V24-V30 the scalars in the order of the signature.
 		f.Op("MOVD", k.Base("p"), "R0")

@@ -16,16 +16,18 @@ package main
 
 //go:generate go run . -out ../../../../kernels/internal/asm/rows_arm64.s -stubs ../../../../kernels/internal/asm/rows_arm64.go
 
-import "github.com/petl-go/petl/internal/gen/neon"
+import (
+	"github.com/petl-go/petl/internal/gen/contract"
+	"github.com/petl-go/petl/internal/gen/neon"
+)
 
-// fn emits a kernel: its name (NEON is appended), arguments, whether it
-// returns a float32, and the doc comment of its stub (the first line
-// continues the name). body gets the argument frame.
-func fn(f *file, name string, args []neon.Arg, ret bool, doc []string, body func(k neon.Frame)) {
-	full := name + "NEON"
-	k := neon.NewFrame(args, ret)
-	f.stubs.Func(full, k.Signature(), append([]string{full + " " + doc[0]}, doc[1:]...))
-	f.Func(full, k.Signature(), 0, k.Size)
+// fn emits the kernel of contract op: its stub, with the contract's doc
+// comment, and its TEXT block, whose body gets the argument frame.
+func fn(f *file, op contract.Op, body func(k neon.Frame)) {
+	full := op.Full(contract.NEON)
+	k := neon.ParseFrame(op.Sig)
+	f.stubs.Func(full, k.Expanded(), op.Doc(contract.NEON))
+	f.Func(full, k.Expanded(), 0, k.Size)
 	body(k)
 	f.Label("ret")
 	f.Op("RET")
