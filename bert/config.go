@@ -248,6 +248,19 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// TinyConfig is BERT-tiny's shape (L2 H128 A2 I512, Turc et al. 2019) over
+// a vocabulary of vocab tokens, with BERT's dropout and initialisation: the
+// shape of the shipped model, of petl pretrain's default and of the random
+// base the CLI builds for --model random-tiny.
+func TinyConfig(vocab int) Config {
+	return Config{
+		ModelType: "bert", VocabSize: vocab, HiddenSize: 128, NumLayers: 2, NumHeads: 2,
+		IntermediateSize: 512, MaxPositions: 512, TypeVocabSize: 2, HiddenAct: "gelu",
+		LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02,
+		PositionEmbeddingType: cfgPositionAbsolute,
+	}
+}
+
 // HeadDim is the size of one attention head, HiddenSize / NumHeads.
 func (c Config) HeadDim() int { return c.HiddenSize / c.NumHeads }
 

@@ -73,7 +73,7 @@ func openFront(model, vocab string, seed uint64, lower, pack string) (*petl.Base
 			}
 			return nil, err
 		}
-		m, err := bert.NewRandom(tinyConfig(v.Size()), 0, seed)
+		m, err := bert.NewRandom(bert.TinyConfig(v.Size()), 0, seed)
 		if err != nil {
 			return nil, err
 		}

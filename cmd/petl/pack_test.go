@@ -17,7 +17,7 @@ import (
 // written is an error when named and a warning with auto.
 func TestPredictPack(t *testing.T) {
 	f := newCLIFixture(t)
-	cfg := tinyConfig(15)
+	cfg := bert.TinyConfig(15)
 	cfg.HiddenSize, cfg.IntermediateSize = 32, 64
 	m, err := bert.NewRandom(cfg, 0, 5)
 	require.NoError(t, err)

@@ -352,7 +352,7 @@ func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome)
 // modelConfig reads the model's configuration (random-tiny: BERT-tiny's).
 func modelConfig(model string) (bert.Config, error) {
 	if model == randomTiny {
-		return tinyConfig(30522), nil
+		return bert.TinyConfig(30522), nil
 	}
 	return bert.LoadConfig(filepath.Join(model, "config.json"))
 }

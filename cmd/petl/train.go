@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/adapter"
-	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/optim"
 	"github.com/petl-go/petl/task"
@@ -35,16 +34,6 @@ var defaultVocab = filepath.Join("..", "shared", "data", "vocab", "bert-base-unc
 // defaultData is the GLUE folder tried last, relative to the working
 // directory.
 var defaultData = filepath.Join("..", "shared", "data", "glue")
-
-// tinyConfig is BERT-tiny's shape (L2 H128 A2 I512) over a vocabulary of v
-// tokens.
-func tinyConfig(v int) bert.Config {
-	return bert.Config{
-		VocabSize: v, HiddenSize: 128, NumLayers: 2, NumHeads: 2, IntermediateSize: 512,
-		MaxPositions: 512, TypeVocabSize: 2, HiddenAct: "gelu", LayerNormEps: 1e-12,
-		HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02,
-	}
-}
 
 // dataDir finds the data folder: flag, then $PETL_DATA, then defaultData
 // if it exists. A folder named by the flag or the variable that does not
