@@ -1,6 +1,7 @@
 package task
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -208,15 +209,58 @@ type resolved struct {
 	firstData     int // index into lines of the first data row
 }
 
-// parse reads a whole file's bytes. Lines end in "\n" (a final newline is
-// optional, a "\r" before it is dropped); a UTF-8 byte order mark at the
-// start is ignored; blank lines are skipped; fields are split on tabs only.
+// MaxLine bounds the length of one line of a TSV file or of plain lines,
+// in bytes.
+const MaxLine = 16 << 20
+
+// splitLines cuts the bytes of a TSV file or of plain lines into lines, the
+// reading every reader of this package shares: a UTF-8 byte order mark at
+// the start is dropped; lines end in "\n" (a final newline is optional, a
+// "\r" before it is dropped); a line of more than MaxLine bytes is an error
+// naming it (its 1-based number) in the file named path.
+func splitLines(spec *Spec, data []byte, path string) ([]string, error) {
+	lines := strings.Split(string(bytes.TrimPrefix(data, []byte("\uFEFF"))), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for i, l := range lines {
+		l = strings.TrimSuffix(l, "\r")
+		if len(l) > MaxLine {
+			err := fmt.Errorf("a line of %d bytes, more than %d: %w", len(l), MaxLine, bufio.ErrTooLong)
+			return nil, fmt.Errorf("task %s: %w", spec.Name, &RowError{Path: path, Line: i + 1, Err: err})
+		}
+		lines[i] = l
+	}
+	return lines, nil
+}
+
+// reject handles a malformed row, err at the 1-based line of ds.Path: an
+// error naming the file and line, or with skipBad nil after counting it in
+// ds.Skipped (and keeping the first few in ds.Problems).
+func (ds *Dataset) reject(skipBad bool, line int, err error) error {
+	rerr := &RowError{Path: ds.Path, Line: line, Err: err}
+	if !skipBad {
+		return fmt.Errorf("task %s: %w", ds.Task.Name, rerr)
+	}
+	ds.Skipped++
+	if len(ds.Problems) < maxProblems {
+		ds.Problems = append(ds.Problems, rerr)
+	}
+	return nil
+}
+
+// noValidRows is the error of a read whose every row was malformed and
+// skipped.
+func (ds *Dataset) noValidRows() error {
+	return fmt.Errorf("task %s: %s: no valid rows (%d malformed rows skipped; first: %v)", ds.Task.Name, ds.Path, ds.Skipped, ds.Problems[0])
+}
+
+// parse reads a whole file's bytes (lines as splitLines cuts them). Blank
+// lines are skipped; fields are split on tabs only.
 func parse(spec *Spec, data []byte, path string, opt Options) (*Dataset, error) {
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	if len(bytes.TrimSpace(data)) == 0 {
+	if len(bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\uFEFF")))) == 0 {
 		return nil, fmt.Errorf("%s: %w (task %s)", path, ErrEmpty, spec.Name)
 	}
-	text := string(data)
 	labelled := !opt.Unlabelled
 	lay := spec.labelled
 	if !labelled {
@@ -225,13 +269,9 @@ func parse(spec *Spec, data []byte, path string, opt Options) (*Dataset, error) 
 	if labelled && lay.label.IsZero() {
 		return nil, fmt.Errorf("task %s: %s: no label column configured: cannot read labelled data", spec.Name, path)
 	}
-
-	lines := strings.Split(text, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
+	lines, err := splitLines(spec, data, path)
+	if err != nil {
+		return nil, err
 	}
 
 	ds := &Dataset{Task: spec, Labelled: labelled, Path: path, Labels: spec.Labels}
@@ -255,17 +295,7 @@ func parse(spec *Spec, data []byte, path string, opt Options) (*Dataset, error) 
 	for i, l := range spec.Labels {
 		index[l] = i
 	}
-	fail := func(line int, err error) error {
-		rerr := &RowError{Path: path, Line: line, Err: err}
-		if !opt.SkipBad {
-			return fmt.Errorf("task %s: %w", spec.Name, rerr)
-		}
-		ds.Skipped++
-		if len(ds.Problems) < maxProblems {
-			ds.Problems = append(ds.Problems, rerr)
-		}
-		return nil
-	}
+	fail := func(line int, err error) error { return ds.reject(opt.SkipBad, line, err) }
 
 	row := 0
 	for i := cols.firstData; i < len(lines); i++ {
@@ -346,7 +376,7 @@ func parse(spec *Spec, data []byte, path string, opt Options) (*Dataset, error) 
 
 	if len(ds.Examples) == 0 {
 		if ds.Skipped > 0 {
-			return nil, fmt.Errorf("task %s: %s: no valid rows (%d malformed rows skipped; first: %v)", spec.Name, path, ds.Skipped, ds.Problems[0])
+			return nil, ds.noValidRows()
 		}
 		return nil, fmt.Errorf("%s: %w: no data rows (task %s)", path, ErrEmpty, spec.Name)
 	}

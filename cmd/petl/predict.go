@@ -4,16 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/petl-go/petl"
-	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/safetensors"
 	"github.com/petl-go/petl/task"
 )
@@ -76,9 +72,9 @@ func runPredict(ctx context.Context, args []string) error {
 	ds, err := interruptible(ctx, func() (*task.Dataset, error) {
 		switch {
 		case fromStdin:
-			return readLines(am.spec, stdin, "stdin", *af.skipBad)
+			return task.ReadLines(am.spec, stdin, "stdin", task.Options{SkipBad: *af.skipBad})
 		case *lines:
-			return readLinesFile(am.spec, *input, *af.skipBad)
+			return task.ReadLinesFile(am.spec, *input, task.Options{SkipBad: *af.skipBad})
 		default:
 			return task.ReadFile(am.spec, *input, task.Options{Unlabelled: true, SkipBad: *af.skipBad})
 		}
@@ -217,83 +213,4 @@ func writeJSONL(w io.Writer, tk *petl.Task, examples []task.Example, preds []pet
 		}
 	}
 	return bw.Flush()
-}
-
-// readLinesFile reads plain lines (readLines) from the regular file at
-// path, of at most task.MaxFile bytes: a named pipe or a device is an
-// error at once, saying to give a stream on standard input.
-func readLinesFile(spec *task.Spec, path string, skipBad bool) (*task.Dataset, error) {
-	f, _, err := safefile.Open(path, task.MaxFile, "an input file")
-	if err != nil {
-		if errors.Is(err, safefile.ErrNotRegular) {
-			return nil, fmt.Errorf("%w (to read a stream, give it on standard input: --input - < PATH)", err)
-		}
-		return nil, err
-	}
-	defer f.Close()
-	return readLines(spec, f, path, skipBad)
-}
-
-// readLines reads examples from plain lines: one text per line, or for a
-// pair task two texts separated by a tab. Blank lines are skipped; an
-// example's ID is its 0-based index among the examples. A malformed line
-// (wrong number of fields, invalid UTF-8) is an error naming the line,
-// unless skipBad, which counts it instead. At most task.MaxFile bytes are
-// read (more is an error), lines of at most 16 MiB.
-func readLines(spec *task.Spec, r io.Reader, name string, skipBad bool) (*task.Dataset, error) {
-	ds := &task.Dataset{Task: spec, Labels: spec.Labels, Path: name}
-	limited := &io.LimitedReader{R: r, N: task.MaxFile + 1}
-	sc := bufio.NewScanner(limited)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	want := 1
-	if spec.Pair {
-		want = 2
-	}
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSuffix(sc.Text(), "\r")
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
-		}
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		var bad error
-		fields := strings.Split(text, "\t")
-		switch {
-		case !utf8.ValidString(text):
-			bad = fmt.Errorf("%w: invalid UTF-8", task.ErrBadText)
-		case want == 1 && len(fields) != 1:
-			bad = fmt.Errorf("%w: %d tab-separated fields; task %s takes one text per line", task.ErrColumnCount, len(fields), spec.Name)
-		case want == 2 && len(fields) != 2:
-			bad = fmt.Errorf("%w: %d tab-separated fields; task %s takes two texts per line (a<TAB>b)", task.ErrColumnCount, len(fields), spec.Name)
-		}
-		if bad != nil {
-			rerr := &task.RowError{Path: name, Line: line, Err: bad}
-			if !skipBad {
-				return nil, fmt.Errorf("task %s: %w", spec.Name, rerr)
-			}
-			ds.Skipped++
-			if len(ds.Problems) < 20 {
-				ds.Problems = append(ds.Problems, rerr)
-			}
-			continue
-		}
-		ex := task.Example{ID: strconv.Itoa(len(ds.Examples)), A: fields[0], Label: -1, Line: line}
-		if want == 2 {
-			ex.B = fields[1]
-		}
-		ds.Examples = append(ds.Examples, ex)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if limited.N <= 0 {
-		return nil, fmt.Errorf("%s: more than %d bytes of input: %w", name, task.MaxFile, safefile.ErrTooLarge)
-	}
-	if len(ds.Examples) == 0 && ds.Skipped == 0 {
-		return nil, fmt.Errorf("%s: %w: no input lines", name, task.ErrEmpty)
-	}
-	return ds, nil
 }
