@@ -10,9 +10,9 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/nohang"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
@@ -51,20 +51,6 @@ func rewrite(t *testing.T, path string, obj map[string]any, fn func(o map[string
 	require.NoError(t, os.WriteFile(cp, raw, 0o644))
 }
 
-// quick runs fn and fails if it takes more than 5 s (nothing may hang).
-func quick(t *testing.T, fn func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(5 * time.Second):
-		t.Fatal("hangs")
-		return nil
-	}
-}
-
 // TestReadWeightsConfined checks the weights name an adapter configuration
 // gives: a path out of the folder, a symbolic link out of it, a named
 // pipe, a device, a folder or a file larger than the tensors imply are
@@ -93,7 +79,7 @@ func TestReadWeightsConfined(t *testing.T) {
 	}
 	for _, name := range names {
 		rewrite(t, path, obj, func(o map[string]any) { o["weights"] = name })
-		err := quick(t, func() error { _, err := Read(path); return err })
+		err := nohang.Run(t, func() error { _, err := Read(path); return err })
 		require.Error(t, err, "weights %q", name)
 		require.NotContains(t, err.Error(), secretHash, "weights %q", name)
 		require.NotContains(t, err.Error(), "root:x", "weights %q", name)
@@ -112,10 +98,10 @@ func TestReadWeightsConfined(t *testing.T) {
 	if runtime.GOOS != "windows" {
 		fifo := filepath.Join(dir, "pipe.json")
 		require.NoError(t, syscall.Mkfifo(fifo, 0o644))
-		err = quick(t, func() error { _, err := Read(fifo); return err })
+		err = nohang.Run(t, func() error { _, err := Read(fifo); return err })
 		require.ErrorIs(t, err, safefile.ErrNotRegular)
 		require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "zero.json")))
-		err = quick(t, func() error { _, err := Read(filepath.Join(dir, "zero.json")); return err })
+		err = nohang.Run(t, func() error { _, err := Read(filepath.Join(dir, "zero.json")); return err })
 		require.ErrorIs(t, err, safefile.ErrNotRegular)
 	}
 }
@@ -189,7 +175,7 @@ func TestReadRangeChecks(t *testing.T) {
 	for _, c := range cases {
 		rewrite(t, path, obj, c.edit)
 		var err error
-		require.NotPanics(t, func() { err = quick(t, func() error { _, err := Read(path); return err }) }, c.name)
+		require.NotPanics(t, func() { err = nohang.Run(t, func() error { _, err := Read(path); return err }) }, c.name)
 		require.Error(t, err, c.name)
 		require.ErrorContains(t, err, "task.json", c.name)
 		require.ErrorContains(t, err, c.want, c.name)

@@ -7,26 +7,12 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/petl-go/petl/internal/nohang"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/wordpiece"
 	"github.com/stretchr/testify/require"
 )
-
-// soon runs fn and fails the test if it does not return within 5 s.
-func soon(t *testing.T, fn func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(5 * time.Second):
-		t.Fatal("hangs")
-		return nil
-	}
-}
 
 // TestCheckpointFilesNotRegular puts a named pipe, /dev/zero (a link to
 // it) and a folder in place of each file of a checkpoint: opening it, or
@@ -61,7 +47,7 @@ func TestCheckpointFilesNotRegular(t *testing.T) {
 				case "dir":
 					require.NoError(t, os.Mkdir(path, 0o755))
 				}
-				err := soon(t, func() error {
+				err := nohang.Run(t, func() error {
 					ck, err := OpenCheckpoint(dir)
 					if err != nil {
 						return err

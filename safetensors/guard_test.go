@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/petl-go/petl/internal/nohang"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/stretchr/testify/require"
 )
@@ -38,15 +39,9 @@ func TestOpenRefusesIrregular(t *testing.T) {
 	fifo := filepath.Join(dir, "model.safetensors")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
 	for _, path := range []string{fifo, "/dev/zero", dir} {
-		done := make(chan error, 1)
-		go func() { _, err := Open(path); done <- err }()
-		select {
-		case err := <-done:
-			require.ErrorIs(t, err, safefile.ErrNotRegular, path)
-			require.ErrorContains(t, err, path)
-		case <-time.After(5 * time.Second):
-			t.Fatalf("Open(%s) blocks", path)
-		}
+		err := nohang.Run(t, func() error { _, err := Open(path); return err })
+		require.ErrorIs(t, err, safefile.ErrNotRegular, path)
+		require.ErrorContains(t, err, path)
 	}
 }
 

@@ -8,23 +8,10 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/petl-go/petl/internal/nohang"
 	"github.com/stretchr/testify/require"
 )
-
-// within fails the test if fn takes longer than a second: nothing here
-// may block.
-func within(t *testing.T, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("blocked")
-	}
-}
 
 func TestReadFileRefuses(t *testing.T) {
 	dir := t.TempDir()
@@ -53,12 +40,12 @@ func TestReadFileRefuses(t *testing.T) {
 	if runtime.GOOS != "windows" {
 		fifo := filepath.Join(dir, "fifo")
 		require.NoError(t, syscall.Mkfifo(fifo, 0o644))
-		within(t, func() { _, err = ReadFile(fifo, MaxJSON, "config.json") })
+		err = nohang.Run(t, func() error { _, err := ReadFile(fifo, MaxJSON, "config.json"); return err })
 		require.ErrorIs(t, err, ErrNotRegular)
 		require.ErrorContains(t, err, "named pipe")
 		require.ErrorContains(t, err, fifo)
 
-		within(t, func() { _, err = ReadFile("/dev/zero", MaxVocab, "vocabulary") })
+		err = nohang.Run(t, func() error { _, err := ReadFile("/dev/zero", MaxVocab, "vocabulary"); return err })
 		require.ErrorIs(t, err, ErrNotRegular)
 		require.ErrorContains(t, err, "device")
 	}
@@ -95,7 +82,7 @@ func TestOpenInConfined(t *testing.T) {
 
 	if runtime.GOOS != "windows" {
 		require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644))
-		within(t, func() { _, err = ReadFileIn(dir, "fifo", 100, "weights") })
+		err = nohang.Run(t, func() error { _, err := ReadFileIn(dir, "fifo", 100, "weights"); return err })
 		require.ErrorIs(t, err, ErrNotRegular)
 		require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "zero")))
 		_, err = ReadFileIn(dir, "zero", 100, "weights")
