@@ -1,4 +1,26 @@
-// Package gen holds the generators of every assembly file in asm/: avo
-// programs for amd64 (AVX2+FMA, AVX-512) and a small emitter of Go arm64
-// assembly for NEON. `make generate` runs them all.
+// Package gen holds the generators of every assembly file in
+// kernels/internal/asm (`make generate` runs them all; `make
+// check-generated` fails when the committed output differs).
+//
+// The layout: contract/ is the pseudo-Go definition of every kernel (name,
+// signature, doc comment), written once for all instruction sets, with the
+// few per-ISA notes in contract.ISA. Each op family, named after package
+// kernels, has one folder with a generator per instruction set family:
+// rows/ (vector ops, bias, layer norm, AdamW: rows_*.s), act/ (exp, tanh,
+// erf, GELU, bias + GELU and softmax: act_*.s; act/coef holds the
+// polynomials both share) and sgemm/ (micro-kernels and packing:
+// sgemm_*.s), each with amd64/ (avo, AVX2+FMA and AVX-512 from one
+// description parameterised by vector width) and arm64/ (NEON). The arm64
+// generators speak one dialect, package neon: register groups and block
+// widths, op wrappers, a register allocator, a constant pool, and frames
+// laid out from the Go signature.
+//
+// To add an activation: write its contract in contract/act.go, its
+// approximation once per ISA (act/amd64/funcs.go, act/arm64/funcs.go, with
+// shared coefficients in act/coef) and one line in each generator's list of
+// kernels (act/amd64/main.go genMaps, act/arm64/main.go kernels); then
+// `make generate` and the stub in package kernels. To add an ISA: add its
+// contract.ISA, and either a width to the avo generators (an isa value in
+// each amd64/ folder) or, for a new architecture, a sibling folder (say
+// rows/riscv64) per op family with an emitter package beside neon/.
 package gen

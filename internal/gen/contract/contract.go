@@ -38,7 +38,8 @@ type ISA struct {
 	// SumFirst is set where AddLayerNorm forms a row's sum before its
 	// mean (K is then the sum's first element), not in the same loop.
 	SumFirst bool
-	// SoftmaxScale is how the softmax kernels round scale*x (+ mask).
+	// SoftmaxScale is how the softmax kernels round scale*x (+ mask): the
+	// end of a line of their contracts.
 	SoftmaxScale string
 }
 
@@ -51,7 +52,7 @@ var (
 			"vector, combined pairwise, then the tail in order:"},
 		MaxNaN:               "NaN when any x[i] is NaN (either zero when the largest is ±0):",
 		BackwardAccumulators: 2,
-		SoftmaxScale:         "with one rounding (FMA)",
+		SoftmaxScale:         ", with one rounding (FMA)",
 	}
 	AVX512 = withName(AVX2, "AVX512")
 	NEON   = ISA{
@@ -62,7 +63,7 @@ var (
 		MaxNaN:               "NaN when any x[i] is NaN (FMAX propagates NaN):",
 		BackwardAccumulators: 4,
 		SumFirst:             true,
-		SoftmaxScale:         "(scale·x rounded, then the mask added)",
+		SoftmaxScale:         " (scale·x rounded, then the mask added)",
 	}
 )
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/petl-go/petl/internal/gen/contract"
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -18,11 +19,13 @@ type isa struct {
 	name  string // suffix of the generated function names
 	lanes int    // float32 lanes per vector
 	zmm   bool   // AVX-512: 512-bit registers and opmask conditions
+	// contract is how the kernels' contracts describe the instruction set.
+	contract contract.ISA
 }
 
 var (
-	avx2   = &isa{name: "AVX2", lanes: 8}
-	avx512 = &isa{name: "AVX512", lanes: 16, zmm: true}
+	avx2   = &isa{name: "AVX2", lanes: 8, contract: contract.AVX2}
+	avx512 = &isa{name: "AVX512", lanes: 16, zmm: true, contract: contract.AVX512}
 )
 
 // bytes is the size of one vector.

@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/petl-go/petl/internal/gen/contract"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
@@ -29,49 +30,39 @@ func main() {
 
 // mapSpec describes an element-wise kernel: out[k][i] = body(in...)[k].
 type mapSpec struct {
-	name   string
-	sig    string   // Go signature
-	outs   []string // output slice parameters
-	ins    []string // input slice parameters; the last one's length is n
-	unroll [2]int   // vectors per main-loop iteration: AVX2, AVX-512 (register pressure decides)
-	doc    []string // the computation as a Go loop (after the first line)
+	op     contract.Op // name, signature and doc comment
+	outs   []string    // output slice parameters
+	ins    []string    // input slice parameters; the last one's length is n
+	unroll [2]int      // vectors per main-loop iteration: AVX2, AVX-512 (register pressure decides)
 	body   func(e *E, in []V) []V
 }
 
 func genMaps(s *isa) {
-	unary := func(name, desc string, f func(e *E, x V) V, loop string) mapSpec {
+	unary := func(op contract.Op, f func(e *E, x V) V) mapSpec {
 		return mapSpec{
-			name: name, sig: "func(y, x []float32)", outs: []string{"y"}, ins: []string{"x"}, unroll: [2]int{4, 4},
-			doc:  []string{desc, "", "\tfor i := range x { " + loop + " }"},
+			op: op, outs: []string{"y"}, ins: []string{"x"}, unroll: [2]int{4, 4},
 			body: func(e *E, in []V) []V { return []V{f(e, in[0])} },
 		}
 	}
-	grad := func(name, desc string, f func(e *E, x V) V, loop string) mapSpec {
+	grad := func(op contract.Op, f func(e *E, x V) V) mapSpec {
 		return mapSpec{
-			name: name, sig: "func(dx, dy, x []float32)", outs: []string{"dx"}, ins: []string{"dy", "x"}, unroll: [2]int{4, 4},
-			doc: []string{desc, "", "\tfor i := range x { " + loop + " }"},
+			op: op, outs: []string{"dx"}, ins: []string{"dy", "x"}, unroll: [2]int{4, 4},
 			body: func(e *E, in []V) []V {
 				return []V{e.mul(f(e, in[1]), in[0])}
 			},
 		}
 	}
 	specs := []mapSpec{
-		unary("Exp", "computes e^x element-wise (len(y) ≥ len(x)):", (*E).expFull, "y[i] = e^x[i]"),
-		unrolled(2, 4, unary("Tanh", "computes tanh element-wise (len(y) ≥ len(x)):", (*E).tanh, "y[i] = tanh(x[i])")),
-		unrolled(2, 4, unary("Erf", "computes erf element-wise (len(y) ≥ len(x)):", (*E).erf, "y[i] = erf(x[i])")),
-		unrolled(2, 2, unary("GELU", "computes the exact GELU element-wise (len(y) ≥ len(x)):", (*E).gelu,
-			"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2")),
-		unrolled(2, 2, grad("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):", (*E).geluGrad,
-			"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)")),
-		unary("GELUTanh", "computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):", (*E).geluTanh,
-			"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))"),
-		unrolled(2, 2, grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
-			(*E).geluTanhGrad, "dx[i] = dy[i] * d/dx GELUTanh(x[i])")),
+		unary(contract.Exp, (*E).expFull),
+		unrolled(2, 4, unary(contract.Tanh, (*E).tanh)),
+		unrolled(2, 4, unary(contract.Erf, (*E).erf)),
+		unrolled(2, 2, unary(contract.GELU, (*E).gelu)),
+		unrolled(2, 2, grad(contract.GELUBackward, (*E).geluGrad)),
+		unary(contract.GELUTanh, (*E).geluTanh),
+		unrolled(2, 2, grad(contract.GELUTanhBackward, (*E).geluTanhGrad)),
 		{
-			name: "BiasGELU", sig: "func(y, pre, bias []float32)", outs: []string{"y", "pre"},
+			op: contract.BiasGELU, outs: []string{"y", "pre"},
 			ins: []string{"pre", "bias"}, unroll: [2]int{2, 2},
-			doc: []string{"adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):", "",
-				"\tfor i := range bias { pre[i] += bias[i]; y[i] = pre[i] * Φ(pre[i]) }"},
 			body: func(e *E, in []V) []V {
 				p := e.add(in[0], in[1])
 				return []V{e.gelu(p), p}
@@ -92,10 +83,9 @@ func unrolled(avx2, avx512 int, sp mapSpec) mapSpec {
 // genMap emits one element-wise kernel: an unrolled main loop, a one-vector
 // loop and a masked tail.
 func genMap(s *isa, sp mapSpec) {
-	name := sp.name + s.name
-	TEXT(name, NOSPLIT, sp.sig)
-	doc := append([]string{name + " " + sp.doc[0]}, sp.doc[1:]...)
-	Doc(doc...)
+	name := sp.op.Full(s.contract)
+	TEXT(name, NOSPLIT, sp.op.Sig)
+	Doc(sp.op.Doc(s.contract)...)
 	ptrs := map[string]reg.GPVirtual{}
 	var order []string
 	for _, p := range append(append([]string{}, sp.outs...), sp.ins...) {
@@ -142,7 +132,7 @@ func genMap(s *isa, sp mapSpec) {
 	if s.zmm {
 		u = sp.unroll[1]
 	}
-	lbl := func(l string) string { return fmt.Sprintf("%s_%s", sp.name, l) }
+	lbl := func(l string) string { return fmt.Sprintf("%s_%s", sp.op.Name, l) }
 	Label(lbl("loop"))
 	Commentf("while n ≥ %d: %d vectors at a time", u*s.lanes, u)
 	CMPQ(n, operand.U32(u*s.lanes))

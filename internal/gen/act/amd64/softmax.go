@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/petl-go/petl/internal/gen/contract"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
@@ -107,25 +108,10 @@ func splat(v reg.VecVirtual, n int) V {
 // z = scale·x (+ mask), an exp pass writing e = exp(z - max) to y and
 // summing it, and a pass scaling y by 1/sum.
 func genSoftmax(s *isa, masked bool) {
-	base := "SoftmaxRows"
-	sig := "func(y, x []float32, rows, cols int, scale float32)"
-	zdoc := "z[c] := scale*x[r*cols+c]"
-	if masked {
-		base = "SoftmaxRowsMask"
-		sig = "func(y, x, mask []float32, rows, cols int, scale float32)"
-		zdoc = "z[c] := scale*x[r*cols+c] + mask[c]"
-	}
-	name := base + s.name
-	TEXT(name, NOSPLIT, sig)
-	Doc(name+" computes the attention softmax of rows rows of width cols (y and x may be the same; no bounds checks):",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\t"+zdoc+" // for every c, with one rounding (FMA)",
-		"\t\tm := max(max(z), -MaxFloat32)",
-		"\t\ty[r*cols+c] = exp(z[c]-m) / Σ exp(z-m) // all 0 if the sum is 0 (every z = -Inf)",
-		"\t}",
-		"",
-		"A NaN anywhere in a row's z makes the whole row NaN.")
+	op := contract.SoftmaxRows(s.contract, masked)
+	name := op.Full(s.contract)
+	TEXT(name, NOSPLIT, op.Sig)
+	Doc(op.Doc(s.contract)...)
 	y := gp(Param("y").Base())
 	x := gp(Param("x").Base())
 	var mask reg.GPVirtual
@@ -138,7 +124,7 @@ func genSoftmax(s *isa, masked bool) {
 	Load(Param("scale"), sx)
 	scale := s.vec()
 	VBROADCASTSS(sx, scale)
-	pre := base
+	pre := op.Name
 
 	z := func(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual) V {
 		xv := e.newV()
@@ -244,14 +230,10 @@ func genSoftmax(s *isa, masked bool) {
 
 // genSoftmaxBackward emits SoftmaxRowsBackward<ISA>.
 func genSoftmaxBackward(s *isa) {
-	name := "SoftmaxRowsBackward" + s.name
-	TEXT(name, NOSPLIT, "func(dx, y, dy []float32, rows, cols int, scale float32)")
-	Doc(name+" computes the softmax gradient of rows rows of width cols (dx may be dy; no bounds checks):",
-		"",
-		"\tfor r := 0; r < rows; r++ {",
-		"\t\td := Σ_c dy[r*cols+c] * y[r*cols+c]",
-		"\t\tdx[r*cols+c] = scale * y[r*cols+c] * (dy[r*cols+c] - d) // for every c",
-		"\t}")
+	op := contract.SoftmaxRowsBackward
+	name := op.Full(s.contract)
+	TEXT(name, NOSPLIT, op.Sig)
+	Doc(op.Doc(s.contract)...)
 	dx := gp(Param("dx").Base())
 	y := gp(Param("y").Base())
 	dy := gp(Param("dy").Base())

@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/petl-go/petl/internal/gen/contract"
 
 	"github.com/petl-go/petl/internal/gen/neon"
 )
@@ -17,17 +18,15 @@ func main() {
 	neon.Command("internal/gen/act/arm64", "!purego", func(b *neon.Builder, s *neon.Stubs) {
 		for _, k := range kernels() {
 			k.gen(b)
-			s.Func(k.name, k.sig, k.doc)
+			s.Func(k.op.Full(contract.NEON), neon.ParseFrame(k.op.Sig).Signature(), k.op.Doc(contract.NEON))
 		}
 	})
 }
 
-// kernel is one generated function.
+// kernel is one generated function: its contract and its emitter.
 type kernel struct {
-	name string
-	sig  string   // Go parameters, e.g. "(y, x []float32)"
-	doc  []string // stub doc comment
-	gen  func(b *neon.Builder)
+	op  contract.Op
+	gen func(b *neon.Builder)
 }
 
 // mapKernel describes an element-wise kernel: outs[k][i] = body(ins...)[k].
@@ -94,68 +93,41 @@ func (mk mapKernel) block(f *fn, outReg, inReg map[string]string, u int, scalar 
 	f.Regs.CheckFree()
 }
 
+// kernels returns every kernel of the file, in order.
 func kernels() []kernel {
 	var ks []kernel
-	unary := func(name, desc, loop string, u int, body func(f *fn, x V) V) {
-		mk := mapKernel{name: name + "NEON", sig: "(y, x []float32)", outs: []string{"y"}, ins: []string{"x"}, u: u,
-			body: func(f *fn, in []V) []V { return []V{body(f, in[0])} }}
-		ks = append(ks, kernel{name: mk.name, sig: "(y, x []float32)",
-			doc: []string{mk.name + " " + desc, "", "\tfor i := range x { " + loop + " }"}, gen: mk.gen})
+	add := func(op contract.Op, gen func(b *neon.Builder, name, sig string)) {
+		ks = append(ks, kernel{op: op, gen: func(b *neon.Builder) { gen(b, op.Full(contract.NEON), op.Sig) }})
 	}
-	grad := func(name, desc, loop string, u int, body func(f *fn, x V) V) {
-		mk := mapKernel{name: name + "NEON", sig: "(dx, dy, x []float32)", outs: []string{"dx"}, ins: []string{"dy", "x"}, u: u,
-			body: func(f *fn, in []V) []V {
-				d := body(f, in[1])
-				r := f.fmul(d, in[0])
-				f.free(d)
-				return []V{r}
-			}}
-		ks = append(ks, kernel{name: mk.name, sig: "(dx, dy, x []float32)",
-			doc: []string{mk.name + " " + desc, "", "\tfor i := range x { " + loop + " }"}, gen: mk.gen})
+	elementwise := func(op contract.Op, outs, ins []string, u int, body func(f *fn, in []V) []V) {
+		add(op, func(b *neon.Builder, name, sig string) {
+			mapKernel{name: name, sig: sig, outs: outs, ins: ins, u: u, body: body}.gen(b)
+		})
 	}
-	unary("Exp", "computes e^x element-wise (len(y) ≥ len(x)):", "y[i] = e^x[i]", 2, (*fn).expFull)
-	unary("Tanh", "computes tanh element-wise (len(y) ≥ len(x)):", "y[i] = tanh(x[i])", 2, (*fn).tanh)
-	unary("Erf", "computes erf element-wise (len(y) ≥ len(x)):", "y[i] = erf(x[i])", 2, (*fn).erf)
-	unary("GELU", "computes the exact GELU element-wise (len(y) ≥ len(x)):",
-		"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2", 2, (*fn).gelu)
-	grad("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):",
-		"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)", 2, (*fn).geluGrad)
-	unary("GELUTanh", "computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):",
-		"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))", 2, (*fn).geluTanh)
-	grad("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
-		"dx[i] = dy[i] * d/dx GELUTanh(x[i])", 2, (*fn).geluTanhGrad)
-	bg := mapKernel{name: "BiasGELUNEON", sig: "(y, pre, bias []float32)", outs: []string{"y", "pre"}, ins: []string{"pre", "bias"}, u: 2,
-		body: func(f *fn, in []V) []V {
-			p := f.fadd(in[0], in[1])
-			return []V{f.gelu(p), p}
-		}}
-	ks = append(ks, kernel{name: bg.name, sig: "(y, pre, bias []float32)",
-		doc: []string{bg.name + " adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):", "",
-			"\tfor i := range bias { pre[i] += bias[i]; y[i] = pre[i] * Φ(pre[i]) }"}, gen: bg.gen})
-	for _, masked := range []bool{false, true} {
-		name, sig, z := "SoftmaxRowsNEON", "(y, x []float32, rows, cols int, scale float32)", "z[c] := scale*x[r*cols+c]"
-		if masked {
-			name, sig, z = "SoftmaxRowsMaskNEON", "(y, x, mask []float32, rows, cols int, scale float32)", "z[c] := scale*x[r*cols+c] + mask[c]"
-		}
-		ks = append(ks, kernel{name: name, sig: sig, doc: []string{
-			name + " computes the attention softmax of rows rows of width cols (y and x may be the same; no bounds checks):",
-			"",
-			"\tfor r := 0; r < rows; r++ {",
-			"\t\t" + z + " // for every c (scale·x rounded, then the mask added)",
-			"\t\tm := max(max(z), -MaxFloat32)",
-			"\t\ty[r*cols+c] = exp(z[c]-m) / Σ exp(z-m) // all 0 if the sum is 0 (every z = -Inf)",
-			"\t}",
-			"",
-			"A NaN anywhere in a row's z makes the whole row NaN."},
-			gen: func(b *neon.Builder) { genSoftmax(b, name, sig, masked) }})
+	unary := func(op contract.Op, body func(f *fn, x V) V) {
+		elementwise(op, []string{"y"}, []string{"x"}, 2, func(f *fn, in []V) []V { return []V{body(f, in[0])} })
 	}
-	ks = append(ks, kernel{name: "SoftmaxRowsBackwardNEON", sig: "(dx, y, dy []float32, rows, cols int, scale float32)",
-		doc: []string{"SoftmaxRowsBackwardNEON computes the softmax gradient of rows rows of width cols (dx may be dy; no bounds checks):",
-			"",
-			"\tfor r := 0; r < rows; r++ {",
-			"\t\td := Σ_c dy[r*cols+c] * y[r*cols+c]",
-			"\t\tdx[r*cols+c] = scale * y[r*cols+c] * (dy[r*cols+c] - d) // for every c",
-			"\t}"},
-		gen: func(b *neon.Builder) { genSoftmaxBackward(b, "(dx, y, dy []float32, rows, cols int, scale float32)") }})
+	grad := func(op contract.Op, body func(f *fn, x V) V) {
+		elementwise(op, []string{"dx"}, []string{"dy", "x"}, 2, func(f *fn, in []V) []V {
+			d := body(f, in[1])
+			r := f.fmul(d, in[0])
+			f.free(d)
+			return []V{r}
+		})
+	}
+	unary(contract.Exp, (*fn).expFull)
+	unary(contract.Tanh, (*fn).tanh)
+	unary(contract.Erf, (*fn).erf)
+	unary(contract.GELU, (*fn).gelu)
+	grad(contract.GELUBackward, (*fn).geluGrad)
+	unary(contract.GELUTanh, (*fn).geluTanh)
+	grad(contract.GELUTanhBackward, (*fn).geluTanhGrad)
+	elementwise(contract.BiasGELU, []string{"y", "pre"}, []string{"pre", "bias"}, 2, func(f *fn, in []V) []V {
+		p := f.fadd(in[0], in[1])
+		return []V{f.gelu(p), p}
+	})
+	add(contract.SoftmaxRows(contract.NEON, false), func(b *neon.Builder, name, sig string) { genSoftmax(b, name, sig, false) })
+	add(contract.SoftmaxRows(contract.NEON, true), func(b *neon.Builder, name, sig string) { genSoftmax(b, name, sig, true) })
+	add(contract.SoftmaxRowsBackward, genSoftmaxBackward)
 	return ks
 }

@@ -160,8 +160,8 @@ func genSoftmax(b *neon.Builder, name, sig string, masked bool) {
 
 // genSoftmaxBackward emits SoftmaxRowsBackwardNEON. Registers: R0 dx, R1 y,
 // R2 dy, R3 rows, R4 cols; R5, R6, R10 walk y, dy, dx; R7 counts columns.
-func genSoftmaxBackward(b *neon.Builder, sig string) {
-	f := newFn("SoftmaxRowsBackwardNEON", sig)
+func genSoftmaxBackward(b *neon.Builder, name, sig string) {
+	f := newFn(name, sig)
 	// registers kept for the whole function
 	scale := f.alloc()
 	d := f.alloc()
