@@ -178,34 +178,30 @@ type Number interface {
 func Score[T Number](spec *Spec, preds, golds []T) map[string]float64 {
 	sameLen("Score", len(preds), len(golds))
 	out := make(map[string]float64, len(spec.Metrics))
-	if spec.Regression {
-		x, y := toFloat(preds), toFloat(golds)
-		for _, m := range spec.Metrics {
-			switch m {
-			case Pearson:
-				out[m] = PearsonOf(x, y)
-			case Spearman:
-				out[m] = SpearmanOf(x, y)
-			default:
-				panic(fmt.Sprintf("task %s: metric %q needs classes, the task is a regression", spec.Name, m))
-			}
-		}
-		return out
-	}
-	p, g := toInt(preds), toInt(golds)
 	for _, m := range spec.Metrics {
-		switch m {
-		case Accuracy:
-			out[m] = AccuracyOf(p, g)
-		case F1:
-			out[m] = F1Of(p, g)
-		case MCC:
-			out[m] = MCCOf(p, g)
-		default:
-			panic(fmt.Sprintf("task %s: metric %q needs real values, the task is a classification", spec.Name, m))
-		}
+		out[m] = score(spec, m, preds, golds)
 	}
 	return out
+}
+
+// score is one metric of Score. A metric of the other kind of task (F1 of
+// a regression, Pearson of a classification) panics.
+func score[T Number](spec *Spec, m string, preds, golds []T) float64 {
+	switch {
+	case spec.Regression && m == Pearson:
+		return PearsonOf(toFloat(preds), toFloat(golds))
+	case spec.Regression && m == Spearman:
+		return SpearmanOf(toFloat(preds), toFloat(golds))
+	case spec.Regression:
+		panic(fmt.Sprintf("task %s: metric %q needs classes, the task is a regression", spec.Name, m))
+	case m == Accuracy:
+		return AccuracyOf(toInt(preds), toInt(golds))
+	case m == F1:
+		return F1Of(toInt(preds), toInt(golds))
+	case m == MCC:
+		return MCCOf(toInt(preds), toInt(golds))
+	}
+	panic(fmt.Sprintf("task %s: metric %q needs real values, the task is a classification", spec.Name, m))
 }
 
 // FormatScores writes scores in spec.Metrics order, the main one first:

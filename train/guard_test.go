@@ -15,7 +15,7 @@ import (
 // under the run) stops the run at that step, before the adapter of the
 // epoch is saved, with the guard's error.
 func TestGuard(t *testing.T) {
-	train, dev := testData(t, 40, 1), testData(t, 16, 2)
+	train, dev := trainDev(t)
 	cfg := baseCfg(t.TempDir())
 	cfg.Out = ""
 	plain := newTrainer(t, cfg, train, dev)

@@ -18,7 +18,7 @@ import (
 // TestMetricsFile checks the metrics file: one JSON line per evaluation
 // with every field, agreeing with the result.
 func TestMetricsFile(t *testing.T) {
-	train, dev := testData(t, 40, 1), testData(t, 16, 2)
+	train, dev := trainDev(t)
 	dir := t.TempDir()
 	cfg := baseCfg(dir)
 	cfg.Epochs = 3
@@ -80,7 +80,7 @@ func TestMetricsFile(t *testing.T) {
 // of 10 epochs after epoch 3; the adapter file holds epoch 1's weights and
 // no checkpoint stays behind.
 func TestPatience(t *testing.T) {
-	train, dev := testData(t, 40, 1), testData(t, 16, 2)
+	train, dev := trainDev(t)
 	dir := t.TempDir()
 	cfg := baseCfg(dir)
 	cfg.Epochs, cfg.LR, cfg.Patience = 10, 1e-12, 2
@@ -149,7 +149,7 @@ func TestCheckpointLeftBehind(t *testing.T) {
 // does not end an epoch when it is tiny, or every LogEvery steps), one line
 // per epoch and a summary.
 func TestProgress(t *testing.T) {
-	train, dev := testData(t, 40, 1), testData(t, 16, 2) // 5 steps per epoch
+	train, dev := trainDev(t) // 5 steps per epoch
 	progress := regexp.MustCompile(`(?m)^epoch \d/2 step \d+/10: loss \d\.\d{4}, lr [0-9.e-]+, \d+ ex/s, elapsed \d+s(, ETA \d+s)?$`)
 	epochLine := regexp.MustCompile(`(?m)^epoch \d/2 \(step \d+/10\): train loss \d\.\d{4}; dev accuracy=\d\.\d{4}( \(best\))?; \d+ ex/s, elapsed \d+s(, ETA \d+s)?$`)
 	for _, tc := range []struct {

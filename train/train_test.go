@@ -92,6 +92,12 @@ type run struct {
 	err   error
 }
 
+// trainDev is the training set (40 examples) and dev set (16) most tests
+// run on.
+func trainDev(t testing.TB) (train, dev *task.Dataset) {
+	return testData(t, 40, 1), testData(t, 16, 2)
+}
+
 func newTrainer(t testing.TB, cfg Config, train, dev *task.Dataset) *run {
 	plan, dropout := testPlan()
 	if cfg.Plan.Method == "" {
@@ -120,7 +126,7 @@ func weights(tr *Trainer) [][]float32 {
 // TestDeterministic checks that two runs with one seed give bit-identical
 // losses and weights, and that another seed gives other losses.
 func TestDeterministic(t *testing.T) {
-	train, dev := testData(t, 40, 1), testData(t, 16, 2)
+	train, dev := trainDev(t)
 	var losses [][]float32
 	var ws [][][]float32
 	for i, seed := range []uint64{42, 42, 43} {
