@@ -133,14 +133,7 @@ func (f *fixture) want(t testing.TB, name string) []float32 {
 func compare(t *testing.T, name string, got, want []float32) {
 	t.Helper()
 	require.Len(t, got, len(want), name)
-	var d, m float64
-	for i, w := range want {
-		d = max(d, math.Abs(float64(got[i])-float64(w)))
-		m = max(m, math.Abs(float64(w)))
-		if math.IsNaN(float64(got[i])) {
-			d = math.Inf(1)
-		}
-	}
+	d, m := maxDiff(got, want)
 	t.Logf("%-16s max|diff| %.3g   (max|ref| %.3g)", name, d, m)
 	if d > parityTol {
 		t.Errorf("%s: max abs difference %g from PyTorch, want <= %g", name, d, parityTol)
@@ -315,7 +308,7 @@ func TestGradientParity(t *testing.T) {
 				require.NoError(t, m.LoadClassifier(src, cfg.NumLabels))
 				params := m.Params()
 				for _, p := range params {
-					m.SetTrainable(p, mode == "full" || isLayerNorm(p.Name) || hasPrefix(p.Name, "classifier."))
+					m.SetTrainable(p, mode == "full" || isLayerNorm(p.Name) || strings.HasPrefix(p.Name, "classifier."))
 				}
 				if mode == "adapter" {
 					params = append(params, f.adapters(t, m, true)...)
@@ -358,15 +351,21 @@ func TestGradientParity(t *testing.T) {
 func compareRel(t *testing.T, name string, got, want []float32) {
 	t.Helper()
 	require.Len(t, got, len(want), name)
-	var d, m float64
-	for i, w := range want {
-		d = max(d, math.Abs(float64(got[i])-float64(w)))
-		m = max(m, math.Abs(float64(w)))
-	}
+	d, m := maxDiff(got, want)
 	t.Logf("%-52s max|diff| %.3g  max|ref| %.3g  rel %.3g", name, d, m, d/max(m, 1e-30))
-	if d > 1e-4*m+1e-8 || math.IsNaN(d) {
+	if d > 1e-4*m+1e-8 {
 		t.Errorf("%s: max abs difference %g is more than 1e-4 of the largest magnitude %g", name, d, m)
 	}
 }
 
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+// maxDiff returns max|got-want| (+Inf where got is NaN) and max|want|.
+func maxDiff(got, want []float32) (d, m float64) {
+	for i, w := range want {
+		d = max(d, math.Abs(float64(got[i])-float64(w)))
+		m = max(m, math.Abs(float64(w)))
+		if math.IsNaN(float64(got[i])) {
+			d = math.Inf(1)
+		}
+	}
+	return d, m
+}

@@ -54,12 +54,7 @@ func Open(path string, max int64, what string) (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	size, err := check(f, path, max, what)
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, size, nil
+	return checked(f, path, max, what)
 }
 
 // check fstat's an open file: regular, at most max bytes.
@@ -185,12 +180,7 @@ func OpenIn(dir, name string, max int64, what string) (*os.File, int64, error) {
 		}
 		return nil, 0, err
 	}
-	size, err := check(f, path, max, what)
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, size, nil
+	return checked(f, path, max, what)
 }
 
 // ReadFileIn reads the whole regular file name in folder dir (see OpenIn).
@@ -201,4 +191,15 @@ func ReadFileIn(dir, name string, max int64, what string) ([]byte, error) {
 	}
 	defer f.Close()
 	return readAll(f, filepath.Join(dir, name), size, max, what)
+}
+
+// checked returns f and its size when check accepts it, and closes it when
+// not.
+func checked(f *os.File, path string, max int64, what string) (*os.File, int64, error) {
+	size, err := check(f, path, max, what)
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, size, nil
 }
