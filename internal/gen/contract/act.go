@@ -25,10 +25,6 @@ var (
 		"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2")
 	GELUBackward = gradient("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):",
 		"dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π)")
-	GELUTanh = elementwise("GELUTanh", "computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):",
-		"y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³)))")
-	GELUTanhBackward = gradient("GELUTanhBackward", "computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):",
-		"dx[i] = dy[i] * d/dx GELUTanh(x[i])")
 )
 
 // BiasGELU adds bias to pre in place and applies the exact GELU.

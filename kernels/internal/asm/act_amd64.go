@@ -29,16 +29,6 @@ func GELUAVX2(y []float32, x []float32)
 //	for i := range x { dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π) }
 func GELUBackwardAVX2(dx []float32, dy []float32, x []float32)
 
-// GELUTanhAVX2 computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):
-//
-//	for i := range x { y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³))) }
-func GELUTanhAVX2(y []float32, x []float32)
-
-// GELUTanhBackwardAVX2 computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):
-//
-//	for i := range x { dx[i] = dy[i] * d/dx GELUTanh(x[i]) }
-func GELUTanhBackwardAVX2(dx []float32, dy []float32, x []float32)
-
 // BiasGELUAVX2 adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):
 //
 //	for i := range bias { pre[i] += bias[i]; y[i] = pre[i] * Φ(pre[i]) }
@@ -98,16 +88,6 @@ func GELUAVX512(y []float32, x []float32)
 //
 //	for i := range x { dx[i] = dy[i] * (Φ(x[i]) + x[i]*φ(x[i])) // φ(x) = e^(-x²/2)/√(2π) }
 func GELUBackwardAVX512(dx []float32, dy []float32, x []float32)
-
-// GELUTanhAVX512 computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):
-//
-//	for i := range x { y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³))) }
-func GELUTanhAVX512(y []float32, x []float32)
-
-// GELUTanhBackwardAVX512 computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):
-//
-//	for i := range x { dx[i] = dy[i] * d/dx GELUTanh(x[i]) }
-func GELUTanhBackwardAVX512(dx []float32, dy []float32, x []float32)
 
 // BiasGELUAVX512 adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):
 //

@@ -39,20 +39,6 @@ func GELUNEON(y, x []float32)
 //go:noescape
 func GELUBackwardNEON(dx, dy, x []float32)
 
-// GELUTanhNEON computes the tanh-approximated GELU element-wise (len(y) ≥ len(x)):
-//
-//	for i := range x { y[i] = 0.5 * x[i] * (1 + tanh(√(2/π)*(x[i] + 0.044715*x[i]³))) }
-//
-//go:noescape
-func GELUTanhNEON(y, x []float32)
-
-// GELUTanhBackwardNEON computes the tanh-approximated GELU's gradient (len(dx), len(dy) ≥ len(x)):
-//
-//	for i := range x { dx[i] = dy[i] * d/dx GELUTanh(x[i]) }
-//
-//go:noescape
-func GELUTanhBackwardNEON(dx, dy, x []float32)
-
 // BiasGELUNEON adds bias to one row pre in place and applies the exact GELU (len(y), len(pre) ≥ len(bias)):
 //
 //	for i := range bias { pre[i] += bias[i]; y[i] = pre[i] * Φ(pre[i]) }

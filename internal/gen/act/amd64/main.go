@@ -58,8 +58,6 @@ func genMaps(s *isa) {
 		unrolled(2, 4, unary(contract.Erf, (*E).erf)),
 		unrolled(2, 2, unary(contract.GELU, (*E).gelu)),
 		unrolled(2, 2, grad(contract.GELUBackward, (*E).geluGrad)),
-		unary(contract.GELUTanh, (*E).geluTanh),
-		unrolled(2, 2, grad(contract.GELUTanhBackward, (*E).geluTanhGrad)),
 		{
 			op: contract.BiasGELU, outs: []string{"y", "pre"},
 			ins: []string{"pre", "bias"}, unroll: [2]int{2, 2},

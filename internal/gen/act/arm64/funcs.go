@@ -12,8 +12,7 @@ import (
 // registers and frees its temporaries.
 
 const (
-	magic     = 0x1.8p23 // 1.5·2²³
-	geluTanhK = 0.7978845608028654
+	magic = 0x1.8p23 // 1.5·2²³
 )
 
 // expFull returns e^x for every float32 x (denormal results scaled exactly,
@@ -361,70 +360,4 @@ func (f *fn) geluGrad(x V) V {
 	f.fmaTo(p, x, pdf)
 	f.free(pdf)
 	return p
-}
-
-// geluTanhArg returns v = -2·√(2/π)·(x + 0.044715·x³).
-func (f *fn) geluTanhArg(x V) V {
-	f.Comment("GELUTanh: v = x·(c1 + c3·x²)")
-	x2 := f.fmul(x, x)
-	k := f.constant(float32(-2 * geluTanhK))
-	f.fmaKTo(k, x2, float32(-2*geluTanhK*0.044715))
-	f.free(x2)
-	v := f.fmul(k, x)
-	f.free(k)
-	return v
-}
-
-// geluTanh returns x/(1 + e^v).
-func (f *fn) geluTanh(x V) V {
-	v := f.geluTanhArg(x)
-	ex := f.expFull(v)
-	f.free(v)
-	f.Comment("GELUTanh: y = x/(1 + e^v)")
-	one := f.constant(1)
-	den := f.fadd(ex, one)
-	f.free(ex, one)
-	y := f.fdiv(x, den)
-	f.free(den)
-	return y
-}
-
-// geluTanhGrad returns s + x·s(1-s)·2u' from w = e^(-|v|).
-func (f *fn) geluTanhGrad(x V) V {
-	v := f.geluTanhArg(x)
-	f.Comment("GELUTanh': w = e^(-|v|); r = 1/(1+w); s = v < 0 ? r : w·r")
-	sm := f.constBits(0x80000000)
-	nv := f.or(v, sm)
-	f.free(sm)
-	w := f.expFlush(nv)
-	f.free(nv)
-	one := f.constant(1)
-	den := f.fadd(w, one)
-	r := f.fdiv(one, den)
-	f.free(one, den)
-	wr := f.fmul(w, r)
-	f.free(w)
-	neg := f.negMask(v)
-	f.free(v)
-	s := f.blend(neg, wr, r)
-	f.free(neg)
-	ss := f.fmul(wr, r)
-	f.free(wr, r)
-	f.Comment("GELUTanh': 2u' = 2√(2/π)·(1 + 3·0.044715·x²), |x| clamped to 20")
-	a, sg := f.absSign(x)
-	f.free(sg)
-	tw := f.constant(20)
-	xc := f.fmin(a, tw)
-	f.free(a, tw)
-	xc2 := f.fmul(xc, xc)
-	f.free(xc)
-	du := f.constant(float32(2 * geluTanhK))
-	f.fmaKTo(du, xc2, float32(2*geluTanhK*3*0.044715))
-	f.free(xc2)
-	f.Comment("GELUTanh': s + x·s(1-s)·2u'")
-	t := f.fmul(ss, x)
-	f.free(ss)
-	f.fmaTo(s, t, du)
-	f.free(t, du)
-	return s
 }

@@ -120,8 +120,6 @@ func kernels() []kernel {
 	unary(contract.Erf, (*fn).erf)
 	unary(contract.GELU, (*fn).gelu)
 	grad(contract.GELUBackward, (*fn).geluGrad)
-	unary(contract.GELUTanh, (*fn).geluTanh)
-	grad(contract.GELUTanhBackward, (*fn).geluTanhGrad)
 	elementwise(contract.BiasGELU, []string{"y", "pre"}, []string{"pre", "bias"}, 2, func(f *fn, in []V) []V {
 		p := f.fadd(in[0], in[1])
 		return []V{f.gelu(p), p}
