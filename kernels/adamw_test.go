@@ -24,10 +24,10 @@ func TestAdamWExact(t *testing.T) {
 			decay, c1, c2, step, eps := par.scalars()
 			for _, n := range rtLengths() {
 				off := n % 4
-				p := newRtBuf(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 1), 23))
-				g := newRtBuf(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 0.1), 23))
-				m := newRtBuf(n, off+2, rtWithSpecials(rng, rtNormal(rng, 0, 0.01), 29))
-				vv := newRtBuf(n, off+3, rtWithSpecials(rng, func(int) float32 { return float32(math.Abs(rng.NormFloat64()) * 1e-4) }, 29))
+				p := newGuarded(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 1), 23))
+				g := newGuarded(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 0.1), 23))
+				m := newGuarded(n, off+2, rtWithSpecials(rng, rtNormal(rng, 0, 0.01), 29))
+				vv := newGuarded(n, off+3, rtWithSpecials(rng, func(int) float32 { return float32(math.Abs(rng.NormFloat64()) * 1e-4) }, 29))
 				wp, wm, wv := append([]float32(nil), p.s()...), append([]float32(nil), m.s()...), append([]float32(nil), vv.s()...)
 				adamWGeneric(wp, g.s(), wm, wv, decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 				impl(p.s(), g.s(), m.s(), vv.s(), decay, par.Beta1, c1, par.Beta2, c2, step, eps)
@@ -35,7 +35,7 @@ func TestAdamWExact(t *testing.T) {
 				requireSameBits(t, what+" p", p.s(), wp)
 				requireSameBits(t, what+" m", m.s(), wm)
 				requireSameBits(t, what+" v", vv.s(), wv)
-				for _, b := range []rtBuf{p, m, vv} {
+				for _, b := range []guardedBuf{p, m, vv} {
 					b.checkGuards(t, what)
 				}
 			}
@@ -118,9 +118,9 @@ func TestAdamWThreads(t *testing.T) {
 	defer SetThreads(0)
 	rng := rand.New(rand.NewPCG(35, 36))
 	const n = 200003
-	g := newRtBuf(n, 0, rtNormal(rng, 0, 0.1)).s()
+	g := newGuarded(n, 0, rtNormal(rng, 0, 0.1)).s()
 	par := AdamWParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Step: 3}
-	p0 := newRtBuf(n, 0, rtNormal(rng, 0, 1)).s()
+	p0 := newGuarded(n, 0, rtNormal(rng, 0, 1)).s()
 	wp, wm, wv := append([]float32(nil), p0...), make([]float32, n), make([]float32, n)
 	decay, c1, c2, step, eps := par.scalars()
 	adamWGeneric(wp, g, wm, wv, decay, par.Beta1, c1, par.Beta2, c2, step, eps)

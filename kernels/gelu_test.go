@@ -94,16 +94,16 @@ func TestAddBiasGELU(t *testing.T) {
 				off := cols % 4
 				pre0 := testInput(rng, rows*cols, 2)
 				bias := testInput(rng, cols+off, 1)[off:]
-				pre, checkPre := guarded(t, rows*cols, off)
-				copy(pre, pre0)
-				y, checkY := guarded(t, rows*cols, 3-off)
+				preBuf := newGuarded(rows*cols, off, func(i int) float32 { return pre0[i] })
+				yBuf := newGuarded(rows*cols, 3-off, fillUnwritten)
+				pre, y := preBuf.s(), yBuf.s()
 				impl(y, pre, bias, rows, cols)
-				checkPre("pre")
-				checkY("y")
+				preBuf.checkGuards(t, "pre")
+				yBuf.checkGuards(t, "y")
 				want := make([]float32, len(pre))
 				for i := range pre0 {
 					s := pre0[i] + bias[i%cols]
-					if math.Float32bits(pre[i]) != math.Float32bits(s) && !(s != s && pre[i] != pre[i]) {
+					if !sameFloat(pre[i], s) {
 						t.Fatalf("%s rows=%d cols=%d: pre[%d] = %g, want %g + %g = %g exactly", v, rows, cols, i, pre[i], pre0[i], bias[i%cols], s)
 					}
 				}

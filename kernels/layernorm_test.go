@@ -118,15 +118,15 @@ func TestLayerNorm(t *testing.T) {
 			for _, eps := range []float32{1e-12, 1e-5} {
 				rows := len(lnRowKinds)
 				off := cols % 4
-				x := newRtBuf(rows*cols, off, func(i int) float32 { return lnRowKinds[i/cols].fill(rng, i) })
-				gamma := newRtBuf(cols, 1, rtNormal(rng, 1, 0.5))
-				beta := newRtBuf(cols, 2, rtNormal(rng, 0, 0.5))
-				y := newRtBuf(rows*cols, off+1, nil)
-				mean, rstd := newRtBuf(rows, 3, nil), newRtBuf(rows, 0, nil)
+				x := newGuarded(rows*cols, off, func(i int) float32 { return lnRowKinds[i/cols].fill(rng, i) })
+				gamma := newGuarded(cols, 1, rtNormal(rng, 1, 0.5))
+				beta := newGuarded(cols, 2, rtNormal(rng, 0, 0.5))
+				y := newGuarded(rows*cols, off+1, nil)
+				mean, rstd := newGuarded(rows, 3, nil), newGuarded(rows, 0, nil)
 				impl(y.s(), mean.s(), rstd.s(), x.s(), gamma.s(), beta.s(), rows, cols, eps)
 				what := fmt.Sprintf("cols=%d eps=%g", cols, eps)
 				for _, b := range []struct {
-					buf  rtBuf
+					buf  guardedBuf
 					name string
 				}{{y, "y"}, {mean, "mean"}, {rstd, "rstd"}} {
 					b.buf.checkGuards(t, what+" "+b.name)
@@ -152,18 +152,18 @@ func TestAddLayerNorm(t *testing.T) {
 		for _, cols := range rtWidths() {
 			rows := len(lnRowKinds)
 			off := cols % 3
-			x := newRtBuf(rows*cols, 0, func(i int) float32 { return lnRowKinds[i/cols].fill(rng, i) })
-			a := newRtBuf(rows*cols, off, rtNormal(rng, 0, 0.5))
-			b := newRtBuf(rows*cols, off+1, nil)
+			x := newGuarded(rows*cols, 0, func(i int) float32 { return lnRowKinds[i/cols].fill(rng, i) })
+			a := newGuarded(rows*cols, off, rtNormal(rng, 0, 0.5))
+			b := newGuarded(rows*cols, off+1, nil)
 			for i, xv := range x.s() {
 				b.s()[i] = xv - a.s()[i]
 			}
-			gamma, beta := newRtBuf(cols, 1, rtNormal(rng, 1, 0.5)), newRtBuf(cols, 0, rtNormal(rng, 0, 0.5))
-			y, sum := newRtBuf(rows*cols, 2, nil), newRtBuf(rows*cols, 3, nil)
-			mean, rstd := newRtBuf(rows, 1, nil), newRtBuf(rows, 2, nil)
+			gamma, beta := newGuarded(cols, 1, rtNormal(rng, 1, 0.5)), newGuarded(cols, 0, rtNormal(rng, 0, 0.5))
+			y, sum := newGuarded(rows*cols, 2, nil), newGuarded(rows*cols, 3, nil)
+			mean, rstd := newGuarded(rows, 1, nil), newGuarded(rows, 2, nil)
 			impl(y.s(), sum.s(), mean.s(), rstd.s(), a.s(), b.s(), gamma.s(), beta.s(), rows, cols, 1e-12)
 			what := fmt.Sprintf("cols=%d", cols)
-			for _, g := range []rtBuf{y, sum, mean, rstd} {
+			for _, g := range []guardedBuf{y, sum, mean, rstd} {
 				g.checkGuards(t, what)
 			}
 			wantSum := make([]float32, rows*cols)
@@ -239,21 +239,21 @@ func TestLayerNormBackward(t *testing.T) {
 			for _, rows := range []int{1, 2, 5} {
 				n := rows * cols
 				off := cols % 4
-				x := newRtBuf(n, off, rtNormal(rng, 0.3, 2))
-				dy := newRtBuf(n, off+1, rtNormal(rng, 0, 1))
-				gamma := newRtBuf(cols, 1, rtNormal(rng, 1, 0.5))
+				x := newGuarded(n, off, rtNormal(rng, 0.3, 2))
+				dy := newGuarded(n, off+1, rtNormal(rng, 0, 1))
+				gamma := newGuarded(cols, 1, rtNormal(rng, 1, 0.5))
 				mean, rstd := make([]float32, rows), make([]float32, rows)
 				for r := range rows {
 					st := lnRowStats(x.s()[r*cols:(r+1)*cols], 1e-5)
 					mean[r], rstd[r] = float32(st.mu), float32(st.rho)
 				}
-				dx := newRtBuf(n, off+2, rtNormal(rng, 0, 0.1))
-				dg, db := newRtBuf(cols, 2, rtNormal(rng, 0, 1)), newRtBuf(cols, 3, rtNormal(rng, 0, 1))
+				dx := newGuarded(n, off+2, rtNormal(rng, 0, 0.1))
+				dg, db := newGuarded(cols, 2, rtNormal(rng, 0, 1)), newGuarded(cols, 3, rtNormal(rng, 0, 1))
 				dx0, dg0, db0 := append([]float32(nil), dx.s()...), append([]float32(nil), dg.s()...), append([]float32(nil), db.s()...)
 
 				impl(dx.s(), dg.s(), db.s(), dy.s(), x.s(), mean, rstd, gamma.s(), rows, cols)
 				what := fmt.Sprintf("%dx%d", rows, cols)
-				for _, b := range []rtBuf{dx, dg, db} {
+				for _, b := range []guardedBuf{dx, dg, db} {
 					b.checkGuards(t, what)
 				}
 				wdx, wdg, _, dxTol, dgTol := lnBackwardTruth(dx0, dg0, db0, dy.s(), x.s(), mean, rstd, gamma.s(), rows, cols)
@@ -337,9 +337,9 @@ func TestLayerNormBackwardFiniteDifferences(t *testing.T) {
 		const eps = 1e-5
 		for _, shape := range [][2]int{{2, 1}, {3, 7}, {2, 33}, {1, 130}, {1, 768}} {
 			rows, cols := shape[0], shape[1]
-			x32 := newRtBuf(rows*cols, 0, rtNormal(rng, 1, 2)).s()
-			g32 := newRtBuf(cols, 0, rtNormal(rng, 1, 0.5)).s()
-			dy := newRtBuf(rows*cols, 0, rtNormal(rng, 0, 1)).s()
+			x32 := newGuarded(rows*cols, 0, rtNormal(rng, 1, 2)).s()
+			g32 := newGuarded(cols, 0, rtNormal(rng, 1, 0.5)).s()
+			dy := newGuarded(rows*cols, 0, rtNormal(rng, 0, 1)).s()
 			x, gamma, beta := make([]float64, len(x32)), make([]float64, cols), make([]float64, cols)
 			for i, v := range x32 {
 				x[i] = float64(v)
@@ -391,10 +391,10 @@ func TestLayerNormThreads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(29, 30))
 	rows, cols := 301, 211
 	n := rows * cols
-	x := newRtBuf(n, 0, rtNormal(rng, 0.5, 1.5)).s()
-	a := newRtBuf(n, 0, rtNormal(rng, 0, 1)).s()
-	dy := newRtBuf(n, 0, rtNormal(rng, 0, 1)).s()
-	gamma, beta := newRtBuf(cols, 0, rtNormal(rng, 1, 0.3)).s(), newRtBuf(cols, 0, rtNormal(rng, 0, 0.3)).s()
+	x := newGuarded(n, 0, rtNormal(rng, 0.5, 1.5)).s()
+	a := newGuarded(n, 0, rtNormal(rng, 0, 1)).s()
+	dy := newGuarded(n, 0, rtNormal(rng, 0, 1)).s()
+	gamma, beta := newGuarded(cols, 0, rtNormal(rng, 1, 0.3)).s(), newGuarded(cols, 0, rtNormal(rng, 0, 0.3)).s()
 
 	type result struct{ y, sum, mean, rstd, dx, dg, db []float32 }
 	run := func() result {
@@ -437,9 +437,9 @@ func TestLayerNormBackwardNaN(t *testing.T) {
 		for _, cols := range []int{1, 7, 16, 37, 768} {
 			for _, inX := range []bool{false, true} {
 				const rows = 4
-				x := newRtBuf(rows*cols, 0, rtNormal(rng, 0, 1)).s()
-				dy := newRtBuf(rows*cols, 0, rtNormal(rng, 0, 1)).s()
-				gamma := newRtBuf(cols, 0, rtNormal(rng, 1, 0.2)).s()
+				x := newGuarded(rows*cols, 0, rtNormal(rng, 0, 1)).s()
+				dy := newGuarded(rows*cols, 0, rtNormal(rng, 0, 1)).s()
+				gamma := newGuarded(cols, 0, rtNormal(rng, 1, 0.2)).s()
 				mean, rstd := make([]float32, rows), make([]float32, rows)
 				for r := range rows {
 					st := lnRowStats(x[r*cols:(r+1)*cols], 1e-5)

@@ -136,8 +136,6 @@ type elemFunc func(out, dy, x []float32)
 func unary(f vecFunc) elemFunc      { return func(out, _, x []float32) { f(out, x) } }
 func binary(f geluBwdFunc) elemFunc { return func(out, dy, x []float32) { f(out, dy, x) } }
 
-const guardVal = float32(-7.77e7)
-
 // specialValues are mixed into every test input.
 var specialValues = []float32{
 	float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)),
@@ -157,23 +155,6 @@ func testInput(rng *rand.Rand, n int, sd float64) []float32 {
 		}
 	}
 	return x
-}
-
-// guarded returns a slice of length n starting off elements into a buffer
-// whose other elements hold guardVal, and a check that they still do.
-func guarded(t *testing.T, n, off int) ([]float32, func(what string)) {
-	buf := make([]float32, off+n+33)
-	for i := range buf {
-		buf[i] = guardVal
-	}
-	return buf[off : off+n], func(what string) {
-		t.Helper()
-		for i, v := range buf {
-			if (i < off || i >= off+n) && v != guardVal {
-				t.Fatalf("%s: element %d outside the output (offset %d, length %d) overwritten with %g", what, i-off, off, n, v)
-			}
-		}
-	}
 }
 
 // closeTo reports whether got is within abs + rel·|want| of want, NaN
@@ -217,9 +198,10 @@ func checkElementwise(t *testing.T, c elemCase) {
 				dy := testInput(rng, n+off, 1)[off:]
 				want := make([]float32, n)
 				c.ref(want, dy, x)
-				got, check := guarded(t, n, off)
+				out := newGuarded(n, off, fillUnwritten)
+				got := out.s()
 				impl(got, dy, x)
-				check(c.name)
+				out.checkGuards(t, c.name)
 				if c.absByDy {
 					// dy = ±Inf: the float32 kernels form dy·float32(d), so a
 					// derivative below the float32 range gives Inf·0 = NaN

@@ -76,14 +76,10 @@ func packRowsCases() []packRowsCase {
 	return cases
 }
 
-// packGuard is the bit pattern of the floats around and between the packed
-// values: a NaN that no input holds.
-const packGuard = 0x7fc0dead
-
 // packRowsInput returns a (off + (rows-1)*ld + kc floats, every one distinct
 // and among them NaN, infinities, -0 and subnormals, which must be moved
 // bit for bit) and a destination of (kc-1)*stride+rows floats inside a
-// larger buffer of guards.
+// larger buffer of guards (guardBits, guardN on each side).
 func packRowsInput(c packRowsCase) (a, d, buf []float32, lo int) {
 	a = make([]float32, c.off+(c.rows-1)*c.ld+c.kc)
 	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
@@ -95,12 +91,9 @@ func packRowsInput(c packRowsCase) (a, d, buf []float32, lo int) {
 		}
 	}
 	size := (c.kc-1)*c.stride + c.rows
-	const pad = 16
-	buf = make([]float32, pad+size+pad)
-	for x := range buf {
-		buf[x] = math.Float32frombits(packGuard)
-	}
-	return a, buf[pad : pad+size : pad+size], buf, pad
+	// d is all guards too: the floats between its packed columns must keep them.
+	g := newGuarded(size, 0, func(int) float32 { return math.Float32frombits(guardBits) })
+	return a, g.s(), g.all, g.off
 }
 
 // TestPackRows checks every variant's packRows against its definition, bit
@@ -117,7 +110,7 @@ func TestPackRows(t *testing.T) {
 
 			want := make([]uint32, len(buf))
 			for x := range want {
-				want[x] = packGuard
+				want[x] = guardBits
 			}
 			for i := 0; i < c.rows; i++ {
 				for p := 0; p < c.kc; p++ {

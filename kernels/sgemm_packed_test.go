@@ -86,7 +86,7 @@ func TestPackedBOtherVariant(t *testing.T) {
 	got := in.call(func(tA, _ bool, m, _, _ int, alpha float32, a []float32, lda int, _ []float32, _ int, beta float32, c []float32, ldc int) {
 		SgemmPacked(tA, m, alpha, a, lda, pb, beta, c, ldc)
 	})
-	require.Equal(t, want, got)
+	requireSameBits(t, "C buffer", got, want)
 }
 
 // TestSgemmPackedNoAllocs checks that a steady-state product by a packed B

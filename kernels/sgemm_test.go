@@ -55,15 +55,8 @@ func (cs sgemmCase) String() string {
 	return fmt.Sprintf("%s%s m=%d n=%d k=%d alpha=%g beta=%g pad=%d,%d,%d", t(cs.tA), t(cs.tB), cs.m, cs.n, cs.k, cs.alpha, cs.beta, cs.padA, cs.padB, cs.padC)
 }
 
-// guard is the value around and between the rows of every matrix; a change
-// shows an out-of-bounds write.
-const guard = float32(-7777.25)
-
-// guardN is how many guard values surround each matrix.
-const guardN = 17
-
 // matrix is a rows x cols row-major matrix with leading dimension ld inside a
-// buffer with guard values before, after and between the rows.
+// buffer with guard values (guardBits) before, after and between the rows.
 type matrix struct {
 	rows, cols, ld int
 	buf            []float32
@@ -78,7 +71,7 @@ func newMatrix(rows, cols, pad int, rng *rand.Rand) matrix {
 	}
 	buf := make([]float32, need+2*guardN)
 	for i := range buf {
-		buf[i] = guard
+		buf[i] = math.Float32frombits(guardBits)
 	}
 	mt := matrix{rows: rows, cols: cols, ld: ld, buf: buf, data: buf[guardN : guardN+need]}
 	for i := 0; i < rows; i++ {
@@ -197,11 +190,6 @@ func (in *sgemmInputs) exact(i, j int) (val, s, c float64) {
 	return val, s, c
 }
 
-// same reports whether x and y are equal or both NaN. (Cheaper than
-// comparing bits under the race detector, which checks every unsafe
-// conversion.)
-func same(x, y float32) bool { return x == y || x != x && y != y }
-
 // sameClass reports whether x and y are both NaN, or the same infinity, or
 // both finite.
 func sameClass(x, y float32) bool {
@@ -222,7 +210,7 @@ func sameClass(x, y float32) bool {
 func (in *sgemmInputs) check(t *testing.T, got, want []float32, sel func(i, j int) bool, exactN int) {
 	t.Helper()
 	for x, v := range got {
-		if !in.c.inside(x) && !same(v, in.c0[x]) {
+		if !in.c.inside(x) && math.Float32bits(v) != math.Float32bits(in.c0[x]) {
 			t.Fatalf("%v: C buffer index %d outside the matrix changed from %v to %v", in.sgemmCase, x-guardN, in.c0[x], v)
 		}
 	}
@@ -274,7 +262,7 @@ func (in *sgemmInputs) checkAB(t *testing.T) {
 		now, then []float32
 	}{{"A", in.a.buf, in.a0}, {"B", in.b.buf, in.b0}} {
 		for x, v := range mt.now {
-			if !same(v, mt.then[x]) {
+			if math.Float32bits(v) != math.Float32bits(mt.then[x]) {
 				t.Fatalf("%v: %s buffer index %d changed from %v to %v", in.sgemmCase, mt.name, x-guardN, mt.then[x], v)
 			}
 		}
@@ -342,7 +330,7 @@ func TestSgemmAllSmallShapes(t *testing.T) {
 				// Stray writes outside the products: C's buffer is only
 				// restored inside them, so any write elsewhere is still there.
 				for x, g := range cbuf {
-					if g != in.c0[x] {
+					if math.Float32bits(g) != math.Float32bits(in.c0[x]) {
 						t.Fatalf("trans=%v k=%d: C buffer index %d outside the products changed from %v to %v", tr, k, x-guardN, in.c0[x], g)
 					}
 				}

@@ -69,9 +69,10 @@ func TestSoftmaxRowsVariants(t *testing.T) {
 				want := make([]float32, len(x))
 				softmaxGeneric(want, x, rows, cols, scale, mask)
 				off := cols % 4
-				y, check := guarded(t, len(x), off)
+				out := newGuarded(len(x), off, fillUnwritten)
+				y := out.s()
 				impl(y, x, rows, cols, scale, mask)
-				check(fmt.Sprintf("%s cols=%d", v, cols))
+				out.checkGuards(t, fmt.Sprintf("%s cols=%d", v, cols))
 				for i := range want {
 					if !closeTo(y[i], want[i], softmaxAbs, softmaxRel) {
 						t.Fatalf("%s rows=%d cols=%d mask=%v: y[%d] = %g, want %g (x=%g)", v, rows, cols, withMask, i, y[i], want[i], x[i])
@@ -151,9 +152,10 @@ func TestSoftmaxRowsBackwardVariants(t *testing.T) {
 			want := make([]float32, len(x))
 			softmaxBackwardGeneric(want, y, dy, rows, cols, scale)
 			off := (cols + 1) % 4
-			dx, check := guarded(t, len(x), off)
+			out := newGuarded(len(x), off, fillUnwritten)
+			dx := out.s()
 			impl(dx, y, dy, rows, cols, scale)
-			check(fmt.Sprintf("%s cols=%d", v, cols))
+			out.checkGuards(t, fmt.Sprintf("%s cols=%d", v, cols))
 			// dx = scale·y·(dy - d): the error is relative to scale·y·(|dy| + |d|).
 			for r := 0; r < rows; r++ {
 				var d float64

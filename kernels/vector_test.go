@@ -25,73 +25,6 @@ func rtGamma(k int) float64 { return float64(k) * rtU / (1 - float64(k)*rtU) }
 // has the most per lane; AVX2 and AVX-512 have fewer.
 func rtDepth(n int) int { return n/16 + 32 }
 
-// rtGuardBits is the bit pattern written around every output: a NaN with a
-// payload no kernel produces, compared bit for bit.
-const rtGuardBits = 0x7fa5a5a5
-
-// rtGuardN is the number of guard floats on each side of a buffer.
-const rtGuardN = 19
-
-// rtBuf is a float32 slice of length n starting off floats into an
-// allocation, with guard values before and after it.
-type rtBuf struct {
-	all    []float32
-	off, n int
-}
-
-// newRtBuf returns a guarded buffer of n floats, filled by fill (or zeros).
-func newRtBuf(n, off int, fill func(i int) float32) rtBuf {
-	b := rtBuf{all: make([]float32, n+off+2*rtGuardN), off: off + rtGuardN, n: n}
-	for i := range b.all {
-		b.all[i] = math.Float32frombits(rtGuardBits)
-	}
-	s := b.s()
-	for i := range s {
-		if fill != nil {
-			s[i] = fill(i)
-		} else {
-			s[i] = 0
-		}
-	}
-	return b
-}
-
-// s is the buffer's slice (capacity limited to its length).
-func (b rtBuf) s() []float32 { return b.all[b.off : b.off+b.n : b.off+b.n] }
-
-// clone returns a guarded copy at the same offset.
-func (b rtBuf) clone() rtBuf {
-	c := rtBuf{all: append([]float32(nil), b.all...), off: b.off, n: b.n}
-	return c
-}
-
-// checkGuards fails if anything outside the slice was written.
-func (b rtBuf) checkGuards(t *testing.T, name string) {
-	t.Helper()
-	for i, v := range b.all {
-		if (i < b.off || i >= b.off+b.n) && math.Float32bits(v) != rtGuardBits {
-			t.Fatalf("%s: guard at %d (slice is [%d,%d)) overwritten with %v", name, i, b.off, b.off+b.n, v)
-		}
-	}
-}
-
-// rtSame reports whether a and b are the same float32 (bitwise, or both NaN).
-func rtSame(a, b float32) bool {
-	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
-}
-
-// requireSameBits fails at the first element where got and want differ
-// (bitwise; any NaN matches any NaN).
-func requireSameBits(t *testing.T, what string, got, want []float32) {
-	t.Helper()
-	require.Equal(t, len(want), len(got), "%s: length", what)
-	for i := range want {
-		if !rtSame(got[i], want[i]) {
-			t.Fatalf("%s[%d] = %v (%#08x), want %v (%#08x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
-		}
-	}
-}
-
 // rtSpecials are the values mixed into inputs to check NaN and Inf handling
 // and signed zeros, denormals and extremes.
 var rtSpecials = []float32{
@@ -146,9 +79,9 @@ func TestAdd(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, n := range rtLengths() {
 			for _, off := range rtOffsets {
-				a := newRtBuf(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 10), 13))
-				b := newRtBuf(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 10), 13))
-				dst := newRtBuf(n, off+2, nil)
+				a := newGuarded(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 10), 13))
+				b := newGuarded(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 10), 13))
+				dst := newGuarded(n, off+2, nil)
 				want := make([]float32, n)
 				addGeneric(want, a.s(), b.s())
 				impl(dst.s(), a.s(), b.s())
@@ -169,8 +102,8 @@ func TestAxpy(t *testing.T) {
 		for _, alpha := range []float32{0.37, -2.5, 0, float32(math.Inf(1)), 1e30} {
 			for _, n := range rtLengths() {
 				off := n % 4
-				x := newRtBuf(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 1), 17))
-				y := newRtBuf(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 1), 17))
+				x := newGuarded(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 1), 17))
+				y := newGuarded(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 1), 17))
 				want := append([]float32(nil), y.s()...)
 				axpyGeneric(alpha, x.s(), want)
 				impl(alpha, x.s(), y.s())
@@ -186,7 +119,7 @@ func TestScale(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, alpha := range []float32{0.37, -2.5, 0, float32(math.NaN())} {
 			for _, n := range rtLengths() {
-				x := newRtBuf(n, n%3, rtWithSpecials(rng, rtNormal(rng, 0, 1e3), 11))
+				x := newGuarded(n, n%3, rtWithSpecials(rng, rtNormal(rng, 0, 1e3), 11))
 				want := append([]float32(nil), x.s()...)
 				scaleGeneric(alpha, want)
 				impl(alpha, x.s())
@@ -202,8 +135,8 @@ func TestAddBias(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, cols := range rtWidths() {
 			for _, rows := range []int{0, 1, 3} {
-				x := newRtBuf(rows*cols, cols%3, rtWithSpecials(rng, rtNormal(rng, 0, 1), 29))
-				bias := newRtBuf(cols, 1, rtWithSpecials(rng, rtNormal(rng, 0, 1), 29))
+				x := newGuarded(rows*cols, cols%3, rtWithSpecials(rng, rtNormal(rng, 0, 1), 29))
+				bias := newGuarded(cols, 1, rtWithSpecials(rng, rtNormal(rng, 0, 1), 29))
 				want := append([]float32(nil), x.s()...)
 				addBiasGeneric(want, bias.s(), rows, cols)
 				impl(x.s(), bias.s(), rows, cols)
@@ -228,8 +161,8 @@ func TestBiasGrad(t *testing.T) {
 					if rows == 0 {
 						n = 0
 					}
-					dy := newRtBuf(n, pad%3, rtWithSpecials(rng, rtNormal(rng, 0, 1), 31))
-					db := newRtBuf(cols, 2, rtNormal(rng, 0, 1))
+					dy := newGuarded(n, pad%3, rtWithSpecials(rng, rtNormal(rng, 0, 1), 31))
+					db := newGuarded(cols, 2, rtNormal(rng, 0, 1))
 					want := append([]float32(nil), db.s()...)
 					biasGradGeneric(want, dy.s(), rows, cols, ld)
 					impl(db.s(), dy.s(), rows, cols, ld)
@@ -290,7 +223,7 @@ func TestSum(t *testing.T) {
 	forEachVariant(t, sumOp, func(t *testing.T, v Variant, impl reduceFunc) {
 		for _, n := range rtLengths() {
 			for _, in := range inputs {
-				x := newRtBuf(n, n%4, in.fill)
+				x := newGuarded(n, n%4, in.fill)
 				var exact, abs float64
 				for _, e := range x.s() {
 					exact += float64(e)
@@ -300,7 +233,7 @@ func TestSum(t *testing.T) {
 				tol := rtGamma(rtDepth(n))*abs + rtU*math.Abs(exact)
 				require.InDelta(t, exact, float64(got), tol, "%s n=%d", in.name, n)
 			}
-			x := newRtBuf(n, 1, integers)
+			x := newGuarded(n, 1, integers)
 			require.Equal(t, sumGeneric(x.s()), impl(x.s()), "integers n=%d", n)
 		}
 		// NaN and Inf propagate wherever they sit (vector blocks or tail).
@@ -310,7 +243,7 @@ func TestSum(t *testing.T) {
 					vals []float32
 					nan  bool
 				}{{[]float32{float32(math.NaN())}, true}, {[]float32{float32(math.Inf(1))}, false}, {[]float32{float32(math.Inf(1)), float32(math.Inf(-1))}, true}} {
-					x := newRtBuf(n, 0, integers).s()
+					x := newGuarded(n, 0, integers).s()
 					for j, s := range sp.vals {
 						x[(pos+j*3)%n] = s
 					}
@@ -354,8 +287,8 @@ func TestDot(t *testing.T) {
 	forEachVariant(t, dotOp, func(t *testing.T, v Variant, impl dotFunc) {
 		for _, n := range rtLengths() {
 			for _, in := range inputs {
-				x := newRtBuf(n, n%4, in.fill)
-				y := newRtBuf(n, (n+1)%4, rtNormal(rng, 0, 1))
+				x := newGuarded(n, n%4, in.fill)
+				y := newGuarded(n, (n+1)%4, rtNormal(rng, 0, 1))
 				var exact, abs float64
 				for i := range x.s() {
 					p := float64(x.s()[i]) * float64(y.s()[i])
@@ -366,11 +299,11 @@ func TestDot(t *testing.T) {
 				tol := rtGamma(rtDepth(n)+1)*abs + rtU*math.Abs(exact)
 				require.InDelta(t, exact, float64(got), tol, "%s n=%d", in.name, n)
 			}
-			x, y := newRtBuf(n, 1, integers), newRtBuf(n, 2, integers)
+			x, y := newGuarded(n, 1, integers), newGuarded(n, 2, integers)
 			require.Equal(t, dotGeneric(x.s(), y.s()), impl(x.s(), y.s()), "integers n=%d", n)
 		}
 		for _, n := range []int{1, 9, 64, 77} {
-			x, y := newRtBuf(n, 0, integers).s(), newRtBuf(n, 0, integers).s()
+			x, y := newGuarded(n, 0, integers).s(), newGuarded(n, 0, integers).s()
 			y[n-1] = float32(math.NaN())
 			require.True(t, math.IsNaN(float64(impl(x, y))), "n=%d NaN in the tail", n)
 			y[n-1], y[0] = 1, float32(math.Inf(-1))
@@ -393,7 +326,7 @@ func TestMax(t *testing.T) {
 				func(i int) float32 { return []float32{0, float32(math.Copysign(0, -1)), -1}[i%3] },
 				rtWithSpecials(rng, rtNormal(rng, 0, 1), 7),
 			} {
-				x := newRtBuf(n, n%4, in)
+				x := newGuarded(n, n%4, in)
 				want, got := maxGeneric(x.s()), impl(x.s())
 				if math.IsNaN(float64(want)) {
 					require.True(t, math.IsNaN(float64(got)), "n=%d: got %v, want NaN", n, got)
@@ -404,7 +337,7 @@ func TestMax(t *testing.T) {
 			// A NaN at each position, including past the vector part.
 			if n > 0 && n <= 130 {
 				for pos := 0; pos < n; pos++ {
-					x := newRtBuf(n, 0, rtNormal(rng, 0, 1)).s()
+					x := newGuarded(n, 0, rtNormal(rng, 0, 1)).s()
 					x[pos] = math.Float32frombits(0xffc00001) // a negative NaN
 					require.True(t, math.IsNaN(float64(impl(x))), "n=%d NaN at %d", n, pos)
 				}
@@ -420,7 +353,7 @@ func TestRowWrappersThreads(t *testing.T) {
 	defer SetThreads(0)
 	rng := rand.New(rand.NewPCG(17, 18))
 	rows, cols := 333, 203 // enough work for several goroutines
-	dy := newRtBuf(rows*cols, 0, rtNormal(rng, 0, 1)).s()
+	dy := newGuarded(rows*cols, 0, rtNormal(rng, 0, 1)).s()
 	var first []float32
 	for _, th := range []int{1, 2, 3, 7} {
 		SetThreads(th)
@@ -447,7 +380,7 @@ func TestRowWrappersThreads(t *testing.T) {
 		requireSameBits(t, fmt.Sprintf("AddBias threads=%d", th), x, want)
 
 		n := 100003
-		a, b := newRtBuf(n, 0, rtNormal(rng, 0, 1)).s(), newRtBuf(n, 0, rtNormal(rng, 0, 1)).s()
+		a, b := newGuarded(n, 0, rtNormal(rng, 0, 1)).s(), newGuarded(n, 0, rtNormal(rng, 0, 1)).s()
 		got, want2 := make([]float32, n), make([]float32, n)
 		Add(got, a, b)
 		addGeneric(want2, a, b)
@@ -471,11 +404,11 @@ func TestRowNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	big, small := 256, 8 // rows of width 768: big needs several goroutines
 	const cols = 768
-	x := newRtBuf(big*cols, 0, rtNormal(rng, 0, 1)).s()
+	x := newGuarded(big*cols, 0, rtNormal(rng, 0, 1)).s()
 	y := make([]float32, big*cols)
 	s := make([]float32, big*cols)
 	dx := make([]float32, big*cols)
-	gamma, beta := newRtBuf(cols, 0, rtNormal(rng, 1, 0.1)).s(), newRtBuf(cols, 0, rtNormal(rng, 0, 0.1)).s()
+	gamma, beta := newGuarded(cols, 0, rtNormal(rng, 1, 0.1)).s(), newGuarded(cols, 0, rtNormal(rng, 0, 0.1)).s()
 	dg, db := make([]float32, cols), make([]float32, cols)
 	mean, rstd := make([]float32, big), make([]float32, big)
 	m, v := make([]float32, big*cols), make([]float32, big*cols)
