@@ -1,0 +1,341 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+)
+
+// Int8 products of frozen weights. A dense layer's y = x·Wᵀ with W frozen
+// can run on 8-bit integers: W quantized once, symmetric, one scale per
+// output channel (QuantizeB); each row of x quantized on the fly,
+// asymmetric, one scale and zero point per row, to 7 bits (0 <= q <= 127,
+// so that no variant's integer product can saturate); products accumulated
+// exactly in int32; the sums scaled back to float32. Integer arithmetic is
+// exact, and the quantization and scaling are done by the same Go code for
+// every variant, so every variant and every thread count gives results
+// bitwise identical to the pure-Go reference.
+//
+// The contract, for row i of x and output channel j (float32 operations,
+// roundEven rounding half to even):
+//
+//	lo, hi = min(0, min_k x[i,k]), max(0, max_k x[i,k])
+//	inv    = 127 / (hi - lo);  sa = (hi - lo) / 127
+//	zp     = clamp(roundEven(-lo * inv), 0, 127)
+//	q[k]   = clamp(roundEven(x[i,k] * inv) + zp, 0, 127)
+//	acc    = Σ_k (q[k] - zp) * W8[j,k]             (int32, exact)
+//	y[i,j] = float32(acc) * (sa * sw[j])
+//
+// where W8[j,k] = clamp(roundEven(W[j,k] * (127/wmax_j)), -127, 127) and
+// sw[j] = wmax_j / 127. A row of zeros gives zeros; a row holding an
+// infinity or NaN gives NaN across its output row.
+
+const (
+	// QNR is the number of output channels in one sliver of a QuantizedB.
+	QNR = 16
+	// QKG is the number of k values stored together for one channel.
+	QKG = 4
+	// qActMax is the largest quantized activation (7 bits).
+	qActMax = 127
+	// qWeightMax is the largest |q| of a quantized weight.
+	qWeightMax = 127
+)
+
+// QuantizedB is a frozen weight matrix W [N, K] (used as x·Wᵀ) quantized to
+// int8 for Qgemm, in one layout for every variant: the channels cut into
+// slivers of QNR (the last padded with zero channels), k into groups of
+// QKG (the last padded with zeros); byte (j, k) of sliver s = j/QNR is at
+//
+//	s*KPad*QNR + (k/QKG)*QNR*QKG + (j%QNR)*QKG + k%QKG
+//
+// with KPad = K rounded up to a multiple of QKG.
+type QuantizedB struct {
+	N, K  int
+	Data  []int8    // the layout above, QuantizedBSize(N, K) bytes
+	Scale []float32 // [N]: sw, the dequantization scale of each channel
+	sum   []int32   // [N]: Σ_k W8[j,k], for variants that offset q
+}
+
+// QuantizedBSize returns the number of bytes of the layout of an n x k
+// QuantizedB.
+func QuantizedBSize(n, k int) int { return qPadN(n) * qPadK(k) }
+
+func qPadN(n int) int { return (n + QNR - 1) / QNR * QNR }
+func qPadK(k int) int { return (k + QKG - 1) / QKG * QKG }
+
+// QuantizeB quantizes w [n, k] into dst (QuantizedBSize(n, k) bytes, or nil
+// to allocate) and returns the operand. A channel of zeros has scale 0; a
+// non-finite weight is an error.
+func QuantizeB(dst []int8, w []float32, n, k int) (*QuantizedB, error) {
+	if n <= 0 || k <= 0 {
+		return nil, fmt.Errorf("kernels.QuantizeB: shape %d x %d", n, k)
+	}
+	need("QuantizeB", "w", w, n*k)
+	size := QuantizedBSize(n, k)
+	if dst == nil {
+		dst = make([]int8, size)
+	}
+	if len(dst) < size {
+		return nil, fmt.Errorf("kernels.QuantizeB: %d bytes for a layout of %d", len(dst), size)
+	}
+	dst = dst[:size]
+	clear(dst)
+	scale := make([]float32, n)
+	for j := range n {
+		row := w[j*k : (j+1)*k]
+		var amax float32
+		for _, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("kernels.QuantizeB: weight [%d, %d] is %v", j, j, v)
+			}
+			amax = max(amax, abs32(v))
+		}
+		if amax == 0 {
+			continue
+		}
+		inv := float32(qWeightMax) / amax
+		scale[j] = amax / qWeightMax
+		for p, v := range row {
+			dst[qIndex(j, p, k)] = int8(clampRound(v*inv, -qWeightMax, qWeightMax))
+		}
+	}
+	return newQuantizedB(dst, scale, n, k)
+}
+
+// QuantizedBFrom returns the operand over data and scale as QuantizeB made
+// them (a file holding them, memory-mapped), after checking their sizes
+// and that the padding is zero.
+func QuantizedBFrom(data []int8, scale []float32, n, k int) (*QuantizedB, error) {
+	if n <= 0 || k <= 0 {
+		return nil, fmt.Errorf("kernels.QuantizedBFrom: shape %d x %d", n, k)
+	}
+	if len(data) != QuantizedBSize(n, k) || len(scale) != n {
+		return nil, fmt.Errorf("kernels.QuantizedBFrom: %d bytes and %d scales for %d x %d (want %d and %d)",
+			len(data), len(scale), n, k, QuantizedBSize(n, k), n)
+	}
+	for j, s := range scale {
+		if !(s >= 0) || math.IsInf(float64(s), 0) {
+			return nil, fmt.Errorf("kernels.QuantizedBFrom: scale of channel %d is %v", j, s)
+		}
+	}
+	return newQuantizedB(data, scale, n, k)
+}
+
+// newQuantizedB computes the channel sums and checks the padding.
+func newQuantizedB(data []int8, scale []float32, n, k int) (*QuantizedB, error) {
+	kp := qPadK(k)
+	sum := make([]int32, n)
+	for s := 0; s < qPadN(n); s += QNR {
+		base := s * kp
+		for g := 0; g < kp; g += QKG {
+			for jj := range QNR {
+				for t := range QKG {
+					v := data[base+g*QNR+jj*QKG+t]
+					j, p := s+jj, g+t
+					if j >= n || p >= k {
+						if v != 0 {
+							return nil, fmt.Errorf("kernels: quantized weights: padding byte (%d, %d) is %d, want 0", j, p, v)
+						}
+						continue
+					}
+					sum[j] += int32(v)
+				}
+			}
+		}
+	}
+	return &QuantizedB{N: n, K: k, Data: data, Scale: scale, sum: sum}, nil
+}
+
+// qIndex is the position of W8[j, p] in the layout of an n x k QuantizedB.
+func qIndex(j, p, k int) int {
+	return (j/QNR)*qPadK(k)*QNR + (p/QKG)*QNR*QKG + (j%QNR)*QKG + p%QKG
+}
+
+// At returns W8[j, p].
+func (qb *QuantizedB) At(j, p int) int8 { return qb.Data[qIndex(j, p, qb.K)] }
+
+// clampRound rounds x half to even and clamps it to [lo, hi].
+func clampRound(x float32, lo, hi int32) int32 {
+	r := math.RoundToEven(float64(x))
+	return int32(max(float64(lo), min(float64(hi), r)))
+}
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// qTile computes the int32 sums of one tile: for r < rows (at most qMR)
+// and j < QNR,
+//
+//	acc[r*QNR+j] = Σ_{p < kp} A(r, p) * b[(p/QKG)*QNR*QKG + j*QKG + p%QKG]
+//
+// where A(r, p) is byte a[r*lda+p] read as unsigned, or as signed for a
+// variant with signed set (see qVariant), and b is one sliver of a
+// QuantizedB (kp = KPad bytes per channel).
+type qTile func(acc []int32, a []byte, lda int, b []int8, kp, rows int)
+
+// qMR is the most rows a qTile computes.
+const qMR = 4
+
+// qVariant is how one kernel variant computes Qgemm's integer tiles.
+type qVariant struct {
+	tile qTile
+	// signed is set for tiles whose instruction multiplies signed bytes
+	// (NEON's SDOT): the activations are stored as q-64, and the sums are
+	// corrected by (zp-64)·Σ_k W8[j,k] instead of zp·Σ_k W8[j,k].
+	signed bool
+}
+
+var qgemmOp = newOpTable("qgemm", qVariant{tile: qTileGeneric})
+
+// qTileGeneric is the reference tile over unsigned activations.
+func qTileGeneric(acc []int32, a []byte, lda int, b []int8, kp, rows int) {
+	for r := range rows {
+		row := a[r*lda : r*lda+kp]
+		for j := range QNR {
+			var s int32
+			for p, av := range row {
+				s += int32(av) * int32(b[(p/QKG)*QNR*QKG+j*QKG+p%QKG])
+			}
+			acc[r*QNR+j] = s
+		}
+	}
+}
+
+// qScratch is Qgemm's per-call memory: the quantized rows and their scales.
+type qScratch struct {
+	a  []byte
+	sa []float32
+	zp []int32 // the zero point each row's sums are corrected by
+}
+
+var qScratchPool = sync.Pool{New: func() any { return new(qScratch) }}
+
+// Qgemm computes c = x·Wᵀ for x [m, K] (rows lda apart) and the quantized
+// W of qb, by the int8 contract above; c [m, N] (rows ldc apart) is
+// overwritten. It does not allocate in steady state.
+func Qgemm(m int, x []float32, lda int, qb *QuantizedB, c []float32, ldc int) {
+	if m == 0 {
+		return
+	}
+	n, k := qb.N, qb.K
+	if m < 0 || lda < k || ldc < n {
+		panic(fmt.Sprintf("kernels.Qgemm: m=%d lda=%d ldc=%d for K=%d N=%d", m, lda, ldc, k, n))
+	}
+	need("Qgemm", "x", x, (m-1)*lda+k)
+	need("Qgemm", "c", c, (m-1)*ldc+n)
+	v := qgemmOp.active()
+	kp := qPadK(k)
+	sc := qScratchPool.Get().(*qScratch)
+	defer qScratchPool.Put(sc)
+	sc.a = growBytes(sc.a, m*kp)
+	sc.sa = grow(sc.sa, m)
+	sc.zp = slices.Grow(sc.zp[:0], m)[:m]
+	quantizeRows(sc.a, sc.sa, sc.zp, x, lda, m, k, kp, v.signed)
+	slivers := qPadN(n) / QNR
+	blocks := (m + qMR - 1) / qMR
+	args := qArgs{v: v, qb: qb, a: sc.a, sa: sc.sa, zp: sc.zp, c: c, ldc: ldc, m: m, kp: kp, blocks: blocks}
+	work := m * n * k
+	if work < 1<<18 || opThreads() == 1 {
+		qgemmRange(&args, 0, slivers*blocks)
+		return
+	}
+	qgemmJobs.Run(slivers*blocks, args)
+}
+
+// qArgs are the arguments of one Qgemm call, for its workers.
+type qArgs struct {
+	v      qVariant
+	qb     *QuantizedB
+	a      []byte
+	sa, c  []float32
+	zp     []int32
+	ldc, m int
+	kp     int
+	blocks int
+}
+
+var qgemmJobs = NewJobs(qgemmRange)
+
+// qAccPool holds the int32 tiles of qgemmRange (the tile function is called
+// through a variable, so a local array would move to the heap on every call).
+var qAccPool = sync.Pool{New: func() any { return new([qMR * QNR]int32) }}
+
+// qgemmRange computes tiles lo..hi-1 of a Qgemm call (tile t: sliver
+// t/blocks, row block t%blocks) and scales them into c.
+func qgemmRange(a *qArgs, lo, hi int) {
+	accp := qAccPool.Get().(*[qMR * QNR]int32)
+	defer qAccPool.Put(accp)
+	acc := accp[:]
+	qb := a.qb
+	for t := lo; t < hi; t++ {
+		s, blk := t/a.blocks, t%a.blocks
+		r0 := blk * qMR
+		rows := min(qMR, a.m-r0)
+		a.v.tile(acc, a.a[r0*a.kp:], a.kp, qb.Data[s*QNR*a.kp:(s+1)*QNR*a.kp], a.kp, rows)
+		j0 := s * QNR
+		cols := min(QNR, qb.N-j0)
+		for r := range rows {
+			sa, zp := a.sa[r0+r], a.zp[r0+r]
+			out := a.c[(r0+r)*a.ldc+j0:]
+			for j := range cols {
+				s := acc[r*QNR+j] - zp*qb.sum[j0+j]
+				out[j] = float32(s) * (sa * qb.Scale[j0+j])
+			}
+		}
+	}
+}
+
+// quantizeRows quantizes the m rows of x (k wide, lda apart) into dst (kp
+// bytes a row) with their scales into sa and the zero points their sums
+// are corrected by into zp. The padding holds the zero point, which adds
+// nothing once corrected. signed stores q-64 (see qVariant).
+func quantizeRows(dst []byte, sa []float32, zp []int32, x []float32, lda, m, k, kp int, signed bool) {
+	var shift int32
+	if signed {
+		shift = 64
+	}
+	for i := range m {
+		row := x[i*lda : i*lda+k]
+		out := dst[i*kp : (i+1)*kp]
+		var lo, hi float32
+		finite := true
+		for _, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				finite = false
+				break
+			}
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if !finite || hi == lo {
+			sa[i], zp[i] = 0, -shift
+			if !finite {
+				sa[i] = float32(math.NaN())
+			}
+			fillBytes(out, byte(-shift))
+			continue
+		}
+		inv := float32(qActMax) / (hi - lo)
+		sa[i] = (hi - lo) / qActMax
+		z := clampRound(-lo*inv, 0, qActMax)
+		zp[i] = z - shift
+		for p, v := range row {
+			q := int32(math.RoundToEven(float64(v*inv))) + z
+			out[p] = byte(min(qActMax, max(0, q)) - shift)
+		}
+		fillBytes(out[k:], byte(z-shift))
+	}
+}
+
+func fillBytes(b []byte, v byte) {
+	for i := range b {
+		b[i] = v
+	}
+}
+
+// growBytes returns b with length n, reusing its storage when big enough.
+func growBytes(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
