@@ -9,6 +9,13 @@ func need(op, name string, x []float32, n int) {
 	}
 }
 
+// needOptional is need for an optional slice: x may be nil instead.
+func needOptional(op, name string, x []float32, n int) {
+	if x != nil {
+		need(op, name, x, n)
+	}
+}
+
 // needShape panics if rows or cols is negative.
 func needShape(op string, rows, cols int) {
 	if rows < 0 || cols < 0 {

@@ -50,12 +50,8 @@ func LayerNorm(y, mean, rstd, x, gamma, beta []float32, rows, cols int, eps floa
 	need("LayerNorm", "y", y, rows*cols)
 	need("LayerNorm", "gamma", gamma, cols)
 	need("LayerNorm", "beta", beta, cols)
-	if mean != nil {
-		need("LayerNorm", "mean", mean, rows)
-	}
-	if rstd != nil {
-		need("LayerNorm", "rstd", rstd, rows)
-	}
+	needOptional("LayerNorm", "mean", mean, rows)
+	needOptional("LayerNorm", "rstd", rstd, rows)
 	if rows == 0 || cols == 0 {
 		return
 	}
@@ -98,12 +94,8 @@ func AddLayerNorm(y, sum, mean, rstd, a, b, gamma, beta []float32, rows, cols in
 	need("AddLayerNorm", "y", y, rows*cols)
 	need("AddLayerNorm", "gamma", gamma, cols)
 	need("AddLayerNorm", "beta", beta, cols)
-	if mean != nil {
-		need("AddLayerNorm", "mean", mean, rows)
-	}
-	if rstd != nil {
-		need("AddLayerNorm", "rstd", rstd, rows)
-	}
+	needOptional("AddLayerNorm", "mean", mean, rows)
+	needOptional("AddLayerNorm", "rstd", rstd, rows)
 	if rows == 0 || cols == 0 {
 		return
 	}
@@ -146,15 +138,9 @@ func LayerNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, ro
 	need("LayerNormBackward", "mean", mean, rows)
 	need("LayerNormBackward", "rstd", rstd, rows)
 	need("LayerNormBackward", "gamma", gamma, cols)
-	if dx != nil {
-		need("LayerNormBackward", "dx", dx, rows*cols)
-	}
-	if dgamma != nil {
-		need("LayerNormBackward", "dgamma", dgamma, cols)
-	}
-	if dbeta != nil {
-		need("LayerNormBackward", "dbeta", dbeta, cols)
-	}
+	needOptional("LayerNormBackward", "dx", dx, rows*cols)
+	needOptional("LayerNormBackward", "dgamma", dgamma, cols)
+	needOptional("LayerNormBackward", "dbeta", dbeta, cols)
 	if rows == 0 || cols == 0 {
 		return
 	}

@@ -32,8 +32,6 @@ var (
 )
 
 func init() {
-	sgemmBlockings[AVX2] = &sgemmBlockingAVX2
-	sgemmOp.set(AVX2, sgemmBlockingAVX2.sgemm)
-	sgemmBlockings[AVX512] = &sgemmBlockingAVX512
-	sgemmOp.set(AVX512, sgemmBlockingAVX512.sgemm)
+	sgemmBlockingAVX2.register(AVX2)
+	sgemmBlockingAVX512.register(AVX512)
 }

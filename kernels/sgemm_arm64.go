@@ -14,7 +14,4 @@ var sgemmBlockingNEON = sgemmBlocking{
 	parallelWork: 1 << 18, smallWork: 256,
 }
 
-func init() {
-	sgemmBlockings[NEON] = &sgemmBlockingNEON
-	sgemmOp.set(NEON, sgemmBlockingNEON.sgemm)
-}
+func init() { sgemmBlockingNEON.register(NEON) }

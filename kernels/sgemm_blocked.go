@@ -124,9 +124,15 @@ type sgemmBlocking struct {
 	groupFloats int
 }
 
-// sgemmBlockings holds the blocked SGEMM of each variant that has one (set
-// in the init of the architecture's file), for tests.
+// sgemmBlockings holds the blocked SGEMM of each variant that has one (see
+// register), for SgemmPacked and tests.
 var sgemmBlockings [numVariants]*sgemmBlocking
+
+// register makes g variant v's SGEMM, in sgemmOp and sgemmBlockings.
+func (g *sgemmBlocking) register(v Variant) {
+	sgemmBlockings[v] = g
+	sgemmOp.set(v, g.sgemm)
+}
 
 // sgemm is the blocked driver: an sgemmFunc for this variant.
 func (g *sgemmBlocking) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

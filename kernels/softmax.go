@@ -31,9 +31,7 @@ func SoftmaxRows(y, x []float32, rows, cols int, scale float32, mask []float32) 
 	needShape("SoftmaxRows", rows, cols)
 	need("SoftmaxRows", "x", x, rows*cols)
 	need("SoftmaxRows", "y", y, rows*cols)
-	if mask != nil {
-		need("SoftmaxRows", "mask", mask, cols)
-	}
+	needOptional("SoftmaxRows", "mask", mask, cols)
 	f := softmaxOp.active()
 	if rows <= rowGrain(cols) || opThreads() == 1 {
 		f(y[:rows*cols], x[:rows*cols], rows, cols, scale, mask)

@@ -2,6 +2,40 @@
 
 package kernels
 
+// rowKernels are one variant's assembly row kernels: vector ops, bias, layer
+// norm and AdamW. register installs all of them for the variant at once, so
+// that no variant has some of them and not others.
+type rowKernels struct {
+	add          addFunc
+	axpy         axpyFunc
+	scale        scaleFunc
+	dot          dotFunc
+	sum, max     reduceFunc
+	addBias      addBiasFunc
+	biasGrad     biasGradFunc
+	layerNorm    layerNormFunc
+	addLayerNorm addLayerNormFunc
+	adamW        adamWFunc
+	lnBackward   lnBackward
+}
+
+// register installs k as variant v's row kernels.
+func (k *rowKernels) register(v Variant) {
+	addOp.set(v, k.add)
+	axpyOp.set(v, k.axpy)
+	scaleOp.set(v, k.scale)
+	dotOp.set(v, k.dot)
+	sumOp.set(v, k.sum)
+	maxOp.set(v, k.max)
+	addBiasOp.set(v, k.addBias)
+	biasGradOp.set(v, k.biasGrad)
+	layerNormOp.set(v, k.layerNorm)
+	addLayerNormOp.set(v, k.addLayerNorm)
+	adamWOp.set(v, k.adamW)
+	layerNormBackwardOp.set(v, k.lnBackward.backward)
+	layerNormParamGradOp.set(v, k.lnBackward.paramGrad)
+}
+
 // lnBackward assembles a variant's layer-norm backward from its assembly
 // kernels: one pass for dx, dgamma and dbeta together, dx alone, and the
 // column sums (both, dgamma alone, or dbeta alone, which is BiasGrad).
