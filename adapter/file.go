@@ -422,8 +422,3 @@ func (f *File) baseMismatch(given Base) error {
 	return fmt.Errorf("adapter: %s was trained on base model %s (fingerprint %s), but the base model given has fingerprint %s: use the base it was trained on",
 		f.Path, name, rec.Fingerprint, given.Fingerprint)
 }
-
-// ModelFingerprint is m.Fingerprint().
-//
-// Deprecated: use bert.Model.Fingerprint.
-func ModelFingerprint(m *bert.Model) string { return m.Fingerprint() }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/petl-go/petl/internal/splitmix"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/safetensors"
@@ -43,7 +44,7 @@ func syntheticTensor(seed uint64, name string, n int) []float32 {
 	}
 	w := make([]float32, n)
 	for i := range w {
-		z := nn.Mix64(key + uint64(i+1)*0x9E3779B97F4A7C15)
+		z := splitmix.Mix64(key + uint64(i+1)*0x9E3779B97F4A7C15)
 		u := float32(int32(z>>40)*2-(1<<24)) * (1.0 / (1 << 24))
 		w[i] = base + float32(scale*u) // the conversion forbids fusing into an FMA
 	}

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/petl-go/petl/internal/splitmix"
+)
 
 // Dropout zeroes each element with probability P during training and scales
 // the survivors by 1/(1-P) (inverted dropout, as PyTorch). In evaluation it is
@@ -28,11 +32,11 @@ func (d Dropout) keepBelow() (thr uint64, scale float32) {
 	return uint64(math.Ceil(float64(keep) * (1 << 24))), 1 / keep
 }
 
-// maskValue returns the mask element of the draw Mix64(s): scale when kept,
+// maskValue returns the mask element of the draw splitmix.Mix64(s): scale when kept,
 // else 0 (without a branch: kept draws are random, so a branch would
 // mispredict).
 func maskValue(s, thr uint64, scaleBits uint32) float32 {
-	kept := uint32(((Mix64(s) >> 40) - thr) >> 63) // 1 when u>>40 < thr (both < 2^25)
+	kept := uint32(((splitmix.Mix64(s) >> 40) - thr) >> 63) // 1 when u>>40 < thr (both < 2^25)
 	return math.Float32frombits(scaleBits & -kept)
 }
 
@@ -96,7 +100,7 @@ func (d Dropout) rows(y, x []float32, n, stride int, rng *RNG) {
 		} else {
 			applyChunk(y[lo:lo+n], x[lo:lo+n], s, thr, sb)
 		}
-		s += uint64(stride) * golden
+		s += uint64(stride) * splitmix.Golden
 	}
 	rng.state = s
 }
@@ -104,7 +108,7 @@ func (d Dropout) rows(y, x []float32, n, stride int, rng *RNG) {
 // maskChunk writes the mask elements of the draws after generator state s.
 func maskChunk(y []float32, s, thr uint64, sb uint32) {
 	for i := range y {
-		s += golden
+		s += splitmix.Golden
 		y[i] = maskValue(s, thr, sb)
 	}
 }
@@ -113,7 +117,7 @@ func maskChunk(y []float32, s, thr uint64, sb uint32) {
 func applyChunk(y, x []float32, s, thr uint64, sb uint32) {
 	x = x[:len(y)]
 	for i := range y {
-		s += golden
+		s += splitmix.Golden
 		y[i] = x[i] * maskValue(s, thr, sb)
 	}
 }

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/petl-go/petl/internal/splitmix"
+)
 
 // RNG is a small deterministic random number generator (SplitMix64) for
 // weight initialisation and dropout masks. The zero value is a valid stream
@@ -14,26 +18,15 @@ type RNG struct {
 // NewRNG returns a generator seeded with seed.
 func NewRNG(seed uint64) *RNG { return &RNG{state: seed} }
 
-// golden is SplitMix64's increment, 2⁶⁴/φ rounded to odd.
-const golden = 0x9E3779B97F4A7C15
-
 // Uint64 returns the next 64 random bits.
 func (r *RNG) Uint64() uint64 {
-	r.state += golden
-	return Mix64(r.state)
+	r.state += splitmix.Golden
+	return splitmix.Mix64(r.state)
 }
 
 // Skip advances the generator past n draws of Uint64 (or Float32, or
 // Float64) in constant time, as if they had been made.
-func (r *RNG) Skip(n int) { r.state += uint64(n) * golden }
-
-// Mix64 is the SplitMix64 finaliser: a bijective scrambling of z. Output i
-// (from 1) of the stream seeded with s is Mix64(s + i*0x9E3779B97F4A7C15).
-func Mix64(z uint64) uint64 {
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+func (r *RNG) Skip(n int) { r.state += uint64(n) * splitmix.Golden }
 
 // Float32 returns a uniform float in [0, 1) with 24 random bits.
 func (r *RNG) Float32() float32 {

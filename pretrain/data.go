@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/petl-go/petl/internal/splitmix"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/wordpiece"
 )
@@ -75,7 +76,7 @@ func SplitHeldOut(docs []Document, fraction float64) (train, heldOut []Document)
 			h.Write([]byte(l))
 			h.Write([]byte{'\n'})
 		}
-		if nn.Mix64(h.Sum64())&(1<<32-1) < limit {
+		if splitmix.Mix64(h.Sum64())&(1<<32-1) < limit {
 			heldOut = append(heldOut, d)
 		} else {
 			train = append(train, d)

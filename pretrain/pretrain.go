@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/splitmix"
 	"github.com/petl-go/petl/internal/trainrun"
 	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
@@ -71,12 +72,7 @@ type Config struct {
 // tokens with the settings used for it here.
 func DefaultConfig(vocab int) Config {
 	return Config{
-		Model: bert.Config{
-			ModelType: "bert", VocabSize: vocab, HiddenSize: 128, NumLayers: 2, NumHeads: 2,
-			IntermediateSize: 512, MaxPositions: 512, TypeVocabSize: 2, HiddenAct: "gelu",
-			LayerNormEps: 1e-12, HiddenDropout: 0.1, AttentionDropout: 0.1, InitializerRange: 0.02,
-			PositionEmbeddingType: "absolute",
-		},
+		Model:     bert.TinyConfig(vocab),
 		Lowercase: true, Steps: 10000, Batch: 32, MaxLen: 128, LR: 1e-3, Warmup: 0.02,
 		AdamW: optim.DefaultAdamW(), MaxGradNorm: 1, Seed: 1,
 		Mask: DefaultMask(), TwoSegments: 0.5, HeldOut: 0.01, EvalSeqs: 512, EvalEvery: 500,
@@ -346,7 +342,7 @@ func (t *Trainer) batchIndices(k int, dst []int) []int {
 		pos := k*B + j
 		ep := pos / N
 		if ep != t.permEp {
-			t.perm = task.Permutation(N, nn.Mix64(t.cfg.Seed^0x5eed0000), ep)
+			t.perm = task.Permutation(N, splitmix.Mix64(t.cfg.Seed^0x5eed0000), ep)
 			t.permEp = ep
 		}
 		dst = append(dst, t.perm[pos%N])
@@ -369,11 +365,11 @@ func (t *Trainer) trainStep() (loss float32, tokens, correct, masked int, sop so
 	k := t.step
 	t.idx = t.batchIndices(k, t.idx)
 	idx := t.idx
-	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xa11ce ^ uint64(k)<<20))
+	rng := nn.NewRNG(splitmix.Mix64(t.cfg.Seed ^ 0xa11ce ^ uint64(k)<<20))
 	b := &t.batch
 	b.Fill(t.train, idx, t.sp, t.cfg.Model.VocabSize, t.cfg.Mask, rng)
 	t.st.Train = true
-	t.st.RNG = *nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xd209 ^ uint64(k)<<24))
+	t.st.RNG = *nn.NewRNG(splitmix.Mix64(t.cfg.Seed ^ 0xd209 ^ uint64(k)<<24))
 	for _, p := range t.ps {
 		p.ZeroGrad()
 	}
@@ -520,7 +516,7 @@ func (t *Trainer) evalMask() MaskOptions {
 // every evaluation (and the unigram baseline) sees the same masks.
 func (t *Trainer) heldOutBatches(f func(b *MLMBatch)) {
 	n := t.res.HeldOutSeqs
-	rng := nn.NewRNG(nn.Mix64(t.cfg.Seed ^ 0xe7a1))
+	rng := nn.NewRNG(splitmix.Mix64(t.cfg.Seed ^ 0xe7a1))
 	var b MLMBatch
 	idx := make([]int, 0, t.cfg.Batch)
 	for lo := 0; lo < n; lo += t.cfg.Batch {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
+	"github.com/petl-go/petl/internal/splitmix"
 	"github.com/petl-go/petl/internal/trainrun"
 	"github.com/petl-go/petl/nn"
 	"github.com/petl-go/petl/optim"
@@ -598,7 +599,7 @@ func (t *Trainer) trainStep(idx []int) (float32, error) {
 	}
 	t.batch.Fill(encs, 0, t.train.pad)
 	// Dropout masks depend only on (seed, step).
-	t.st.RNG = *nn.NewRNG(nn.Mix64(t.cfg.Seed ^ nn.Mix64(uint64(t.step)+0x5354_4550)))
+	t.st.RNG = *nn.NewRNG(splitmix.Mix64(t.cfg.Seed ^ splitmix.Mix64(uint64(t.step)+0x5354_4550)))
 	if err := t.model.Forward(&t.st, &t.batch); err != nil {
 		return 0, fmt.Errorf("train: step %d: %w", t.step+1, err)
 	}

@@ -105,7 +105,7 @@ func newTrainer(t testing.TB, cfg Config, train, dev *task.Dataset) *run {
 	}
 	m, err := bert.NewRandom(testConfig(dropout), 0, 1)
 	require.NoError(t, err)
-	cfg.Base = adapter.Base{Fingerprint: adapter.ModelFingerprint(m), Name: "test-tiny", Config: m.Config}
+	cfg.Base = adapter.Base{Fingerprint: m.Fingerprint(), Name: "test-tiny", Config: m.Config}
 	tr, err := New(m, testTokenizer(t), train, dev, cfg)
 	require.NoError(t, err)
 	return &run{tr: tr, model: m}
@@ -290,7 +290,7 @@ func TestBestAdapterReloads(t *testing.T) {
 	_, dropout := testPlan()
 	fresh, err := bert.NewRandom(testConfig(dropout), 0, 1)
 	require.NoError(t, err)
-	_, err = f.Apply(fresh, adapter.ModelFingerprint(fresh), false)
+	_, err = f.Apply(fresh, fresh.Fingerprint(), false)
 	require.NoError(t, err)
 	scores, preds, err := Evaluate(fresh, testTokenizer(t), dev, f.Config.MaxLen, 5)
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/task"
 	"github.com/stretchr/testify/require"
 )
 
@@ -453,7 +454,7 @@ func TestEvalGuarded(t *testing.T) {
 	am, err := loadAdapted(m, "", "auto", repoPath("models", "adapters", "sst2"), "off")
 	require.NoError(t, err)
 	defer am.close()
-	ds, err := readLines(am.spec, strings.NewReader("a fine film\na dull film\n"), "stdin", false)
+	ds, err := task.ReadLines(am.spec, strings.NewReader("a fine film\na dull film\n"), "stdin", task.Options{})
 	require.NoError(t, err)
 	_, err = predictDataset(context.Background(), am.task, ds, 8, predictPair(am.task))
 	require.NoError(t, err)

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/petl-go/petl"
-	"github.com/petl-go/petl/safetensors"
+	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/task"
 )
 
@@ -102,7 +102,7 @@ func runPredict(ctx context.Context, args []string) error {
 	if !toFile {
 		return write(os.Stdout)
 	}
-	if err := safetensors.WriteAtomic(*out, write); err != nil {
+	if err := safefile.WriteAtomic(*out, write); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "%d predictions written to %s\n", len(preds), *out)

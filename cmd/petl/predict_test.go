@@ -3,22 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/petl-go/petl/task"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// readLines is task.ReadLines with opt.SkipBad = skipBad (predict's
-// reader of standard input, as the tests call it).
-func readLines(spec *task.Spec, r io.Reader, name string, skipBad bool) (*task.Dataset, error) {
-	return task.ReadLines(spec, r, name, task.Options{SkipBad: skipBad})
-}
 
 // repoPath is a path inside the repository, from this package's folder.
 func repoPath(parts ...string) string {

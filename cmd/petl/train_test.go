@@ -105,25 +105,25 @@ func TestReadLines(t *testing.T) {
 	rte, err := task.Lookup("rte")
 	require.NoError(t, err)
 
-	ds, err := readLines(sst, strings.NewReader("\uFEFFa fine film\r\n\nnot good\n"), "stdin", false)
+	ds, err := task.ReadLines(sst, strings.NewReader("\uFEFFa fine film\r\n\nnot good\n"), "stdin", task.Options{})
 	require.NoError(t, err)
 	require.Len(t, ds.Examples, 2)
 	require.Equal(t, task.Example{ID: "1", A: "not good", Label: -1, Line: 3}, ds.Examples[1])
 
-	_, err = readLines(sst, strings.NewReader("ok\nbad\trow\n"), "stdin", false)
+	_, err = task.ReadLines(sst, strings.NewReader("ok\nbad\trow\n"), "stdin", task.Options{})
 	require.ErrorIs(t, err, task.ErrColumnCount)
 	require.ErrorContains(t, err, "stdin:2")
 
-	ds, err = readLines(rte, strings.NewReader("a\tb\nno tab\nc\td\n"), "stdin", true)
+	ds, err = task.ReadLines(rte, strings.NewReader("a\tb\nno tab\nc\td\n"), "stdin", task.Options{SkipBad: true})
 	require.NoError(t, err)
 	require.Len(t, ds.Examples, 2)
 	require.Equal(t, 1, ds.Skipped)
 	require.Equal(t, "c", ds.Examples[1].A)
 	require.Equal(t, "d", ds.Examples[1].B)
 
-	_, err = readLines(sst, strings.NewReader("\n \n"), "stdin", false)
+	_, err = task.ReadLines(sst, strings.NewReader("\n \n"), "stdin", task.Options{})
 	require.ErrorIs(t, err, task.ErrEmpty)
-	_, err = readLines(sst, strings.NewReader("bad \xff utf8\n"), "stdin", false)
+	_, err = task.ReadLines(sst, strings.NewReader("bad \xff utf8\n"), "stdin", task.Options{})
 	require.ErrorIs(t, err, task.ErrBadText)
 }
 
