@@ -10,10 +10,12 @@
 // erf, GELU, bias + GELU and softmax: act_*.s; act/coef holds the
 // polynomials both share) and sgemm/ (micro-kernels and packing:
 // sgemm_*.s), each with amd64/ (avo, AVX2+FMA and AVX-512 from one
-// description parameterised by vector width) and arm64/ (NEON). The arm64
-// generators speak one dialect, package neon: register groups and block
-// widths, op wrappers, a register allocator, a constant pool, and frames
-// laid out from the Go signature.
+// description parameterised by vector width) and arm64/ (NEON). The amd64
+// generators share one front end, package avx (flags, avo's passes, the
+// assembly and stub files). The arm64 generators speak one dialect, package
+// neon: register groups and block widths, op wrappers, a register
+// allocator, a constant pool, frames laid out from the Go signature, and
+// the same front end (neon.Command).
 //
 // To add an activation: write its contract in contract/act.go, its
 // approximation once per ISA (act/amd64/funcs.go, act/arm64/funcs.go, with

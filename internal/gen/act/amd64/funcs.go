@@ -5,7 +5,6 @@ import (
 
 	"github.com/petl-go/petl/internal/gen/act/coef"
 
-	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 )
 
@@ -44,7 +43,7 @@ var (
 //	n = round(x·log2 e); r = x - n·ln2 (in two parts)
 //	e^x = p(r) · 2^(n - n/2) · 2^(n/2)  (two scalings keep every factor normal)
 func (e *E) expFull(x V) V {
-	Comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
+	ctx.Comment("exp: clamp x to [-104, 89] (NaN stays NaN)")
 	x = e.max(e.ld(kExpLo), x)
 	x = e.min(e.ld(kExpHi), x)
 	return e.expClamped(x)
@@ -55,11 +54,11 @@ func (e *E) expFull(x V) V {
 // costs a microcode assist per lane on x86) and needs one scaling multiply
 // instead of expFull's two.
 func (e *E) expFlush(x V) V {
-	Comment("exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end")
+	ctx.Comment("exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end")
 	xc := e.max(e.ld(kFlushLo), x)
 	_, t, r := e.expReduce(xc)
 	p := e.expPoly(r)
-	Comment("exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)")
+	ctx.Comment("exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)")
 	s := e.paddd(e.pslld(t, 23), C(f32("onebits", 1)))
 	y := e.mul(p, s)
 	return e.keep(e.cmp(cmpNLTUQ, x, C(kFlushLo)), y)
@@ -67,7 +66,7 @@ func (e *E) expFlush(x V) V {
 
 // expNonPositive is expFull for x ≤ 0 (or NaN): only the lower clamp.
 func (e *E) expNonPositive(x V) V {
-	Comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
+	ctx.Comment("exp: clamp x ≤ 0 to [-104, 0] (NaN stays NaN)")
 	return e.expClamped(e.max(e.ld(kExpLo), x))
 }
 
@@ -75,7 +74,7 @@ func (e *E) expNonPositive(x V) V {
 func (e *E) expClamped(x V) V {
 	n, t, r := e.expReduce(x)
 	p := e.expPoly(r)
-	Comment("exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
+	ctx.Comment("exp: scale by 2^n as 2^(n>>1) · 2^(n-(n>>1)), each a normal float")
 	ni := e.psubd(t, C(kMagicInt))
 	n1 := e.psrad(ni, 1)
 	n2 := e.psubd(ni, n1)
@@ -91,7 +90,7 @@ func (e *E) expClamped(x V) V {
 func (e *E) expNormal(x V) V {
 	_, t, r := e.expReduce(x)
 	p := e.expPoly(r)
-	Comment("exp: add n to the exponent field (t's low bits hold n)")
+	ctx.Comment("exp: add n to the exponent field (t's low bits hold n)")
 	return e.paddd(e.pslld(t, 23), p)
 }
 
@@ -100,13 +99,13 @@ func (e *E) expNormal(x V) V {
 // (its coefficients scaled by powers of ln2), 2^n added to the exponent.
 // It needs no multiply-adds for the reduction, unlike e^x.
 func (e *E) exp2Normal(y V, pp erfPolys) V {
-	Comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
+	ctx.Comment("exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly")
 	t := e.add(y, C(kMagic))
 	n := e.sub(t, C(kMagic))
 	r := e.sub(y, n)
-	Comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
+	ctx.Comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
 	p := e.horner(r, coefs(pp.name+"exp2", exp2Coef(pp.exp)))
-	Comment("exp2: add n to the exponent field (t's low bits hold n)")
+	ctx.Comment("exp2: add n to the exponent field (t's low bits hold n)")
 	return e.paddd(e.pslld(t, 23), p)
 }
 
@@ -124,7 +123,7 @@ func exp2Coef(exp []float64) []float64 {
 // expReduce returns n = round(x·log2 e) as a float, t = n + 1.5·2²³ (whose
 // low mantissa bits hold n as an integer) and r = x - n·ln 2.
 func (e *E) expReduce(x V) (n, t, r V) {
-	Comment("exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2")
+	ctx.Comment("exp: n = round(x·log2e) via the 1.5·2²³ trick; r = x - n·ln2")
 	t = e.fma(x, C(kLog2e), e.ld(kMagic))
 	n = e.sub(t, C(kMagic))
 	r = e.fma(n, C(kNegLn2Hi), x)
@@ -134,7 +133,7 @@ func (e *E) expReduce(x V) (n, t, r V) {
 
 // expPoly returns p(r) ≈ e^r for |r| ≤ ln2/2.
 func (e *E) expPoly(r V) V {
-	Comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
+	ctx.Comment("exp: p = 1 + r + r²·(c2 + c3 r + ... + c6 r⁴)")
 	p := e.horner(r, coefs("exp", coef.Exp))
 	e.fmaTo(p, r, C(kOne))
 	e.fmaTo(p, r, C(kOne))
@@ -148,15 +147,15 @@ func (e *E) expPoly(r V) V {
 //	otherwise: 1 - 2/(e^(2·min(a, 9.1)) + 1)
 //	with the sign of x put back.
 func (e *E) tanh(x V) V {
-	Comment("tanh: a = |x|, s = sign(x)")
+	ctx.Comment("tanh: a = |x|, s = sign(x)")
 	a := e.and(x, C(kAbs))
 	s := e.and(x, C(kSign))
-	Comment("tanh: small a: a + a·a²·P(a²)")
+	ctx.Comment("tanh: small a: a + a·a²·P(a²)")
 	a2 := e.mul(a, a)
 	q := e.horner(a2, coefs("tanh", coef.Tanh))
 	q = e.mul(q, a2)
 	small := e.fma(q, a, a)
-	Comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)")
+	ctx.Comment("tanh: large a: 1 - 2/(e^(2a)+1), a clamped to 9.1 (tanh rounds to 1 there)")
 	ac := e.min(e.ld(f32("tanhclamp", 9.1)), a)
 	ex := e.expNormal(e.add(ac, ac))
 	large := e.sub(e.ld(kOne), e.div(e.ld(kTwo), e.add(ex, C(kOne))))
@@ -189,14 +188,14 @@ func scaled(c []float64, k float64) []float64 {
 // polynomial (meaningful for a < 1), big = erfc(min(a, 4)) from exp(P(a))
 // (meaningful for a ≥ 1) and the condition a < 1.
 func (e *E) erfParts(a V, p erfPolys) (small, big V, isSmall []cond) {
-	Comment("erf: a < 1: erf(a) = a·P(a²)")
+	ctx.Comment("erf: a < 1: erf(a) = a·P(a²)")
 	a2 := e.mul(a, a)
-	Comment("erf: written a + a·(P(a²) - 1) so that the leading term is exact")
+	ctx.Comment("erf: written a + a·(P(a²) - 1) so that the leading term is exact")
 	n := len(p.small)
 	q := e.horner(a2, coefs(p.name+"s", p.small[:n-1]))
 	e.fmaTo(q, a2, C(f32(p.name+"s1m1", float32(p.small[n-1]-1))))
 	small = e.fma(q, a, a)
-	Comment("erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)")
+	ctx.Comment("erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)")
 	ac := e.min(e.ld(f32("four", 4)), a)
 	big = e.exp2Normal(e.horner(ac, coefs(p.name+"c2", scaled(p.erfcLog, math.Log2E))), p)
 	isSmall = e.cmp(cmpLT, a, C(kOne))
@@ -205,7 +204,7 @@ func (e *E) erfParts(a V, p erfPolys) (small, big V, isSmall []cond) {
 
 // erf returns erf(x) = sign(x)·(a < 1 ? a·P(a²) : 1 - exp(Q(a))), a = |x|.
 func (e *E) erf(x V) V {
-	Comment("erf: a = |x|, s = sign(x)")
+	ctx.Comment("erf: a = |x|, s = sign(x)")
 	a := e.and(x, C(kAbs))
 	s := e.and(x, C(kSign))
 	small, big, isSmall := e.erfParts(a, erfFull)
@@ -217,12 +216,12 @@ func (e *E) erf(x V) V {
 // from h = 0.5·erfc(|x|/√2) as x < 0 ? h : 1 - h, which keeps full relative
 // accuracy in the left tail. For |x|/√2 ≥ 4 the tail h is taken as 0.
 func (e *E) phi(x V) V {
-	Comment("Φ: a = |x|/√2; q = erfc(a)")
+	ctx.Comment("Φ: a = |x|/√2; q = erfc(a)")
 	a := e.and(e.mul(x, C(f32("rsqrt2", 1/math.Sqrt2))), C(kAbs))
 	small, big, isSmall := e.erfParts(a, erfGELU)
 	q := e.blend(isSmall, big, e.sub(e.ld(kOne), small))
 	q = e.keep(e.cmp(cmpLT, a, C(f32("four", 4))), q)
-	Comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
+	ctx.Comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
 	h := e.mul(q, C(kHalf))
 	return e.blend(e.negative(x), e.sub(e.ld(kOne), h), h)
 }
@@ -230,7 +229,7 @@ func (e *E) phi(x V) V {
 // gelu returns x·Φ(x).
 func (e *E) gelu(x V) V {
 	p := e.phi(x)
-	Comment("GELU: y = x·Φ(x)")
+	ctx.Comment("GELU: y = x·Φ(x)")
 	return e.mul(p, x)
 }
 
@@ -239,23 +238,23 @@ func (e *E) gelu(x V) V {
 // density φ = E/√(2π), and the tail h = erfc(|x|/√2)/2 = t·E·R(t)/2 with
 // t = 1/(1 + 0.4·|x|/√2); Φ = x < 0 ? h : 1 - h.
 func (e *E) geluGrad(x V) V {
-	Comment("GELU': a = |x|/√2, t = 1/(1 + 0.4a)")
+	ctx.Comment("GELU': a = |x|/√2, t = 1/(1 + 0.4a)")
 	ax := e.and(x, C(kAbs))
 	a := e.mul(ax, C(f32("rsqrt2", 1/math.Sqrt2)))
 	den := e.fma(a, C(f32("erfctp", coef.ErfcTP)), e.ld(kOne))
 	t := e.div(e.ld(kOne), den)
-	Comment("GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly")
+	ctx.Comment("GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly")
 	xc := e.min(e.ld(f32("twenty", 20)), ax)
 	hi := e.mul(xc, xc)
 	lo := e.fmsub(xc, xc, hi)
 	ex := e.expFlush(e.mul(hi, C(f32("neghalf", -0.5))))
 	corr := e.mul(lo, C(f32("neghalf", -0.5)))
 	ex = e.fma(ex, corr, ex)
-	Comment("GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h")
+	ctx.Comment("GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h")
 	q := e.mul(e.mul(e.horner(t, coefs("erfct", coef.ErfcT)), t), ex)
 	h := e.mul(q, C(kHalf))
 	p := e.blend(e.negative(x), e.sub(e.ld(kOne), h), h)
-	Comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
+	ctx.Comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
 	pdf := e.mul(ex, C(f32("rsqrt2pi", float32(1/math.Sqrt(2*math.Pi)))))
 	return e.fma(x, pdf, p)
 }

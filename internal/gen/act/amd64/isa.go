@@ -5,7 +5,8 @@ import (
 	"github.com/petl-go/petl/internal/gen/contract"
 	"math"
 
-	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -34,9 +35,21 @@ func (s *isa) bytes() int { return 4 * s.lanes }
 // vec allocates a vector register.
 func (s *isa) vec() reg.VecVirtual {
 	if s.zmm {
-		return ZMM()
+		return ctx.ZMM()
 	}
-	return YMM()
+	return ctx.YMM()
+}
+
+// ctx is the build context every kernel is emitted into (avx.Command's).
+var ctx *build.Context
+
+// function starts the kernel of contract op for s, with op's signature and
+// doc comment.
+func function(s *isa, op contract.Op) {
+	ctx.Function(op.Full(s.contract))
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.SignatureExpr(op.Sig)
+	ctx.Doc(op.Doc(s.contract)...)
 }
 
 // cond is the result of a lane-wise comparison: a vector of all-ones/zero
@@ -88,14 +101,15 @@ func (p *constPool) emit() {
 	if len(p.names) == 0 {
 		return
 	}
-	GLOBL(poolName, RODATA|NOPTR)
+	ctx.StaticGlobal(poolName)
+	ctx.DataAttributes(attr.RODATA | attr.NOPTR)
 	for i, name := range p.names {
 		for l := 0; l < 16; l++ {
 			b := p.bits[i]
 			if name == "iota" {
 				b = uint32(l)
 			}
-			DATA(64*i+4*l, operand.U32(b))
+			ctx.AddDatum(64*i+4*l, operand.U32(b))
 		}
 	}
 }
@@ -138,7 +152,7 @@ func (e *E) newV() V {
 func (e *E) ld(m operand.Mem) V {
 	r := e.newV()
 	for i := range r {
-		VMOVUPS(m, r[i])
+		ctx.VMOVUPS(m, r[i])
 	}
 	return r
 }
@@ -147,7 +161,7 @@ func (e *E) ld(m operand.Mem) V {
 func (e *E) cp(a V) V {
 	r := e.newV()
 	for i := range r {
-		VMOVAPS(a[i], r[i])
+		ctx.VMOVAPS(a[i], r[i])
 	}
 	return r
 }
@@ -161,27 +175,27 @@ func (e *E) op3(f func(b, a, r operand.Op), a V, b src) V {
 	return r
 }
 
-func (e *E) add(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VADDPS(x, y, z) }, a, b) }
-func (e *E) sub(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VSUBPS(x, y, z) }, a, b) }
-func (e *E) mul(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VMULPS(x, y, z) }, a, b) }
-func (e *E) div(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VDIVPS(x, y, z) }, a, b) }
-func (e *E) and(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VANDPS(x, y, z) }, a, b) }
-func (e *E) or(a V, b src) V  { return e.op3(func(x, y, z operand.Op) { VORPS(x, y, z) }, a, b) }
+func (e *E) add(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VADDPS(x, y, z) }, a, b) }
+func (e *E) sub(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VSUBPS(x, y, z) }, a, b) }
+func (e *E) mul(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VMULPS(x, y, z) }, a, b) }
+func (e *E) div(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VDIVPS(x, y, z) }, a, b) }
+func (e *E) and(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VANDPS(x, y, z) }, a, b) }
+func (e *E) or(a V, b src) V  { return e.op3(func(x, y, z operand.Op) { ctx.VORPS(x, y, z) }, a, b) }
 
 // max returns max(a, b); when either is NaN the result is b (the x86 rule),
 // so max(constant, x) propagates a NaN x.
-func (e *E) max(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VMAXPS(x, y, z) }, a, b) }
+func (e *E) max(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VMAXPS(x, y, z) }, a, b) }
 
 // min returns min(a, b), b when either is NaN.
-func (e *E) min(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VMINPS(x, y, z) }, a, b) }
+func (e *E) min(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VMINPS(x, y, z) }, a, b) }
 
-func (e *E) paddd(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VPADDD(x, y, z) }, a, b) }
-func (e *E) psubd(a V, b src) V { return e.op3(func(x, y, z operand.Op) { VPSUBD(x, y, z) }, a, b) }
+func (e *E) paddd(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VPADDD(x, y, z) }, a, b) }
+func (e *E) psubd(a V, b src) V { return e.op3(func(x, y, z operand.Op) { ctx.VPSUBD(x, y, z) }, a, b) }
 
 func (e *E) psrad(a V, n int) V {
 	r := e.newV()
 	for i := range r {
-		VPSRAD(operand.U8(n), a[i], r[i])
+		ctx.VPSRAD(operand.U8(n), a[i], r[i])
 	}
 	return r
 }
@@ -189,7 +203,7 @@ func (e *E) psrad(a V, n int) V {
 func (e *E) pslld(a V, n int) V {
 	r := e.newV()
 	for i := range r {
-		VPSLLD(operand.U8(n), a[i], r[i])
+		ctx.VPSLLD(operand.U8(n), a[i], r[i])
 	}
 	return r
 }
@@ -198,7 +212,7 @@ func (e *E) pslld(a V, n int) V {
 func (e *E) fma(a V, b src, c V) V {
 	r := e.cp(c)
 	for i := range r {
-		VFMADD231PS(b.op(i), a[i], r[i])
+		ctx.VFMADD231PS(b.op(i), a[i], r[i])
 	}
 	return r
 }
@@ -206,7 +220,7 @@ func (e *E) fma(a V, b src, c V) V {
 // fmaTo computes p = p*a + c in place.
 func (e *E) fmaTo(p V, a V, c src) {
 	for i := range p {
-		VFMADD213PS(c.op(i), a[i], p[i])
+		ctx.VFMADD213PS(c.op(i), a[i], p[i])
 	}
 }
 
@@ -214,7 +228,7 @@ func (e *E) fmaTo(p V, a V, c src) {
 func (e *E) fmsub(a V, b V, c src) V {
 	r := e.cp(a)
 	for i := range r {
-		VFMSUB213PS(c.op(i), b[i], r[i])
+		ctx.VFMSUB213PS(c.op(i), b[i], r[i])
 	}
 	return r
 }
@@ -240,12 +254,12 @@ func (e *E) cmp(pred uint8, a V, b src) []cond {
 	r := make([]cond, e.n)
 	for i := range r {
 		if e.s.zmm {
-			k := K()
-			VCMPPS(operand.U8(pred), b.op(i), a[i], k)
+			k := ctx.K()
+			ctx.VCMPPS(operand.U8(pred), b.op(i), a[i], k)
 			r[i] = k
 		} else {
-			m := YMM()
-			VCMPPS(operand.U8(pred), b.op(i), a[i], m)
+			m := ctx.YMM()
+			ctx.VCMPPS(operand.U8(pred), b.op(i), a[i], m)
 			r[i] = m
 		}
 	}
@@ -257,9 +271,9 @@ func (e *E) blend(c []cond, f, t V) V {
 	r := e.newV()
 	for i := range r {
 		if e.s.zmm {
-			VBLENDMPS(t[i], f[i], c[i], r[i])
+			ctx.VBLENDMPS(t[i], f[i], c[i], r[i])
 		} else {
-			VBLENDVPS(c[i], t[i], f[i], r[i])
+			ctx.VBLENDVPS(c[i], t[i], f[i], r[i])
 		}
 	}
 	return r
@@ -270,8 +284,8 @@ func (e *E) negative(x V) []cond {
 	r := make([]cond, e.n)
 	for i := range r {
 		if e.s.zmm {
-			k := K()
-			VPMOVD2M(x[i], k)
+			k := ctx.K()
+			ctx.VPMOVD2M(x[i], k)
 			r[i] = k
 		} else {
 			r[i] = x[i] // VBLENDVPS reads only the sign bit of its mask
@@ -286,9 +300,9 @@ func (e *E) keep(c []cond, v V) V {
 	r := e.newV()
 	for i := range r {
 		if e.s.zmm {
-			VMOVAPS_Z(v[i], c[i], r[i])
+			ctx.VMOVAPS_Z(v[i], c[i], r[i])
 		} else {
-			VANDPS(c[i], v[i], r[i])
+			ctx.VANDPS(c[i], v[i], r[i])
 		}
 	}
 	return r
@@ -296,8 +310,8 @@ func (e *E) keep(c []cond, v V) V {
 
 // gp loads a scalar argument into a new general-purpose register.
 func gp(c gotypes.Component) reg.GPVirtual {
-	r := GP64()
-	Load(c, r)
+	r := ctx.GP64()
+	ctx.Load(c, r)
 	return r
 }
 
@@ -306,19 +320,19 @@ func gp(c gotypes.Component) reg.GPVirtual {
 // tailMask returns the mask of the first n lanes (0 < n < lanes).
 func (s *isa) tailMask(n reg.GPVirtual) cond {
 	if s.zmm {
-		t := GP32()
-		MOVL(operand.U32(0xffff), t)
-		BZHIL(n.As32(), t, t)
-		k := K()
-		KMOVW(t, k)
+		t := ctx.GP32()
+		ctx.MOVL(operand.U32(0xffff), t)
+		ctx.BZHIL(n.As32(), t, t)
+		k := ctx.K()
+		ctx.KMOVW(t, k)
 		return k
 	}
-	x := XMM()
-	VMOVD(n.As32(), x)
-	b := YMM()
-	VPBROADCASTD(x, b)
-	m := YMM()
-	VPCMPGTD(iota32(), b, m) // lane i: n > i
+	x := ctx.XMM()
+	ctx.VMOVD(n.As32(), x)
+	b := ctx.YMM()
+	ctx.VPBROADCASTD(x, b)
+	m := ctx.YMM()
+	ctx.VPCMPGTD(iota32(), b, m) // lane i: n > i
 	return m
 }
 
@@ -326,9 +340,9 @@ func (s *isa) tailMask(n reg.GPVirtual) cond {
 func (s *isa) loadTail(m operand.Mem, t cond) reg.VecVirtual {
 	r := s.vec()
 	if s.zmm {
-		VMOVUPS_Z(m, t, r)
+		ctx.VMOVUPS_Z(m, t, r)
 	} else {
-		VMASKMOVPS(m, t, r)
+		ctx.VMASKMOVPS(m, t, r)
 	}
 	return r
 }
@@ -336,18 +350,18 @@ func (s *isa) loadTail(m operand.Mem, t cond) reg.VecVirtual {
 // storeTail stores the lanes of v selected by t.
 func (s *isa) storeTail(v reg.VecVirtual, m operand.Mem, t cond) {
 	if s.zmm {
-		VMOVUPS(v, t, m)
+		ctx.VMOVUPS(v, t, m)
 	} else {
-		VMASKMOVPS(v, t, m)
+		ctx.VMASKMOVPS(v, t, m)
 	}
 }
 
 // ret ends a function (clearing the upper halves for AVX2 code).
 func (s *isa) ret() {
 	if !s.zmm {
-		VZEROUPPER()
+		ctx.VZEROUPPER()
 	}
-	RET()
+	ctx.RET()
 }
 
 // reduce folds the lanes of v with op (VMAXPS or VADDPS) in a fixed order
@@ -355,30 +369,30 @@ func (s *isa) ret() {
 func (s *isa) reduce(op func(a, b, c operand.Op), v reg.VecVirtual) reg.VecVirtual {
 	var y reg.VecVirtual
 	if s.zmm {
-		h := YMM()
-		VEXTRACTF32X8(operand.U8(1), v, h)
-		y = YMM()
+		h := ctx.YMM()
+		ctx.VEXTRACTF32X8(operand.U8(1), v, h)
+		y = ctx.YMM()
 		op(h, v.AsY(), y)
 	} else {
 		y = v
 	}
-	h := XMM()
+	h := ctx.XMM()
 	if s.zmm {
-		VEXTRACTF32X4(operand.U8(1), y, h)
+		ctx.VEXTRACTF32X4(operand.U8(1), y, h)
 	} else {
-		VEXTRACTF128(operand.U8(1), y, h)
+		ctx.VEXTRACTF128(operand.U8(1), y, h)
 	}
-	x := XMM()
+	x := ctx.XMM()
 	op(h, y.AsX(), x)
-	t := XMM()
-	VPERMILPS(operand.U8(0x4e), x, t) // swap 64-bit halves
-	x2 := XMM()
+	t := ctx.XMM()
+	ctx.VPERMILPS(operand.U8(0x4e), x, t) // swap 64-bit halves
+	x2 := ctx.XMM()
 	op(t, x, x2)
-	t2 := XMM()
-	VPERMILPS(operand.U8(0xb1), x2, t2) // swap neighbours
-	x3 := XMM()
+	t2 := ctx.XMM()
+	ctx.VPERMILPS(operand.U8(0xb1), x2, t2) // swap neighbours
+	x3 := ctx.XMM()
 	op(t2, x2, x3)
 	r := s.vec()
-	VBROADCASTSS(x3, r)
+	ctx.VBROADCASTSS(x3, r)
 	return r
 }

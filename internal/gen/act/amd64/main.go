@@ -9,23 +9,25 @@ package main
 
 import (
 	"fmt"
+	"github.com/petl-go/petl/internal/gen/avx"
 	"github.com/petl-go/petl/internal/gen/contract"
 
-	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
 
 func main() {
-	ConstraintExpr("!purego")
-	for _, s := range []*isa{avx2, avx512} {
-		genMaps(s)
-		genSoftmax(s, false)
-		genSoftmax(s, true)
-		genSoftmaxBackward(s)
-	}
-	pool.emit()
-	Generate()
+	avx.Command("internal/gen/act/amd64", "!purego", func(c *build.Context) {
+		ctx = c
+		for _, s := range []*isa{avx2, avx512} {
+			genMaps(s)
+			genSoftmax(s, false)
+			genSoftmax(s, true)
+			genSoftmaxBackward(s)
+		}
+		pool.emit()
+	})
 }
 
 // mapSpec describes an element-wise kernel: out[k][i] = body(in...)[k].
@@ -81,25 +83,23 @@ func unrolled(avx2, avx512 int, sp mapSpec) mapSpec {
 // genMap emits one element-wise kernel: an unrolled main loop, a one-vector
 // loop and a masked tail.
 func genMap(s *isa, sp mapSpec) {
-	name := sp.op.Full(s.contract)
-	TEXT(name, NOSPLIT, sp.op.Sig)
-	Doc(sp.op.Doc(s.contract)...)
+	function(s, sp.op)
 	ptrs := map[string]reg.GPVirtual{}
 	var order []string
 	for _, p := range append(append([]string{}, sp.outs...), sp.ins...) {
 		if _, ok := ptrs[p]; ok {
 			continue
 		}
-		ptrs[p] = gp(Param(p).Base())
+		ptrs[p] = gp(ctx.Param(p).Base())
 		order = append(order, p)
 	}
-	n := gp(Param(sp.ins[len(sp.ins)-1]).Len())
+	n := gp(ctx.Param(sp.ins[len(sp.ins)-1]).Len())
 
 	advance := func(k int) {
 		for _, p := range order {
-			ADDQ(operand.U32(k*s.bytes()), ptrs[p])
+			ctx.ADDQ(operand.U32(k*s.bytes()), ptrs[p])
 		}
-		SUBQ(operand.U32(k*s.lanes), n)
+		ctx.SUBQ(operand.U32(k*s.lanes), n)
 	}
 	body := func(u int, load func(p string, j int) reg.VecVirtual, store func(v reg.VecVirtual, p string, j int)) {
 		e := &E{s: s, n: u}
@@ -119,11 +119,11 @@ func genMap(s *isa, sp mapSpec) {
 	}
 	full := func(p string, j int) reg.VecVirtual {
 		v := s.vec()
-		VMOVUPS(operand.Mem{Base: ptrs[p], Disp: j * s.bytes()}, v)
+		ctx.VMOVUPS(operand.Mem{Base: ptrs[p], Disp: j * s.bytes()}, v)
 		return v
 	}
 	fullStore := func(v reg.VecVirtual, p string, j int) {
-		VMOVUPS(v, operand.Mem{Base: ptrs[p], Disp: j * s.bytes()})
+		ctx.VMOVUPS(v, operand.Mem{Base: ptrs[p], Disp: j * s.bytes()})
 	}
 
 	u := sp.unroll[0]
@@ -131,31 +131,31 @@ func genMap(s *isa, sp mapSpec) {
 		u = sp.unroll[1]
 	}
 	lbl := func(l string) string { return fmt.Sprintf("%s_%s", sp.op.Name, l) }
-	Label(lbl("loop"))
-	Commentf("while n ≥ %d: %d vectors at a time", u*s.lanes, u)
-	CMPQ(n, operand.U32(u*s.lanes))
-	JB(operand.LabelRef(lbl("single")))
+	ctx.Label(lbl("loop"))
+	ctx.Commentf("while n ≥ %d: %d vectors at a time", u*s.lanes, u)
+	ctx.CMPQ(n, operand.U32(u*s.lanes))
+	ctx.JB(operand.LabelRef(lbl("single")))
 	body(u, full, fullStore)
 	advance(u)
-	JMP(operand.LabelRef(lbl("loop")))
+	ctx.JMP(operand.LabelRef(lbl("loop")))
 
-	Label(lbl("single"))
-	Commentf("while n ≥ %d: one vector", s.lanes)
-	CMPQ(n, operand.U32(s.lanes))
-	JB(operand.LabelRef(lbl("tail")))
+	ctx.Label(lbl("single"))
+	ctx.Commentf("while n ≥ %d: one vector", s.lanes)
+	ctx.CMPQ(n, operand.U32(s.lanes))
+	ctx.JB(operand.LabelRef(lbl("tail")))
 	body(1, full, fullStore)
 	advance(1)
-	JMP(operand.LabelRef(lbl("single")))
+	ctx.JMP(operand.LabelRef(lbl("single")))
 
-	Label(lbl("tail"))
-	Comment("0 < n < lanes: masked load, compute, masked store")
-	TESTQ(n, n)
-	JZ(operand.LabelRef(lbl("done")))
+	ctx.Label(lbl("tail"))
+	ctx.Comment("0 < n < lanes: masked load, compute, masked store")
+	ctx.TESTQ(n, n)
+	ctx.JZ(operand.LabelRef(lbl("done")))
 	tm := s.tailMask(n)
 	body(1,
 		func(p string, j int) reg.VecVirtual { return s.loadTail(operand.Mem{Base: ptrs[p]}, tm) },
 		func(v reg.VecVirtual, p string, j int) { s.storeTail(v, operand.Mem{Base: ptrs[p]}, tm) })
 
-	Label(lbl("done"))
+	ctx.Label(lbl("done"))
 	s.ret()
 }

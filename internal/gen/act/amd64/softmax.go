@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/petl-go/petl/internal/gen/contract"
 
-	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -23,13 +22,13 @@ type rowLoop struct {
 
 func (r rowLoop) run(step func(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual, store func(v reg.VecVirtual, p reg.GPVirtual, j int), tail cond)) {
 	s := r.s
-	n := GP64()
-	MOVQ(r.cols, n)
+	n := ctx.GP64()
+	ctx.MOVQ(r.cols, n)
 	// Work on copies of the pointers so the caller's stay at the row start.
 	cur := make([]reg.GPVirtual, len(r.ptrs))
 	for i, p := range r.ptrs {
-		cur[i] = GP64()
-		MOVQ(p, cur[i])
+		cur[i] = ctx.GP64()
+		ctx.MOVQ(p, cur[i])
 	}
 	idx := func(p reg.GPVirtual) reg.GPVirtual {
 		for i, q := range r.ptrs {
@@ -41,40 +40,40 @@ func (r rowLoop) run(step func(e *E, load func(p reg.GPVirtual, j int) reg.VecVi
 	}
 	advance := func(k int) {
 		for _, p := range cur {
-			ADDQ(operand.U32(k*s.bytes()), p)
+			ctx.ADDQ(operand.U32(k*s.bytes()), p)
 		}
-		SUBQ(operand.U32(k*s.lanes), n)
+		ctx.SUBQ(operand.U32(k*s.lanes), n)
 	}
 	full := func(p reg.GPVirtual, j int) reg.VecVirtual {
 		v := s.vec()
-		VMOVUPS(operand.Mem{Base: idx(p), Disp: j * s.bytes()}, v)
+		ctx.VMOVUPS(operand.Mem{Base: idx(p), Disp: j * s.bytes()}, v)
 		return v
 	}
 	fullStore := func(v reg.VecVirtual, p reg.GPVirtual, j int) {
-		VMOVUPS(v, operand.Mem{Base: idx(p), Disp: j * s.bytes()})
+		ctx.VMOVUPS(v, operand.Mem{Base: idx(p), Disp: j * s.bytes()})
 	}
 	l := func(x string) string { return r.prefix + "_" + x }
-	Label(l("loop"))
-	CMPQ(n, operand.U32(r.u*s.lanes))
-	JB(operand.LabelRef(l("single")))
+	ctx.Label(l("loop"))
+	ctx.CMPQ(n, operand.U32(r.u*s.lanes))
+	ctx.JB(operand.LabelRef(l("single")))
 	step(&E{s: s, n: r.u}, full, fullStore, nil)
 	advance(r.u)
-	JMP(operand.LabelRef(l("loop")))
-	Label(l("single"))
-	CMPQ(n, operand.U32(s.lanes))
-	JB(operand.LabelRef(l("tail")))
+	ctx.JMP(operand.LabelRef(l("loop")))
+	ctx.Label(l("single"))
+	ctx.CMPQ(n, operand.U32(s.lanes))
+	ctx.JB(operand.LabelRef(l("tail")))
 	step(&E{s: s, n: 1}, full, fullStore, nil)
 	advance(1)
-	JMP(operand.LabelRef(l("single")))
-	Label(l("tail"))
-	TESTQ(n, n)
-	JZ(operand.LabelRef(l("end")))
+	ctx.JMP(operand.LabelRef(l("single")))
+	ctx.Label(l("tail"))
+	ctx.TESTQ(n, n)
+	ctx.JZ(operand.LabelRef(l("end")))
 	tm := s.tailMask(n)
 	step(&E{s: s, n: 1},
 		func(p reg.GPVirtual, j int) reg.VecVirtual { return s.loadTail(operand.Mem{Base: idx(p)}, tm) },
 		func(v reg.VecVirtual, p reg.GPVirtual, j int) { s.storeTail(v, operand.Mem{Base: idx(p)}, tm) },
 		tm)
-	Label(l("end"))
+	ctx.Label(l("end"))
 }
 
 // accumulate folds x into acc[0..] with op, lane-wise.
@@ -92,8 +91,8 @@ func combine(op func(a, b, c operand.Op), acc V) reg.VecVirtual {
 	return acc[0]
 }
 
-func vmaxps(a, b, c operand.Op) { VMAXPS(a, b, c) }
-func vaddps(a, b, c operand.Op) { VADDPS(a, b, c) }
+func vmaxps(a, b, c operand.Op) { ctx.VMAXPS(a, b, c) }
+func vaddps(a, b, c operand.Op) { ctx.VADDPS(a, b, c) }
 
 // splat wraps one register as a V of n copies (all the same register).
 func splat(v reg.VecVirtual, n int) V {
@@ -109,21 +108,19 @@ func splat(v reg.VecVirtual, n int) V {
 // summing it, and a pass scaling y by 1/sum.
 func genSoftmax(s *isa, masked bool) {
 	op := contract.SoftmaxRows(s.contract, masked)
-	name := op.Full(s.contract)
-	TEXT(name, NOSPLIT, op.Sig)
-	Doc(op.Doc(s.contract)...)
-	y := gp(Param("y").Base())
-	x := gp(Param("x").Base())
+	function(s, op)
+	y := gp(ctx.Param("y").Base())
+	x := gp(ctx.Param("x").Base())
 	var mask reg.GPVirtual
 	if masked {
-		mask = gp(Param("mask").Base())
+		mask = gp(ctx.Param("mask").Base())
 	}
-	rows := gp(Param("rows"))
-	cols := gp(Param("cols"))
-	sx := XMM()
-	Load(Param("scale"), sx)
+	rows := gp(ctx.Param("rows"))
+	cols := gp(ctx.Param("cols"))
+	sx := ctx.XMM()
+	ctx.Load(ctx.Param("scale"), sx)
 	scale := s.vec()
-	VBROADCASTSS(sx, scale)
+	ctx.VBROADCASTSS(sx, scale)
 	pre := op.Name
 
 	z := func(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual) V {
@@ -141,21 +138,21 @@ func genSoftmax(s *isa, masked bool) {
 		return e.fma(xv, splat(scale, e.n), mv)
 	}
 
-	Label(pre + "_row")
-	Comment("for each row")
-	TESTQ(rows, rows)
-	JZ(operand.LabelRef(pre + "_done"))
+	ctx.Label(pre + "_row")
+	ctx.Comment("for each row")
+	ctx.TESTQ(rows, rows)
+	ctx.JZ(operand.LabelRef(pre + "_done"))
 	walk := []reg.GPVirtual{x}
 	if masked {
 		walk = append(walk, mask)
 	}
 
-	Comment("pass 1: m = max over the row of z")
+	ctx.Comment("pass 1: m = max over the row of z")
 	const u1 = 4
 	acc := make(V, u1)
 	for i := range acc {
 		acc[i] = s.vec()
-		VMOVUPS(kNegInf, acc[i])
+		ctx.VMOVUPS(kNegInf, acc[i])
 	}
 	rowLoop{s: s, prefix: pre + "_max", ptrs: walk, cols: cols, u: u1}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
@@ -166,15 +163,15 @@ func genSoftmax(s *isa, masked bool) {
 			accumulate(vmaxps, acc[:e.n], zv)
 		})
 	m := s.reduce(vmaxps, combine(vmaxps, acc))
-	Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
-	VMAXPS(kNegMax, m, m)
+	ctx.Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
+	ctx.VMAXPS(kNegMax, m, m)
 
-	Comment("pass 2: y = e^(z - m), sum += y")
+	ctx.Comment("pass 2: y = e^(z - m), sum += y")
 	const u2 = 2
 	sum := make(V, u2)
 	for i := range sum {
 		sum[i] = s.vec()
-		VXORPS(sum[i], sum[i], sum[i])
+		ctx.VXORPS(sum[i], sum[i], sum[i])
 	}
 	rowLoop{s: s, prefix: pre + "_exp", ptrs: append([]reg.GPVirtual{y}, walk...), cols: cols, u: u2}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
@@ -188,20 +185,20 @@ func genSoftmax(s *isa, masked bool) {
 			accumulate(vaddps, sum[:e.n], ev)
 		})
 	tot := s.reduce(vaddps, combine(vaddps, sum))
-	Comment("a sum of 0 means every e was 0 (fully masked row): y is already all zeros")
-	zero := XMM()
-	VXORPS(zero, zero, zero)
-	VUCOMISS(zero, tot.AsX())
-	JNE(operand.LabelRef(pre + "_norm"))
-	JP(operand.LabelRef(pre + "_norm"))
-	JMP(operand.LabelRef(pre + "_next"))
+	ctx.Comment("a sum of 0 means every e was 0 (fully masked row): y is already all zeros")
+	zero := ctx.XMM()
+	ctx.VXORPS(zero, zero, zero)
+	ctx.VUCOMISS(zero, tot.AsX())
+	ctx.JNE(operand.LabelRef(pre + "_norm"))
+	ctx.JP(operand.LabelRef(pre + "_norm"))
+	ctx.JMP(operand.LabelRef(pre + "_next"))
 
-	Label(pre + "_norm")
-	Comment("pass 3: y *= 1/sum")
+	ctx.Label(pre + "_norm")
+	ctx.Comment("pass 3: y *= 1/sum")
 	inv := s.vec()
 	one := s.vec()
-	VMOVUPS(kOne, one)
-	VDIVPS(tot, one, inv)
+	ctx.VMOVUPS(kOne, one)
+	ctx.VDIVPS(tot, one, inv)
 	rowLoop{s: s, prefix: pre + "_scale", ptrs: []reg.GPVirtual{y}, cols: cols, u: 4}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
 			yv := e.newV()
@@ -214,58 +211,56 @@ func genSoftmax(s *isa, masked bool) {
 			}
 		})
 
-	Label(pre + "_next")
-	Comment("next row")
-	rowBytes := GP64()
-	MOVQ(cols, rowBytes)
-	SHLQ(operand.U8(2), rowBytes)
-	ADDQ(rowBytes, y)
-	ADDQ(rowBytes, x)
-	DECQ(rows)
-	JMP(operand.LabelRef(pre + "_row"))
+	ctx.Label(pre + "_next")
+	ctx.Comment("next row")
+	rowBytes := ctx.GP64()
+	ctx.MOVQ(cols, rowBytes)
+	ctx.SHLQ(operand.U8(2), rowBytes)
+	ctx.ADDQ(rowBytes, y)
+	ctx.ADDQ(rowBytes, x)
+	ctx.DECQ(rows)
+	ctx.JMP(operand.LabelRef(pre + "_row"))
 
-	Label(pre + "_done")
+	ctx.Label(pre + "_done")
 	s.ret()
 }
 
 // genSoftmaxBackward emits SoftmaxRowsBackward<ISA>.
 func genSoftmaxBackward(s *isa) {
 	op := contract.SoftmaxRowsBackward
-	name := op.Full(s.contract)
-	TEXT(name, NOSPLIT, op.Sig)
-	Doc(op.Doc(s.contract)...)
-	dx := gp(Param("dx").Base())
-	y := gp(Param("y").Base())
-	dy := gp(Param("dy").Base())
-	rows := gp(Param("rows"))
-	cols := gp(Param("cols"))
-	sx := XMM()
-	Load(Param("scale"), sx)
+	function(s, op)
+	dx := gp(ctx.Param("dx").Base())
+	y := gp(ctx.Param("y").Base())
+	dy := gp(ctx.Param("dy").Base())
+	rows := gp(ctx.Param("rows"))
+	cols := gp(ctx.Param("cols"))
+	sx := ctx.XMM()
+	ctx.Load(ctx.Param("scale"), sx)
 	scale := s.vec()
-	VBROADCASTSS(sx, scale)
+	ctx.VBROADCASTSS(sx, scale)
 	pre := "SoftmaxBackward"
 
-	Label(pre + "_row")
-	Comment("for each row")
-	TESTQ(rows, rows)
-	JZ(operand.LabelRef(pre + "_done"))
+	ctx.Label(pre + "_row")
+	ctx.Comment("for each row")
+	ctx.TESTQ(rows, rows)
+	ctx.JZ(operand.LabelRef(pre + "_done"))
 
-	Comment("pass 1: d = Σ dy·y")
+	ctx.Comment("pass 1: d = Σ dy·y")
 	const u = 4
 	acc := make(V, u)
 	for i := range acc {
 		acc[i] = s.vec()
-		VXORPS(acc[i], acc[i], acc[i])
+		ctx.VXORPS(acc[i], acc[i], acc[i])
 	}
 	rowLoop{s: s, prefix: pre + "_dot", ptrs: []reg.GPVirtual{y, dy}, cols: cols, u: u}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
 			for j := 0; j < e.n; j++ {
-				VFMADD231PS(load(dy, j), load(y, j), acc[j])
+				ctx.VFMADD231PS(load(dy, j), load(y, j), acc[j])
 			}
 		})
 	d := s.reduce(vaddps, combine(vaddps, acc))
 
-	Comment("pass 2: dx = scale·y·(dy - d)")
+	ctx.Comment("pass 2: dx = scale·y·(dy - d)")
 	rowLoop{s: s, prefix: pre + "_grad", ptrs: []reg.GPVirtual{dx, y, dy}, cols: cols, u: u}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
 			dyv, yv := e.newV(), e.newV()
@@ -279,17 +274,17 @@ func genSoftmaxBackward(s *isa) {
 			}
 		})
 
-	Comment("next row")
-	rowBytes := GP64()
-	MOVQ(cols, rowBytes)
-	SHLQ(operand.U8(2), rowBytes)
-	ADDQ(rowBytes, dx)
-	ADDQ(rowBytes, y)
-	ADDQ(rowBytes, dy)
-	DECQ(rows)
-	JMP(operand.LabelRef(pre + "_row"))
+	ctx.Comment("next row")
+	rowBytes := ctx.GP64()
+	ctx.MOVQ(cols, rowBytes)
+	ctx.SHLQ(operand.U8(2), rowBytes)
+	ctx.ADDQ(rowBytes, dx)
+	ctx.ADDQ(rowBytes, y)
+	ctx.ADDQ(rowBytes, dy)
+	ctx.DECQ(rows)
+	ctx.JMP(operand.LabelRef(pre + "_row"))
 
-	Label(pre + "_done")
+	ctx.Label(pre + "_done")
 	s.ret()
 	_ = fmt.Sprint
 }

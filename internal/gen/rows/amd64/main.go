@@ -17,21 +17,20 @@ package main
 //go:generate go run . -out ../../../../kernels/internal/asm/rows_amd64.s -stubs ../../../../kernels/internal/asm/rows_amd64.go
 
 import (
-	"flag"
 	"fmt"
-	"github.com/petl-go/petl/internal/gen/contract"
 	"os"
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
-	"github.com/mmcloughlin/avo/pass"
-	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/petl-go/petl/internal/gen/avx"
+	"github.com/petl-go/petl/internal/gen/contract"
 )
 
-// c is the build context every kernel is emitted into.
-var c = build.NewContext()
+// c is the build context every kernel is emitted into (avx.Command's).
+var c *build.Context
 
 // isa is one instruction set: its name (the suffix of every kernel), the
 // number of float32 lanes in a vector and the constructor of a vector
@@ -297,45 +296,19 @@ func ret() {
 }
 
 func main() {
-	// avo's build package registers its own flags on flag.CommandLine.
-	fs := flag.NewFlagSet("rows", flag.ExitOnError)
-	out := fs.String("out", "rows_amd64.s", "assembly output file")
-	stubs := fs.String("stubs", "rows_amd64.go", "Go stub output file")
-	fs.Parse(os.Args[1:])
-
-	c.ConstraintExpr("!purego")
-	for _, s := range []isa{avx2, avx512} {
-		emitAll(s)
-	}
-
-	f, err := c.Result()
-	if list, ok := err.(build.ErrorList); ok {
-		for _, e := range list {
-			fmt.Fprintln(os.Stderr, "rows:", e)
+	avx.Command(generator, "!purego", func(ctx *build.Context) {
+		c = ctx
+		for _, s := range []isa{avx2, avx512} {
+			emitAll(s)
 		}
-		os.Exit(1)
-	} else if err != nil {
-		fail(err)
-	}
-	if err := pass.Compile.Execute(f); err != nil {
-		fail(err)
-	}
-	cfg := printer.Config{Name: "internal/gen/rows/amd64", Pkg: "asm"}
-	for _, o := range []struct {
-		path string
-		p    printer.Printer
-	}{{*out, printer.NewGoAsm(cfg)}, {*stubs, printer.NewStubs(cfg)}} {
-		b, err := o.p.Print(f)
-		if err != nil {
-			fail(err)
-		}
-		if err := os.WriteFile(o.path, b, 0o644); err != nil {
-			fail(err)
-		}
-	}
+	})
 }
 
+// generator is how generated files name their source.
+const generator = "internal/gen/rows/amd64"
+
+// fail reports an error of the generator itself and exits.
 func fail(err error) {
-	fmt.Fprintln(os.Stderr, "rows:", err)
+	fmt.Fprintf(os.Stderr, "%s: %v\n", generator, err)
 	os.Exit(1)
 }
