@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,7 +29,7 @@ func TestAdamWExact(t *testing.T) {
 				g := newGuarded(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 0.1), 23))
 				m := newGuarded(n, off+2, rtWithSpecials(rng, rtNormal(rng, 0, 0.01), 29))
 				vv := newGuarded(n, off+3, rtWithSpecials(rng, func(int) float32 { return float32(math.Abs(rng.NormFloat64()) * 1e-4) }, 29))
-				wp, wm, wv := append([]float32(nil), p.s()...), append([]float32(nil), m.s()...), append([]float32(nil), vv.s()...)
+				wp, wm, wv := slices.Clone(p.s()), slices.Clone(m.s()), slices.Clone(vv.s())
 				adamWGeneric(wp, g.s(), wm, wv, decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 				impl(p.s(), g.s(), m.s(), vv.s(), decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 				what := fmt.Sprintf("%+v n=%d", par, n)
@@ -121,12 +122,12 @@ func TestAdamWThreads(t *testing.T) {
 	g := newGuarded(n, 0, rtNormal(rng, 0, 0.1)).s()
 	par := AdamWParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Step: 3}
 	p0 := newGuarded(n, 0, rtNormal(rng, 0, 1)).s()
-	wp, wm, wv := append([]float32(nil), p0...), make([]float32, n), make([]float32, n)
+	wp, wm, wv := slices.Clone(p0), make([]float32, n), make([]float32, n)
 	decay, c1, c2, step, eps := par.scalars()
 	adamWGeneric(wp, g, wm, wv, decay, par.Beta1, c1, par.Beta2, c2, step, eps)
 	for _, th := range []int{1, 2, 3} {
 		SetThreads(th)
-		p, m, v := append([]float32(nil), p0...), make([]float32, n), make([]float32, n)
+		p, m, v := slices.Clone(p0), make([]float32, n), make([]float32, n)
 		AdamW(p, g, m, v, par)
 		requireSameBits(t, fmt.Sprintf("threads=%d p", th), p, wp)
 		requireSameBits(t, fmt.Sprintf("threads=%d m", th), m, wm)

@@ -135,10 +135,7 @@ func Threads() int {
 // SetThreads sets the number of goroutines kernels split work over; n <= 0
 // restores the default, GOMAXPROCS. Results do not depend on it.
 func SetThreads(n int) {
-	if n < 0 {
-		n = 0
-	}
-	threads.Store(int32(n))
+	threads.Store(int32(max(n, 0)))
 }
 
 // Describe returns a human-readable summary of what was detected and chosen.

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,7 +61,7 @@ func (b guardedBuf) s() []float32 { return b.all[b.off : b.off+b.n : b.off+b.n] 
 
 // clone returns a guarded copy at the same offset.
 func (b guardedBuf) clone() guardedBuf {
-	return guardedBuf{all: append([]float32(nil), b.all...), off: b.off, n: b.n}
+	return guardedBuf{all: slices.Clone(b.all), off: b.off, n: b.n}
 }
 
 // checkGuards fails if anything outside the slice was written.

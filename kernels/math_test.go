@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -267,7 +268,7 @@ func TestRowKernelsDoNotAllocate(t *testing.T) {
 	y := make([]float32, len(x))
 	dy := make([]float32, len(x))
 	bias := make([]float32, cols)
-	pre := append([]float32(nil), x...)
+	pre := slices.Clone(x)
 	mask := make([]float32, cols)
 	calls := map[string]func(){
 		"exp":                 func() { exp(y, x) },

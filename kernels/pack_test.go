@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,7 +106,7 @@ func TestPackRows(t *testing.T) {
 	forEachPackRows(t, func(t *testing.T, v Variant, pack packRowsFunc) {
 		for _, c := range cases {
 			a, d, buf, lo := packRowsInput(c)
-			orig := append([]float32(nil), a...)
+			orig := slices.Clone(a)
 			pack(d, c.stride, a, c.off, c.ld, c.rows, c.kc)
 
 			want := make([]uint32, len(buf))

@@ -18,9 +18,7 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if grain < 1 {
-		grain = 1
-	}
+	grain = max(grain, 1)
 	splitFor(min(opThreads(), (n+grain-1)/grain), n, f)
 }
 

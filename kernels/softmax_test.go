@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -89,7 +90,7 @@ func TestSoftmaxRowsVariants(t *testing.T) {
 					}
 				}
 				// In place (y and x the same slice) gives the same result.
-				in := append([]float32(nil), x...)
+				in := slices.Clone(x)
 				impl(in, in, rows, cols, scale, mask)
 				for i := range in {
 					if math.Float32bits(in[i]) != math.Float32bits(y[i]) {
@@ -173,7 +174,7 @@ func TestSoftmaxRowsBackwardVariants(t *testing.T) {
 				}
 			}
 			// dx may be the same slice as dy.
-			dd := append([]float32(nil), dy...)
+			dd := slices.Clone(dy)
 			impl(dd, y, dd, rows, cols, scale)
 			for i := range dd {
 				if math.Float32bits(dd[i]) != math.Float32bits(dx[i]) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -104,7 +105,7 @@ func TestAxpy(t *testing.T) {
 				off := n % 4
 				x := newGuarded(n, off, rtWithSpecials(rng, rtNormal(rng, 0, 1), 17))
 				y := newGuarded(n, off+1, rtWithSpecials(rng, rtNormal(rng, 0, 1), 17))
-				want := append([]float32(nil), y.s()...)
+				want := slices.Clone(y.s())
 				axpyGeneric(alpha, x.s(), want)
 				impl(alpha, x.s(), y.s())
 				requireSameBits(t, fmt.Sprintf("alpha=%v n=%d y", alpha, n), y.s(), want)
@@ -120,7 +121,7 @@ func TestScale(t *testing.T) {
 		for _, alpha := range []float32{0.37, -2.5, 0, float32(math.NaN())} {
 			for _, n := range rtLengths() {
 				x := newGuarded(n, n%3, rtWithSpecials(rng, rtNormal(rng, 0, 1e3), 11))
-				want := append([]float32(nil), x.s()...)
+				want := slices.Clone(x.s())
 				scaleGeneric(alpha, want)
 				impl(alpha, x.s())
 				requireSameBits(t, fmt.Sprintf("alpha=%v n=%d", alpha, n), x.s(), want)
@@ -137,7 +138,7 @@ func TestAddBias(t *testing.T) {
 			for _, rows := range []int{0, 1, 3} {
 				x := newGuarded(rows*cols, cols%3, rtWithSpecials(rng, rtNormal(rng, 0, 1), 29))
 				bias := newGuarded(cols, 1, rtWithSpecials(rng, rtNormal(rng, 0, 1), 29))
-				want := append([]float32(nil), x.s()...)
+				want := slices.Clone(x.s())
 				addBiasGeneric(want, bias.s(), rows, cols)
 				impl(x.s(), bias.s(), rows, cols)
 				requireSameBits(t, fmt.Sprintf("%dx%d", rows, cols), x.s(), want)
@@ -163,7 +164,7 @@ func TestBiasGrad(t *testing.T) {
 					}
 					dy := newGuarded(n, pad%3, rtWithSpecials(rng, rtNormal(rng, 0, 1), 31))
 					db := newGuarded(cols, 2, rtNormal(rng, 0, 1))
-					want := append([]float32(nil), db.s()...)
+					want := slices.Clone(db.s())
 					biasGradGeneric(want, dy.s(), rows, cols, ld)
 					impl(db.s(), dy.s(), rows, cols, ld)
 					requireSameBits(t, fmt.Sprintf("%dx%d ld=%d", rows, cols, ld), db.s(), want)
@@ -373,9 +374,9 @@ func TestRowWrappersThreads(t *testing.T) {
 		} else {
 			requireSameBits(t, fmt.Sprintf("BiasGrad threads=%d", th), db, first)
 		}
-		x := append([]float32(nil), dy...)
+		x := slices.Clone(dy)
 		AddBias(x, db, rows, cols)
-		want := append([]float32(nil), dy...)
+		want := slices.Clone(dy)
 		addBiasGeneric(want, db, rows, cols)
 		requireSameBits(t, fmt.Sprintf("AddBias threads=%d", th), x, want)
 
