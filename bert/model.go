@@ -60,7 +60,8 @@ type Model struct {
 	readOnly   bool // base weights may be read-only memory
 	headOnHeap bool // the classifier was made by InitClassifier
 
-	packFile *safetensors.File // the mapping of PackWeights' file, if any
+	packFile  *safetensors.File // the mapping of PackWeights' file, if any
+	quantFile *safetensors.File // the mapping of QuantizeWeights' file, if any
 }
 
 // Embeddings is BERT's input layer: word, position and token-type

@@ -265,13 +265,18 @@ func (m *Model) PackedWeights() []string {
 	return names
 }
 
-// CheckPacked reports whether the file of packed weights, when the model
-// has one mapped, is still the file opened (safetensors.File.Check); nil
-// when the weights are not packed into a file.
+// CheckPacked reports whether the files of packed and of int8 weights,
+// when the model has them mapped, are still the files opened
+// (safetensors.File.Check); nil when the weights are in neither.
 func (m *Model) CheckPacked() error {
 	if f := m.packFile; f != nil {
 		if err := f.Check(); err != nil {
 			return fmt.Errorf("bert: packed weights: %w", err)
+		}
+	}
+	if f := m.quantFile; f != nil {
+		if err := f.Check(); err != nil {
+			return fmt.Errorf("bert: int8 weights: %w", err)
 		}
 	}
 	return nil

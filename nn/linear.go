@@ -19,6 +19,11 @@ type Linear struct {
 	// frozen and still the slice it was packed from (a weight made
 	// trainable is copied and trained, and the packing would be stale).
 	Packed *kernels.PackedB
+
+	// Quantized, when set, is W quantized to int8 (kernels.QuantizeB with
+	// n = Out, k = In): Forward and ForwardGELU then compute x·Wᵀ in int8
+	// (kernels.Qgemm), before Packed. It is used only while W is frozen.
+	Quantized *kernels.QuantizedB
 }
 
 // NewLinear returns a Linear over the given parameters after checking their
@@ -44,8 +49,13 @@ func (l *Linear) Forward(y, x []float32, rows int) {
 	}
 }
 
-// product computes y = x·Wᵀ, by the packed W when there is a usable one.
+// product computes y = x·Wᵀ: in int8 when W is quantized, else by the
+// packed W when there is a usable one.
 func (l *Linear) product(y, x []float32, rows int) {
+	if q := l.Quantized; q != nil && l.W.Frozen {
+		kernels.Qgemm(rows, x, l.In, q, y, l.Out)
+		return
+	}
 	if pb := l.Packed; pb != nil && l.W.Frozen && pb.Of(l.W.W) {
 		kernels.SgemmPacked(false, rows, 1, x, l.In, pb, 0, y, l.Out)
 		return
