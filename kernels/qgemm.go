@@ -163,33 +163,42 @@ func clampRound(x float32, lo, hi int32) int32 {
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
-// qTile computes the int32 sums of one tile: for r < rows (at most qMR)
-// and j < QNR,
+// qTile computes the int32 sums of one tile: for r < mr (the variant's
+// rows per tile, see qVariant) and j < QNR,
 //
 //	acc[r*QNR+j] = Σ_{p < kp} A(r, p) * b[(p/QKG)*QNR*QKG + j*QKG + p%QKG]
 //
 // where A(r, p) is byte a[r*lda+p] read as unsigned, or as signed for a
 // variant with signed set (see qVariant), and b is one sliver of a
-// QuantizedB (kp = KPad bytes per channel).
-type qTile func(acc []int32, a []byte, lda int, b []int8, kp, rows int)
+// QuantizedB (kp = KPad bytes per channel). It always computes mr rows:
+// Qgemm pads its quantized rows to a multiple of mr and drops the extra
+// sums. The generated tiles have this signature and contract (see
+// internal/gen/contract/qgemm.go), so they are used as they are.
+type qTile func(acc []int32, a []byte, lda int, b []int8, kp int)
 
-// qMR is the most rows a qTile computes.
-const qMR = 4
+const (
+	// qMR is the rows per tile of the reference tile.
+	qMR = 4
+	// qMaxMR bounds the rows per tile of every variant.
+	qMaxMR = 12
+)
 
 // qVariant is how one kernel variant computes Qgemm's integer tiles.
 type qVariant struct {
 	tile qTile
+	// mr is the number of rows tile computes, 1..qMaxMR.
+	mr int
 	// signed is set for tiles whose instruction multiplies signed bytes
 	// (NEON's SDOT): the activations are stored as q-64, and the sums are
 	// corrected by (zp-64)·Σ_k W8[j,k] instead of zp·Σ_k W8[j,k].
 	signed bool
 }
 
-var qgemmOp = newOpTable("qgemm", qVariant{tile: qTileGeneric})
+var qgemmOp = newOpTable("qgemm", qVariant{tile: qTileGeneric, mr: qMR})
 
 // qTileGeneric is the reference tile over unsigned activations.
-func qTileGeneric(acc []int32, a []byte, lda int, b []int8, kp, rows int) {
-	for r := range rows {
+func qTileGeneric(acc []int32, a []byte, lda int, b []int8, kp int) {
+	for r := range qMR {
 		row := a[r*lda : r*lda+kp]
 		for j := range QNR {
 			var s int32
@@ -227,12 +236,13 @@ func Qgemm(m int, x []float32, lda int, qb *QuantizedB, c []float32, ldc int) {
 	kp := qPadK(k)
 	sc := qScratchPool.Get().(*qScratch)
 	defer qScratchPool.Put(sc)
-	sc.a = growBytes(sc.a, m*kp)
+	blocks := (m + v.mr - 1) / v.mr
+	sc.a = growBytes(sc.a, blocks*v.mr*kp) // whole tiles: the rows past m are zero
 	sc.sa = grow(sc.sa, m)
 	sc.zp = slices.Grow(sc.zp[:0], m)[:m]
 	quantizeRows(sc.a, sc.sa, sc.zp, x, lda, m, k, kp, v.signed)
+	clear(sc.a[m*kp:])
 	slivers := qPadN(n) / QNR
-	blocks := (m + qMR - 1) / qMR
 	args := qArgs{v: v, qb: qb, a: sc.a, sa: sc.sa, zp: sc.zp, c: c, ldc: ldc, m: m, kp: kp, blocks: blocks}
 	work := m * n * k
 	if work < 1<<18 || opThreads() == 1 {
@@ -258,28 +268,29 @@ var qgemmJobs = NewJobs(qgemmRange)
 
 // qAccPool holds the int32 tiles of qgemmRange (the tile function is called
 // through a variable, so a local array would move to the heap on every call).
-var qAccPool = sync.Pool{New: func() any { return new([qMR * QNR]int32) }}
+var qAccPool = sync.Pool{New: func() any { return new([qMaxMR * QNR]int32) }}
 
 // qgemmRange computes tiles lo..hi-1 of a Qgemm call (tile t: sliver
 // t/blocks, row block t%blocks) and scales them into c.
 func qgemmRange(a *qArgs, lo, hi int) {
-	accp := qAccPool.Get().(*[qMR * QNR]int32)
+	accp := qAccPool.Get().(*[qMaxMR * QNR]int32)
 	defer qAccPool.Put(accp)
-	acc := accp[:]
-	qb := a.qb
+	qb, mr, kp := a.qb, a.v.mr, a.kp
+	acc := accp[:mr*QNR]
 	for t := lo; t < hi; t++ {
 		s, blk := t/a.blocks, t%a.blocks
-		r0 := blk * qMR
-		rows := min(qMR, a.m-r0)
-		a.v.tile(acc, a.a[r0*a.kp:], a.kp, qb.Data[s*QNR*a.kp:(s+1)*QNR*a.kp], a.kp, rows)
+		r0 := blk * mr
+		rows := min(mr, a.m-r0)
+		a.v.tile(acc, a.a[r0*kp:(r0+mr)*kp], kp, qb.Data[s*QNR*kp:(s+1)*QNR*kp], kp)
 		j0 := s * QNR
 		cols := min(QNR, qb.N-j0)
+		sum, scale := qb.sum[j0:j0+cols], qb.Scale[j0:j0+cols]
 		for r := range rows {
 			sa, zp := a.sa[r0+r], a.zp[r0+r]
-			out := a.c[(r0+r)*a.ldc+j0:]
-			for j := range cols {
-				s := acc[r*QNR+j] - zp*qb.sum[j0+j]
-				out[j] = float32(s) * (sa * qb.Scale[j0+j])
+			out := a.c[(r0+r)*a.ldc+j0:][:cols]
+			sums := acc[r*QNR:][:cols]
+			for j := range out {
+				out[j] = float32(sums[j]-zp*sum[j]) * (sa * scale[j])
 			}
 		}
 	}

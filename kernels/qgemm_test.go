@@ -84,19 +84,59 @@ func qFirstDiff(got, want []float32) int {
 	return -1
 }
 
-// TestQgemmVariants checks every int8 variant this machine runs, at 1, 2
-// and 3 threads, on odd shapes (partial slivers, k not a multiple of 4, row
-// counts around the tile height), bitwise against the contract.
-func TestQgemmVariants(t *testing.T) {
+// qPath is one way a variant computes its tiles, where it has several
+// (AVX-512: VNNI or BW; NEON: SDOT or the plain fallback).
+type qPath struct {
+	name string
+	v    qVariant
+}
+
+// qgemmPaths lists, per variant, every path this machine can run, whichever
+// init chose; the architecture's tests fill it. A variant without an entry
+// is tested with the tile it registered.
+var qgemmPaths = map[Variant][]qPath{}
+
+// qPathsOf returns the paths of v to test.
+func qPathsOf(v Variant) []qPath {
+	if p := qgemmPaths[v]; len(p) > 0 {
+		return p
+	}
+	return []qPath{{"registered", qgemmOp.impl[v]}}
+}
+
+// withQPath runs f with p registered as v's qgemm tile (the test hook that
+// runs a path init did not choose, such as NEON's fallback on a CPU with
+// SDOT).
+func withQPath(v Variant, p qVariant, f func()) {
+	saved := qgemmOp.impl[v]
+	defer func() { qgemmOp.impl[v] = saved }()
+	qgemmOp.impl[v] = p
+	f()
+}
+
+// forEachQPath runs f for every variant (forEachVariant: an expected
+// variant without a qgemm tile fails) and every path of it, with the
+// variant active and the path registered.
+func forEachQPath(t *testing.T, f func(t *testing.T, v Variant, p qPath)) {
 	saved, savedThreads := Active(), Threads()
 	defer func() { SetVariant(saved); SetThreads(savedThreads) }()
-	rng := rand.New(rand.NewPCG(7, 8))
-	shapes := [][3]int{{1, 1, 1}, {1, 16, 4}, {3, 17, 5}, {4, 15, 3}, {5, 33, 7}, {9, 48, 64}, {17, 31, 129}, {13, 40, 768}, {64, 96, 300}}
-	for _, v := range Supported() {
+	forEachVariant(t, qgemmOp, func(t *testing.T, v Variant, _ qVariant) {
 		require.NoError(t, SetVariant(v))
-		if !qgemmOp.has[v] {
-			t.Logf("qgemm: no %s implementation (generic code runs)", v)
+		for _, p := range qPathsOf(v) {
+			t.Run(p.name, func(t *testing.T) { withQPath(v, p.v, func() { f(t, v, p) }) })
 		}
+	})
+}
+
+// TestQgemmVariants checks every int8 variant and path this machine runs,
+// at 1, 2 and 3 threads, on odd shapes (partial slivers, k not a multiple
+// of 4, row counts around every tile height, k up to 3072), bitwise
+// against the contract.
+func TestQgemmVariants(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {1, 16, 4}, {3, 17, 5}, {4, 15, 3}, {5, 33, 7}, {9, 48, 64}, {17, 31, 129},
+		{13, 40, 768}, {64, 96, 300}, {11, 18, 6}, {12, 16, 8}, {25, 50, 770}, {7, 20, 3072}, {26, 47, 1023}}
+	forEachQPath(t, func(t *testing.T, v Variant, p qPath) {
+		rng := rand.New(rand.NewPCG(7, 8))
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]
 			x := qRandom(rng, m*k, 1)
@@ -118,10 +158,118 @@ func TestQgemmVariants(t *testing.T) {
 				c := make([]float32, m*n)
 				Qgemm(m, x, k, qb, c, n)
 				i := qFirstDiff(c, want)
-				require.Equal(t, -1, i, "%s %dx%dx%d threads %d: first difference at %d", v, m, n, k, th, i)
+				require.Equal(t, -1, i, "%s %s %dx%dx%d threads %d: first difference at %d", v, p.name, m, n, k, th, i)
 			}
 		}
+	})
+}
+
+// TestQgemmExtremes: the largest sums the contract allows (activations
+// all 127 or all 0, so -64 stored signed; weights all ±127; k = 3072)
+// come out exact in every variant: nothing saturates or wraps.
+func TestQgemmExtremes(t *testing.T) {
+	const m, n, k = 6, 21, 3072
+	rng := rand.New(rand.NewPCG(13, 14))
+	x := make([]float32, m*k)
+	w := make([]float32, n*k)
+	for p := range k {
+		x[0*k+p] = 1                  // q = 127, zp = 0
+		x[1*k+p] = -1                 // q = 0, zp = 127
+		x[2*k+p] = float32(p%2)*2 - 1 // q = 0 or 127 alternately
+		x[3*k+p] = float32(rng.IntN(2))
+		x[4*k+p] = -float32(rng.IntN(2))
+		x[5*k+p] = float32(rng.NormFloat64())
+		for j := range n {
+			s := float32(0.5)
+			switch {
+			case j == 1:
+				s = -0.5
+			case j == 2 && p%2 == 1, j == 3 && (p/2)%2 == 1:
+				s = -0.5
+			case j >= 4 && rng.IntN(2) == 0:
+				s = -0.5
+			}
+			w[j*k+p] = s
+		}
 	}
+	want := qgemmContract(x, w, m, n, k)
+	require.InDelta(t, float64(k)*0.5, want[0], 1e-3*float64(k))
+	require.InDelta(t, -float64(k)*0.5, want[1], 1e-3*float64(k))
+	qb, err := QuantizeB(nil, w, n, k)
+	require.NoError(t, err)
+	forEachQPath(t, func(t *testing.T, v Variant, p qPath) {
+		for _, th := range []int{1, 2} {
+			SetThreads(th)
+			c := make([]float32, m*n)
+			Qgemm(m, x, k, qb, c, n)
+			i := qFirstDiff(c, want)
+			require.Equal(t, -1, i, "%s %s threads %d: first difference at %d", v, p.name, th, i)
+		}
+	})
+}
+
+// TestQgemmTiles checks every tile directly against its contract on
+// random and extreme bytes (activations over the whole stored range,
+// weights over -127..127), rows lda > kp apart, and that it writes
+// acc[:mr*16] and nothing past it.
+func TestQgemmTiles(t *testing.T) {
+	const guard = int32(0x5a5a5a5a)
+	forEachQPath(t, func(t *testing.T, v Variant, p qPath) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		mr := p.v.mr
+		lo, hi := 0, 127 // the stored activations
+		if p.v.signed {
+			lo, hi = -64, 63
+		}
+		for _, kp := range []int{4, 8, 12, 16, 20, 28, 60, 64, 68, 124, 768, 3072} {
+			for _, fill := range []string{"random", "max", "min"} {
+				lda := kp + 5
+				a := make([]byte, (mr-1)*lda+kp)
+				b := make([]int8, QNR*kp)
+				for i := range a {
+					switch fill {
+					case "random":
+						a[i] = byte(int8(lo + rng.IntN(hi-lo+1)))
+					case "max":
+						a[i] = byte(int8(hi))
+					default:
+						a[i] = byte(int8(lo))
+					}
+				}
+				for i := range b {
+					switch fill {
+					case "random":
+						b[i] = int8(rng.IntN(255) - 127)
+					case "max":
+						b[i] = int8(127 - 254*((i/QKG)%2)) // channels alternately +127 and -127
+					default:
+						b[i] = -127
+					}
+				}
+				acc := make([]int32, mr*QNR+QNR)
+				for i := range acc {
+					acc[i] = guard
+				}
+				p.v.tile(acc[:mr*QNR], a, lda, b, kp)
+				for r := range mr {
+					for j := range QNR {
+						var s int32
+						for q := range kp {
+							av := int32(a[r*lda+q])
+							if p.v.signed {
+								av = int32(int8(a[r*lda+q]))
+							}
+							s += av * int32(b[(q/QKG)*QNR*QKG+j*QKG+q%QKG])
+						}
+						require.Equal(t, s, acc[r*QNR+j], "%s %s kp=%d %s: row %d channel %d", v, p.name, kp, fill, r, j)
+					}
+				}
+				for i := mr * QNR; i < len(acc); i++ {
+					require.Equal(t, guard, acc[i], "%s %s kp=%d: acc[%d] written", v, p.name, kp, i)
+				}
+			}
+		}
+	})
 }
 
 // TestQgemmStrides checks lda > K and ldc > N: the gaps are neither read
