@@ -220,69 +220,98 @@ func emitBiasGrad(s isa) {
 
 // emitLayerNorm emits LayerNorm<isa>, or with fused AddLayerNorm<isa> (the
 // residual sum a+b is formed, stored and normalised in one pass over a row).
+// Each row takes three passes: the mean (shifted by the row's first value
+// K, for accuracy), the variance about it, and the normalised output.
 func emitLayerNorm(s isa, fused bool) {
 	if fused {
 		function(s, contract.AddLayerNorm(s.contract))
 	} else {
 		function(s, contract.LayerNorm(s.contract))
 	}
-	y := ptr("y")
-	var sum, a, b, x reg.GPVirtual
-	if fused {
-		sum, a, b = ptr("sum"), ptr("a"), ptr("b")
-		x = sum
-	} else {
-		x = ptr("x")
-	}
-	mean, rstd, gamma, beta := ptr("mean"), ptr("rstd"), ptr("gamma"), ptr("beta")
-	rows, cols := addr("rows"), param("cols")
-	c.Comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
-	c.TESTQ(cols, cols)
-	c.JZ(operand.LabelRef("ret"))
-	nf := c.XMM()
-	c.VXORPS(nf, nf, nf)
-	c.VCVTSI2SSQ(cols, nf, nf)
-	one := constant(0x3f800000)
-	eps := c.XMM()
-	c.VMOVSS(addr("eps"), eps)
-	rb, r := c.GP64(), c.GP64()
-	c.MOVQ(cols, rb)
-	c.SHLQ(operand.Imm(2), rb)
-	c.XORQ(r, r)
-
+	ln := loadLayerNormArgs(s, fused)
 	c.Label("row")
 	c.Comment("for r := 0; r < rows; r++")
-	c.CMPQ(r, rows)
+	c.CMPQ(ln.r, ln.rows)
 	c.JGE(operand.LabelRef("ret"))
+	muv := ln.meanPass()
+	rhov := ln.variancePass(muv)
+	ln.normalisePass(muv, rhov)
+	ln.nextRow()
+	ret()
+}
 
-	// Pass 1: d = Σ (z - K).
-	var kv reg.VecVirtual
+// layerNorm holds the registers of a LayerNorm or AddLayerNorm kernel.
+type layerNorm struct {
+	s     isa
+	fused bool // AddLayerNorm: x is the sum a+b, formed in pass 1
+	// Row pointers: y and x (sum for AddLayerNorm, with a and b).
+	y, x, a, b reg.GPVirtual
+	// Per-row outputs (nil pointers skip them) and the per-column affine map.
+	mean, rstd, gamma, beta reg.GPVirtual
+	rows                    operand.Mem   // the row count, on the stack
+	cols, rowBytes, r       reg.GPVirtual // columns, 4*cols, the row index
+	nf, one, eps            reg.VecVirtual
+}
+
+// loadLayerNormArgs loads the arguments and the row-invariant constants, and
+// returns early when cols is 0.
+func loadLayerNormArgs(s isa, fused bool) *layerNorm {
+	ln := &layerNorm{s: s, fused: fused, y: ptr("y")}
 	if fused {
+		ln.x, ln.a, ln.b = ptr("sum"), ptr("a"), ptr("b")
+	} else {
+		ln.x = ptr("x")
+	}
+	ln.mean, ln.rstd, ln.gamma, ln.beta = ptr("mean"), ptr("rstd"), ptr("gamma"), ptr("beta")
+	ln.rows, ln.cols = addr("rows"), param("cols")
+	c.Comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
+	c.TESTQ(ln.cols, ln.cols)
+	c.JZ(operand.LabelRef("ret"))
+	ln.nf = c.XMM()
+	c.VXORPS(ln.nf, ln.nf, ln.nf)
+	c.VCVTSI2SSQ(ln.cols, ln.nf, ln.nf)
+	ln.one = constant(0x3f800000)
+	ln.eps = c.XMM()
+	c.VMOVSS(addr("eps"), ln.eps)
+	ln.rowBytes, ln.r = c.GP64(), c.GP64()
+	c.MOVQ(ln.cols, ln.rowBytes)
+	c.SHLQ(operand.Imm(2), ln.rowBytes)
+	c.XORQ(ln.r, ln.r)
+	return ln
+}
+
+// meanPass emits pass 1, d = Σ (z - K) (forming and storing z = a+b for
+// AddLayerNorm), stores μ = K + d/nf in mean[r] if mean is set, and returns
+// μ broadcast.
+func (ln *layerNorm) meanPass() reg.VecVirtual {
+	s := ln.s
+	var kv reg.VecVirtual
+	if ln.fused {
 		c.Comment("K := a[0] + b[0]")
 		kx := c.XMM()
-		c.VMOVSS(operand.Mem{Base: a}, kx)
-		c.VADDSS(operand.Mem{Base: b}, kx, kx)
+		c.VMOVSS(operand.Mem{Base: ln.a}, kx)
+		c.VADDSS(operand.Mem{Base: ln.b}, kx, kx)
 		kv = broadcast(s, kx)
 	} else {
 		c.Comment("K := x[0]")
-		kv = broadcast(s, operand.Mem{Base: x})
+		kv = broadcast(s, operand.Mem{Base: ln.x})
 	}
 	acc := zeros(s, 4)
 	var d reg.VecVirtual
-	l1 := newLoop("mean", 4)
-	if fused {
+	l := newLoop("mean", 4)
+	if ln.fused {
 		c.Comment("sum[c] = a[c] + b[c]; acc[j] += sum[c] - K")
 	} else {
 		c.Comment("acc[j] += x[c] - K")
 	}
-	l1.emit(s, cols, func(k kind, j int) {
+	l.emit(s, ln.cols, func(k kind, j int) {
 		var t reg.VecVirtual
-		if fused {
-			t = k.load(l1.at(a, k, j))
-			k.add(l1.at(b, k, j), t, t)
-			k.mov(t, l1.at(sum, k, j))
+		if ln.fused {
+			t = k.load(l.at(ln.a, k, j))
+			k.add(l.at(ln.b, k, j), t, t)
+			k.mov(t, l.at(ln.x, k, j))
 		} else {
-			t = k.load(l1.at(x, k, j))
+			t = k.load(l.at(ln.x, k, j))
 		}
 		k.sub(k.of(kv), t, t)
 		if k.scalar {
@@ -296,18 +325,22 @@ func emitLayerNorm(s isa, fused bool) {
 	})
 	c.Comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
 	mu := c.XMM()
-	c.VDIVSS(nf, d, mu)
+	c.VDIVSS(ln.nf, d, mu)
 	c.VADDSS(kv.AsX(), mu, mu)
-	storeIfSet(mean, r, mu, "nomean")
-	muv := broadcast(s, mu)
+	storeIfSet(ln.mean, ln.r, mu, "nomean")
+	return broadcast(s, mu)
+}
 
-	// Pass 2: q = Σ (z - μ)².
-	acc = zeros(s, 4)
+// variancePass emits pass 2, q = Σ (z - μ)², stores ρ = 1/sqrt(q/nf + eps)
+// in rstd[r] if rstd is set, and returns ρ broadcast.
+func (ln *layerNorm) variancePass(muv reg.VecVirtual) reg.VecVirtual {
+	s := ln.s
+	acc := zeros(s, 4)
 	var q reg.VecVirtual
-	l2 := newLoop("var", 4)
+	l := newLoop("var", 4)
 	c.Comment("t := z[c] - μ; acc[j] += t*t")
-	l2.emit(s, cols, func(k kind, j int) {
-		t := k.load(l2.at(x, k, j))
+	l.emit(s, ln.cols, func(k kind, j int) {
+		t := k.load(l.at(ln.x, k, j))
 		k.sub(k.of(muv), t, t)
 		if k.scalar {
 			k.fma231(t, t, q)
@@ -319,35 +352,39 @@ func emitLayerNorm(s isa, fused bool) {
 		q = horizontal(s, fold(c.VADDPS, acc), c.VADDPS)
 	})
 	c.Comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
-	c.VDIVSS(nf, q, q)
-	c.VADDSS(eps, q, q)
+	c.VDIVSS(ln.nf, q, q)
+	c.VADDSS(ln.eps, q, q)
 	c.VSQRTSS(q, q, q)
 	rho := c.XMM()
-	c.VDIVSS(q, one, rho)
-	storeIfSet(rstd, r, rho, "norstd")
-	rhov := broadcast(s, rho)
+	c.VDIVSS(q, ln.one, rho)
+	storeIfSet(ln.rstd, ln.r, rho, "norstd")
+	return broadcast(s, rho)
+}
 
-	// Pass 3: y = (z - μ)*ρ*gamma + beta.
-	l3 := newLoop("norm", 4)
+// normalisePass emits pass 3: y = (z - μ)*ρ*gamma + beta.
+func (ln *layerNorm) normalisePass(muv, rhov reg.VecVirtual) {
+	l := newLoop("norm", 4)
 	c.Comment("y[c] = ((z[c] - μ) * ρ) * gamma[c] + beta[c]")
-	l3.emit(s, cols, func(k kind, j int) {
-		t := k.load(l3.at(x, k, j))
-		k.sub(k.of(muv), t, t)
-		k.mul(k.of(rhov), t, t)
-		g := k.load(l3.at(gamma, k, j))
-		k.fma213(l3.at(beta, k, j), g, t)
-		k.mov(t, l3.at(y, k, j))
+	l.emit(ln.s, ln.cols, func(k kind, j int) {
+		t := k.normalised(l.at(ln.x, k, j), muv, rhov)
+		g := k.load(l.at(ln.gamma, k, j))
+		k.fma213(l.at(ln.beta, k, j), g, t)
+		k.mov(t, l.at(ln.y, k, j))
 	}, nil)
-	for _, p := range []reg.GPVirtual{y, x} {
-		c.ADDQ(rb, p)
+}
+
+// nextRow moves the row pointers on by one row and jumps back to the row
+// loop.
+func (ln *layerNorm) nextRow() {
+	for _, p := range []reg.GPVirtual{ln.y, ln.x} {
+		c.ADDQ(ln.rowBytes, p)
 	}
-	if fused {
-		c.ADDQ(rb, a)
-		c.ADDQ(rb, b)
+	if ln.fused {
+		c.ADDQ(ln.rowBytes, ln.a)
+		c.ADDQ(ln.rowBytes, ln.b)
 	}
-	c.INCQ(r)
+	c.INCQ(ln.r)
 	c.JMP(operand.LabelRef("row"))
-	ret()
 }
 
 // storeIfSet stores the low float of v at p[r] unless p is nil.
@@ -366,57 +403,86 @@ func emitLayerNormBackward(s isa, params bool) {
 	} else {
 		function(s, contract.LayerNormBackwardDX(s.contract))
 	}
-	dx := ptr("dx")
-	var dg, db reg.GPVirtual
-	if params {
-		dg, db = ptr("dgamma"), ptr("dbeta")
-	}
-	dy, x, mean, rstd, gamma := ptr("dy"), ptr("x"), ptr("mean"), ptr("rstd"), ptr("gamma")
-	rows, cols := addr("rows"), param("cols")
-	nf := c.XMM()
-	c.VXORPS(nf, nf, nf)
-	c.VCVTSI2SSQ(cols, nf, nf)
-	rb, r := c.GP64(), c.GP64()
-	c.MOVQ(cols, rb)
-	c.SHLQ(operand.Imm(2), rb)
-	c.XORQ(r, r)
-
+	lb := loadLayerNormBackwardArgs(s, params)
 	c.Label("row")
 	c.Comment("for r := 0; r < rows; r++")
-	c.CMPQ(r, rows)
+	c.CMPQ(lb.r, lb.rows)
 	c.JGE(operand.LabelRef("ret"))
 	c.Comment("μ, ρ := mean[r], rstd[r]")
-	muv := broadcast(s, operand.Mem{Base: mean, Index: r, Scale: 4})
-	rhov := broadcast(s, operand.Mem{Base: rstd, Index: r, Scale: 4})
+	muv := broadcast(s, operand.Mem{Base: lb.mean, Index: lb.r, Scale: 4})
+	rhov := broadcast(s, operand.Mem{Base: lb.rstd, Index: lb.r, Scale: 4})
+	bv, cv := lb.sumsPass(muv, rhov)
+	lb.dxPass(muv, rhov, bv, cv)
+	for _, p := range []reg.GPVirtual{lb.dx, lb.dy, lb.x} {
+		c.ADDQ(lb.rowBytes, p)
+	}
+	c.INCQ(lb.r)
+	c.JMP(operand.LabelRef("row"))
+	ret()
+}
 
+// layerNormBackward holds the registers of a LayerNormBackward or
+// LayerNormBackwardDX kernel.
+type layerNormBackward struct {
+	s      isa
+	params bool // dgamma and dbeta are updated in the first pass
+	// Row pointers: dx, dy, x; the per-column dgamma, dbeta (params only) and
+	// gamma; the per-row mean and rstd.
+	dx, dy, x, dg, db, gamma, mean, rstd reg.GPVirtual
+	rows                                 operand.Mem   // the row count, on the stack
+	cols, rowBytes, r                    reg.GPVirtual // columns, 4*cols, the row index
+	nf                                   reg.VecVirtual
+}
+
+// loadLayerNormBackwardArgs loads the arguments and nf := float32(cols).
+func loadLayerNormBackwardArgs(s isa, params bool) *layerNormBackward {
+	lb := &layerNormBackward{s: s, params: params, dx: ptr("dx")}
+	if params {
+		lb.dg, lb.db = ptr("dgamma"), ptr("dbeta")
+	}
+	lb.dy, lb.x, lb.mean, lb.rstd, lb.gamma = ptr("dy"), ptr("x"), ptr("mean"), ptr("rstd"), ptr("gamma")
+	lb.rows, lb.cols = addr("rows"), param("cols")
+	lb.nf = c.XMM()
+	c.VXORPS(lb.nf, lb.nf, lb.nf)
+	c.VCVTSI2SSQ(lb.cols, lb.nf, lb.nf)
+	lb.rowBytes, lb.r = c.GP64(), c.GP64()
+	c.MOVQ(lb.cols, lb.rowBytes)
+	c.SHLQ(operand.Imm(2), lb.rowBytes)
+	c.XORQ(lb.r, lb.r)
+	return lb
+}
+
+// sumsPass emits the first pass over a row: sg = Σ g and sgx = Σ g*xh for
+// g = dy*gamma (with dgamma and dbeta updated when params), and returns
+// B = ρ*sg/nf and C = ρ*sgx/nf broadcast.
+func (lb *layerNormBackward) sumsPass(muv, rhov reg.VecVirtual) (bv, cv reg.VecVirtual) {
+	s := lb.s
 	sg, sgx := zeros(s, 2), zeros(s, 2)
 	var sgT, sgxT reg.VecVirtual
-	l1 := newLoop("sums", 2)
-	if params {
+	l := newLoop("sums", 2)
+	if lb.params {
 		c.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
 	} else {
 		c.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
 	}
-	l1.emit(s, cols, func(k kind, j int) {
-		xh := k.load(l1.at(x, k, j))
-		k.sub(k.of(muv), xh, xh)
-		k.mul(k.of(rhov), xh, xh)
-		d := k.load(l1.at(dy, k, j))
+	l.emit(s, lb.cols, func(k kind, j int) {
+		xh := k.normalised(l.at(lb.x, k, j), muv, rhov)
+		d := k.load(l.at(lb.dy, k, j))
 		g := k.reg()
-		k.mul(l1.at(gamma, k, j), d, g)
+		k.mul(l.at(lb.gamma, k, j), d, g)
 		a, b := sgT, sgxT
 		if !k.scalar {
 			a, b = sg[j], sgx[j]
 		}
 		k.add(g, a, a)
 		k.fma231(xh, g, b)
-		if params {
-			t := k.load(l1.at(dg, k, j))
+		if lb.params {
+			t := k.load(l.at(lb.dg, k, j))
 			k.fma231(xh, d, t)
-			k.mov(t, l1.at(dg, k, j))
-			u := k.load(l1.at(db, k, j))
+			k.mov(t, l.at(lb.dg, k, j))
+			u := k.load(l.at(lb.db, k, j))
 			k.add(d, u, u)
-			k.mov(u, l1.at(db, k, j))
+			k.mov(u, l.at(lb.db, k, j))
 		}
 	}, func() {
 		c.Comment("sg, sgx := sg0+sg1, sgx0+sgx1, summed across lanes")
@@ -424,32 +490,27 @@ func emitLayerNormBackward(s isa, params bool) {
 		sgxT = horizontal(s, fold(c.VADDPS, sgx), c.VADDPS)
 	})
 	c.Comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
-	c.VDIVSS(nf, sgT, sgT)
+	c.VDIVSS(lb.nf, sgT, sgT)
 	c.VMULSS(rhov.AsX(), sgT, sgT)
-	c.VDIVSS(nf, sgxT, sgxT)
+	c.VDIVSS(lb.nf, sgxT, sgxT)
 	c.VMULSS(rhov.AsX(), sgxT, sgxT)
-	bv, cv := broadcast(s, sgT), broadcast(s, sgxT)
+	return broadcast(s, sgT), broadcast(s, sgxT)
+}
 
-	l2 := newLoop("dx", 2)
+// dxPass emits the second pass over a row: dx += g*ρ - (C*xh + B).
+func (lb *layerNormBackward) dxPass(muv, rhov, bv, cv reg.VecVirtual) {
+	l := newLoop("dx", 2)
 	c.Comment("dx[c] += g*ρ - (C*xh + B)")
-	l2.emit(s, cols, func(k kind, j int) {
-		xh := k.load(l2.at(x, k, j))
-		k.sub(k.of(muv), xh, xh)
-		k.mul(k.of(rhov), xh, xh)
-		g := k.load(l2.at(dy, k, j))
-		k.mul(l2.at(gamma, k, j), g, g)
+	l.emit(lb.s, lb.cols, func(k kind, j int) {
+		xh := k.normalised(l.at(lb.x, k, j), muv, rhov)
+		g := k.load(l.at(lb.dy, k, j))
+		k.mul(l.at(lb.gamma, k, j), g, g)
 		k.fma213(k.of(bv), k.of(cv), xh)
 		k.mul(k.of(rhov), g, g)
 		k.sub(xh, g, g)
-		k.add(l2.at(dx, k, j), g, g)
-		k.mov(g, l2.at(dx, k, j))
+		k.add(l.at(lb.dx, k, j), g, g)
+		k.mov(g, l.at(lb.dx, k, j))
 	}, nil)
-	for _, p := range []reg.GPVirtual{dx, dy, x} {
-		c.ADDQ(rb, p)
-	}
-	c.INCQ(r)
-	c.JMP(operand.LabelRef("row"))
-	ret()
 }
 
 // emitLayerNormParamGrad emits LayerNormParamGrad<isa> (dgamma and dbeta)
@@ -479,9 +540,7 @@ func emitLayerNormParamGrad(s isa, beta bool) {
 			u = k.load(l.at(db, k, j))
 		}
 		for q := range dys {
-			xh := k.load(l.at(xs[q], k, j))
-			k.sub(k.of(mus[q]), xh, xh)
-			k.mul(k.of(rhos[q]), xh, xh)
+			xh := k.normalised(l.at(xs[q], k, j), mus[q], rhos[q])
 			d := k.load(l.at(dys[q], k, j))
 			k.fma231(xh, d, t)
 			if beta {

@@ -111,6 +111,15 @@ func (k kind) load(m operand.Mem) reg.VecVirtual {
 	return r
 }
 
+// normalised returns a new register holding the block at m as
+// xh = (x - μ)*ρ, with μ and ρ broadcast in muv and rhov.
+func (k kind) normalised(m operand.Mem, muv, rhov reg.VecVirtual) reg.VecVirtual {
+	xh := k.load(m)
+	k.sub(k.of(muv), xh, xh)
+	k.mul(k.of(rhov), xh, xh)
+	return xh
+}
+
 // loop is one pass over a row of count floats: n counts the floats left and
 // i is the byte offset reached, shared by every pointer the body uses.
 type loop struct {

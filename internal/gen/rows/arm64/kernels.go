@@ -205,236 +205,286 @@ func emitBiasGrad(f *file) {
 
 // emitLayerNorm emits LayerNormNEON, or with fused AddLayerNormNEON (the
 // residual sum a+b is formed, stored and normalised in one pass over a row).
+// Each row takes three passes: the mean (shifted by the row's first value
+// K, for accuracy), the variance about it, and the normalised output.
+//
+// Registers: R0 y, R1 x (or sum), R2 a, R3 b: the current row. R4 mean, R5
+// rstd, R6 gamma, R7 beta, R8 rows, R9 cols, R10 r, R11 row bytes. R12-R16
+// walk a row, R17 counts. V24 K, V25 μ, V26 ρ, F27 cols, F28 1, F29 eps;
+// V16-V19 accumulate.
 func emitLayerNorm(f *file, fused bool) {
 	op := contract.LayerNorm(contract.NEON)
 	if fused {
 		op = contract.AddLayerNorm(contract.NEON)
 	}
 	fn(f, op, func(k neon.Frame) {
-		// R0 y, R1 x (or sum), R2 a, R3 b: the current row. R4 mean, R5
-		// rstd, R6 gamma, R7 beta, R8 rows, R9 cols, R10 r, R11 row bytes.
-		// R12-R16 walk a row, R17 counts. V24 K, V25 μ, V26 ρ, F27 cols,
-		// F28 1, F29 eps; V16-V19 accumulate.
-		f.Op("MOVD", k.Base("y"), "R0")
+		f.layerNormArgs(k, fused)
+		f.rowLoopHead()
+		f.layerNormMean(fused)
+		f.layerNormVariance()
+		f.layerNormOutput()
 		if fused {
-			f.Op("MOVD", k.Base("sum"), "R1")
-			f.Op("MOVD", k.Base("a"), "R2")
-			f.Op("MOVD", k.Base("b"), "R3")
+			f.nextRow("R0", "R1", "R2", "R3")
 		} else {
-			f.Op("MOVD", k.Base("x"), "R1")
+			f.nextRow("R0", "R1")
 		}
-		f.Op("MOVD", k.Base("mean"), "R4")
-		f.Op("MOVD", k.Base("rstd"), "R5")
-		f.Op("MOVD", k.Base("gamma"), "R6")
-		f.Op("MOVD", k.Base("beta"), "R7")
-		f.Op("MOVD", k.Arg("rows"), "R8")
-		f.Op("MOVD", k.Arg("cols"), "R9")
-		f.Comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
-		f.Op("CBZ", "R9", "ret")
-		f.Op("SCVTFS", "R9", "F27")
-		f.Op("MOVW", "$0x3f800000", "R12")
-		f.Op("FMOVS", "R12", "F28")
-		f.Op("FMOVS", k.Arg("eps"), "F29")
-		f.Op("LSL", "$2", "R9", "R11")
-		f.Op("MOVD", "ZR", "R10")
-
-		f.Label("row")
-		f.Note("for r := 0; r < rows; r++")
-		f.Op("CMP", "R8", "R10")
-		f.Op("BGE", "ret")
-		if fused {
-			f.Comment("K := a[0] + b[0]")
-			f.Op("FMOVS", "(R2)", "F24")
-			f.Op("FMOVS", "(R3)", "F0")
-			f.Op("FADDS", "F0", "F24", "F24")
-			f.Dup(24, 24, 0)
-		} else {
-			f.Comment("K := x[0]")
-			f.LoadBcast(24, "(R1)")
-		}
-		f.Zero(neon.Vectors(4), neon.Group(16))
-		if fused {
-			f.Op("MOVD", "R2", "R12")
-			f.Op("MOVD", "R3", "R13")
-			f.Op("MOVD", "R1", "R14")
-			f.Comment("sum[c] = a[c] + b[c]; acc[j] += sum[c] - K")
-		} else {
-			f.Op("MOVD", "R1", "R12")
-			f.Comment("acc[j] += x[c] - K")
-		}
-		f.loop("mean", "R17", "R9", func(kd neon.Width) {
-			f.Load(kd, "R12", neon.Group(0))
-			if fused {
-				f.Load(kd, "R13", neon.Group(4))
-				f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
-				f.Store(kd, neon.Group(0), "R14")
-			}
-			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(24))
-			f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(0))
-		}, func() {
-			f.Comment("d := (acc0+acc1) + (acc2+acc3), summed across lanes")
-			f.FoldAdd(16)
-		})
-		f.Comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
-		f.Op("FDIVS", "F27", "F16", "F25")
-		f.Op("FADDS", "F24", "F25", "F25")
-		f.Op("CBZ", "R4", "nomean")
-		f.Op("FMOVS", "F25", "(R4)(R10<<2)")
-		f.Label("nomean")
-		f.Dup(25, 25, 0)
-
-		f.Zero(neon.Vectors(4), neon.Group(16))
-		f.Op("MOVD", "R1", "R12")
-		f.Comment("t := z[c] - μ; acc[j] += t*t")
-		f.loop("var", "R17", "R9", func(kd neon.Width) {
-			f.Load(kd, "R12", neon.Group(0))
-			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(25))
-			f.MulAdd(kd, neon.Group(16), neon.Group(0), neon.Group(0))
-		}, func() {
-			f.Comment("q := (acc0+acc1) + (acc2+acc3), summed across lanes")
-			f.FoldAdd(16)
-		})
-		f.Comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
-		f.Op("FDIVS", "F27", "F16", "F16")
-		f.Op("FADDS", "F29", "F16", "F16")
-		f.Op("FSQRTS", "F16", "F16")
-		f.Op("FDIVS", "F16", "F28", "F26")
-		f.Op("CBZ", "R5", "norstd")
-		f.Op("FMOVS", "F26", "(R5)(R10<<2)")
-		f.Label("norstd")
-		f.Dup(26, 26, 0)
-
-		f.Op("MOVD", "R1", "R12")
-		f.Op("MOVD", "R0", "R13")
-		f.Op("MOVD", "R6", "R15")
-		f.Op("MOVD", "R7", "R16")
-		f.Comment("y[c] = beta[c] + ((z[c] - μ) * ρ) * gamma[c] (one rounding for the last two)")
-		f.loop("norm", "R17", "R9", func(kd neon.Width) {
-			f.Load(kd, "R12", neon.Group(0))
-			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(25))
-			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(26))
-			f.Load(kd, "R15", neon.Group(4))
-			f.Load(kd, "R16", neon.Group(8))
-			f.MulAdd(kd, neon.Group(8), neon.Group(0), neon.Group(4))
-			f.Store(kd, neon.Group(8), "R13")
-		}, nil)
-		for _, p := range []string{"R0", "R1"} {
-			f.Op("ADD", "R11", p, p)
-		}
-		if fused {
-			f.Op("ADD", "R11", "R2", "R2")
-			f.Op("ADD", "R11", "R3", "R3")
-		}
-		f.Op("ADD", "$1", "R10", "R10")
-		f.Op("B", "row")
 	})
+}
+
+// layerNormArgs loads LayerNorm's arguments and its row-invariant
+// constants, and returns early when cols is 0.
+func (f *file) layerNormArgs(k neon.Frame, fused bool) {
+	f.Op("MOVD", k.Base("y"), "R0")
+	if fused {
+		f.Op("MOVD", k.Base("sum"), "R1")
+		f.Op("MOVD", k.Base("a"), "R2")
+		f.Op("MOVD", k.Base("b"), "R3")
+	} else {
+		f.Op("MOVD", k.Base("x"), "R1")
+	}
+	f.Op("MOVD", k.Base("mean"), "R4")
+	f.Op("MOVD", k.Base("rstd"), "R5")
+	f.Op("MOVD", k.Base("gamma"), "R6")
+	f.Op("MOVD", k.Base("beta"), "R7")
+	f.Op("MOVD", k.Arg("rows"), "R8")
+	f.Op("MOVD", k.Arg("cols"), "R9")
+	f.Comment("if cols == 0 { return }; nf := float32(cols); one := float32(1)")
+	f.Op("CBZ", "R9", "ret")
+	f.Op("SCVTFS", "R9", "F27")
+	f.Op("MOVW", "$0x3f800000", "R12")
+	f.Op("FMOVS", "R12", "F28")
+	f.Op("FMOVS", k.Arg("eps"), "F29")
+	f.Op("LSL", "$2", "R9", "R11")
+	f.Op("MOVD", "ZR", "R10")
+}
+
+// rowLoopHead starts the loop over rows: r (R10) from 0 to rows (R8).
+func (f *file) rowLoopHead() {
+	f.Label("row")
+	f.Note("for r := 0; r < rows; r++")
+	f.Op("CMP", "R8", "R10")
+	f.Op("BGE", "ret")
+}
+
+// nextRow moves the given row pointers on by one row (R11 bytes), counts
+// the row and jumps back to the row loop.
+func (f *file) nextRow(ptrs ...string) {
+	for _, p := range ptrs {
+		f.Op("ADD", "R11", p, p)
+	}
+	f.Op("ADD", "$1", "R10", "R10")
+	f.Op("B", "row")
+}
+
+// storeIfSet stores the low float of register freg at p[r] unless the
+// pointer p is nil.
+func (f *file) storeIfSet(p, freg, skip string) {
+	f.Op("CBZ", p, skip)
+	f.Op("FMOVS", freg, "("+p+")(R10<<2)")
+	f.Label(skip)
+}
+
+// normalised loads a block of x from ptr into dst as xh = (x - μ)*ρ, with μ
+// and ρ broadcast in V(mu) and V(rho).
+func (f *file) normalised(kd neon.Width, ptr string, dst neon.Group, mu, rho neon.V) {
+	f.Load(kd, ptr, dst)
+	f.Sub(kd, dst, dst, neon.Bcast(mu))
+	f.Mul(kd, dst, dst, neon.Bcast(rho))
+}
+
+// layerNormMean emits pass 1, d = Σ (z - K) (forming and storing z = a+b
+// when fused), and broadcasts μ = K + d/nf to V25, storing it in mean[r] if
+// mean is set.
+func (f *file) layerNormMean(fused bool) {
+	if fused {
+		f.Comment("K := a[0] + b[0]")
+		f.Op("FMOVS", "(R2)", "F24")
+		f.Op("FMOVS", "(R3)", "F0")
+		f.Op("FADDS", "F0", "F24", "F24")
+		f.Dup(24, 24, 0)
+	} else {
+		f.Comment("K := x[0]")
+		f.LoadBcast(24, "(R1)")
+	}
+	f.Zero(neon.Vectors(4), neon.Group(16))
+	if fused {
+		f.Op("MOVD", "R2", "R12")
+		f.Op("MOVD", "R3", "R13")
+		f.Op("MOVD", "R1", "R14")
+		f.Comment("sum[c] = a[c] + b[c]; acc[j] += sum[c] - K")
+	} else {
+		f.Op("MOVD", "R1", "R12")
+		f.Comment("acc[j] += x[c] - K")
+	}
+	f.loop("mean", "R17", "R9", func(kd neon.Width) {
+		f.Load(kd, "R12", neon.Group(0))
+		if fused {
+			f.Load(kd, "R13", neon.Group(4))
+			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
+			f.Store(kd, neon.Group(0), "R14")
+		}
+		f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(24))
+		f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(0))
+	}, func() {
+		f.Comment("d := (acc0+acc1) + (acc2+acc3), summed across lanes")
+		f.FoldAdd(16)
+	})
+	f.Comment("μ := K + d/nf; if mean != nil { mean[r] = μ }")
+	f.Op("FDIVS", "F27", "F16", "F25")
+	f.Op("FADDS", "F24", "F25", "F25")
+	f.storeIfSet("R4", "F25", "nomean")
+	f.Dup(25, 25, 0)
+}
+
+// layerNormVariance emits pass 2, q = Σ (z - μ)², and broadcasts
+// ρ = 1/sqrt(q/nf + eps) to V26, storing it in rstd[r] if rstd is set.
+func (f *file) layerNormVariance() {
+	f.Zero(neon.Vectors(4), neon.Group(16))
+	f.Op("MOVD", "R1", "R12")
+	f.Comment("t := z[c] - μ; acc[j] += t*t")
+	f.loop("var", "R17", "R9", func(kd neon.Width) {
+		f.Load(kd, "R12", neon.Group(0))
+		f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(25))
+		f.MulAdd(kd, neon.Group(16), neon.Group(0), neon.Group(0))
+	}, func() {
+		f.Comment("q := (acc0+acc1) + (acc2+acc3), summed across lanes")
+		f.FoldAdd(16)
+	})
+	f.Comment("ρ := 1 / sqrt(q/nf + eps); if rstd != nil { rstd[r] = ρ }")
+	f.Op("FDIVS", "F27", "F16", "F16")
+	f.Op("FADDS", "F29", "F16", "F16")
+	f.Op("FSQRTS", "F16", "F16")
+	f.Op("FDIVS", "F16", "F28", "F26")
+	f.storeIfSet("R5", "F26", "norstd")
+	f.Dup(26, 26, 0)
+}
+
+// layerNormOutput emits pass 3: y = beta + ((z - μ)*ρ)*gamma.
+func (f *file) layerNormOutput() {
+	f.Op("MOVD", "R1", "R12")
+	f.Op("MOVD", "R0", "R13")
+	f.Op("MOVD", "R6", "R15")
+	f.Op("MOVD", "R7", "R16")
+	f.Comment("y[c] = beta[c] + ((z[c] - μ) * ρ) * gamma[c] (one rounding for the last two)")
+	f.loop("norm", "R17", "R9", func(kd neon.Width) {
+		f.normalised(kd, "R12", neon.Group(0), 25, 26)
+		f.Load(kd, "R15", neon.Group(4))
+		f.Load(kd, "R16", neon.Group(8))
+		f.MulAdd(kd, neon.Group(8), neon.Group(0), neon.Group(4))
+		f.Store(kd, neon.Group(8), "R13")
+	}, nil)
 }
 
 // emitLayerNormBackward emits LayerNormBackwardNEON (dx, dgamma and dbeta
 // in one pass) or, without params, LayerNormBackwardDXNEON (dx only).
+//
+// Registers: R0 dx, R3 dy, R4 x: the current row. R1 dgamma, R2 dbeta, R5
+// mean, R6 rstd, R7 gamma, R8 rows, R9 cols, R10 r, R11 row bytes. R12-R21
+// walk a row, R22 counts. V30 μ, V31 ρ, V28 B, V29 C, F27 cols; V16-V19
+// accumulate sg, V20-V23 sgx.
 func emitLayerNormBackward(f *file, params bool) {
 	op := contract.LayerNormBackwardDX(contract.NEON)
 	if params {
 		op = contract.LayerNormBackward(contract.NEON)
 	}
 	fn(f, op, func(k neon.Frame) {
-		// R0 dx, R3 dy, R4 x: the current row. R1 dgamma, R2 dbeta, R5 mean,
-		// R6 rstd, R7 gamma, R8 rows, R9 cols, R10 r, R11 row bytes. R12-R21
-		// walk a row, R22 counts. V30 μ, V31 ρ, V28 B, V29 C, F27 cols;
-		// V16-V19 accumulate sg, V20-V23 sgx.
-		f.Op("MOVD", k.Base("dx"), "R0")
-		if params {
-			f.Op("MOVD", k.Base("dgamma"), "R1")
-			f.Op("MOVD", k.Base("dbeta"), "R2")
-		}
-		f.Op("MOVD", k.Base("dy"), "R3")
-		f.Op("MOVD", k.Base("x"), "R4")
-		f.Op("MOVD", k.Base("mean"), "R5")
-		f.Op("MOVD", k.Base("rstd"), "R6")
-		f.Op("MOVD", k.Base("gamma"), "R7")
-		f.Op("MOVD", k.Arg("rows"), "R8")
-		f.Op("MOVD", k.Arg("cols"), "R9")
-		f.Op("SCVTFS", "R9", "F27")
-		f.Op("LSL", "$2", "R9", "R11")
-		f.Op("MOVD", "ZR", "R10")
-
-		f.Label("row")
-		f.Note("for r := 0; r < rows; r++")
-		f.Op("CMP", "R8", "R10")
-		f.Op("BGE", "ret")
+		f.layerNormBackwardArgs(k, params)
+		f.rowLoopHead()
 		f.Comment("μ, ρ := mean[r], rstd[r]")
 		f.LoadBcast(30, "(R5)(R10<<2)")
 		f.LoadBcast(31, "(R6)(R10<<2)")
-		f.Zero(neon.Vectors(8), neon.Group(16))
-		f.Op("MOVD", "R4", "R12")
-		f.Op("MOVD", "R3", "R13")
-		f.Op("MOVD", "R7", "R14")
-		if params {
-			f.Op("MOVD", "R1", "R15")
-			f.Op("MOVD", "R1", "R16")
-			f.Op("MOVD", "R2", "R17")
-			f.Op("MOVD", "R2", "R19")
-			f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
-		} else {
-			f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
-		}
-		f.loop("sums", "R22", "R9", func(kd neon.Width) {
-			f.Load(kd, "R12", neon.Group(0))
-			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(30))
-			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(31))
-			f.Load(kd, "R13", neon.Group(4))
-			f.Load(kd, "R14", neon.Group(8))
-			f.Mul(kd, neon.Group(8), neon.Group(4), neon.Group(8))
-			f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(8))
-			f.MulAdd(kd, neon.Group(20), neon.Group(8), neon.Group(0))
-			if params {
-				f.Load(kd, "R15", neon.Group(12))
-				f.MulAdd(kd, neon.Group(12), neon.Group(4), neon.Group(0))
-				f.Store(kd, neon.Group(12), "R16")
-				f.Load(kd, "R17", neon.Group(12))
-				f.Add(kd, neon.Group(12), neon.Group(12), neon.Group(4))
-				f.Store(kd, neon.Group(12), "R19")
-			}
-		}, func() {
-			f.Comment("sg, sgx := (sg0+sg1) + (sg2+sg3), (sgx0+sgx1) + (sgx2+sgx3), summed across lanes")
-			f.FoldAdd(16)
-			f.FoldAdd(20)
-		})
-		f.Comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
-		f.Op("FDIVS", "F27", "F16", "F16")
-		f.Op("FMULS", "F31", "F16", "F16")
-		f.Op("FDIVS", "F27", "F20", "F20")
-		f.Op("FMULS", "F31", "F20", "F20")
-		f.Dup(28, 16, 0)
-		f.Dup(29, 20, 0)
-
-		f.Op("MOVD", "R4", "R12")
-		f.Op("MOVD", "R3", "R13")
-		f.Op("MOVD", "R7", "R14")
-		f.Op("MOVD", "R0", "R20")
-		f.Op("MOVD", "R0", "R21")
-		f.Comment("dx[c] += g*ρ - (B + C*xh) (R20 reads dx, R21 writes it)")
-		f.loop("dx", "R22", "R9", func(kd neon.Width) {
-			f.Load(kd, "R12", neon.Group(0))
-			f.Sub(kd, neon.Group(0), neon.Group(0), neon.Bcast(30))
-			f.Mul(kd, neon.Group(0), neon.Group(0), neon.Bcast(31))
-			f.Load(kd, "R13", neon.Group(4))
-			f.Load(kd, "R14", neon.Group(8))
-			f.Mul(kd, neon.Group(4), neon.Group(4), neon.Group(8))
-			f.Move(kd, neon.Group(12), neon.Bcast(28))
-			f.MulAdd(kd, neon.Group(12), neon.Group(0), neon.Bcast(29))
-			f.Mul(kd, neon.Group(4), neon.Group(4), neon.Bcast(31))
-			f.Sub(kd, neon.Group(4), neon.Group(4), neon.Group(12))
-			f.Load(kd, "R20", neon.Group(8))
-			f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(8))
-			f.Store(kd, neon.Group(4), "R21")
-		}, nil)
-		for _, p := range []string{"R0", "R3", "R4"} {
-			f.Op("ADD", "R11", p, p)
-		}
-		f.Op("ADD", "$1", "R10", "R10")
-		f.Op("B", "row")
+		f.layerNormBackwardSums(params)
+		f.layerNormBackwardDX()
+		f.nextRow("R0", "R3", "R4")
 	})
+}
+
+// layerNormBackwardArgs loads LayerNormBackward's arguments and nf.
+func (f *file) layerNormBackwardArgs(k neon.Frame, params bool) {
+	f.Op("MOVD", k.Base("dx"), "R0")
+	if params {
+		f.Op("MOVD", k.Base("dgamma"), "R1")
+		f.Op("MOVD", k.Base("dbeta"), "R2")
+	}
+	f.Op("MOVD", k.Base("dy"), "R3")
+	f.Op("MOVD", k.Base("x"), "R4")
+	f.Op("MOVD", k.Base("mean"), "R5")
+	f.Op("MOVD", k.Base("rstd"), "R6")
+	f.Op("MOVD", k.Base("gamma"), "R7")
+	f.Op("MOVD", k.Arg("rows"), "R8")
+	f.Op("MOVD", k.Arg("cols"), "R9")
+	f.Op("SCVTFS", "R9", "F27")
+	f.Op("LSL", "$2", "R9", "R11")
+	f.Op("MOVD", "ZR", "R10")
+}
+
+// layerNormBackwardSums emits the first pass over a row: the sums sg = Σ g
+// and sgx = Σ g*xh of g = dy*gamma (and, with params, dgamma and dbeta
+// updated), then B and C broadcast to V28 and V29.
+func (f *file) layerNormBackwardSums(params bool) {
+	f.Zero(neon.Vectors(8), neon.Group(16))
+	f.Op("MOVD", "R4", "R12")
+	f.Op("MOVD", "R3", "R13")
+	f.Op("MOVD", "R7", "R14")
+	if params {
+		f.Op("MOVD", "R1", "R15")
+		f.Op("MOVD", "R1", "R16")
+		f.Op("MOVD", "R2", "R17")
+		f.Op("MOVD", "R2", "R19")
+		f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
+	} else {
+		f.Comment("xh := (x[c]-μ)*ρ; g := dy[c]*gamma[c]; sg[j] += g; sgx[j] += g*xh")
+	}
+	f.loop("sums", "R22", "R9", func(kd neon.Width) {
+		f.normalised(kd, "R12", neon.Group(0), 30, 31)
+		f.Load(kd, "R13", neon.Group(4))
+		f.Load(kd, "R14", neon.Group(8))
+		f.Mul(kd, neon.Group(8), neon.Group(4), neon.Group(8))
+		f.Add(kd, neon.Group(16), neon.Group(16), neon.Group(8))
+		f.MulAdd(kd, neon.Group(20), neon.Group(8), neon.Group(0))
+		if params {
+			f.Load(kd, "R15", neon.Group(12))
+			f.MulAdd(kd, neon.Group(12), neon.Group(4), neon.Group(0))
+			f.Store(kd, neon.Group(12), "R16")
+			f.Load(kd, "R17", neon.Group(12))
+			f.Add(kd, neon.Group(12), neon.Group(12), neon.Group(4))
+			f.Store(kd, neon.Group(12), "R19")
+		}
+	}, func() {
+		f.Comment("sg, sgx := (sg0+sg1) + (sg2+sg3), (sgx0+sgx1) + (sgx2+sgx3), summed across lanes")
+		f.FoldAdd(16)
+		f.FoldAdd(20)
+	})
+	f.Comment("B, C := ρ*(sg/nf), ρ*(sgx/nf)")
+	f.Op("FDIVS", "F27", "F16", "F16")
+	f.Op("FMULS", "F31", "F16", "F16")
+	f.Op("FDIVS", "F27", "F20", "F20")
+	f.Op("FMULS", "F31", "F20", "F20")
+	f.Dup(28, 16, 0)
+	f.Dup(29, 20, 0)
+}
+
+// layerNormBackwardDX emits the second pass over a row: dx += g*ρ - (B + C*xh).
+func (f *file) layerNormBackwardDX() {
+	f.Op("MOVD", "R4", "R12")
+	f.Op("MOVD", "R3", "R13")
+	f.Op("MOVD", "R7", "R14")
+	f.Op("MOVD", "R0", "R20")
+	f.Op("MOVD", "R0", "R21")
+	f.Comment("dx[c] += g*ρ - (B + C*xh) (R20 reads dx, R21 writes it)")
+	f.loop("dx", "R22", "R9", func(kd neon.Width) {
+		f.normalised(kd, "R12", neon.Group(0), 30, 31)
+		f.Load(kd, "R13", neon.Group(4))
+		f.Load(kd, "R14", neon.Group(8))
+		f.Mul(kd, neon.Group(4), neon.Group(4), neon.Group(8))
+		f.Move(kd, neon.Group(12), neon.Bcast(28))
+		f.MulAdd(kd, neon.Group(12), neon.Group(0), neon.Bcast(29))
+		f.Mul(kd, neon.Group(4), neon.Group(4), neon.Bcast(31))
+		f.Sub(kd, neon.Group(4), neon.Group(4), neon.Group(12))
+		f.Load(kd, "R20", neon.Group(8))
+		f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(8))
+		f.Store(kd, neon.Group(4), "R21")
+	}, nil)
 }
 
 // emitLayerNormParamGrad emits LayerNormParamGradNEON (dgamma and dbeta) or,
@@ -463,37 +513,6 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 		f.Op("LSL", "$2", "R7", "R7")
 		f.Op("LSL", "$1", "R7", "R19")
 
-		// update emits one block over the rows whose dy and x pointers and
-		// μ, ρ registers are given.
-		update := func(kd neon.Width, dys, xs []string, mus, rhos []int) {
-			f.Load(kd, "R13", neon.Group(0))
-			if beta {
-				f.Load(kd, "R15", neon.Group(4))
-			}
-			for q := range dys {
-				f.Load(kd, xs[q], neon.Group(8))
-				f.Sub(kd, neon.Group(8), neon.Group(8), neon.Bcast(mus[q]))
-				f.Mul(kd, neon.Group(8), neon.Group(8), neon.Bcast(rhos[q]))
-				f.Load(kd, dys[q], neon.Group(12))
-				f.MulAdd(kd, neon.Group(0), neon.Group(12), neon.Group(8))
-				if beta {
-					f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(12))
-				}
-			}
-			f.Store(kd, neon.Group(0), "R14")
-			if beta {
-				f.Store(kd, neon.Group(4), "R16")
-			}
-		}
-		setup := func() {
-			f.Op("MOVD", "R0", "R13")
-			f.Op("MOVD", "R0", "R14")
-			if beta {
-				f.Op("MOVD", "R1", "R15")
-				f.Op("MOVD", "R1", "R16")
-			}
-		}
-
 		f.Label("rows2")
 		f.Note("for ; rows >= 2; rows -= 2, dy, x, mean, rstd = dy[2*ld:], x[2*ld:], mean[2:], rstd[2:]")
 		f.Op("CMP", "$2", "R6")
@@ -502,14 +521,14 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 		f.Op("ADD", "R7", "R2", "R10")
 		f.Op("MOVD", "R3", "R11")
 		f.Op("ADD", "R7", "R3", "R12")
-		setup()
+		f.paramGradPointers(beta)
 		f.LoadBcast(24, "(R4)")
 		f.LoadBcast(25, "(R5)")
 		f.LoadBcast(26, "4(R4)")
 		f.LoadBcast(27, "4(R5)")
 		f.Comment("for row q = 0, 1: xh := (x[q*ld+c]-μq)*ρq; dgamma[c] += dy[q*ld+c]*xh; dbeta[c] += dy[q*ld+c]")
 		f.loop("two", "R17", "R8", func(kd neon.Width) {
-			update(kd, []string{"R9", "R10"}, []string{"R11", "R12"}, []int{24, 26}, []int{25, 27})
+			f.paramGradBlock(kd, beta, []string{"R9", "R10"}, []string{"R11", "R12"}, []int{24, 26}, []int{25, 27})
 		}, nil)
 		f.Op("ADD", "R19", "R2", "R2")
 		f.Op("ADD", "R19", "R3", "R3")
@@ -523,14 +542,47 @@ func emitLayerNormParamGrad(f *file, beta bool) {
 		f.Op("CBZ", "R6", "ret")
 		f.Op("MOVD", "R2", "R9")
 		f.Op("MOVD", "R3", "R11")
-		setup()
+		f.paramGradPointers(beta)
 		f.LoadBcast(24, "(R4)")
 		f.LoadBcast(25, "(R5)")
 		f.Comment("xh := (x[c]-μ)*ρ; dgamma[c] += dy[c]*xh; dbeta[c] += dy[c]")
 		f.loop("one", "R17", "R8", func(kd neon.Width) {
-			update(kd, []string{"R9"}, []string{"R11"}, []int{24}, []int{25})
+			f.paramGradBlock(kd, beta, []string{"R9"}, []string{"R11"}, []int{24}, []int{25})
 		}, nil)
 	})
+}
+
+// paramGradBlock emits one block of LayerNormParamGrad's column loop over
+// the rows whose dy and x pointers and μ, ρ registers are given: dgamma
+// (R13 reads, R14 writes) and, with beta, dbeta (R15, R16).
+func (f *file) paramGradBlock(kd neon.Width, beta bool, dys, xs []string, mus, rhos []int) {
+	f.Load(kd, "R13", neon.Group(0))
+	if beta {
+		f.Load(kd, "R15", neon.Group(4))
+	}
+	for q := range dys {
+		f.normalised(kd, xs[q], neon.Group(8), neon.V(mus[q]), neon.V(rhos[q]))
+		f.Load(kd, dys[q], neon.Group(12))
+		f.MulAdd(kd, neon.Group(0), neon.Group(12), neon.Group(8))
+		if beta {
+			f.Add(kd, neon.Group(4), neon.Group(4), neon.Group(12))
+		}
+	}
+	f.Store(kd, neon.Group(0), "R14")
+	if beta {
+		f.Store(kd, neon.Group(4), "R16")
+	}
+}
+
+// paramGradPointers points R13, R14 (and R15, R16 with beta) at the start
+// of dgamma (and dbeta) for a pass over the columns.
+func (f *file) paramGradPointers(beta bool) {
+	f.Op("MOVD", "R0", "R13")
+	f.Op("MOVD", "R0", "R14")
+	if beta {
+		f.Op("MOVD", "R1", "R15")
+		f.Op("MOVD", "R1", "R16")
+	}
 }
 
 func emitAdamW(f *file) {
