@@ -64,6 +64,16 @@ type Options struct {
 	// file to pack into (a failure is an error). Packing never writes to
 	// the checkpoint's folder's files.
 	Pack string
+	// Precision of the base's frozen dense products: "" or "fp32" for
+	// float32; "int8" for int8 weights (bert.Model.QuantizeWeights: one
+	// scale per output channel, activations quantized per row, exact int32
+	// sums), kept in a memory-mapped file in the user's cache directory,
+	// petl/int8/ (reused while it matches; when it cannot be written the
+	// int8 weights are made on the heap, with a warning), or on the heap for
+	// a model in memory. Int8 replaces packing. Adapters, layer norms,
+	// attention's own products and heads stay float32, so one int8 base
+	// serves every task.
+	Precision string
 	// Warn receives warnings and notes (packing); nil discards them.
 	Warn io.Writer
 }
@@ -86,6 +96,9 @@ type Base struct {
 	tasks  map[string]*Task
 	closed bool
 	unpack bool // the model was packed: Close unpacks it
+	// unquantize: the model was quantized: Close drops its int8 weights.
+	unquantize bool
+	precision  string // FP32 or Int8
 
 	runners sync.Pool // *runner
 }
@@ -141,7 +154,7 @@ func Open(dir string, opts Options) (*Base, error) {
 	for _, f := range []string{bert.ConfigFileName, bert.WeightsFileName, wordpiece.TokenizerConfigFile} {
 		b.inputs = append(b.inputs, filepath.Join(dir, f))
 	}
-	if err := b.pack(opts.Pack); err != nil {
+	if err := b.prepareWeights(opts); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -175,13 +188,17 @@ func NewBase(m *bert.Model, v *wordpiece.Vocab, ident adapter.Base, opts Options
 	if p := strings.ToLower(opts.Pack); p == "" || p == "auto" {
 		opts.Pack = "heap"
 	}
-	if err := b.pack(opts.Pack); err != nil {
+	if err := b.prepareWeights(opts); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
 func newBase(m *bert.Model, v *wordpiece.Vocab, ident adapter.Base, casing wordpiece.Casing, forced bool, opts Options) (*Base, error) {
+	precision, err := ParsePrecision(opts.Precision)
+	if err != nil {
+		return nil, err
+	}
 	if v.Size() > m.Config.VocabSize {
 		return nil, fmt.Errorf("vocabulary has %d tokens, the model's embeddings only %d", v.Size(), m.Config.VocabSize)
 	}
@@ -189,7 +206,7 @@ func newBase(m *bert.Model, v *wordpiece.Vocab, ident adapter.Base, casing wordp
 	if warn == nil {
 		warn = io.Discard
 	}
-	b := &Base{model: m, vocab: v, casing: casing, forced: forced, ident: ident, warn: warn, tasks: map[string]*Task{}}
+	b := &Base{model: m, vocab: v, casing: casing, forced: forced, ident: ident, warn: warn, precision: precision, tasks: map[string]*Task{}}
 	b.toks[0] = wordpiece.NewTokenizer(v, false)
 	b.toks[1] = wordpiece.NewTokenizer(v, true)
 	return b, nil
@@ -210,6 +227,64 @@ func casingFor(lower, dir string, v *wordpiece.Vocab) (wordpiece.Casing, bool, e
 		return wordpiece.Casing{Lowercase: false, Source: "forced"}, true, nil
 	}
 	return wordpiece.Casing{}, false, fmt.Errorf("lowercase %q: want auto, true or false", lower)
+}
+
+// Precisions of Options.Precision.
+const (
+	FP32 = "fp32"
+	Int8 = "int8"
+)
+
+// ParsePrecision reads an Options.Precision value: FP32 for "" or "fp32",
+// Int8 for "int8", else an error.
+func ParsePrecision(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", FP32:
+		return FP32, nil
+	case Int8:
+		return Int8, nil
+	}
+	return "", fmt.Errorf("precision %q: want fp32 or int8", s)
+}
+
+// Precision returns the precision of the base's frozen dense products,
+// FP32 or Int8 (Options.Precision).
+func (b *Base) Precision() string { return b.precision }
+
+// prepareWeights packs the dense weights (float32) or quantizes them
+// (int8), as opts say.
+func (b *Base) prepareWeights(opts Options) error {
+	if b.precision != Int8 {
+		return b.pack(opts.Pack)
+	}
+	path := ""
+	var err error
+	if b.ck != nil {
+		path, err = bert.DefaultQuantPath(b.packKey())
+	}
+	var st bert.QuantStats
+	if err == nil {
+		st, err = b.model.QuantizeWeights(path, b.packKey())
+	}
+	if err != nil && path != "" {
+		fmt.Fprintf(b.warn, "warning: int8 weights on the heap (%v)\n", err)
+		st, err = b.model.QuantizeWeights("", b.packKey())
+	}
+	if err != nil {
+		return fmt.Errorf("int8 weights: %w", err)
+	}
+	b.unquantize = true
+	if b.ck != nil {
+		// The int8 copies are what the products read: the float32
+		// originals need not stay resident.
+		if err := b.ck.Evict(b.model.QuantizedWeights()...); err != nil {
+			fmt.Fprintf(b.warn, "warning: %v (the weights stay resident twice)\n", err)
+		}
+	}
+	if st.Written {
+		fmt.Fprintf(b.warn, "quantized %d weight matrices to int8 into %s (%.1f MiB; %s)\n", st.Tensors, st.Path, float64(st.Bytes)/(1<<20), st.Why)
+	}
+	return nil
 }
 
 // pack packs the base's dense weights (see Options.Pack; "heap" packs in
@@ -293,6 +368,11 @@ func (b *Base) Close() error {
 	var err error
 	if b.unpack {
 		err = b.model.Unpack()
+	}
+	if b.unquantize {
+		if qerr := b.model.Unquantize(); err == nil {
+			err = qerr
+		}
 	}
 	if b.ck != nil {
 		if cerr := b.ck.Close(); err == nil {

@@ -531,7 +531,8 @@ type Info struct {
 	Fingerprint string      `json:"fingerprint"`
 	Config      bert.Config `json:"config"`
 	Casing      string      `json:"casing"`
-	Kernels     string      `json:"kernels"` // the kernel variant: avx512, avx2, neon, generic
+	Kernels     string      `json:"kernels"`   // the kernel variant: avx512, avx2, neon, generic
+	Precision   string      `json:"precision"` // of the base's frozen dense products: fp32 or int8
 	Threads     int         `json:"threads"`
 	Batching    bool        `json:"batching"`
 	Limits      Limits      `json:"limits"`
@@ -556,7 +557,8 @@ func (s *Server) Info() Info {
 	info := Info{
 		Version: o.Version, GoVersion: runtime.Version(), ModelDir: s.base.Dir(), Fingerprint: s.base.Fingerprint(),
 		Config: s.base.Config(), Casing: s.base.Casing().String(), Kernels: kernels.Active().String(), Threads: kernels.Threads(),
-		Batching: o.MaxBatchRequests > 1,
+		Precision: s.base.Precision(),
+		Batching:  o.MaxBatchRequests > 1,
 		Limits: Limits{MaxBatchTokens: o.MaxBatchTokens, MaxBatchRequests: o.MaxBatchRequests, MaxWait: o.MaxWait.String(),
 			QueueSize: o.QueueSize, MaxBodyBytes: o.MaxBodyBytes, MaxInputs: o.MaxInputs, MaxLen: o.MaxLen},
 		AdaptersDir: o.AdaptersDir, Tasks: []string{},

@@ -451,7 +451,7 @@ func TestPretrainOutFolder(t *testing.T) {
 func TestEvalGuarded(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	m := copyTinyModel(t)
-	am, err := loadAdapted(m, "", "auto", repoPath("models", "adapters", "sst2"), "off")
+	am, err := loadAdapted(m, "", "auto", repoPath("models", "adapters", "sst2"), weightsMode{pack: "off"})
 	require.NoError(t, err)
 	defer am.close()
 	ds, err := task.ReadLines(am.spec, strings.NewReader("a fine film\na dull film\n"), "stdin", task.Options{})

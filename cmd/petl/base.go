@@ -51,17 +51,24 @@ type baseModel struct {
 // "random-tiny", initialised from seed over the vocabulary at vocab or
 // defaultVocab). lower is "auto", "true" or "false" (see petl.Options).
 func loadBase(model, vocab string, seed uint64, lower string) (*baseModel, error) {
-	b, err := openFront(model, vocab, seed, lower, "off")
+	b, err := openFront(model, vocab, seed, lower, weightsMode{pack: "off"})
 	if err != nil {
 		return nil, err
 	}
 	return &baseModel{front: b, model: b.NewModel(), tok: b.Tokenizer(), base: b.Identity(), close: b.Close}, nil
 }
 
-// openFront opens the base named by model through the front door, packing
-// its weights as pack says (petl.Options.Pack).
-func openFront(model, vocab string, seed uint64, lower, pack string) (*petl.Base, error) {
-	opts := petl.Options{Vocab: vocab, Lowercase: lower, Pack: pack, Warn: os.Stderr}
+// weightsMode is how a base's frozen dense weights are prepared: packed
+// as pack says (petl.Options.Pack), in the precision given
+// (petl.Options.Precision).
+type weightsMode struct {
+	pack, precision string
+}
+
+// openFront opens the base named by model through the front door, its
+// weights prepared as w says.
+func openFront(model, vocab string, seed uint64, lower string, w weightsMode) (*petl.Base, error) {
+	opts := petl.Options{Vocab: vocab, Lowercase: lower, Pack: w.pack, Precision: w.precision, Warn: os.Stderr}
 	if model == randomTiny {
 		if vocab == "" {
 			vocab = defaultVocab
@@ -101,7 +108,7 @@ type adaptedModel struct {
 // loadAdapted reads the adapter at path and loads it onto the base model
 // named by model; without one, onto the base the adapter records (see
 // adapterBase). lower must agree with the adapter's casing unless "auto".
-func loadAdapted(model, vocab, lower, path, pack string) (*adaptedModel, error) {
+func loadAdapted(model, vocab, lower, path string, w weightsMode) (*adaptedModel, error) {
 	if path == "" {
 		return nil, fmt.Errorf("no adapter: pass --adapter FILE (written by petl train --out FILE)")
 	}
@@ -114,7 +121,7 @@ func loadAdapted(model, vocab, lower, path, pack string) (*adaptedModel, error) 
 			return nil, err
 		}
 	}
-	b, err := openFront(model, vocab, f.Config.Base.Seed, lower, pack)
+	b, err := openFront(model, vocab, f.Config.Base.Seed, lower, w)
 	if err != nil {
 		return nil, err
 	}

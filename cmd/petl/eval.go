@@ -20,7 +20,7 @@ func init() {
 // adapter, and how to run them.
 type adaptedFlags struct {
 	model, vocab, lower, path *string
-	pack                      *string
+	pack, precision           *string
 	batch, maxLen, threads    *int
 	skipBad                   *bool
 }
@@ -29,15 +29,16 @@ type adaptedFlags struct {
 // --skip-bad for the command's input.
 func addAdaptedFlags(fs *flag.FlagSet, skipBadHelp string) *adaptedFlags {
 	return &adaptedFlags{
-		model:   fs.String("model", "", "base model: the checkpoint directory the adapter was trained on, or "+randomTiny+" (default: the base the adapter records, when it is found: its folder, $"+envModel+" or the shipped model)"),
-		vocab:   fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")"),
-		lower:   fs.String("lowercase", "auto", "lower-case input text: auto (as in training, which the adapter records), true or false (an error when it contradicts the adapter)"),
-		path:    fs.String("adapter", "", "adapter file written by petl train"),
-		pack:    fs.String("pack", "auto", "pack the base model's dense weights for the kernels once, into a memory-mapped file reused by later runs: auto (a file in the user's cache directory, petl/packed/; skipped with a warning if it cannot be written), off, or a file path"),
-		batch:   fs.Int("batch", 64, "examples per batch"),
-		maxLen:  fs.Int("max-len", 0, "maximum tokens per sequence, special tokens included (0: the adapter's, as in training)"),
-		threads: fs.Int("threads", 0, "threads for the kernels (0: the default)"),
-		skipBad: fs.Bool("skip-bad", false, skipBadHelp),
+		model:     fs.String("model", "", "base model: the checkpoint directory the adapter was trained on, or "+randomTiny+" (default: the base the adapter records, when it is found: its folder, $"+envModel+" or the shipped model)"),
+		vocab:     fs.String("vocab", "", "vocabulary file (default: the model's vocab.txt; for "+randomTiny+" "+defaultVocab+")"),
+		lower:     fs.String("lowercase", "auto", "lower-case input text: auto (as in training, which the adapter records), true or false (an error when it contradicts the adapter)"),
+		path:      fs.String("adapter", "", "adapter file written by petl train"),
+		pack:      fs.String("pack", "auto", "pack the base model's dense weights for the kernels once, into a memory-mapped file reused by later runs: auto (a file in the user's cache directory, petl/packed/; skipped with a warning if it cannot be written), off, or a file path"),
+		precision: fs.String("precision", "fp32", precisionHelp),
+		batch:     fs.Int("batch", 64, "examples per batch"),
+		maxLen:    fs.Int("max-len", 0, "maximum tokens per sequence, special tokens included (0: the adapter's, as in training)"),
+		threads:   fs.Int("threads", 0, "threads for the kernels (0: the default)"),
+		skipBad:   fs.Bool("skip-bad", false, skipBadHelp),
 	}
 }
 
@@ -48,8 +49,11 @@ func (f *adaptedFlags) loadContext(ctx context.Context) (*adaptedModel, error) {
 	if err := setThreads(*f.threads); err != nil {
 		return nil, err
 	}
+	if err := checkPrecision(*f.precision); err != nil {
+		return nil, err
+	}
 	return interruptible(ctx, func() (*adaptedModel, error) {
-		return loadAdapted(*f.model, *f.vocab, *f.lower, *f.path, *f.pack)
+		return loadAdapted(*f.model, *f.vocab, *f.lower, *f.path, weightsMode{*f.pack, *f.precision})
 	}, func(am *adaptedModel) { am.close() })
 }
 
@@ -72,6 +76,17 @@ func (f *adaptedFlags) inputs(am *adaptedModel) []inputFile {
 		in = append(in, inputFile{"the packed weights (--pack)", p})
 	}
 	return in
+}
+
+// precisionHelp is the help of --precision.
+const precisionHelp = "precision of the base model's frozen dense products: fp32, or int8 (weights quantized once per output channel into a memory-mapped file in the user's cache directory, petl/int8/; activations per row; adapters, layer norms and heads stay fp32)"
+
+// checkPrecision refuses a --precision that is neither fp32 nor int8.
+func checkPrecision(s string) error {
+	if _, err := petl.ParsePrecision(s); err != nil {
+		return badFlag("--precision %s: want fp32 or int8", s)
+	}
+	return nil
 }
 
 // scorePredictions scores predictions of the labelled ds with its task's

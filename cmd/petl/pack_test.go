@@ -84,3 +84,35 @@ func TestPredictPack(t *testing.T) {
 		require.Equal(t, want, got)
 	}
 }
+
+// TestPredictPrecision runs predict with the shipped SST-2 adapter in fp32
+// and int8: the labels agree on these clear sentences, the int8 weights go
+// to the user's cache, and --precision fp16 is a usage error.
+func TestPredictPrecision(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	in := filepath.Join(dir, "in.txt")
+	require.NoError(t, os.WriteFile(in, []byte("a gripping, funny and moving film\na dull, lifeless mess\n"), 0o644))
+	predict := func(precision string) (string, error) {
+		pred := filepath.Join(dir, "pred-"+precision+".tsv")
+		err := runPredict(context.Background(), []string{"--adapter", repoPath("models", "adapters", "sst2"), "--lines", "--input", in, "--out", pred, "--precision", precision})
+		if err != nil {
+			return "", err
+		}
+		got, err := os.ReadFile(pred)
+		require.NoError(t, err)
+		return string(got), nil
+	}
+	fp32, err := predict("fp32")
+	require.NoError(t, err)
+	int8, err := predict("int8")
+	require.NoError(t, err)
+	require.Equal(t, fp32, int8, "the labels")
+	files, err := filepath.Glob(filepath.Join(dir, "cache", "petl", "int8", "*.safetensors"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	_, err = predict("fp16")
+	require.ErrorContains(t, err, "--precision fp16: want fp32 or int8")
+	var ue usageError
+	require.ErrorAs(t, err, &ue, "a usage error (exit status 2)")
+}

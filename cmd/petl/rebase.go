@@ -42,7 +42,7 @@ func runRebase(ctx context.Context, args []string) error {
 		}
 	}
 	b, err := interruptible(ctx, func() (*petl.Base, error) {
-		return openFront(*model, *vocab, cfg.Base.Seed, "auto", "off")
+		return openFront(*model, *vocab, cfg.Base.Seed, "auto", weightsMode{pack: "off"})
 	}, func(b *petl.Base) { b.Close() })
 	if err != nil {
 		return err

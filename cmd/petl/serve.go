@@ -111,6 +111,7 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 	maxLen := fs.Int("max-len", 0, "cap on every task's sequence length in wordpieces (0: each adapter's own max_len)")
 	threads := fs.Int("threads", 0, "threads for the kernels (0: the default)")
 	pack := fs.String("pack", "auto", "pack the base model's dense weights for the kernels once, into a memory-mapped file reused by later runs: auto (a file in the user's cache directory, petl/packed/; skipped with a warning if it cannot be written), off, or a file path")
+	precision := fs.String("precision", "fp32", precisionHelp)
 	noBatching := fs.Bool("no-batching", false, "run every input in a forward pass of its own (the baseline for batching)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM or Ctrl-C, how long to wait for requests in flight")
 	if err := parseFlags(fs, args); err != nil {
@@ -139,11 +140,14 @@ func serveMain(ctx context.Context, args []string, env serveEnv) error {
 	if err := setThreads(*threads); err != nil {
 		return err
 	}
+	if err := checkPrecision(*precision); err != nil {
+		return err
+	}
 	wait := *maxWait
 	logger := log.New(env.log, "petl serve: ", log.LstdFlags)
 
 	base, err := interruptible(ctx, func() (*petl.Base, error) {
-		return openFront(*model, "", 1, "auto", *pack)
+		return openFront(*model, "", 1, "auto", weightsMode{*pack, *precision})
 	}, func(b *petl.Base) { b.Close() })
 	if err != nil {
 		return err
