@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"github.com/petl-go/petl/internal/gen/contract"
 
 	"github.com/mmcloughlin/avo/operand"
@@ -103,50 +102,109 @@ func splat(v reg.VecVirtual, n int) V {
 	return r
 }
 
+// softmaxRows is the frame shared by the softmax kernels: a loop over rows
+// of cols floats, with scale broadcast, whose labels start with pre.
+type softmaxRows struct {
+	s          *isa
+	pre        string
+	rows, cols reg.GPVirtual
+	scale      reg.VecVirtual
+}
+
+// loadSoftmaxRows loads rows, cols and scale (broadcast); the row pointers
+// come first.
+func loadSoftmaxRows(s *isa, pre string) softmaxRows {
+	f := softmaxRows{s: s, pre: pre, rows: gp(ctx.Param("rows")), cols: gp(ctx.Param("cols"))}
+	sx := ctx.XMM()
+	ctx.Load(ctx.Param("scale"), sx)
+	f.scale = s.vec()
+	ctx.VBROADCASTSS(sx, f.scale)
+	return f
+}
+
+// rowHead starts the loop over rows, leaving for pre_done after the last.
+func (f softmaxRows) rowHead() {
+	ctx.Label(f.pre + "_row")
+	ctx.Comment("for each row")
+	ctx.TESTQ(f.rows, f.rows)
+	ctx.JZ(operand.LabelRef(f.pre + "_done"))
+}
+
+// nextRow moves ptrs on by one row, counts the row down and jumps back to
+// the loop over rows.
+func (f softmaxRows) nextRow(ptrs ...reg.GPVirtual) {
+	ctx.Comment("next row")
+	rowBytes := ctx.GP64()
+	ctx.MOVQ(f.cols, rowBytes)
+	ctx.SHLQ(operand.U8(2), rowBytes)
+	for _, p := range ptrs {
+		ctx.ADDQ(rowBytes, p)
+	}
+	ctx.DECQ(f.rows)
+	ctx.JMP(operand.LabelRef(f.pre + "_row"))
+}
+
+// end ends the kernel at the label the loop over rows leaves for.
+func (f softmaxRows) end() {
+	ctx.Label(f.pre + "_done")
+	f.s.ret()
+}
+
+// softmax holds the registers of SoftmaxRows{Mask}<ISA>.
+type softmax struct {
+	softmaxRows
+	masked     bool
+	y, x, mask reg.GPVirtual // mask: masked only
+}
+
 // genSoftmax emits SoftmaxRows{Mask}<ISA>: for each row, a max pass over
 // z = scale·x (+ mask), an exp pass writing e = exp(z - max) to y and
 // summing it, and a pass scaling y by 1/sum.
 func genSoftmax(s *isa, masked bool) {
 	op := contract.SoftmaxRows(s.contract, masked)
 	function(s, op)
-	y := gp(ctx.Param("y").Base())
-	x := gp(ctx.Param("x").Base())
-	var mask reg.GPVirtual
+	sm := softmax{masked: masked, y: gp(ctx.Param("y").Base()), x: gp(ctx.Param("x").Base())}
 	if masked {
-		mask = gp(ctx.Param("mask").Base())
+		sm.mask = gp(ctx.Param("mask").Base())
 	}
-	rows := gp(ctx.Param("rows"))
-	cols := gp(ctx.Param("cols"))
-	sx := ctx.XMM()
-	ctx.Load(ctx.Param("scale"), sx)
-	scale := s.vec()
-	ctx.VBROADCASTSS(sx, scale)
-	pre := op.Name
+	sm.softmaxRows = loadSoftmaxRows(s, op.Name)
+	sm.rowHead()
+	m := sm.maxPass()
+	tot := sm.expPass(m)
+	sm.scalePass(tot)
+	ctx.Label(sm.pre + "_next")
+	sm.nextRow(sm.y, sm.x)
+	sm.end()
+}
 
-	z := func(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual) V {
-		xv := e.newV()
-		for j := range xv {
-			xv[j] = load(x, j)
-		}
-		if !masked {
-			return e.mul(xv, splat(scale, e.n))
-		}
-		mv := e.newV()
-		for j := range mv {
-			mv[j] = load(mask, j)
-		}
-		return e.fma(xv, splat(scale, e.n), mv)
+// z returns the block of z = scale·x (+ mask) that load reads.
+func (sm softmax) z(e *E, load func(p reg.GPVirtual, j int) reg.VecVirtual) V {
+	xv := e.newV()
+	for j := range xv {
+		xv[j] = load(sm.x, j)
 	}
-
-	ctx.Label(pre + "_row")
-	ctx.Comment("for each row")
-	ctx.TESTQ(rows, rows)
-	ctx.JZ(operand.LabelRef(pre + "_done"))
-	walk := []reg.GPVirtual{x}
-	if masked {
-		walk = append(walk, mask)
+	if !sm.masked {
+		return e.mul(xv, splat(sm.scale, e.n))
 	}
+	mv := e.newV()
+	for j := range mv {
+		mv[j] = load(sm.mask, j)
+	}
+	return e.fma(xv, splat(sm.scale, e.n), mv)
+}
 
+// walk is the row pointers z is read through.
+func (sm softmax) walk() []reg.GPVirtual {
+	if sm.masked {
+		return []reg.GPVirtual{sm.x, sm.mask}
+	}
+	return []reg.GPVirtual{sm.x}
+}
+
+// maxPass emits pass 1 and returns m = max over the row of z (at least
+// -MaxFloat32) in every lane.
+func (sm softmax) maxPass() reg.VecVirtual {
+	s := sm.s
 	ctx.Comment("pass 1: m = max over the row of z")
 	const u1 = 4
 	acc := make(V, u1)
@@ -154,9 +212,9 @@ func genSoftmax(s *isa, masked bool) {
 		acc[i] = s.vec()
 		ctx.VMOVUPS(kNegInf, acc[i])
 	}
-	rowLoop{s: s, prefix: pre + "_max", ptrs: walk, cols: cols, u: u1}.run(
+	rowLoop{s: s, prefix: sm.pre + "_max", ptrs: sm.walk(), cols: sm.cols, u: u1}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
-			zv := z(e, load)
+			zv := sm.z(e, load)
 			if tail != nil {
 				zv = e.blend([]cond{tail}, e.ld(kNegInf), zv)
 			}
@@ -165,7 +223,14 @@ func genSoftmax(s *isa, masked bool) {
 	m := s.reduce(vmaxps, combine(vmaxps, acc))
 	ctx.Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
 	ctx.VMAXPS(kNegMax, m, m)
+	return m
+}
 
+// expPass emits pass 2, y = e^(z - m), and returns their sum in every lane;
+// a row whose sum is 0 (fully masked) goes on to pre_next, the others to
+// pre_norm.
+func (sm softmax) expPass(m reg.VecVirtual) reg.VecVirtual {
+	s := sm.s
 	ctx.Comment("pass 2: y = e^(z - m), sum += y")
 	const u2 = 2
 	sum := make(V, u2)
@@ -173,14 +238,14 @@ func genSoftmax(s *isa, masked bool) {
 		sum[i] = s.vec()
 		ctx.VXORPS(sum[i], sum[i], sum[i])
 	}
-	rowLoop{s: s, prefix: pre + "_exp", ptrs: append([]reg.GPVirtual{y}, walk...), cols: cols, u: u2}.run(
+	rowLoop{s: s, prefix: sm.pre + "_exp", ptrs: append([]reg.GPVirtual{sm.y}, sm.walk()...), cols: sm.cols, u: u2}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
-			ev := e.expFlush(e.sub(z(e, load), splat(m, e.n)))
+			ev := e.expFlush(e.sub(sm.z(e, load), splat(m, e.n)))
 			if tail != nil {
 				ev = e.keep([]cond{tail}, ev)
 			}
 			for j := range ev {
-				store(ev[j], y, j)
+				store(ev[j], sm.y, j)
 			}
 			accumulate(vaddps, sum[:e.n], ev)
 		})
@@ -189,40 +254,32 @@ func genSoftmax(s *isa, masked bool) {
 	zero := ctx.XMM()
 	ctx.VXORPS(zero, zero, zero)
 	ctx.VUCOMISS(zero, tot.AsX())
-	ctx.JNE(operand.LabelRef(pre + "_norm"))
-	ctx.JP(operand.LabelRef(pre + "_norm"))
-	ctx.JMP(operand.LabelRef(pre + "_next"))
+	ctx.JNE(operand.LabelRef(sm.pre + "_norm"))
+	ctx.JP(operand.LabelRef(sm.pre + "_norm"))
+	ctx.JMP(operand.LabelRef(sm.pre + "_next"))
+	return tot
+}
 
-	ctx.Label(pre + "_norm")
+// scalePass emits pass 3 from label pre_norm: y *= 1/tot.
+func (sm softmax) scalePass(tot reg.VecVirtual) {
+	s := sm.s
+	ctx.Label(sm.pre + "_norm")
 	ctx.Comment("pass 3: y *= 1/sum")
 	inv := s.vec()
 	one := s.vec()
 	ctx.VMOVUPS(kOne, one)
 	ctx.VDIVPS(tot, one, inv)
-	rowLoop{s: s, prefix: pre + "_scale", ptrs: []reg.GPVirtual{y}, cols: cols, u: 4}.run(
+	rowLoop{s: s, prefix: sm.pre + "_scale", ptrs: []reg.GPVirtual{sm.y}, cols: sm.cols, u: 4}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
 			yv := e.newV()
 			for j := range yv {
-				yv[j] = load(y, j)
+				yv[j] = load(sm.y, j)
 			}
 			r := e.mul(yv, splat(inv, e.n))
 			for j := range r {
-				store(r[j], y, j)
+				store(r[j], sm.y, j)
 			}
 		})
-
-	ctx.Label(pre + "_next")
-	ctx.Comment("next row")
-	rowBytes := ctx.GP64()
-	ctx.MOVQ(cols, rowBytes)
-	ctx.SHLQ(operand.U8(2), rowBytes)
-	ctx.ADDQ(rowBytes, y)
-	ctx.ADDQ(rowBytes, x)
-	ctx.DECQ(rows)
-	ctx.JMP(operand.LabelRef(pre + "_row"))
-
-	ctx.Label(pre + "_done")
-	s.ret()
 }
 
 // genSoftmaxBackward emits SoftmaxRowsBackward<ISA>.
@@ -232,18 +289,8 @@ func genSoftmaxBackward(s *isa) {
 	dx := gp(ctx.Param("dx").Base())
 	y := gp(ctx.Param("y").Base())
 	dy := gp(ctx.Param("dy").Base())
-	rows := gp(ctx.Param("rows"))
-	cols := gp(ctx.Param("cols"))
-	sx := ctx.XMM()
-	ctx.Load(ctx.Param("scale"), sx)
-	scale := s.vec()
-	ctx.VBROADCASTSS(sx, scale)
-	pre := "SoftmaxBackward"
-
-	ctx.Label(pre + "_row")
-	ctx.Comment("for each row")
-	ctx.TESTQ(rows, rows)
-	ctx.JZ(operand.LabelRef(pre + "_done"))
+	f := loadSoftmaxRows(s, "SoftmaxBackward")
+	f.rowHead()
 
 	ctx.Comment("pass 1: d = Σ dy·y")
 	const u = 4
@@ -252,7 +299,7 @@ func genSoftmaxBackward(s *isa) {
 		acc[i] = s.vec()
 		ctx.VXORPS(acc[i], acc[i], acc[i])
 	}
-	rowLoop{s: s, prefix: pre + "_dot", ptrs: []reg.GPVirtual{y, dy}, cols: cols, u: u}.run(
+	rowLoop{s: s, prefix: f.pre + "_dot", ptrs: []reg.GPVirtual{y, dy}, cols: f.cols, u: u}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
 			for j := 0; j < e.n; j++ {
 				ctx.VFMADD231PS(load(dy, j), load(y, j), acc[j])
@@ -261,30 +308,19 @@ func genSoftmaxBackward(s *isa) {
 	d := s.reduce(vaddps, combine(vaddps, acc))
 
 	ctx.Comment("pass 2: dx = scale·y·(dy - d)")
-	rowLoop{s: s, prefix: pre + "_grad", ptrs: []reg.GPVirtual{dx, y, dy}, cols: cols, u: u}.run(
+	rowLoop{s: s, prefix: f.pre + "_grad", ptrs: []reg.GPVirtual{dx, y, dy}, cols: f.cols, u: u}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
 			dyv, yv := e.newV(), e.newV()
 			for j := range dyv {
 				dyv[j] = load(dy, j)
 				yv[j] = load(y, j)
 			}
-			t := e.mul(e.mul(e.sub(dyv, splat(d, e.n)), yv), splat(scale, e.n))
+			t := e.mul(e.mul(e.sub(dyv, splat(d, e.n)), yv), splat(f.scale, e.n))
 			for j := range t {
 				store(t[j], dx, j)
 			}
 		})
 
-	ctx.Comment("next row")
-	rowBytes := ctx.GP64()
-	ctx.MOVQ(cols, rowBytes)
-	ctx.SHLQ(operand.U8(2), rowBytes)
-	ctx.ADDQ(rowBytes, dx)
-	ctx.ADDQ(rowBytes, y)
-	ctx.ADDQ(rowBytes, dy)
-	ctx.DECQ(rows)
-	ctx.JMP(operand.LabelRef(pre + "_row"))
-
-	ctx.Label(pre + "_done")
-	s.ret()
-	_ = fmt.Sprint
+	f.nextRow(dx, y, dy)
+	f.end()
 }
