@@ -13,7 +13,7 @@ import (
 // whether it is the scalar stage. ptrs are advanced by the loads and stores
 // the step emits.
 func rowPass(f *fn, label string, u int, step func(u int, scalar bool)) {
-	f.Inst("MOVD R4, R7")
+	f.Op("MOVD", "R4", "R7")
 	f.Loop("R7", []neon.Stage{
 		{Label: f.Ref(label + "_loop"), Step: 4 * u, Body: func() { step(u, false) }},
 		{Label: f.Ref(label + "_single"), Step: 4, Body: func() { step(1, false) }},
@@ -21,10 +21,82 @@ func rowPass(f *fn, label string, u int, step func(u int, scalar bool)) {
 	}, f.Ref(label+"_end"))
 }
 
-// genSoftmax emits SoftmaxRows(Mask)NEON. Registers: R0 y, R1 x, R2 mask,
-// R3 rows, R4 cols; R5, R6, R10 walk x, mask, y; R7 counts columns.
+// rowHead starts the loop over rows (R3 counts them down), leaving for
+// label done after the last.
+func (f *fn) rowHead() {
+	f.Place("row")
+	f.Op("CBZ", "R3", f.Ref("done"))
+}
+
+// nextRow places label next, moves the row pointers ptrs on by one row of
+// cols (R4) floats, counts the row and jumps back to the loop over rows,
+// whose exit (label done) follows.
+func (f *fn) nextRow(ptrs ...string) {
+	f.Place("next")
+	for _, p := range ptrs {
+		f.Op("ADD", "R4<<2", p)
+	}
+	f.Op("SUB", "$1", "R3")
+	f.Op("B", f.Ref("row"))
+	f.Place("done")
+}
+
+// walk points the column pointers at the start of the row: dst from src
+// for each pair.
+func (f *fn) walk(pairs ...[2]string) {
+	for _, p := range pairs {
+		f.Op("MOVD", p[1], p[0])
+	}
+}
+
+// zeros returns a value of the current width set to zero.
+func (f *fn) zeros() V {
+	v := f.newV()
+	f.Zero(v.Width(), v)
+	return v
+}
+
+// zero returns one register set to zero.
+func (f *fn) zero() neon.V {
+	r := f.alloc()
+	f.Zero(neon.Vectors(1), neon.Vals{r})
+	return r
+}
+
+// splat returns a value of u copies of the register r.
+func splat(r neon.V, u int) V {
+	v := make(V, u)
+	for i := range v {
+		v[i] = r
+	}
+	return v
+}
+
+// softmax is SoftmaxRows(Mask)NEON being emitted. Registers: R0 y, R1 x,
+// R2 mask, R3 rows, R4 cols; R5, R6, R10 walk x, mask, y; R7 counts
+// columns. scale, m, inv and tailSum are kept for the whole function.
+type softmax struct {
+	*fn
+	masked                 bool
+	scale, m, inv, tailSum neon.V
+}
+
+// genSoftmax emits SoftmaxRows(Mask)NEON: for each row, a max pass over
+// z = scale·x (+ mask), an exp pass writing e = exp(z - max) to y and
+// summing it, and a pass scaling y by 1/sum.
 func genSoftmax(b *neon.Builder, name, sig string, masked bool) {
-	f := newFn(name, sig)
+	sm := loadSoftmaxArgs(newFn(name, sig), masked)
+	sm.rowHead()
+	sm.maxPass()
+	sum := sm.expPass()
+	sm.scalePass(sum)
+	sm.nextRow("R0", "R1")
+	sm.WriteTo(b)
+}
+
+// loadSoftmaxArgs loads the arguments and allocates the registers kept for
+// the whole function.
+func loadSoftmaxArgs(f *fn, masked bool) *softmax {
 	f.LoadArg("y", "R0")
 	f.LoadArg("x", "R1")
 	f.LoadArg("rows", "R3")
@@ -32,130 +104,122 @@ func genSoftmax(b *neon.Builder, name, sig string, masked bool) {
 	if masked {
 		f.LoadArg("mask", "R2")
 	}
-	// registers kept for the whole function
-	scale := f.alloc()
-	m := f.alloc()
-	inv := f.alloc()
-	tailSum := f.alloc()
-	f.LoadArg("scale", scale.F())
+	sm := &softmax{fn: f, masked: masked}
+	sm.scale = f.alloc()
+	sm.m = f.alloc()
+	sm.inv = f.alloc()
+	sm.tailSum = f.alloc()
+	f.LoadArg("scale", sm.scale.F())
+	return sm
+}
 
-	z := func(u int, scalar bool) V {
-		x := load(f, "R5", u, scalar)
-		var zv V
-		if masked {
-			zv = load(f, "R6", u, scalar)
-		} else {
-			zv = f.newV()
-			for _, d := range zv {
-				f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", d, d, d)
-			}
-		}
-		for i := range zv {
-			f.FMLAElem(zv[i], x[i], scale, 0)
-		}
-		f.free(x)
-		return zv
+// z returns the block of z = scale·x (+ mask) read through R5 (and R6).
+func (sm *softmax) z(u int, scalar bool) V {
+	x := load(sm.fn, "R5", u, scalar)
+	var zv V
+	if sm.masked {
+		zv = load(sm.fn, "R6", u, scalar)
+	} else {
+		zv = sm.zeros()
 	}
+	for i := range zv {
+		sm.FMLAElem(zv[i], x[i], sm.scale, 0)
+	}
+	sm.free(x)
+	return zv
+}
 
-	f.Place("row")
-	f.Inst("CBZ R3, %s", f.Ref("done"))
-	f.Comment("pass 1: m = max over the row of z (FMAX propagates NaN)")
+// maxPass emits pass 1: m = max over the row of z, at least -MaxFloat32,
+// in every lane of sm.m.
+func (sm *softmax) maxPass() {
+	sm.Comment("pass 1: m = max over the row of z (FMAX propagates NaN)")
 	const u1 = 4
-	f.n = u1
-	acc := f.constant(float32(math.Inf(-1)))
-	f.Inst("MOVD R1, R5")
-	f.Inst("MOVD R2, R6")
-	rowPass(f, "max", u1, func(u int, scalar bool) {
-		zv := z(u, scalar)
+	sm.n = u1
+	acc := sm.constant(float32(math.Inf(-1)))
+	sm.walk([2]string{"R5", "R1"}, [2]string{"R6", "R2"})
+	rowPass(sm.fn, "max", u1, func(u int, scalar bool) {
+		zv := sm.z(u, scalar)
 		for i := range zv {
-			f.FMAX(acc[i], acc[i], zv[i])
+			sm.FMAX(acc[i], acc[i], zv[i])
 		}
-		f.free(zv)
+		sm.free(zv)
 	})
 	for i := 1; i < len(acc); i++ {
-		f.FMAX(acc[0], acc[0], acc[i])
+		sm.FMAX(acc[0], acc[0], acc[i])
 	}
-	f.FMAXV(m, acc[0])
-	f.free(acc)
-	f.Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
-	f.n = 1
-	lo := f.constant(-math.MaxFloat32)
-	f.Inst("VDUP V%d.S[0], V%d.S4", m, m)
-	f.FMAX(m, m, lo[0])
-	f.free(lo)
+	sm.FMAXV(sm.m, acc[0])
+	sm.free(acc)
+	sm.Comment("a fully masked row has m = -Inf: use -MaxFloat32 so that every e is 0, not NaN")
+	sm.n = 1
+	lo := sm.constant(-math.MaxFloat32)
+	sm.Dup(sm.m, sm.m, 0)
+	sm.FMAX(sm.m, sm.m, lo[0])
+	sm.free(lo)
+}
 
-	f.Comment("pass 2: y = e^(z - m), sum += y")
+// expPass emits pass 2, y = e^(z - m), and returns their sum (in lane 0 of
+// its first register); a row whose sum is 0 (fully masked) goes on to label
+// next.
+func (sm *softmax) expPass() V {
+	sm.Comment("pass 2: y = e^(z - m), sum += y")
 	const u2 = 2
-	f.n = u2
-	sum := f.newV()
-	for _, d := range sum {
-		f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", d, d, d)
-	}
-	f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", tailSum, tailSum, tailSum)
-	f.Inst("MOVD R1, R5")
-	f.Inst("MOVD R2, R6")
-	f.Inst("MOVD R0, R10")
-	rowPass(f, "exp", u2, func(u int, scalar bool) {
-		zv := z(u, scalar)
-		mv := make(V, u)
-		for i := range mv {
-			mv[i] = m
-		}
-		d := f.fsub(zv, mv)
-		f.free(zv)
-		e := f.expFlush(d)
-		f.free(d)
-		store(f, e, "R10", scalar)
+	sm.n = u2
+	sum := sm.zeros()
+	sm.Zero(neon.Vectors(1), neon.Vals{sm.tailSum})
+	sm.walk([2]string{"R5", "R1"}, [2]string{"R6", "R2"}, [2]string{"R10", "R0"})
+	rowPass(sm.fn, "exp", u2, func(u int, scalar bool) {
+		zv := sm.z(u, scalar)
+		d := sm.fsub(zv, splat(sm.m, u))
+		sm.free(zv)
+		e := sm.expFlush(d)
+		sm.free(d)
+		store(sm.fn, e, "R10", scalar)
 		for i := range e {
 			if scalar {
-				f.Inst("FADDS F%d, F%d", e[i], tailSum)
+				sm.AddTo(sm.tailSum, e[i])
 			} else {
-				f.FADD(sum[i], sum[i], e[i])
+				sm.FADD(sum[i], sum[i], e[i])
 			}
 		}
-		f.free(e)
+		sm.free(e)
 	})
-	f.FADD(sum[0], sum[0], sum[1])
-	f.FADDP(sum[0], sum[0], sum[0])
-	f.FADDPScalar(sum[0], sum[0])
-	f.Inst("FADDS F%d, F%d", tailSum, sum[0])
-	f.Comment("a sum of 0 means every e was 0 (fully masked row): y is already all zeros")
-	f.Inst("FCMPS $(0.0), F%d", sum[0])
-	f.Inst("BEQ %s", f.Ref("next"))
-	f.Comment("pass 3: y *= 1/sum")
-	f.n = 1
-	one := f.constant(1)
-	f.Inst("FDIVS F%d, F%d, F%d", sum[0], one[0], inv)
-	f.free(one, sum)
-	f.Inst("MOVD R0, R10")
-	rowPass(f, "scale", 4, func(u int, scalar bool) {
+	sm.FADD(sum[0], sum[0], sum[1])
+	sm.FADDP(sum[0], sum[0], sum[0])
+	sm.FADDPScalar(sum[0], sum[0])
+	sm.AddTo(sum[0], sm.tailSum)
+	sm.Comment("a sum of 0 means every e was 0 (fully masked row): y is already all zeros")
+	sm.CmpZero(sum[0])
+	sm.Op("BEQ", sm.Ref("next"))
+	return sum
+}
+
+// scalePass emits pass 3: y *= 1/sum, and frees sum.
+func (sm *softmax) scalePass(sum V) {
+	sm.Comment("pass 3: y *= 1/sum")
+	sm.n = 1
+	one := sm.constant(1)
+	sm.Div(neon.Scalar, neon.Vals{sm.inv}, one, sum)
+	sm.free(one, sum)
+	sm.Op("MOVD", "R0", "R10")
+	rowPass(sm.fn, "scale", 4, func(u int, scalar bool) {
 		if scalar {
-			f.n = 1
-			t := f.newV()
-			f.Inst("FMOVS (R10), F%d", t[0])
-			f.Inst("FMULS F%d, F%d", inv, t[0])
-			f.Inst("FMOVS F%d, (R10)", t[0])
-			f.Inst("ADD $4, R10")
-			f.free(t)
+			sm.n = 1
+			t := sm.newV()
+			sm.LoadAt(neon.Scalar, "R10", t)
+			sm.MulBy(t[0], sm.inv)
+			sm.StoreFirst(t.Width(), t, "R10")
+			sm.free(t)
 			return
 		}
-		f.n = u
-		y := f.newV()
+		sm.n = u
+		y := sm.newV()
 		for _, d := range y {
-			f.Inst("VLD1 (R10), [V%d.S4]", d)
-			f.FMULElem(d, d, inv, 0)
-			f.Inst("VST1.P [V%d.S4], 16(R10)", d)
+			sm.LoadAt(neon.Vectors(1), "R10", neon.Vals{d})
+			sm.FMULElem(d, d, sm.inv, 0)
+			sm.Store(neon.Vectors(1), neon.Vals{d}, "R10")
 		}
-		f.free(y)
+		sm.free(y)
 	})
-
-	f.Place("next")
-	f.Inst("ADD R4<<2, R0")
-	f.Inst("ADD R4<<2, R1")
-	f.Inst("SUB $1, R3")
-	f.Inst("B %s", f.Ref("row"))
-	f.Place("done")
-	f.WriteTo(b)
 }
 
 // genSoftmaxBackward emits SoftmaxRowsBackwardNEON. Registers: R0 dx, R1 y,
@@ -169,25 +233,19 @@ func genSoftmaxBackward(b *neon.Builder, name, sig string) {
 		f.LoadArg(arg, fmt.Sprintf("R%d", i))
 	}
 	f.LoadArg("scale", scale.F())
-	f.Place("row")
-	f.Inst("CBZ R3, %s", f.Ref("done"))
+	f.rowHead()
 	f.Comment("pass 1: d = Σ dy·y")
 	const u = 4
 	f.n = u
-	acc := f.newV()
-	for _, r := range acc {
-		f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", r, r, r)
-	}
-	tail := f.alloc()
-	f.Inst("VEOR V%d.B16, V%d.B16, V%d.B16", tail, tail, tail)
-	f.Inst("MOVD R1, R5")
-	f.Inst("MOVD R2, R6")
+	acc := f.zeros()
+	tail := f.zero()
+	f.walk([2]string{"R5", "R1"}, [2]string{"R6", "R2"})
 	rowPass(f, "dot", u, func(n int, scalar bool) {
 		yv := load(f, "R5", n, scalar)
 		dv := load(f, "R6", n, scalar)
 		if scalar {
-			f.Inst("FMULS F%d, F%d", yv[0], dv[0])
-			f.Inst("FADDS F%d, F%d", dv[0], tail)
+			f.MulBy(dv[0], yv[0])
+			f.AddTo(tail, dv[0])
 		} else {
 			f.fmaTo(acc[:n], yv, dv)
 		}
@@ -198,23 +256,17 @@ func genSoftmaxBackward(b *neon.Builder, name, sig string) {
 	}
 	f.FADDP(acc[0], acc[0], acc[0])
 	f.FADDPScalar(d, acc[0])
-	f.Inst("FADDS F%d, F%d", tail, d)
-	f.Inst("VDUP V%d.S[0], V%d.S4", d, d)
+	f.AddTo(d, tail)
+	f.Dup(d, d, 0)
 	f.free(acc)
 	f.free(V{tail})
 
 	f.Comment("pass 2: dx = scale·y·(dy - d)")
-	f.Inst("MOVD R1, R5")
-	f.Inst("MOVD R2, R6")
-	f.Inst("MOVD R0, R10")
+	f.walk([2]string{"R5", "R1"}, [2]string{"R6", "R2"}, [2]string{"R10", "R0"})
 	rowPass(f, "grad", u, func(n int, scalar bool) {
 		yv := load(f, "R5", n, scalar)
 		dv := load(f, "R6", n, scalar)
-		dd := make(V, n)
-		for i := range dd {
-			dd[i] = d
-		}
-		t := f.fsub(dv, dd)
+		t := f.fsub(dv, splat(d, n))
 		f.free(dv)
 		t2 := f.fmul(t, yv)
 		f.free(t, yv)
@@ -224,12 +276,6 @@ func genSoftmaxBackward(b *neon.Builder, name, sig string) {
 		store(f, t2, "R10", scalar)
 		f.free(t2)
 	})
-	f.Place("next")
-	f.Inst("ADD R4<<2, R0")
-	f.Inst("ADD R4<<2, R1")
-	f.Inst("ADD R4<<2, R2")
-	f.Inst("SUB $1, R3")
-	f.Inst("B %s", f.Ref("row"))
-	f.Place("done")
+	f.nextRow("R0", "R1", "R2")
 	f.WriteTo(b)
 }
