@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -63,49 +62,21 @@ func (e edge) stub(b *bytes.Buffer) {
 		fmt.Sprintf("The sums are those of %s, FMA in order of p, so its rows are bitwise", e.k.name),
 		"the full kernel's for the same panels.",
 	}
-	for _, line := range lines {
-		fmt.Fprintf(b, "// %s\n", line)
-	}
-	fmt.Fprintf(b, "//\n//go:noescape\nfunc %s%s\n\n", e.name(), edgeSignature[len("func"):])
+	writeDecl(b, lines, e.name(), edgeSignature)
 }
 
 // generate emits the kernel's TEXT block.
 func (e edge) generate(c *build.Context) {
 	k := e.k
 	name := e.name()
-	c.Function(name)
-	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(edgeSignature)
+	textBlock(c, name, edgeSignature)
 	nr := k.nr()
-	const f32 = 4
 
 	c.Comment("Arguments; bs and ldc in bytes.")
-	kk := c.Load(c.Param("k"), c.GP64())
-	pa := c.Load(c.Param("a"), c.GP64())
-	pb := c.Load(c.Param("b"), c.GP64())
-	bs := c.Load(c.Param("bs"), c.GP64())
-	pc := c.Load(c.Param("c"), c.GP64())
-	ldc := c.Load(c.Param("ldc"), c.GP64())
+	kk, pa, pb, bs, pc, ldc := arg(c, "k"), arg(c, "a"), arg(c, "b"), arg(c, "bs"), arg(c, "c"), arg(c, "ldc")
 	c.SHLQ(operand.Imm(2), bs)
 	c.SHLQ(operand.Imm(2), ldc)
-	// Sliver s of B at pb (s = 0), pb + bs (1), pb + 2*bs (2), pb3 + ... (3).
-	var pb3 reg.GPVirtual
-	if e.slivers > 3 {
-		pb3 = c.GP64()
-		c.LEAQ(operand.Mem{Base: pb, Index: bs, Scale: 2}, pb3)
-		c.ADDQ(bs, pb3)
-	}
-	bAt := func(s, disp int) operand.Mem {
-		switch s {
-		case 0:
-			return operand.Mem{Base: pb, Disp: disp}
-		case 1:
-			return operand.Mem{Base: pb, Index: bs, Scale: 1, Disp: disp}
-		case 2:
-			return operand.Mem{Base: pb, Index: bs, Scale: 2, Disp: disp}
-		}
-		return operand.Mem{Base: pb3, Disp: disp}
-	}
+	bAt, pb3 := e.slivers3(c, pb, bs)
 
 	c.Comment("acc[i][s][v]: all zero.")
 	acc := make([][][]reg.VecVirtual, e.rows)
@@ -114,16 +85,11 @@ func (e edge) generate(c *build.Context) {
 		for s := range acc[i] {
 			acc[i][s] = make([]reg.VecVirtual, k.nv)
 			for v := range acc[i][s] {
-				acc[i][s][v] = k.vec(c)
-				c.VXORPS(acc[i][s][v], acc[i][s][v], acc[i][s][v])
+				acc[i][s][v] = k.zeroVec(c)
 			}
 		}
 	}
-	bv := make([]reg.VecVirtual, k.nv)
-	for v := range bv {
-		bv[v] = k.vec(c)
-	}
-	av := k.vec(c)
+	bv, av := k.vecs(c, k.nv), k.vec(c)
 
 	step := func(u int) {
 		c.Commentf("p+%d", u)
@@ -139,32 +105,18 @@ func (e edge) generate(c *build.Context) {
 			}
 		}
 	}
-	advance := func(n int) {
-		c.ADDQ(operand.U32(n*k.mr*f32), pa)
-		c.ADDQ(operand.U32(n*nr*f32), pb)
-		if pb3 != nil {
-			c.ADDQ(operand.U32(n*nr*f32), pb3)
-		}
-	}
-
-	const unroll = 4
-	c.Label(name + "_loop")
-	c.CMPQ(kk, operand.Imm(unroll))
-	c.JL(operand.LabelRef(name + "_tail"))
-	for u := 0; u < unroll; u++ {
-		step(u)
-	}
-	advance(unroll)
-	c.SUBQ(operand.Imm(unroll), kk)
-	c.JMP(operand.LabelRef(name + "_loop"))
-
-	c.Label(name + "_tail")
-	c.TESTQ(kk, kk)
-	c.JZ(operand.LabelRef(name + "_scale"))
-	step(0)
-	advance(1)
-	c.DECQ(kk)
-	c.JMP(operand.LabelRef(name + "_tail"))
+	kLoop{
+		c: c, name: name, k: kk, unroll: 4,
+		trip: step,
+		last: func() { step(0) },
+		advance: func(n int) {
+			c.ADDQ(operand.U32(n*k.mr*f32), pa)
+			c.ADDQ(operand.U32(n*nr*f32), pb)
+			if pb3 != nil {
+				c.ADDQ(operand.U32(n*nr*f32), pb3)
+			}
+		},
+	}.emit()
 
 	rows := make([][]accCol, e.rows)
 	for i := range acc {
@@ -175,4 +127,28 @@ func (e edge) generate(c *build.Context) {
 		}
 	}
 	epilogue(c, name, rows, pc, ldc, bv[0], bv[1%k.nv])
+}
+
+// slivers3 returns the address of byte disp of sliver s of B, bs bytes
+// apart from pb: pb (s = 0), pb + bs (1), pb + 2*bs (2), pb3 + ... (3),
+// and pb3, a new register set to pb + 3*bs when there are more than three
+// slivers (nil otherwise).
+func (e edge) slivers3(c *build.Context, pb, bs reg.Register) (bAt func(s, disp int) operand.Mem, pb3 reg.GPVirtual) {
+	if e.slivers > 3 {
+		pb3 = c.GP64()
+		c.LEAQ(operand.Mem{Base: pb, Index: bs, Scale: 2}, pb3)
+		c.ADDQ(bs, pb3)
+	}
+	bAt = func(s, disp int) operand.Mem {
+		switch s {
+		case 0:
+			return operand.Mem{Base: pb, Disp: disp}
+		case 1:
+			return operand.Mem{Base: pb, Index: bs, Scale: 1, Disp: disp}
+		case 2:
+			return operand.Mem{Base: pb, Index: bs, Scale: 2, Disp: disp}
+		}
+		return operand.Mem{Base: pb3, Disp: disp}
+	}
+	return bAt, pb3
 }

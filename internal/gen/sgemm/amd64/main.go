@@ -95,22 +95,8 @@ func stubFile(generator, pkg string) ([]byte, error) {
 	for _, k := range kernels {
 		fmt.Fprintf(&b, "// Tile of %s: rows (mr) and columns (nr) of C, and k steps per\n// trip of its loop (a cache line of pf prefetched per trip).\nconst (\n", k.name)
 		fmt.Fprintf(&b, "\t%sMR = %d\n\t%sNR = %d\n\t%sUnroll = %d\n)\n\n", k.name, k.mr, k.name, k.nr(), k.name, k.unroll)
-		for _, line := range k.doc() {
-			if line == "" {
-				b.WriteString("//\n")
-			} else {
-				fmt.Fprintf(&b, "// %s\n", line)
-			}
-		}
-		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s%s\n\n", k.name, signature[len("func"):])
-		for _, line := range k.directDoc() {
-			if line == "" {
-				b.WriteString("//\n")
-			} else {
-				fmt.Fprintf(&b, "// %s\n", line)
-			}
-		}
-		fmt.Fprintf(&b, "//\n//go:noescape\nfunc %s%s\n\n", k.directName(), directSignature[len("func"):])
+		writeDecl(&b, k.doc(), k.name, signature)
+		writeDecl(&b, k.directDoc(), k.directName(), directSignature)
 	}
 	for _, p := range packs {
 		p.stub(&b)
@@ -125,6 +111,19 @@ func stubFile(generator, pkg string) ([]byte, error) {
 	return src, nil
 }
 
+// writeDecl writes the Go declaration of the assembly function name with
+// signature sig ("func(...)") and doc comment doc, noescape.
+func writeDecl(b *bytes.Buffer, doc []string, name, sig string) {
+	for _, line := range doc {
+		if line == "" {
+			b.WriteString("//\n")
+		} else {
+			fmt.Fprintf(b, "// %s\n", line)
+		}
+	}
+	fmt.Fprintf(b, "//\n//go:noescape\nfunc %s%s\n\n", name, sig[len("func"):])
+}
+
 // generate emits the kernel's TEXT block: with direct, the variant that
 // reads row i of A in place at a + i*lda (lda a parameter) instead of from a
 // packed panel. Both sum the same products in the same order, so they give
@@ -134,82 +133,28 @@ func (k kernel) generate(c *build.Context, direct bool) {
 	if direct {
 		name, sig = k.directName(), directSignature
 	}
-	c.Function(name)
-	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(sig)
+	textBlock(c, name, sig)
 	nr := k.nr()
-	const f32 = 4 // bytes per float32
 
 	c.Comment("Arguments; ldc in bytes.")
-	kk := c.Load(c.Param("k"), c.GP64())
-	pa := c.Load(c.Param("a"), c.GP64())
-	pb := c.Load(c.Param("b"), c.GP64())
-	pc := c.Load(c.Param("c"), c.GP64())
-	ldc := c.Load(c.Param("ldc"), c.GP64())
+	kk, pa, pb, pc, ldc := arg(c, "k"), arg(c, "a"), arg(c, "b"), arg(c, "c"), arg(c, "ldc")
 	c.SHLQ(operand.Imm(2), ldc)
-	pf := c.Load(c.Param("pf"), c.GP64())
-
-	// aAt is the address of A's element for row i, p+u; aStep moves the A
-	// pointers on by n iterations of p.
-	var aAt func(u, i int) operand.Mem
-	var aStep func(n int)
-	if !direct {
-		aAt = func(u, i int) operand.Mem { return operand.Mem{Base: pa, Disp: (u*k.mr + i) * f32} }
-		aStep = func(n int) { c.ADDQ(operand.U32(n*k.mr*f32), pa) }
-	} else {
-		// Rows come in groups of three from a base pointer each: base,
-		// base + lda, base + 2*lda (lda in bytes as the index register,
-		// scale 1 or 2), so any mr needs mr/3 bases and one index.
-		c.Commentf("Row i of A at base[i/3] + (i%%3)*lda; lda in bytes, base[g] = a + 3*g*lda.")
-		lda := c.Load(c.Param("lda"), c.GP64())
-		c.SHLQ(operand.Imm(2), lda)
-		bases := []reg.Register{pa}
-		lda3 := c.GP64()
-		c.LEAQ(operand.Mem{Base: lda, Index: lda, Scale: 2}, lda3)
-		for g := 1; g*3 < k.mr; g++ {
-			r := c.GP64()
-			c.LEAQ(operand.Mem{Base: bases[g-1], Index: lda3, Scale: 1}, r)
-			bases = append(bases, r)
-		}
-		aAt = func(u, i int) operand.Mem {
-			m := operand.Mem{Base: bases[i/3], Disp: u * f32}
-			if i%3 > 0 {
-				m.Index, m.Scale = lda, uint8(i%3)
-			}
-			return m
-		}
-		aStep = func(n int) {
-			for _, r := range bases {
-				c.ADDQ(operand.U32(n*f32), r)
-			}
-		}
+	pf := arg(c, "pf")
+	aAt, aStep := k.packedA(c, pa)
+	if direct {
+		aAt, aStep = k.directA(c, pa)
 	}
-
-	c.Commentf("Prefetch the %dx%d tile of C: for i := range mr { prefetch(c[i*ldc : i*ldc+nr]) }", k.mr, nr)
-	row := c.GP64()
-	c.MOVQ(pc, row)
-	for i := 0; i < k.mr; i++ {
-		c.PREFETCHT0(operand.Mem{Base: row})
-		c.PREFETCHT0(operand.Mem{Base: row, Disp: nr*f32 - 1})
-		if i < k.mr-1 {
-			c.ADDQ(ldc, row)
-		}
-	}
+	k.prefetchC(c, pc, ldc)
 
 	c.Commentf("acc[i][v] holds s for row i, columns v*%d..v*%d+%d: all zero.", k.width, k.width, k.width-1)
 	acc := make([][]reg.VecVirtual, k.mr)
 	for i := range acc {
 		acc[i] = make([]reg.VecVirtual, k.nv)
 		for v := range acc[i] {
-			acc[i][v] = k.vec(c)
-			c.VXORPS(acc[i][v], acc[i][v], acc[i][v])
+			acc[i][v] = k.zeroVec(c)
 		}
 	}
-	bv := make([]reg.VecVirtual, k.nv)
-	for v := range bv {
-		bv[v] = k.vec(c)
-	}
-	av := k.vec(c)
+	bv, av := k.vecs(c, k.nv), k.vec(c)
 
 	// step emits one iteration of p at offset u iterations from pa, pb.
 	step := func(u int) {
@@ -228,33 +173,24 @@ func (k kernel) generate(c *build.Context, direct bool) {
 			}
 		}
 	}
-
-	c.Commentf("for ; k >= %d; k -= %d: %d steps of p, then a and b on by %d steps", k.unroll, k.unroll, k.unroll, k.unroll)
-	c.Label(name + "_loop")
-	c.CMPQ(kk, operand.Imm(uint64(k.unroll)))
-	c.JL(operand.LabelRef(name + "_tail"))
-	for u := 0; u < k.unroll; u++ {
-		step(u)
-		if u == 0 {
-			c.Comment("prefetch the line at pf (the next panel of B); pf += 64")
-			c.PREFETCHT0(operand.Mem{Base: pf})
-			c.ADDQ(operand.Imm(64), pf)
-		}
-	}
-	aStep(k.unroll)
-	c.ADDQ(operand.U32(k.unroll*nr*f32), pb)
-	c.SUBQ(operand.Imm(uint64(k.unroll)), kk)
-	c.JMP(operand.LabelRef(name + "_loop"))
-
-	c.Comment("for ; k > 0; k--: one step of p, then a and b on by one step")
-	c.Label(name + "_tail")
-	c.TESTQ(kk, kk)
-	c.JZ(operand.LabelRef(name + "_scale"))
-	step(0)
-	aStep(1)
-	c.ADDQ(operand.U32(nr*f32), pb)
-	c.DECQ(kk)
-	c.JMP(operand.LabelRef(name + "_tail"))
+	kLoop{
+		c: c, name: name, k: kk, unroll: k.unroll,
+		loopNote: fmt.Sprintf("for ; k >= %d; k -= %d: %d steps of p, then a and b on by %d steps", k.unroll, k.unroll, k.unroll, k.unroll),
+		tailNote: "for ; k > 0; k--: one step of p, then a and b on by one step",
+		trip: func(u int) {
+			step(u)
+			if u == 0 {
+				c.Comment("prefetch the line at pf (the next panel of B); pf += 64")
+				c.PREFETCHT0(operand.Mem{Base: pf})
+				c.ADDQ(operand.Imm(64), pf)
+			}
+		},
+		last: func() { step(0) },
+		advance: func(n int) {
+			aStep(n)
+			c.ADDQ(operand.U32(n*nr*f32), pb)
+		},
+	}.emit()
 
 	rows := make([][]accCol, k.mr)
 	for i := range acc {
@@ -264,6 +200,135 @@ func (k kernel) generate(c *build.Context, direct bool) {
 	}
 	// The B registers are free now: reuse them for alpha and beta.
 	epilogue(c, name, rows, pc, ldc, bv[0], bv[1%k.nv])
+}
+
+// f32 is the size in bytes of a float32.
+const f32 = 4
+
+// textBlock starts the function name with Go signature sig, NOSPLIT.
+func textBlock(c *build.Context, name, sig string) {
+	c.Function(name)
+	c.Attributes(attr.NOSPLIT)
+	c.SignatureExpr(sig)
+}
+
+// arg loads the argument name into a new general-purpose register.
+func arg(c *build.Context, name string) reg.GPVirtual {
+	r := c.GP64()
+	c.Load(c.Param(name), r)
+	return r
+}
+
+// zeroVec returns a new vector register set to zero.
+func (k kernel) zeroVec(c *build.Context) reg.VecVirtual {
+	r := k.vec(c)
+	c.VXORPS(r, r, r)
+	return r
+}
+
+// vecs returns n new vector registers.
+func (k kernel) vecs(c *build.Context, n int) []reg.VecVirtual {
+	rs := make([]reg.VecVirtual, n)
+	for v := range rs {
+		rs[v] = k.vec(c)
+	}
+	return rs
+}
+
+// packedA returns the address of A's element for row i, step p+u of a
+// packed panel at pa (at), and the emitter of the move of pa on by n steps
+// of p (step).
+func (k kernel) packedA(c *build.Context, pa reg.Register) (at func(u, i int) operand.Mem, step func(n int)) {
+	at = func(u, i int) operand.Mem { return operand.Mem{Base: pa, Disp: (u*k.mr + i) * f32} }
+	step = func(n int) { c.ADDQ(operand.U32(n*k.mr*f32), pa) }
+	return at, step
+}
+
+// directA is packedA for A read in place, rows lda (a parameter) apart.
+// Rows come in groups of three from a base pointer each: base, base + lda,
+// base + 2*lda (lda in bytes as the index register, scale 1 or 2), so any
+// mr needs mr/3 bases and one index.
+func (k kernel) directA(c *build.Context, pa reg.Register) (at func(u, i int) operand.Mem, step func(n int)) {
+	c.Commentf("Row i of A at base[i/3] + (i%%3)*lda; lda in bytes, base[g] = a + 3*g*lda.")
+	lda := arg(c, "lda")
+	c.SHLQ(operand.Imm(2), lda)
+	bases := []reg.Register{pa}
+	lda3 := c.GP64()
+	c.LEAQ(operand.Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	for g := 1; g*3 < k.mr; g++ {
+		r := c.GP64()
+		c.LEAQ(operand.Mem{Base: bases[g-1], Index: lda3, Scale: 1}, r)
+		bases = append(bases, r)
+	}
+	at = func(u, i int) operand.Mem {
+		m := operand.Mem{Base: bases[i/3], Disp: u * f32}
+		if i%3 > 0 {
+			m.Index, m.Scale = lda, uint8(i%3)
+		}
+		return m
+	}
+	step = func(n int) {
+		for _, r := range bases {
+			c.ADDQ(operand.U32(n*f32), r)
+		}
+	}
+	return at, step
+}
+
+// prefetchC prefetches the kernel's tile of C, rows ldc bytes apart from pc.
+func (k kernel) prefetchC(c *build.Context, pc, ldc reg.Register) {
+	nr := k.nr()
+	c.Commentf("Prefetch the %dx%d tile of C: for i := range mr { prefetch(c[i*ldc : i*ldc+nr]) }", k.mr, nr)
+	row := c.GP64()
+	c.MOVQ(pc, row)
+	for i := 0; i < k.mr; i++ {
+		c.PREFETCHT0(operand.Mem{Base: row})
+		c.PREFETCHT0(operand.Mem{Base: row, Disp: nr*f32 - 1})
+		if i < k.mr-1 {
+			c.ADDQ(ldc, row)
+		}
+	}
+}
+
+// kLoop is the loop over k of a kernel: trips of unroll steps of p from
+// label name_loop while k >= unroll, then single steps from name_tail,
+// leaving for name_scale when k is 0.
+type kLoop struct {
+	c                  *build.Context
+	name               string
+	k                  reg.Register // the steps left
+	unroll             int
+	loopNote, tailNote string      // comments before the two loops, if any
+	trip               func(u int) // step u of a trip
+	last               func()      // a single step
+	advance            func(n int) // moves the pointers on by n steps
+}
+
+func (l kLoop) emit() {
+	c := l.c
+	if l.loopNote != "" {
+		c.Comment(l.loopNote)
+	}
+	c.Label(l.name + "_loop")
+	c.CMPQ(l.k, operand.Imm(uint64(l.unroll)))
+	c.JL(operand.LabelRef(l.name + "_tail"))
+	for u := 0; u < l.unroll; u++ {
+		l.trip(u)
+	}
+	l.advance(l.unroll)
+	c.SUBQ(operand.Imm(uint64(l.unroll)), l.k)
+	c.JMP(operand.LabelRef(l.name + "_loop"))
+
+	if l.tailNote != "" {
+		c.Comment(l.tailNote)
+	}
+	c.Label(l.name + "_tail")
+	c.TESTQ(l.k, l.k)
+	c.JZ(operand.LabelRef(l.name + "_scale"))
+	l.last()
+	l.advance(1)
+	c.DECQ(l.k)
+	c.JMP(operand.LabelRef(l.name + "_tail"))
 }
 
 // accCol is an accumulator of a tile and the byte offset of its columns in

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -62,82 +61,93 @@ func (k pack) doc() []string {
 }
 
 // stub writes the routine's Go declaration.
-func (k pack) stub(b *bytes.Buffer) {
-	for _, line := range k.doc() {
-		if line == "" {
-			b.WriteString("//\n")
-		} else {
-			fmt.Fprintf(b, "// %s\n", line)
-		}
-	}
-	fmt.Fprintf(b, "//\n//go:noescape\nfunc %s%s\n\n", k.name, packSignature[len("func"):])
+func (k pack) stub(b *bytes.Buffer) { writeDecl(b, k.doc(), k.name, packSignature) }
+
+// generate emits the routine's TEXT block: blocks of eight columns through
+// a transpose in registers, then the last kc%8 columns one by one.
+func (k pack) generate(c *build.Context) {
+	textBlock(c, k.name, packSignature)
+	r := k.loadArgs(c)
+	k.blocks(c, r)
+	k.columns(c, r)
+	c.Label(k.name + "_done")
+	c.VZEROUPPER()
+	c.RET()
 }
 
-// generate emits the routine's TEXT block.
-//
-// Registers: row i of a is at ra+i*ld (i < 4) or ra4+(i-4)*ld, column
-// p+c of d at rd+c*stride (c < 4) or rd4+(c-4)*stride, so that every row
-// and column is one addressing mode off a base: index ld (or stride) scaled
-// by 1 or 2, or three times it.
-func (k pack) generate(c *build.Context) {
-	c.Function(k.name)
-	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(packSignature)
-	const f32 = 4 // bytes per float32
+// packRegs are a pack routine's registers. Row i of a is at ra+i*ld (i < 4)
+// or ra4+(i-4)*ld, column p+c of d at rd+c*stride (c < 4) or
+// rd4+(c-4)*stride, so that every row and column is one addressing mode off
+// a base: index ld (or stride) scaled by 1 or 2, or three times it.
+type packRegs struct {
+	rd, stride, ra, ld, kc reg.GPVirtual // the arguments; ld and stride in bytes
+	ld3, ra4, stride3, rd4 reg.GPVirtual
+	pf, pf4                reg.GPVirtual // the row prefetchRows ahead of ra, ra4 (8 rows only)
+	step                   reg.GPVirtual // 8*stride: d's advance per block of 8 columns
+}
 
+// loadArgs loads the arguments and sets up the bases of rows and columns.
+func (k pack) loadArgs(c *build.Context) *packRegs {
 	c.Comment("Arguments; ld and stride in bytes.")
-	rd := c.Load(c.Param("d"), c.GP64())
-	stride := c.Load(c.Param("stride"), c.GP64())
-	ra := c.Load(c.Param("a"), c.GP64())
-	ld := c.Load(c.Param("ld"), c.GP64())
-	kc := c.Load(c.Param("kc"), c.GP64())
-	c.SHLQ(operand.Imm(2), stride)
-	c.SHLQ(operand.Imm(2), ld)
+	r := &packRegs{rd: arg(c, "d"), stride: arg(c, "stride"), ra: arg(c, "a"), ld: arg(c, "ld"), kc: arg(c, "kc")}
+	c.SHLQ(operand.Imm(2), r.stride)
+	c.SHLQ(operand.Imm(2), r.ld)
 
 	c.Comment("ld3 = 3*ld, ra4 = a + 4*ld (row 4); stride3 = 3*stride, rd4 = d + 4*stride (column 4)")
-	ld3 := c.GP64()
-	c.LEAQ(operand.Mem{Base: ld, Index: ld, Scale: 2}, ld3)
-	ra4 := c.GP64()
-	c.LEAQ(operand.Mem{Base: ra, Index: ld, Scale: 4}, ra4)
-	stride3 := c.GP64()
-	c.LEAQ(operand.Mem{Base: stride, Index: stride, Scale: 2}, stride3)
-	rd4 := c.GP64()
-	c.LEAQ(operand.Mem{Base: rd, Index: stride, Scale: 4}, rd4)
-	var pf, pf4 reg.GPVirtual // the row prefetchRows ahead of ra, ra4
+	r.ld3 = c.GP64()
+	c.LEAQ(operand.Mem{Base: r.ld, Index: r.ld, Scale: 2}, r.ld3)
+	r.ra4 = c.GP64()
+	c.LEAQ(operand.Mem{Base: r.ra, Index: r.ld, Scale: 4}, r.ra4)
+	r.stride3 = c.GP64()
+	c.LEAQ(operand.Mem{Base: r.stride, Index: r.stride, Scale: 2}, r.stride3)
+	r.rd4 = c.GP64()
+	c.LEAQ(operand.Mem{Base: r.rd, Index: r.stride, Scale: 4}, r.rd4)
 	if k.rows == 8 {
 		c.Commentf("pf = a + %d*ld, pf4 = pf + 4*ld: rows to prefetch", prefetchRows)
-		pf, pf4 = c.GP64(), c.GP64()
-		c.IMUL3Q(operand.Imm(prefetchRows), ld, pf4)
-		c.LEAQ(operand.Mem{Base: ra, Index: pf4, Scale: 1}, pf)
-		c.ADDQ(ra4, pf4)
+		r.pf, r.pf4 = c.GP64(), c.GP64()
+		c.IMUL3Q(operand.Imm(prefetchRows), r.ld, r.pf4)
+		c.LEAQ(operand.Mem{Base: r.ra, Index: r.pf4, Scale: 1}, r.pf)
+		c.ADDQ(r.ra4, r.pf4)
 	}
-	step := c.GP64() // 8*stride: d's advance per block of 8 columns
-	c.MOVQ(stride, step)
-	c.SHLQ(operand.Imm(3), step)
+	r.step = c.GP64()
+	c.MOVQ(r.stride, r.step)
+	c.SHLQ(operand.Imm(3), r.step)
+	return r
+}
 
-	// row(i, disp) addresses a[i*ld + disp/4]; col(c, disp) d[c*stride + disp/4].
-	at := func(i int, lo, lo4, idx, idx3 reg.Register, disp int) operand.Mem {
-		base := lo
-		if i >= 4 {
-			base, i = lo4, i-4
-		}
-		switch i {
-		case 0:
-			return operand.Mem{Base: base, Disp: disp}
-		case 1:
-			return operand.Mem{Base: base, Index: idx, Scale: 1, Disp: disp}
-		case 2:
-			return operand.Mem{Base: base, Index: idx, Scale: 2, Disp: disp}
-		}
-		return operand.Mem{Base: base, Index: idx3, Scale: 1, Disp: disp}
+// at addresses element i (i < 8) of a run of rows or columns idx bytes
+// apart, the first four from lo and the rest from lo4 (idx3 = 3*idx), plus
+// disp bytes.
+func at(i int, lo, lo4, idx, idx3 reg.Register, disp int) operand.Mem {
+	base := lo
+	if i >= 4 {
+		base, i = lo4, i-4
 	}
-	row := func(i, disp int) operand.Mem { return at(i, ra, ra4, ld, ld3, disp) }
-	col := func(j, disp int) operand.Mem { return at(j, rd, rd4, stride, stride3, disp) }
+	switch i {
+	case 0:
+		return operand.Mem{Base: base, Disp: disp}
+	case 1:
+		return operand.Mem{Base: base, Index: idx, Scale: 1, Disp: disp}
+	case 2:
+		return operand.Mem{Base: base, Index: idx, Scale: 2, Disp: disp}
+	}
+	return operand.Mem{Base: base, Index: idx3, Scale: 1, Disp: disp}
+}
 
+// row addresses a[i*ld + disp/4].
+func (r *packRegs) row(i, disp int) operand.Mem { return at(i, r.ra, r.ra4, r.ld, r.ld3, disp) }
+
+// col addresses d[j*stride + disp/4].
+func (r *packRegs) col(j, disp int) operand.Mem {
+	return at(j, r.rd, r.rd4, r.stride, r.stride3, disp)
+}
+
+// blocks emits the loop over blocks of eight columns.
+func (k pack) blocks(c *build.Context, r *packRegs) {
 	n := c.GP64()
-	c.MOVQ(kc, n)
+	c.MOVQ(r.kc, n)
 	c.SHRQ(operand.Imm(3), n)
-	loop, tail, done := k.name+"_block", k.name+"_tail", k.name+"_done"
+	loop, tail := k.name+"_block", k.name+"_tail"
 	c.Commentf("for ; kc >= 8; kc -= 8: transpose a[0:%d][p:p+8] into d[p*stride:][:8*stride]", k.rows)
 	c.Label(loop)
 	c.TESTQ(n, n)
@@ -145,42 +155,42 @@ func (k pack) generate(c *build.Context) {
 	if k.rows == 8 {
 		c.Commentf("prefetch a[%d+i][p:p+8], i < 8", prefetchRows)
 		for i := 0; i < 8; i++ {
-			c.PREFETCHT0(at(i, pf, pf4, ld, ld3, 0))
+			c.PREFETCHT0(at(i, r.pf, r.pf4, r.ld, r.ld3, 0))
 		}
-		k.block8(c, row, col)
+		k.block8(c, r.row, r.col)
 	} else {
-		k.block6(c, row, col)
+		k.block6(c, r.row, r.col)
 	}
-	c.ADDQ(operand.U32(8*f32), ra)
-	c.ADDQ(operand.U32(8*f32), ra4)
+	c.ADDQ(operand.U32(8*f32), r.ra)
+	c.ADDQ(operand.U32(8*f32), r.ra4)
 	if k.rows == 8 {
-		c.ADDQ(operand.U32(8*f32), pf)
-		c.ADDQ(operand.U32(8*f32), pf4)
+		c.ADDQ(operand.U32(8*f32), r.pf)
+		c.ADDQ(operand.U32(8*f32), r.pf4)
 	}
-	c.ADDQ(step, rd)
-	c.ADDQ(step, rd4)
+	c.ADDQ(r.step, r.rd)
+	c.ADDQ(r.step, r.rd4)
 	c.DECQ(n)
 	c.JMP(operand.LabelRef(loop))
+}
 
+// columns emits, from label name_tail, the copy of the last kc%8 columns
+// one at a time.
+func (k pack) columns(c *build.Context, r *packRegs) {
 	c.Commentf("for ; kc > 0; kc--: for i := range %d { d[i] = a[i*ld] }; a++; d += stride", k.rows)
-	c.Label(tail)
-	c.ANDQ(operand.Imm(7), kc)
-	c.JZ(operand.LabelRef(done))
+	c.Label(k.name + "_tail")
+	c.ANDQ(operand.Imm(7), r.kc)
+	c.JZ(operand.LabelRef(k.name + "_done"))
 	x := c.XMM()
 	c.Label(k.name + "_column")
 	for i := 0; i < k.rows; i++ {
-		c.VMOVSS(row(i, 0), x)
-		c.VMOVSS(x, operand.Mem{Base: rd, Disp: i * f32})
+		c.VMOVSS(r.row(i, 0), x)
+		c.VMOVSS(x, operand.Mem{Base: r.rd, Disp: i * f32})
 	}
-	c.ADDQ(operand.U32(f32), ra)
-	c.ADDQ(operand.U32(f32), ra4)
-	c.ADDQ(stride, rd)
-	c.DECQ(kc)
+	c.ADDQ(operand.U32(f32), r.ra)
+	c.ADDQ(operand.U32(f32), r.ra4)
+	c.ADDQ(r.stride, r.rd)
+	c.DECQ(r.kc)
 	c.JNZ(operand.LabelRef(k.name + "_column"))
-
-	c.Label(done)
-	c.VZEROUPPER()
-	c.RET()
 }
 
 // block8 transposes one 8x8 block, four columns at a time: for the
