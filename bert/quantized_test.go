@@ -121,3 +121,39 @@ func swapHeader(t *testing.T, data []byte, from, to string) []byte {
 	copy(out[i:], to)
 	return out
 }
+
+// TestParityInt8 runs the PyTorch parity fixtures with the base's dense
+// products in int8 and reports the largest logit difference from the
+// float64 reference, with and without adapters. The bound is what int8
+// costs PyTorch on the same fixtures (scripts/int8_reference.py: dynamic
+// int8 as quantize_dynamic does it: 0.0061, 0.00316 and 0.105), with half
+// again as much room; petl measured 0.0044, 0.0041 and 0.089.
+func TestParityInt8(t *testing.T) {
+	torchInt8 := map[string]float64{"tiny": 0.0061, "odd": 0.00316, "base": 0.105}
+	for _, name := range []string{"tiny", "odd", "base"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "base" && raceEnabled {
+				t.Skip("BERT-base runs without -race (make test runs it in test-bert-base)")
+			}
+			f := loadFixture(t, name)
+			src := f.source(t)
+			m, err := New(f.cfg, src)
+			require.NoError(t, err)
+			require.NoError(t, m.LoadClassifier(src, f.cfg.NumLabels))
+			_, err = m.QuantizeWeights("", src.Fingerprint())
+			require.NoError(t, err)
+			st := &State{}
+			check := func(what string, bound float64) {
+				require.NoError(t, m.Forward(st, f.batch))
+				d, scale := maxDiff(st.Logits, f.want(t, what))
+				t.Logf("%s: int8 max |logit - reference| = %.3g (max |logit| %.3g; PyTorch int8 on the logits: %.3g)", what, d, scale, torchInt8[name])
+				require.Less(t, d, bound, what)
+			}
+			check("logits", 1.5*torchInt8[name])
+			if _, ok := f.exp.Info("adapter.logits"); ok {
+				f.adapters(t, m, false)
+				check("adapter.logits", 3*torchInt8[name])
+			}
+		})
+	}
+}
