@@ -49,54 +49,66 @@ func main() {
 
 // kernel emits the micro-kernel; its definition is in stubFile.
 func kernel(b *neon.Builder) {
-	const f32 = 4
 	args := neon.ParseFrame(signature)
 	b.Text(name, 0, args.Size)
 	b.Comment("Arguments; ldc in bytes.")
 	for i, arg := range []string{"k", "a", "b", "c", "ldc"} {
 		args.Load(b, arg, fmt.Sprintf("R%d", i))
 	}
-	b.Inst("LSL $2, R4, R4")
+	b.Op("LSL", "$2", "R4", "R4")
 	args.Load(b, "pf", "R6")
 
 	b.Comment("acc[i][v] holds s for row i, columns 4v..4v+3: all zero.")
 	for i := 0; i < mr; i++ {
+		b.Zero(neon.Vectors(nv), neon.Group(acc(i, 0)))
+	}
+	kLoop(b)
+	scaleByAlpha(b, args)
+	storeTile(b, args)
+}
+
+// f32 is the size in bytes of a float32.
+const f32 = 4
+
+// step emits one step of p: a[p*mr:][:mr] and b[p*nr:][:nr] loaded (a and
+// b moved on), acc[i][v] += b[v] * a[i].
+func step(b *neon.Builder) {
+	b.Op("VLD1.P", fmt.Sprintf("%d(R1)", mr*f32), neon.List(va0, 2))
+	b.Op("VLD1.P", fmt.Sprintf("%d(R2)", nr*f32), neon.List(vb, nv))
+	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
-			r := acc(i, v)
-			b.Inst("VEOR %s, %s, %s", r.B16(), r.B16(), r.B16())
+			b.FMLAElem(acc(i, v), vb+neon.V(v), va0+neon.V(i/4), i%4)
 		}
 	}
+}
 
-	step := func() {
-		b.Inst("VLD1.P %d(R1), %s", mr*f32, neon.List(va0, 2))
-		b.Inst("VLD1.P %d(R2), %s", nr*f32, neon.List(vb, nv))
-		for i := 0; i < mr; i++ {
-			for v := 0; v < nv; v++ {
-				b.FMLAElem(acc(i, v), vb+neon.V(v), va0+neon.V(i/4), i%4)
-			}
-		}
-	}
-
+// kLoop emits the loop over k (R0): trips of unroll steps of p with a
+// prefetch of the next panel of B, then single steps, leaving for label
+// scale.
+func kLoop(b *neon.Builder) {
 	b.Comment("for ; k >= %d; k -= %d: %d steps of p: load a[p*mr:][:8] and b[p*nr:][:12], a += mr, b += nr, acc[i][v] += b[v] * a[i]", unroll, unroll, unroll)
 	b.Label("loop")
-	b.Inst("CMP $%d, R0", unroll)
-	b.Inst("BLT tail")
+	b.Op("CMP", fmt.Sprintf("$%d", unroll), "R0")
+	b.Op("BLT", "tail")
 	for u := 0; u < unroll; u++ {
-		step()
+		step(b)
 	}
 	b.Comment("prefetch the line at pf (the next panel of B); pf += 64")
-	b.Inst("PRFM (R6), PLDL1KEEP")
-	b.Inst("ADD $64, R6, R6")
-	b.Inst("SUB $%d, R0, R0", unroll)
-	b.Inst("B loop")
+	b.Op("PRFM", "(R6)", "PLDL1KEEP")
+	b.Op("ADD", "$64", "R6", "R6")
+	b.Op("SUB", fmt.Sprintf("$%d", unroll), "R0", "R0")
+	b.Op("B", "loop")
 
 	b.Comment("for ; k > 0; k--: one step of p")
 	b.Label("tail")
-	b.Inst("CBZ R0, scale")
-	step()
-	b.Inst("SUB $1, R0, R0")
-	b.Inst("B tail")
+	b.Op("CBZ", "R0", "scale")
+	step(b)
+	b.Op("SUB", "$1", "R0", "R0")
+	b.Op("B", "tail")
+}
 
+// scaleByAlpha emits, from label scale, acc *= alpha.
+func scaleByAlpha(b *neon.Builder, args neon.Frame) {
 	b.Comment("acc *= alpha")
 	b.Label("scale")
 	args.Load(b, "alpha", valpha.F())
@@ -105,35 +117,43 @@ func kernel(b *neon.Builder) {
 			b.FMULElem(acc(i, v), acc(i, v), valpha, 0)
 		}
 	}
+}
 
+// storeTile emits the stores of the tile to C at R3, rows ldc (R4) bytes
+// apart: acc + beta*C, or acc alone from label store when beta is 0 (either
+// sign), without reading C.
+func storeTile(b *neon.Builder, args neon.Frame) {
 	b.Comment("if beta == 0 (either sign), store without reading C")
-	b.Inst("MOVWU %s, R5", args.Arg("beta"))
-	b.Inst("LSLW $1, R5, R5") // drop the sign bit
-	b.Inst("CBZW R5, store")
+	b.Op("MOVWU", args.Arg("beta"), "R5")
+	b.Op("LSLW", "$1", "R5", "R5") // drop the sign bit
+	b.Op("CBZW", "R5", "store")
 
 	b.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] + beta*c[i*ldc:][:nr] }")
 	args.Load(b, "beta", vbet.F())
-	for i := 0; i < mr; i++ {
-		b.Inst("VLD1 (R3), %s", neon.List(vb, nv))
-		for v := 0; v < nv; v++ {
-			b.FMLAElem(acc(i, v), vb+neon.V(v), vbet, 0)
-		}
-		b.Inst("VST1 %s, (R3)", neon.List(acc(i, 0), nv))
-		if i < mr-1 {
-			b.Inst("ADD R4, R3, R3")
-		}
-	}
-	b.Inst("RET")
+	storeRows(b, true)
 
 	b.Comment("for i := range mr { c[i*ldc:][:nr] = acc[i] }")
 	b.Label("store")
+	storeRows(b, false)
+}
+
+// storeRows emits the store of each row i of the tile, acc[i] (+ beta*C
+// with beta, in V(vbet)), at R3, moving R3 on by ldc (R4) between rows;
+// then RET.
+func storeRows(b *neon.Builder, beta bool) {
 	for i := 0; i < mr; i++ {
-		b.Inst("VST1 %s, (R3)", neon.List(acc(i, 0), nv))
+		if beta {
+			b.Op("VLD1", "(R3)", neon.List(vb, nv))
+			for v := 0; v < nv; v++ {
+				b.FMLAElem(acc(i, v), vb+neon.V(v), vbet, 0)
+			}
+		}
+		b.Op("VST1", neon.List(acc(i, 0), nv), "(R3)")
 		if i < mr-1 {
-			b.Inst("ADD R4, R3, R3")
+			b.Op("ADD", "R4", "R3", "R3")
 		}
 	}
-	b.Inst("RET")
+	b.Inst("RET") // Op would leave a space after a bare mnemonic
 }
 
 // stubs declares the kernel with its tile.
