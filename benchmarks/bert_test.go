@@ -46,7 +46,9 @@ const benchAdapterSize = 64
 // (bert.Model.PackWeights), as petl eval and predict do, and the originals
 // evicted from resident memory (bert.Checkpoint.Evict); PETL_BENCH_PACK=0
 // runs without, packing them on every call; PETL_BENCH_PACK=heap packs
-// them on the heap instead of a file.
+// them on the heap instead of a file. PETL_BENCH_PRECISION=int8 runs the
+// frozen dense products in int8 instead (bert.Model.QuantizeWeights, into
+// a mapped file, the float32 originals evicted), as --precision int8 does.
 //
 // Metrics: seq/s (sequences per second of wall time), seq/cpu-s (per second
 // of process CPU time, all threads together: on a shared machine, where other
@@ -117,6 +119,18 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	}
 	if err := m.LoadClassifier(ck, 2); err != nil {
 		b.Fatal(err)
+	}
+	if os.Getenv("PETL_BENCH_PRECISION") == "int8" {
+		st, err := m.QuantizeWeights(filepath.Join(dir, "int8.safetensors"), ck.Fingerprint())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ck.Evict(m.QuantizedWeights()...); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("int8 weights: %d tensors, %.1f MiB in %s", st.Tensors, float64(st.Bytes)/(1<<20), st.Path)
+		b.Cleanup(func() { m.Unquantize() })
+		return m
 	}
 	if mode := os.Getenv("PETL_BENCH_PACK"); mode != "0" {
 		path := filepath.Join(dir, "packed.safetensors")

@@ -7,6 +7,8 @@
 #   SIZES=tiny COUNT=5 sh benchmarks/compare-bert.sh 2
 #   ROUNDS=3 sh benchmarks/compare-bert.sh   # the whole comparison three times, interleaved
 #   ADAPTERS=0 sh benchmarks/compare-bert.sh # petl without adapters (the anchor keeps its own)
+#   PRECISION=int8 sh benchmarks/compare-bert.sh  # petl --precision int8 against PyTorch's
+#                                            # quantize_dynamic (run.sh torch SIZE int8 THREADS)
 #
 # PyTorch: ../shared/anchors/run.sh torch SIZE infer THREADS (median of 7 runs).
 # petl:    BenchmarkBERTInfer in benchmarks/bert_test.go (median of COUNT runs, default 3), on
@@ -28,6 +30,13 @@ sizes=${SIZES:-base tiny}
 count=${COUNT:-3}
 rounds=${ROUNDS:-1}
 adapters=${ADAPTERS:-64}
+precision=${PRECISION:-fp32}
+case $precision in
+  fp32) mode=infer ;;
+  int8) mode=int8 ;;
+  *) echo "PRECISION=$precision: want fp32 or int8" >&2; exit 2 ;;
+esac
+export PETL_BENCH_PRECISION=$precision
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -38,7 +47,7 @@ while [ "$r" -le "$rounds" ]; do
     for th in $threads; do
       echo "== round $r: PyTorch $size, $th thread(s)" >&2
       echo "round $r" >>"$tmp/torch.txt"
-      sh "$shared/anchors/run.sh" torch "$size" infer "$th" | tee -a "$tmp/torch.txt" >&2
+      sh "$shared/anchors/run.sh" torch "$size" "$mode" "$th" | tee -a "$tmp/torch.txt" >&2
     done
     th_re=$(echo "$threads" | tr ' ' '|')
     echo "== round $r: petl $size" >&2
@@ -54,7 +63,7 @@ done
 awk '
 FNR == 1 { file++ }
 /^round / { round = $2; if (round > nr) nr = round; next }
-file == 1 && / infer / && /median/ {
+file == 1 && $2 == mode && /median/ {
   split($3, t, "="); split($4, b, "="); sub(":", "", b[2])
   torch[$1 " " b[2] " " t[2], round] = $6
 }
@@ -75,7 +84,7 @@ function median(a, m,   i, j, y) {
   return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
-  printf "petl with adapters of bottleneck %s (the anchor: 64)\n", ad
+  printf "petl with adapters of bottleneck %s (the anchor: 64); precision %s (PyTorch: run.sh torch SIZE %s)\n", ad, mode == "int8" ? "int8" : "fp32", mode
   printf "%-5s %5s %7s %4s %12s %12s %8s %12s\n", "size", "batch", "threads", "out", "torch seq/s", "petl seq/s", "ratio", "ratio range"
   for (k in seen) keys[++nk] = k
   for (i = 1; i <= nk; i++) for (j = i + 1; j <= nk; j++) if (keys[j] < keys[i]) { x = keys[i]; keys[i] = keys[j]; keys[j] = x }
@@ -100,4 +109,4 @@ END {
     printf "%-5s %5s %7s %4s %12s %12.2f %8s %12s\n", f[1], f[2], f[3], f[4], tmed, pmed, rmed, rng
   }
   for (s in heap) printf "petl %s resident memory at the end: %s MiB file-backed (mapped weights), %s MiB anonymous, Go heap %s MiB\n", s, filemib[s], anon[s], heap[s]
-}' ad="$adapters" "$tmp/torch.txt" "$tmp/petl.txt"
+}' ad="$adapters" mode="$mode" "$tmp/torch.txt" "$tmp/petl.txt"
