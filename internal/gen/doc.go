@@ -11,8 +11,9 @@
 // polynomials both share) and sgemm/ (micro-kernels and packing:
 // sgemm_*.s), each with amd64/ (avo, AVX2+FMA and AVX-512 from one
 // description parameterised by vector width) and arm64/ (NEON). The amd64
-// generators share one front end, package avx (flags, avo's passes, the
-// assembly and stub files). The arm64 generators speak one dialect, package
+// generators share one front end, package avx (avo's passes, the assembly
+// and stub files); it and neon.Command parse the same flags, write the
+// files and exit through package command. The arm64 generators speak one dialect, package
 // neon: register groups and block widths, op wrappers, a register
 // allocator, a constant pool, frames laid out from the Go signature, and
 // the same front end (neon.Command).

@@ -5,15 +5,14 @@
 package avx
 
 import (
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/pass"
 	"github.com/mmcloughlin/avo/printer"
+
+	"github.com/petl-go/petl/internal/gen/command"
 )
 
 // Command is the main function of a generator. It parses the flags -out
@@ -36,51 +35,22 @@ type Stubs func(generator, pkg string) ([]byte, error)
 // CommandStubs is Command with the Go stubs written by stubs instead of
 // avo's printer.
 func CommandStubs(generator, constraint string, emit func(*build.Context), stubs Stubs) {
-	err := run(os.Args[1:], os.Stderr, generator, constraint, emit, stubs)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", generator, err)
-		os.Exit(1)
+	if err := run(os.Args[1:], os.Stderr, generator, constraint, emit, stubs); err != nil {
+		command.Exit(generator, err)
 	}
 }
 
-// errUsage reports bad flags, which the flag set has already described.
-var errUsage = errors.New("usage")
-
 // run is CommandStubs with its arguments and error output given.
 func run(args []string, stderr io.Writer, generator, constraint string, emit func(*build.Context), stubs Stubs) error {
-	// A flag set of our own: avo's build package registers its flags on the
-	// default one.
-	fs := flag.NewFlagSet(generator, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "assembly output file (required)")
-	stubsOut := fs.String("stubs", "", "Go stub output file (required)")
-	pkg := fs.String("pkg", "asm", "package of the Go stubs")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if *out == "" || *stubsOut == "" || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "usage: %s -out FILE.s -stubs FILE.go [-pkg NAME]\n", generator)
-		return errUsage
-	}
-	asm, goStubs, err := Generate(generator, constraint, *pkg, emit, stubs)
+	flags, err := command.Parse(generator, args, stderr)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, asm, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", *out, err)
+	asm, goStubs, err := Generate(generator, constraint, flags.Pkg, emit, stubs)
+	if err != nil {
+		return err
 	}
-	if err := os.WriteFile(*stubsOut, goStubs, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", *stubsOut, err)
-	}
-	return nil
+	return flags.Write(asm, goStubs)
 }
 
 // Generate runs emit on a new build context with build constraint

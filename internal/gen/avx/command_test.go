@@ -10,6 +10,8 @@ import (
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
+
+	"github.com/petl-go/petl/internal/gen/command"
 )
 
 // emitZero emits one function that returns 0.
@@ -77,7 +79,7 @@ func TestRunUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"-out", "x.s"}, {"-stubs", "x.go"}, {"-out", "x.s", "-stubs", "x.go", "extra"}, {"-bogus"}} {
 		var stderr bytes.Buffer
 		err := run(args, &stderr, "internal/gen/zero", "!purego", emitZero, nil)
-		if !errors.Is(err, errUsage) {
+		if !errors.Is(err, command.ErrUsage) {
 			t.Errorf("run(%q) = %v, want a usage error", args, err)
 		}
 		if !strings.Contains(stderr.String(), "-out") {
