@@ -29,7 +29,8 @@ import (
 //
 // where W8[j,k] = clamp(roundEven(W[j,k] * (127/wmax_j)), -127, 127) and
 // sw[j] = wmax_j / 127. A row of zeros gives zeros; a row holding an
-// infinity or NaN gives NaN across its output row.
+// infinity or NaN, or whose range hi - lo overflows float32, gives NaN
+// across its output row.
 
 const (
 	// QNR is the number of output channels in one sliver of a QuantizedB.
@@ -240,17 +241,39 @@ func Qgemm(m int, x []float32, lda int, qb *QuantizedB, c []float32, ldc int) {
 	sc.a = growBytes(sc.a, blocks*v.mr*kp) // whole tiles: the rows past m are zero
 	sc.sa = grow(sc.sa, m)
 	sc.zp = slices.Grow(sc.zp[:0], m)[:m]
-	quantizeRows(sc.a, sc.sa, sc.zp, x, lda, m, k, kp, v.signed)
+	work := m * n * k
+	serial := work < 1<<18 || opThreads() == 1
+	if serial || m < 2 {
+		quantizeRows(sc.a, sc.sa, sc.zp, x, lda, m, k, kp, v.signed)
+	} else {
+		qRowJobs.Run(m, qRowArgs{dst: sc.a, sa: sc.sa, zp: sc.zp, x: x, lda: lda, k: k, kp: kp, signed: v.signed})
+	}
 	clear(sc.a[m*kp:])
 	slivers := qPadN(n) / QNR
 	args := qArgs{v: v, qb: qb, a: sc.a, sa: sc.sa, zp: sc.zp, c: c, ldc: ldc, m: m, kp: kp, blocks: blocks}
-	work := m * n * k
-	if work < 1<<18 || opThreads() == 1 {
+	if serial {
 		qgemmRange(&args, 0, slivers*blocks)
 		return
 	}
 	qgemmJobs.Run(slivers*blocks, args)
 }
+
+// qRowArgs are the arguments of quantizeRows for its workers.
+type qRowArgs struct {
+	dst    []byte
+	sa     []float32
+	zp     []int32
+	x      []float32
+	lda, k int
+	kp     int
+	signed bool
+}
+
+// qRowJobs quantizes rows lo..hi-1 of a Qgemm call (each row on its own:
+// the split changes no bit).
+var qRowJobs = NewJobs(func(a *qRowArgs, lo, hi int) {
+	quantizeRows(a.dst[lo*a.kp:], a.sa[lo:hi], a.zp[lo:hi], a.x[lo*a.lda:], a.lda, hi-lo, a.k, a.kp, a.signed)
+})
 
 // qArgs are the arguments of one Qgemm call, for its workers.
 type qArgs struct {
@@ -306,35 +329,41 @@ func quantizeRows(dst []byte, sa []float32, zp []int32, x []float32, lda, m, k, 
 		shift = 64
 	}
 	for i := range m {
-		row := x[i*lda : i*lda+k]
-		out := dst[i*kp : (i+1)*kp]
-		var lo, hi float32
-		finite := true
-		for _, v := range row {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				finite = false
-				break
-			}
-			lo, hi = min(lo, v), max(hi, v)
-		}
-		if !finite || hi == lo {
-			sa[i], zp[i] = 0, -shift
-			if !finite {
-				sa[i] = float32(math.NaN())
-			}
-			fillBytes(out, byte(-shift))
-			continue
-		}
-		inv := float32(qActMax) / (hi - lo)
-		sa[i] = (hi - lo) / qActMax
-		z := clampRound(-lo*inv, 0, qActMax)
-		zp[i] = z - shift
-		for p, v := range row {
-			q := int32(math.RoundToEven(float64(v*inv))) + z
-			out[p] = byte(min(qActMax, max(0, q)) - shift)
-		}
-		fillBytes(out[k:], byte(z-shift))
+		quantizeRow(dst[i*kp:(i+1)*kp], &sa[i], &zp[i], x[i*lda:i*lda+k], shift)
 	}
+}
+
+// roundMagic is 1.5·2²³: for |t| < 2²², (t + roundMagic) - roundMagic in
+// float32 is t rounded half to even (the sum's unit in the last place is
+// 1), and the low 23 bits of t + roundMagic hold that integer + 2²².
+const roundMagic = 12582912
+
+// quantizeRow quantizes one row (see quantizeRows).
+func quantizeRow(out []byte, sa *float32, zp *int32, row []float32, shift int32) {
+	var lo, hi float32
+	for _, v := range row {
+		lo, hi = min(lo, v), max(hi, v) // a NaN makes lo or hi NaN
+	}
+	width := hi - lo
+	if width != width || math.IsInf(float64(width), 0) || width == 0 {
+		*sa, *zp = 0, -shift
+		if width != 0 {
+			*sa = float32(math.NaN())
+		}
+		fillBytes(out, byte(-shift))
+		return
+	}
+	inv := float32(qActMax) / width
+	*sa = width / qActMax
+	z := clampRound(-lo*inv, 0, qActMax)
+	*zp = z - shift
+	out = out[:len(out):len(out)]
+	for p, v := range row {
+		t := float32(v * inv)
+		q := int32(math.Float32bits(t+roundMagic)&(1<<23-1)) - 1<<22 + z
+		out[p] = byte(min(qActMax, max(0, q)) - shift)
+	}
+	fillBytes(out[len(row):], byte(z-shift))
 }
 
 func fillBytes(b []byte, v byte) {

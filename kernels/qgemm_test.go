@@ -39,6 +39,9 @@ func qgemmContract(x, w []float32, m, n, k int) []float32 {
 			}
 			lo, hi = min(lo, v), max(hi, v)
 		}
+		if math.IsInf(float64(hi-lo), 0) {
+			bad = true // the range overflows float32
+		}
 		q := make([]int32, k)
 		var sa float32
 		switch {
@@ -387,4 +390,34 @@ func TestQgemmNoAllocs(t *testing.T) {
 	c := make([]float32, m*n)
 	Qgemm(m, x, k, qb, c, n)
 	require.Zero(t, testing.AllocsPerRun(20, func() { Qgemm(m, x, k, qb, c, n) }))
+}
+
+// TestQuantizeRowRounding checks the rounding of quantizeRow against
+// math.RoundToEven on every float32 product that lands within the
+// quantized range, in steps, and on exact halves.
+func TestQuantizeRowRounding(t *testing.T) {
+	for _, tv := range []float32{0.5, 1.5, 2.5, -0.5, -1.5, 126.5, -126.5, 63.49999, 63.50001, 0, -0} {
+		got := math.Float32bits(tv+roundMagic)&(1<<23-1) - 1<<22
+		require.Equal(t, int32(math.RoundToEven(float64(tv))), int32(got), "%v", tv)
+	}
+	for bits := math.Float32bits(-130); bits > math.Float32bits(-0.0001); bits -= 97 {
+		tv := math.Float32frombits(bits)
+		got := int32(math.Float32bits(tv+roundMagic)&(1<<23-1)) - 1<<22
+		require.Equal(t, int32(math.RoundToEven(float64(tv))), got, "%v", tv)
+	}
+	for bits := uint32(0); bits < math.Float32bits(130); bits += 97 {
+		tv := math.Float32frombits(bits)
+		got := int32(math.Float32bits(tv+roundMagic)&(1<<23-1)) - 1<<22
+		require.Equal(t, int32(math.RoundToEven(float64(tv))), got, "%v", tv)
+	}
+}
+
+// TestQgemmRangeOverflow: a row whose range overflows float32 gives NaN.
+func TestQgemmRangeOverflow(t *testing.T) {
+	x := []float32{3e38, -3e38, 1, 2}
+	qb, err := QuantizeB(nil, []float32{1, 1, 1, 1}, 1, 4)
+	require.NoError(t, err)
+	c := []float32{0}
+	Qgemm(1, x, 4, qb, c, 1)
+	require.True(t, math.IsNaN(float64(c[0])), "%v", c[0])
 }
