@@ -157,6 +157,15 @@ func (e *E) ld(m operand.Mem) V {
 	return r
 }
 
+// zero returns a value set to zero.
+func (e *E) zero() V {
+	r := e.newV()
+	for i := range r {
+		ctx.VXORPS(r[i], r[i], r[i])
+	}
+	return r
+}
+
 // cp copies a value into fresh registers.
 func (e *E) cp(a V) V {
 	r := e.newV()

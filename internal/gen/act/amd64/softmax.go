@@ -207,11 +207,7 @@ func (sm softmax) maxPass() reg.VecVirtual {
 	s := sm.s
 	ctx.Comment("pass 1: m = max over the row of z")
 	const u1 = 4
-	acc := make(V, u1)
-	for i := range acc {
-		acc[i] = s.vec()
-		ctx.VMOVUPS(kNegInf, acc[i])
-	}
+	acc := (&E{s: s, n: u1}).ld(kNegInf)
 	rowLoop{s: s, prefix: sm.pre + "_max", ptrs: sm.walk(), cols: sm.cols, u: u1}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
 			zv := sm.z(e, load)
@@ -233,11 +229,7 @@ func (sm softmax) expPass(m reg.VecVirtual) reg.VecVirtual {
 	s := sm.s
 	ctx.Comment("pass 2: y = e^(z - m), sum += y")
 	const u2 = 2
-	sum := make(V, u2)
-	for i := range sum {
-		sum[i] = s.vec()
-		ctx.VXORPS(sum[i], sum[i], sum[i])
-	}
+	sum := (&E{s: s, n: u2}).zero()
 	rowLoop{s: s, prefix: sm.pre + "_exp", ptrs: append([]reg.GPVirtual{sm.y}, sm.walk()...), cols: sm.cols, u: u2}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, store func(reg.VecVirtual, reg.GPVirtual, int), tail cond) {
 			ev := e.expFlush(e.sub(sm.z(e, load), splat(m, e.n)))
@@ -294,11 +286,7 @@ func genSoftmaxBackward(s *isa) {
 
 	ctx.Comment("pass 1: d = Σ dy·y")
 	const u = 4
-	acc := make(V, u)
-	for i := range acc {
-		acc[i] = s.vec()
-		ctx.VXORPS(acc[i], acc[i], acc[i])
-	}
+	acc := (&E{s: s, n: u}).zero()
 	rowLoop{s: s, prefix: f.pre + "_dot", ptrs: []reg.GPVirtual{y, dy}, cols: f.cols, u: u}.run(
 		func(e *E, load func(reg.GPVirtual, int) reg.VecVirtual, _ func(reg.VecVirtual, reg.GPVirtual, int), _ cond) {
 			for j := 0; j < e.n; j++ {

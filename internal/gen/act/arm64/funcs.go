@@ -224,11 +224,7 @@ func (f *fn) tanh(x V) V {
 	sp := f.constant(0.625)
 	isSmall := f.fcmgt(sp, a)
 	f.free(sp, a)
-	r := f.blend(isSmall, large, small)
-	f.free(isSmall, large, small)
-	y := f.or(r, s)
-	f.free(r, s)
-	return y
+	return f.withSign(isSmall, small, large, s)
 }
 
 // erfParts returns erf(a) for a < 1, erfc(min(a, 4)) for a ≥ 1, and the
@@ -266,11 +262,7 @@ func (f *fn) erf(x V) V {
 	one := f.constant(1)
 	large := f.fsub(one, big)
 	f.free(one, big)
-	r := f.blend(isSmall, large, small)
-	f.free(isSmall, large, small)
-	y := f.or(r, s)
-	f.free(r, s)
-	return y
+	return f.withSign(isSmall, small, large, s)
 }
 
 // phi returns Φ(x) from h = erfc(|x|/√2)/2 as x < 0 ? h : 1 - h (h = 0 for
@@ -360,4 +352,14 @@ func (f *fn) geluGrad(x V) V {
 	f.fmaTo(p, x, pdf)
 	f.free(pdf)
 	return p
+}
+
+// withSign returns isSmall ? small : large with the sign bits s put back,
+// and frees its arguments.
+func (f *fn) withSign(isSmall, small, large, s V) V {
+	r := f.blend(isSmall, large, small)
+	f.free(isSmall, large, small)
+	y := f.or(r, s)
+	f.free(r, s)
+	return y
 }

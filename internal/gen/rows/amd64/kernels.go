@@ -31,9 +31,7 @@ func emitAdd(s isa) {
 	l := newLoop("add", 4)
 	c.Comment("dst[i] = a[i] + b[i]")
 	l.emit(s, n, func(k kind, j int) {
-		t := k.load(l.at(a, k, j))
-		k.add(l.at(b, k, j), t, t)
-		k.mov(t, l.at(dst, k, j))
+		l.addBlock(k, j, dst, a, b)
 	}, nil)
 	ret()
 }
@@ -164,9 +162,7 @@ func emitAddBias(s isa) {
 	l := newLoop("bias", 4)
 	c.Comment("x[c] += bias[c]")
 	l.emit(s, cols, func(k kind, j int) {
-		t := k.load(l.at(x, k, j))
-		k.add(l.at(b, k, j), t, t)
-		k.mov(t, l.at(x, k, j))
+		l.addBlock(k, j, x, x, b)
 	}, nil)
 	c.ADDQ(rb, x)
 	c.DECQ(rows)
@@ -208,9 +204,7 @@ func emitBiasGrad(s isa) {
 	l1 := newLoop("one", 4)
 	c.Comment("db[c] += dy[c]")
 	l1.emit(s, cols, func(k kind, j int) {
-		t := k.load(l1.at(db, k, j))
-		k.add(l1.at(dy, k, j), t, t)
-		k.mov(t, l1.at(db, k, j))
+		l1.addBlock(k, j, db, db, dy)
 	}, nil)
 	c.ADDQ(ldb, dy)
 	c.DECQ(rows)

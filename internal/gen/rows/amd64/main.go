@@ -138,6 +138,13 @@ func (l loop) at(base reg.Register, k kind, j int) operand.Mem {
 	return operand.Mem{Base: base, Index: l.i, Scale: 1, Disp: j * k.bytes()}
 }
 
+// addBlock emits block j of kind k of dst[c] = a[c] + b[c].
+func (l loop) addBlock(k kind, j int, dst, a, b reg.Register) {
+	t := k.load(l.at(a, k, j))
+	k.add(l.at(b, k, j), t, t)
+	k.mov(t, l.at(dst, k, j))
+}
+
 // emit emits the three stages over count floats (a register or a memory
 // operand): body(k, j) emits block j of kind k. afterVectors, if not nil, runs
 // between the vector stages and the scalar tail (where reductions fold their

@@ -31,10 +31,7 @@ func emitAdd(f *file) {
 		f.Op("MOVD", k.Base("b"), "R2")
 		f.Comment("dst[i] = a[i] + b[i]")
 		f.loop("add", "R3", k.Len("a"), func(kd neon.Width) {
-			f.Load(kd, "R1", neon.Group(0))
-			f.Load(kd, "R2", neon.Group(4))
-			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
-			f.Store(kd, neon.Group(0), "R0")
+			f.addBlock(kd, "R0", "R1", "R2")
 		}, nil)
 	})
 }
@@ -140,10 +137,7 @@ func emitAddBias(f *file) {
 		f.Op("MOVD", "R2", "R3")
 		f.Comment("x[c] += bias[c]")
 		f.loop("bias", "R5", "R6", func(kd neon.Width) {
-			f.Load(kd, "R0", neon.Group(0))
-			f.Load(kd, "R3", neon.Group(4))
-			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
-			f.Store(kd, neon.Group(0), "R1")
+			f.addBlock(kd, "R1", "R0", "R3")
 		}, nil)
 		f.Op("SUB", "$1", "R4")
 		f.Op("B", "row")
@@ -192,15 +186,21 @@ func emitBiasGrad(f *file) {
 		f.Op("MOVD", "R0", "R9")
 		f.Comment("db[c] += dy[c]")
 		f.loop("one", "R10", "R11", func(kd neon.Width) {
-			f.Load(kd, "R8", neon.Group(0))
-			f.Load(kd, "R4", neon.Group(4))
-			f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
-			f.Store(kd, neon.Group(0), "R9")
+			f.addBlock(kd, "R9", "R8", "R4")
 		}, nil)
 		f.Op("ADD", "R3", "R1", "R1")
 		f.Op("SUB", "$1", "R2")
 		f.Op("B", "rows1")
 	})
+}
+
+// addBlock emits one block of dst = a + b, each a pointer register that
+// the load or store advances.
+func (f *file) addBlock(kd neon.Width, dst, a, b string) {
+	f.Load(kd, a, neon.Group(0))
+	f.Load(kd, b, neon.Group(4))
+	f.Add(kd, neon.Group(0), neon.Group(0), neon.Group(4))
+	f.Store(kd, neon.Group(0), dst)
 }
 
 // emitLayerNorm emits LayerNormNEON, or with fused AddLayerNormNEON (the
