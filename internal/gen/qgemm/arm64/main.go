@@ -1,0 +1,207 @@
+// Command arm64 (internal/gen/qgemm/arm64) generates asm/qgemm_arm64.s and its Go stubs with
+// the emitter of internal/gen/neon: the integer tiles of Qgemm (package
+// kernels, qgemm.go), the int32 sums of mr rows of activations stored
+// signed (q-64, -64..63) by the 16 int8 channels of one sliver of a
+// QuantizedB. Two tiles, one chosen at start-up:
+//
+//   - QgemmTileNEONDot (the dot-product extension, FEAT_DotProd): SDOT by
+//     element, 4 rows x 16 channels in 16 accumulators. A sliver stores k
+//     in groups of 4 bytes per channel, so one q register of weights holds
+//     4 channels x 4 bytes, and SDOT Vacc.4S, Vw.16B, Va.4B[g] adds to each
+//     channel's lane its 4 products with group g of the row's 16 bytes in
+//     Va.
+//   - QgemmTileNEON (any Advanced SIMD): the row's 4 bytes of a group
+//     repeated in every lane (DUP), SMULL and SMULL2 to int16 products
+//     (|q-64| <= 64 times |w| <= 127 is at most 8128: no overflow), SADALP
+//     adding each int16 pair, widened, into int32 lanes (two lanes per
+//     channel), and ADDP folding the pairs at the end; 2 rows x 16
+//     channels in 16 accumulators.
+//
+// Both loop over k 16 bytes (4 groups) at a time, one 16-byte load per
+// row, then one group at a time (a 4-byte load per row into lane 0).
+//
+// Usage (see the go:generate line below; `make generate` runs it):
+//
+//	go run . -out ../../../../kernels/internal/asm/qgemm_arm64.s -stubs ../../../../kernels/internal/asm/qgemm_arm64.go
+package main
+
+//go:generate go run . -out ../../../../kernels/internal/asm/qgemm_arm64.s -stubs ../../../../kernels/internal/asm/qgemm_arm64.go
+
+import (
+	"fmt"
+
+	"github.com/petl-go/petl/internal/gen/contract"
+	"github.com/petl-go/petl/internal/gen/neon"
+)
+
+const generator = "internal/gen/qgemm/arm64"
+
+// tile is one tile kernel.
+type tile struct {
+	name string
+	how  string // the instructions, for the doc comment
+	mr   int    // rows
+	emit func(b *neon.Builder, t tile)
+}
+
+var tiles = []tile{
+	{name: "QgemmTileNEONDot", how: "SDOT by element (FEAT_DotProd)", mr: 4, emit: dotTile},
+	{name: "QgemmTileNEON", how: "SMULL, SMULL2 and SADALP (Advanced SIMD)", mr: 2, emit: plainTile},
+}
+
+func (t tile) op() contract.Op { return contract.QgemmTile(t.mr, true, t.how) }
+
+// frame lays out the tiles' arguments (a slice of any element type takes
+// the place of a []float32).
+var frame = neon.NewFrame([]neon.Arg{
+	{Name: "acc", Type: neon.Float32s}, {Name: "a", Type: neon.Float32s}, {Name: "lda", Type: neon.Int},
+	{Name: "b", Type: neon.Float32s}, {Name: "kp", Type: neon.Int},
+}, false)
+
+// General registers: R0 acc, R1 b, R2 the bytes of k left, R3 lda, R4 and
+// up the rows of a.
+const (
+	rAcc, rB, rN, rLda = "R0", "R1", "R2", "R3"
+)
+
+func rowReg(r int) string { return fmt.Sprintf("R%d", 4+r) }
+
+func main() {
+	neon.Command(generator, "!purego", func(b *neon.Builder, s *neon.Stubs) {
+		b.OpWidth, b.SpaceLabels = 8, true
+		for _, t := range tiles {
+			fmt.Fprintf(s, "\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", t.name, t.name, t.name, t.mr)
+			op := t.op()
+			s.Func(t.name, op.Sig[len("func"):], op.Doc(contract.ISA{Name: t.name[len(op.Name):]}))
+			b.Func(t.name, "", 0, frame.Size)
+			prologue(b, t)
+			t.emit(b, t)
+			b.Op("RET")
+		}
+	})
+}
+
+// prologue loads the arguments and the row pointers.
+func prologue(b *neon.Builder, t tile) {
+	b.Comment("Arguments; row r of a at R%d+r.", 4)
+	frame.Load(b, "acc", rAcc)
+	frame.Load(b, "b", rB)
+	frame.Load(b, "kp", rN)
+	frame.Load(b, "lda", rLda)
+	frame.Load(b, "a", rowReg(0))
+	for r := 1; r < t.mr; r++ {
+		b.Op("ADD", rLda, rowReg(r-1), rowReg(r))
+	}
+}
+
+// zero emits the zeroing of registers first..first+n-1.
+func zero(b *neon.Builder, first neon.V, n int) {
+	for i := 0; i < n; i++ {
+		r := first + neon.V(i)
+		b.Op("VEOR", r.B16(), r.B16(), r.B16())
+	}
+}
+
+// loops emits the two loops over k: 16 bytes at a time (body16), then 4
+// (body4), ending at label name_store.
+func loops(b *neon.Builder, name string, body16, body4 func()) {
+	b.Loop(rN, []neon.Stage{
+		{Label: name + "_blocks", Step: 16, Body: body16,
+			Head: func() { b.Note("for ; kp >= 16; kp -= 16: 4 groups") }},
+		{Label: name + "_groups", Step: 4, Body: body4,
+			Head: func() { b.Note("for ; kp >= 4; kp -= 4: one group") }},
+	}, name+"_store")
+}
+
+// loadRows emits the loads of the next 16 bytes (or 4, into lane 0) of
+// each row into registers first, first+1, ...
+func loadRows(b *neon.Builder, mr int, first neon.V, bytes int) {
+	for r := 0; r < mr; r++ {
+		v := first + neon.V(r)
+		if bytes == 16 {
+			b.Op("VLD1.P", "16("+rowReg(r)+")", neon.List(v, 1))
+		} else {
+			b.Op("FMOVS.P", "4("+rowReg(r)+")", v.F())
+		}
+	}
+}
+
+// Registers of the SDOT tile: acc(r, v) = V(4r+v) holds channels
+// 4v..4v+3 of row r; V16+r the row's bytes; two sets of weights, V20-V23
+// and V24-V27, alternate between groups.
+func dotTile(b *neon.Builder, t tile) {
+	const va, vw = neon.V(16), neon.V(20)
+	acc := func(r, v int) neon.V { return neon.V(4*r + v) }
+	b.Comment("acc[r][v] holds the sums of row r, channels 4v..4v+3: all zero.")
+	zero(b, 0, 4*t.mr)
+	group := func(g, lane int) {
+		w := vw + neon.V(4*(g%2))
+		b.Note("group %d: w = b[:64], b += 64; acc[r][v] += w[v]·a[r][4*%d:][:4]", g, lane)
+		b.Op("VLD1.P", "64("+rB+")", neon.List(w, 4))
+		for v := 0; v < 4; v++ {
+			for r := 0; r < t.mr; r++ {
+				b.SDOTElem(acc(r, v), w+neon.V(v), va+neon.V(r), lane)
+			}
+		}
+	}
+	loops(b, t.name, func() {
+		loadRows(b, t.mr, va, 16)
+		for g := 0; g < 4; g++ {
+			group(g, g)
+		}
+	}, func() {
+		loadRows(b, t.mr, va, 4)
+		group(0, 0)
+	})
+	b.Note("acc[r*16+j] = the sums of row r, channel j")
+	for r := 0; r < t.mr; r++ {
+		b.Op("VST1.P", neon.List(acc(r, 0), 4), "64("+rAcc+")")
+	}
+}
+
+// Registers of the plain tile: lo(r, v) = V(8r+v) and hi(r, v) = V(8r+4+v)
+// hold channels 4v, 4v+1 and 4v+2, 4v+3 of row r, two int32 lanes each;
+// V16+r the row's bytes, V18+r its group in every lane, V20-V23 the
+// weights, V24-V27 products.
+func plainTile(b *neon.Builder, t tile) {
+	const va, vrep, vw, vp = neon.V(16), neon.V(18), neon.V(20), neon.V(24)
+	lo := func(r, v int) neon.V { return neon.V(8*r + v) }
+	hi := func(r, v int) neon.V { return neon.V(8*r + 4 + v) }
+	b.Comment("lo[r][v], hi[r][v] hold the pair sums of row r, channels 4v..4v+3: all zero.")
+	zero(b, 0, 8*t.mr)
+	group := func(g, lane int) {
+		b.Note("group %d: w = b[:64], b += 64; x[r] = a[r][4*%d:][:4] in every lane;", g, lane)
+		b.Note("lo[r][v], hi[r][v] += pairs of int16(w[v]) * int16(x[r]), low and high 8 bytes")
+		b.Op("VLD1.P", "64("+rB+")", neon.List(vw, 4))
+		for r := 0; r < t.mr; r++ {
+			b.Dup(vrep+neon.V(r), va+neon.V(r), lane)
+		}
+		k := 0
+		for v := 0; v < 4; v++ {
+			for r := 0; r < t.mr; r++ {
+				p := vp + neon.V(2*(k%2))
+				k++
+				b.SMULL(p, vw+neon.V(v), vrep+neon.V(r))
+				b.SMULL2(p+1, vw+neon.V(v), vrep+neon.V(r))
+				b.SADALP(lo(r, v), p)
+				b.SADALP(hi(r, v), p+1)
+			}
+		}
+	}
+	loops(b, t.name, func() {
+		loadRows(b, t.mr, va, 16)
+		for g := 0; g < 4; g++ {
+			group(g, g)
+		}
+	}, func() {
+		loadRows(b, t.mr, va, 4)
+		group(0, 0)
+	})
+	b.Note("acc[r*16+j] = the sums of row r, channel j: lo and hi pairs added (ADDP)")
+	for r := 0; r < t.mr; r++ {
+		for v := 0; v < 4; v++ {
+			b.ADDP(lo(r, v), lo(r, v), hi(r, v))
+		}
+		b.Op("VST1.P", neon.List(lo(r, 0), 4), "64("+rAcc+")")
+	}
+}
