@@ -97,7 +97,14 @@ func (f *fn) expNormal(x V) V {
 	t, r := f.expReduce(x)
 	p := f.expPoly(r)
 	f.free(r)
-	f.Comment("exp: add n to the exponent field (t's low bits hold n)")
+	return f.addExponent("exp", p, t)
+}
+
+// addExponent returns p·2^n by adding n (the low bits of t) to p's
+// exponent field, and frees p and t; what names the function in the
+// comment.
+func (f *fn) addExponent(what string, p, t V) V {
+	f.Comment("%s: add n to the exponent field (t's low bits hold n)", what)
 	s := f.shl(t, 23)
 	f.free(t)
 	y := f.iadd(p, s)
@@ -117,12 +124,7 @@ func (f *fn) exp2Normal(y V, pp erfPolys) V {
 	f.Comment("exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k")
 	p := f.horner(r, exp2Coef(pp.exp))
 	f.free(r)
-	f.Comment("exp2: add n to the exponent field (t's low bits hold n)")
-	s := f.shl(t, 23)
-	f.free(t)
-	out := f.iadd(p, s)
-	f.free(p, s)
-	return out
+	return f.addExponent("exp2", p, t)
 }
 
 // exp2Coef is the exp polynomial in r·ln2, highest degree first.

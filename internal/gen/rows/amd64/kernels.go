@@ -149,24 +149,32 @@ func emitMax(s isa) {
 	ret()
 }
 
+// eachRow emits, from label, a loop that runs body (which moves the row
+// pointers on) rows times, counting rows down to 0, then leaves for ret.
+func eachRow(label, note string, rows reg.GPVirtual, body func()) {
+	c.Label(label)
+	c.Comment(note)
+	c.TESTQ(rows, rows)
+	c.JZ(operand.LabelRef("ret"))
+	body()
+	c.DECQ(rows)
+	c.JMP(operand.LabelRef(label))
+}
+
 func emitAddBias(s isa) {
 	function(s, contract.AddBias)
 	x, b, rows, cols := ptr("x"), ptr("bias"), param("rows"), param("cols")
 	rb := c.GP64()
 	c.MOVQ(cols, rb)
 	c.SHLQ(operand.Imm(2), rb)
-	c.Label("row")
-	c.Comment("for ; rows > 0; rows--, x = x[cols:]")
-	c.TESTQ(rows, rows)
-	c.JZ(operand.LabelRef("ret"))
-	l := newLoop("bias", 4)
-	c.Comment("x[c] += bias[c]")
-	l.emit(s, cols, func(k kind, j int) {
-		l.addBlock(k, j, x, x, b)
-	}, nil)
-	c.ADDQ(rb, x)
-	c.DECQ(rows)
-	c.JMP(operand.LabelRef("row"))
+	eachRow("row", "for ; rows > 0; rows--, x = x[cols:]", rows, func() {
+		l := newLoop("bias", 4)
+		c.Comment("x[c] += bias[c]")
+		l.emit(s, cols, func(k kind, j int) {
+			l.addBlock(k, j, x, x, b)
+		}, nil)
+		c.ADDQ(rb, x)
+	})
 	ret()
 }
 
@@ -197,18 +205,14 @@ func emitBiasGrad(s isa) {
 	c.SUBQ(operand.Imm(4), rows)
 	c.JMP(operand.LabelRef("rows4"))
 
-	c.Label("rows1")
-	c.Comment("for ; rows > 0; rows--, dy = dy[ld:]")
-	c.TESTQ(rows, rows)
-	c.JZ(operand.LabelRef("ret"))
-	l1 := newLoop("one", 4)
-	c.Comment("db[c] += dy[c]")
-	l1.emit(s, cols, func(k kind, j int) {
-		l1.addBlock(k, j, db, db, dy)
-	}, nil)
-	c.ADDQ(ldb, dy)
-	c.DECQ(rows)
-	c.JMP(operand.LabelRef("rows1"))
+	eachRow("rows1", "for ; rows > 0; rows--, dy = dy[ld:]", rows, func() {
+		l1 := newLoop("one", 4)
+		c.Comment("db[c] += dy[c]")
+		l1.emit(s, cols, func(k kind, j int) {
+			l1.addBlock(k, j, db, db, dy)
+		}, nil)
+		c.ADDQ(ldb, dy)
+	})
 	ret()
 }
 

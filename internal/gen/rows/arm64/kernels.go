@@ -124,6 +124,18 @@ func emitMax(f *file) {
 	})
 }
 
+// eachRow emits, from label, a loop that runs body (which moves the row
+// pointers on) as many times as the register rows says, counting it down
+// to 0, then leaves for ret.
+func (f *file) eachRow(label, note, rows string, body func()) {
+	f.Label(label)
+	f.Note("%s", note)
+	f.Op("CBZ", rows, "ret")
+	body()
+	f.Op("SUB", "$1", rows)
+	f.Op("B", label)
+}
+
 func emitAddBias(f *file) {
 	fn(f, contract.AddBias, func(k neon.Frame) {
 		f.Op("MOVD", k.Base("x"), "R0")
@@ -131,16 +143,13 @@ func emitAddBias(f *file) {
 		f.Op("MOVD", k.Base("bias"), "R2")
 		f.Op("MOVD", k.Arg("rows"), "R4")
 		f.Op("MOVD", k.Arg("cols"), "R6")
-		f.Label("row")
-		f.Note("for ; rows > 0; rows-- (R0 reads x, R1 writes it, both run on across rows)")
-		f.Op("CBZ", "R4", "ret")
-		f.Op("MOVD", "R2", "R3")
-		f.Comment("x[c] += bias[c]")
-		f.loop("bias", "R5", "R6", func(kd neon.Width) {
-			f.addBlock(kd, "R1", "R0", "R3")
-		}, nil)
-		f.Op("SUB", "$1", "R4")
-		f.Op("B", "row")
+		f.eachRow("row", "for ; rows > 0; rows-- (R0 reads x, R1 writes it, both run on across rows)", "R4", func() {
+			f.Op("MOVD", "R2", "R3")
+			f.Comment("x[c] += bias[c]")
+			f.loop("bias", "R5", "R6", func(kd neon.Width) {
+				f.addBlock(kd, "R1", "R0", "R3")
+			}, nil)
+		})
 	})
 }
 
@@ -178,19 +187,16 @@ func emitBiasGrad(f *file) {
 		f.Op("SUB", "$4", "R2")
 		f.Op("B", "rows4")
 
-		f.Label("rows1")
-		f.Note("for ; rows > 0; rows--, dy = dy[ld:]")
-		f.Op("CBZ", "R2", "ret")
-		f.Op("MOVD", "R1", "R4")
-		f.Op("MOVD", "R0", "R8")
-		f.Op("MOVD", "R0", "R9")
-		f.Comment("db[c] += dy[c]")
-		f.loop("one", "R10", "R11", func(kd neon.Width) {
-			f.addBlock(kd, "R9", "R8", "R4")
-		}, nil)
-		f.Op("ADD", "R3", "R1", "R1")
-		f.Op("SUB", "$1", "R2")
-		f.Op("B", "rows1")
+		f.eachRow("rows1", "for ; rows > 0; rows--, dy = dy[ld:]", "R2", func() {
+			f.Op("MOVD", "R1", "R4")
+			f.Op("MOVD", "R0", "R8")
+			f.Op("MOVD", "R0", "R9")
+			f.Comment("db[c] += dy[c]")
+			f.loop("one", "R10", "R11", func(kd neon.Width) {
+				f.addBlock(kd, "R9", "R8", "R4")
+			}, nil)
+			f.Op("ADD", "R3", "R1", "R1")
+		})
 	})
 }
 

@@ -140,13 +140,8 @@ func (e edge) slivers3(c *build.Context, pb, bs reg.Register) (bAt func(s, disp 
 		c.ADDQ(bs, pb3)
 	}
 	bAt = func(s, disp int) operand.Mem {
-		switch s {
-		case 0:
-			return operand.Mem{Base: pb, Disp: disp}
-		case 1:
-			return operand.Mem{Base: pb, Index: bs, Scale: 1, Disp: disp}
-		case 2:
-			return operand.Mem{Base: pb, Index: bs, Scale: 2, Disp: disp}
+		if s < 3 {
+			return scaledAt(s, pb, bs, nil, disp)
 		}
 		return operand.Mem{Base: pb3, Disp: disp}
 	}

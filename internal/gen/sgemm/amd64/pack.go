@@ -119,10 +119,16 @@ func (k pack) loadArgs(c *build.Context) *packRegs {
 // apart, the first four from lo and the rest from lo4 (idx3 = 3*idx), plus
 // disp bytes.
 func at(i int, lo, lo4, idx, idx3 reg.Register, disp int) operand.Mem {
-	base := lo
 	if i >= 4 {
-		base, i = lo4, i-4
+		return scaledAt(i-4, lo4, idx, idx3, disp)
 	}
+	return scaledAt(i, lo, idx, idx3, disp)
+}
+
+// scaledAt addresses element i (i < 4) of a run idx bytes apart from base,
+// in one addressing mode: base, base + idx, base + 2*idx or base + idx3
+// (idx3 = 3*idx), plus disp bytes.
+func scaledAt(i int, base, idx, idx3 reg.Register, disp int) operand.Mem {
 	switch i {
 	case 0:
 		return operand.Mem{Base: base, Disp: disp}
