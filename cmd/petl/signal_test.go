@@ -61,3 +61,21 @@ func TestSignalStopsPredict(t *testing.T) {
 		})
 	}
 }
+
+// TestBadKernelsEnv: with PETL_KERNELS naming no variant, every command,
+// help and version included, stops at once with status 2 and a message
+// naming the variable and its value (the kernels package reports it
+// instead of ending the process; the command line ends it).
+func TestBadKernelsEnv(t *testing.T) {
+	for _, args := range [][]string{{"cpu"}, {"help"}, {"version"}, {"predict", "--adapter", "x"}} {
+		t.Run(args[0], func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Env = append(os.Environ(), "PETL_TEST_AS_MAIN=1", "PETL_KERNELS=sse9")
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, "%s", out)
+			require.Equal(t, 2, ee.ExitCode(), "%s", out)
+			require.Contains(t, string(out), "PETL_KERNELS=sse9")
+		})
+	}
+}
