@@ -286,14 +286,7 @@ func (f *fn) phi(x V) V {
 	q2 := f.and(q, inRange)
 	f.free(q, inRange)
 	f.Comment("Φ: h = q/2; Φ = x < 0 ? h : 1 - h")
-	h := f.mulK(q2, 0.5)
-	f.free(q2)
-	oh := f.fsub(one, h)
-	f.free(one)
-	neg := f.negMask(x)
-	p := f.blend(neg, oh, h)
-	f.free(neg, oh, h)
-	return p
+	return f.phiFromErfc(x, q2, one)
 }
 
 // gelu returns x·Φ(x).
@@ -341,13 +334,7 @@ func (f *fn) geluGrad(x V) V {
 	f.free(rt, t)
 	q := f.fmul(rt2, ex)
 	f.free(rt2)
-	h := f.mulK(q, 0.5)
-	f.free(q)
-	oh := f.fsub(one, h)
-	f.free(one)
-	neg := f.negMask(x)
-	p := f.blend(neg, oh, h)
-	f.free(neg, oh, h)
+	p := f.phiFromErfc(x, q, one)
 	f.Comment("GELU': Φ(x) + x·φ(x), φ = E/√(2π)")
 	pdf := f.mulK(ex, float32(1/math.Sqrt(2*math.Pi)))
 	f.free(ex)
@@ -364,4 +351,17 @@ func (f *fn) withSign(isSmall, small, large, s V) V {
 	y := f.or(r, s)
 	f.free(r, s)
 	return y
+}
+
+// phiFromErfc returns Φ(x) = x < 0 ? h : 1 - h for h = q/2 (q = erfc(|x|/√2))
+// and frees q and one (the constant 1).
+func (f *fn) phiFromErfc(x, q, one V) V {
+	h := f.mulK(q, 0.5)
+	f.free(q)
+	oh := f.fsub(one, h)
+	f.free(one)
+	neg := f.negMask(x)
+	p := f.blend(neg, oh, h)
+	f.free(neg, oh, h)
+	return p
 }

@@ -227,15 +227,21 @@ func emitLayerNorm(s isa, fused bool) {
 		function(s, contract.LayerNorm(s.contract))
 	}
 	ln := loadLayerNormArgs(s, fused)
-	c.Label("row")
-	c.Comment("for r := 0; r < rows; r++")
-	c.CMPQ(ln.r, ln.rows)
-	c.JGE(operand.LabelRef("ret"))
+	rowLoopHead(ln.r, ln.rows)
 	muv := ln.meanPass()
 	rhov := ln.variancePass(muv)
 	ln.normalisePass(muv, rhov)
 	ln.nextRow()
 	ret()
+}
+
+// rowLoopHead starts the loop over rows from label row: r from 0 to rows,
+// leaving for ret.
+func rowLoopHead(r reg.GPVirtual, rows operand.Mem) {
+	c.Label("row")
+	c.Comment("for r := 0; r < rows; r++")
+	c.CMPQ(r, rows)
+	c.JGE(operand.LabelRef("ret"))
 }
 
 // layerNorm holds the registers of a LayerNorm or AddLayerNorm kernel.
@@ -402,10 +408,7 @@ func emitLayerNormBackward(s isa, params bool) {
 		function(s, contract.LayerNormBackwardDX(s.contract))
 	}
 	lb := loadLayerNormBackwardArgs(s, params)
-	c.Label("row")
-	c.Comment("for r := 0; r < rows; r++")
-	c.CMPQ(lb.r, lb.rows)
-	c.JGE(operand.LabelRef("ret"))
+	rowLoopHead(lb.r, lb.rows)
 	c.Comment("μ, ρ := mean[r], rstd[r]")
 	muv := broadcast(s, operand.Mem{Base: lb.mean, Index: lb.r, Scale: 4})
 	rhov := broadcast(s, operand.Mem{Base: lb.rstd, Index: lb.r, Scale: 4})
