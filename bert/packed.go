@@ -64,13 +64,19 @@ func (m *Model) packedLinears() []*nn.Linear {
 // for the active kernel variant: a file under the user's cache directory
 // ($XDG_CACHE_HOME or ~/.cache on Linux), petl/packed/.
 func DefaultPackPath(key string) (string, error) {
+	return cacheFile("packed", key, "-"+kernels.Active().String())
+}
+
+// cacheFile is where the derived weights of kind ("packed", "int8") of the
+// base identified by key are kept: petl/<kind>/ under the user's cache
+// directory, named by a hash of key and suffix.
+func cacheFile(kind, key, suffix string) (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("bert: no cache directory for packed weights: %w", err)
+		return "", fmt.Errorf("bert: no cache directory for %s weights: %w", kind, err)
 	}
 	h := sha256.Sum256([]byte(key))
-	name := fmt.Sprintf("%s-%s.safetensors", hex.EncodeToString(h[:12]), kernels.Active())
-	return filepath.Join(dir, "petl", "packed", name), nil
+	return filepath.Join(dir, "petl", kind, hex.EncodeToString(h[:12])+suffix+".safetensors"), nil
 }
 
 // PackWeights packs the frozen weights of the encoder's and the pooler's
@@ -123,7 +129,7 @@ func (m *Model) PackWeights(path, key string) (PackStats, error) {
 	}
 	f, pbs, why := m.openPacked(path, key, v)
 	if f == nil {
-		if err := notForeign(path); err != nil {
+		if err := notForeign(path, packFormat, "packed-weights"); err != nil {
 			return st, err
 		}
 		st.Written, st.Why = true, why
@@ -214,19 +220,33 @@ func (m *Model) openPacked(path, key string, v kernels.Variant) (*safetensors.Fi
 	return f, pbs, ""
 }
 
-// notForeign refuses to replace a file at path that is not a petl packed
-// weights file (recognised by its header): a mistyped path must not
+// notForeign refuses to replace a file at path whose header does not name
+// format (what names the kind: "packed-weights"): a mistyped path must not
 // overwrite a model, a vocabulary or anything else.
-func notForeign(path string) error {
+func notForeign(path, format, what string) error {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	md, err := safetensors.ReadMetadata(path)
 	if err != nil {
-		return fmt.Errorf("bert: not packing weights into %s: %w (it exists and is not a petl packed-weights file: choose another path, or remove it)", path, err)
+		return fmt.Errorf("bert: not writing into %s: %w (it exists and is not a petl %s file: choose another path, or remove it)", path, err, what)
 	}
-	if md["format"] != packFormat {
-		return fmt.Errorf("bert: not packing weights into %s: it exists and is not a petl packed-weights file (its format is %q): choose another path, or remove it", path, md["format"])
+	if md["format"] != format {
+		return fmt.Errorf("bert: not writing into %s: it exists and is not a petl %s file (its format is %q): choose another path, or remove it", path, what, md["format"])
+	}
+	return nil
+}
+
+// closeMapped closes the mapping *f of derived weights, if any, and forgets
+// it.
+func closeMapped(f **safetensors.File, what string) error {
+	if *f == nil {
+		return nil
+	}
+	err := (*f).Close()
+	*f = nil
+	if err != nil {
+		return fmt.Errorf("bert: closing %s: %w", what, err)
 	}
 	return nil
 }
@@ -287,13 +307,7 @@ func (m *Model) CheckPacked() error {
 // pass on the model meanwhile.
 func (m *Model) Unpack() error {
 	m.dropPacked()
-	if f := m.packFile; f != nil {
-		m.packFile = nil
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("bert: closing packed weights: %w", err)
-		}
-	}
-	return nil
+	return closeMapped(&m.packFile, "packed weights")
 }
 
 // dropPacked forgets the packed weights of every dense layer.

@@ -1,8 +1,6 @@
 package bert
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,14 +47,7 @@ type QuantStats struct {
 // DefaultQuantPath returns where QuantizeWeights keeps the int8 weights of
 // the base model identified by key: a file under the user's cache
 // directory, petl/int8/.
-func DefaultQuantPath(key string) (string, error) {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("bert: no cache directory for int8 weights: %w", err)
-	}
-	h := sha256.Sum256([]byte(key))
-	return filepath.Join(dir, "petl", "int8", hex.EncodeToString(h[:12])+".safetensors"), nil
-}
+func DefaultQuantPath(key string) (string, error) { return cacheFile("int8", key, "") }
 
 // QuantizeWeights makes the frozen dense products of the encoder and the
 // pooler run in int8 (see the comment on int8 weights above): with path
@@ -94,7 +85,7 @@ func (m *Model) QuantizeWeights(path, key string) (QuantStats, error) {
 	}
 	f, qbs, why := m.openQuantized(path, key)
 	if f == nil {
-		if err := notForeignQuant(path); err != nil {
+		if err := notForeign(path, quantFormat, "int8 weights"); err != nil {
 			return st, err
 		}
 		st.Written, st.Why = true, why
@@ -215,22 +206,6 @@ func sameQuantized(qb *kernels.QuantizedB, w []float32) string {
 	return ""
 }
 
-// notForeignQuant refuses to replace a file at path that is not a petl
-// int8 weights file.
-func notForeignQuant(path string) error {
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	md, err := safetensors.ReadMetadata(path)
-	if err != nil {
-		return fmt.Errorf("bert: not writing int8 weights into %s: %w (it exists and is not a petl int8 weights file: choose another path, or remove it)", path, err)
-	}
-	if md["format"] != quantFormat {
-		return fmt.Errorf("bert: not writing int8 weights into %s: it exists and is not a petl int8 weights file (its format is %q): choose another path, or remove it", path, md["format"])
-	}
-	return nil
-}
-
 // writeQuantized writes the int8 weights of m to path, atomically.
 func (m *Model) writeQuantized(path, key string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -276,11 +251,5 @@ func (m *Model) Unquantize() error {
 	for _, l := range m.packedLinears() {
 		l.Quantized = nil
 	}
-	if f := m.quantFile; f != nil {
-		m.quantFile = nil
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("bert: closing int8 weights: %w", err)
-		}
-	}
-	return nil
+	return closeMapped(&m.quantFile, "int8 weights")
 }
