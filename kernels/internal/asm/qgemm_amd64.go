@@ -30,3 +30,57 @@ const QgemmTileAVX2MR = 4
 //
 //go:noescape
 func QgemmTileAVX2(acc []int32, a []byte, lda int, b []int8, kp int)
+
+// QgemmTileAVX512BWMR is the number of rows QgemmTileAVX512BW computes.
+const QgemmTileAVX512BWMR = 12
+
+// QgemmTileAVX512BW computes the int32 sums of one tile of Qgemm, mr = 12 rows of
+// quantized activations (a, rows lda bytes apart, read as uint8) by the 16
+// channels of one sliver of a QuantizedB (b: kp/4 groups of 16 channels x 4
+// bytes), over kp bytes, kp a positive multiple of 4:
+//
+//	for r := 0; r < mr; r++ {
+//		for j := 0; j < 16; j++ {
+//			var s int32
+//			for p := 0; p < kp; p++ {
+//				s += int32(uint8(a[r*lda+p])) * int32(b[(p/4)*64+j*4+p%4])
+//			}
+//			acc[r*16+j] = s
+//		}
+//	}
+//
+// The products are summed with AVX-512BW (VPMADDUBSW, VPMADDWD, VPADDD),
+// exactly: no product or partial sum saturates for activations
+// in 0..127 (-64..63 signed) and weights in -127..127. It reads
+// a[r*lda : r*lda+kp] for r < mr, b[:16*kp] and writes acc[:mr*16],
+// nothing else; the caller checks the lengths.
+//
+//go:noescape
+func QgemmTileAVX512BW(acc []int32, a []byte, lda int, b []int8, kp int)
+
+// QgemmTileAVX512VNNIMR is the number of rows QgemmTileAVX512VNNI computes.
+const QgemmTileAVX512VNNIMR = 12
+
+// QgemmTileAVX512VNNI computes the int32 sums of one tile of Qgemm, mr = 12 rows of
+// quantized activations (a, rows lda bytes apart, read as uint8) by the 16
+// channels of one sliver of a QuantizedB (b: kp/4 groups of 16 channels x 4
+// bytes), over kp bytes, kp a positive multiple of 4:
+//
+//	for r := 0; r < mr; r++ {
+//		for j := 0; j < 16; j++ {
+//			var s int32
+//			for p := 0; p < kp; p++ {
+//				s += int32(uint8(a[r*lda+p])) * int32(b[(p/4)*64+j*4+p%4])
+//			}
+//			acc[r*16+j] = s
+//		}
+//	}
+//
+// The products are summed with AVX-512VNNI (VPDPBUSD),
+// exactly: no product or partial sum saturates for activations
+// in 0..127 (-64..63 signed) and weights in -127..127. It reads
+// a[r*lda : r*lda+kp] for r < mr, b[:16*kp] and writes acc[:mr*16],
+// nothing else; the caller checks the lengths.
+//
+//go:noescape
+func QgemmTileAVX512VNNI(acc []int32, a []byte, lda int, b []int8, kp int)

@@ -72,6 +72,10 @@ func (t tile) nv() int { return groupSize / t.width }
 var tiles = []tile{
 	{name: "QgemmTileAVX2", how: "AVX2 (VPMADDUBSW, VPMADDWD, VPADDD)", mr: 4, width: 32, unroll: 4,
 		vec: func(c *build.Context) reg.VecVirtual { return c.YMM() }},
+	{name: "QgemmTileAVX512BW", how: "AVX-512BW (VPMADDUBSW, VPMADDWD, VPADDD)", mr: 12, width: 64, unroll: 2,
+		vec: func(c *build.Context) reg.VecVirtual { return c.ZMM() }},
+	{name: "QgemmTileAVX512VNNI", how: "AVX-512VNNI (VPDPBUSD)", mr: 12, width: 64, vnni: true, unroll: 2,
+		vec: func(c *build.Context) reg.VecVirtual { return c.ZMM() }},
 }
 
 // mov emits a vector move (VMOVDQU, or its EVEX form for zmm).
