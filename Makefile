@@ -5,7 +5,7 @@ SHARED   ?= $(abspath ../shared)
 EXPECT   := $(shell sh scripts/expected-kernels.sh amd64)
 QEMU     ?= qemu-aarch64-static
 
-.PHONY: bench-bert bench-train run sweep all build generate check-generated test test-amd64 test-purego test-arm64 vet fmt bench bench-compare cpu
+.PHONY: bench-bert bench-train run sweep all build generate check-generated test test-amd64 test-purego test-arm64 test-slurm vet fmt bench bench-compare cpu
 
 all: build
 
@@ -21,8 +21,9 @@ check-generated: generate
 	git diff --exit-code -- kernels internal
 
 ## test: everything CI checks: vet and gofmt, the amd64 tests with -race over every
-## kernel variant this CPU has, the purego build, and the arm64 build under qemu.
-test: vet test-amd64 test-bert-base test-purego test-arm64
+## kernel variant this CPU has, the purego build, the arm64 build under qemu, and the
+## sweep as a Slurm job array.
+test: vet test-amd64 test-bert-base test-purego test-arm64 test-slurm
 
 test-amd64:
 	PETL_EXPECT_KERNELS=$(EXPECT) $(GO) test -race -count=1 $(PKGS)
@@ -48,6 +49,14 @@ test-arm64:
 	fi; \
 	echo "GOARCH=arm64 PETL_EXPECT_KERNELS=generic,neon $(GO) test -count=1 -exec $(QEMU) ./kernels/..."; \
 	GOARCH=arm64 PETL_EXPECT_KERNELS=generic,neon $(GO) test -count=1 -exec $(QEMU) ./kernels/...
+
+## test-slurm: a small sweep as a Slurm array job on a one-node cluster started for the
+## test (one task requeued mid-run), its collected table checked against the same sweep
+## run locally (about 70 s). Needs root and Debian's slurmctld, slurmd, slurm-client and
+## munge; without them it is skipped with one line saying so, unless PETL_REQUIRE_SLURM=1
+## (.ci/run sets it), which makes their absence an error.
+test-slurm:
+	GO=$(GO) SHARED=$(SHARED) bash scripts/slurm/test.sh
 
 vet:
 	$(GO) vet $(PKGS)

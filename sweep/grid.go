@@ -3,10 +3,18 @@
 // over a small grid of learning rates, the best setting of each chosen on
 // dev, and the results written as a table and a figure.
 //
-// Results go to an append-only JSON-lines file, one line per finished run,
-// so that an interrupted sweep continues where it stopped and runs done
-// elsewhere (another machine, another process) can be merged by
-// concatenating files.
+// A sweep is three steps that any scheduler can drive: plan (WritePlan:
+// the settings and the grid's runs, numbered, in the sweep's folder), run
+// one (Runner.RunOne: run number I, its outcome written atomically as its
+// own file, a finished run skipped, a stopped one resumed from its
+// training checkpoint) and collect (Gather, then the tables and figures
+// from whatever has finished). A local sweep (Runner.Run) is the plan's
+// runs on a few workers; a Slurm job array or a Kubernetes Indexed Job
+// (WriteSlurm, WriteKubernetes) runs the same plan on a cluster.
+//
+// The collected outcomes go to a JSON-lines file, one line per finished
+// run, so that runs done elsewhere (another machine, another process) can
+// be merged by concatenating files.
 package sweep
 
 import (

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -43,20 +45,33 @@ type Data interface {
 	Load(taskKey string) (trainSet, devSet *task.Dataset, err error)
 }
 
-// Runner runs a grid.
+// Runner runs a grid's runs, numbered as in Grid.Runs (a plan's numbers):
+// run i records its outcome in OutcomePath(Dir, i) and trains with its
+// checkpoint at CheckpointPath(Dir, i).
 type Runner struct {
-	Grid  Grid
-	Base  Base
-	Data  Data
+	Grid Grid
+	Base Base
+	Data Data
+	// Dir is the sweep's folder (its RunsDir folder must exist).
+	Dir string
+	// Store holds outcomes recorded before in a results file: their runs
+	// are done. Nil for none.
 	Store *Store
 
 	Batch, MaxLen int
+	// CheckpointEvery writes a run's checkpoint every that many steps
+	// besides at the end of each epoch and on interruption (0: only
+	// there).
+	CheckpointEvery int
 	// Jobs is the number of runs trained at the same time (each with the
 	// kernels' thread count; see kernels.SetThreads).
 	Jobs int
 	// Progress receives one line per finished run with the sweep's rate
 	// and ETA; nil for none.
 	Progress io.Writer
+	// TrainLog receives each run's own training log (its progress with
+	// rate and ETA, its epochs, a resumption); nil for none.
+	TrainLog io.Writer
 }
 
 // cost estimates a run's work: training examples times epochs.
@@ -67,12 +82,59 @@ func cost(r Run, n int) float64 {
 	return float64(n * r.Epochs)
 }
 
-// Run trains every run of the grid that has no outcome in the store yet,
-// the most expensive first, Jobs at a time, recording each outcome as it
-// finishes. Cancelling ctx stops the runs in flight (their partial results
-// are not recorded) and returns ctx's error.
+// done reports whether run i has an outcome, in its file or in the store.
+func (r *Runner) done(i int, run Run) (bool, error) {
+	if r.Store != nil && r.Store.Done(run) {
+		return true, nil
+	}
+	o, ok, err := ReadOutcome(OutcomePath(r.Dir, i))
+	if err != nil || !ok {
+		return false, err
+	}
+	if o.Key() != run.Key() {
+		return false, fmt.Errorf("sweep: %s holds run %s, but run %d of this sweep is %s: the folder belongs to another sweep", OutcomePath(r.Dir, i), o.Key(), i, run.Key())
+	}
+	return true, nil
+}
+
+// RunOne trains run number i of the grid unless it has an outcome already
+// (then skipped is true and o is that outcome), resuming from its
+// checkpoint when an earlier attempt left one, and writes its outcome
+// atomically to OutcomePath(Dir, i). Cancelling ctx stops the run after
+// the current step with its checkpoint written, and returns an error
+// wrapping ctx's.
+func (r *Runner) RunOne(ctx context.Context, i int) (o Outcome, skipped bool, err error) {
+	runs := r.Grid.Runs()
+	if i < 0 || i >= len(runs) {
+		return Outcome{}, false, fmt.Errorf("sweep: run %d: the sweep has runs 0 to %d", i, len(runs)-1)
+	}
+	run := runs[i]
+	if ok, err := r.done(i, run); err != nil || ok {
+		if ok {
+			var found bool
+			if o, found = r.Store.Get(run); !found {
+				o, _, err = ReadOutcome(OutcomePath(r.Dir, i))
+			}
+		}
+		return o, ok, err
+	}
+	if err := r.checkBases(); err != nil {
+		return Outcome{}, false, err
+	}
+	o, err = r.one(ctx, i, run)
+	if err != nil {
+		return Outcome{}, false, err
+	}
+	return o, false, WriteOutcome(OutcomePath(r.Dir, i), o)
+}
+
+// Run trains every run of the grid that has no outcome yet, the most
+// expensive first, Jobs at a time, each as RunOne does. Cancelling ctx
+// stops the runs in flight (each keeps its checkpoint, from which the next
+// Run resumes it) and returns ctx's error.
 func (r *Runner) Run(ctx context.Context) error {
 	type item struct {
+		i    int
 		run  Run
 		cost float64
 	}
@@ -82,8 +144,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	sizes := map[string]int{}
 	var todo []item
 	total := 0.0
-	for _, run := range r.Grid.Runs() {
-		if r.Store.Done(run) {
+	runs := r.Grid.Runs()
+	for i, run := range runs {
+		ok, err := r.done(i, run)
+		if err != nil {
+			return err
+		}
+		if ok {
 			continue
 		}
 		n, ok := sizes[run.Task]
@@ -96,16 +163,16 @@ func (r *Runner) Run(ctx context.Context) error {
 			sizes[run.Task] = n
 		}
 		c := cost(run, n)
-		todo = append(todo, item{run, c})
+		todo = append(todo, item{i, run, c})
 		total += c
 	}
 	sort.SliceStable(todo, func(i, j int) bool { return todo[i].cost > todo[j].cost })
 	if len(todo) == 0 {
-		r.logf("sweep: all %d runs already done\n", len(r.Grid.Runs()))
+		r.logf("sweep: all %d runs already done\n", len(runs))
 		return nil
 	}
 	r.logf("sweep: %d runs to do (%d done before), %d at a time, %d kernel threads each\n",
-		len(todo), len(r.Grid.Runs())-len(todo), max(r.Jobs, 1), kernels.Threads())
+		len(todo), len(runs)-len(todo), max(r.Jobs, 1), kernels.Threads())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -123,9 +190,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				o, err := r.one(ctx, it.run)
+				o, err := r.one(ctx, it.i, it.run)
 				if err == nil {
-					err = r.Store.Add(o)
+					err = WriteOutcome(OutcomePath(r.Dir, it.i), o)
 				}
 				mu.Lock()
 				if err != nil {
@@ -158,10 +225,13 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	if firstErr != nil && !errors.Is(firstErr, context.Canceled) {
+	if firstErr != nil && !errors.Is(firstErr, context.Canceled) && !errors.Is(firstErr, train.ErrInterrupted) {
 		return firstErr
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return firstErr
 }
 
 // checkBases makes sure that the outcomes already in the store were
@@ -173,7 +243,16 @@ func (r *Runner) checkBases() error {
 		seed   uint64
 	}
 	want := map[kind]string{}
-	for _, o := range r.Store.Outcomes() {
+	outcomes, err := ReadOutcomes(r.Dir)
+	if err != nil {
+		return err
+	}
+	where := filepath.Join(r.Dir, RunsDir)
+	if r.Store != nil {
+		outcomes = append(r.Store.Outcomes(), outcomes...)
+		where = r.Store.Path() + " or " + where
+	}
+	for _, o := range outcomes {
 		m, ok := r.Grid.Method(o.Method)
 		if o.Model == "" || !ok {
 			continue
@@ -192,8 +271,8 @@ func (r *Runner) checkBases() error {
 			want[k] = fp
 		}
 		if o.Model != fp {
-			return fmt.Errorf("sweep: %s holds run %s trained on base %s, but this sweep's base is %s: give another output folder (or remove those lines)",
-				r.Store.Path(), o.Key(), o.Model, fp)
+			return fmt.Errorf("sweep: %s holds run %s trained on base %s, but this sweep's base is %s: give another output folder (or remove that outcome)",
+				where, o.Key(), o.Model, fp)
 		}
 	}
 	return nil
@@ -205,8 +284,8 @@ func (r *Runner) logf(format string, args ...any) {
 	}
 }
 
-// one trains a single run.
-func (r *Runner) one(ctx context.Context, run Run) (Outcome, error) {
+// one trains run i, resuming from its checkpoint when there is one.
+func (r *Runner) one(ctx context.Context, i int, run Run) (Outcome, error) {
 	m, ok := r.Grid.Method(run.Method)
 	if !ok {
 		return Outcome{}, fmt.Errorf("sweep: run %s: method not in the grid", run.Key())
@@ -228,6 +307,7 @@ func (r *Runner) one(ctx context.Context, run Run) (Outcome, error) {
 	cfg := train.Config{
 		Plan: m.Plan, Epochs: run.Epochs, LR: run.LR, Batch: r.Batch, MaxLen: r.MaxLen,
 		Seed: run.Seed, Base: base, Limit: run.Limit,
+		Checkpoint: CheckpointPath(r.Dir, i), CheckpointEvery: r.CheckpointEvery, Progress: r.TrainLog,
 	}
 	if g, ok := r.Base.(GuardedBase); ok {
 		cfg.Guard = g.Guard(model)
@@ -236,12 +316,19 @@ func (r *Runner) one(ctx context.Context, run Run) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("sweep: run %s: %w", run.Key(), err)
 	}
+	resumed := false
+	if _, err := os.Stat(cfg.Checkpoint); err == nil {
+		if err := tr.Resume(cfg.Checkpoint); err != nil {
+			return Outcome{}, fmt.Errorf("sweep: run %d (%s): %w (remove the checkpoint to train the run from the start)", i, run.Key(), err)
+		}
+		resumed = true
+	}
 	start := time.Now()
 	res, err := tr.Run(ctx)
 	o := Outcome{
 		Run: run, Main: trainSet.Task.Main, Trained: tr.Setup().Trained, Base: tr.Setup().Base,
 		Examples: len(trainSet.Examples), Threads: kernels.Threads(), Kernels: kernels.Active().String(),
-		Model: base.Fingerprint,
+		Model: base.Fingerprint, Resumed: resumed,
 	}
 	if err != nil {
 		if !errors.Is(err, train.ErrDiverged) {

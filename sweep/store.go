@@ -34,13 +34,17 @@ type Outcome struct {
 	// Diverged is set when training stopped on a non-finite loss; Best
 	// is then the best score before it (or the worst possible score).
 	Diverged string `json:"diverged,omitempty"`
+	// Resumed is set when the run continued from the checkpoint of an
+	// earlier, stopped attempt (Seconds is then the last attempt's).
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // TrainedFraction is Trained over Base.
 func (o Outcome) TrainedFraction() float64 { return float64(o.Trained) / float64(max(o.Base, 1)) }
 
-// Store is an append-only results file: one JSON object per line, each
-// line written whole and synced before Add returns.
+// Store is a results file: one JSON object per line, each line written
+// whole and synced before Add returns. The collect step rewrites it whole
+// (WriteResults) with every outcome of the sweep's folder.
 type Store struct {
 	path string
 	mu   sync.Mutex
@@ -116,6 +120,17 @@ func (s *Store) Done(r Run) bool {
 	return ok
 }
 
+// Get returns run r's outcome, if s (which may be nil) has one.
+func (s *Store) Get(r Run) (Outcome, bool) {
+	if s == nil {
+		return Outcome{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.done[r.Key()]
+	return o, ok
+}
+
 // Outcomes returns every outcome, in the order first recorded.
 func (s *Store) Outcomes() []Outcome {
 	s.mu.Lock()
@@ -125,16 +140,7 @@ func (s *Store) Outcomes() []Outcome {
 
 // Add appends o to the file (one line, synced) and records it.
 func (s *Store) Add(o Outcome) error {
-	for _, d := range o.Dev {
-		for k, v := range d {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				d[k] = 0 // JSON has no NaN; a degenerate metric (constant predictions) scores 0
-			}
-		}
-	}
-	if math.IsNaN(o.Best) || math.IsInf(o.Best, 0) {
-		o.Best = 0
-	}
+	o = sanitize(o)
 	line, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -160,6 +166,28 @@ func (s *Store) Add(o Outcome) error {
 	}
 	s.put(o)
 	return nil
+}
+
+// sanitize returns o with every non-finite score 0: JSON has no NaN, and
+// a degenerate metric (constant predictions) scores 0.
+func sanitize(o Outcome) Outcome {
+	dev := make([]map[string]float64, len(o.Dev))
+	for i, d := range o.Dev {
+		dev[i] = make(map[string]float64, len(d))
+		for k, v := range d {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				v = 0
+			}
+			dev[i][k] = v
+		}
+	}
+	if o.Dev != nil {
+		o.Dev = dev
+	}
+	if math.IsNaN(o.Best) || math.IsInf(o.Best, 0) {
+		o.Best = 0
+	}
+	return o
 }
 
 // Path is the results file.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/petl-go/petl/adapter"
 	"github.com/petl-go/petl/bert"
@@ -362,7 +363,9 @@ func synthetic(t *testing.T, n, offset int) *task.Dataset {
 	return ds
 }
 
-func testRunner(t *testing.T, store *Store, jobs int) *Runner {
+// testRunner is a runner of a small grid (sst2; full, full-random,
+// adapter-4; 2 epochs; seed 5) in the sweep folder dir.
+func testRunner(t *testing.T, dir string, jobs int) *Runner {
 	v, err := wordpiece.NewVocab(append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, words...))
 	require.NoError(t, err)
 	g := Grid{Tasks: []string{"sst2"}, Epochs: map[string]int{"sst2": 2}, Seeds: []uint64{5}}
@@ -371,41 +374,51 @@ func testRunner(t *testing.T, store *Store, jobs int) *Runner {
 		require.NoError(t, err)
 		g.Methods = append(g.Methods, m)
 	}
+	if dir != "" {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, RunsDir), 0o755))
+	}
 	return &Runner{
-		Grid: g, Store: store, Batch: 8, MaxLen: 16, Jobs: jobs,
+		Grid: g, Dir: dir, Batch: 8, MaxLen: 16, Jobs: jobs,
 		Base: testBase{tok: wordpiece.NewTokenizer(v, true)},
 		Data: testData{train: synthetic(t, 64, 0), dev: synthetic(t, 16, 3)},
 	}
 }
 
+// gathered is every outcome of r's folder and store.
+func gathered(t *testing.T, r *Runner) []Outcome {
+	outs, _, err := Gather(r.Dir, r.Grid, r.Store)
+	require.NoError(t, err)
+	return outs
+}
+
 func TestRunner(t *testing.T) {
-	dir := t.TempDir()
 	var outs [2][]Outcome
 	for i, jobs := range []int{1, 3} {
-		store, _, err := OpenStore(filepath.Join(dir, fmt.Sprintf("r%d.jsonl", jobs)))
-		require.NoError(t, err)
 		var log bytes.Buffer
-		r := testRunner(t, store, jobs)
+		r := testRunner(t, t.TempDir(), jobs)
 		r.Progress = &log
 		require.NoError(t, r.Run(context.Background()))
-		outs[i] = store.Outcomes()
+		outs[i] = gathered(t, r)
 		require.Len(t, outs[i], 6)
 		require.Contains(t, log.String(), "[6/6]")
 		require.Contains(t, log.String(), "ETA")
-		for _, o := range outs[i] {
+		for k, o := range outs[i] {
+			require.Equal(t, r.Grid.Runs()[k].Key(), o.Key(), "in the plan's order")
 			require.Len(t, o.Dev, 2, o.Key())
 			require.GreaterOrEqual(t, o.Best, 0.0)
 			require.LessOrEqual(t, o.Best, 1.0)
 			require.Equal(t, 64, o.Examples)
 			require.Equal(t, 16, o.Steps)
 			require.Positive(t, o.Trained)
+			require.False(t, o.Resumed)
+			require.NoFileExists(t, CheckpointPath(r.Dir, k), "a finished run removes its checkpoint")
 		}
 
 		// a second run finds everything done and trains nothing
 		log.Reset()
 		require.NoError(t, r.Run(context.Background()))
 		require.Contains(t, log.String(), "all 6 runs already done")
-		require.Len(t, store.Outcomes(), 6)
+		require.Len(t, gathered(t, r), 6)
 	}
 	// concurrent runs do not disturb each other: the same scores as one at a time
 	scores := func(list []Outcome) map[string][]map[string]float64 {
@@ -416,47 +429,141 @@ func TestRunner(t *testing.T) {
 		return m
 	}
 	require.Equal(t, scores(outs[0]), scores(outs[1]))
-	res := Collect(testRunner(t, nil, 1).Grid, outs[0])
+	res := Collect(testRunner(t, "", 1).Grid, outs[0])
 	require.Len(t, res.Rows, 3)
 	for _, row := range res.Rows {
 		require.Equal(t, 2, row.Cells["sst2"].Tried, row.Label)
 	}
 }
 
-// TestRunnerBases checks that every outcome records its base, and that a
-// results file of one base is refused for another.
-func TestRunnerBases(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.jsonl")
-	store, _, err := OpenStore(path)
+// TestRunOne: run I alone, as an array task runs it: skipped once done; a
+// run stopped mid-way resumes from its checkpoint to exactly the outcome
+// of an uninterrupted run; the outcomes of a results file count as done.
+func TestRunOne(t *testing.T) {
+	ref := testRunner(t, t.TempDir(), 1)
+	want, skipped, err := ref.RunOne(context.Background(), 4)
 	require.NoError(t, err)
-	r := testRunner(t, store, 2)
+	require.False(t, skipped)
+	require.FileExists(t, OutcomePath(ref.Dir, 4))
+	again, skipped, err := ref.RunOne(context.Background(), 4)
+	require.NoError(t, err)
+	require.True(t, skipped)
+	require.Equal(t, want.Dev, again.Dev)
+
+	for _, tc := range []struct {
+		name  string
+		every int
+		stop  string // the training log line after which the run is stopped ("": once a checkpoint is there)
+	}{
+		{"after epoch 1", 0, "epoch 1/2"},
+		{"mid-epoch, checkpoint every 3 steps", 3, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testRunner(t, t.TempDir(), 1)
+			r.CheckpointEvery = tc.every
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r.TrainLog = stopAfter{tc.stop, cancel}
+			if tc.stop == "" {
+				r.TrainLog = nil
+				go func() { // stop once the first checkpoint is there
+					for ctx.Err() == nil {
+						if _, err := os.Stat(CheckpointPath(r.Dir, 4)); err == nil {
+							cancel()
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}()
+			}
+			_, _, err := r.RunOne(ctx, 4)
+			if err == nil { // finished before the stop: nothing to resume
+				t.Skip("the run finished before it could be stopped")
+			}
+			require.ErrorIs(t, err, context.Canceled)
+			require.FileExists(t, CheckpointPath(r.Dir, 4))
+			require.NoFileExists(t, OutcomePath(r.Dir, 4))
+
+			var log bytes.Buffer
+			r.TrainLog = &log
+			got, skipped, err := r.RunOne(context.Background(), 4)
+			require.NoError(t, err)
+			require.False(t, skipped)
+			require.True(t, got.Resumed)
+			require.Contains(t, log.String(), "resumed from "+CheckpointPath(r.Dir, 4))
+			require.Equal(t, want.Dev, got.Dev, "bitwise the uninterrupted run's scores")
+			require.Equal(t, want.Best, got.Best)
+			require.NoFileExists(t, CheckpointPath(r.Dir, 4))
+		})
+	}
+
+	// outcomes of a results file are done; a run number past the plan is an error
+	store, _, err := OpenStore(filepath.Join(t.TempDir(), "results.jsonl"))
+	require.NoError(t, err)
+	require.NoError(t, store.Add(want))
+	r := testRunner(t, t.TempDir(), 1)
+	r.Store = store
+	_, skipped, err = r.RunOne(context.Background(), 4)
+	require.NoError(t, err)
+	require.True(t, skipped)
+	_, _, err = r.RunOne(context.Background(), 6)
+	require.ErrorContains(t, err, "run 6: the sweep has runs 0 to 5")
+
+	// an outcome file of another run under this run's number is refused
+	data, err := os.ReadFile(OutcomePath(ref.Dir, 4))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(OutcomePath(r.Dir, 3), data, 0o644))
+	_, _, err = r.RunOne(context.Background(), 3)
+	require.ErrorContains(t, err, "belongs to another sweep")
+}
+
+// stopAfter is a training log that cancels when a line holds after.
+type stopAfter struct {
+	after  string
+	cancel func()
+}
+
+func (s stopAfter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), s.after) {
+		s.cancel()
+	}
+	return len(p), nil
+}
+
+// TestRunnerBases checks that every outcome records its base, and that a
+// sweep folder of one base is refused for another.
+func TestRunnerBases(t *testing.T) {
+	r := testRunner(t, t.TempDir(), 2)
 	r.Grid.Methods = r.Grid.Methods[:2] // full, full-random
 	require.NoError(t, r.Run(context.Background()))
 	models := map[string]string{}
-	for _, o := range store.Outcomes() {
+	for _, o := range gathered(t, r) {
 		require.NotEmpty(t, o.Model, o.Key())
 		models[o.Method] = o.Model
 	}
 	require.NotEqual(t, models["full"], models["full-random"])
 
-	store, _, err = OpenStore(path) // reopened: the field survives the file
+	// through a results file too: the field survives the file
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	require.NoError(t, WriteResults(path, gathered(t, r)))
+	store, _, err := OpenStore(path)
 	require.NoError(t, err)
-	r.Store = store
-	require.NoError(t, r.Run(context.Background()), "same bases: nothing to do")
-	r.Base = testBase{tok: r.Base.(testBase).tok, fixed: 8}
-	err = r.Run(context.Background())
-	require.ErrorContains(t, err, "trained on base "+models["full"])
+	r2 := testRunner(t, t.TempDir(), 2)
+	r2.Grid, r2.Store = r.Grid, store
+	require.NoError(t, r2.Run(context.Background()), "same bases: nothing to do")
+	for _, rr := range []*Runner{r, r2} {
+		rr.Base = testBase{tok: rr.Base.(testBase).tok, fixed: 8}
+		err = rr.Run(context.Background())
+		require.ErrorContains(t, err, "trained on base "+models["full"])
+	}
 	require.ErrorContains(t, err, path)
 }
 
 func TestRunnerCancel(t *testing.T) {
-	store, _, err := OpenStore(filepath.Join(t.TempDir(), "r.jsonl"))
-	require.NoError(t, err)
-	r := testRunner(t, store, 1)
+	r := testRunner(t, t.TempDir(), 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, r.Run(ctx), context.Canceled)
-	require.Empty(t, store.Outcomes())
+	require.Empty(t, gathered(t, r))
 }
 
 // guardedBase is testBase with a guard that counts what it runs and can
@@ -481,19 +588,16 @@ func (b guardedBase) Guard(m *bert.Model) func(fn func() error) error {
 // evaluate under the guard, and a guard's error (a base file changed under
 // the run) ends the run with it.
 func TestRunnerGuarded(t *testing.T) {
-	store, _, err := OpenStore(filepath.Join(t.TempDir(), "r.jsonl"))
-	require.NoError(t, err)
-	r := testRunner(t, store, 1)
+	r := testRunner(t, t.TempDir(), 1)
 	r.Grid.Methods = r.Grid.Methods[2:] // adapter-4
 	var calls atomic.Int64
 	r.Base = guardedBase{testBase: r.Base.(testBase), calls: &calls}
 	require.NoError(t, r.Run(context.Background()))
 	assert.Positive(t, calls.Load(), "training steps and evaluations ran under the guard")
 
-	store, _, err = OpenStore(filepath.Join(t.TempDir(), "r2.jsonl"))
-	require.NoError(t, err)
-	r.Store = store
+	r.Dir = t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(r.Dir, RunsDir), 0o755))
 	r.Base = guardedBase{testBase: r.Base.(guardedBase).testBase, calls: &calls, fail: errors.New("model.safetensors changed")}
-	err = r.Run(context.Background())
+	err := r.Run(context.Background())
 	require.ErrorContains(t, err, "model.safetensors changed")
 }

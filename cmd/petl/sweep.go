@@ -126,10 +126,15 @@ func runSweep(ctx context.Context, args []string) error {
 	seeds := fs.String("seeds", "", "several seeds, e.g. 1,2,3: every setting trained once per seed, the table shows the mean (instead of --seed)")
 	jobs := fs.Int("jobs", 0, "runs trained at the same time (default: one per core, each with one kernel thread)")
 	threads := fs.Int("threads", 0, "kernel threads per run (default: cores / jobs)")
-	out := fs.String("out", "sweep", "output folder: results.jsonl (resumable), results.md, figure.svg")
-	reportOnly := fs.Bool("report", false, "only write the table and figure from the results so far")
+	out := fs.String("out", "sweep", "output folder: runs/ (the plan, each run's outcome and checkpoint), results.jsonl, results.md, figure.svg; for --slurm on storage every node sees")
+	reportOnly := fs.Bool("report", false, "only write the table and figure from the results so far, for the grid of the flags")
+	ckptEvery := fs.Int("checkpoint-every", 0, "also write a run's checkpoint every N steps (default: at each epoch's end and when stopped)")
+	st := addStepFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if st.run >= 0 || st.collect {
+		return runSweepStep(ctx, fs, st, *out, *threads)
 	}
 	if *maxLen < 3 {
 		return badFlag("--max-len %d: want at least 3 ([CLS], a token and [SEP]; a pair needs a second [SEP])", *maxLen)
@@ -139,22 +144,22 @@ func runSweep(ctx context.Context, args []string) error {
 		positive("batch", *batch),
 		nonNegative("jobs", *jobs, "one per core"),
 		nonNegative("threads", *threads, "cores / jobs"),
+		nonNegative("checkpoint-every", *ckptEvery, "at each epoch's end"),
+		st.check(fs),
 	); err != nil {
 		return err
 	}
 
-	title := *model
-	if *model == "" {
-		dir, err := modelDir("")
-		if err != nil {
-			return err
-		}
-		*model, title = dir, filepath.Base(defaultModel)
-		if env := os.Getenv(envModel); env != "" {
-			title = env
-		}
+	pb, err := planBase(*model, *vocab, *lower)
+	if err != nil {
+		return err
 	}
-	cfg, err := modelConfig(*model)
+	title := pb.Title
+	modelPath, err := planModel(pb)
+	if err != nil {
+		return err
+	}
+	cfg, err := modelConfig(modelPath)
 	if err != nil {
 		return err
 	}
@@ -229,6 +234,9 @@ func runSweep(ctx context.Context, args []string) error {
 	if err := checkSweepFolder("--out "+*out, *out); err != nil {
 		return err
 	}
+	if err := checkSweepSubfolders("--out "+*out, *out); err != nil {
+		return err
+	}
 	store, warn, err := sweep.OpenStore(filepath.Join(*out, "results.jsonl"))
 	if err != nil {
 		return err
@@ -236,40 +244,58 @@ func runSweep(ctx context.Context, args []string) error {
 	if warn != "" {
 		fmt.Fprintln(os.Stderr, warn)
 	}
-	if !*reportOnly {
-		dir, err := dataDir(*data)
-		if err != nil {
-			return err
-		}
-		j, th := *jobs, *threads
-		cores := runtime.NumCPU()
-		if j == 0 {
-			j = max(1, cores/max(th, 1))
-		}
-		if th == 0 {
-			th = max(1, cores/j)
-		}
-		kernels.SetThreads(th)
-		base := sweepBase{model: *model, vocab: *vocab, lower: *lower}
-		data := &sweepData{dir: dir, got: map[string][2]*task.Dataset{}}
-		// Loading the base and every task's data does not watch ctx.
-		if _, err := interruptible(ctx, func() (struct{}, error) {
-			return struct{}{}, reportUnknown(os.Stderr, base, data, g.Tasks, g.Seeds[0])
-		}, nil); err != nil {
-			return err
-		}
-		r := &sweep.Runner{
-			Grid: g, Store: store, Batch: *batch, MaxLen: *maxLen, Jobs: j, Progress: os.Stderr,
-			Base: base, Data: data,
-		}
-		if err := r.Run(ctx); err != nil {
-			if errors.Is(err, context.Canceled) {
-				fmt.Fprintf(os.Stderr, "interrupted: finished runs are kept in %s; run the same command again to continue\n", filepath.Join(*out, "results.jsonl"))
-			}
-			return err
-		}
+	if *reportOnly {
+		return collectSweep(*out, title, g, store)
 	}
-	return writeSweepReport(*out, title, g, store.Outcomes())
+
+	// Plan: the grid and every setting a run needs, its runs numbered.
+	dir, err := dataDir(*data)
+	if err != nil {
+		return err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	plan := sweep.NewPlan(g, sweep.Plan{Base: pb, Data: dir, Batch: *batch, MaxLen: *maxLen, CheckpointEvery: *ckptEvery})
+	made, err := sweep.WritePlan(*out, plan)
+	if err != nil {
+		return err
+	}
+	if made {
+		fmt.Fprintf(os.Stderr, "sweep: wrote the plan of %d runs to %s\n", len(plan.Runs), sweep.PlanPath(*out))
+	}
+	if st.planOnly() {
+		return st.writeJobs(*out, plan, flagsSet(fs))
+	}
+
+	// Run every run that has no outcome, --jobs at a time; then collect.
+	j, th := *jobs, *threads
+	cores := runtime.NumCPU()
+	if j == 0 {
+		j = max(1, cores/max(th, 1))
+	}
+	if th == 0 {
+		th = max(1, cores/j)
+	}
+	kernels.SetThreads(th)
+	r, err := planRunner(plan, *out, store)
+	if err != nil {
+		return err
+	}
+	r.Jobs, r.Progress = j, os.Stderr
+	// Loading the base and every task's data does not watch ctx.
+	if _, err := interruptible(ctx, func() (struct{}, error) {
+		return struct{}{}, reportUnknown(os.Stderr, r.Base.(sweepBase), r.Data.(*sweepData), g.Tasks, g.Seeds[0])
+	}, nil); err != nil {
+		return err
+	}
+	if err := r.Run(ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(os.Stderr, "interrupted: finished runs are kept in %s, stopped ones resume from their checkpoints there; run the same command again to continue\n", filepath.Join(*out, sweep.RunsDir))
+		}
+		return err
+	}
+	return collectSweep(*out, title, g, store)
 }
 
 // reportUnknown writes the share of [UNK] wordpieces in each task's
@@ -298,11 +324,15 @@ func reportUnknown(w io.Writer, base sweepBase, data *sweepData, tasks []string,
 	return nil
 }
 
-// writeSweepReport writes results.md and figure.svg in dir.
-func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome) error {
+// writeSweepReport writes results.md and figure.svg in dir; missing are
+// the grid's runs without an outcome, named in results.md.
+func writeSweepReport(dir, model string, g sweep.Grid, outcomes []sweep.Outcome, missing []string) error {
 	res := sweep.Collect(g, outcomes)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Sweep on %s\n\n", model)
+	if len(missing) > 0 {
+		fmt.Fprintf(&b, "**Incomplete: %d of %d runs have no outcome yet:** %s.\n\n", len(missing), len(g.Runs()), strings.Join(missing, "; "))
+	}
 	b.WriteString("Dev scores x100 (each task's GLUE metric), the best learning rate and epoch of each method chosen on dev")
 	if len(g.Seeds) > 1 {
 		fmt.Fprintf(&b, ";\nthe mean over %d seeds (%s), the learning rate chosen on that mean", len(g.Seeds), uints(g.Seeds))
