@@ -94,18 +94,40 @@ that is not a predictions file is refused before the input is read. A named pipe
 		},
 	},
 	"sweep": {
-		usage: "petl sweep [flags]",
+		usage: "petl sweep [flags]  |  petl sweep --out DIR --run I  |  petl sweep --out DIR --collect",
 		text: `Sweep runs the experiment of Houlsby et al. (2019): every GLUE task of --tasks under
 every method of --methods (full fine-tuning, adapters of size 8, 64 and 256, the top
 layers, layer norms and head, and baselines on a randomly initialised base) over a
 small learning-rate grid. It picks each method's setting on dev and writes a table
-like the paper's Table 1 (results.md) and figures (SVG) into --out. Finished runs are
-recorded in results.jsonl: after an interruption, the same command continues. --out
-must be a new or empty folder, or a sweep's.`,
+like the paper's Table 1 (results.md) and figures (SVG) into --out. --out must be a
+new or empty folder, or a sweep's.
+
+A sweep is three steps, which the plain command does in one process: plan (the grid
+and every setting, one numbered run per line, in DIR/runs/plan.json), run one (run I
+writes its outcome atomically to DIR/runs/I.json; a finished run is skipped, a
+stopped one resumes from its checkpoint DIR/runs/I.ckpt.safetensors) and collect
+(results.jsonl, the tables and figures from whatever has finished, naming the runs
+still missing). The plain command plans, runs --jobs runs at a time, then collects;
+after an interruption, the same command continues. --plan only writes the plan;
+--run I and --collect read everything from it, so any scheduler can run the steps.
+
+--slurm writes the plan and a Slurm array job for it: DIR/slurm/array.sbatch (one
+task per run, --slurm-parallel at a time, --slurm-cpus CPUs and --slurm-time each,
+requeued when preempted), collect.sbatch (after the whole array) and submit.sh,
+which submits both. DIR and the petl binary (--exec) must be at the same paths on
+every node: put DIR on shared storage. --k8s-image and --k8s-claim write a
+Kubernetes Indexed Job instead or as well (untested).`,
 		examples: []string{
 			"petl sweep --data ../shared/data/glue --out out/sweep",
 			"# two tasks, two methods, three seeds",
 			"petl sweep --tasks rte,mrpc --methods adapter-64,full --seeds 1,2,3 --out out/small",
+			"# the same grid as a Slurm array job, 8 runs at a time; DIR on shared storage",
+			"petl sweep --data /shared/glue --out /shared/sweep --slurm --slurm-parallel 8 --slurm-cpus 4 --slurm-time 2:00:00",
+			"sh /shared/sweep/slurm/submit.sh",
+			"# the steps by hand: plan, run 0 (anywhere DIR is seen), collect",
+			"petl sweep --tasks rte --methods adapter-64 --out out/rte --plan",
+			"petl sweep --out out/rte --run 0",
+			"petl sweep --out out/rte --collect",
 			"# only rewrite the table and figures from the results so far",
 			"petl sweep --report --out out/sweep",
 		},

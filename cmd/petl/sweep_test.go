@@ -1,10 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/petl-go/petl/internal/sharedtest"
+	"github.com/petl-go/petl/sweep"
 	"github.com/petl-go/petl/task"
 	"github.com/stretchr/testify/require"
 )
@@ -33,5 +36,78 @@ func TestSweepReportsUnknown(t *testing.T) {
 		} else {
 			require.NotContains(t, out, "warning")
 		}
+	}
+}
+
+// TestSweepSteps: the three steps from the command line (plan, run one,
+// collect) give what the one-process sweep gives, and the flags of each
+// step are checked before any work.
+func TestSweepSteps(t *testing.T) {
+	vocab := sharedtest.Path(t, "data", "vocab", "bert-base-uncased-vocab.txt")
+	glue := sharedtest.Path(t, "data", "glue")
+	grid := []string{"sweep", "--model", "random-tiny", "--vocab", vocab, "--data", glue, "--tasks", "rte", "--methods", "ln-head",
+		"--lr-ln-head", "1e-3,1e-2", "--epochs", "1", "--task-epochs", "", "--limit", "rte=16", "--batch", "8", "--max-len", "32"}
+	with := func(extra ...string) []string { return append(append([]string(nil), grid...), extra...) }
+	table := func(dir string) string {
+		data, err := os.ReadFile(filepath.Join(dir, "results.md"))
+		require.NoError(t, err)
+		md, _, _ := strings.Cut(string(data), "## Every run")
+		return md
+	}
+
+	local := t.TempDir()
+	code, _, errs := runCLI(t, with("--jobs", "2", "--out", local)...)
+	require.Zero(t, code, errs)
+
+	steps := t.TempDir()
+	code, _, errs = runCLI(t, with("--plan", "--out", steps)...)
+	require.Zero(t, code, errs)
+	require.FileExists(t, sweep.PlanPath(steps))
+	code, _, errs = runCLI(t, "sweep", "--out", steps, "--collect")
+	require.Zero(t, code, errs)
+	require.Contains(t, table(steps), "Incomplete: 2 of 2 runs have no outcome yet:** 0 (rte/ln-head/lr=0.001")
+	for _, i := range []string{"1", "1", "0"} { // the second "1" is skipped
+		code, _, errs = runCLI(t, "sweep", "--out", steps, "--run", i, "--threads", "1")
+		require.Zero(t, code, errs)
+	}
+	code, _, errs = runCLI(t, "sweep", "--out", steps, "--collect")
+	require.Zero(t, code, errs)
+	require.Equal(t, table(local), table(steps), "the steps give the one-process sweep's table")
+	data, err := os.ReadFile(filepath.Join(steps, "results.jsonl"))
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(data), "\n"))
+
+	slurm := t.TempDir()
+	code, _, errs = runCLI(t, with("--slurm", "--slurm-parallel", "2", "--exec", "/opt/petl", "--out", slurm)...)
+	require.Zero(t, code, errs)
+	script, err := os.ReadFile(filepath.Join(slurm, "slurm", "array.sbatch"))
+	require.NoError(t, err)
+	require.Contains(t, string(script), "#SBATCH --array=0-1%2\n")
+	require.Contains(t, string(script), `exec /opt/petl sweep --out `+slurm+` --run "$SLURM_ARRAY_TASK_ID" --threads 1`)
+
+	stranger := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(stranger, "runs"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(stranger, "runs", "notes.txt"), nil, 0o644))
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"run past the plan", []string{"sweep", "--out", steps, "--run", "2"}, "--run 2: the plan in " + steps + " has runs 0 to 1"},
+		{"grid flags with --run", []string{"sweep", "--out", steps, "--run", "0", "--tasks", "rte"}, "--tasks: --run and --collect read the grid"},
+		{"run and collect", []string{"sweep", "--out", steps, "--run", "0", "--collect"}, "--run and --collect: give one of them"},
+		{"no plan", []string{"sweep", "--out", t.TempDir(), "--collect"}, "no plan in"},
+		{"another plan", with("--batch", "4", "--out", steps), "holds another sweep's plan (batch differ)"},
+		{"slurm flag alone", with("--slurm-cpus", "2", "--out", t.TempDir()), "--slurm-cpus: only with --slurm"},
+		{"jobs with slurm", with("--slurm", "--jobs", "2", "--out", t.TempDir()), "--jobs: not with --plan"},
+		{"k8s without claim", with("--k8s-image", "petl:1", "--out", t.TempDir()), "--k8s-image and --k8s-claim: give both"},
+		{"stranger in runs", with("--out", stranger), "holds notes.txt, which a sweep does not write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, tc.args...)
+			require.NotZero(t, code)
+			require.Contains(t, errs, tc.want)
+		})
 	}
 }
