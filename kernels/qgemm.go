@@ -55,7 +55,8 @@ type QuantizedB struct {
 	N, K  int
 	Data  []int8    // the layout above, QuantizedBSize(N, K) bytes
 	Scale []float32 // [N]: sw, the dequantization scale of each channel
-	sum   []int32   // [N]: Σ_k W8[j,k], for variants that offset q
+	sum   []int32   // [N rounded up to QNR]: Σ_k W8[j,k], zero past N
+	scale []float32 // [N rounded up to QNR]: Scale, zero past N
 }
 
 // QuantizedBSize returns the number of bytes of the layout of an n x k
@@ -126,7 +127,7 @@ func QuantizedBFrom(data []int8, scale []float32, n, k int) (*QuantizedB, error)
 // newQuantizedB computes the channel sums and checks the padding.
 func newQuantizedB(data []int8, scale []float32, n, k int) (*QuantizedB, error) {
 	kp := qPadK(k)
-	sum := make([]int32, n)
+	sum := make([]int32, qPadN(n))
 	for s := 0; s < qPadN(n); s += QNR {
 		base := s * kp
 		for g := 0; g < kp; g += QKG {
@@ -145,7 +146,9 @@ func newQuantizedB(data []int8, scale []float32, n, k int) (*QuantizedB, error) 
 			}
 		}
 	}
-	return &QuantizedB{N: n, K: k, Data: data, Scale: scale, sum: sum}, nil
+	padded := make([]float32, qPadN(n))
+	copy(padded, scale)
+	return &QuantizedB{N: n, K: k, Data: data, Scale: scale, sum: sum, scale: padded}, nil
 }
 
 // qIndex is the position of W8[j, p] in the layout of an n x k QuantizedB.
@@ -164,18 +167,21 @@ func clampRound(x float32, lo, hi int32) int32 {
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
-// qTile computes the int32 sums of one tile: for r < mr (the variant's
-// rows per tile, see qVariant) and j < QNR,
+// qTile computes one tile of Qgemm's output, mr rows (the variant's rows
+// per tile, see qVariant) by QNR channels: for r < mr and j < QNR,
 //
-//	acc[r*QNR+j] = Σ_{p < kp} A(r, p) * b[(p/QKG)*QNR*QKG + j*QKG + p%QKG]
+//	s := Σ_{p < kp} A(r, p) * b[(p/QKG)*QNR*QKG + j*QKG + p%QKG]  (int32, exact)
+//	c[r*ldc+j] = float32(s - zp[r]*sum[j]) * (sa[r] * scale[j])
 //
 // where A(r, p) is byte a[r*lda+p] read as unsigned, or as signed for a
-// variant with signed set (see qVariant), and b is one sliver of a
-// QuantizedB (kp = KPad bytes per channel). It always computes mr rows:
-// Qgemm pads its quantized rows to a multiple of mr and drops the extra
-// sums. The generated tiles have this signature and contract (see
-// internal/gen/contract/qgemm.go), so they are used as they are.
-type qTile func(acc []int32, a []byte, lda int, b []int8, kp int)
+// variant with signed set (see qVariant), b is one sliver of a QuantizedB
+// (kp = KPad bytes per channel), sum and scale its channels' sums and
+// scales, and zp and sa the rows' zero points and scales: the contract of
+// Qgemm for one tile. It always computes mr rows and 16 channels: Qgemm
+// pads its quantized rows to a multiple of mr, and hands a partial tile a
+// buffer of its own. The generated tiles have this signature and contract
+// (see internal/gen/contract/qgemm.go), so they are used as they are.
+type qTile func(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32)
 
 const (
 	// qMR is the rows per tile of the reference tile.
@@ -198,15 +204,16 @@ type qVariant struct {
 var qgemmOp = newOpTable("qgemm", qVariant{tile: qTileGeneric, mr: qMR})
 
 // qTileGeneric is the reference tile over unsigned activations.
-func qTileGeneric(acc []int32, a []byte, lda int, b []int8, kp int) {
+func qTileGeneric(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32) {
 	for r := range qMR {
 		row := a[r*lda : r*lda+kp]
-		for j := range QNR {
+		out := c[r*ldc : r*ldc+QNR]
+		for j := range out {
 			var s int32
 			for p, av := range row {
 				s += int32(av) * int32(b[(p/QKG)*QNR*QKG+j*QKG+p%QKG])
 			}
-			acc[r*QNR+j] = s
+			out[j] = float32(s-zp[r]*sum[j]) * (sa[r] * scale[j])
 		}
 	}
 }
@@ -239,8 +246,10 @@ func Qgemm(m int, x []float32, lda int, qb *QuantizedB, c []float32, ldc int) {
 	defer qScratchPool.Put(sc)
 	blocks := (m + v.mr - 1) / v.mr
 	sc.a = growBytes(sc.a, blocks*v.mr*kp) // whole tiles: the rows past m are zero
-	sc.sa = grow(sc.sa, m)
-	sc.zp = slices.Grow(sc.zp[:0], m)[:m]
+	sc.sa = grow(sc.sa, blocks*v.mr)
+	sc.zp = slices.Grow(sc.zp[:0], blocks*v.mr)[:blocks*v.mr]
+	clear(sc.sa[m:])
+	clear(sc.zp[m:])
 	work := m * n * k
 	serial := work < 1<<18 || opThreads() == 1
 	if serial || m < 2 {
@@ -289,32 +298,31 @@ type qArgs struct {
 
 var qgemmJobs = NewJobs(qgemmRange)
 
-// qAccPool holds the int32 tiles of qgemmRange (the tile function is called
-// through a variable, so a local array would move to the heap on every call).
-var qAccPool = sync.Pool{New: func() any { return new([qMaxMR * QNR]int32) }}
+// qTilePool holds the buffers of qgemmRange's partial tiles (the tile
+// function is called through a variable, so a local array would move to
+// the heap on every call).
+var qTilePool = sync.Pool{New: func() any { return new([qMaxMR * QNR]float32) }}
 
 // qgemmRange computes tiles lo..hi-1 of a Qgemm call (tile t: sliver
 // t/blocks, row block t%blocks) and scales them into c.
 func qgemmRange(a *qArgs, lo, hi int) {
-	accp := qAccPool.Get().(*[qMaxMR * QNR]int32)
-	defer qAccPool.Put(accp)
+	part := qTilePool.Get().(*[qMaxMR * QNR]float32)
+	defer qTilePool.Put(part)
 	qb, mr, kp := a.qb, a.v.mr, a.kp
-	acc := accp[:mr*QNR]
 	for t := lo; t < hi; t++ {
 		s, blk := t/a.blocks, t%a.blocks
-		r0 := blk * mr
-		rows := min(mr, a.m-r0)
-		a.v.tile(acc, a.a[r0*kp:(r0+mr)*kp], kp, qb.Data[s*QNR*kp:(s+1)*QNR*kp], kp)
-		j0 := s * QNR
-		cols := min(QNR, qb.N-j0)
-		sum, scale := qb.sum[j0:j0+cols], qb.Scale[j0:j0+cols]
+		r0, j0 := blk*mr, s*QNR
+		rows, cols := min(mr, a.m-r0), min(QNR, qb.N-j0)
+		aa, b := a.a[r0*kp:(r0+mr)*kp], qb.Data[s*QNR*kp:(s+1)*QNR*kp]
+		zp, sa := a.zp[r0:r0+mr], a.sa[r0:r0+mr]
+		sum, scale := qb.sum[j0:j0+QNR], qb.scale[j0:j0+QNR]
+		if rows == mr && cols == QNR {
+			a.v.tile(a.c[r0*a.ldc+j0:(r0+mr-1)*a.ldc+j0+QNR], a.ldc, aa, kp, b, kp, zp, sa, sum, scale)
+			continue
+		}
+		a.v.tile(part[:mr*QNR], QNR, aa, kp, b, kp, zp, sa, sum, scale)
 		for r := range rows {
-			sa, zp := a.sa[r0+r], a.zp[r0+r]
-			out := a.c[(r0+r)*a.ldc+j0:][:cols]
-			sums := acc[r*QNR:][:cols]
-			for j := range out {
-				out[j] = float32(sums[j]-zp*sum[j]) * (sa * scale[j])
-			}
+			copy(a.c[(r0+r)*a.ldc+j0:][:cols], part[r*QNR:][:cols])
 		}
 	}
 }
@@ -322,14 +330,17 @@ func qgemmRange(a *qArgs, lo, hi int) {
 // quantizeRows quantizes the m rows of x (k wide, lda apart) into dst (kp
 // bytes a row) with their scales into sa and the zero points their sums
 // are corrected by into zp. The padding holds the zero point, which adds
-// nothing once corrected. signed stores q-64 (see qVariant).
+// nothing once corrected. signed stores q-64 (see qVariant). Each row is
+// quantized by the active variant's quantizeRow (qrows.go), bitwise the
+// same as quantizeRow.
 func quantizeRows(dst []byte, sa []float32, zp []int32, x []float32, lda, m, k, kp int, signed bool) {
 	var shift int32
 	if signed {
 		shift = 64
 	}
+	quantize := qRowOp.active()
 	for i := range m {
-		quantizeRow(dst[i*kp:(i+1)*kp], &sa[i], &zp[i], x[i*lda:i*lda+k], shift)
+		quantize(dst[i*kp:(i+1)*kp], &sa[i], &zp[i], x[i*lda:i*lda+k], shift)
 	}
 }
 

@@ -213,10 +213,10 @@ func TestQgemmExtremes(t *testing.T) {
 
 // TestQgemmTiles checks every tile directly against its contract on
 // random and extreme bytes (activations over the whole stored range,
-// weights over -127..127), rows lda > kp apart, and that it writes
-// acc[:mr*16] and nothing past it.
+// weights over -127..127), rows lda > kp apart, random zero points and
+// scales (a NaN scale among them), and that it writes the mr x 16 floats of
+// c ldc apart and nothing else (guards around and between the rows).
 func TestQgemmTiles(t *testing.T) {
-	const guard = int32(0x5a5a5a5a)
 	forEachQPath(t, func(t *testing.T, v Variant, p qPath) {
 		rng := rand.New(rand.NewPCG(15, 16))
 		mr := p.v.mr
@@ -226,7 +226,7 @@ func TestQgemmTiles(t *testing.T) {
 		}
 		for _, kp := range []int{4, 8, 12, 16, 20, 28, 60, 64, 68, 124, 768, 3072} {
 			for _, fill := range []string{"random", "max", "min"} {
-				lda := kp + 5
+				lda, ldc := kp+5, QNR+3
 				a := make([]byte, (mr-1)*lda+kp)
 				b := make([]int8, QNR*kp)
 				for i := range a {
@@ -249,11 +249,25 @@ func TestQgemmTiles(t *testing.T) {
 						b[i] = -127
 					}
 				}
-				acc := make([]int32, mr*QNR+QNR)
-				for i := range acc {
-					acc[i] = guard
+				zp, sa := make([]int32, mr), make([]float32, mr)
+				for r := range mr {
+					zp[r] = int32(rng.IntN(128)) - 64
+					sa[r] = rng.Float32() / 64
 				}
-				p.v.tile(acc[:mr*QNR], a, lda, b, kp)
+				sa[mr-1] = float32(math.NaN())
+				sum, scale := make([]int32, QNR), make([]float32, QNR)
+				for j := range QNR {
+					sum[j] = int32(rng.IntN(2*127*kp+1) - 127*kp)
+					scale[j] = rng.Float32() / 127
+				}
+				cb := newGuarded((mr-1)*ldc+QNR, 3, fillUnwritten)
+				for r := range mr - 1 { // guards between the rows too
+					for j := QNR; j < ldc; j++ {
+						cb.s()[r*ldc+j] = math.Float32frombits(guardBits)
+					}
+				}
+				p.v.tile(cb.s(), ldc, a, lda, b, kp, zp, sa, sum, scale)
+				c := cb.s()
 				for r := range mr {
 					for j := range QNR {
 						var s int32
@@ -264,11 +278,20 @@ func TestQgemmTiles(t *testing.T) {
 							}
 							s += av * int32(b[(q/QKG)*QNR*QKG+j*QKG+q%QKG])
 						}
-						require.Equal(t, s, acc[r*QNR+j], "%s %s kp=%d %s: row %d channel %d", v, p.name, kp, fill, r, j)
+						want := float32(s-zp[r]*sum[j]) * (sa[r] * scale[j])
+						require.Equal(t, -1, qFirstDiff(c[r*ldc+j:][:1], []float32{want}),
+							"%s %s kp=%d %s: row %d channel %d: %v, want %v (sum %d)", v, p.name, kp, fill, r, j, c[r*ldc+j], want, s)
+					}
+					if r < mr-1 {
+						for j := QNR; j < ldc; j++ {
+							require.True(t, isGuard(c[r*ldc+j]), "%s %s kp=%d: c[%d] between rows written", v, p.name, kp, r*ldc+j)
+						}
 					}
 				}
-				for i := mr * QNR; i < len(acc); i++ {
-					require.Equal(t, guard, acc[i], "%s %s kp=%d: acc[%d] written", v, p.name, kp, i)
+				for i, x := range cb.all {
+					if i < cb.off || i >= cb.off+cb.n {
+						require.True(t, isGuard(x), "%s %s kp=%d: guard %d written", v, p.name, kp, i)
+					}
 				}
 			}
 		}

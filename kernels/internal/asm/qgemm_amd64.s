@@ -4,24 +4,23 @@
 
 #include "textflag.h"
 
-// func QgemmTileAVX2(acc []int32, a []byte, lda int, b []int8, kp int)
+// func QgemmTileAVX2(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32)
 // Requires: AVX, AVX2
-TEXT ·QgemmTileAVX2(SB), NOSPLIT, $0-88
+TEXT ·QgemmTileAVX2(SB), NOSPLIT, $0-192
 	// Arguments: n counts the groups of 4 bytes of k.
-	MOVQ acc_base+0(FP), AX
-	MOVQ a_base+24(FP), CX
-	MOVQ lda+48(FP), DX
-	MOVQ b_base+56(FP), BX
-	MOVQ kp+80(FP), SI
-	SHRQ $0x02, SI
+	MOVQ a_base+32(FP), AX
+	MOVQ lda+56(FP), CX
+	MOVQ b_base+64(FP), DX
+	MOVQ kp+88(FP), BX
+	SHRQ $0x02, BX
 
 	// Row r of a at base[r/3] + (r%3)*lda, base[g] = a + 3*g*lda.
-	LEAQ (DX)(DX*2), DI
-	LEAQ (CX)(DI*1), DI
+	LEAQ (CX)(CX*2), SI
+	LEAQ (AX)(SI*1), SI
 
 	// ones = 1 in every int16 lane
-	MOVL         $0x00010001, R8
-	VMOVD        R8, X0
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X0
 	VPBROADCASTD X0, Y0
 
 	// acc[r][v] holds the sums of row r, channels 8*v..8*v+7: all zero.
@@ -36,34 +35,34 @@ TEXT ·QgemmTileAVX2(SB), NOSPLIT, $0-88
 
 	// for ; n >= 4; n -= 4: 4 groups, then a and b on by 4 groups
 QgemmTileAVX2_loop:
-	CMPQ SI, $0x04
+	CMPQ BX, $0x04
 	JL   QgemmTileAVX2_tail
 
 	// group +0: w[v] = b[(g+0)*64 + v*32:][:32]; for r: x = a[r*lda+4*(g+0):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU      (BX), Y9
-	VMOVDQU      32(BX), Y10
-	VPBROADCASTD (CX), Y11
+	VMOVDQU      (DX), Y9
+	VMOVDQU      32(DX), Y10
+	VPBROADCASTD (AX), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y1, Y1
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y2, Y2
-	VPBROADCASTD (CX)(DX*1), Y11
+	VPBROADCASTD (AX)(CX*1), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y3, Y3
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y4, Y4
-	VPBROADCASTD (CX)(DX*2), Y11
+	VPBROADCASTD (AX)(CX*2), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y5, Y5
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y6, Y6
-	VPBROADCASTD (DI), Y11
+	VPBROADCASTD (SI), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y7, Y7
@@ -72,30 +71,30 @@ QgemmTileAVX2_loop:
 	VPADDD       Y12, Y8, Y8
 
 	// group +1: w[v] = b[(g+1)*64 + v*32:][:32]; for r: x = a[r*lda+4*(g+1):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU      64(BX), Y9
-	VMOVDQU      96(BX), Y10
-	VPBROADCASTD 4(CX), Y11
+	VMOVDQU      64(DX), Y9
+	VMOVDQU      96(DX), Y10
+	VPBROADCASTD 4(AX), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y1, Y1
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y2, Y2
-	VPBROADCASTD 4(CX)(DX*1), Y11
+	VPBROADCASTD 4(AX)(CX*1), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y3, Y3
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y4, Y4
-	VPBROADCASTD 4(CX)(DX*2), Y11
+	VPBROADCASTD 4(AX)(CX*2), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y5, Y5
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y6, Y6
-	VPBROADCASTD 4(DI), Y11
+	VPBROADCASTD 4(SI), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y7, Y7
@@ -104,30 +103,30 @@ QgemmTileAVX2_loop:
 	VPADDD       Y12, Y8, Y8
 
 	// group +2: w[v] = b[(g+2)*64 + v*32:][:32]; for r: x = a[r*lda+4*(g+2):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU      128(BX), Y9
-	VMOVDQU      160(BX), Y10
-	VPBROADCASTD 8(CX), Y11
+	VMOVDQU      128(DX), Y9
+	VMOVDQU      160(DX), Y10
+	VPBROADCASTD 8(AX), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y1, Y1
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y2, Y2
-	VPBROADCASTD 8(CX)(DX*1), Y11
+	VPBROADCASTD 8(AX)(CX*1), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y3, Y3
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y4, Y4
-	VPBROADCASTD 8(CX)(DX*2), Y11
+	VPBROADCASTD 8(AX)(CX*2), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y5, Y5
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y6, Y6
-	VPBROADCASTD 8(DI), Y11
+	VPBROADCASTD 8(SI), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y7, Y7
@@ -136,117 +135,182 @@ QgemmTileAVX2_loop:
 	VPADDD       Y12, Y8, Y8
 
 	// group +3: w[v] = b[(g+3)*64 + v*32:][:32]; for r: x = a[r*lda+4*(g+3):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU      192(BX), Y9
-	VMOVDQU      224(BX), Y10
-	VPBROADCASTD 12(CX), Y11
+	VMOVDQU      192(DX), Y9
+	VMOVDQU      224(DX), Y10
+	VPBROADCASTD 12(AX), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y1, Y1
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y2, Y2
-	VPBROADCASTD 12(CX)(DX*1), Y11
+	VPBROADCASTD 12(AX)(CX*1), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y3, Y3
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y4, Y4
-	VPBROADCASTD 12(CX)(DX*2), Y11
+	VPBROADCASTD 12(AX)(CX*2), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y5, Y5
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y6, Y6
-	VPBROADCASTD 12(DI), Y11
+	VPBROADCASTD 12(SI), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y7, Y7
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y8, Y8
-	ADDQ         $0x00000010, CX
-	ADDQ         $0x00000010, DI
-	ADDQ         $0x00000100, BX
-	SUBQ         $0x04, SI
+	ADDQ         $0x00000010, AX
+	ADDQ         $0x00000010, SI
+	ADDQ         $0x00000100, DX
+	SUBQ         $0x04, BX
 	JMP          QgemmTileAVX2_loop
 
 	// for ; n > 0; n--: one group, then a and b on by one group
 QgemmTileAVX2_tail:
-	TESTQ SI, SI
+	TESTQ BX, BX
 	JZ    QgemmTileAVX2_store
 
 	// group +0: w[v] = b[(g+0)*64 + v*32:][:32]; for r: x = a[r*lda+4*(g+0):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU      (BX), Y9
-	VMOVDQU      32(BX), Y10
-	VPBROADCASTD (CX), Y11
+	VMOVDQU      (DX), Y9
+	VMOVDQU      32(DX), Y10
+	VPBROADCASTD (AX), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y1, Y1
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y2, Y2
-	VPBROADCASTD (CX)(DX*1), Y11
+	VPBROADCASTD (AX)(CX*1), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y3, Y3
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y4, Y4
-	VPBROADCASTD (CX)(DX*2), Y11
+	VPBROADCASTD (AX)(CX*2), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y5, Y5
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y6, Y6
-	VPBROADCASTD (DI), Y11
+	VPBROADCASTD (SI), Y11
 	VPMADDUBSW   Y9, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y7, Y7
 	VPMADDUBSW   Y10, Y11, Y12
 	VPMADDWD     Y0, Y12, Y12
 	VPADDD       Y12, Y8, Y8
-	ADDQ         $0x00000004, CX
-	ADDQ         $0x00000004, DI
-	ADDQ         $0x00000040, BX
-	DECQ         SI
+	ADDQ         $0x00000004, AX
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000040, DX
+	DECQ         BX
 	JMP          QgemmTileAVX2_tail
 
-	// acc[r*16+j] = the sums of row r, channel j
 QgemmTileAVX2_store:
-	VMOVDQU Y1, (AX)
-	VMOVDQU Y2, 32(AX)
-	VMOVDQU Y3, 64(AX)
-	VMOVDQU Y4, 96(AX)
-	VMOVDQU Y5, 128(AX)
-	VMOVDQU Y6, 160(AX)
-	VMOVDQU Y7, 192(AX)
-	VMOVDQU Y8, 224(AX)
+	// Arguments of the scaling; ldc in bytes.
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ zp_base+96(FP), DX
+	MOVQ sa_base+120(FP), BX
+	MOVQ sum_base+144(FP), SI
+	MOVQ scale_base+168(FP), DI
+
+	// row 0: c[0*ldc:][:16] = float32(acc[0] - zp[0]*sum) * (sa[0]*scale)
+	VPBROADCASTD (DX), Y0
+	VBROADCASTSS (BX), Y9
+	VPMULLD      (SI), Y0, Y10
+	VPSUBD       Y10, Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       (DI), Y9, Y10
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VPMULLD      32(SI), Y0, Y10
+	VPSUBD       Y10, Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       32(DI), Y9, Y10
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      Y2, 32(AX)
+	ADDQ         CX, AX
+
+	// row 1: c[1*ldc:][:16] = float32(acc[1] - zp[1]*sum) * (sa[1]*scale)
+	VPBROADCASTD 4(DX), Y0
+	VBROADCASTSS 4(BX), Y9
+	VPMULLD      (SI), Y0, Y10
+	VPSUBD       Y10, Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       (DI), Y9, Y10
+	VMULPS       Y10, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VPMULLD      32(SI), Y0, Y10
+	VPSUBD       Y10, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       32(DI), Y9, Y10
+	VMULPS       Y10, Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	ADDQ         CX, AX
+
+	// row 2: c[2*ldc:][:16] = float32(acc[2] - zp[2]*sum) * (sa[2]*scale)
+	VPBROADCASTD 8(DX), Y0
+	VBROADCASTSS 8(BX), Y9
+	VPMULLD      (SI), Y0, Y10
+	VPSUBD       Y10, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       (DI), Y9, Y10
+	VMULPS       Y10, Y5, Y5
+	VMOVUPS      Y5, (AX)
+	VPMULLD      32(SI), Y0, Y10
+	VPSUBD       Y10, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       32(DI), Y9, Y10
+	VMULPS       Y10, Y6, Y6
+	VMOVUPS      Y6, 32(AX)
+	ADDQ         CX, AX
+
+	// row 3: c[3*ldc:][:16] = float32(acc[3] - zp[3]*sum) * (sa[3]*scale)
+	VPBROADCASTD 12(DX), Y0
+	VBROADCASTSS 12(BX), Y9
+	VPMULLD      (SI), Y0, Y10
+	VPSUBD       Y10, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       (DI), Y9, Y10
+	VMULPS       Y10, Y7, Y7
+	VMOVUPS      Y7, (AX)
+	VPMULLD      32(SI), Y0, Y10
+	VPSUBD       Y10, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VMULPS       32(DI), Y9, Y10
+	VMULPS       Y10, Y8, Y8
+	VMOVUPS      Y8, 32(AX)
 	VZEROUPPER
 	RET
 
-// func QgemmTileAVX512BW(acc []int32, a []byte, lda int, b []int8, kp int)
+// func QgemmTileAVX512BW(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32)
 // Requires: AVX, AVX512BW, AVX512F
-TEXT ·QgemmTileAVX512BW(SB), NOSPLIT, $0-88
+TEXT ·QgemmTileAVX512BW(SB), NOSPLIT, $0-192
 	// Arguments: n counts the groups of 4 bytes of k.
-	MOVQ acc_base+0(FP), AX
-	MOVQ a_base+24(FP), CX
-	MOVQ lda+48(FP), DX
-	MOVQ b_base+56(FP), BX
-	MOVQ kp+80(FP), SI
-	SHRQ $0x02, SI
+	MOVQ a_base+32(FP), AX
+	MOVQ lda+56(FP), CX
+	MOVQ b_base+64(FP), DX
+	MOVQ kp+88(FP), BX
+	SHRQ $0x02, BX
 
 	// Row r of a at base[r/3] + (r%3)*lda, base[g] = a + 3*g*lda.
-	LEAQ (DX)(DX*2), DI
-	LEAQ (CX)(DI*1), R8
-	LEAQ (R8)(DI*1), R9
-	LEAQ (R9)(DI*1), DI
+	LEAQ (CX)(CX*2), SI
+	LEAQ (AX)(SI*1), DI
+	LEAQ (DI)(SI*1), R8
+	LEAQ (R8)(SI*1), SI
 
 	// ones = 1 in every int16 lane
-	MOVL         $0x00010001, R10
-	VMOVD        R10, X0
+	MOVL         $0x00010001, R9
+	VMOVD        R9, X0
 	VPBROADCASTD X0, Z0
 
 	// acc[r][v] holds the sums of row r, channels 16*v..16*v+15: all zero.
@@ -265,214 +329,339 @@ TEXT ·QgemmTileAVX512BW(SB), NOSPLIT, $0-88
 
 	// for ; n >= 2; n -= 2: 2 groups, then a and b on by 2 groups
 QgemmTileAVX512BW_loop:
-	CMPQ SI, $0x02
+	CMPQ BX, $0x02
 	JL   QgemmTileAVX512BW_tail
 
 	// group +0: w[v] = b[(g+0)*64 + v*64:][:64]; for r: x = a[r*lda+4*(g+0):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU32    (BX), Z13
-	VPBROADCASTD (CX), Z14
+	VMOVDQU32    (DX), Z13
+	VPBROADCASTD (AX), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z1, Z1
-	VPBROADCASTD (CX)(DX*1), Z14
+	VPBROADCASTD (AX)(CX*1), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z2, Z2
-	VPBROADCASTD (CX)(DX*2), Z14
+	VPBROADCASTD (AX)(CX*2), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z3, Z3
-	VPBROADCASTD (R8), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z4, Z4
-	VPBROADCASTD (R8)(DX*1), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z5, Z5
-	VPBROADCASTD (R8)(DX*2), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z6, Z6
-	VPBROADCASTD (R9), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z7, Z7
-	VPBROADCASTD (R9)(DX*1), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z8, Z8
-	VPBROADCASTD (R9)(DX*2), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z9, Z9
 	VPBROADCASTD (DI), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z4, Z4
+	VPBROADCASTD (DI)(CX*1), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z5, Z5
+	VPBROADCASTD (DI)(CX*2), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z6, Z6
+	VPBROADCASTD (R8), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z7, Z7
+	VPBROADCASTD (R8)(CX*1), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z8, Z8
+	VPBROADCASTD (R8)(CX*2), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z9, Z9
+	VPBROADCASTD (SI), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z10, Z10
-	VPBROADCASTD (DI)(DX*1), Z14
+	VPBROADCASTD (SI)(CX*1), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z11, Z11
-	VPBROADCASTD (DI)(DX*2), Z14
+	VPBROADCASTD (SI)(CX*2), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z12, Z12
 
 	// group +1: w[v] = b[(g+1)*64 + v*64:][:64]; for r: x = a[r*lda+4*(g+1):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU32    64(BX), Z13
-	VPBROADCASTD 4(CX), Z14
+	VMOVDQU32    64(DX), Z13
+	VPBROADCASTD 4(AX), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z1, Z1
-	VPBROADCASTD 4(CX)(DX*1), Z14
+	VPBROADCASTD 4(AX)(CX*1), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z2, Z2
-	VPBROADCASTD 4(CX)(DX*2), Z14
+	VPBROADCASTD 4(AX)(CX*2), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z3, Z3
-	VPBROADCASTD 4(R8), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z4, Z4
-	VPBROADCASTD 4(R8)(DX*1), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z5, Z5
-	VPBROADCASTD 4(R8)(DX*2), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z6, Z6
-	VPBROADCASTD 4(R9), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z7, Z7
-	VPBROADCASTD 4(R9)(DX*1), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z8, Z8
-	VPBROADCASTD 4(R9)(DX*2), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z9, Z9
 	VPBROADCASTD 4(DI), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z4, Z4
+	VPBROADCASTD 4(DI)(CX*1), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z5, Z5
+	VPBROADCASTD 4(DI)(CX*2), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z6, Z6
+	VPBROADCASTD 4(R8), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z7, Z7
+	VPBROADCASTD 4(R8)(CX*1), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z8, Z8
+	VPBROADCASTD 4(R8)(CX*2), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z9, Z9
+	VPBROADCASTD 4(SI), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z10, Z10
-	VPBROADCASTD 4(DI)(DX*1), Z14
+	VPBROADCASTD 4(SI)(CX*1), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z11, Z11
-	VPBROADCASTD 4(DI)(DX*2), Z14
+	VPBROADCASTD 4(SI)(CX*2), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z12, Z12
-	ADDQ         $0x00000008, CX
-	ADDQ         $0x00000008, R8
-	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, AX
 	ADDQ         $0x00000008, DI
-	ADDQ         $0x00000080, BX
-	SUBQ         $0x02, SI
+	ADDQ         $0x00000008, R8
+	ADDQ         $0x00000008, SI
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x02, BX
 	JMP          QgemmTileAVX512BW_loop
 
 	// for ; n > 0; n--: one group, then a and b on by one group
 QgemmTileAVX512BW_tail:
-	TESTQ SI, SI
+	TESTQ BX, BX
 	JZ    QgemmTileAVX512BW_store
 
 	// group +0: w[v] = b[(g+0)*64 + v*64:][:64]; for r: x = a[r*lda+4*(g+0):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU32    (BX), Z13
-	VPBROADCASTD (CX), Z14
+	VMOVDQU32    (DX), Z13
+	VPBROADCASTD (AX), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z1, Z1
-	VPBROADCASTD (CX)(DX*1), Z14
+	VPBROADCASTD (AX)(CX*1), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z2, Z2
-	VPBROADCASTD (CX)(DX*2), Z14
+	VPBROADCASTD (AX)(CX*2), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z3, Z3
-	VPBROADCASTD (R8), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z4, Z4
-	VPBROADCASTD (R8)(DX*1), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z5, Z5
-	VPBROADCASTD (R8)(DX*2), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z6, Z6
-	VPBROADCASTD (R9), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z7, Z7
-	VPBROADCASTD (R9)(DX*1), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z8, Z8
-	VPBROADCASTD (R9)(DX*2), Z14
-	VPMADDUBSW   Z13, Z14, Z14
-	VPMADDWD     Z0, Z14, Z14
-	VPADDD       Z14, Z9, Z9
 	VPBROADCASTD (DI), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z4, Z4
+	VPBROADCASTD (DI)(CX*1), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z5, Z5
+	VPBROADCASTD (DI)(CX*2), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z6, Z6
+	VPBROADCASTD (R8), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z7, Z7
+	VPBROADCASTD (R8)(CX*1), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z8, Z8
+	VPBROADCASTD (R8)(CX*2), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
+	VPADDD       Z14, Z9, Z9
+	VPBROADCASTD (SI), Z14
+	VPMADDUBSW   Z13, Z14, Z14
+	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z10, Z10
-	VPBROADCASTD (DI)(DX*1), Z14
+	VPBROADCASTD (SI)(CX*1), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z11, Z11
-	VPBROADCASTD (DI)(DX*2), Z14
+	VPBROADCASTD (SI)(CX*2), Z14
 	VPMADDUBSW   Z13, Z14, Z14
 	VPMADDWD     Z0, Z14, Z14
 	VPADDD       Z14, Z12, Z12
-	ADDQ         $0x00000004, CX
-	ADDQ         $0x00000004, R8
-	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, AX
 	ADDQ         $0x00000004, DI
-	ADDQ         $0x00000040, BX
-	DECQ         SI
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000040, DX
+	DECQ         BX
 	JMP          QgemmTileAVX512BW_tail
 
-	// acc[r*16+j] = the sums of row r, channel j
 QgemmTileAVX512BW_store:
-	VMOVDQU32 Z1, (AX)
-	VMOVDQU32 Z2, 64(AX)
-	VMOVDQU32 Z3, 128(AX)
-	VMOVDQU32 Z4, 192(AX)
-	VMOVDQU32 Z5, 256(AX)
-	VMOVDQU32 Z6, 320(AX)
-	VMOVDQU32 Z7, 384(AX)
-	VMOVDQU32 Z8, 448(AX)
-	VMOVDQU32 Z9, 512(AX)
-	VMOVDQU32 Z10, 576(AX)
-	VMOVDQU32 Z11, 640(AX)
-	VMOVDQU32 Z12, 704(AX)
+	// Arguments of the scaling; ldc in bytes.
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ zp_base+96(FP), DX
+	MOVQ sa_base+120(FP), BX
+	MOVQ sum_base+144(FP), SI
+	MOVQ scale_base+168(FP), DI
+
+	// row 0: c[0*ldc:][:16] = float32(acc[0] - zp[0]*sum) * (sa[0]*scale)
+	VPBROADCASTD (DX), Z0
+	VBROADCASTSS (BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z1, Z1
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+
+	// row 1: c[1*ldc:][:16] = float32(acc[1] - zp[1]*sum) * (sa[1]*scale)
+	VPBROADCASTD 4(DX), Z0
+	VBROADCASTSS 4(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z2, Z2
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+
+	// row 2: c[2*ldc:][:16] = float32(acc[2] - zp[2]*sum) * (sa[2]*scale)
+	VPBROADCASTD 8(DX), Z0
+	VBROADCASTSS 8(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z3, Z3
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+
+	// row 3: c[3*ldc:][:16] = float32(acc[3] - zp[3]*sum) * (sa[3]*scale)
+	VPBROADCASTD 12(DX), Z0
+	VBROADCASTSS 12(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z4, Z4
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+
+	// row 4: c[4*ldc:][:16] = float32(acc[4] - zp[4]*sum) * (sa[4]*scale)
+	VPBROADCASTD 16(DX), Z0
+	VBROADCASTSS 16(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z5, Z5
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z5, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         CX, AX
+
+	// row 5: c[5*ldc:][:16] = float32(acc[5] - zp[5]*sum) * (sa[5]*scale)
+	VPBROADCASTD 20(DX), Z0
+	VBROADCASTSS 20(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z6, Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z6, Z6
+	VMOVUPS      Z6, (AX)
+	ADDQ         CX, AX
+
+	// row 6: c[6*ldc:][:16] = float32(acc[6] - zp[6]*sum) * (sa[6]*scale)
+	VPBROADCASTD 24(DX), Z0
+	VBROADCASTSS 24(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z7, Z7
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z7, Z7
+	VMOVUPS      Z7, (AX)
+	ADDQ         CX, AX
+
+	// row 7: c[7*ldc:][:16] = float32(acc[7] - zp[7]*sum) * (sa[7]*scale)
+	VPBROADCASTD 28(DX), Z0
+	VBROADCASTSS 28(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z8, Z8
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z8, Z8
+	VMOVUPS      Z8, (AX)
+	ADDQ         CX, AX
+
+	// row 8: c[8*ldc:][:16] = float32(acc[8] - zp[8]*sum) * (sa[8]*scale)
+	VPBROADCASTD 32(DX), Z0
+	VBROADCASTSS 32(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z9, Z9
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z9, Z9
+	VMOVUPS      Z9, (AX)
+	ADDQ         CX, AX
+
+	// row 9: c[9*ldc:][:16] = float32(acc[9] - zp[9]*sum) * (sa[9]*scale)
+	VPBROADCASTD 36(DX), Z0
+	VBROADCASTSS 36(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z10, Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z10, Z10
+	VMOVUPS      Z10, (AX)
+	ADDQ         CX, AX
+
+	// row 10: c[10*ldc:][:16] = float32(acc[10] - zp[10]*sum) * (sa[10]*scale)
+	VPBROADCASTD 40(DX), Z0
+	VBROADCASTSS 40(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z11, Z11
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z11, Z11
+	VMOVUPS      Z11, (AX)
+	ADDQ         CX, AX
+
+	// row 11: c[11*ldc:][:16] = float32(acc[11] - zp[11]*sum) * (sa[11]*scale)
+	VPBROADCASTD 44(DX), Z0
+	VBROADCASTSS 44(BX), Z13
+	VPMULLD      (SI), Z0, Z0
+	VPSUBD       Z0, Z12, Z12
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       (DI), Z13, Z0
+	VMULPS       Z0, Z12, Z12
+	VMOVUPS      Z12, (AX)
 	VZEROUPPER
 	RET
 
-// func QgemmTileAVX512VNNI(acc []int32, a []byte, lda int, b []int8, kp int)
+// func QgemmTileAVX512VNNI(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·QgemmTileAVX512VNNI(SB), NOSPLIT, $0-88
+TEXT ·QgemmTileAVX512VNNI(SB), NOSPLIT, $0-192
 	// Arguments: n counts the groups of 4 bytes of k.
-	MOVQ acc_base+0(FP), AX
-	MOVQ a_base+24(FP), CX
-	MOVQ lda+48(FP), DX
-	MOVQ b_base+56(FP), BX
-	MOVQ kp+80(FP), SI
-	SHRQ $0x02, SI
+	MOVQ a_base+32(FP), AX
+	MOVQ lda+56(FP), CX
+	MOVQ b_base+64(FP), DX
+	MOVQ kp+88(FP), BX
+	SHRQ $0x02, BX
 
 	// Row r of a at base[r/3] + (r%3)*lda, base[g] = a + 3*g*lda.
-	LEAQ (DX)(DX*2), DI
-	LEAQ (CX)(DI*1), R8
-	LEAQ (R8)(DI*1), R9
-	LEAQ (R9)(DI*1), DI
+	LEAQ (CX)(CX*2), SI
+	LEAQ (AX)(SI*1), DI
+	LEAQ (DI)(SI*1), R8
+	LEAQ (R8)(SI*1), SI
 
 	// acc[r][v] holds the sums of row r, channels 16*v..16*v+15: all zero.
 	VPXORD Z0, Z0, Z0
@@ -490,122 +679,248 @@ TEXT ·QgemmTileAVX512VNNI(SB), NOSPLIT, $0-88
 
 	// for ; n >= 2; n -= 2: 2 groups, then a and b on by 2 groups
 QgemmTileAVX512VNNI_loop:
-	CMPQ SI, $0x02
+	CMPQ BX, $0x02
 	JL   QgemmTileAVX512VNNI_tail
 
 	// group +0: w[v] = b[(g+0)*64 + v*64:][:64]; for r: x = a[r*lda+4*(g+0):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU32    (BX), Z12
-	VPBROADCASTD (CX), Z13
+	VMOVDQU32    (DX), Z12
+	VPBROADCASTD (AX), Z13
 	VPDPBUSD     Z12, Z13, Z0
-	VPBROADCASTD (CX)(DX*1), Z13
+	VPBROADCASTD (AX)(CX*1), Z13
 	VPDPBUSD     Z12, Z13, Z1
-	VPBROADCASTD (CX)(DX*2), Z13
+	VPBROADCASTD (AX)(CX*2), Z13
 	VPDPBUSD     Z12, Z13, Z2
-	VPBROADCASTD (R8), Z13
-	VPDPBUSD     Z12, Z13, Z3
-	VPBROADCASTD (R8)(DX*1), Z13
-	VPDPBUSD     Z12, Z13, Z4
-	VPBROADCASTD (R8)(DX*2), Z13
-	VPDPBUSD     Z12, Z13, Z5
-	VPBROADCASTD (R9), Z13
-	VPDPBUSD     Z12, Z13, Z6
-	VPBROADCASTD (R9)(DX*1), Z13
-	VPDPBUSD     Z12, Z13, Z7
-	VPBROADCASTD (R9)(DX*2), Z13
-	VPDPBUSD     Z12, Z13, Z8
 	VPBROADCASTD (DI), Z13
+	VPDPBUSD     Z12, Z13, Z3
+	VPBROADCASTD (DI)(CX*1), Z13
+	VPDPBUSD     Z12, Z13, Z4
+	VPBROADCASTD (DI)(CX*2), Z13
+	VPDPBUSD     Z12, Z13, Z5
+	VPBROADCASTD (R8), Z13
+	VPDPBUSD     Z12, Z13, Z6
+	VPBROADCASTD (R8)(CX*1), Z13
+	VPDPBUSD     Z12, Z13, Z7
+	VPBROADCASTD (R8)(CX*2), Z13
+	VPDPBUSD     Z12, Z13, Z8
+	VPBROADCASTD (SI), Z13
 	VPDPBUSD     Z12, Z13, Z9
-	VPBROADCASTD (DI)(DX*1), Z13
+	VPBROADCASTD (SI)(CX*1), Z13
 	VPDPBUSD     Z12, Z13, Z10
-	VPBROADCASTD (DI)(DX*2), Z13
+	VPBROADCASTD (SI)(CX*2), Z13
 	VPDPBUSD     Z12, Z13, Z11
 
 	// group +1: w[v] = b[(g+1)*64 + v*64:][:64]; for r: x = a[r*lda+4*(g+1):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU32    64(BX), Z12
-	VPBROADCASTD 4(CX), Z13
+	VMOVDQU32    64(DX), Z12
+	VPBROADCASTD 4(AX), Z13
 	VPDPBUSD     Z12, Z13, Z0
-	VPBROADCASTD 4(CX)(DX*1), Z13
+	VPBROADCASTD 4(AX)(CX*1), Z13
 	VPDPBUSD     Z12, Z13, Z1
-	VPBROADCASTD 4(CX)(DX*2), Z13
+	VPBROADCASTD 4(AX)(CX*2), Z13
 	VPDPBUSD     Z12, Z13, Z2
-	VPBROADCASTD 4(R8), Z13
-	VPDPBUSD     Z12, Z13, Z3
-	VPBROADCASTD 4(R8)(DX*1), Z13
-	VPDPBUSD     Z12, Z13, Z4
-	VPBROADCASTD 4(R8)(DX*2), Z13
-	VPDPBUSD     Z12, Z13, Z5
-	VPBROADCASTD 4(R9), Z13
-	VPDPBUSD     Z12, Z13, Z6
-	VPBROADCASTD 4(R9)(DX*1), Z13
-	VPDPBUSD     Z12, Z13, Z7
-	VPBROADCASTD 4(R9)(DX*2), Z13
-	VPDPBUSD     Z12, Z13, Z8
 	VPBROADCASTD 4(DI), Z13
+	VPDPBUSD     Z12, Z13, Z3
+	VPBROADCASTD 4(DI)(CX*1), Z13
+	VPDPBUSD     Z12, Z13, Z4
+	VPBROADCASTD 4(DI)(CX*2), Z13
+	VPDPBUSD     Z12, Z13, Z5
+	VPBROADCASTD 4(R8), Z13
+	VPDPBUSD     Z12, Z13, Z6
+	VPBROADCASTD 4(R8)(CX*1), Z13
+	VPDPBUSD     Z12, Z13, Z7
+	VPBROADCASTD 4(R8)(CX*2), Z13
+	VPDPBUSD     Z12, Z13, Z8
+	VPBROADCASTD 4(SI), Z13
 	VPDPBUSD     Z12, Z13, Z9
-	VPBROADCASTD 4(DI)(DX*1), Z13
+	VPBROADCASTD 4(SI)(CX*1), Z13
 	VPDPBUSD     Z12, Z13, Z10
-	VPBROADCASTD 4(DI)(DX*2), Z13
+	VPBROADCASTD 4(SI)(CX*2), Z13
 	VPDPBUSD     Z12, Z13, Z11
-	ADDQ         $0x00000008, CX
-	ADDQ         $0x00000008, R8
-	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, AX
 	ADDQ         $0x00000008, DI
-	ADDQ         $0x00000080, BX
-	SUBQ         $0x02, SI
+	ADDQ         $0x00000008, R8
+	ADDQ         $0x00000008, SI
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x02, BX
 	JMP          QgemmTileAVX512VNNI_loop
 
 	// for ; n > 0; n--: one group, then a and b on by one group
 QgemmTileAVX512VNNI_tail:
-	TESTQ SI, SI
+	TESTQ BX, BX
 	JZ    QgemmTileAVX512VNNI_store
 
 	// group +0: w[v] = b[(g+0)*64 + v*64:][:64]; for r: x = a[r*lda+4*(g+0):][:4] in every lane; acc[r][v] += x·w[v]
-	VMOVDQU32    (BX), Z12
-	VPBROADCASTD (CX), Z13
+	VMOVDQU32    (DX), Z12
+	VPBROADCASTD (AX), Z13
 	VPDPBUSD     Z12, Z13, Z0
-	VPBROADCASTD (CX)(DX*1), Z13
+	VPBROADCASTD (AX)(CX*1), Z13
 	VPDPBUSD     Z12, Z13, Z1
-	VPBROADCASTD (CX)(DX*2), Z13
+	VPBROADCASTD (AX)(CX*2), Z13
 	VPDPBUSD     Z12, Z13, Z2
-	VPBROADCASTD (R8), Z13
-	VPDPBUSD     Z12, Z13, Z3
-	VPBROADCASTD (R8)(DX*1), Z13
-	VPDPBUSD     Z12, Z13, Z4
-	VPBROADCASTD (R8)(DX*2), Z13
-	VPDPBUSD     Z12, Z13, Z5
-	VPBROADCASTD (R9), Z13
-	VPDPBUSD     Z12, Z13, Z6
-	VPBROADCASTD (R9)(DX*1), Z13
-	VPDPBUSD     Z12, Z13, Z7
-	VPBROADCASTD (R9)(DX*2), Z13
-	VPDPBUSD     Z12, Z13, Z8
 	VPBROADCASTD (DI), Z13
+	VPDPBUSD     Z12, Z13, Z3
+	VPBROADCASTD (DI)(CX*1), Z13
+	VPDPBUSD     Z12, Z13, Z4
+	VPBROADCASTD (DI)(CX*2), Z13
+	VPDPBUSD     Z12, Z13, Z5
+	VPBROADCASTD (R8), Z13
+	VPDPBUSD     Z12, Z13, Z6
+	VPBROADCASTD (R8)(CX*1), Z13
+	VPDPBUSD     Z12, Z13, Z7
+	VPBROADCASTD (R8)(CX*2), Z13
+	VPDPBUSD     Z12, Z13, Z8
+	VPBROADCASTD (SI), Z13
 	VPDPBUSD     Z12, Z13, Z9
-	VPBROADCASTD (DI)(DX*1), Z13
+	VPBROADCASTD (SI)(CX*1), Z13
 	VPDPBUSD     Z12, Z13, Z10
-	VPBROADCASTD (DI)(DX*2), Z13
+	VPBROADCASTD (SI)(CX*2), Z13
 	VPDPBUSD     Z12, Z13, Z11
-	ADDQ         $0x00000004, CX
-	ADDQ         $0x00000004, R8
-	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, AX
 	ADDQ         $0x00000004, DI
-	ADDQ         $0x00000040, BX
-	DECQ         SI
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000040, DX
+	DECQ         BX
 	JMP          QgemmTileAVX512VNNI_tail
 
-	// acc[r*16+j] = the sums of row r, channel j
 QgemmTileAVX512VNNI_store:
-	VMOVDQU32 Z0, (AX)
-	VMOVDQU32 Z1, 64(AX)
-	VMOVDQU32 Z2, 128(AX)
-	VMOVDQU32 Z3, 192(AX)
-	VMOVDQU32 Z4, 256(AX)
-	VMOVDQU32 Z5, 320(AX)
-	VMOVDQU32 Z6, 384(AX)
-	VMOVDQU32 Z7, 448(AX)
-	VMOVDQU32 Z8, 512(AX)
-	VMOVDQU32 Z9, 576(AX)
-	VMOVDQU32 Z10, 640(AX)
-	VMOVDQU32 Z11, 704(AX)
+	// Arguments of the scaling; ldc in bytes.
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ zp_base+96(FP), DX
+	MOVQ sa_base+120(FP), BX
+	MOVQ sum_base+144(FP), SI
+	MOVQ scale_base+168(FP), DI
+
+	// row 0: c[0*ldc:][:16] = float32(acc[0] - zp[0]*sum) * (sa[0]*scale)
+	VPBROADCASTD (DX), Z12
+	VBROADCASTSS (BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z0, Z0
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+
+	// row 1: c[1*ldc:][:16] = float32(acc[1] - zp[1]*sum) * (sa[1]*scale)
+	VPBROADCASTD 4(DX), Z12
+	VBROADCASTSS 4(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z1, Z1
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z1, Z1
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+
+	// row 2: c[2*ldc:][:16] = float32(acc[2] - zp[2]*sum) * (sa[2]*scale)
+	VPBROADCASTD 8(DX), Z12
+	VBROADCASTSS 8(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z2, Z2
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+
+	// row 3: c[3*ldc:][:16] = float32(acc[3] - zp[3]*sum) * (sa[3]*scale)
+	VPBROADCASTD 12(DX), Z12
+	VBROADCASTSS 12(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z3, Z3
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+
+	// row 4: c[4*ldc:][:16] = float32(acc[4] - zp[4]*sum) * (sa[4]*scale)
+	VPBROADCASTD 16(DX), Z12
+	VBROADCASTSS 16(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z4, Z4
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+
+	// row 5: c[5*ldc:][:16] = float32(acc[5] - zp[5]*sum) * (sa[5]*scale)
+	VPBROADCASTD 20(DX), Z12
+	VBROADCASTSS 20(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z5, Z5
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z5, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         CX, AX
+
+	// row 6: c[6*ldc:][:16] = float32(acc[6] - zp[6]*sum) * (sa[6]*scale)
+	VPBROADCASTD 24(DX), Z12
+	VBROADCASTSS 24(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z6, Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS      Z6, (AX)
+	ADDQ         CX, AX
+
+	// row 7: c[7*ldc:][:16] = float32(acc[7] - zp[7]*sum) * (sa[7]*scale)
+	VPBROADCASTD 28(DX), Z12
+	VBROADCASTSS 28(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z7, Z7
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z7, Z7
+	VMOVUPS      Z7, (AX)
+	ADDQ         CX, AX
+
+	// row 8: c[8*ldc:][:16] = float32(acc[8] - zp[8]*sum) * (sa[8]*scale)
+	VPBROADCASTD 32(DX), Z12
+	VBROADCASTSS 32(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z8, Z8
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS      Z8, (AX)
+	ADDQ         CX, AX
+
+	// row 9: c[9*ldc:][:16] = float32(acc[9] - zp[9]*sum) * (sa[9]*scale)
+	VPBROADCASTD 36(DX), Z12
+	VBROADCASTSS 36(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z9, Z9
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z9, Z9
+	VMOVUPS      Z9, (AX)
+	ADDQ         CX, AX
+
+	// row 10: c[10*ldc:][:16] = float32(acc[10] - zp[10]*sum) * (sa[10]*scale)
+	VPBROADCASTD 40(DX), Z12
+	VBROADCASTSS 40(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z10, Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS      Z10, (AX)
+	ADDQ         CX, AX
+
+	// row 11: c[11*ldc:][:16] = float32(acc[11] - zp[11]*sum) * (sa[11]*scale)
+	VPBROADCASTD 44(DX), Z12
+	VBROADCASTSS 44(BX), Z13
+	VPMULLD      (SI), Z12, Z12
+	VPSUBD       Z12, Z11, Z11
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       (DI), Z13, Z12
+	VMULPS       Z12, Z11, Z11
+	VMOVUPS      Z11, (AX)
 	VZEROUPPER
 	RET

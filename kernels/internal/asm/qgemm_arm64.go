@@ -7,10 +7,10 @@ package asm
 // QgemmTileNEONDotMR is the number of rows QgemmTileNEONDot computes.
 const QgemmTileNEONDotMR = 4
 
-// QgemmTileNEONDot computes the int32 sums of one tile of Qgemm, mr = 4 rows of
-// quantized activations (a, rows lda bytes apart, read as int8) by the 16
-// channels of one sliver of a QuantizedB (b: kp/4 groups of 16 channels x 4
-// bytes), over kp bytes, kp a positive multiple of 4:
+// QgemmTileNEONDot computes one tile of Qgemm, mr = 4 rows of quantized
+// activations (a, rows lda bytes apart, read as int8) by the 16 channels of
+// one sliver of a QuantizedB (b: kp/4 groups of 16 channels x 4 bytes), over
+// kp bytes (a positive multiple of 4), into c (rows ldc floats apart):
 //
 //	for r := 0; r < mr; r++ {
 //		for j := 0; j < 16; j++ {
@@ -18,26 +18,28 @@ const QgemmTileNEONDotMR = 4
 //			for p := 0; p < kp; p++ {
 //				s += int32(int8(a[r*lda+p])) * int32(b[(p/4)*64+j*4+p%4])
 //			}
-//			acc[r*16+j] = s
+//			c[r*ldc+j] = float32(s-zp[r]*sum[j]) * (sa[r] * scale[j])
 //		}
 //	}
 //
 // The products are summed with SDOT by element (FEAT_DotProd),
-// exactly: no product or partial sum saturates for activations
-// in 0..127 (-64..63 signed) and weights in -127..127. It reads
-// a[r*lda : r*lda+kp] for r < mr, b[:16*kp] and writes acc[:mr*16],
-// nothing else; the caller checks the lengths.
+// exactly: no product or partial sum saturates for activations in 0..127
+// (-64..63 signed) and weights in -127..127. The int32 arithmetic wraps and
+// the float32 operations round as Go's do, so the tile equals the loop bit for
+// bit. It reads a[r*lda : r*lda+kp], zp[r] and sa[r] for r < mr, b[:16*kp],
+// sum[:16] and scale[:16], and writes c[r*ldc : r*ldc+16] for r < mr, nothing
+// else; the caller checks the lengths.
 //
 //go:noescape
-func QgemmTileNEONDot(acc []int32, a []byte, lda int, b []int8, kp int)
+func QgemmTileNEONDot(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32)
 
 // QgemmTileNEONMR is the number of rows QgemmTileNEON computes.
 const QgemmTileNEONMR = 2
 
-// QgemmTileNEON computes the int32 sums of one tile of Qgemm, mr = 2 rows of
-// quantized activations (a, rows lda bytes apart, read as int8) by the 16
-// channels of one sliver of a QuantizedB (b: kp/4 groups of 16 channels x 4
-// bytes), over kp bytes, kp a positive multiple of 4:
+// QgemmTileNEON computes one tile of Qgemm, mr = 2 rows of quantized
+// activations (a, rows lda bytes apart, read as int8) by the 16 channels of
+// one sliver of a QuantizedB (b: kp/4 groups of 16 channels x 4 bytes), over
+// kp bytes (a positive multiple of 4), into c (rows ldc floats apart):
 //
 //	for r := 0; r < mr; r++ {
 //		for j := 0; j < 16; j++ {
@@ -45,15 +47,17 @@ const QgemmTileNEONMR = 2
 //			for p := 0; p < kp; p++ {
 //				s += int32(int8(a[r*lda+p])) * int32(b[(p/4)*64+j*4+p%4])
 //			}
-//			acc[r*16+j] = s
+//			c[r*ldc+j] = float32(s-zp[r]*sum[j]) * (sa[r] * scale[j])
 //		}
 //	}
 //
 // The products are summed with SMULL, SMULL2 and SADALP (Advanced SIMD),
-// exactly: no product or partial sum saturates for activations
-// in 0..127 (-64..63 signed) and weights in -127..127. It reads
-// a[r*lda : r*lda+kp] for r < mr, b[:16*kp] and writes acc[:mr*16],
-// nothing else; the caller checks the lengths.
+// exactly: no product or partial sum saturates for activations in 0..127
+// (-64..63 signed) and weights in -127..127. The int32 arithmetic wraps and
+// the float32 operations round as Go's do, so the tile equals the loop bit for
+// bit. It reads a[r*lda : r*lda+kp], zp[r] and sa[r] for r < mr, b[:16*kp],
+// sum[:16] and scale[:16], and writes c[r*ldc : r*ldc+16] for r < mr, nothing
+// else; the caller checks the lengths.
 //
 //go:noescape
-func QgemmTileNEON(acc []int32, a []byte, lda int, b []int8, kp int)
+func QgemmTileNEON(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp []int32, sa []float32, sum []int32, scale []float32)

@@ -5,14 +5,14 @@
 #include "textflag.h"
 
 // func QgemmTileNEONDot
-TEXT ·QgemmTileNEONDot(SB), NOSPLIT, $0-88
+TEXT ·QgemmTileNEONDot(SB), NOSPLIT, $0-192
 
 	// Arguments; row r of a at R4+r.
-	MOVD     acc_base+0(FP), R0
-	MOVD     b_base+56(FP), R1
-	MOVD     kp+80(FP), R2
-	MOVD     lda+48(FP), R3
-	MOVD     a_base+24(FP), R4
+	MOVD     c_base+0(FP), R0
+	MOVD     b_base+64(FP), R1
+	MOVD     kp+88(FP), R2
+	MOVD     lda+56(FP), R3
+	MOVD     a_base+32(FP), R4
 	ADD      R3, R4, R5
 	ADD      R3, R5, R6
 	ADD      R3, R6, R7
@@ -148,22 +148,126 @@ QgemmTileNEONDot_groups:
 	B        QgemmTileNEONDot_groups
 
 QgemmTileNEONDot_store:
-	// acc[r*16+j] = the sums of row r, channel j
-	VST1.P   [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
-	VST1.P   [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
-	VST1.P   [V8.S4, V9.S4, V10.S4, V11.S4], 64(R0)
-	VST1.P   [V12.S4, V13.S4, V14.S4, V15.S4], 64(R0)
+
+	// Scaling: sum and scale of the 16 channels; ldc in bytes.
+	MOVD     ldc+24(FP), R8
+	LSL      $2, R8
+	MOVD     zp_base+96(FP), R9
+	MOVD     sa_base+120(FP), R10
+	MOVD     sum_base+144(FP), R11
+	MOVD     scale_base+168(FP), R12
+	VLD1     (R11), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1     (R12), [V20.S4, V21.S4, V22.S4, V23.S4]
+	// row 0: c[0*ldc:][:16] = float32(sums - zp[0]*sum) * (sa[0]*scale)
+	VLD1R.P  4(R9), [V24.S4]
+	VLD1R.P  4(R10), [V25.S4]
+	WORD     $0x4eb89e1a // MUL V26.4S, V16.4S, V24.4S
+	VSUB     V26.S4, V0.S4, V0.S4
+	WORD     $0x4e21d800 // SCVTF V0.4S, V0.4S
+	WORD     $0x6e39de9b // FMUL V27.4S, V20.4S, V25.4S
+	WORD     $0x6e3bdc00 // FMUL V0.4S, V0.4S, V27.4S
+	WORD     $0x4eb89e3a // MUL V26.4S, V17.4S, V24.4S
+	VSUB     V26.S4, V1.S4, V1.S4
+	WORD     $0x4e21d821 // SCVTF V1.4S, V1.4S
+	WORD     $0x6e39debb // FMUL V27.4S, V21.4S, V25.4S
+	WORD     $0x6e3bdc21 // FMUL V1.4S, V1.4S, V27.4S
+	WORD     $0x4eb89e5a // MUL V26.4S, V18.4S, V24.4S
+	VSUB     V26.S4, V2.S4, V2.S4
+	WORD     $0x4e21d842 // SCVTF V2.4S, V2.4S
+	WORD     $0x6e39dedb // FMUL V27.4S, V22.4S, V25.4S
+	WORD     $0x6e3bdc42 // FMUL V2.4S, V2.4S, V27.4S
+	WORD     $0x4eb89e7a // MUL V26.4S, V19.4S, V24.4S
+	VSUB     V26.S4, V3.S4, V3.S4
+	WORD     $0x4e21d863 // SCVTF V3.4S, V3.4S
+	WORD     $0x6e39defb // FMUL V27.4S, V23.4S, V25.4S
+	WORD     $0x6e3bdc63 // FMUL V3.4S, V3.4S, V27.4S
+	VST1     [V0.S4, V1.S4, V2.S4, V3.S4], (R0)
+	ADD      R8, R0
+	// row 1: c[1*ldc:][:16] = float32(sums - zp[1]*sum) * (sa[1]*scale)
+	VLD1R.P  4(R9), [V24.S4]
+	VLD1R.P  4(R10), [V25.S4]
+	WORD     $0x4eb89e1a // MUL V26.4S, V16.4S, V24.4S
+	VSUB     V26.S4, V4.S4, V4.S4
+	WORD     $0x4e21d884 // SCVTF V4.4S, V4.4S
+	WORD     $0x6e39de9b // FMUL V27.4S, V20.4S, V25.4S
+	WORD     $0x6e3bdc84 // FMUL V4.4S, V4.4S, V27.4S
+	WORD     $0x4eb89e3a // MUL V26.4S, V17.4S, V24.4S
+	VSUB     V26.S4, V5.S4, V5.S4
+	WORD     $0x4e21d8a5 // SCVTF V5.4S, V5.4S
+	WORD     $0x6e39debb // FMUL V27.4S, V21.4S, V25.4S
+	WORD     $0x6e3bdca5 // FMUL V5.4S, V5.4S, V27.4S
+	WORD     $0x4eb89e5a // MUL V26.4S, V18.4S, V24.4S
+	VSUB     V26.S4, V6.S4, V6.S4
+	WORD     $0x4e21d8c6 // SCVTF V6.4S, V6.4S
+	WORD     $0x6e39dedb // FMUL V27.4S, V22.4S, V25.4S
+	WORD     $0x6e3bdcc6 // FMUL V6.4S, V6.4S, V27.4S
+	WORD     $0x4eb89e7a // MUL V26.4S, V19.4S, V24.4S
+	VSUB     V26.S4, V7.S4, V7.S4
+	WORD     $0x4e21d8e7 // SCVTF V7.4S, V7.4S
+	WORD     $0x6e39defb // FMUL V27.4S, V23.4S, V25.4S
+	WORD     $0x6e3bdce7 // FMUL V7.4S, V7.4S, V27.4S
+	VST1     [V4.S4, V5.S4, V6.S4, V7.S4], (R0)
+	ADD      R8, R0
+	// row 2: c[2*ldc:][:16] = float32(sums - zp[2]*sum) * (sa[2]*scale)
+	VLD1R.P  4(R9), [V24.S4]
+	VLD1R.P  4(R10), [V25.S4]
+	WORD     $0x4eb89e1a // MUL V26.4S, V16.4S, V24.4S
+	VSUB     V26.S4, V8.S4, V8.S4
+	WORD     $0x4e21d908 // SCVTF V8.4S, V8.4S
+	WORD     $0x6e39de9b // FMUL V27.4S, V20.4S, V25.4S
+	WORD     $0x6e3bdd08 // FMUL V8.4S, V8.4S, V27.4S
+	WORD     $0x4eb89e3a // MUL V26.4S, V17.4S, V24.4S
+	VSUB     V26.S4, V9.S4, V9.S4
+	WORD     $0x4e21d929 // SCVTF V9.4S, V9.4S
+	WORD     $0x6e39debb // FMUL V27.4S, V21.4S, V25.4S
+	WORD     $0x6e3bdd29 // FMUL V9.4S, V9.4S, V27.4S
+	WORD     $0x4eb89e5a // MUL V26.4S, V18.4S, V24.4S
+	VSUB     V26.S4, V10.S4, V10.S4
+	WORD     $0x4e21d94a // SCVTF V10.4S, V10.4S
+	WORD     $0x6e39dedb // FMUL V27.4S, V22.4S, V25.4S
+	WORD     $0x6e3bdd4a // FMUL V10.4S, V10.4S, V27.4S
+	WORD     $0x4eb89e7a // MUL V26.4S, V19.4S, V24.4S
+	VSUB     V26.S4, V11.S4, V11.S4
+	WORD     $0x4e21d96b // SCVTF V11.4S, V11.4S
+	WORD     $0x6e39defb // FMUL V27.4S, V23.4S, V25.4S
+	WORD     $0x6e3bdd6b // FMUL V11.4S, V11.4S, V27.4S
+	VST1     [V8.S4, V9.S4, V10.S4, V11.S4], (R0)
+	ADD      R8, R0
+	// row 3: c[3*ldc:][:16] = float32(sums - zp[3]*sum) * (sa[3]*scale)
+	VLD1R.P  4(R9), [V24.S4]
+	VLD1R.P  4(R10), [V25.S4]
+	WORD     $0x4eb89e1a // MUL V26.4S, V16.4S, V24.4S
+	VSUB     V26.S4, V12.S4, V12.S4
+	WORD     $0x4e21d98c // SCVTF V12.4S, V12.4S
+	WORD     $0x6e39de9b // FMUL V27.4S, V20.4S, V25.4S
+	WORD     $0x6e3bdd8c // FMUL V12.4S, V12.4S, V27.4S
+	WORD     $0x4eb89e3a // MUL V26.4S, V17.4S, V24.4S
+	VSUB     V26.S4, V13.S4, V13.S4
+	WORD     $0x4e21d9ad // SCVTF V13.4S, V13.4S
+	WORD     $0x6e39debb // FMUL V27.4S, V21.4S, V25.4S
+	WORD     $0x6e3bddad // FMUL V13.4S, V13.4S, V27.4S
+	WORD     $0x4eb89e5a // MUL V26.4S, V18.4S, V24.4S
+	VSUB     V26.S4, V14.S4, V14.S4
+	WORD     $0x4e21d9ce // SCVTF V14.4S, V14.4S
+	WORD     $0x6e39dedb // FMUL V27.4S, V22.4S, V25.4S
+	WORD     $0x6e3bddce // FMUL V14.4S, V14.4S, V27.4S
+	WORD     $0x4eb89e7a // MUL V26.4S, V19.4S, V24.4S
+	VSUB     V26.S4, V15.S4, V15.S4
+	WORD     $0x4e21d9ef // SCVTF V15.4S, V15.4S
+	WORD     $0x6e39defb // FMUL V27.4S, V23.4S, V25.4S
+	WORD     $0x6e3bddef // FMUL V15.4S, V15.4S, V27.4S
+	VST1     [V12.S4, V13.S4, V14.S4, V15.S4], (R0)
 	RET      
 
 // func QgemmTileNEON
-TEXT ·QgemmTileNEON(SB), NOSPLIT, $0-88
+TEXT ·QgemmTileNEON(SB), NOSPLIT, $0-192
 
 	// Arguments; row r of a at R4+r.
-	MOVD     acc_base+0(FP), R0
-	MOVD     b_base+56(FP), R1
-	MOVD     kp+80(FP), R2
-	MOVD     lda+48(FP), R3
-	MOVD     a_base+24(FP), R4
+	MOVD     c_base+0(FP), R0
+	MOVD     b_base+64(FP), R1
+	MOVD     kp+88(FP), R2
+	MOVD     lda+56(FP), R3
+	MOVD     a_base+32(FP), R4
 	ADD      R3, R4, R5
 
 	// lo[r][v], hi[r][v] hold the pair sums of row r, channels 4v..4v+3: all zero.
@@ -388,15 +492,72 @@ QgemmTileNEON_groups:
 	B        QgemmTileNEON_groups
 
 QgemmTileNEON_store:
-	// acc[r*16+j] = the sums of row r, channel j: lo and hi pairs added (ADDP)
+	// the sums of row r, channels 4v..4v+3: lo[r][v] and hi[r][v] pairs added (ADDP)
 	WORD     $0x4ea4bc00 // ADDP V0.4S, V0.4S, V4.4S
 	WORD     $0x4ea5bc21 // ADDP V1.4S, V1.4S, V5.4S
 	WORD     $0x4ea6bc42 // ADDP V2.4S, V2.4S, V6.4S
 	WORD     $0x4ea7bc63 // ADDP V3.4S, V3.4S, V7.4S
-	VST1.P   [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
 	WORD     $0x4eacbd08 // ADDP V8.4S, V8.4S, V12.4S
 	WORD     $0x4eadbd29 // ADDP V9.4S, V9.4S, V13.4S
 	WORD     $0x4eaebd4a // ADDP V10.4S, V10.4S, V14.4S
 	WORD     $0x4eafbd6b // ADDP V11.4S, V11.4S, V15.4S
-	VST1.P   [V8.S4, V9.S4, V10.S4, V11.S4], 64(R0)
+
+	// Scaling: sum and scale of the 16 channels; ldc in bytes.
+	MOVD     ldc+24(FP), R8
+	LSL      $2, R8
+	MOVD     zp_base+96(FP), R9
+	MOVD     sa_base+120(FP), R10
+	MOVD     sum_base+144(FP), R11
+	MOVD     scale_base+168(FP), R12
+	VLD1     (R11), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1     (R12), [V20.S4, V21.S4, V22.S4, V23.S4]
+	// row 0: c[0*ldc:][:16] = float32(sums - zp[0]*sum) * (sa[0]*scale)
+	VLD1R.P  4(R9), [V24.S4]
+	VLD1R.P  4(R10), [V25.S4]
+	WORD     $0x4eb89e1a // MUL V26.4S, V16.4S, V24.4S
+	VSUB     V26.S4, V0.S4, V0.S4
+	WORD     $0x4e21d800 // SCVTF V0.4S, V0.4S
+	WORD     $0x6e39de9b // FMUL V27.4S, V20.4S, V25.4S
+	WORD     $0x6e3bdc00 // FMUL V0.4S, V0.4S, V27.4S
+	WORD     $0x4eb89e3a // MUL V26.4S, V17.4S, V24.4S
+	VSUB     V26.S4, V1.S4, V1.S4
+	WORD     $0x4e21d821 // SCVTF V1.4S, V1.4S
+	WORD     $0x6e39debb // FMUL V27.4S, V21.4S, V25.4S
+	WORD     $0x6e3bdc21 // FMUL V1.4S, V1.4S, V27.4S
+	WORD     $0x4eb89e5a // MUL V26.4S, V18.4S, V24.4S
+	VSUB     V26.S4, V2.S4, V2.S4
+	WORD     $0x4e21d842 // SCVTF V2.4S, V2.4S
+	WORD     $0x6e39dedb // FMUL V27.4S, V22.4S, V25.4S
+	WORD     $0x6e3bdc42 // FMUL V2.4S, V2.4S, V27.4S
+	WORD     $0x4eb89e7a // MUL V26.4S, V19.4S, V24.4S
+	VSUB     V26.S4, V3.S4, V3.S4
+	WORD     $0x4e21d863 // SCVTF V3.4S, V3.4S
+	WORD     $0x6e39defb // FMUL V27.4S, V23.4S, V25.4S
+	WORD     $0x6e3bdc63 // FMUL V3.4S, V3.4S, V27.4S
+	VST1     [V0.S4, V1.S4, V2.S4, V3.S4], (R0)
+	ADD      R8, R0
+	// row 1: c[1*ldc:][:16] = float32(sums - zp[1]*sum) * (sa[1]*scale)
+	VLD1R.P  4(R9), [V24.S4]
+	VLD1R.P  4(R10), [V25.S4]
+	WORD     $0x4eb89e1a // MUL V26.4S, V16.4S, V24.4S
+	VSUB     V26.S4, V8.S4, V8.S4
+	WORD     $0x4e21d908 // SCVTF V8.4S, V8.4S
+	WORD     $0x6e39de9b // FMUL V27.4S, V20.4S, V25.4S
+	WORD     $0x6e3bdd08 // FMUL V8.4S, V8.4S, V27.4S
+	WORD     $0x4eb89e3a // MUL V26.4S, V17.4S, V24.4S
+	VSUB     V26.S4, V9.S4, V9.S4
+	WORD     $0x4e21d929 // SCVTF V9.4S, V9.4S
+	WORD     $0x6e39debb // FMUL V27.4S, V21.4S, V25.4S
+	WORD     $0x6e3bdd29 // FMUL V9.4S, V9.4S, V27.4S
+	WORD     $0x4eb89e5a // MUL V26.4S, V18.4S, V24.4S
+	VSUB     V26.S4, V10.S4, V10.S4
+	WORD     $0x4e21d94a // SCVTF V10.4S, V10.4S
+	WORD     $0x6e39dedb // FMUL V27.4S, V22.4S, V25.4S
+	WORD     $0x6e3bdd4a // FMUL V10.4S, V10.4S, V27.4S
+	WORD     $0x4eb89e7a // MUL V26.4S, V19.4S, V24.4S
+	VSUB     V26.S4, V11.S4, V11.S4
+	WORD     $0x4e21d96b // SCVTF V11.4S, V11.4S
+	WORD     $0x6e39defb // FMUL V27.4S, V23.4S, V25.4S
+	WORD     $0x6e3bdd6b // FMUL V11.4S, V11.4S, V27.4S
+	VST1     [V8.S4, V9.S4, V10.S4, V11.S4], (R0)
 	RET      

@@ -96,6 +96,36 @@ func (t tile) xor(c *build.Context, b, a, d operand.Op) {
 	}
 }
 
+// epilogue emits, for every row r and vector v of the tile,
+// c[r*ldc + channels of v] = float32(acc[r][v] - zp[r]*sum[v]) * (sa[r]*scale[v]).
+func (t tile) epilogue(c *build.Context, acc [][]reg.VecVirtual) {
+	c.Comment("Arguments of the scaling; ldc in bytes.")
+	pc := c.Load(c.Param("c").Base(), c.GP64())
+	ldc := c.Load(c.Param("ldc"), c.GP64())
+	c.SHLQ(operand.Imm(2), ldc)
+	pzp := c.Load(c.Param("zp").Base(), c.GP64())
+	psa := c.Load(c.Param("sa").Base(), c.GP64())
+	psum := c.Load(c.Param("sum").Base(), c.GP64())
+	pscale := c.Load(c.Param("scale").Base(), c.GP64())
+	zp, sa, t1, t2 := t.vec(c), t.vec(c), t.vec(c), t.vec(c)
+	for r := range acc {
+		c.Commentf("row %d: c[%d*ldc:][:16] = float32(acc[%d] - zp[%d]*sum) * (sa[%d]*scale)", r, r, r, r, r)
+		c.VPBROADCASTD(operand.Mem{Base: pzp, Disp: 4 * r}, zp)
+		c.VBROADCASTSS(operand.Mem{Base: psa, Disp: 4 * r}, sa)
+		for v, a := range acc[r] {
+			c.VPMULLD(operand.Mem{Base: psum, Disp: v * t.width}, zp, t1)
+			c.VPSUBD(t1, a, a)
+			c.VCVTDQ2PS(a, a)
+			c.VMULPS(operand.Mem{Base: pscale, Disp: v * t.width}, sa, t2)
+			c.VMULPS(t2, a, a)
+			c.VMOVUPS(a, operand.Mem{Base: pc, Disp: v * t.width})
+		}
+		if r < len(acc)-1 {
+			c.ADDQ(ldc, pc)
+		}
+	}
+}
+
 // op is the tile's contract.
 func (t tile) op() contract.Op { return contract.QgemmTile(t.mr, false, t.how) }
 
@@ -169,7 +199,6 @@ func (t tile) generate(c *build.Context) {
 	nv := t.nv()
 
 	c.Comment("Arguments: n counts the groups of 4 bytes of k.")
-	pacc := c.Load(c.Param("acc").Base(), c.GP64())
 	pa := c.Load(c.Param("a").Base(), c.GP64())
 	lda := c.Load(c.Param("lda"), c.GP64())
 	pb := c.Load(c.Param("b").Base(), c.GP64())
@@ -269,13 +298,8 @@ func (t tile) generate(c *build.Context) {
 	c.DECQ(n)
 	c.JMP(operand.LabelRef(t.name + "_tail"))
 
-	c.Comment("acc[r*16+j] = the sums of row r, channel j")
 	c.Label(t.name + "_store")
-	for r := range acc {
-		for v := range acc[r] {
-			t.mov(c, acc[r][v], operand.Mem{Base: pacc, Disp: r*groupSize + v*t.width})
-		}
-	}
+	t.epilogue(c, acc)
 	c.VZEROUPPER()
 	c.RET()
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/petl-go/petl/internal/gen/neon"
 )
 
-// TestEncodings checks the integer instructions of internal/gen/neon/dot.go
+// TestEncodings checks the instructions of internal/gen/neon/dot.go
 // against the encodings llvm-mc -mattr=+dotprod -show-encoding prints.
 func TestEncodings(t *testing.T) {
 	for _, e := range []struct {
@@ -23,6 +23,10 @@ func TestEncodings(t *testing.T) {
 		{func(b *neon.Builder) { b.SMULL2(25, 20, 18) }, "SMULL2 V25.8H, V20.16B, V18.16B", 0x4e32c299},
 		{func(b *neon.Builder) { b.SADALP(0, 24) }, "SADALP V0.4S, V24.8H", 0x4e606b00},
 		{func(b *neon.Builder) { b.ADDP(0, 0, 4) }, "ADDP V0.4S, V0.4S, V4.4S", 0x4ea4bc00},
+		{func(b *neon.Builder) { b.MUL(26, 16, 24) }, "MUL V26.4S, V16.4S, V24.4S", 0x4eb89e1a},
+		{func(b *neon.Builder) { b.MUL(1, 2, 3) }, "MUL V1.4S, V2.4S, V3.4S", 0x4ea39c41},
+		{func(b *neon.Builder) { b.SCVTF(0, 0) }, "SCVTF V0.4S, V0.4S", 0x4e21d800},
+		{func(b *neon.Builder) { b.SCVTF(13, 27) }, "SCVTF V13.4S, V27.4S", 0x4e21db6d},
 	} {
 		var b neon.Builder
 		e.emit(&b)

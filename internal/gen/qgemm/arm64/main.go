@@ -54,14 +54,18 @@ func (t tile) op() contract.Op { return contract.QgemmTile(t.mr, true, t.how) }
 // frame lays out the tiles' arguments (a slice of any element type takes
 // the place of a []float32).
 var frame = neon.NewFrame([]neon.Arg{
-	{Name: "acc", Type: neon.Float32s}, {Name: "a", Type: neon.Float32s}, {Name: "lda", Type: neon.Int},
+	{Name: "c", Type: neon.Float32s}, {Name: "ldc", Type: neon.Int},
+	{Name: "a", Type: neon.Float32s}, {Name: "lda", Type: neon.Int},
 	{Name: "b", Type: neon.Float32s}, {Name: "kp", Type: neon.Int},
+	{Name: "zp", Type: neon.Float32s}, {Name: "sa", Type: neon.Float32s},
+	{Name: "sum", Type: neon.Float32s}, {Name: "scale", Type: neon.Float32s},
 }, false)
 
-// General registers: R0 acc, R1 b, R2 the bytes of k left, R3 lda, R4 and
-// up the rows of a.
+// General registers: R0 c, R1 b, R2 the bytes of k left, R3 lda, R4 and
+// up the rows of a; in the epilogue R8 ldc, R9 zp, R10 sa, R11 sum, R12
+// scale.
 const (
-	rAcc, rB, rN, rLda = "R0", "R1", "R2", "R3"
+	rC, rB, rN, rLda = "R0", "R1", "R2", "R3"
 )
 
 func rowReg(r int) string { return fmt.Sprintf("R%d", 4+r) }
@@ -84,7 +88,7 @@ func main() {
 // prologue loads the arguments and the row pointers.
 func prologue(b *neon.Builder, t tile) {
 	b.Comment("Arguments; row r of a at R%d+r.", 4)
-	frame.Load(b, "acc", rAcc)
+	frame.Load(b, "c", rC)
 	frame.Load(b, "b", rB)
 	frame.Load(b, "kp", rN)
 	frame.Load(b, "lda", rLda)
@@ -153,9 +157,39 @@ func dotTile(b *neon.Builder, t tile) {
 		loadRows(b, t.mr, va, 4)
 		group(0, 0)
 	})
-	b.Note("acc[r*16+j] = the sums of row r, channel j")
+	epilogue(b, t, acc, 16)
+}
+
+// epilogue emits the scaling of the sums into c: for every row r,
+// c[r*ldc:][:16] = float32(res(r, v) - zp[r]*sum) * (sa[r]*scale), res(r,
+// 0..3) being consecutive registers, with the registers from free on.
+func epilogue(b *neon.Builder, t tile, res func(r, v int) neon.V, free neon.V) {
+	vsum, vscale, vzp, vsa, t1, t2 := free, free+4, free+8, free+9, free+10, free+11
+	b.Comment("Scaling: sum and scale of the 16 channels; ldc in bytes.")
+	frame.Load(b, "ldc", "R8")
+	b.Op("LSL", "$2", "R8")
+	frame.Load(b, "zp", "R9")
+	frame.Load(b, "sa", "R10")
+	frame.Load(b, "sum", "R11")
+	frame.Load(b, "scale", "R12")
+	b.Op("VLD1", "(R11)", neon.List(vsum, 4))
+	b.Op("VLD1", "(R12)", neon.List(vscale, 4))
 	for r := 0; r < t.mr; r++ {
-		b.Op("VST1.P", neon.List(acc(r, 0), 4), "64("+rAcc+")")
+		b.Note("row %d: c[%d*ldc:][:16] = float32(sums - zp[%d]*sum) * (sa[%d]*scale)", r, r, r, r)
+		b.Op("VLD1R.P", "4(R9)", neon.List(vzp, 1))
+		b.Op("VLD1R.P", "4(R10)", neon.List(vsa, 1))
+		for v := 0; v < 4; v++ {
+			d := res(r, v)
+			b.MUL(t1, vsum+neon.V(v), vzp)
+			b.Op("VSUB", t1.S4(), d.S4(), d.S4())
+			b.SCVTF(d, d)
+			b.FMUL(t2, vscale+neon.V(v), vsa)
+			b.FMUL(d, d, t2)
+		}
+		b.Op("VST1", neon.List(res(r, 0), 4), "("+rC+")")
+		if r < t.mr-1 {
+			b.Op("ADD", "R8", rC)
+		}
 	}
 }
 
@@ -197,11 +231,11 @@ func plainTile(b *neon.Builder, t tile) {
 		loadRows(b, t.mr, va, 4)
 		group(0, 0)
 	})
-	b.Note("acc[r*16+j] = the sums of row r, channel j: lo and hi pairs added (ADDP)")
+	b.Note("the sums of row r, channels 4v..4v+3: lo[r][v] and hi[r][v] pairs added (ADDP)")
 	for r := 0; r < t.mr; r++ {
 		for v := 0; v < 4; v++ {
 			b.ADDP(lo(r, v), lo(r, v), hi(r, v))
 		}
-		b.Op("VST1.P", neon.List(lo(r, 0), 4), "64("+rAcc+")")
 	}
+	epilogue(b, t, lo, 16)
 }
