@@ -6,6 +6,8 @@
 #
 #   sh benchmarks/compare-stream.sh              # BERT-base and tiny, threads 1 and 2
 #   SIZES=tiny ROUNDS=3 sh benchmarks/compare-stream.sh 1
+#   PRECISION=int8 sh benchmarks/compare-stream.sh   # petl's int8 base against PyTorch's
+#                                                    # quantize_dynamic (bert_torch.py SIZE stream-int8)
 #
 # PyTorch: ../shared/anchors/bert_torch.py SIZE stream THREADS (the anchor run.sh runs, with
 #          run.sh's environment), one pass per round: in each window, one batch per task padded to
@@ -22,6 +24,13 @@ threads=${*:-1 2}
 sizes=${SIZES:-base tiny}
 rounds=${ROUNDS:-3}
 limit=${LIMIT:-512}
+precision=${PRECISION:-fp32}
+case $precision in
+  fp32) mode=stream ;;
+  int8) mode=stream-int8 ;;
+  *) echo "PRECISION=$precision: want fp32 or int8" >&2; exit 2 ;;
+esac
+export PETL_BENCH_PRECISION=$precision
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ -n "$KEEP" ] && trap - EXIT && echo "keeping $tmp" >&2
@@ -35,7 +44,7 @@ while [ "$r" -le "$rounds" ]; do
       echo "== round $r: PyTorch $size, $th thread(s)" >&2
       echo "round $r" >>"$tmp/torch.txt"
       env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$th" OPENBLAS_NUM_THREADS="$th" \
-        LIMIT="$limit" BATCH=32 /usr/bin/python3 "$shared/anchors/bert_torch.py" "$size" stream "$th" 1 | tee -a "$tmp/torch.txt" >&2
+        LIMIT="$limit" BATCH=32 /usr/bin/python3 "$shared/anchors/bert_torch.py" "$size" "$mode" "$th" 1 | tee -a "$tmp/torch.txt" >&2
       echo "== round $r: petl $size, $th thread(s)" >&2
       echo "round $r" >>"$tmp/petl.txt"
       (cd benchmarks && PETL_STREAM_LIMIT="$limit" "$tmp/bench.test" -test.run '^$' \
@@ -50,7 +59,7 @@ done
 awk '
 FNR == 1 { file++ }
 /^round / { round = $2; if (round > nr) nr = round; next }
-file == 1 && / stream / && /requests\/s/ {
+file == 1 && $2 == mode && /requests\/s/ {
   split($3, t, "="); torch[$1 " " t[2], round] = $5
 }
 file == 2 && /^BenchmarkStream\// {
@@ -63,6 +72,7 @@ function median(a, m,   i, j, y) {
   return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
+  printf "PyTorch: %s; petl precision: %s\n", mode, (mode == "stream-int8" ? "int8" : "fp32")
   printf "%-5s %7s %-10s %14s %14s %8s %12s\n", "size", "threads", "petl mode", "torch req/s", "petl req/s", "ratio", "ratio range"
   for (k in seen) keys[++nk] = k
   for (i = 1; i <= nk; i++) for (j = i + 1; j <= nk; j++) if (keys[j] < keys[i]) { x = keys[i]; keys[i] = keys[j]; keys[j] = x }
@@ -81,4 +91,4 @@ END {
     }
     printf "%-5s %7s %-10s %14s %14.2f %8s %12s\n", f[1], f[2], f[3], nt ? sprintf("%.2f", median(T, nt)) : "-", median(P, np), nq ? sprintf("%.2f", median(Q, nq)) : "-", (nq > 1 ? sprintf("%.2f-%.2f", lo, hi) : "")
   }
-}' "$tmp/torch.txt" "$tmp/petl.txt"
+}' mode="$mode" "$tmp/torch.txt" "$tmp/petl.txt"
