@@ -99,6 +99,7 @@ CONF
 # slurm_logs prints the daemons' logs to standard error.
 slurm_logs() {
 	local f
+	[ -n "${SLURM_DIR:-}" ] || return 0
 	for f in "$SLURM_DIR"/log/*.log "$SLURM_DIR"/munge/munged.log; do
 		[ -f "$f" ] || continue
 		echo "--- $f (last 30 lines)" >&2
