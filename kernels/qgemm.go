@@ -259,7 +259,8 @@ func Qgemm(m int, x []float32, lda int, qb *QuantizedB, c []float32, ldc int) {
 	}
 	clear(sc.a[m*kp:])
 	slivers := qPadN(n) / QNR
-	args := qArgs{v: v, qb: qb, a: sc.a, sa: sc.sa, zp: sc.zp, c: c, ldc: ldc, m: m, kp: kp, blocks: blocks}
+	chunk := min(blocks, max(1, qChunkBytes/(v.mr*kp)))
+	args := qArgs{v: v, qb: qb, a: sc.a, sa: sc.sa, zp: sc.zp, c: c, ldc: ldc, m: m, kp: kp, blocks: blocks, chunk: chunk, slivers: slivers}
 	if serial {
 		qgemmRange(&args, 0, slivers*blocks)
 		return
@@ -284,16 +285,25 @@ var qRowJobs = NewJobs(func(a *qRowArgs, lo, hi int) {
 	quantizeRows(a.dst[lo*a.kp:], a.sa[lo:hi], a.zp[lo:hi], a.x[lo*a.lda:], a.lda, hi-lo, a.k, a.kp, a.signed)
 })
 
+// qChunkBytes bounds the quantized rows of a chunk, the rows that every
+// sliver of the weights passes over before the next chunk starts: they stay
+// in L2 (and the sliver, kp*16 bytes, in L1 for BERT's k = 768) while the
+// weights stream once per chunk, and the chunk's rows of c are written
+// together instead of one 16-column strip of every row at a time.
+const qChunkBytes = 128 << 10
+
 // qArgs are the arguments of one Qgemm call, for its workers.
 type qArgs struct {
-	v      qVariant
-	qb     *QuantizedB
-	a      []byte
-	sa, c  []float32
-	zp     []int32
-	ldc, m int
-	kp     int
-	blocks int
+	v       qVariant
+	qb      *QuantizedB
+	a       []byte
+	sa, c   []float32
+	zp      []int32
+	ldc, m  int
+	kp      int
+	blocks  int
+	chunk   int // row blocks per chunk
+	slivers int
 }
 
 var qgemmJobs = NewJobs(qgemmRange)
@@ -303,14 +313,20 @@ var qgemmJobs = NewJobs(qgemmRange)
 // the heap on every call).
 var qTilePool = sync.Pool{New: func() any { return new([qMaxMR * QNR]float32) }}
 
-// qgemmRange computes tiles lo..hi-1 of a Qgemm call (tile t: sliver
-// t/blocks, row block t%blocks) and scales them into c.
+// qgemmRange computes tiles lo..hi-1 of a Qgemm call into c. The row
+// blocks are cut into chunks of a.chunk blocks; tile t is in chunk
+// t/(slivers*chunk), and within a chunk the tiles go sliver by sliver, each
+// over the chunk's row blocks. Every tile is computed once, whatever the
+// order, so the result does not depend on it or on the threads.
 func qgemmRange(a *qArgs, lo, hi int) {
 	part := qTilePool.Get().(*[qMaxMR * QNR]float32)
 	defer qTilePool.Put(part)
 	qb, mr, kp := a.qb, a.v.mr, a.kp
 	for t := lo; t < hi; t++ {
-		s, blk := t/a.blocks, t%a.blocks
+		ch := t / (a.slivers * a.chunk)
+		nb := min(a.chunk, a.blocks-ch*a.chunk)
+		u := t - ch*a.slivers*a.chunk
+		s, blk := u/nb, ch*a.chunk+u%nb
 		r0, j0 := blk*mr, s*QNR
 		rows, cols := min(mr, a.m-r0), min(QNR, qb.N-j0)
 		aa, b := a.a[r0*kp:(r0+mr)*kp], qb.Data[s*QNR*kp:(s+1)*QNR*kp]

@@ -133,11 +133,12 @@ func forEachQPath(t *testing.T, f func(t *testing.T, v Variant, p qPath)) {
 
 // TestQgemmVariants checks every int8 variant and path this machine runs,
 // at 1, 2 and 3 threads, on odd shapes (partial slivers, k not a multiple
-// of 4, row counts around every tile height, k up to 3072), bitwise
-// against the contract.
+// of 4, row counts around every tile height, k up to 3072, rows in several
+// chunks), bitwise against the contract.
 func TestQgemmVariants(t *testing.T) {
 	shapes := [][3]int{{1, 1, 1}, {1, 16, 4}, {3, 17, 5}, {4, 15, 3}, {5, 33, 7}, {9, 48, 64}, {17, 31, 129},
-		{13, 40, 768}, {64, 96, 300}, {11, 18, 6}, {12, 16, 8}, {25, 50, 770}, {7, 20, 3072}, {26, 47, 1023}}
+		{13, 40, 768}, {64, 96, 300}, {11, 18, 6}, {12, 16, 8}, {25, 50, 770}, {7, 20, 3072}, {26, 47, 1023},
+		{101, 33, 3072}} // the last: several chunks of row blocks (qChunkBytes), the last partial
 	forEachQPath(t, func(t *testing.T, v Variant, p qPath) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, sh := range shapes {
