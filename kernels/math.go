@@ -8,7 +8,6 @@ type vecFunc func(y, x []float32)
 var (
 	expOp  = newOpTable[vecFunc]("exp", expGeneric)
 	tanhOp = newOpTable[vecFunc]("tanh", tanhGeneric)
-	erfOp  = newOpTable[vecFunc]("erf", erfGeneric)
 )
 
 // exp computes y[i] = e^x[i] for i < len(x); y and x may be the same slice.
@@ -32,18 +31,6 @@ func exp(y, x []float32) { mapVec("exp", expOp, y, x) }
 // every float32 in [-100, 100]); tanh(±0) = ±0, tanh(±Inf) = ±1, NaN gives
 // NaN.
 func Tanh(y, x []float32) { mapVec("Tanh", tanhOp, y, x) }
-
-// erf computes y[i] = erf(x[i]) for i < len(x); y and x may be the same slice.
-// Only the tests call it: it is the exhaustively tested form of the erf
-// evaluation (odd polynomial below 1, exp of a polynomial above) that GELU's
-// forward kernels use with lower-degree polynomials of their own.
-//
-// The SIMD variants use an odd polynomial for |x| < 1 and
-// 1 - exp(Q(|x|)) with Q a degree-6 polynomial fitted to log erfc on
-// [1, 4] (erf rounds to ±1 beyond 3.92); they are within 1.5 ulp (1.19
-// measured over every float32 in [-100, 100]); erf(±Inf) = ±1, NaN gives
-// NaN.
-func erf(y, x []float32) { mapVec("erf", erfOp, y, x) }
 
 // mapVec runs an element-wise op over x, in parallel chunks when there is
 // enough work. It does not allocate when it runs on one goroutine.
@@ -82,19 +69,9 @@ func tanhGeneric(y, x []float32) {
 	}
 }
 
-// erfGeneric is the reference erf:
-//
-//	for i := range x { y[i] = float32(math.Erf(float64(x[i]))) }
-func erfGeneric(y, x []float32) {
-	for i, v := range x {
-		y[i] = float32(math.Erf(float64(v)))
-	}
-}
-
 // Maximum errors of the SIMD variants against float64 math, in float32 ulps,
-// as documented on exp, Tanh and erf (checked by TestTranscendentalAccuracy).
+// as documented on exp and Tanh (checked by TestTranscendentalAccuracy).
 const (
 	expMaxULP  = 1
 	tanhMaxULP = 1.5
-	erfMaxULP  = 1.5
 )

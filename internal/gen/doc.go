@@ -7,7 +7,7 @@
 // few per-ISA notes in contract.ISA. Each op family, named after package
 // kernels, has one folder with a generator per instruction set family:
 // rows/ (vector ops, bias, layer norm, AdamW: rows_*.s), act/ (exp, tanh,
-// erf, GELU, bias + GELU and softmax: act_*.s; act/coef holds the
+// GELU, bias + GELU and softmax: act_*.s; act/coef holds the
 // polynomials both share) and sgemm/ (micro-kernels and packing:
 // sgemm_*.s), each with amd64/ (avo, AVX2+FMA and AVX-512 from one
 // description parameterised by vector width) and arm64/ (NEON). The amd64

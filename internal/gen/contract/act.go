@@ -1,6 +1,6 @@
 package contract
 
-// The activation kernels: element-wise exp, tanh, erf and GELU with their
+// The activation kernels: element-wise exp, tanh and GELU with their
 // gradients, the fused bias + GELU epilogue, and the attention softmax
 // forward and backward (package kernels: math.go, gelu.go, softmax.go).
 
@@ -20,7 +20,6 @@ func gradient(name, desc, loop string) Op {
 var (
 	Exp  = elementwise("Exp", "computes e^x element-wise (len(y) ≥ len(x)):", "y[i] = e^x[i]")
 	Tanh = elementwise("Tanh", "computes tanh element-wise (len(y) ≥ len(x)):", "y[i] = tanh(x[i])")
-	Erf  = elementwise("Erf", "computes erf element-wise (len(y) ≥ len(x)):", "y[i] = erf(x[i])")
 	GELU = elementwise("GELU", "computes the exact GELU element-wise (len(y) ≥ len(x)):",
 		"y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2")
 	GELUBackward = gradient("GELUBackward", "computes the exact GELU's gradient (len(dx), len(dy) ≥ len(x)):",

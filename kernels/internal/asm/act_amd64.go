@@ -14,11 +14,6 @@ func ExpAVX2(y []float32, x []float32)
 //	for i := range x { y[i] = tanh(x[i]) }
 func TanhAVX2(y []float32, x []float32)
 
-// ErfAVX2 computes erf element-wise (len(y) ≥ len(x)):
-//
-//	for i := range x { y[i] = erf(x[i]) }
-func ErfAVX2(y []float32, x []float32)
-
 // GELUAVX2 computes the exact GELU element-wise (len(y) ≥ len(x)):
 //
 //	for i := range x { y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2 }
@@ -73,11 +68,6 @@ func ExpAVX512(y []float32, x []float32)
 //
 //	for i := range x { y[i] = tanh(x[i]) }
 func TanhAVX512(y []float32, x []float32)
-
-// ErfAVX512 computes erf element-wise (len(y) ≥ len(x)):
-//
-//	for i := range x { y[i] = erf(x[i]) }
-func ErfAVX512(y []float32, x []float32)
 
 // GELUAVX512 computes the exact GELU element-wise (len(y) ≥ len(x)):
 //

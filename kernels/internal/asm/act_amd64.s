@@ -482,35 +482,33 @@ Tanh_done:
 	VZEROUPPER
 	RET
 
-// func ErfAVX2(y []float32, x []float32)
+// func GELUAVX2(y []float32, x []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·ErfAVX2(SB), NOSPLIT, $0-48
+TEXT ·GELUAVX2(SB), NOSPLIT, $0-48
 	MOVQ y_base+0(FP), AX
 	MOVQ x_base+24(FP), CX
 	MOVQ x_len+32(FP), DX
 
-Erf_loop:
+GELU_loop:
 	// while n ≥ 16: 2 vectors at a time
 	CMPQ    DX, $0x00000010
-	JB      Erf_single
+	JB      GELU_single
 	VMOVUPS (CX), Y0
 	VMOVUPS 32(CX), Y1
 
-	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Y0, Y2
-	VANDPS rowmathconst<>+192(SB), Y1, Y3
-	VANDPS rowmathconst<>+256(SB), Y0, Y0
-	VANDPS rowmathconst<>+256(SB), Y1, Y1
+	// Φ: a = |x|/√2; q = erfc(a)
+	VMULPS rowmathconst<>+1856(SB), Y0, Y2
+	VMULPS rowmathconst<>+1856(SB), Y1, Y3
+	VANDPS rowmathconst<>+192(SB), Y2, Y2
+	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y2, Y2, Y4
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y6
-	VMOVUPS     rowmathconst<>+1856(SB), Y7
-	VFMADD213PS rowmathconst<>+1920(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+1920(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+1920(SB), Y6
+	VMOVUPS     rowmathconst<>+1920(SB), Y7
 	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
 	VFMADD213PS rowmathconst<>+1984(SB), Y5, Y7
 	VFMADD213PS rowmathconst<>+2048(SB), Y4, Y6
@@ -543,8 +541,6 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
 	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
 	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+2752(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+2752(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -555,8 +551,10 @@ Erf_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y10
-	VMOVUPS     rowmathconst<>+2816(SB), Y11
+	VMOVUPS     rowmathconst<>+2752(SB), Y10
+	VMOVUPS     rowmathconst<>+2752(SB), Y11
+	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
@@ -565,243 +563,6 @@ Erf_loop:
 	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
 	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
 	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3136(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3136(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+3200(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+3200(SB), Y9, Y11
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Y6, Y6
-	VPSLLD    $0x17, Y7, Y7
-	VPADDD    Y10, Y6, Y6
-	VPADDD    Y11, Y7, Y7
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y2, Y2
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y3, Y3
-	VMOVUPS   rowmathconst<>+0(SB), Y8
-	VMOVUPS   rowmathconst<>+0(SB), Y9
-	VSUBPS    Y6, Y8, Y6
-	VSUBPS    Y7, Y9, Y7
-	VBLENDVPS Y2, Y4, Y6, Y2
-	VBLENDVPS Y3, Y5, Y7, Y3
-	VORPS     Y0, Y2, Y0
-	VORPS     Y1, Y3, Y1
-	VMOVUPS   Y0, (AX)
-	VMOVUPS   Y1, 32(AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       Erf_loop
-
-Erf_single:
-	// while n ≥ 8: one vector
-	CMPQ    DX, $0x00000008
-	JB      Erf_tail
-	VMOVUPS (CX), Y0
-
-	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Y0, Y1
-	VANDPS rowmathconst<>+256(SB), Y0, Y0
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Y1, Y1, Y2
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y3
-	VFMADD213PS rowmathconst<>+1920(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
-	VMOVAPS     Y1, Y2
-	VFMADD231PS Y1, Y3, Y2
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2304(SB), Y3
-	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+2368(SB), Y4
-	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2752(SB), Y3, Y4
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Y4, Y3
-	VSUBPS rowmathconst<>+640(SB), Y3, Y5
-	VSUBPS Y5, Y4, Y4
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y5
-	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3136(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3200(SB), Y4, Y5
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Y3, Y3
-	VPADDD    Y5, Y3, Y3
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Y1, Y1
-	VMOVUPS   rowmathconst<>+0(SB), Y4
-	VSUBPS    Y3, Y4, Y3
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VORPS     Y0, Y1, Y0
-	VMOVUPS   Y0, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       Erf_single
-
-Erf_tail:
-	// 0 < n < lanes: masked load, compute, masked store
-	TESTQ        DX, DX
-	JZ           Erf_done
-	VMOVD        DX, X0
-	VPBROADCASTD X0, Y0
-	VPCMPGTD     rowmathconst<>+1344(SB), Y0, Y0
-	VMASKMOVPS   (CX), Y0, Y1
-
-	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Y1, Y2
-	VANDPS rowmathconst<>+256(SB), Y1, Y1
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Y2, Y2, Y3
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Y4
-	VFMADD213PS rowmathconst<>+1920(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
-	VMOVAPS     Y2, Y3
-	VFMADD231PS Y2, Y4, Y3
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2304(SB), Y4
-	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+2368(SB), Y5
-	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+2752(SB), Y4, Y5
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Y5, Y4
-	VSUBPS rowmathconst<>+640(SB), Y4, Y6
-	VSUBPS Y6, Y5, Y5
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Y6
-	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3136(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+3200(SB), Y5, Y6
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD     $0x17, Y4, Y4
-	VPADDD     Y6, Y4, Y4
-	VCMPPS     $0x11, rowmathconst<>+0(SB), Y2, Y2
-	VMOVUPS    rowmathconst<>+0(SB), Y5
-	VSUBPS     Y4, Y5, Y4
-	VBLENDVPS  Y2, Y3, Y4, Y2
-	VORPS      Y1, Y2, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-
-Erf_done:
-	VZEROUPPER
-	RET
-
-// func GELUAVX2(y []float32, x []float32)
-// Requires: AVX, AVX2, FMA3
-TEXT ·GELUAVX2(SB), NOSPLIT, $0-48
-	MOVQ y_base+0(FP), AX
-	MOVQ x_base+24(FP), CX
-	MOVQ x_len+32(FP), DX
-
-GELU_loop:
-	// while n ≥ 16: 2 vectors at a time
-	CMPQ    DX, $0x00000010
-	JB      GELU_single
-	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-
-	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Y0, Y2
-	VMULPS rowmathconst<>+3264(SB), Y1, Y3
-	VANDPS rowmathconst<>+192(SB), Y2, Y2
-	VANDPS rowmathconst<>+192(SB), Y3, Y3
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Y2, Y2, Y4
-	VMULPS Y3, Y3, Y5
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Y6
-	VMOVUPS     rowmathconst<>+3328(SB), Y7
-	VFMADD213PS rowmathconst<>+3392(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3392(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3456(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3456(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3520(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3520(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3584(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3584(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3648(SB), Y5, Y7
-	VMOVAPS     Y2, Y4
-	VMOVAPS     Y3, Y5
-	VFMADD231PS Y2, Y6, Y4
-	VFMADD231PS Y3, Y7, Y5
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2304(SB), Y6
-	VMOVUPS     rowmathconst<>+2304(SB), Y7
-	VMINPS      Y2, Y6, Y6
-	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+3712(SB), Y8
-	VMOVUPS     rowmathconst<>+3712(SB), Y9
-	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+4032(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+4032(SB), Y7, Y9
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Y8, Y6
-	VADDPS rowmathconst<>+640(SB), Y9, Y7
-	VSUBPS rowmathconst<>+640(SB), Y6, Y10
-	VSUBPS rowmathconst<>+640(SB), Y7, Y11
-	VSUBPS Y10, Y8, Y8
-	VSUBPS Y11, Y9, Y9
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Y10
-	VMOVUPS     rowmathconst<>+4096(SB), Y11
-	VFMADD213PS rowmathconst<>+4160(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4160(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4224(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4224(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4288(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4288(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4352(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4352(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4416(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4416(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -848,31 +609,31 @@ GELU_single:
 	VMOVUPS (CX), Y0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Y0, Y1
+	VMULPS rowmathconst<>+1856(SB), Y0, Y1
 	VANDPS rowmathconst<>+192(SB), Y1, Y1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Y3
-	VFMADD213PS rowmathconst<>+3392(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3456(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3520(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3584(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3648(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+1920(SB), Y3
+	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+3712(SB), Y4
-	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+4032(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+2368(SB), Y4
+	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -880,12 +641,12 @@ GELU_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Y5
-	VFMADD213PS rowmathconst<>+4160(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4224(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4288(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4352(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4416(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2752(SB), Y5
+	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -921,31 +682,31 @@ GELU_tail:
 	VMASKMOVPS   (CX), Y0, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Y1, Y2
+	VMULPS rowmathconst<>+1856(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Y4
-	VFMADD213PS rowmathconst<>+3392(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3456(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3520(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3584(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+1920(SB), Y4
+	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+3712(SB), Y5
-	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4032(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2368(SB), Y5
+	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -953,12 +714,12 @@ GELU_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Y6
-	VFMADD213PS rowmathconst<>+4160(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4224(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4288(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4352(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4416(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+2752(SB), Y6
+	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
@@ -1004,22 +765,22 @@ GELUBackward_loop:
 	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
 	VANDPS      rowmathconst<>+192(SB), Y2, Y4
 	VANDPS      rowmathconst<>+192(SB), Y3, Y5
-	VMULPS      rowmathconst<>+3264(SB), Y4, Y6
-	VMULPS      rowmathconst<>+3264(SB), Y5, Y7
+	VMULPS      rowmathconst<>+1856(SB), Y4, Y6
+	VMULPS      rowmathconst<>+1856(SB), Y5, Y7
 	VMOVUPS     rowmathconst<>+0(SB), Y8
 	VMOVUPS     rowmathconst<>+0(SB), Y9
 	VMOVAPS     Y8, Y8
 	VMOVAPS     Y9, Y9
-	VFMADD231PS rowmathconst<>+4480(SB), Y6, Y8
-	VFMADD231PS rowmathconst<>+4480(SB), Y7, Y9
+	VFMADD231PS rowmathconst<>+3136(SB), Y6, Y8
+	VFMADD231PS rowmathconst<>+3136(SB), Y7, Y9
 	VMOVUPS     rowmathconst<>+0(SB), Y6
 	VMOVUPS     rowmathconst<>+0(SB), Y7
 	VDIVPS      Y8, Y6, Y6
 	VDIVPS      Y9, Y7, Y7
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+4544(SB), Y8
-	VMOVUPS     rowmathconst<>+4544(SB), Y9
+	VMOVUPS     rowmathconst<>+3200(SB), Y8
+	VMOVUPS     rowmathconst<>+3200(SB), Y9
 	VMINPS      Y4, Y8, Y4
 	VMINPS      Y5, Y9, Y5
 	VMULPS      Y4, Y4, Y8
@@ -1028,8 +789,8 @@ GELUBackward_loop:
 	VMOVAPS     Y5, Y11
 	VFMSUB213PS Y8, Y4, Y10
 	VFMSUB213PS Y9, Y5, Y11
-	VMULPS      rowmathconst<>+4608(SB), Y8, Y4
-	VMULPS      rowmathconst<>+4608(SB), Y9, Y5
+	VMULPS      rowmathconst<>+3264(SB), Y8, Y4
+	VMULPS      rowmathconst<>+3264(SB), Y9, Y5
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Y8
@@ -1074,42 +835,42 @@ GELUBackward_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Y12, Y8
 	VPSLLD      $0x17, Y13, Y9
-	VPADDD      rowmathconst<>+4672(SB), Y8, Y8
-	VPADDD      rowmathconst<>+4672(SB), Y9, Y9
+	VPADDD      rowmathconst<>+3328(SB), Y8, Y8
+	VPADDD      rowmathconst<>+3328(SB), Y9, Y9
 	VMULPS      Y8, Y14, Y8
 	VMULPS      Y9, Y15, Y9
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y5, Y5
 	VANDPS      Y4, Y8, Y4
 	VANDPS      Y5, Y9, Y5
-	VMULPS      rowmathconst<>+4608(SB), Y10, Y8
-	VMULPS      rowmathconst<>+4608(SB), Y11, Y9
+	VMULPS      rowmathconst<>+3264(SB), Y10, Y8
+	VMULPS      rowmathconst<>+3264(SB), Y11, Y9
 	VMOVAPS     Y4, Y10
 	VMOVAPS     Y5, Y11
 	VFMADD231PS Y8, Y4, Y10
 	VFMADD231PS Y9, Y5, Y11
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+4736(SB), Y4
-	VMOVUPS     rowmathconst<>+4736(SB), Y5
-	VFMADD213PS rowmathconst<>+4800(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4800(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+4864(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4864(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+4928(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4928(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+4992(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+4992(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+5056(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+5056(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+5120(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+5120(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+5184(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+5184(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+5248(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+5248(SB), Y7, Y5
-	VFMADD213PS rowmathconst<>+5312(SB), Y6, Y4
-	VFMADD213PS rowmathconst<>+5312(SB), Y7, Y5
+	VMOVUPS     rowmathconst<>+3392(SB), Y4
+	VMOVUPS     rowmathconst<>+3392(SB), Y5
+	VFMADD213PS rowmathconst<>+3456(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3456(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3520(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3520(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3584(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3584(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3648(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3648(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3712(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3712(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y5
+	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y4
+	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y5
 	VMULPS      Y6, Y4, Y4
 	VMULPS      Y7, Y5, Y5
 	VMULPS      Y10, Y4, Y4
@@ -1124,8 +885,8 @@ GELUBackward_loop:
 	VBLENDVPS   Y3, Y5, Y7, Y5
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+5376(SB), Y10, Y6
-	VMULPS      rowmathconst<>+5376(SB), Y11, Y7
+	VMULPS      rowmathconst<>+4032(SB), Y10, Y6
+	VMULPS      rowmathconst<>+4032(SB), Y11, Y7
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y5, Y5
 	VFMADD231PS Y6, Y2, Y4
@@ -1149,20 +910,20 @@ GELUBackward_single:
 
 	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
 	VANDPS      rowmathconst<>+192(SB), Y1, Y2
-	VMULPS      rowmathconst<>+3264(SB), Y2, Y3
+	VMULPS      rowmathconst<>+1856(SB), Y2, Y3
 	VMOVUPS     rowmathconst<>+0(SB), Y4
 	VMOVAPS     Y4, Y4
-	VFMADD231PS rowmathconst<>+4480(SB), Y3, Y4
+	VFMADD231PS rowmathconst<>+3136(SB), Y3, Y4
 	VMOVUPS     rowmathconst<>+0(SB), Y3
 	VDIVPS      Y4, Y3, Y3
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+4544(SB), Y4
+	VMOVUPS     rowmathconst<>+3200(SB), Y4
 	VMINPS      Y2, Y4, Y2
 	VMULPS      Y2, Y2, Y4
 	VMOVAPS     Y2, Y5
 	VFMSUB213PS Y4, Y2, Y5
-	VMULPS      rowmathconst<>+4608(SB), Y4, Y2
+	VMULPS      rowmathconst<>+3264(SB), Y4, Y2
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Y4
@@ -1189,25 +950,25 @@ GELUBackward_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Y6, Y4
-	VPADDD      rowmathconst<>+4672(SB), Y4, Y4
+	VPADDD      rowmathconst<>+3328(SB), Y4, Y4
 	VMULPS      Y4, Y7, Y4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y2, Y2
 	VANDPS      Y2, Y4, Y2
-	VMULPS      rowmathconst<>+4608(SB), Y5, Y4
+	VMULPS      rowmathconst<>+3264(SB), Y5, Y4
 	VMOVAPS     Y2, Y5
 	VFMADD231PS Y4, Y2, Y5
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+4736(SB), Y2
-	VFMADD213PS rowmathconst<>+4800(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+4864(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+4928(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+4992(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+5056(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+5120(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+5184(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+5248(SB), Y3, Y2
-	VFMADD213PS rowmathconst<>+5312(SB), Y3, Y2
+	VMOVUPS     rowmathconst<>+3392(SB), Y2
+	VFMADD213PS rowmathconst<>+3456(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3520(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3584(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3712(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y2
+	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y2
 	VMULPS      Y3, Y2, Y2
 	VMULPS      Y5, Y2, Y2
 	VMULPS      rowmathconst<>+64(SB), Y2, Y2
@@ -1216,7 +977,7 @@ GELUBackward_single:
 	VBLENDVPS   Y1, Y2, Y3, Y2
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+5376(SB), Y5, Y3
+	VMULPS      rowmathconst<>+4032(SB), Y5, Y3
 	VMOVAPS     Y2, Y2
 	VFMADD231PS Y3, Y1, Y2
 	VMULPS      Y0, Y2, Y0
@@ -1239,20 +1000,20 @@ GELUBackward_tail:
 
 	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
 	VANDPS      rowmathconst<>+192(SB), Y2, Y3
-	VMULPS      rowmathconst<>+3264(SB), Y3, Y4
+	VMULPS      rowmathconst<>+1856(SB), Y3, Y4
 	VMOVUPS     rowmathconst<>+0(SB), Y5
 	VMOVAPS     Y5, Y5
-	VFMADD231PS rowmathconst<>+4480(SB), Y4, Y5
+	VFMADD231PS rowmathconst<>+3136(SB), Y4, Y5
 	VMOVUPS     rowmathconst<>+0(SB), Y4
 	VDIVPS      Y5, Y4, Y4
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+4544(SB), Y5
+	VMOVUPS     rowmathconst<>+3200(SB), Y5
 	VMINPS      Y3, Y5, Y3
 	VMULPS      Y3, Y3, Y5
 	VMOVAPS     Y3, Y6
 	VFMSUB213PS Y5, Y3, Y6
-	VMULPS      rowmathconst<>+4608(SB), Y5, Y3
+	VMULPS      rowmathconst<>+3264(SB), Y5, Y3
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Y5
@@ -1279,25 +1040,25 @@ GELUBackward_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Y7, Y5
-	VPADDD      rowmathconst<>+4672(SB), Y5, Y5
+	VPADDD      rowmathconst<>+3328(SB), Y5, Y5
 	VMULPS      Y5, Y8, Y5
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Y3, Y3
 	VANDPS      Y3, Y5, Y3
-	VMULPS      rowmathconst<>+4608(SB), Y6, Y5
+	VMULPS      rowmathconst<>+3264(SB), Y6, Y5
 	VMOVAPS     Y3, Y6
 	VFMADD231PS Y5, Y3, Y6
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+4736(SB), Y3
-	VFMADD213PS rowmathconst<>+4800(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+4864(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+4928(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+4992(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+5056(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+5120(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+5184(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+5248(SB), Y4, Y3
-	VFMADD213PS rowmathconst<>+5312(SB), Y4, Y3
+	VMOVUPS     rowmathconst<>+3392(SB), Y3
+	VFMADD213PS rowmathconst<>+3456(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3520(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3584(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3712(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y3
+	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y3
 	VMULPS      Y4, Y3, Y3
 	VMULPS      Y6, Y3, Y3
 	VMULPS      rowmathconst<>+64(SB), Y3, Y3
@@ -1306,7 +1067,7 @@ GELUBackward_tail:
 	VBLENDVPS   Y2, Y3, Y4, Y3
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+5376(SB), Y6, Y4
+	VMULPS      rowmathconst<>+4032(SB), Y6, Y4
 	VMOVAPS     Y3, Y3
 	VFMADD231PS Y4, Y2, Y3
 	VMULPS      Y1, Y3, Y1
@@ -1336,8 +1097,8 @@ BiasGELU_loop:
 	VADDPS  Y3, Y1, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Y0, Y2
-	VMULPS rowmathconst<>+3264(SB), Y1, Y3
+	VMULPS rowmathconst<>+1856(SB), Y0, Y2
+	VMULPS rowmathconst<>+1856(SB), Y1, Y3
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 	VANDPS rowmathconst<>+192(SB), Y3, Y3
 
@@ -1346,18 +1107,18 @@ BiasGELU_loop:
 	VMULPS Y3, Y3, Y5
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Y6
-	VMOVUPS     rowmathconst<>+3328(SB), Y7
-	VFMADD213PS rowmathconst<>+3392(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3392(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3456(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3456(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3520(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3520(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3584(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3584(SB), Y5, Y7
-	VFMADD213PS rowmathconst<>+3648(SB), Y4, Y6
-	VFMADD213PS rowmathconst<>+3648(SB), Y5, Y7
+	VMOVUPS     rowmathconst<>+1920(SB), Y6
+	VMOVUPS     rowmathconst<>+1920(SB), Y7
+	VFMADD213PS rowmathconst<>+1984(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+1984(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2048(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2048(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2112(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2112(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2176(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2176(SB), Y5, Y7
+	VFMADD213PS rowmathconst<>+2240(SB), Y4, Y6
+	VFMADD213PS rowmathconst<>+2240(SB), Y5, Y7
 	VMOVAPS     Y2, Y4
 	VMOVAPS     Y3, Y5
 	VFMADD231PS Y2, Y6, Y4
@@ -1368,18 +1129,18 @@ BiasGELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Y7
 	VMINPS      Y2, Y6, Y6
 	VMINPS      Y3, Y7, Y7
-	VMOVUPS     rowmathconst<>+3712(SB), Y8
-	VMOVUPS     rowmathconst<>+3712(SB), Y9
-	VFMADD213PS rowmathconst<>+3776(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3776(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+3840(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3840(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+3904(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3904(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+3968(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+3968(SB), Y7, Y9
-	VFMADD213PS rowmathconst<>+4032(SB), Y6, Y8
-	VFMADD213PS rowmathconst<>+4032(SB), Y7, Y9
+	VMOVUPS     rowmathconst<>+2368(SB), Y8
+	VMOVUPS     rowmathconst<>+2368(SB), Y9
+	VFMADD213PS rowmathconst<>+2432(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2432(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2496(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2496(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2560(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2560(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2624(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2624(SB), Y7, Y9
+	VFMADD213PS rowmathconst<>+2688(SB), Y6, Y8
+	VFMADD213PS rowmathconst<>+2688(SB), Y7, Y9
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y8, Y6
@@ -1390,18 +1151,18 @@ BiasGELU_loop:
 	VSUBPS Y11, Y9, Y9
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Y10
-	VMOVUPS     rowmathconst<>+4096(SB), Y11
-	VFMADD213PS rowmathconst<>+4160(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4160(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4224(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4224(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4288(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4288(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4352(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4352(SB), Y9, Y11
-	VFMADD213PS rowmathconst<>+4416(SB), Y8, Y10
-	VFMADD213PS rowmathconst<>+4416(SB), Y9, Y11
+	VMOVUPS     rowmathconst<>+2752(SB), Y10
+	VMOVUPS     rowmathconst<>+2752(SB), Y11
+	VFMADD213PS rowmathconst<>+2816(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2816(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2880(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2880(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+2944(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+2944(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3008(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3008(SB), Y9, Y11
+	VFMADD213PS rowmathconst<>+3072(SB), Y8, Y10
+	VFMADD213PS rowmathconst<>+3072(SB), Y9, Y11
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y6, Y6
@@ -1453,31 +1214,31 @@ BiasGELU_single:
 	VADDPS  Y1, Y0, Y0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Y0, Y1
+	VMULPS rowmathconst<>+1856(SB), Y0, Y1
 	VANDPS rowmathconst<>+192(SB), Y1, Y1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y1, Y1, Y2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Y3
-	VFMADD213PS rowmathconst<>+3392(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3456(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3520(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3584(SB), Y2, Y3
-	VFMADD213PS rowmathconst<>+3648(SB), Y2, Y3
+	VMOVUPS     rowmathconst<>+1920(SB), Y3
+	VFMADD213PS rowmathconst<>+1984(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2048(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2112(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2176(SB), Y2, Y3
+	VFMADD213PS rowmathconst<>+2240(SB), Y2, Y3
 	VMOVAPS     Y1, Y2
 	VFMADD231PS Y1, Y3, Y2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y3
 	VMINPS      Y1, Y3, Y3
-	VMOVUPS     rowmathconst<>+3712(SB), Y4
-	VFMADD213PS rowmathconst<>+3776(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3840(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3904(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3968(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+4032(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+2368(SB), Y4
+	VFMADD213PS rowmathconst<>+2432(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2496(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2560(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2624(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2688(SB), Y3, Y4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y4, Y3
@@ -1485,12 +1246,12 @@ BiasGELU_single:
 	VSUBPS Y5, Y4, Y4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Y5
-	VFMADD213PS rowmathconst<>+4160(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4224(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4288(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4352(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4416(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2752(SB), Y5
+	VFMADD213PS rowmathconst<>+2816(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2880(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2944(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3008(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+3072(SB), Y4, Y5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y3, Y3
@@ -1530,31 +1291,31 @@ BiasGELU_tail:
 	VADDPS       Y2, Y1, Y1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Y1, Y2
+	VMULPS rowmathconst<>+1856(SB), Y1, Y2
 	VANDPS rowmathconst<>+192(SB), Y2, Y2
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Y2, Y2, Y3
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Y4
-	VFMADD213PS rowmathconst<>+3392(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3456(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3520(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3584(SB), Y3, Y4
-	VFMADD213PS rowmathconst<>+3648(SB), Y3, Y4
+	VMOVUPS     rowmathconst<>+1920(SB), Y4
+	VFMADD213PS rowmathconst<>+1984(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2048(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2112(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2176(SB), Y3, Y4
+	VFMADD213PS rowmathconst<>+2240(SB), Y3, Y4
 	VMOVAPS     Y2, Y3
 	VFMADD231PS Y2, Y4, Y3
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Y4
 	VMINPS      Y2, Y4, Y4
-	VMOVUPS     rowmathconst<>+3712(SB), Y5
-	VFMADD213PS rowmathconst<>+3776(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3840(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3904(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+3968(SB), Y4, Y5
-	VFMADD213PS rowmathconst<>+4032(SB), Y4, Y5
+	VMOVUPS     rowmathconst<>+2368(SB), Y5
+	VFMADD213PS rowmathconst<>+2432(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2496(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2560(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2624(SB), Y4, Y5
+	VFMADD213PS rowmathconst<>+2688(SB), Y4, Y5
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Y5, Y4
@@ -1562,12 +1323,12 @@ BiasGELU_tail:
 	VSUBPS Y6, Y5, Y5
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Y6
-	VFMADD213PS rowmathconst<>+4160(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4224(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4288(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4352(SB), Y5, Y6
-	VFMADD213PS rowmathconst<>+4416(SB), Y5, Y6
+	VMOVUPS     rowmathconst<>+2752(SB), Y6
+	VFMADD213PS rowmathconst<>+2816(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2880(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+2944(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3008(SB), Y5, Y6
+	VFMADD213PS rowmathconst<>+3072(SB), Y5, Y6
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Y4, Y4
@@ -1733,8 +1494,8 @@ SoftmaxRows_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y8, Y6
 	VPSLLD  $0x17, Y9, Y7
-	VPADDD  rowmathconst<>+4672(SB), Y6, Y6
-	VPADDD  rowmathconst<>+4672(SB), Y7, Y7
+	VPADDD  rowmathconst<>+3328(SB), Y6, Y6
+	VPADDD  rowmathconst<>+3328(SB), Y7, Y7
 	VMULPS  Y6, Y10, Y6
 	VMULPS  Y7, Y11, Y7
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
@@ -1782,7 +1543,7 @@ SoftmaxRows_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y6, Y5
-	VPADDD  rowmathconst<>+4672(SB), Y5, Y5
+	VPADDD  rowmathconst<>+3328(SB), Y5, Y5
 	VMULPS  Y5, Y7, Y5
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VANDPS  Y4, Y5, Y4
@@ -1828,7 +1589,7 @@ SoftmaxRows_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD     $0x17, Y6, Y5
-	VPADDD     rowmathconst<>+4672(SB), Y5, Y5
+	VPADDD     rowmathconst<>+3328(SB), Y5, Y5
 	VMULPS     Y5, Y7, Y5
 	VCMPPS     $0x15, rowmathconst<>+960(SB), Y1, Y1
 	VANDPS     Y1, Y5, Y1
@@ -2073,8 +1834,8 @@ SoftmaxRowsMask_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y8, Y6
 	VPSLLD  $0x17, Y9, Y7
-	VPADDD  rowmathconst<>+4672(SB), Y6, Y6
-	VPADDD  rowmathconst<>+4672(SB), Y7, Y7
+	VPADDD  rowmathconst<>+3328(SB), Y6, Y6
+	VPADDD  rowmathconst<>+3328(SB), Y7, Y7
 	VMULPS  Y6, Y10, Y6
 	VMULPS  Y7, Y11, Y7
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
@@ -2125,7 +1886,7 @@ SoftmaxRowsMask_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD  $0x17, Y6, Y5
-	VPADDD  rowmathconst<>+4672(SB), Y5, Y5
+	VPADDD  rowmathconst<>+3328(SB), Y5, Y5
 	VMULPS  Y5, Y7, Y5
 	VCMPPS  $0x15, rowmathconst<>+960(SB), Y4, Y4
 	VANDPS  Y4, Y5, Y4
@@ -2174,7 +1935,7 @@ SoftmaxRowsMask_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD     $0x17, Y6, Y5
-	VPADDD     rowmathconst<>+4672(SB), Y5, Y5
+	VPADDD     rowmathconst<>+3328(SB), Y5, Y5
 	VMULPS     Y5, Y7, Y5
 	VCMPPS     $0x15, rowmathconst<>+960(SB), Y1, Y1
 	VANDPS     Y1, Y5, Y1
@@ -2976,324 +2737,6 @@ Tanh_tail:
 Tanh_done:
 	RET
 
-// func ErfAVX512(y []float32, x []float32)
-// Requires: AVX512DQ, AVX512F, BMI2
-TEXT ·ErfAVX512(SB), NOSPLIT, $0-48
-	MOVQ y_base+0(FP), AX
-	MOVQ x_base+24(FP), CX
-	MOVQ x_len+32(FP), DX
-
-Erf_loop:
-	// while n ≥ 64: 4 vectors at a time
-	CMPQ    DX, $0x00000040
-	JB      Erf_single
-	VMOVUPS (CX), Z0
-	VMOVUPS 64(CX), Z1
-	VMOVUPS 128(CX), Z2
-	VMOVUPS 192(CX), Z3
-
-	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Z0, Z4
-	VANDPS rowmathconst<>+192(SB), Z1, Z5
-	VANDPS rowmathconst<>+192(SB), Z2, Z6
-	VANDPS rowmathconst<>+192(SB), Z3, Z7
-	VANDPS rowmathconst<>+256(SB), Z0, Z0
-	VANDPS rowmathconst<>+256(SB), Z1, Z1
-	VANDPS rowmathconst<>+256(SB), Z2, Z2
-	VANDPS rowmathconst<>+256(SB), Z3, Z3
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z4, Z4, Z14
-	VMULPS Z5, Z5, Z15
-	VMULPS Z6, Z6, Z16
-	VMULPS Z7, Z7, Z17
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z18
-	VMOVUPS     rowmathconst<>+1856(SB), Z19
-	VMOVUPS     rowmathconst<>+1856(SB), Z20
-	VMOVUPS     rowmathconst<>+1856(SB), Z21
-	VFMADD213PS rowmathconst<>+1920(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+1920(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+1920(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+1920(SB), Z17, Z21
-	VFMADD213PS rowmathconst<>+1984(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+1984(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+1984(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+1984(SB), Z17, Z21
-	VFMADD213PS rowmathconst<>+2048(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+2048(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+2048(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+2048(SB), Z17, Z21
-	VFMADD213PS rowmathconst<>+2112(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+2112(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+2112(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+2112(SB), Z17, Z21
-	VFMADD213PS rowmathconst<>+2176(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+2176(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+2176(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+2176(SB), Z17, Z21
-	VFMADD213PS rowmathconst<>+2240(SB), Z14, Z18
-	VFMADD213PS rowmathconst<>+2240(SB), Z15, Z19
-	VFMADD213PS rowmathconst<>+2240(SB), Z16, Z20
-	VFMADD213PS rowmathconst<>+2240(SB), Z17, Z21
-	VMOVAPS     Z4, Z14
-	VMOVAPS     Z5, Z15
-	VMOVAPS     Z6, Z16
-	VMOVAPS     Z7, Z17
-	VFMADD231PS Z4, Z18, Z14
-	VFMADD231PS Z5, Z19, Z15
-	VFMADD231PS Z6, Z20, Z16
-	VFMADD231PS Z7, Z21, Z17
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2304(SB), Z18
-	VMOVUPS     rowmathconst<>+2304(SB), Z19
-	VMOVUPS     rowmathconst<>+2304(SB), Z20
-	VMOVUPS     rowmathconst<>+2304(SB), Z21
-	VMINPS      Z4, Z18, Z18
-	VMINPS      Z5, Z19, Z19
-	VMINPS      Z6, Z20, Z20
-	VMINPS      Z7, Z21, Z21
-	VMOVUPS     rowmathconst<>+2368(SB), Z22
-	VMOVUPS     rowmathconst<>+2368(SB), Z23
-	VMOVUPS     rowmathconst<>+2368(SB), Z24
-	VMOVUPS     rowmathconst<>+2368(SB), Z25
-	VFMADD213PS rowmathconst<>+2432(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2432(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2432(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2432(SB), Z21, Z25
-	VFMADD213PS rowmathconst<>+2496(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2496(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2496(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2496(SB), Z21, Z25
-	VFMADD213PS rowmathconst<>+2560(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2560(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2560(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2560(SB), Z21, Z25
-	VFMADD213PS rowmathconst<>+2624(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2624(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2624(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2624(SB), Z21, Z25
-	VFMADD213PS rowmathconst<>+2688(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2688(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2688(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2688(SB), Z21, Z25
-	VFMADD213PS rowmathconst<>+2752(SB), Z18, Z22
-	VFMADD213PS rowmathconst<>+2752(SB), Z19, Z23
-	VFMADD213PS rowmathconst<>+2752(SB), Z20, Z24
-	VFMADD213PS rowmathconst<>+2752(SB), Z21, Z25
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Z22, Z18
-	VADDPS rowmathconst<>+640(SB), Z23, Z19
-	VADDPS rowmathconst<>+640(SB), Z24, Z20
-	VADDPS rowmathconst<>+640(SB), Z25, Z21
-	VSUBPS rowmathconst<>+640(SB), Z18, Z26
-	VSUBPS rowmathconst<>+640(SB), Z19, Z27
-	VSUBPS rowmathconst<>+640(SB), Z20, Z28
-	VSUBPS rowmathconst<>+640(SB), Z21, Z29
-	VSUBPS Z26, Z22, Z22
-	VSUBPS Z27, Z23, Z23
-	VSUBPS Z28, Z24, Z24
-	VSUBPS Z29, Z25, Z25
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z26
-	VMOVUPS     rowmathconst<>+2816(SB), Z27
-	VMOVUPS     rowmathconst<>+2816(SB), Z28
-	VMOVUPS     rowmathconst<>+2816(SB), Z29
-	VFMADD213PS rowmathconst<>+2880(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+2880(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+2880(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+2880(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+2944(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+2944(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+2944(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+2944(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+3008(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+3008(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+3008(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+3008(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+3072(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+3072(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+3072(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+3072(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+3136(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+3136(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+3136(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+3136(SB), Z25, Z29
-	VFMADD213PS rowmathconst<>+3200(SB), Z22, Z26
-	VFMADD213PS rowmathconst<>+3200(SB), Z23, Z27
-	VFMADD213PS rowmathconst<>+3200(SB), Z24, Z28
-	VFMADD213PS rowmathconst<>+3200(SB), Z25, Z29
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z18, Z18
-	VPSLLD    $0x17, Z19, Z19
-	VPSLLD    $0x17, Z20, Z20
-	VPSLLD    $0x17, Z21, Z21
-	VPADDD    Z26, Z18, Z18
-	VPADDD    Z27, Z19, Z19
-	VPADDD    Z28, Z20, Z20
-	VPADDD    Z29, Z21, Z21
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z4, K1
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z5, K2
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z6, K3
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z7, K4
-	VMOVUPS   rowmathconst<>+0(SB), Z4
-	VMOVUPS   rowmathconst<>+0(SB), Z5
-	VMOVUPS   rowmathconst<>+0(SB), Z6
-	VMOVUPS   rowmathconst<>+0(SB), Z7
-	VSUBPS    Z18, Z4, Z4
-	VSUBPS    Z19, Z5, Z5
-	VSUBPS    Z20, Z6, Z6
-	VSUBPS    Z21, Z7, Z7
-	VBLENDMPS Z14, Z4, K1, Z8
-	VBLENDMPS Z15, Z5, K2, Z9
-	VBLENDMPS Z16, Z6, K3, Z10
-	VBLENDMPS Z17, Z7, K4, Z11
-	VORPS     Z0, Z8, Z0
-	VORPS     Z1, Z9, Z1
-	VORPS     Z2, Z10, Z2
-	VORPS     Z3, Z11, Z3
-	VMOVUPS   Z0, (AX)
-	VMOVUPS   Z1, 64(AX)
-	VMOVUPS   Z2, 128(AX)
-	VMOVUPS   Z3, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       Erf_loop
-
-Erf_single:
-	// while n ≥ 16: one vector
-	CMPQ    DX, $0x00000010
-	JB      Erf_tail
-	VMOVUPS (CX), Z0
-
-	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Z0, Z1
-	VANDPS rowmathconst<>+256(SB), Z0, Z0
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z1, Z1, Z2
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z3
-	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
-	VMOVAPS     Z1, Z2
-	VFMADD231PS Z1, Z3, Z2
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2304(SB), Z3
-	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2368(SB), Z4
-	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Z4, Z3
-	VSUBPS rowmathconst<>+640(SB), Z3, Z5
-	VSUBPS Z5, Z4, Z4
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
-	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z3, Z3
-	VPADDD    Z5, Z3, Z3
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K1
-	VMOVUPS   rowmathconst<>+0(SB), Z1
-	VSUBPS    Z3, Z1, Z1
-	VBLENDMPS Z2, Z1, K1, Z12
-	VORPS     Z0, Z12, Z0
-	VMOVUPS   Z0, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       Erf_single
-
-Erf_tail:
-	// 0 < n < lanes: masked load, compute, masked store
-	TESTQ     DX, DX
-	JZ        Erf_done
-	MOVL      $0x0000ffff, BX
-	BZHIL     DX, BX, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z0
-
-	// erf: a = |x|, s = sign(x)
-	VANDPS rowmathconst<>+192(SB), Z0, Z1
-	VANDPS rowmathconst<>+256(SB), Z0, Z0
-
-	// erf: a < 1: erf(a) = a·P(a²)
-	VMULPS Z1, Z1, Z2
-
-	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+1856(SB), Z3
-	VFMADD213PS rowmathconst<>+1920(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
-	VMOVAPS     Z1, Z2
-	VFMADD231PS Z1, Z3, Z2
-
-	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
-	VMOVUPS     rowmathconst<>+2304(SB), Z3
-	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+2368(SB), Z4
-	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+2752(SB), Z3, Z4
-
-	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
-	VADDPS rowmathconst<>+640(SB), Z4, Z3
-	VSUBPS rowmathconst<>+640(SB), Z3, Z5
-	VSUBPS Z5, Z4, Z4
-
-	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+2816(SB), Z5
-	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3136(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+3200(SB), Z4, Z5
-
-	// exp2: add n to the exponent field (t's low bits hold n)
-	VPSLLD    $0x17, Z3, Z3
-	VPADDD    Z5, Z3, Z3
-	VCMPPS    $0x11, rowmathconst<>+0(SB), Z1, K2
-	VMOVUPS   rowmathconst<>+0(SB), Z1
-	VSUBPS    Z3, Z1, Z1
-	VBLENDMPS Z2, Z1, K2, Z13
-	VORPS     Z0, Z13, Z0
-	VMOVUPS   Z0, K1, (AX)
-
-Erf_done:
-	RET
-
 // func GELUAVX512(y []float32, x []float32)
 // Requires: AVX512DQ, AVX512F, BMI2
 TEXT ·GELUAVX512(SB), NOSPLIT, $0-48
@@ -3309,8 +2752,8 @@ GELU_loop:
 	VMOVUPS 64(CX), Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Z0, Z2
-	VMULPS rowmathconst<>+3264(SB), Z1, Z3
+	VMULPS rowmathconst<>+1856(SB), Z0, Z2
+	VMULPS rowmathconst<>+1856(SB), Z1, Z3
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 	VANDPS rowmathconst<>+192(SB), Z3, Z3
 
@@ -3319,18 +2762,18 @@ GELU_loop:
 	VMULPS Z3, Z3, Z13
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Z14
-	VMOVUPS     rowmathconst<>+3328(SB), Z15
-	VFMADD213PS rowmathconst<>+3392(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3392(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3456(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3456(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3520(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3520(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3584(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3584(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3648(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3648(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+1920(SB), Z14
+	VMOVUPS     rowmathconst<>+1920(SB), Z15
+	VFMADD213PS rowmathconst<>+1984(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+1984(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2048(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2048(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2112(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2112(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2176(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2176(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2240(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2240(SB), Z13, Z15
 	VMOVAPS     Z2, Z12
 	VMOVAPS     Z3, Z13
 	VFMADD231PS Z2, Z14, Z12
@@ -3341,18 +2784,18 @@ GELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Z15
 	VMINPS      Z2, Z14, Z14
 	VMINPS      Z3, Z15, Z15
-	VMOVUPS     rowmathconst<>+3712(SB), Z16
-	VMOVUPS     rowmathconst<>+3712(SB), Z17
-	VFMADD213PS rowmathconst<>+3776(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3776(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+3840(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3840(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+3904(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3904(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+3968(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3968(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+4032(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+4032(SB), Z15, Z17
+	VMOVUPS     rowmathconst<>+2368(SB), Z16
+	VMOVUPS     rowmathconst<>+2368(SB), Z17
+	VFMADD213PS rowmathconst<>+2432(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2432(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2496(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2496(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2560(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2560(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2624(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2624(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z16, Z14
@@ -3363,18 +2806,18 @@ GELU_loop:
 	VSUBPS Z19, Z17, Z17
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Z18
-	VMOVUPS     rowmathconst<>+4096(SB), Z19
-	VFMADD213PS rowmathconst<>+4160(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4160(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4224(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4224(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4288(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4288(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4352(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4352(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4416(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4416(SB), Z17, Z19
+	VMOVUPS     rowmathconst<>+2752(SB), Z18
+	VMOVUPS     rowmathconst<>+2752(SB), Z19
+	VFMADD213PS rowmathconst<>+2816(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2816(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2944(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3008(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3008(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3072(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
@@ -3423,31 +2866,31 @@ GELU_single:
 	VMOVUPS (CX), Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Z0, Z1
+	VMULPS rowmathconst<>+1856(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Z3
-	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1920(SB), Z3
+	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+3712(SB), Z4
-	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
+	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -3455,12 +2898,12 @@ GELU_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Z5
-	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -3497,31 +2940,31 @@ GELU_tail:
 	VMOVUPS.Z (CX), K1, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Z0, Z1
+	VMULPS rowmathconst<>+1856(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Z3
-	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1920(SB), Z3
+	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+3712(SB), Z4
-	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
+	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -3529,12 +2972,12 @@ GELU_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Z5
-	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -3580,22 +3023,22 @@ GELUBackward_loop:
 	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
 	VANDPS      rowmathconst<>+192(SB), Z2, Z4
 	VANDPS      rowmathconst<>+192(SB), Z3, Z5
-	VMULPS      rowmathconst<>+3264(SB), Z4, Z6
-	VMULPS      rowmathconst<>+3264(SB), Z5, Z7
+	VMULPS      rowmathconst<>+1856(SB), Z4, Z6
+	VMULPS      rowmathconst<>+1856(SB), Z5, Z7
 	VMOVUPS     rowmathconst<>+0(SB), Z8
 	VMOVUPS     rowmathconst<>+0(SB), Z9
 	VMOVAPS     Z8, Z8
 	VMOVAPS     Z9, Z9
-	VFMADD231PS rowmathconst<>+4480(SB), Z6, Z8
-	VFMADD231PS rowmathconst<>+4480(SB), Z7, Z9
+	VFMADD231PS rowmathconst<>+3136(SB), Z6, Z8
+	VFMADD231PS rowmathconst<>+3136(SB), Z7, Z9
 	VMOVUPS     rowmathconst<>+0(SB), Z6
 	VMOVUPS     rowmathconst<>+0(SB), Z7
 	VDIVPS      Z8, Z6, Z6
 	VDIVPS      Z9, Z7, Z7
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+4544(SB), Z8
-	VMOVUPS     rowmathconst<>+4544(SB), Z9
+	VMOVUPS     rowmathconst<>+3200(SB), Z8
+	VMOVUPS     rowmathconst<>+3200(SB), Z9
 	VMINPS      Z4, Z8, Z4
 	VMINPS      Z5, Z9, Z5
 	VMULPS      Z4, Z4, Z8
@@ -3604,8 +3047,8 @@ GELUBackward_loop:
 	VMOVAPS     Z5, Z15
 	VFMSUB213PS Z8, Z4, Z14
 	VFMSUB213PS Z9, Z5, Z15
-	VMULPS      rowmathconst<>+4608(SB), Z8, Z4
-	VMULPS      rowmathconst<>+4608(SB), Z9, Z5
+	VMULPS      rowmathconst<>+3264(SB), Z8, Z4
+	VMULPS      rowmathconst<>+3264(SB), Z9, Z5
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Z8
@@ -3650,42 +3093,42 @@ GELUBackward_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Z16, Z8
 	VPSLLD      $0x17, Z17, Z9
-	VPADDD      rowmathconst<>+4672(SB), Z8, Z8
-	VPADDD      rowmathconst<>+4672(SB), Z9, Z9
+	VPADDD      rowmathconst<>+3328(SB), Z8, Z8
+	VPADDD      rowmathconst<>+3328(SB), Z9, Z9
 	VMULPS      Z8, Z18, Z8
 	VMULPS      Z9, Z19, Z9
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z4, K1
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z5, K2
 	VMOVAPS.Z   Z8, K1, Z4
 	VMOVAPS.Z   Z9, K2, Z5
-	VMULPS      rowmathconst<>+4608(SB), Z14, Z8
-	VMULPS      rowmathconst<>+4608(SB), Z15, Z9
+	VMULPS      rowmathconst<>+3264(SB), Z14, Z8
+	VMULPS      rowmathconst<>+3264(SB), Z15, Z9
 	VMOVAPS     Z4, Z14
 	VMOVAPS     Z5, Z15
 	VFMADD231PS Z8, Z4, Z14
 	VFMADD231PS Z9, Z5, Z15
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+4736(SB), Z4
-	VMOVUPS     rowmathconst<>+4736(SB), Z5
-	VFMADD213PS rowmathconst<>+4800(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4800(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+4864(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4864(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+4928(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4928(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+4992(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+4992(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+5056(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+5056(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+5120(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+5120(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+5184(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+5184(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+5248(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+5248(SB), Z7, Z5
-	VFMADD213PS rowmathconst<>+5312(SB), Z6, Z4
-	VFMADD213PS rowmathconst<>+5312(SB), Z7, Z5
+	VMOVUPS     rowmathconst<>+3392(SB), Z4
+	VMOVUPS     rowmathconst<>+3392(SB), Z5
+	VFMADD213PS rowmathconst<>+3456(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3456(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3520(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3520(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3584(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3584(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3648(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3648(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3712(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3712(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3776(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3776(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3840(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3840(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3904(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3904(SB), Z7, Z5
+	VFMADD213PS rowmathconst<>+3968(SB), Z6, Z4
+	VFMADD213PS rowmathconst<>+3968(SB), Z7, Z5
 	VMULPS      Z6, Z4, Z4
 	VMULPS      Z7, Z5, Z5
 	VMULPS      Z14, Z4, Z4
@@ -3702,8 +3145,8 @@ GELUBackward_loop:
 	VBLENDMPS   Z5, Z7, K2, Z11
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+5376(SB), Z14, Z4
-	VMULPS      rowmathconst<>+5376(SB), Z15, Z5
+	VMULPS      rowmathconst<>+4032(SB), Z14, Z4
+	VMULPS      rowmathconst<>+4032(SB), Z15, Z5
 	VMOVAPS     Z10, Z6
 	VMOVAPS     Z11, Z7
 	VFMADD231PS Z4, Z2, Z6
@@ -3727,20 +3170,20 @@ GELUBackward_single:
 
 	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
 	VANDPS      rowmathconst<>+192(SB), Z1, Z2
-	VMULPS      rowmathconst<>+3264(SB), Z2, Z3
+	VMULPS      rowmathconst<>+1856(SB), Z2, Z3
 	VMOVUPS     rowmathconst<>+0(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+4480(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+3136(SB), Z3, Z4
 	VMOVUPS     rowmathconst<>+0(SB), Z3
 	VDIVPS      Z4, Z3, Z3
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+4544(SB), Z4
+	VMOVUPS     rowmathconst<>+3200(SB), Z4
 	VMINPS      Z2, Z4, Z2
 	VMULPS      Z2, Z2, Z4
 	VMOVAPS     Z2, Z5
 	VFMSUB213PS Z4, Z2, Z5
-	VMULPS      rowmathconst<>+4608(SB), Z4, Z2
+	VMULPS      rowmathconst<>+3264(SB), Z4, Z2
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Z4
@@ -3767,25 +3210,25 @@ GELUBackward_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Z6, Z4
-	VPADDD      rowmathconst<>+4672(SB), Z4, Z4
+	VPADDD      rowmathconst<>+3328(SB), Z4, Z4
 	VMULPS      Z4, Z7, Z4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z2, K1
 	VMOVAPS.Z   Z4, K1, Z2
-	VMULPS      rowmathconst<>+4608(SB), Z5, Z4
+	VMULPS      rowmathconst<>+3264(SB), Z5, Z4
 	VMOVAPS     Z2, Z5
 	VFMADD231PS Z4, Z2, Z5
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+4736(SB), Z2
-	VFMADD213PS rowmathconst<>+4800(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4864(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4928(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4992(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5056(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5120(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5184(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5248(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5312(SB), Z3, Z2
+	VMOVUPS     rowmathconst<>+3392(SB), Z2
+	VFMADD213PS rowmathconst<>+3456(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3520(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3584(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3648(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3712(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z2
 	VMULPS      Z3, Z2, Z2
 	VMULPS      Z5, Z2, Z2
 	VMULPS      rowmathconst<>+64(SB), Z2, Z2
@@ -3795,7 +3238,7 @@ GELUBackward_single:
 	VBLENDMPS   Z2, Z3, K1, Z12
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+5376(SB), Z5, Z2
+	VMULPS      rowmathconst<>+4032(SB), Z5, Z2
 	VMOVAPS     Z12, Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMULPS      Z0, Z3, Z0
@@ -3818,20 +3261,20 @@ GELUBackward_tail:
 
 	// GELU': a = |x|/√2, t = 1/(1 + 0.4a)
 	VANDPS      rowmathconst<>+192(SB), Z1, Z2
-	VMULPS      rowmathconst<>+3264(SB), Z2, Z3
+	VMULPS      rowmathconst<>+1856(SB), Z2, Z3
 	VMOVUPS     rowmathconst<>+0(SB), Z4
 	VMOVAPS     Z4, Z4
-	VFMADD231PS rowmathconst<>+4480(SB), Z3, Z4
+	VFMADD231PS rowmathconst<>+3136(SB), Z3, Z4
 	VMOVUPS     rowmathconst<>+0(SB), Z3
 	VDIVPS      Z4, Z3, Z3
 
 	// GELU': E = e^(-x²/2), |x| clamped to 20 (E is 0 beyond), x² = hi + lo exactly
-	VMOVUPS     rowmathconst<>+4544(SB), Z4
+	VMOVUPS     rowmathconst<>+3200(SB), Z4
 	VMINPS      Z2, Z4, Z2
 	VMULPS      Z2, Z2, Z4
 	VMOVAPS     Z2, Z5
 	VFMSUB213PS Z4, Z2, Z5
-	VMULPS      rowmathconst<>+4608(SB), Z4, Z2
+	VMULPS      rowmathconst<>+3264(SB), Z4, Z2
 
 	// exp: clamp x ≥ -86.9 so that p·2^n is a normal float (denormal results are slow); lanes below are zeroed at the end
 	VMOVUPS rowmathconst<>+960(SB), Z4
@@ -3858,25 +3301,25 @@ GELUBackward_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD      $0x17, Z6, Z4
-	VPADDD      rowmathconst<>+4672(SB), Z4, Z4
+	VPADDD      rowmathconst<>+3328(SB), Z4, Z4
 	VMULPS      Z4, Z7, Z4
 	VCMPPS      $0x15, rowmathconst<>+960(SB), Z2, K2
 	VMOVAPS.Z   Z4, K2, Z2
-	VMULPS      rowmathconst<>+4608(SB), Z5, Z4
+	VMULPS      rowmathconst<>+3264(SB), Z5, Z4
 	VMOVAPS     Z2, Z5
 	VFMADD231PS Z4, Z2, Z5
 
 	// GELU': q = erfc(a) = t·E·R(t); h = q/2; Φ = x < 0 ? h : 1 - h
-	VMOVUPS     rowmathconst<>+4736(SB), Z2
-	VFMADD213PS rowmathconst<>+4800(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4864(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4928(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+4992(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5056(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5120(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5184(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5248(SB), Z3, Z2
-	VFMADD213PS rowmathconst<>+5312(SB), Z3, Z2
+	VMOVUPS     rowmathconst<>+3392(SB), Z2
+	VFMADD213PS rowmathconst<>+3456(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3520(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3584(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3648(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3712(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z2
+	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z2
 	VMULPS      Z3, Z2, Z2
 	VMULPS      Z5, Z2, Z2
 	VMULPS      rowmathconst<>+64(SB), Z2, Z2
@@ -3886,7 +3329,7 @@ GELUBackward_tail:
 	VBLENDMPS   Z2, Z3, K2, Z13
 
 	// GELU': Φ(x) + x·φ(x), φ = E/√(2π)
-	VMULPS      rowmathconst<>+5376(SB), Z5, Z2
+	VMULPS      rowmathconst<>+4032(SB), Z5, Z2
 	VMOVAPS     Z13, Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMULPS      Z0, Z3, Z0
@@ -3915,8 +3358,8 @@ BiasGELU_loop:
 	VADDPS  Z3, Z1, Z1
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Z0, Z2
-	VMULPS rowmathconst<>+3264(SB), Z1, Z3
+	VMULPS rowmathconst<>+1856(SB), Z0, Z2
+	VMULPS rowmathconst<>+1856(SB), Z1, Z3
 	VANDPS rowmathconst<>+192(SB), Z2, Z2
 	VANDPS rowmathconst<>+192(SB), Z3, Z3
 
@@ -3925,18 +3368,18 @@ BiasGELU_loop:
 	VMULPS Z3, Z3, Z13
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Z14
-	VMOVUPS     rowmathconst<>+3328(SB), Z15
-	VFMADD213PS rowmathconst<>+3392(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3392(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3456(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3456(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3520(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3520(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3584(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3584(SB), Z13, Z15
-	VFMADD213PS rowmathconst<>+3648(SB), Z12, Z14
-	VFMADD213PS rowmathconst<>+3648(SB), Z13, Z15
+	VMOVUPS     rowmathconst<>+1920(SB), Z14
+	VMOVUPS     rowmathconst<>+1920(SB), Z15
+	VFMADD213PS rowmathconst<>+1984(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+1984(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2048(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2048(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2112(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2112(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2176(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2176(SB), Z13, Z15
+	VFMADD213PS rowmathconst<>+2240(SB), Z12, Z14
+	VFMADD213PS rowmathconst<>+2240(SB), Z13, Z15
 	VMOVAPS     Z2, Z12
 	VMOVAPS     Z3, Z13
 	VFMADD231PS Z2, Z14, Z12
@@ -3947,18 +3390,18 @@ BiasGELU_loop:
 	VMOVUPS     rowmathconst<>+2304(SB), Z15
 	VMINPS      Z2, Z14, Z14
 	VMINPS      Z3, Z15, Z15
-	VMOVUPS     rowmathconst<>+3712(SB), Z16
-	VMOVUPS     rowmathconst<>+3712(SB), Z17
-	VFMADD213PS rowmathconst<>+3776(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3776(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+3840(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3840(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+3904(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3904(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+3968(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+3968(SB), Z15, Z17
-	VFMADD213PS rowmathconst<>+4032(SB), Z14, Z16
-	VFMADD213PS rowmathconst<>+4032(SB), Z15, Z17
+	VMOVUPS     rowmathconst<>+2368(SB), Z16
+	VMOVUPS     rowmathconst<>+2368(SB), Z17
+	VFMADD213PS rowmathconst<>+2432(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2432(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2496(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2496(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2560(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2560(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2624(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2624(SB), Z15, Z17
+	VFMADD213PS rowmathconst<>+2688(SB), Z14, Z16
+	VFMADD213PS rowmathconst<>+2688(SB), Z15, Z17
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z16, Z14
@@ -3969,18 +3412,18 @@ BiasGELU_loop:
 	VSUBPS Z19, Z17, Z17
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Z18
-	VMOVUPS     rowmathconst<>+4096(SB), Z19
-	VFMADD213PS rowmathconst<>+4160(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4160(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4224(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4224(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4288(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4288(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4352(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4352(SB), Z17, Z19
-	VFMADD213PS rowmathconst<>+4416(SB), Z16, Z18
-	VFMADD213PS rowmathconst<>+4416(SB), Z17, Z19
+	VMOVUPS     rowmathconst<>+2752(SB), Z18
+	VMOVUPS     rowmathconst<>+2752(SB), Z19
+	VFMADD213PS rowmathconst<>+2816(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2816(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2880(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2880(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+2944(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+2944(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3008(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3008(SB), Z17, Z19
+	VFMADD213PS rowmathconst<>+3072(SB), Z16, Z18
+	VFMADD213PS rowmathconst<>+3072(SB), Z17, Z19
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z14, Z14
@@ -4034,31 +3477,31 @@ BiasGELU_single:
 	VADDPS  Z1, Z0, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Z0, Z1
+	VMULPS rowmathconst<>+1856(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Z3
-	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1920(SB), Z3
+	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+3712(SB), Z4
-	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
+	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4066,12 +3509,12 @@ BiasGELU_single:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Z5
-	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4112,31 +3555,31 @@ BiasGELU_tail:
 	VADDPS    Z1, Z0, Z0
 
 	// Φ: a = |x|/√2; q = erfc(a)
-	VMULPS rowmathconst<>+3264(SB), Z0, Z1
+	VMULPS rowmathconst<>+1856(SB), Z0, Z1
 	VANDPS rowmathconst<>+192(SB), Z1, Z1
 
 	// erf: a < 1: erf(a) = a·P(a²)
 	VMULPS Z1, Z1, Z2
 
 	// erf: written a + a·(P(a²) - 1) so that the leading term is exact
-	VMOVUPS     rowmathconst<>+3328(SB), Z3
-	VFMADD213PS rowmathconst<>+3392(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3456(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3520(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3584(SB), Z2, Z3
-	VFMADD213PS rowmathconst<>+3648(SB), Z2, Z3
+	VMOVUPS     rowmathconst<>+1920(SB), Z3
+	VFMADD213PS rowmathconst<>+1984(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2048(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2112(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2176(SB), Z2, Z3
+	VFMADD213PS rowmathconst<>+2240(SB), Z2, Z3
 	VMOVAPS     Z1, Z2
 	VFMADD231PS Z1, Z3, Z2
 
 	// erf: a ≥ 1: erfc(a) = 2^(Q(a)·log2e), a clamped to 4 (erf rounds to 1 there)
 	VMOVUPS     rowmathconst<>+2304(SB), Z3
 	VMINPS      Z1, Z3, Z3
-	VMOVUPS     rowmathconst<>+3712(SB), Z4
-	VFMADD213PS rowmathconst<>+3776(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3840(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3904(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+3968(SB), Z3, Z4
-	VFMADD213PS rowmathconst<>+4032(SB), Z3, Z4
+	VMOVUPS     rowmathconst<>+2368(SB), Z4
+	VFMADD213PS rowmathconst<>+2432(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2496(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2560(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2624(SB), Z3, Z4
+	VFMADD213PS rowmathconst<>+2688(SB), Z3, Z4
 
 	// exp2: n = round(y) via the 1.5·2²³ trick; r = y - n exactly
 	VADDPS rowmathconst<>+640(SB), Z4, Z3
@@ -4144,12 +3587,12 @@ BiasGELU_tail:
 	VSUBPS Z5, Z4, Z4
 
 	// exp2: p = 2^r = 1 + ln2·r + Σ c_k (ln2·r)^k
-	VMOVUPS     rowmathconst<>+4096(SB), Z5
-	VFMADD213PS rowmathconst<>+4160(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4224(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4288(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4352(SB), Z4, Z5
-	VFMADD213PS rowmathconst<>+4416(SB), Z4, Z5
+	VMOVUPS     rowmathconst<>+2752(SB), Z5
+	VFMADD213PS rowmathconst<>+2816(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2880(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+2944(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3008(SB), Z4, Z5
+	VFMADD213PS rowmathconst<>+3072(SB), Z4, Z5
 
 	// exp2: add n to the exponent field (t's low bits hold n)
 	VPSLLD    $0x17, Z3, Z3
@@ -4317,8 +3760,8 @@ SoftmaxRows_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z9, Z7
 	VPSLLD    $0x17, Z10, Z8
-	VPADDD    rowmathconst<>+4672(SB), Z7, Z7
-	VPADDD    rowmathconst<>+4672(SB), Z8, Z8
+	VPADDD    rowmathconst<>+3328(SB), Z7, Z7
+	VPADDD    rowmathconst<>+3328(SB), Z8, Z8
 	VMULPS    Z7, Z11, Z7
 	VMULPS    Z8, Z12, Z8
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
@@ -4366,7 +3809,7 @@ SoftmaxRows_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z7, Z6
-	VPADDD    rowmathconst<>+4672(SB), Z6, Z6
+	VPADDD    rowmathconst<>+3328(SB), Z6, Z6
 	VMULPS    Z6, Z8, Z6
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
 	VMOVAPS.Z Z6, K1, Z5
@@ -4412,7 +3855,7 @@ SoftmaxRows_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z6, Z5
-	VPADDD    rowmathconst<>+4672(SB), Z5, Z5
+	VPADDD    rowmathconst<>+3328(SB), Z5, Z5
 	VMULPS    Z5, Z7, Z5
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z2, K2
 	VMOVAPS.Z Z5, K2, Z2
@@ -4660,8 +4103,8 @@ SoftmaxRowsMask_exp_loop:
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z9, Z7
 	VPSLLD    $0x17, Z10, Z8
-	VPADDD    rowmathconst<>+4672(SB), Z7, Z7
-	VPADDD    rowmathconst<>+4672(SB), Z8, Z8
+	VPADDD    rowmathconst<>+3328(SB), Z7, Z7
+	VPADDD    rowmathconst<>+3328(SB), Z8, Z8
 	VMULPS    Z7, Z11, Z7
 	VMULPS    Z8, Z12, Z8
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
@@ -4712,7 +4155,7 @@ SoftmaxRowsMask_exp_single:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z7, Z6
-	VPADDD    rowmathconst<>+4672(SB), Z6, Z6
+	VPADDD    rowmathconst<>+3328(SB), Z6, Z6
 	VMULPS    Z6, Z8, Z6
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z5, K1
 	VMOVAPS.Z Z6, K1, Z5
@@ -4761,7 +4204,7 @@ SoftmaxRowsMask_exp_tail:
 
 	// exp: y = p·2^n, 2^n = (n+127)<<23 from t's low bits; y = 0 where x < -86.9 (NaN kept)
 	VPSLLD    $0x17, Z6, Z5
-	VPADDD    rowmathconst<>+4672(SB), Z5, Z5
+	VPADDD    rowmathconst<>+3328(SB), Z5, Z5
 	VMULPS    Z5, Z7, Z5
 	VCMPPS    $0x15, rowmathconst<>+960(SB), Z2, K2
 	VMOVAPS.Z Z5, K2, Z2
@@ -5471,118 +4914,118 @@ DATA rowmathconst<>+1840(SB)/4, $0x3f200000
 DATA rowmathconst<>+1844(SB)/4, $0x3f200000
 DATA rowmathconst<>+1848(SB)/4, $0x3f200000
 DATA rowmathconst<>+1852(SB)/4, $0x3f200000
-DATA rowmathconst<>+1856(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1860(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1864(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1868(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1872(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1876(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1880(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1884(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1888(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1892(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1896(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1900(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1904(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1908(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1912(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1916(SB)/4, $0x38a4b519
-DATA rowmathconst<>+1920(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1924(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1928(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1932(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1936(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1940(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1944(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1948(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1952(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1956(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1960(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1964(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1968(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1972(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1976(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1980(SB)/4, $0xba51fb80
-DATA rowmathconst<>+1984(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1988(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1992(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+1996(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2000(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2004(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2008(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2012(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2016(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2020(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2024(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2028(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2032(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2036(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2040(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2044(SB)/4, $0x3baa02d9
-DATA rowmathconst<>+2048(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2052(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2056(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2060(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2064(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2068(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2072(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2076(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2080(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2084(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2088(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2092(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2096(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2100(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2104(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2108(SB)/4, $0xbcdbfc87
-DATA rowmathconst<>+2112(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2116(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2120(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2124(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2128(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2132(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2136(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2140(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2144(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2148(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2152(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2156(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2160(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2164(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2168(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2172(SB)/4, $0x3de7167c
-DATA rowmathconst<>+2176(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2180(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2184(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2188(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2192(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2196(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2200(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2204(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2208(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2212(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2216(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2220(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2224(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2228(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2232(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2236(SB)/4, $0xbec0939f
-DATA rowmathconst<>+2240(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2244(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2248(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2252(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2256(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2260(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2264(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2268(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2272(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2276(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2280(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2284(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2288(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2292(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2296(SB)/4, $0x3e0375d4
-DATA rowmathconst<>+2300(SB)/4, $0x3e0375d4
+DATA rowmathconst<>+1856(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1860(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1864(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1868(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1872(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1876(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1880(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1884(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1888(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1892(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1896(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1900(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1904(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1908(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1912(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1916(SB)/4, $0x3f3504f3
+DATA rowmathconst<>+1920(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1924(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1928(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1932(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1936(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1940(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1944(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1948(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1952(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1956(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1960(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1964(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1968(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1972(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1976(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1980(SB)/4, $0xba139fd6
+DATA rowmathconst<>+1984(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+1988(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+1992(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+1996(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2000(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2004(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2008(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2012(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2016(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2020(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2024(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2028(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2032(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2036(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2040(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2044(SB)/4, $0x3ba1236a
+DATA rowmathconst<>+2048(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2052(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2056(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2060(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2064(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2068(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2072(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2076(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2080(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2084(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2088(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2092(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2096(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2100(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2104(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2108(SB)/4, $0xbcdad1ae
+DATA rowmathconst<>+2112(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2116(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2120(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2124(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2128(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2132(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2136(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2140(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2144(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2148(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2152(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2156(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2160(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2164(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2168(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2172(SB)/4, $0x3de704a1
+DATA rowmathconst<>+2176(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2180(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2184(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2188(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2192(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2196(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2200(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2204(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2208(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2212(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2216(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2220(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2224(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2228(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2232(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2236(SB)/4, $0xbec0933a
+DATA rowmathconst<>+2240(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2244(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2248(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2252(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2256(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2260(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2264(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2268(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2272(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2276(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2280(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2284(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2288(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2292(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2296(SB)/4, $0x3e0375d1
+DATA rowmathconst<>+2300(SB)/4, $0x3e0375d1
 DATA rowmathconst<>+2304(SB)/4, $0x40800000
 DATA rowmathconst<>+2308(SB)/4, $0x40800000
 DATA rowmathconst<>+2312(SB)/4, $0x40800000
@@ -5599,772 +5042,436 @@ DATA rowmathconst<>+2352(SB)/4, $0x40800000
 DATA rowmathconst<>+2356(SB)/4, $0x40800000
 DATA rowmathconst<>+2360(SB)/4, $0x40800000
 DATA rowmathconst<>+2364(SB)/4, $0x40800000
-DATA rowmathconst<>+2368(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2372(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2376(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2380(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2384(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2388(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2392(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2396(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2400(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2404(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2408(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2412(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2416(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2420(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2424(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2428(SB)/4, $0x398c5db8
-DATA rowmathconst<>+2432(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2436(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2440(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2444(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2448(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2452(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2456(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2460(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2464(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2468(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2472(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2476(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2480(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2484(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2488(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2492(SB)/4, $0xbb8af7c2
-DATA rowmathconst<>+2496(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2500(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2504(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2508(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2512(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2516(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2520(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2524(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2528(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2532(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2536(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2540(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2544(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2548(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2552(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2556(SB)/4, $0x3d00da91
-DATA rowmathconst<>+2560(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2564(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2568(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2572(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2576(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2580(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2584(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2588(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2592(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2596(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2600(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2604(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2608(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2612(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2616(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2620(SB)/4, $0xbe18381c
-DATA rowmathconst<>+2624(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2628(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2632(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2636(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2640(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2644(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2648(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2652(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2656(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2660(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2664(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2668(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2672(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2676(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2680(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2684(SB)/4, $0xbf6bb741
-DATA rowmathconst<>+2688(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2692(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2696(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2700(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2704(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2708(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2712(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2716(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2720(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2724(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2728(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2732(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2736(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2740(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2744(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2748(SB)/4, $0xbfd01ff4
-DATA rowmathconst<>+2752(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2756(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2760(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2764(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2768(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2772(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2776(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2780(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2784(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2788(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2792(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2796(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2800(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2804(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2808(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2812(SB)/4, $0xba05c5e0
-DATA rowmathconst<>+2816(SB)/4, $0x3920a769
-DATA rowmathconst<>+2820(SB)/4, $0x3920a769
-DATA rowmathconst<>+2824(SB)/4, $0x3920a769
-DATA rowmathconst<>+2828(SB)/4, $0x3920a769
-DATA rowmathconst<>+2832(SB)/4, $0x3920a769
-DATA rowmathconst<>+2836(SB)/4, $0x3920a769
-DATA rowmathconst<>+2840(SB)/4, $0x3920a769
-DATA rowmathconst<>+2844(SB)/4, $0x3920a769
-DATA rowmathconst<>+2848(SB)/4, $0x3920a769
-DATA rowmathconst<>+2852(SB)/4, $0x3920a769
-DATA rowmathconst<>+2856(SB)/4, $0x3920a769
-DATA rowmathconst<>+2860(SB)/4, $0x3920a769
-DATA rowmathconst<>+2864(SB)/4, $0x3920a769
-DATA rowmathconst<>+2868(SB)/4, $0x3920a769
-DATA rowmathconst<>+2872(SB)/4, $0x3920a769
-DATA rowmathconst<>+2876(SB)/4, $0x3920a769
-DATA rowmathconst<>+2880(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2884(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2888(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2892(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2896(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2900(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2904(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2908(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2912(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2916(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2920(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2924(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2928(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2932(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2936(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2940(SB)/4, $0x3aaf81ed
-DATA rowmathconst<>+2944(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2948(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2952(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2956(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2960(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2964(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2968(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2972(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2976(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2980(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2984(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2988(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2992(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+2996(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+3000(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+3004(SB)/4, $0x3c1d9706
-DATA rowmathconst<>+3008(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3012(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3016(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3020(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3024(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3028(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3032(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3036(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3040(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3044(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3048(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3052(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3056(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3060(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3064(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3068(SB)/4, $0x3d6357c4
-DATA rowmathconst<>+3072(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3076(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3080(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3084(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3088(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3092(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3096(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3100(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3104(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3108(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3112(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3116(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3120(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3124(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3128(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3132(SB)/4, $0x3e75fdee
-DATA rowmathconst<>+3136(SB)/4, $0x3f317218
-DATA rowmathconst<>+3140(SB)/4, $0x3f317218
-DATA rowmathconst<>+3144(SB)/4, $0x3f317218
-DATA rowmathconst<>+3148(SB)/4, $0x3f317218
-DATA rowmathconst<>+3152(SB)/4, $0x3f317218
-DATA rowmathconst<>+3156(SB)/4, $0x3f317218
-DATA rowmathconst<>+3160(SB)/4, $0x3f317218
-DATA rowmathconst<>+3164(SB)/4, $0x3f317218
-DATA rowmathconst<>+3168(SB)/4, $0x3f317218
-DATA rowmathconst<>+3172(SB)/4, $0x3f317218
-DATA rowmathconst<>+3176(SB)/4, $0x3f317218
-DATA rowmathconst<>+3180(SB)/4, $0x3f317218
-DATA rowmathconst<>+3184(SB)/4, $0x3f317218
-DATA rowmathconst<>+3188(SB)/4, $0x3f317218
-DATA rowmathconst<>+3192(SB)/4, $0x3f317218
-DATA rowmathconst<>+3196(SB)/4, $0x3f317218
-DATA rowmathconst<>+3200(SB)/4, $0x3f800000
-DATA rowmathconst<>+3204(SB)/4, $0x3f800000
-DATA rowmathconst<>+3208(SB)/4, $0x3f800000
-DATA rowmathconst<>+3212(SB)/4, $0x3f800000
-DATA rowmathconst<>+3216(SB)/4, $0x3f800000
-DATA rowmathconst<>+3220(SB)/4, $0x3f800000
-DATA rowmathconst<>+3224(SB)/4, $0x3f800000
-DATA rowmathconst<>+3228(SB)/4, $0x3f800000
-DATA rowmathconst<>+3232(SB)/4, $0x3f800000
-DATA rowmathconst<>+3236(SB)/4, $0x3f800000
-DATA rowmathconst<>+3240(SB)/4, $0x3f800000
-DATA rowmathconst<>+3244(SB)/4, $0x3f800000
-DATA rowmathconst<>+3248(SB)/4, $0x3f800000
-DATA rowmathconst<>+3252(SB)/4, $0x3f800000
-DATA rowmathconst<>+3256(SB)/4, $0x3f800000
-DATA rowmathconst<>+3260(SB)/4, $0x3f800000
-DATA rowmathconst<>+3264(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3268(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3272(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3276(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3280(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3284(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3288(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3292(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3296(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3300(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3304(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3308(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3312(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3316(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3320(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3324(SB)/4, $0x3f3504f3
-DATA rowmathconst<>+3328(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3332(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3336(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3340(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3344(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3348(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3352(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3356(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3360(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3364(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3368(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3372(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3376(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3380(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3384(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3388(SB)/4, $0xba139fd6
-DATA rowmathconst<>+3392(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3396(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3400(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3404(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3408(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3412(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3416(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3420(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3424(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3428(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3432(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3436(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3440(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3444(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3448(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3452(SB)/4, $0x3ba1236a
-DATA rowmathconst<>+3456(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3460(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3464(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3468(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3472(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3476(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3480(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3484(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3488(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3492(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3496(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3500(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3504(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3508(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3512(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3516(SB)/4, $0xbcdad1ae
-DATA rowmathconst<>+3520(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3524(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3528(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3532(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3536(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3540(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3544(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3548(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3552(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3556(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3560(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3564(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3568(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3572(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3576(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3580(SB)/4, $0x3de704a1
-DATA rowmathconst<>+3584(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3588(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3592(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3596(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3600(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3604(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3608(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3612(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3616(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3620(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3624(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3628(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3632(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3636(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3640(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3644(SB)/4, $0xbec0933a
-DATA rowmathconst<>+3648(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3652(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3656(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3660(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3664(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3668(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3672(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3676(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3680(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3684(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3688(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3692(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3696(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3700(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3704(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3708(SB)/4, $0x3e0375d1
-DATA rowmathconst<>+3712(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3716(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3720(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3724(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3728(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3732(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3736(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3740(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3744(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3748(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3752(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3756(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3760(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3764(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3768(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3772(SB)/4, $0xbad98a87
-DATA rowmathconst<>+3776(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3780(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3784(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3788(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3792(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3796(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3800(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3804(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3808(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3812(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3816(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3820(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3824(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3828(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3832(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3836(SB)/4, $0x3caea7f0
-DATA rowmathconst<>+3840(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3844(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3848(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3852(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3856(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3860(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3864(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3868(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3872(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3876(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3880(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3884(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3888(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3892(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3896(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3900(SB)/4, $0xbe02f0e5
-DATA rowmathconst<>+3904(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3908(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3912(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3916(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3920(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3924(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3928(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3932(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3936(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3940(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3944(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3948(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3952(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3956(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3960(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3964(SB)/4, $0xbf71b8ed
-DATA rowmathconst<>+3968(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3972(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3976(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3980(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3984(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3988(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3992(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+3996(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4000(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4004(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4008(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4012(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4016(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4020(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4024(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4028(SB)/4, $0xbfce5a0b
-DATA rowmathconst<>+4032(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4036(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4040(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4044(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4048(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4052(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4056(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4060(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4064(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4068(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4072(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4076(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4080(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4084(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4088(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4092(SB)/4, $0xbb7c9af7
-DATA rowmathconst<>+4096(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4100(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4104(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4108(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4112(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4116(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4120(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4124(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4128(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4132(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4136(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4140(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4144(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4148(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4152(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4156(SB)/4, $0x3aae5448
-DATA rowmathconst<>+4160(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4164(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4168(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4172(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4176(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4180(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4184(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4188(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4192(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4196(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4200(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4204(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4208(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4212(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4216(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4220(SB)/4, $0x3c1e6db3
-DATA rowmathconst<>+4224(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4228(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4232(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4236(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4240(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4244(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4248(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4252(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4256(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4260(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4264(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4268(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4272(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4276(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4280(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4284(SB)/4, $0x3d6359d7
-DATA rowmathconst<>+4288(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4292(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4296(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4300(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4304(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4308(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4312(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4316(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4320(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4324(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4328(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4332(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4336(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4340(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4344(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4348(SB)/4, $0x3e75fcf8
-DATA rowmathconst<>+4352(SB)/4, $0x3f317218
-DATA rowmathconst<>+4356(SB)/4, $0x3f317218
-DATA rowmathconst<>+4360(SB)/4, $0x3f317218
-DATA rowmathconst<>+4364(SB)/4, $0x3f317218
-DATA rowmathconst<>+4368(SB)/4, $0x3f317218
-DATA rowmathconst<>+4372(SB)/4, $0x3f317218
-DATA rowmathconst<>+4376(SB)/4, $0x3f317218
-DATA rowmathconst<>+4380(SB)/4, $0x3f317218
-DATA rowmathconst<>+4384(SB)/4, $0x3f317218
-DATA rowmathconst<>+4388(SB)/4, $0x3f317218
-DATA rowmathconst<>+4392(SB)/4, $0x3f317218
-DATA rowmathconst<>+4396(SB)/4, $0x3f317218
-DATA rowmathconst<>+4400(SB)/4, $0x3f317218
-DATA rowmathconst<>+4404(SB)/4, $0x3f317218
-DATA rowmathconst<>+4408(SB)/4, $0x3f317218
-DATA rowmathconst<>+4412(SB)/4, $0x3f317218
-DATA rowmathconst<>+4416(SB)/4, $0x3f800000
-DATA rowmathconst<>+4420(SB)/4, $0x3f800000
-DATA rowmathconst<>+4424(SB)/4, $0x3f800000
-DATA rowmathconst<>+4428(SB)/4, $0x3f800000
-DATA rowmathconst<>+4432(SB)/4, $0x3f800000
-DATA rowmathconst<>+4436(SB)/4, $0x3f800000
-DATA rowmathconst<>+4440(SB)/4, $0x3f800000
-DATA rowmathconst<>+4444(SB)/4, $0x3f800000
-DATA rowmathconst<>+4448(SB)/4, $0x3f800000
-DATA rowmathconst<>+4452(SB)/4, $0x3f800000
-DATA rowmathconst<>+4456(SB)/4, $0x3f800000
-DATA rowmathconst<>+4460(SB)/4, $0x3f800000
-DATA rowmathconst<>+4464(SB)/4, $0x3f800000
-DATA rowmathconst<>+4468(SB)/4, $0x3f800000
-DATA rowmathconst<>+4472(SB)/4, $0x3f800000
-DATA rowmathconst<>+4476(SB)/4, $0x3f800000
-DATA rowmathconst<>+4480(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4484(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4488(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4492(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4496(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4500(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4504(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4508(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4512(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4516(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4520(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4524(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4528(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4532(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4536(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4540(SB)/4, $0x3ecccccd
-DATA rowmathconst<>+4544(SB)/4, $0x41a00000
-DATA rowmathconst<>+4548(SB)/4, $0x41a00000
-DATA rowmathconst<>+4552(SB)/4, $0x41a00000
-DATA rowmathconst<>+4556(SB)/4, $0x41a00000
-DATA rowmathconst<>+4560(SB)/4, $0x41a00000
-DATA rowmathconst<>+4564(SB)/4, $0x41a00000
-DATA rowmathconst<>+4568(SB)/4, $0x41a00000
-DATA rowmathconst<>+4572(SB)/4, $0x41a00000
-DATA rowmathconst<>+4576(SB)/4, $0x41a00000
-DATA rowmathconst<>+4580(SB)/4, $0x41a00000
-DATA rowmathconst<>+4584(SB)/4, $0x41a00000
-DATA rowmathconst<>+4588(SB)/4, $0x41a00000
-DATA rowmathconst<>+4592(SB)/4, $0x41a00000
-DATA rowmathconst<>+4596(SB)/4, $0x41a00000
-DATA rowmathconst<>+4600(SB)/4, $0x41a00000
-DATA rowmathconst<>+4604(SB)/4, $0x41a00000
-DATA rowmathconst<>+4608(SB)/4, $0xbf000000
-DATA rowmathconst<>+4612(SB)/4, $0xbf000000
-DATA rowmathconst<>+4616(SB)/4, $0xbf000000
-DATA rowmathconst<>+4620(SB)/4, $0xbf000000
-DATA rowmathconst<>+4624(SB)/4, $0xbf000000
-DATA rowmathconst<>+4628(SB)/4, $0xbf000000
-DATA rowmathconst<>+4632(SB)/4, $0xbf000000
-DATA rowmathconst<>+4636(SB)/4, $0xbf000000
-DATA rowmathconst<>+4640(SB)/4, $0xbf000000
-DATA rowmathconst<>+4644(SB)/4, $0xbf000000
-DATA rowmathconst<>+4648(SB)/4, $0xbf000000
-DATA rowmathconst<>+4652(SB)/4, $0xbf000000
-DATA rowmathconst<>+4656(SB)/4, $0xbf000000
-DATA rowmathconst<>+4660(SB)/4, $0xbf000000
-DATA rowmathconst<>+4664(SB)/4, $0xbf000000
-DATA rowmathconst<>+4668(SB)/4, $0xbf000000
-DATA rowmathconst<>+4672(SB)/4, $0x3f800000
-DATA rowmathconst<>+4676(SB)/4, $0x3f800000
-DATA rowmathconst<>+4680(SB)/4, $0x3f800000
-DATA rowmathconst<>+4684(SB)/4, $0x3f800000
-DATA rowmathconst<>+4688(SB)/4, $0x3f800000
-DATA rowmathconst<>+4692(SB)/4, $0x3f800000
-DATA rowmathconst<>+4696(SB)/4, $0x3f800000
-DATA rowmathconst<>+4700(SB)/4, $0x3f800000
-DATA rowmathconst<>+4704(SB)/4, $0x3f800000
-DATA rowmathconst<>+4708(SB)/4, $0x3f800000
-DATA rowmathconst<>+4712(SB)/4, $0x3f800000
-DATA rowmathconst<>+4716(SB)/4, $0x3f800000
-DATA rowmathconst<>+4720(SB)/4, $0x3f800000
-DATA rowmathconst<>+4724(SB)/4, $0x3f800000
-DATA rowmathconst<>+4728(SB)/4, $0x3f800000
-DATA rowmathconst<>+4732(SB)/4, $0x3f800000
-DATA rowmathconst<>+4736(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4740(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4744(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4748(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4752(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4756(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4760(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4764(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4768(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4772(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4776(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4780(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4784(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4788(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4792(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4796(SB)/4, $0xbcbb1a40
-DATA rowmathconst<>+4800(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4804(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4808(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4812(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4816(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4820(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4824(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4828(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4832(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4836(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4840(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4844(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4848(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4852(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4856(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4860(SB)/4, $0x3e25ed81
-DATA rowmathconst<>+4864(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4868(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4872(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4876(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4880(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4884(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4888(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4892(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4896(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4900(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4904(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4908(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4912(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4916(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4920(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4924(SB)/4, $0xbed507d3
-DATA rowmathconst<>+4928(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4932(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4936(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4940(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4944(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4948(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4952(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4956(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4960(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4964(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4968(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4972(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4976(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4980(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4984(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4988(SB)/4, $0x3ee134c7
-DATA rowmathconst<>+4992(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+4996(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5000(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5004(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5008(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5012(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5016(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5020(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5024(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5028(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5032(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5036(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5040(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5044(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5048(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5052(SB)/4, $0xbe4a2d4d
-DATA rowmathconst<>+5056(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5060(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5064(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5068(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5072(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5076(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5080(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5084(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5088(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5092(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5096(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5100(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5104(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5108(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5112(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5116(SB)/4, $0x3e685da1
-DATA rowmathconst<>+5120(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5124(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5128(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5132(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5136(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5140(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5144(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5148(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5152(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5156(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5160(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5164(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5168(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5172(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5176(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5180(SB)/4, $0x3e142f0f
-DATA rowmathconst<>+5184(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5188(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5192(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5196(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5200(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5204(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5208(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5212(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5216(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5220(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5224(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5228(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5232(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5236(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5240(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5244(SB)/4, $0x3e58eab0
-DATA rowmathconst<>+5248(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5252(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5256(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5260(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5264(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5268(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5272(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5276(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5280(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5284(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5288(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5292(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5296(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5300(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5304(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5308(SB)/4, $0x3e66b69d
-DATA rowmathconst<>+5312(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5316(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5320(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5324(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5328(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5332(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5336(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5340(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5344(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5348(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5352(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5356(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5360(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5364(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5368(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5372(SB)/4, $0x3e671b30
-DATA rowmathconst<>+5376(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5380(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5384(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5388(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5392(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5396(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5400(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5404(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5408(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5412(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5416(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5420(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5424(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5428(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5432(SB)/4, $0x3ecc422a
-DATA rowmathconst<>+5436(SB)/4, $0x3ecc422a
-GLOBL rowmathconst<>(SB), RODATA|NOPTR, $5440
+DATA rowmathconst<>+2368(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2372(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2376(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2380(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2384(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2388(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2392(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2396(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2400(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2404(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2408(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2412(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2416(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2420(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2424(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2428(SB)/4, $0xbad98a87
+DATA rowmathconst<>+2432(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2436(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2440(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2444(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2448(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2452(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2456(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2460(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2464(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2468(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2472(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2476(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2480(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2484(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2488(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2492(SB)/4, $0x3caea7f0
+DATA rowmathconst<>+2496(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2500(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2504(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2508(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2512(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2516(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2520(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2524(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2528(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2532(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2536(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2540(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2544(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2548(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2552(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2556(SB)/4, $0xbe02f0e5
+DATA rowmathconst<>+2560(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2564(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2568(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2572(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2576(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2580(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2584(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2588(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2592(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2596(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2600(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2604(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2608(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2612(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2616(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2620(SB)/4, $0xbf71b8ed
+DATA rowmathconst<>+2624(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2628(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2632(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2636(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2640(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2644(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2648(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2652(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2656(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2660(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2664(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2668(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2672(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2676(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2680(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2684(SB)/4, $0xbfce5a0b
+DATA rowmathconst<>+2688(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2692(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2696(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2700(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2704(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2708(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2712(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2716(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2720(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2724(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2728(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2732(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2736(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2740(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2744(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2748(SB)/4, $0xbb7c9af7
+DATA rowmathconst<>+2752(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2756(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2760(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2764(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2768(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2772(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2776(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2780(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2784(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2788(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2792(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2796(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2800(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2804(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2808(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2812(SB)/4, $0x3aae5448
+DATA rowmathconst<>+2816(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2820(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2824(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2828(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2832(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2836(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2840(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2844(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2848(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2852(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2856(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2860(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2864(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2868(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2872(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2876(SB)/4, $0x3c1e6db3
+DATA rowmathconst<>+2880(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2884(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2888(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2892(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2896(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2900(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2904(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2908(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2912(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2916(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2920(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2924(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2928(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2932(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2936(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2940(SB)/4, $0x3d6359d7
+DATA rowmathconst<>+2944(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2948(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2952(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2956(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2960(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2964(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2968(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2972(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2976(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2980(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2984(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2988(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2992(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+2996(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+3000(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+3004(SB)/4, $0x3e75fcf8
+DATA rowmathconst<>+3008(SB)/4, $0x3f317218
+DATA rowmathconst<>+3012(SB)/4, $0x3f317218
+DATA rowmathconst<>+3016(SB)/4, $0x3f317218
+DATA rowmathconst<>+3020(SB)/4, $0x3f317218
+DATA rowmathconst<>+3024(SB)/4, $0x3f317218
+DATA rowmathconst<>+3028(SB)/4, $0x3f317218
+DATA rowmathconst<>+3032(SB)/4, $0x3f317218
+DATA rowmathconst<>+3036(SB)/4, $0x3f317218
+DATA rowmathconst<>+3040(SB)/4, $0x3f317218
+DATA rowmathconst<>+3044(SB)/4, $0x3f317218
+DATA rowmathconst<>+3048(SB)/4, $0x3f317218
+DATA rowmathconst<>+3052(SB)/4, $0x3f317218
+DATA rowmathconst<>+3056(SB)/4, $0x3f317218
+DATA rowmathconst<>+3060(SB)/4, $0x3f317218
+DATA rowmathconst<>+3064(SB)/4, $0x3f317218
+DATA rowmathconst<>+3068(SB)/4, $0x3f317218
+DATA rowmathconst<>+3072(SB)/4, $0x3f800000
+DATA rowmathconst<>+3076(SB)/4, $0x3f800000
+DATA rowmathconst<>+3080(SB)/4, $0x3f800000
+DATA rowmathconst<>+3084(SB)/4, $0x3f800000
+DATA rowmathconst<>+3088(SB)/4, $0x3f800000
+DATA rowmathconst<>+3092(SB)/4, $0x3f800000
+DATA rowmathconst<>+3096(SB)/4, $0x3f800000
+DATA rowmathconst<>+3100(SB)/4, $0x3f800000
+DATA rowmathconst<>+3104(SB)/4, $0x3f800000
+DATA rowmathconst<>+3108(SB)/4, $0x3f800000
+DATA rowmathconst<>+3112(SB)/4, $0x3f800000
+DATA rowmathconst<>+3116(SB)/4, $0x3f800000
+DATA rowmathconst<>+3120(SB)/4, $0x3f800000
+DATA rowmathconst<>+3124(SB)/4, $0x3f800000
+DATA rowmathconst<>+3128(SB)/4, $0x3f800000
+DATA rowmathconst<>+3132(SB)/4, $0x3f800000
+DATA rowmathconst<>+3136(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3140(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3144(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3148(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3152(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3156(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3160(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3164(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3168(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3172(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3176(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3180(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3184(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3188(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3192(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3196(SB)/4, $0x3ecccccd
+DATA rowmathconst<>+3200(SB)/4, $0x41a00000
+DATA rowmathconst<>+3204(SB)/4, $0x41a00000
+DATA rowmathconst<>+3208(SB)/4, $0x41a00000
+DATA rowmathconst<>+3212(SB)/4, $0x41a00000
+DATA rowmathconst<>+3216(SB)/4, $0x41a00000
+DATA rowmathconst<>+3220(SB)/4, $0x41a00000
+DATA rowmathconst<>+3224(SB)/4, $0x41a00000
+DATA rowmathconst<>+3228(SB)/4, $0x41a00000
+DATA rowmathconst<>+3232(SB)/4, $0x41a00000
+DATA rowmathconst<>+3236(SB)/4, $0x41a00000
+DATA rowmathconst<>+3240(SB)/4, $0x41a00000
+DATA rowmathconst<>+3244(SB)/4, $0x41a00000
+DATA rowmathconst<>+3248(SB)/4, $0x41a00000
+DATA rowmathconst<>+3252(SB)/4, $0x41a00000
+DATA rowmathconst<>+3256(SB)/4, $0x41a00000
+DATA rowmathconst<>+3260(SB)/4, $0x41a00000
+DATA rowmathconst<>+3264(SB)/4, $0xbf000000
+DATA rowmathconst<>+3268(SB)/4, $0xbf000000
+DATA rowmathconst<>+3272(SB)/4, $0xbf000000
+DATA rowmathconst<>+3276(SB)/4, $0xbf000000
+DATA rowmathconst<>+3280(SB)/4, $0xbf000000
+DATA rowmathconst<>+3284(SB)/4, $0xbf000000
+DATA rowmathconst<>+3288(SB)/4, $0xbf000000
+DATA rowmathconst<>+3292(SB)/4, $0xbf000000
+DATA rowmathconst<>+3296(SB)/4, $0xbf000000
+DATA rowmathconst<>+3300(SB)/4, $0xbf000000
+DATA rowmathconst<>+3304(SB)/4, $0xbf000000
+DATA rowmathconst<>+3308(SB)/4, $0xbf000000
+DATA rowmathconst<>+3312(SB)/4, $0xbf000000
+DATA rowmathconst<>+3316(SB)/4, $0xbf000000
+DATA rowmathconst<>+3320(SB)/4, $0xbf000000
+DATA rowmathconst<>+3324(SB)/4, $0xbf000000
+DATA rowmathconst<>+3328(SB)/4, $0x3f800000
+DATA rowmathconst<>+3332(SB)/4, $0x3f800000
+DATA rowmathconst<>+3336(SB)/4, $0x3f800000
+DATA rowmathconst<>+3340(SB)/4, $0x3f800000
+DATA rowmathconst<>+3344(SB)/4, $0x3f800000
+DATA rowmathconst<>+3348(SB)/4, $0x3f800000
+DATA rowmathconst<>+3352(SB)/4, $0x3f800000
+DATA rowmathconst<>+3356(SB)/4, $0x3f800000
+DATA rowmathconst<>+3360(SB)/4, $0x3f800000
+DATA rowmathconst<>+3364(SB)/4, $0x3f800000
+DATA rowmathconst<>+3368(SB)/4, $0x3f800000
+DATA rowmathconst<>+3372(SB)/4, $0x3f800000
+DATA rowmathconst<>+3376(SB)/4, $0x3f800000
+DATA rowmathconst<>+3380(SB)/4, $0x3f800000
+DATA rowmathconst<>+3384(SB)/4, $0x3f800000
+DATA rowmathconst<>+3388(SB)/4, $0x3f800000
+DATA rowmathconst<>+3392(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3396(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3400(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3404(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3408(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3412(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3416(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3420(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3424(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3428(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3432(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3436(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3440(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3444(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3448(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3452(SB)/4, $0xbcbb1a40
+DATA rowmathconst<>+3456(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3460(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3464(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3468(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3472(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3476(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3480(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3484(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3488(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3492(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3496(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3500(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3504(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3508(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3512(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3516(SB)/4, $0x3e25ed81
+DATA rowmathconst<>+3520(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3524(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3528(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3532(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3536(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3540(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3544(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3548(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3552(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3556(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3560(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3564(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3568(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3572(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3576(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3580(SB)/4, $0xbed507d3
+DATA rowmathconst<>+3584(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3588(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3592(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3596(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3600(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3604(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3608(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3612(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3616(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3620(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3624(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3628(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3632(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3636(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3640(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3644(SB)/4, $0x3ee134c7
+DATA rowmathconst<>+3648(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3652(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3656(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3660(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3664(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3668(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3672(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3676(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3680(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3684(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3688(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3692(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3696(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3700(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3704(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3708(SB)/4, $0xbe4a2d4d
+DATA rowmathconst<>+3712(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3716(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3720(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3724(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3728(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3732(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3736(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3740(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3744(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3748(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3752(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3756(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3760(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3764(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3768(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3772(SB)/4, $0x3e685da1
+DATA rowmathconst<>+3776(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3780(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3784(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3788(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3792(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3796(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3800(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3804(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3808(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3812(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3816(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3820(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3824(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3828(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3832(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3836(SB)/4, $0x3e142f0f
+DATA rowmathconst<>+3840(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3844(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3848(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3852(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3856(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3860(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3864(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3868(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3872(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3876(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3880(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3884(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3888(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3892(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3896(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3900(SB)/4, $0x3e58eab0
+DATA rowmathconst<>+3904(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3908(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3912(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3916(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3920(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3924(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3928(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3932(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3936(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3940(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3944(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3948(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3952(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3956(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3960(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3964(SB)/4, $0x3e66b69d
+DATA rowmathconst<>+3968(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3972(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3976(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3980(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3984(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3988(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3992(SB)/4, $0x3e671b30
+DATA rowmathconst<>+3996(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4000(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4004(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4008(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4012(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4016(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4020(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4024(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4028(SB)/4, $0x3e671b30
+DATA rowmathconst<>+4032(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4036(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4040(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4044(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4048(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4052(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4056(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4060(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4064(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4068(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4072(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4076(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4080(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4084(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4088(SB)/4, $0x3ecc422a
+DATA rowmathconst<>+4092(SB)/4, $0x3ecc422a
+GLOBL rowmathconst<>(SB), RODATA|NOPTR, $4096

@@ -18,13 +18,6 @@ func ExpNEON(y, x []float32)
 //go:noescape
 func TanhNEON(y, x []float32)
 
-// ErfNEON computes erf element-wise (len(y) ≥ len(x)):
-//
-//	for i := range x { y[i] = erf(x[i]) }
-//
-//go:noescape
-func ErfNEON(y, x []float32)
-
 // GELUNEON computes the exact GELU element-wise (len(y) ≥ len(x)):
 //
 //	for i := range x { y[i] = x[i] * Φ(x[i]) // Φ(x) = (1 + erf(x/√2))/2 }

@@ -163,17 +163,14 @@ func (e *E) tanh(x V) V {
 	return e.or(e.blend(c, large, small), s)
 }
 
-// erfPolys selects the polynomials of erf: the full-accuracy set (Erf) or
-// the lower-degree one (GELU forward).
+// erfPolys is a set of polynomials of erf: name prefixes their constants.
 type erfPolys struct {
 	name                string
 	small, erfcLog, exp []float64
 }
 
-var (
-	erfFull = erfPolys{"erf", coef.ErfSmall, coef.ErfcLog, coef.Exp}
-	erfGELU = erfPolys{"gelu", coef.ErfSmallGELU, coef.ErfcLogGELU, coef.ExpGELU}
-)
+// erfGELU is the set of the GELU forward kernels.
+var erfGELU = erfPolys{"gelu", coef.ErfSmallGELU, coef.ErfcLogGELU, coef.ExpGELU}
 
 // scaled returns c multiplied by k.
 func scaled(c []float64, k float64) []float64 {
@@ -200,16 +197,6 @@ func (e *E) erfParts(a V, p erfPolys) (small, big V, isSmall []cond) {
 	big = e.exp2Normal(e.horner(ac, coefs(p.name+"c2", scaled(p.erfcLog, math.Log2E))), p)
 	isSmall = e.cmp(cmpLT, a, C(kOne))
 	return small, big, isSmall
-}
-
-// erf returns erf(x) = sign(x)·(a < 1 ? a·P(a²) : 1 - exp(Q(a))), a = |x|.
-func (e *E) erf(x V) V {
-	ctx.Comment("erf: a = |x|, s = sign(x)")
-	a := e.and(x, C(kAbs))
-	s := e.and(x, C(kSign))
-	small, big, isSmall := e.erfParts(a, erfFull)
-	large := e.sub(e.ld(kOne), big)
-	return e.or(e.blend(isSmall, large, small), s)
 }
 
 // phi returns the standard normal CDF Φ(x) = 0.5·(1 + erf(x/√2)), computed

@@ -1,8 +1,8 @@
 //go:generate go run . -out ../../../../kernels/internal/asm/act_amd64.s -stubs ../../../../kernels/internal/asm/act_amd64.go -pkg asm
 
 // Command amd64 (internal/gen/act/amd64) generates asm/act_amd64.s and its stubs: the vectorised
-// transcendental row kernels (exp, tanh, erf, GELU in both forms with their
-// derivatives, the fused bias + GELU epilogue, and the attention softmax
+// transcendental row kernels (exp, tanh, the exact GELU and its
+// gradient, the fused bias + GELU epilogue, and the attention softmax
 // forward and backward) for AVX2+FMA and AVX-512, from one description
 // parameterised by vector width.
 package main
@@ -57,7 +57,6 @@ func genMaps(s *isa) {
 	specs := []mapSpec{
 		unary(contract.Exp, (*E).expFull),
 		unrolled(2, 4, unary(contract.Tanh, (*E).tanh)),
-		unrolled(2, 4, unary(contract.Erf, (*E).erf)),
 		unrolled(2, 2, unary(contract.GELU, (*E).gelu)),
 		unrolled(2, 2, grad(contract.GELUBackward, (*E).geluGrad)),
 		{

@@ -137,16 +137,13 @@ func exp2Coef(exp []float64) []float64 {
 	return append(c, math.Ln2, 1)
 }
 
-// erfPolys selects the polynomials of erf: the full-accuracy set (Erf) or
-// the lower-degree one (GELU forward), as in the amd64 generator.
+// erfPolys is a set of polynomials of erf, as in the amd64 generator.
 type erfPolys struct {
 	small, erfcLog, exp []float64
 }
 
-var (
-	erfFull = erfPolys{coef.ErfSmall, coef.ErfcLog, coef.Exp}
-	erfGELU = erfPolys{coef.ErfSmallGELU, coef.ErfcLogGELU, coef.ExpGELU}
-)
+// erfGELU is the set of the GELU forward kernels.
+var erfGELU = erfPolys{coef.ErfSmallGELU, coef.ErfcLogGELU, coef.ExpGELU}
 
 // scaled returns c multiplied by k.
 func scaled(c []float64, k float64) []float64 {
@@ -253,18 +250,6 @@ func (f *fn) erfParts(a V, p erfPolys) (small, big, isSmall V) {
 	isSmall = f.fcmgt(one, a)
 	f.free(one)
 	return small, big, isSmall
-}
-
-// erf returns erf(x).
-func (f *fn) erf(x V) V {
-	f.Comment("erf: a = |x|, s = sign(x)")
-	a, s := f.absSign(x)
-	small, big, isSmall := f.erfParts(a, erfFull)
-	f.free(a)
-	one := f.constant(1)
-	large := f.fsub(one, big)
-	f.free(one, big)
-	return f.withSign(isSmall, small, large, s)
 }
 
 // phi returns Φ(x) from h = erfc(|x|/√2)/2 as x < 0 ? h : 1 - h (h = 0 for

@@ -2,8 +2,8 @@
 
 // Command arm64 (internal/gen/act/arm64) generates asm/act_arm64.s and its stubs: the NEON
 // versions of the transcendental row kernels that internal/gen/act/amd64
-// generates for amd64 (exp, tanh, erf, GELU in both forms with their
-// derivatives, the fused bias + GELU epilogue, the attention softmax forward
+// generates for amd64 (exp, tanh, the exact GELU and its
+// gradient, the fused bias + GELU epilogue, the attention softmax forward
 // and backward), with the same approximations (package coef).
 package main
 
@@ -117,7 +117,6 @@ func kernels() []kernel {
 	}
 	unary(contract.Exp, (*fn).expFull)
 	unary(contract.Tanh, (*fn).tanh)
-	unary(contract.Erf, (*fn).erf)
 	unary(contract.GELU, (*fn).gelu)
 	grad(contract.GELUBackward, (*fn).geluGrad)
 	elementwise(contract.BiasGELU, []string{"y", "pre"}, []string{"pre", "bias"}, 2, func(f *fn, in []V) []V {

@@ -23,21 +23,6 @@ var Tanh = []float64{
 	0.13331442186549392, -0.3333328194156977,
 }
 
-// ErfSmall: erf(a) ≈ a·P(a²) on 0 ≤ a ≤ 1, relative error 1.2e-9.
-var ErfSmall = []float64{
-	7.853861173215404e-05, -0.0008010193742560012, 0.005188327723115421,
-	-0.02685381197195183, 0.11283585150123063, -0.37612625824481355,
-	1.128379165726824,
-}
-
-// ErfcLog: erfc(a) ≈ exp(P(a)) on 1 ≤ a ≤ 4, absolute error of erfc
-// 1.0e-9.
-var ErfcLog = []float64{
-	0.0001855742656781123, -0.0029396098762219935, 0.021805328883257258,
-	-0.10303739137618251, -0.638225650512422, -1.127040052559304,
-	-0.0003537153042778275,
-}
-
 // ErfcTP and ErfcT: erfc(a) ≈ t·e^(-a²)·R(t), t = 1/(1 + ErfcTP·a), on
 // 0 ≤ a ≤ 14.2, R of degree 9 in t, relative error 1.9e-8. It shares e^(-a²)
 // with the normal density, which the GELU derivative also needs.
