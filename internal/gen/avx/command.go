@@ -61,7 +61,9 @@ func run(args []string, stderr io.Writer, generator, constraint string, emit fun
 func Generate(generator, constraint, pkg string, emit func(*build.Context), stubs Stubs) (asm, goStubs []byte, err error) {
 	ctx := build.NewContext()
 	ctx.ConstraintExpr(constraint)
-	emit(ctx)
+	if err := emitting(ctx, emit); err != nil {
+		return nil, nil, err
+	}
 	f, err := ctx.Result()
 	if err != nil {
 		return nil, nil, err
@@ -82,4 +84,20 @@ func Generate(generator, constraint, pkg string, emit func(*build.Context), stub
 		return nil, nil, err
 	}
 	return asm, goStubs, nil
+}
+
+// emitting runs emit on ctx and returns the mistake it stopped at (see
+// Addr), if any.
+func emitting(ctx *build.Context, emit func(*build.Context)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			g, ok := r.(generatorError)
+			if !ok {
+				panic(r)
+			}
+			err = g.err
+		}
+	}()
+	emit(ctx)
+	return nil
 }

@@ -103,3 +103,16 @@ func TestRunReportsBuildErrors(t *testing.T) {
 		t.Errorf("run wrote %s despite the error", out)
 	}
 }
+
+func TestGenerateReportsUnknownParameter(t *testing.T) {
+	bad := func(ctx *build.Context) {
+		ctx.Function("Load")
+		ctx.Attributes(attr.NOSPLIT)
+		ctx.SignatureExpr("func(x float32)")
+		ctx.VBROADCASTSS(Addr(ctx.Param("y")), ctx.YMM())
+		ctx.RET()
+	}
+	if _, _, err := Generate("internal/gen/bad", "!purego", "asm", bad, nil); err == nil || !strings.Contains(err.Error(), "y") {
+		t.Errorf("Generate with an unknown parameter: error %v, want one naming it", err)
+	}
+}

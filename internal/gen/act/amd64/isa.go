@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/petl-go/petl/internal/gen/contract"
 	"math"
+
+	"github.com/petl-go/petl/internal/gen/avx"
+	"github.com/petl-go/petl/internal/gen/contract"
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
@@ -45,12 +47,7 @@ var ctx *build.Context
 
 // function starts the kernel of contract op for s, with op's signature and
 // doc comment.
-func function(s *isa, op contract.Op) {
-	ctx.Function(op.Full(s.contract))
-	ctx.Attributes(attr.NOSPLIT)
-	ctx.SignatureExpr(op.Sig)
-	ctx.Doc(op.Doc(s.contract)...)
-}
+func function(s *isa, op contract.Op) { avx.Function(ctx, op, s.contract) }
 
 // cond is the result of a lane-wise comparison: a vector of all-ones/zero
 // lanes for AVX2, an opmask register for AVX-512.

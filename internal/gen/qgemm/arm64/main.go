@@ -106,15 +106,22 @@ func zero(b *neon.Builder, first neon.V, n int) {
 	}
 }
 
-// loops emits the two loops over k: 16 bytes at a time (body16), then 4
-// (body4), ending at label name_store.
-func loops(b *neon.Builder, name string, body16, body4 func()) {
+// loops emits the two loops over k of tile t, ending at label name_store:
+// 16 bytes at a time (the rows' next 16 bytes into registers va, va+1, ...,
+// then group(g, g) for g = 0..3), then 4 (into lane 0, then group(0, 0)).
+func loops(b *neon.Builder, t tile, va neon.V, group func(g, lane int)) {
 	b.Loop(rN, []neon.Stage{
-		{Label: name + "_blocks", Step: 16, Body: body16,
-			Head: func() { b.Note("for ; kp >= 16; kp -= 16: 4 groups") }},
-		{Label: name + "_groups", Step: 4, Body: body4,
-			Head: func() { b.Note("for ; kp >= 4; kp -= 4: one group") }},
-	}, name+"_store")
+		{Label: t.name + "_blocks", Step: 16, Body: func() {
+			loadRows(b, t.mr, va, 16)
+			for g := 0; g < 4; g++ {
+				group(g, g)
+			}
+		}, Head: func() { b.Note("for ; kp >= 16; kp -= 16: 4 groups") }},
+		{Label: t.name + "_groups", Step: 4, Body: func() {
+			loadRows(b, t.mr, va, 4)
+			group(0, 0)
+		}, Head: func() { b.Note("for ; kp >= 4; kp -= 4: one group") }},
+	}, t.name+"_store")
 }
 
 // loadRows emits the loads of the next 16 bytes (or 4, into lane 0) of
@@ -148,15 +155,7 @@ func dotTile(b *neon.Builder, t tile) {
 			}
 		}
 	}
-	loops(b, t.name, func() {
-		loadRows(b, t.mr, va, 16)
-		for g := 0; g < 4; g++ {
-			group(g, g)
-		}
-	}, func() {
-		loadRows(b, t.mr, va, 4)
-		group(0, 0)
-	})
+	loops(b, t, va, group)
 	epilogue(b, t, acc, 16)
 }
 
@@ -222,15 +221,7 @@ func plainTile(b *neon.Builder, t tile) {
 			}
 		}
 	}
-	loops(b, t.name, func() {
-		loadRows(b, t.mr, va, 16)
-		for g := 0; g < 4; g++ {
-			group(g, g)
-		}
-	}, func() {
-		loadRows(b, t.mr, va, 4)
-		group(0, 0)
-	})
+	loops(b, t, va, group)
 	b.Note("the sums of row r, channels 4v..4v+3: lo[r][v] and hi[r][v] pairs added (ADDP)")
 	for r := 0; r < t.mr; r++ {
 		for v := 0; v < 4; v++ {

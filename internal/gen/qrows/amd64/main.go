@@ -24,10 +24,6 @@ package main
 //go:generate go run . -out ../../../../kernels/internal/asm/qrows_amd64.s -stubs ../../../../kernels/internal/asm/qrows_amd64.go
 
 import (
-	"fmt"
-	"os"
-
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	"github.com/mmcloughlin/avo/operand"
@@ -36,9 +32,6 @@ import (
 	"github.com/petl-go/petl/internal/gen/avx"
 	"github.com/petl-go/petl/internal/gen/contract"
 )
-
-// generator is how generated files name their source.
-const generator = "internal/gen/qrows/amd64"
 
 // c is the build context every kernel is emitted into (avx.Command's).
 var c *build.Context
@@ -63,7 +56,7 @@ const unroll = 4
 const half = 8
 
 func main() {
-	avx.Command(generator, "!purego", func(ctx *build.Context) {
+	avx.Command("internal/gen/qrows/amd64", "!purego", func(ctx *build.Context) {
 		c = ctx
 		for _, s := range []isa{avx2, avx512} {
 			emitRange(s)
@@ -73,13 +66,7 @@ func main() {
 }
 
 // function starts the kernel of contract op for s.
-func function(s isa, op contract.Op) {
-	c.Function(op.Full(s.contract))
-	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(op.Sig)
-	c.Pragma("noescape")
-	c.Doc(op.Doc(s.contract)...)
-}
+func function(s isa, op contract.Op) { avx.Function(c, op, s.contract, "noescape") }
 
 // wide reports whether s is AVX-512.
 func (s isa) wide() bool { return s.lanes == 16 }
@@ -91,14 +78,8 @@ func load(src gotypes.Component, r reg.Register) reg.Register {
 	return r
 }
 
-// ret resolves result i.
-func ret(i int) operand.Mem {
-	b, err := c.ReturnIndex(i).Resolve()
-	if err != nil {
-		fail(err)
-	}
-	return b.Addr
-}
+// ret is the address of result i.
+func ret(i int) operand.Mem { return avx.Addr(c.ReturnIndex(i)) }
 
 // stages emits the loop over n floats: blocks of unroll vectors of s
 // (block(j) emits vector j of a block at element offset e), then prepare,
@@ -220,28 +201,14 @@ func emitRange(s isa) {
 		})
 
 	c.Comment("lo = min over the lanes of lo[0] + the sum over those of nf[0]; hi = max over those of hi[0]")
-	l := horizontal(lo[0], c.VMINPS)
-	h := horizontal(hi[0], c.VMAXPS)
-	f := horizontal(nf[0], c.VADDPS)
+	l := avx.Horizontal(c, lo[0], c.VMINPS)
+	h := avx.Horizontal(c, hi[0], c.VMAXPS)
+	f := avx.Horizontal(c, nf[0], c.VADDPS)
 	c.VADDSS(f, l, l)
 	c.VMOVSS(l, ret(0))
 	c.VMOVSS(h, ret(1))
 	c.VZEROUPPER()
 	c.RET()
-}
-
-// horizontal reduces the 8 lanes of the YMM view of v with op and returns
-// an XMM register whose low lane holds the result.
-func horizontal(v reg.VecVirtual, op func(...operand.Op)) reg.VecVirtual {
-	x := c.XMM()
-	c.VEXTRACTF128(operand.Imm(1), v.AsY(), x)
-	op(x, v.AsX(), x)
-	t := c.XMM()
-	c.VMOVHLPS(x, x, t)
-	op(t, x, x)
-	c.VMOVSHDUP(x, t)
-	op(t, x, x)
-	return x
 }
 
 // emitBytes emits QRowBytes<isa>.
@@ -254,11 +221,7 @@ func emitBytes(s isa) {
 
 	c.Comment("inv, z (dwords), 127 and shift (bytes) in every lane")
 	inv := s.vec()
-	invAddr, err := c.Param("inv").Resolve()
-	if err != nil {
-		fail(err)
-	}
-	c.VBROADCASTSS(invAddr.Addr, inv)
+	c.VBROADCASTSS(avx.Addr(c.Param("inv")), inv)
 	z := s.vec()
 	zg := load(c.Param("z"), c.GP32())
 	c.VMOVD(zg, z.AsX())
@@ -370,10 +333,4 @@ func le64(b []byte) uint64 {
 		v = v<<8 | uint64(b[i])
 	}
 	return v
-}
-
-// fail reports an error of the generator itself and exits.
-func fail(err error) {
-	fmt.Fprintf(os.Stderr, "%s: %v\n", generator, err)
-	os.Exit(1)
 }

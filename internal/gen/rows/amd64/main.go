@@ -17,10 +17,6 @@ package main
 //go:generate go run . -out ../../../../kernels/internal/asm/rows_amd64.s -stubs ../../../../kernels/internal/asm/rows_amd64.go
 
 import (
-	"fmt"
-	"os"
-
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -226,15 +222,7 @@ func horizontal(s isa, v reg.VecVirtual, op func(...operand.Op)) reg.VecVirtual 
 		op(hi, y, hi)
 		y = hi.(reg.VecVirtual)
 	}
-	x := c.XMM()
-	c.VEXTRACTF128(operand.Imm(1), y, x)
-	op(x, y.AsX(), x)
-	t := c.XMM()
-	c.VMOVHLPS(x, x, t)
-	op(t, x, x)
-	c.VMOVSHDUP(x, t)
-	op(t, x, x)
-	return x
+	return avx.Horizontal(c, y, op)
 }
 
 // broadcast returns a vector register with every lane set to the float32 at
@@ -255,23 +243,11 @@ func constant(bits uint32) reg.VecVirtual {
 }
 
 // addr is the stack address of parameter name (a float32 scalar).
-func addr(name string) operand.Mem {
-	b, err := c.Param(name).Resolve()
-	if err != nil {
-		fail(err)
-	}
-	return b.Addr
-}
+func addr(name string) operand.Mem { return avx.Addr(c.Param(name)) }
 
 // storeRet stores the low float of x as the float32 result, with a VEX
 // move (avo's Store would use SSE MOVSS, mixing encodings before VZEROUPPER).
-func storeRet(x reg.Register) {
-	b, err := c.ReturnIndex(0).Resolve()
-	if err != nil {
-		fail(err)
-	}
-	c.VMOVSS(x, b.Addr)
-}
+func storeRet(x reg.Register) { c.VMOVSS(x, avx.Addr(c.ReturnIndex(0))) }
 
 // length loads the length of slice parameter name.
 func length(name string) reg.GPVirtual {
@@ -296,13 +272,7 @@ func param(name string) reg.GPVirtual {
 
 // function starts the kernel of contract op for s, with op's signature and
 // doc comment.
-func function(s isa, op contract.Op) {
-	c.Function(op.Full(s.contract))
-	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(op.Sig)
-	c.Pragma("noescape")
-	c.Doc(op.Doc(s.contract)...)
-}
+func function(s isa, op contract.Op) { avx.Function(c, op, s.contract, "noescape") }
 
 // ret ends a kernel.
 func ret() {
@@ -312,19 +282,10 @@ func ret() {
 }
 
 func main() {
-	avx.Command(generator, "!purego", func(ctx *build.Context) {
+	avx.Command("internal/gen/rows/amd64", "!purego", func(ctx *build.Context) {
 		c = ctx
 		for _, s := range []isa{avx2, avx512} {
 			emitAll(s)
 		}
 	})
-}
-
-// generator is how generated files name their source.
-const generator = "internal/gen/rows/amd64"
-
-// fail reports an error of the generator itself and exits.
-func fail(err error) {
-	fmt.Fprintf(os.Stderr, "%s: %v\n", generator, err)
-	os.Exit(1)
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/petl-go/petl/internal/gen/command"
 )
 
 // edge describes a kernel for the last, partial sliver of A: rows < mr rows
@@ -36,7 +37,7 @@ const edgeSignature = "func(k int, a, b *float32, bs int, c *float32, ldc int, a
 func (e edge) name() string { return fmt.Sprintf("%sEdge%d", e.k.name, e.rows) }
 
 // stub writes the kernel's Go declaration.
-func (e edge) stub(b *bytes.Buffer) {
+func (e edge) stub(s *command.Stubs) {
 	nr := e.k.nr()
 	lines := []string{
 		fmt.Sprintf("%s computes %d row(s) of C over %d sliver(s) of B (%d columns)", e.name(), e.rows, e.slivers, e.slivers*nr),
@@ -62,7 +63,7 @@ func (e edge) stub(b *bytes.Buffer) {
 		fmt.Sprintf("The sums are those of %s, FMA in order of p, so its rows are bitwise", e.k.name),
 		"the full kernel's for the same panels.",
 	}
-	writeDecl(b, lines, e.name(), edgeSignature)
+	decl(s, lines, e.name(), edgeSignature)
 }
 
 // generate emits the kernel's TEXT block.

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/petl-go/petl/internal/gen/command"
 )
 
 // pack describes one transposing pack routine: it copies rows rows of a
@@ -61,7 +62,7 @@ func (k pack) doc() []string {
 }
 
 // stub writes the routine's Go declaration.
-func (k pack) stub(b *bytes.Buffer) { writeDecl(b, k.doc(), k.name, packSignature) }
+func (k pack) stub(s *command.Stubs) { decl(s, k.doc(), k.name, packSignature) }
 
 // generate emits the routine's TEXT block: blocks of eight columns through
 // a transpose in registers, then the last kc%8 columns one by one.
