@@ -42,6 +42,7 @@ func cpuFeatures() string {
 		{"avx", cpu.X86.HasAVX}, {"avx2", cpu.X86.HasAVX2}, {"fma", cpu.X86.HasFMA},
 		{"avx512f", cpu.X86.HasAVX512F}, {"avx512bw", cpu.X86.HasAVX512BW},
 		{"avx512dq", cpu.X86.HasAVX512DQ}, {"avx512vl", cpu.X86.HasAVX512VL},
+		{"avx512vnni", cpu.X86.HasAVX512VNNI},
 	} {
 		if x.has {
 			f = append(f, x.name)
