@@ -9,9 +9,7 @@ set -e
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
 bench=${BENCH:-'base/batch=1/threads=1/out=(all|cls)/adapters=64'}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-go test -c -o "$tmp/bench.test" ./benchmarks/
+. benchmarks/lib.sh
 r=1
 while [ "$r" -le "$rounds" ]; do
   for mode in 1 heap 0; do
@@ -23,11 +21,7 @@ while [ "$r" -le "$rounds" ]; do
   done
   r=$((r + 1))
 done
-awk '
-function median(a, m,   i, j, y) {
-  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { y = a[i]; a[i] = a[j]; a[j] = y }
-  return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-}
+awk "$median_awk"'
 { k = $2; seen[k] = 1; n[k, $1]++; v[k, $1, n[k, $1]] = $3 }
 END {
   printf "%-55s %10s %10s %10s %8s %8s\n", "benchmark (median seq/s)", "file", "heap", "unpacked", "file/un", "heap/un"

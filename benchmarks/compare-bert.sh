@@ -24,7 +24,6 @@
 # (less work than the anchor: an unequal comparison, for reference only).
 set -e
 cd "$(dirname "$0")/.."
-shared=${PETL_SHARED:-../shared}
 threads=${*:-1 2}
 sizes=${SIZES:-base tiny}
 count=${COUNT:-3}
@@ -37,10 +36,7 @@ case $precision in
   *) echo "PRECISION=$precision: want fp32 or int8" >&2; exit 2 ;;
 esac
 export PETL_BENCH_PRECISION=$precision
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-go test -c -o "$tmp/bench.test" ./benchmarks/
+. benchmarks/lib.sh
 r=1
 while [ "$r" -le "$rounds" ]; do
   for size in $sizes; do
@@ -60,7 +56,7 @@ done
 
 # torch: "base infer  thr=1 batch=8: median     3.80 seq/s ..."
 # petl:  "BenchmarkBERTInfer/base/batch=8/threads=1/out=all/adapters=64-2  N  ... 4.56 seq/s ..."
-awk '
+awk "$median_awk"'
 FNR == 1 { file++ }
 /^round / { round = $2; if (round > nr) nr = round; next }
 file == 1 && $2 == mode && /median/ {
@@ -77,11 +73,6 @@ file == 2 && /^BenchmarkBERTInfer\// {
   }
   k = size " " b[2] " " t[2] " " o[2]; seen[k] = 1
   n[k, round]++; vals[k, round, n[k, round]] = v
-}
-# median of the m values a[1..m] (sorts a)
-function median(a, m,   i, j, y) {
-  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { y = a[i]; a[i] = a[j]; a[j] = y }
-  return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
   printf "petl with adapters of bottleneck %s (the anchor: 64); precision %s (PyTorch: run.sh torch SIZE %s)\n", ad, mode == "int8" ? "int8" : "fp32", mode

@@ -17,15 +17,11 @@
 # and the range of the per-round ratios. It ends with petl's resident memory in each precision.
 set -e
 cd "$(dirname "$0")/.."
-shared=${PETL_SHARED:-../shared}
 threads=${*:-1 2}
 sizes=${SIZES:-base tiny}
 count=${COUNT:-3}
 rounds=${ROUNDS:-3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-go test -c -o "$tmp/bench.test" ./benchmarks/
+. benchmarks/lib.sh
 grep -m1 "model name" /proc/cpuinfo >&2
 th_re=$(echo "$threads" | tr ' ' '|')
 r=1
@@ -51,7 +47,7 @@ done
 
 # torch: "base int8   thr=1 batch=8: median     4.70 seq/s ..." (mode infer or int8)
 # petl:  "BenchmarkBERTInfer/base/batch=8/threads=1/out=all/adapters=64-2  N  ... 4.56 seq/s ..."
-awk '
+awk "$median_awk"'
 FNR == 1 { file++ }
 /^round / { round = $2; if (file == 2) prec = $3; if (round > nr) nr = round; next }
 file == 1 && /median/ {
@@ -70,11 +66,6 @@ file == 2 && /^BenchmarkBERTInfer\// {
   }
   k = prec " " size " " b[2] " " t[2]
   n[k, round]++; vals[k, round, n[k, round]] = v
-}
-# median of the m values a[1..m] (sorts a)
-function median(a, m,   i, j, y) {
-  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { y = a[i]; a[i] = a[j]; a[j] = y }
-  return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 # the petl median of round r for key k ("" when absent)
 function petl(k, r,   c) {

@@ -19,7 +19,6 @@
 # both; the table gives medians over rounds and the range of the per-round ratios.
 set -e
 cd "$(dirname "$0")/.."
-shared=$(cd "${PETL_SHARED:-../shared}" && pwd)
 threads=${*:-1 2}
 sizes=${SIZES:-base tiny}
 rounds=${ROUNDS:-3}
@@ -31,11 +30,7 @@ case $precision in
   *) echo "PRECISION=$precision: want fp32 or int8" >&2; exit 2 ;;
 esac
 export PETL_BENCH_PRECISION=$precision
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-[ -n "$KEEP" ] && trap - EXIT && echo "keeping $tmp" >&2
-
-go test -c -o "$tmp/bench.test" ./benchmarks/
+. benchmarks/lib.sh
 grep -m1 "model name" /proc/cpuinfo >&2
 r=1
 while [ "$r" -le "$rounds" ]; do
@@ -56,7 +51,7 @@ done
 
 # torch: "base stream      thr=1 window=32:     5.10 requests/s       233 tokens/s  (...)"
 # petl:  "BenchmarkStream/base/threads=1/mode=mixed-2  1  7.9 requests/s  361 tokens/s"
-awk '
+awk "$median_awk"'
 FNR == 1 { file++ }
 /^round / { round = $2; if (round > nr) nr = round; next }
 file == 1 && $2 == mode && /requests\/s/ {
@@ -66,10 +61,6 @@ file == 2 && /^BenchmarkStream\// {
   split($1, p, "/"); split(p[3], t, "="); split(p[4], md, "="); sub("-[0-9]+$", "", md[2])
   for (i = 2; i < NF; i++) if ($(i+1) == "requests/s") v = $i
   k = p[2] " " t[2] " " md[2]; seen[k] = 1; petl[k, round] = v
-}
-function median(a, m,   i, j, y) {
-  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { y = a[i]; a[i] = a[j]; a[j] = y }
-  return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 END {
   printf "PyTorch: %s; petl precision: %s\n", mode, (mode == "stream-int8" ? "int8" : "fp32")
