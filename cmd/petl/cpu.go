@@ -79,6 +79,44 @@ func selfCheck() error {
 			return fmt.Errorf("variant %s disagrees with the reference (max relative difference %.2e)", v, worst)
 		}
 	}
+	return int8Check(rng)
+}
+
+// int8Check runs the int8 product (--precision int8) in every supported
+// variant on awkward shapes: integer sums are exact, so every variant must
+// give the reference's bits.
+func int8Check(rng *rand.Rand) error {
+	fmt.Println("self-check (int8 product, bitwise vs the pure-Go reference):")
+	shapes := [][3]int{{37, 61, 129}, {5, 16, 768}, {130, 33, 7}}
+	for _, v := range kernels.Supported() {
+		diff := 0
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			x := randSlice(rng, m*k)
+			qb, err := kernels.QuantizeB(nil, randSlice(rng, n*k), n, k)
+			if err != nil {
+				return err
+			}
+			want := make([]float32, m*n)
+			got := make([]float32, m*n)
+			kernels.SetVariant(kernels.Generic)
+			kernels.Qgemm(m, x, k, qb, want, n)
+			if err := kernels.SetVariant(v); err != nil {
+				return err
+			}
+			kernels.Qgemm(m, x, k, qb, got, n)
+			for i := range want {
+				if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+					diff++
+				}
+			}
+		}
+		if diff > 0 {
+			fmt.Printf("  %-8s %d outputs differ  MISMATCH\n", v, diff)
+			return fmt.Errorf("variant %s: %d int8 outputs differ from the reference", v, diff)
+		}
+		fmt.Printf("  %-8s identical  ok\n", v)
+	}
 	return nil
 }
 
