@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,6 +185,9 @@ func runSweep(ctx context.Context, args []string) error {
 			return badFlag("--tasks: %s is not a GLUE task", spec.Key)
 		}
 		g.Tasks = append(g.Tasks, spec.Key)
+	}
+	if !flagsSet(fs)["task-epochs"] && !slices.Contains(g.Tasks, "sst2") {
+		*epochsPer = "" // the default names SST-2 only; a sweep without it has no use for it
 	}
 	if g.Epochs, err = sweep.ParseIntMap(*epochsPer, g.Tasks); err != nil {
 		return usageError{fmt.Errorf("--task-epochs: %w", err)}

@@ -111,3 +111,17 @@ func TestSweepSteps(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepDefaultEpochsWithoutSST2: the default --task-epochs (sst2=2)
+// does not stop a sweep whose tasks leave SST-2 out; naming sst2 there
+// explicitly still does.
+func TestSweepDefaultEpochsWithoutSST2(t *testing.T) {
+	vocab := sharedtest.Path(t, "data", "vocab", "bert-base-uncased-vocab.txt")
+	glue := sharedtest.Path(t, "data", "glue")
+	args := []string{"sweep", "--model", "random-tiny", "--vocab", vocab, "--data", glue, "--tasks", "rte,mrpc", "--methods", "ln-head", "--plan"}
+	code, _, errs := runCLI(t, append(args, "--out", t.TempDir())...)
+	require.Zero(t, code, errs)
+	code, _, errs = runCLI(t, append(args, "--out", t.TempDir(), "--task-epochs", "sst2=2")...)
+	require.Equal(t, 2, code)
+	require.Contains(t, errs, `unknown key "sst2"`)
+}
