@@ -114,7 +114,7 @@ func runSweep(ctx context.Context, args []string) error {
 	lower := fs.String("lowercase", "auto", "lower-case input text: auto, true, false")
 	data := fs.String("data", "", "GLUE data directory (default $"+task.EnvData+", then "+defaultData+")")
 	tasks := fs.String("tasks", strings.Join(glueTasks, ","), "tasks, comma-separated")
-	methods := fs.String("methods", "", "methods, comma-separated: full, adapter-N, top-K, ln-head, each also with the suffix -random for a randomly initialised base (default: full-random, full, adapter-8, adapter-64, adapter-256, top-L/2, ln-head, adapter-64-random)")
+	methods := fs.String("methods", "", "methods, comma-separated: full, adapter-N, top-K, ln-head, each also with the suffix -random for a randomly initialised base (default: full-random, full, adapter-8, adapter-64, adapter-256 (left out where wider than the model), top-L/2, ln-head, adapter-64-random)")
 	lrFull := fs.String("lr-full", "", "learning rates of full, full-random and top-K (default "+floats(sweep.DefaultFullLRs)+")")
 	lrAdapter := fs.String("lr-adapter", "", "learning rates of the adapters (default "+floats(sweep.DefaultAdapterLRs)+")")
 	lrLN := fs.String("lr-ln-head", "", "learning rates of ln-head (default "+floats(sweep.DefaultLNHeadLRs)+")")
@@ -208,6 +208,8 @@ func runSweep(ctx context.Context, args []string) error {
 	names := sweep.DefaultMethods(cfg.NumLayers)
 	if *methods != "" {
 		names = strings.Split(*methods, ",")
+	} else {
+		names = narrowEnough(names, cfg, os.Stderr)
 	}
 	grids := map[string]*string{"full": lrFull, "adapter": lrAdapter, "ln-head": lrLN}
 	for _, n := range names {
@@ -422,4 +424,19 @@ func writeText(path, s string) error {
 		_, err := io.WriteString(w, s)
 		return err
 	})
+}
+
+// narrowEnough drops from the default methods the adapters wider than the
+// model's hidden size (the paper's adapter-256 on a 128-wide BERT-tiny: not
+// a bottleneck, and refused when named), saying so on w.
+func narrowEnough(names []string, cfg bert.Config, w io.Writer) []string {
+	var kept []string
+	for _, n := range names {
+		if m, err := sweep.ParseMethod(n, cfg.NumLayers); err == nil && m.Plan.Method == adapter.MethodAdapter && m.Plan.Adapter.Size > cfg.HiddenSize {
+			fmt.Fprintf(w, "sweep: leaving %s out of the default methods: wider than the model's hidden size %d\n", n, cfg.HiddenSize)
+			continue
+		}
+		kept = append(kept, n)
+	}
+	return kept
 }

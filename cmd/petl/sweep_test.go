@@ -125,3 +125,19 @@ func TestSweepDefaultEpochsWithoutSST2(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Contains(t, errs, `unknown key "sst2"`)
 }
+
+// TestSweepDefaultPlanShippedModel: make sweep's flags on the shipped
+// BERT-tiny plan the default methods, without the adapters wider than its
+// hidden size (it names them on standard error), instead of refusing the
+// whole sweep.
+func TestSweepDefaultPlanShippedModel(t *testing.T) {
+	glue := sharedtest.Path(t, "data", "glue")
+	out := t.TempDir()
+	code, _, errs := runCLI(t, "sweep", "--model", repoPath("models", "petl-bert-tiny"), "--data", glue, "--epochs", "10",
+		"--task-epochs", "sst2=3", "--limit", "sst2=20000", "--lr-full", "2e-4,1e-3", "--out", out, "--plan")
+	require.Zero(t, code, errs)
+	plan, err := os.ReadFile(sweep.PlanPath(out))
+	require.NoError(t, err)
+	require.Contains(t, string(plan), "adapter-64")
+	require.NotContains(t, string(plan), "adapter-256")
+}
