@@ -62,7 +62,7 @@ func BenchmarkPretrainStep(b *testing.B) {
 
 // benchDocs reads the sentences of a GLUE single-sentence TSV file as
 // documents of eight sentences each.
-func benchDocs(b *testing.B, path string) []Document {
+func benchDocs(b testing.TB, path string) []Document {
 	f, err := os.Open(path)
 	if err != nil {
 		b.Skip(err)

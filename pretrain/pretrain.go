@@ -128,8 +128,10 @@ type Trainer struct {
 	st      bert.State
 	batch   MLMBatch
 	acts    bert.MLMActs
-	ar      nn.Arena // head activations, gathered rows, logits
-	idx     []int    // the step's sequences
+	ar      nn.Arena  // head activations, gathered rows, logits
+	idx     []int     // the step's sequences
+	rowLoss []float64 // [M] -log p[label] of each masked row
+	rowHit  []bool    // [M] the row's argmax is its label
 	perm    []int
 	permEp  int
 	unigram []float64
@@ -412,22 +414,7 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 	t.head.Forward(&t.acts, logits, x, M, ar)
 	probs := logits // softmax in place
 	kernels.SoftmaxRows(probs, logits, M, V, 1, nil)
-	var loss float64
-	correct := 0
-	for i, y := range b.Labels {
-		row := probs[i*V : (i+1)*V]
-		loss -= math.Log(math.Max(float64(row[y]), 1e-30))
-		best := 0
-		for j, p := range row {
-			if p > row[best] {
-				best = j
-			}
-		}
-		if int32(best) == y {
-			correct++
-		}
-	}
-	loss /= float64(M)
+	loss, correct := t.lossAndAccuracy(probs, b.Labels, V)
 	var dlogits []float32
 	if t.cfg.SOP {
 		sop, dlogits = t.sopLoss(b, backward)
@@ -457,6 +444,41 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 		return 0, 0, sop, fmt.Errorf("pretrain: %w", err)
 	}
 	return float32(loss), correct, sop, nil
+}
+
+// lossAndAccuracy returns the mean of -log p[y] over the rows of probs
+// [M, V] (labels [M]) and how many rows have their first largest
+// probability at the label.
+func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int) (float64, int) {
+	M := len(labels)
+	if cap(t.rowLoss) < M {
+		t.rowLoss = make([]float64, M)
+		t.rowHit = make([]bool, M)
+	}
+	rowLoss, rowHit := t.rowLoss[:M], t.rowHit[:M]
+	kernels.ParallelFor(M, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := probs[i*V : (i+1)*V]
+			y := labels[i]
+			rowLoss[i] = math.Log(math.Max(float64(row[y]), 1e-30))
+			best, bv := 0, row[0]
+			for j, p := range row {
+				if p > bv {
+					best, bv = j, p
+				}
+			}
+			rowHit[i] = int32(best) == y
+		}
+	})
+	var loss float64
+	correct := 0
+	for i := range M { // in row order, as one loop over the rows sums
+		loss -= rowLoss[i]
+		if rowHit[i] {
+			correct++
+		}
+	}
+	return loss / float64(M), correct
 }
 
 // sopLoss is the sentence-order cross-entropy of the forward pass in t.st,
