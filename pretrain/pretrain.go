@@ -414,19 +414,14 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 	t.head.Forward(&t.acts, logits, x, M, ar)
 	probs := logits // softmax in place
 	kernels.SoftmaxRows(probs, logits, M, V, 1, nil)
-	loss, correct := t.lossAndAccuracy(probs, b.Labels, V)
+	// With backward, probs becomes dlogits = (p - onehot) / M.
+	loss, correct := t.lossAndAccuracy(probs, b.Labels, V, backward)
 	var dlogits []float32
 	if t.cfg.SOP {
 		sop, dlogits = t.sopLoss(b, backward)
 	}
 	if !backward {
 		return float32(loss), correct, sop, nil
-	}
-	// dlogits = (p - onehot) / M, in place over probs.
-	inv := float32(1) / float32(M)
-	kernels.Scale(inv, probs[:M*V])
-	for i, y := range b.Labels {
-		probs[i*V+int(y)] -= inv
 	}
 	dx := ar.AllocZero(M * C)
 	t.head.Backward(&t.acts, dx, probs, ar)
@@ -448,9 +443,12 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 
 // lossAndAccuracy returns the mean of -log p[y] over the rows of probs
 // [M, V] (labels [M]) and how many rows have their first largest
-// probability at the label.
-func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int) (float64, int) {
+// probability at the label. With grad it then turns each row, while it is
+// in the cache, into the loss's gradient with respect to the logits:
+// probs[i*V+j] = probs[i*V+j]*(1/M) - (j == labels[i] ? 1/M : 0).
+func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int, grad bool) (float64, int) {
 	M := len(labels)
+	inv := float32(1) / float32(M)
 	if cap(t.rowLoss) < M {
 		t.rowLoss = make([]float64, M)
 		t.rowHit = make([]bool, M)
@@ -468,6 +466,10 @@ func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int) (float
 				}
 			}
 			rowHit[i] = int32(best) == y
+			if grad {
+				kernels.Scale(inv, row)
+				row[y] -= inv
+			}
 		}
 	})
 	var loss float64
