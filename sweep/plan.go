@@ -29,6 +29,13 @@ const (
 	PlanName = "plan.json" // the plan, in RunsDir
 )
 
+// Size limits of the files of RunsDir, read whole: a plan's line per run
+// is about 150 bytes, an outcome a few hundred.
+const (
+	maxPlan    = 64 << 20
+	maxOutcome = safefile.MaxJSON
+)
+
 // PlanFormat and PlanVersion identify a plan file.
 const (
 	PlanFormat  = "petl-sweep-plan"
@@ -189,7 +196,7 @@ var RunsEntry = regexp.MustCompile(`^(plan\.json|[0-9]{4,}\.json|[0-9]{4,}\.ckpt
 // ReadPlan reads the plan of the sweep folder dir.
 func ReadPlan(dir string) (Plan, error) {
 	path := PlanPath(dir)
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxPlan, "the sweep's plan")
 	if errors.Is(err, fs.ErrNotExist) {
 		return Plan{}, fmt.Errorf("sweep: %s: no plan in %s (write one first: petl sweep --plan with the grid's flags and --out %s): %w", path, dir, dir, err)
 	}
@@ -223,7 +230,7 @@ func WritePlan(dir string, p Plan) (bool, error) {
 		return false, err
 	}
 	path := PlanPath(dir)
-	old, err := os.ReadFile(path)
+	old, err := safefile.ReadFile(path, maxPlan, "the sweep's plan")
 	switch {
 	case err == nil:
 		if bytes.Equal(old, b.Bytes()) {
@@ -294,7 +301,7 @@ func WriteOutcome(path string, o Outcome) error {
 // ReadOutcome reads the outcome file at path; ok is false when there is
 // none.
 func ReadOutcome(path string) (o Outcome, ok bool, err error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxOutcome, "a run's outcome")
 	if errors.Is(err, fs.ErrNotExist) {
 		return Outcome{}, false, nil
 	}
