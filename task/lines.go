@@ -15,15 +15,14 @@ import (
 // path, of at most MaxFile bytes: a named pipe or a device is an error at
 // once, saying to give a stream on standard input.
 func ReadLinesFile(spec *Spec, path string, opt Options) (*Dataset, error) {
-	f, _, err := safefile.Open(path, MaxFile, "an input file")
+	data, err := safefile.ReadFile(path, MaxFile, "an input file")
 	if err != nil {
 		if errors.Is(err, safefile.ErrNotRegular) {
 			return nil, fmt.Errorf("%w (to read a stream, give it on standard input: --input - < PATH)", err)
 		}
 		return nil, err
 	}
-	defer f.Close()
-	return ReadLines(spec, f, path, opt)
+	return parseLines(spec, data, path, opt)
 }
 
 // ReadLines reads unlabelled examples from plain lines (what petl predict
@@ -43,6 +42,11 @@ func ReadLines(spec *Spec, r io.Reader, name string, opt Options) (*Dataset, err
 	if len(data) > MaxFile {
 		return nil, fmt.Errorf("%s: more than %d bytes of input: %w", name, MaxFile, safefile.ErrTooLarge)
 	}
+	return parseLines(spec, data, name, opt)
+}
+
+// parseLines reads the whole input of ReadLines, named name.
+func parseLines(spec *Spec, data []byte, name string, opt Options) (*Dataset, error) {
 	lines, err := splitLines(spec, data, name)
 	if err != nil {
 		return nil, err
