@@ -62,13 +62,13 @@ func parseLines(spec *Spec, data []byte, name string, opt Options) (*Dataset, er
 			continue
 		}
 		var bad error
-		fields := strings.Split(text, "\t")
-		switch {
+		a, b, _ := strings.Cut(text, "\t")
+		switch n := strings.Count(text, "\t") + 1; {
 		case !utf8.ValidString(text):
 			bad = fmt.Errorf("%w: invalid UTF-8", ErrBadText)
-		case len(fields) != want:
-			bad = fmt.Errorf("%w: %d tab-separated fields; task %s takes %s", ErrColumnCount, len(fields), spec.Name, shape)
-		case strings.TrimSpace(fields[0]) == "":
+		case n != want:
+			bad = fmt.Errorf("%w: %d tab-separated fields; task %s takes %s", ErrColumnCount, n, spec.Name, shape)
+		case strings.TrimSpace(a) == "":
 			bad = fmt.Errorf("%w: empty text in column 1", ErrBadText)
 		}
 		if bad != nil {
@@ -77,11 +77,7 @@ func parseLines(spec *Spec, data []byte, name string, opt Options) (*Dataset, er
 			}
 			continue
 		}
-		ex := Example{ID: strconv.Itoa(len(ds.Examples)), A: fields[0], Label: -1, Line: line}
-		if want == 2 {
-			ex.B = fields[1]
-		}
-		ds.Examples = append(ds.Examples, ex)
+		ds.Examples = append(ds.Examples, Example{ID: strconv.Itoa(len(ds.Examples)), A: a, B: b, Label: -1, Line: line})
 	}
 	switch {
 	case len(ds.Examples) > 0:
