@@ -82,19 +82,20 @@ func cost(r Run, n int) float64 {
 	return float64(n * r.Epochs)
 }
 
-// done reports whether run i has an outcome, in its file or in the store.
-func (r *Runner) done(i int, run Run) (bool, error) {
-	if r.Store != nil && r.Store.Done(run) {
-		return true, nil
+// recorded returns run i's outcome, from the store or its file, and
+// whether it has one.
+func (r *Runner) recorded(i int, run Run) (Outcome, bool, error) {
+	if o, ok := r.Store.Get(run); ok {
+		return o, true, nil
 	}
 	o, ok, err := ReadOutcome(OutcomePath(r.Dir, i))
 	if err != nil || !ok {
-		return false, err
+		return Outcome{}, false, err
 	}
 	if o.Key() != run.Key() {
-		return false, fmt.Errorf("sweep: %s holds run %s, but run %d of this sweep is %s: the folder belongs to another sweep", OutcomePath(r.Dir, i), o.Key(), i, run.Key())
+		return Outcome{}, false, fmt.Errorf("sweep: %s holds run %s, but run %d of this sweep is %s: the folder belongs to another sweep", OutcomePath(r.Dir, i), o.Key(), i, run.Key())
 	}
-	return true, nil
+	return o, true, nil
 }
 
 // RunOne trains run number i of the grid unless it has an outcome already
@@ -109,13 +110,7 @@ func (r *Runner) RunOne(ctx context.Context, i int) (o Outcome, skipped bool, er
 		return Outcome{}, false, fmt.Errorf("sweep: run %d: the sweep has runs 0 to %d", i, len(runs)-1)
 	}
 	run := runs[i]
-	if ok, err := r.done(i, run); err != nil || ok {
-		if ok {
-			var found bool
-			if o, found = r.Store.Get(run); !found {
-				o, _, err = ReadOutcome(OutcomePath(r.Dir, i))
-			}
-		}
+	if o, ok, err := r.recorded(i, run); err != nil || ok {
 		return o, ok, err
 	}
 	if err := r.checkBases(); err != nil {
@@ -146,7 +141,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	total := 0.0
 	runs := r.Grid.Runs()
 	for i, run := range runs {
-		ok, err := r.done(i, run)
+		_, ok, err := r.recorded(i, run)
 		if err != nil {
 			return err
 		}
