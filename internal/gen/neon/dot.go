@@ -52,20 +52,14 @@ func (b *Builder) SADALP(d, n V) {
 //
 // Encoding (three registers, same type, Q=1, U=0, size=10, opcode 10111):
 // 0 1 0 01110 10 1 Rm 10111 1 Rn Rd (0x4ea0bc00).
-func (b *Builder) ADDP(d, n, m V) {
-	b.Word(0x4ea0bc00|m.check()<<16|n.check()<<5|d.check(),
-		fmt.Sprintf("ADDP V%d.4S, V%d.4S, V%d.4S", d, n, m))
-}
+func (b *Builder) ADDP(d, n, m V) { b.Vec3(0x4ea0bc00, "ADDP", d, n, m) }
 
 // MUL emits MUL Vd.4S, Vn.4S, Vm.4S: d[l] = n[l] * m[l] on 32-bit integer
 // lanes (the low 32 bits of the product).
 //
 // Encoding (three registers, same type, Q=1, U=0, size=10, opcode 10011):
 // 0 1 0 01110 10 1 Rm 10011 1 Rn Rd (0x4ea09c00).
-func (b *Builder) MUL(d, n, m V) {
-	b.Word(0x4ea09c00|m.check()<<16|n.check()<<5|d.check(),
-		fmt.Sprintf("MUL V%d.4S, V%d.4S, V%d.4S", d, n, m))
-}
+func (b *Builder) MUL(d, n, m V) { b.Vec3(0x4ea09c00, "MUL", d, n, m) }
 
 // SCVTF emits SCVTF Vd.4S, Vn.4S: d[l] = float32(int32(n[l])), rounded to
 // nearest, ties to even, as Go's conversion.
