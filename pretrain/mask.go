@@ -25,6 +25,8 @@ type MLMBatch struct {
 	Pos    []int32 // [M] chosen positions, as row indices b*T+t into the [B*T] grid
 	Labels []int32 // [M] original token ids at Pos
 	SOP    []int32 // [B] sentence-order labels (Sequences.SOPLabel)
+
+	cand []int32 // scratch of Fill: one sequence's ordinary positions
 }
 
 // M returns the number of chosen positions.
@@ -49,7 +51,7 @@ func (b *MLMBatch) Fill(s *Sequences, idx []int, sp Special, vocab int, opt Mask
 	b.Mask = slices.Grow(b.Mask[:0], BT)[:BT]
 	b.Lens = b.Lens[:0]
 	b.Pos, b.Labels, b.SOP = b.Pos[:0], b.Labels[:0], b.SOP[:0]
-	var cand []int32
+	cand := b.cand
 	for r, i := range idx {
 		seq := s.Seq(i)
 		n := len(seq)
@@ -97,6 +99,7 @@ func (b *MLMBatch) Fill(s *Sequences, idx []int, sp Special, vocab int, opt Mask
 			}
 		}
 	}
+	b.cand = cand
 }
 
 // randomToken draws an ordinary token uniformly from the vocabulary.
