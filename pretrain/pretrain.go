@@ -541,15 +541,16 @@ func (t *Trainer) evalMask() MaskOptions {
 func (t *Trainer) heldOutBatches(f func(b *MLMBatch)) {
 	n := t.res.HeldOutSeqs
 	rng := nn.NewRNG(splitmix.Mix64(t.cfg.Seed ^ 0xe7a1))
-	var b MLMBatch
+	mask := t.evalMask()
+	b := &t.batch // between training steps: free
 	idx := make([]int, 0, t.cfg.Batch)
 	for lo := 0; lo < n; lo += t.cfg.Batch {
 		idx = idx[:0]
 		for i := lo; i < min(n, lo+t.cfg.Batch); i++ {
 			idx = append(idx, i)
 		}
-		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, t.evalMask(), rng)
-		f(&b)
+		b.Fill(t.held, idx, t.sp, t.cfg.Model.VocabSize, mask, rng)
+		f(b)
 	}
 }
 
