@@ -126,11 +126,11 @@ func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch 
 	for lo := 0; lo < len(ds.Examples); lo += batch {
 		hi := min(lo+batch, len(ds.Examples))
 		ins = ins[:0]
-		for i := range ds.Examples[lo:hi] {
-			ex := &ds.Examples[lo+i]
+		for i := lo; i < hi; i++ {
+			ex := &ds.Examples[i]
 			in := petl.Input{Text: ex.A, TextB: ex.B, Pair: pair(ex)}
 			if err := tk.Check(in); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", ds.Path, ds.Examples[lo+i].Line, err)
+				return nil, fmt.Errorf("%s:%d: %w", ds.Path, ex.Line, err)
 			}
 			ins = append(ins, in)
 		}
