@@ -449,10 +449,9 @@ func (t *Trainer) finish() (*Result, error) {
 		}
 	}
 	now := time.Now()
-	done := t.step - t.meter.StartStep
 	summary := fmt.Sprintf("%d steps (%d epoch%s) in %s", t.step, t.epoch, plural(t.epoch), t.elapsed(now).Round(100*time.Millisecond))
-	if sec := now.Sub(t.meter.Start).Seconds(); done > 0 && sec > 0 {
-		summary += fmt.Sprintf(", %.0f ex/s", float64(t.meter.examples)/sec)
+	if d := now.Sub(t.meter.Start); t.step > t.meter.StartStep && d > 0 {
+		summary += fmt.Sprintf(", %.0f ex/s", trainrun.Rate(t.meter.examples, d))
 	}
 	if t.res.StoppedEarly {
 		best := t.res.Epochs[t.res.BestEpoch-1]
