@@ -174,34 +174,39 @@ type Number interface {
 // Score computes every metric of spec.Metrics over the predictions, keyed by
 // metric name (Accuracy, F1, MCC, Pearson, Spearman); spec.Main names the
 // task's GLUE score among them. For classification, preds and golds are
-// class indices; for regression, real values.
+// class indices; for regression, real values. A metric of the other kind
+// of task (F1 of a regression, Pearson of a classification) panics.
 func Score[T Number](spec *Spec, preds, golds []T) map[string]float64 {
 	sameLen("Score", len(preds), len(golds))
+	// Converted once for all the metrics: reals for a regression, classes
+	// for a classification.
+	var x, y []float64
+	var p, g []int
+	if spec.Regression {
+		x, y = toFloat(preds), toFloat(golds)
+	} else {
+		p, g = toInt(preds), toInt(golds)
+	}
 	out := make(map[string]float64, len(spec.Metrics))
 	for _, m := range spec.Metrics {
-		out[m] = score(spec, m, preds, golds)
+		switch {
+		case spec.Regression && m == Pearson:
+			out[m] = PearsonOf(x, y)
+		case spec.Regression && m == Spearman:
+			out[m] = SpearmanOf(x, y)
+		case spec.Regression:
+			panic(fmt.Sprintf("task %s: metric %q needs classes, the task is a regression", spec.Name, m))
+		case m == Accuracy:
+			out[m] = AccuracyOf(p, g)
+		case m == F1:
+			out[m] = F1Of(p, g)
+		case m == MCC:
+			out[m] = MCCOf(p, g)
+		default:
+			panic(fmt.Sprintf("task %s: metric %q needs real values, the task is a classification", spec.Name, m))
+		}
 	}
 	return out
-}
-
-// score is one metric of Score. A metric of the other kind of task (F1 of
-// a regression, Pearson of a classification) panics.
-func score[T Number](spec *Spec, m string, preds, golds []T) float64 {
-	switch {
-	case spec.Regression && m == Pearson:
-		return PearsonOf(toFloat(preds), toFloat(golds))
-	case spec.Regression && m == Spearman:
-		return SpearmanOf(toFloat(preds), toFloat(golds))
-	case spec.Regression:
-		panic(fmt.Sprintf("task %s: metric %q needs classes, the task is a regression", spec.Name, m))
-	case m == Accuracy:
-		return AccuracyOf(toInt(preds), toInt(golds))
-	case m == F1:
-		return F1Of(toInt(preds), toInt(golds))
-	case m == MCC:
-		return MCCOf(toInt(preds), toInt(golds))
-	}
-	panic(fmt.Sprintf("task %s: metric %q needs real values, the task is a classification", spec.Name, m))
 }
 
 // FormatScores writes scores in spec.Metrics order, the main one first:
