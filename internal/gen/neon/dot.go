@@ -43,9 +43,7 @@ func (b *Builder) SMULL2(d, n, m V) {
 //
 // Encoding (two-register miscellaneous, Q=1, U=0, size=01, opcode 00110):
 // 0 1 0 01110 01 10000 00110 10 Rn Rd (0x4e606800).
-func (b *Builder) SADALP(d, n V) {
-	b.Word(0x4e606800|n.check()<<5|d.check(), fmt.Sprintf("SADALP V%d.4S, V%d.8H", d, n))
-}
+func (b *Builder) SADALP(d, n V) { b.vec2(0x4e606800, "SADALP V%d.4S, V%d.8H", d, n) }
 
 // ADDP emits ADDP Vd.4S, Vn.4S, Vm.4S: d = [n0+n1, n2+n3, m0+m1, m2+m3] on
 // 32-bit integer lanes.
@@ -66,6 +64,4 @@ func (b *Builder) MUL(d, n, m V) { b.Vec3(0x4ea09c00, "MUL", d, n, m) }
 //
 // Encoding (two-register miscellaneous, Q=1, U=0, sz=0, opcode 11101):
 // 0 1 0 01110 0 0 10000 11101 10 Rn Rd (0x4e21d800).
-func (b *Builder) SCVTF(d, n V) {
-	b.Word(0x4e21d800|n.check()<<5|d.check(), fmt.Sprintf("SCVTF V%d.4S, V%d.4S", d, n))
-}
+func (b *Builder) SCVTF(d, n V) { b.vec2(0x4e21d800, "SCVTF V%d.4S, V%d.4S", d, n) }

@@ -39,6 +39,23 @@ var encodings = []struct {
 	{func(b *Builder) { b.SSHR(1, 2, 31) }, "sshr v1.4s, v2.4s, #31", 0x4f210441, ""},
 	{func(b *Builder) { b.SSHR(30, 29, 1) }, "sshr v30.4s, v29.4s, #1", 0x4f3f07be, ""},
 	{func(b *Builder) { b.SSHR(5, 6, 32) }, "sshr v5.4s, v6.4s, #32", 0x4f2004c5, ""},
+	{func(b *Builder) { b.FMINV(16, 16) }, "fminv s16, v16.4s", 0x6eb0fa10, ""},
+	{func(b *Builder) { b.FCVTNS(0, 1) }, "fcvtns v0.4s, v1.4s", 0x4e21a820, ""},
+	{func(b *Builder) { b.SQXTN(4, 0) }, "sqxtn v4.4h, v0.4s", 0x0e614804, ""},
+	{func(b *Builder) { b.SQXTN2(4, 1) }, "sqxtn2 v4.8h, v1.4s", 0x4e614824, ""},
+	{func(b *Builder) { b.SQXTUN(6, 4) }, "sqxtun v6.8b, v4.8h", 0x2e212886, ""},
+	{func(b *Builder) { b.SQXTUN2(6, 5) }, "sqxtun2 v6.16b, v5.8h", 0x6e2128a6, ""},
+	{func(b *Builder) { b.SDOTElem(0, 20, 16, 0) }, "sdot v0.4s, v20.16b, v16.4b[0]", 0x4f90e280, ""},
+	{func(b *Builder) { b.SDOTElem(15, 27, 19, 3) }, "sdot v15.4s, v27.16b, v19.4b[3]", 0x4fb3eb6f, ""},
+	{func(b *Builder) { b.SDOTElem(31, 1, 30, 2) }, "sdot v31.4s, v1.16b, v30.4b[2]", 0x4f9ee83f, ""},
+	{func(b *Builder) { b.SMULL(24, 20, 18) }, "smull v24.8h, v20.8b, v18.8b", 0x0e32c298, ""},
+	{func(b *Builder) { b.SMULL2(25, 20, 18) }, "smull2 v25.8h, v20.16b, v18.16b", 0x4e32c299, ""},
+	{func(b *Builder) { b.SADALP(0, 24) }, "sadalp v0.4s, v24.8h", 0x4e606b00, ""},
+	{func(b *Builder) { b.ADDP(0, 0, 4) }, "addp v0.4s, v0.4s, v4.4s", 0x4ea4bc00, ""},
+	{func(b *Builder) { b.MUL(26, 16, 24) }, "mul v26.4s, v16.4s, v24.4s", 0x4eb89e1a, ""},
+	{func(b *Builder) { b.MUL(1, 2, 3) }, "mul v1.4s, v2.4s, v3.4s", 0x4ea39c41, ""},
+	{func(b *Builder) { b.SCVTF(0, 0) }, "scvtf v0.4s, v0.4s", 0x4e21d800, ""},
+	{func(b *Builder) { b.SCVTF(13, 27) }, "scvtf v13.4s, v27.4s", 0x4e21db6d, ""},
 	// Vec3 with an encoding of a non-float instruction: the comment keeps
 	// the .4S arrangement whatever the instruction.
 	{func(b *Builder) { b.Vec3(0x4e601c00, "BIC", 1, 2, 3) }, "bic v1.16b, v2.16b, v3.16b", 0x4e631c41, "bic v1.4s, v2.4s, v3.4s"},
@@ -87,7 +104,7 @@ func TestEncodingsLLVM(t *testing.T) {
 	for _, e := range encodings {
 		src.WriteString(e.arm + "\n")
 	}
-	cmd := exec.Command("llvm-mc", "-triple=aarch64", "-show-encoding")
+	cmd := exec.Command("llvm-mc", "-triple=aarch64", "-mattr=+dotprod", "-show-encoding")
 	cmd.Stdin = strings.NewReader(src.String())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -15,9 +15,10 @@
 // Adding an instruction: write a method on *Builder in the file of its
 // family (vector.go: three-register and two-register arithmetic; fmla.go:
 // by-element forms; reduce.go: pairwise and across-lanes reductions;
-// shift.go: shifts), built on Word, with the encoding's field layout in its
-// doc comment and a case in the table of encode_test.go (checked against
-// llvm-mc where it is installed).
+// shift.go: shifts; convert.go: conversions and narrowing; dot.go: integer
+// dot products and widening multiplies), built on Word (or Vec3, vec2),
+// with the encoding's field layout in its doc comment and a case in the
+// table of encode_test.go (checked against llvm-mc where it is installed).
 package neon
 
 import (

@@ -14,6 +14,13 @@ func (b *Builder) Vec3(enc uint32, name string, d, n, m V) {
 		fmt.Sprintf("%s V%d.4S, V%d.4S, V%d.4S", name, d, n, m))
 }
 
+// vec2 emits the two-register instruction whose encoding, with the register
+// fields zero, is enc: enc | Rn<<5 | Rd, commented as arm (its Arm syntax,
+// with %d for d and then n).
+func (b *Builder) vec2(enc uint32, arm string, d, n V) {
+	b.Word(enc|n.check()<<5|d.check(), fmt.Sprintf(arm, d, n))
+}
+
 // The three-register single-precision forms (Q=1, sz=0) share the layout
 // 0 1 U 01110 S 0 1 Rm opcode 1 Rn Rd, with U, S (bit 23) and the opcode
 // below.
@@ -60,6 +67,4 @@ func (b *Builder) FCMGT(d, n, m V) { b.Vec3(0x6ea0e400, "FCMGT", d, n, m) }
 //
 // Encoding (two-register miscellaneous, Q=1, sz=0):
 // 0 1 1 01110 1 0 10000 11111 10 Rn Rd (0x6ea1f800).
-func (b *Builder) FSQRT(d, n V) {
-	b.Word(0x6ea1f800|n.check()<<5|d.check(), fmt.Sprintf("FSQRT V%d.4S, V%d.4S", d, n))
-}
+func (b *Builder) FSQRT(d, n V) { b.vec2(0x6ea1f800, "FSQRT V%d.4S, V%d.4S", d, n) }

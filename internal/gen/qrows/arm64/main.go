@@ -100,7 +100,7 @@ func emitRange(b *neon.Builder, s *neon.Stubs) {
 
 	b.Label("lanes")
 	b.Note("lo, hi = min, max over the lanes of lo[0], hi[0]")
-	fminv(b, lo, lo)
+	b.FMINV(lo, lo)
 	b.FMAXV(hi, hi)
 
 	b.Label("scalars")
@@ -141,7 +141,7 @@ func emitBytes(b *neon.Builder, s *neon.Stubs) {
 			b.FMUL(v, v, inv)
 		}
 		for _, v := range vs {
-			fcvtns(b, v, v)
+			b.FCVTNS(v, v)
 		}
 		for _, v := range vs {
 			b.Op("VADD", zv.S4(), v.S4(), v.S4())
@@ -159,12 +159,12 @@ func emitBytes(b *neon.Builder, s *neon.Stubs) {
 	b.Op("BLT", "vectors")
 	b.Op("VLD1.P", "64(R1)", neon.List(0, 4))
 	ints(0, 1, 2, 3)
-	sqxtn(b, 4, 0)
-	sqxtn2(b, 4, 1)
-	sqxtn(b, 5, 2)
-	sqxtn2(b, 5, 3)
-	sqxtun(b, 6, 4)
-	sqxtun2(b, 6, 5)
+	b.SQXTN(4, 0)
+	b.SQXTN2(4, 1)
+	b.SQXTN(5, 2)
+	b.SQXTN2(5, 3)
+	b.SQXTUN(6, 4)
+	b.SQXTUN2(6, 5)
 	finish(6)
 	b.Op("VST1.P", neon.List(6, 1), "16(R0)")
 	b.Op("SUB", "$16", "R2")
@@ -173,8 +173,8 @@ func emitBytes(b *neon.Builder, s *neon.Stubs) {
 	// small emits the bytes of V0 (dwords) into the low 4 bytes of V6.
 	small := func() {
 		ints(0)
-		sqxtn(b, 4, 0)
-		sqxtun(b, 6, 4)
+		b.SQXTN(4, 0)
+		b.SQXTUN(6, 4)
 		finish(6)
 	}
 	b.Label("vectors")
