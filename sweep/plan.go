@@ -359,11 +359,12 @@ func ReadOutcomes(dir string) ([]Outcome, error) {
 
 // Gather is the collect step's reading: the outcomes of the results file
 // (store, may be nil) merged with the outcome files of the sweep folder dir
-// (a run's file replaces its line), and the runs of g that have none yet.
-func Gather(dir string, g Grid, store *Store) (outcomes []Outcome, missing []Run, err error) {
-	files, err := ReadOutcomes(dir)
+// (a run's file replaces its line), how many outcome files there were, and
+// the numbers of the runs of g that have no outcome yet.
+func Gather(dir string, g Grid, store *Store) (outcomes []Outcome, files int, missing []int, err error) {
+	fromFiles, err := ReadOutcomes(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
 	at := map[string]int{}
 	if store != nil {
@@ -372,7 +373,7 @@ func Gather(dir string, g Grid, store *Store) (outcomes []Outcome, missing []Run
 			outcomes = append(outcomes, o)
 		}
 	}
-	for _, o := range files {
+	for _, o := range fromFiles {
 		if i, ok := at[o.Key()]; ok {
 			outcomes[i] = o
 			continue
@@ -380,12 +381,12 @@ func Gather(dir string, g Grid, store *Store) (outcomes []Outcome, missing []Run
 		at[o.Key()] = len(outcomes)
 		outcomes = append(outcomes, o)
 	}
-	for _, r := range g.Runs() {
+	for i, r := range g.Runs() {
 		if _, ok := at[r.Key()]; !ok {
-			missing = append(missing, r)
+			missing = append(missing, i)
 		}
 	}
-	return outcomes, missing, nil
+	return outcomes, len(fromFiles), missing, nil
 }
 
 // WriteResults writes outcomes as the results file at path (one JSON line

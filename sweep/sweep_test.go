@@ -386,7 +386,7 @@ func testRunner(t *testing.T, dir string, jobs int) *Runner {
 
 // gathered is every outcome of r's folder and store.
 func gathered(t *testing.T, r *Runner) []Outcome {
-	outs, _, err := Gather(r.Dir, r.Grid, r.Store)
+	outs, _, _, err := Gather(r.Dir, r.Grid, r.Store)
 	require.NoError(t, err)
 	return outs
 }

@@ -262,29 +262,22 @@ func runSweepStep(ctx context.Context, fs *flag.FlagSet, st *stepFlags, dir stri
 // the runs' files, written back to results.jsonl (when there are run
 // files), the table and the figures, with the runs still missing named.
 func collectSweep(dir, title string, g sweep.Grid, store *sweep.Store) error {
-	outcomes, missing, err := sweep.Gather(dir, g, store)
+	outcomes, files, missing, err := sweep.Gather(dir, g, store)
 	if err != nil {
 		return err
 	}
-	files, err := sweep.ReadOutcomes(dir)
-	if err != nil {
-		return err
-	}
-	if len(files) > 0 {
+	if files > 0 {
 		if err := sweep.WriteResults(filepath.Join(dir, "results.jsonl"), outcomes); err != nil {
 			return err
 		}
 	}
 	var names []string
 	if len(missing) > 0 {
-		index := map[string]int{}
-		for i, r := range g.Runs() {
-			index[r.Key()] = i
+		runs := g.Runs()
+		for _, i := range missing {
+			names = append(names, fmt.Sprintf("%d (%s)", i, runs[i].Key()))
 		}
-		for _, r := range missing {
-			names = append(names, fmt.Sprintf("%d (%s)", index[r.Key()], r.Key()))
-		}
-		fmt.Fprintf(os.Stderr, "collect: %d of %d runs have no outcome yet: %s\n", len(missing), len(g.Runs()), strings.Join(names, ", "))
+		fmt.Fprintf(os.Stderr, "collect: %d of %d runs have no outcome yet: %s\n", len(missing), len(runs), strings.Join(names, ", "))
 	}
 	return writeSweepReport(dir, title, g, outcomes, names)
 }
