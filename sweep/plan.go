@@ -281,22 +281,9 @@ func compact(v []byte) []byte {
 	return b.Bytes()
 }
 
-// WriteOutcome writes o as the outcome file at path, atomically.
-func WriteOutcome(path string, o Outcome) error {
-	o = sanitize(o)
-	line, err := json.Marshal(o)
-	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
-	}
-	err = safefile.WriteAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(line, '\n'))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
-	}
-	return nil
-}
+// WriteOutcome writes o as the outcome file at path, atomically: a
+// results file of one line (WriteResults).
+func WriteOutcome(path string, o Outcome) error { return WriteResults(path, []Outcome{o}) }
 
 // ReadOutcome reads the outcome file at path; ok is false when there is
 // none.
