@@ -87,11 +87,11 @@ func QuantizeB(dst []int8, w []float32, n, k int) (*QuantizedB, error) {
 	for j := range n {
 		row := w[j*k : (j+1)*k]
 		var amax float32
-		for _, v := range row {
+		for p, v := range row {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("kernels.QuantizeB: weight [%d, %d] is %v", j, j, v)
+				return nil, fmt.Errorf("kernels.QuantizeB: weight [%d, %d] is %v", j, p, v)
 			}
-			amax = max(amax, abs32(v))
+			amax = max(amax, float32(math.Abs(float64(v))))
 		}
 		if amax == 0 {
 			continue
@@ -165,8 +165,6 @@ func clampRound(x float32, lo, hi int32) int32 {
 	return int32(max(float64(lo), min(float64(hi), r)))
 }
 
-func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
-
 // qTile computes one tile of Qgemm's output, mr rows (the variant's rows
 // per tile, see qVariant) by QNR channels: for r < mr and j < QNR,
 //
@@ -218,7 +216,8 @@ func qTileGeneric(c []float32, ldc int, a []byte, lda int, b []int8, kp int, zp 
 	}
 }
 
-// qScratch is Qgemm's per-call memory: the quantized rows and their scales.
+// qScratch is Qgemm's per-call memory: the quantized rows, their scales
+// and zero points.
 type qScratch struct {
 	a  []byte
 	sa []float32
@@ -245,7 +244,7 @@ func Qgemm(m int, x []float32, lda int, qb *QuantizedB, c []float32, ldc int) {
 	sc := qScratchPool.Get().(*qScratch)
 	defer qScratchPool.Put(sc)
 	blocks := (m + v.mr - 1) / v.mr
-	sc.a = growBytes(sc.a, blocks*v.mr*kp) // whole tiles: the rows past m are zero
+	sc.a = slices.Grow(sc.a[:0], blocks*v.mr*kp)[:blocks*v.mr*kp] // whole tiles: the rows past m are zero
 	sc.sa = grow(sc.sa, blocks*v.mr)
 	sc.zp = slices.Grow(sc.zp[:0], blocks*v.mr)[:blocks*v.mr]
 	clear(sc.sa[m:])
@@ -365,44 +364,38 @@ func quantizeRows(dst []byte, sa []float32, zp []int32, x []float32, lda, m, k, 
 // 1), and the low 23 bits of t + roundMagic hold that integer + 2²².
 const roundMagic = 12582912
 
-// quantizeRow quantizes one row (see quantizeRows).
+// quantizeRow quantizes one row (see quantizeRows): the reference, the
+// scalar decisions of qRowKernels.quantize over the Go passes rowRange and
+// rowBytes.
 func quantizeRow(out []byte, sa *float32, zp *int32, row []float32, shift int32) {
-	var lo, hi float32
-	for _, v := range row {
-		lo, hi = min(lo, v), max(hi, v) // a NaN makes lo or hi NaN
+	qRowReference.quantize(out, sa, zp, row, shift)
+}
+
+// qRowReference is quantizeRow's passes.
+var qRowReference = qRowKernels{rng: rowRange, bytes: rowBytes}
+
+// rowRange returns min(0, min x) and max(0, max x); a NaN makes one of them
+// NaN.
+func rowRange(x []float32) (lo, hi float32) {
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
 	}
-	width := hi - lo
-	if width != width || math.IsInf(float64(width), 0) || width == 0 {
-		*sa, *zp = 0, -shift
-		if width != 0 {
-			*sa = float32(math.NaN())
-		}
-		fillBytes(out, byte(-shift))
-		return
-	}
-	inv := float32(qActMax) / width
-	*sa = width / qActMax
-	z := clampRound(-lo*inv, 0, qActMax)
-	*zp = z - shift
-	out = out[:len(out):len(out)]
-	for p, v := range row {
+	return lo, hi
+}
+
+// rowBytes stores byte(min(127, max(0, roundEven(x[i]*inv) + z)) - shift)
+// into dst[i] for i < len(x).
+func rowBytes(dst []byte, x []float32, inv float32, z, shift int32) {
+	dst = dst[:len(x)]
+	for p, v := range x {
 		t := float32(v * inv)
 		q := int32(math.Float32bits(t+roundMagic)&(1<<23-1)) - 1<<22 + z
-		out[p] = byte(min(qActMax, max(0, q)) - shift)
+		dst[p] = byte(min(qActMax, max(0, q)) - shift)
 	}
-	fillBytes(out[len(row):], byte(z-shift))
 }
 
 func fillBytes(b []byte, v byte) {
 	for i := range b {
 		b[i] = v
 	}
-}
-
-// growBytes returns b with length n, reusing its storage when big enough.
-func growBytes(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
 }

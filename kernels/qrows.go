@@ -2,13 +2,11 @@ package kernels
 
 import "math"
 
-// Qgemm quantizes each row of its input (quantizeRow in qgemm.go, the
-// reference) through qRowOp. A variant's version (qRowKernels.quantize)
-// runs two assembly passes over the row, its range and then its bytes,
-// with the scalar decisions between them in Go, and gives the same bytes,
-// scale and zero point as quantizeRow for every row: a row whose range is
-// zero, NaN or infinite, or so small that 127/width overflows, takes
-// quantizeRow itself.
+// Qgemm quantizes each row of its input through qRowOp. Every variant,
+// the reference quantizeRow included, is qRowKernels.quantize over two
+// passes, the row's range and then its bytes, with the scalar decisions
+// between them in Go: the reference's passes are rowRange and rowBytes, a
+// variant's are assembly and give the same results.
 
 // qRowFunc quantizes one row: see quantizeRow.
 type qRowFunc func(out []byte, sa *float32, zp *int32, row []float32, shift int32)
@@ -29,21 +27,30 @@ type qRowKernels struct {
 // register installs k as variant v's quantizeRow.
 func (k qRowKernels) register(v Variant) { qRowOp.set(v, k.quantize) }
 
-// quantize is quantizeRow on k's passes.
+// quantize quantizes one row (see quantizeRows) with k's passes: the
+// range, then, between them in Go, the scale and zero point (a row whose
+// range is zero, NaN or infinite has no bytes to compute), then the bytes.
+// Where 127/width overflows, x*inv can be infinite, outside the passes'
+// contract, so the Go bytes pass runs.
 func (k qRowKernels) quantize(out []byte, sa *float32, zp *int32, row []float32, shift int32) {
 	lo, hi := k.rng(row)
 	width := hi - lo
-	inv := float32(qActMax) / width
-	if width != width || math.IsInf(float64(width), 0) || width == 0 || math.IsInf(float64(inv), 0) {
-		// No bytes to compute (the range is empty, NaN or infinite), or
-		// x*inv can be infinite: the reference's own path.
-		quantizeRow(out, sa, zp, row, shift)
+	if width != width || math.IsInf(float64(width), 0) || width == 0 {
+		*sa, *zp = 0, -shift
+		if width != 0 {
+			*sa = float32(math.NaN())
+		}
+		fillBytes(out, byte(-shift))
 		return
 	}
-	// As quantizeRow: |x[i]| <= width, so |x[i]*inv| < 128 and 0 <= z <= 127.
+	inv := float32(qActMax) / width
 	*sa = width / qActMax
 	z := clampRound(-lo*inv, 0, qActMax)
 	*zp = z - shift
-	k.bytes(out[:len(row)], row, inv, z, shift)
+	bytes := k.bytes
+	if math.IsInf(float64(inv), 0) {
+		bytes = rowBytes
+	}
+	bytes(out[:len(row)], row, inv, z, shift)
 	fillBytes(out[len(row):], byte(z-shift))
 }

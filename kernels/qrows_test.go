@@ -30,9 +30,9 @@ func qRowRows(rng *rand.Rand) [][]float32 {
 			v := float32(rng.NormFloat64()) * s
 			switch kind {
 			case 1:
-				v = abs32(v)
+				v = float32(math.Abs(float64(v)))
 			case 2:
-				v = -abs32(v)
+				v = -float32(math.Abs(float64(v)))
 			}
 			row[i] = v
 		}
