@@ -274,17 +274,22 @@ func (b *Base) prepareWeights(opts Options) error {
 		return fmt.Errorf("int8 weights: %w", err)
 	}
 	b.unquantize = true
-	if b.ck != nil {
-		// The int8 copies are what the products read: the float32
-		// originals need not stay resident.
-		if err := b.ck.Evict(b.model.QuantizedWeights()...); err != nil {
-			fmt.Fprintf(b.warn, "warning: %v (the weights stay resident twice)\n", err)
-		}
-	}
+	b.evict(b.model.QuantizedWeights())
 	if st.Written {
 		fmt.Fprintf(b.warn, "quantized %d weight matrices to int8 into %s (%.1f MiB; %s)\n", st.Tensors, st.Path, float64(st.Bytes)/(1<<20), st.Why)
 	}
 	return nil
+}
+
+// evict lets the checkpoint's values of the named weights leave the
+// resident set: the products read their packed or int8 copies.
+func (b *Base) evict(names []string) {
+	if b.ck == nil {
+		return
+	}
+	if err := b.ck.Evict(names...); err != nil {
+		fmt.Fprintf(b.warn, "warning: %v (the weights stay resident twice)\n", err)
+	}
 }
 
 // pack packs the base's dense weights (see Options.Pack; "heap" packs in
@@ -318,13 +323,7 @@ func (b *Base) pack(mode string) error {
 		return nil
 	}
 	b.unpack = true
-	if b.ck != nil {
-		// The packed copies are what the products read: the originals
-		// need not stay resident.
-		if err := b.ck.Evict(b.model.PackedWeights()...); err != nil {
-			fmt.Fprintf(b.warn, "warning: %v (the weights stay resident twice)\n", err)
-		}
-	}
+	b.evict(b.model.PackedWeights())
 	if st.Written {
 		fmt.Fprintf(b.warn, "packed %d weight matrices for the %s kernels into %s (%.1f MiB; %s)\n", st.Tensors, st.Variant, st.Path, float64(st.Bytes)/(1<<20), st.Why)
 	}
