@@ -50,6 +50,9 @@ func addStepFlags(fs *flag.FlagSet) *stepFlags {
 	return st
 }
 
+// jobName matches a name that Slurm and Kubernetes both take.
+var jobName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
 // planOnly reports whether the command writes the plan (and jobs) only.
 func (st *stepFlags) planOnly() bool { return st.plan || st.slurm || st.image != "" }
 
@@ -63,7 +66,7 @@ func (st *stepFlags) check(fs *flag.FlagSet) error {
 		return badFlag("--slurm-cpus %d: want at least 1", st.cpus)
 	case (st.image == "") != (st.claim == ""):
 		return badFlag("--k8s-image and --k8s-claim: give both")
-	case !regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`).MatchString(st.name):
+	case !jobName.MatchString(st.name):
 		return badFlag("--job-name %q: want lower-case letters, digits and dashes", st.name)
 	}
 	if !st.slurm && st.image == "" {
@@ -282,15 +285,18 @@ func collectSweep(dir, title string, g sweep.Grid, store *sweep.Store) error {
 	return writeSweepReport(dir, title, g, outcomes, names)
 }
 
+// sweepSubfolders matches, for each folder a sweep writes inside its
+// folder, the names of what it writes there.
+var sweepSubfolders = map[string]*regexp.Regexp{
+	sweep.RunsDir:  sweep.RunsEntry,
+	sweep.SlurmDir: regexp.MustCompile(`^\.?(array\.sbatch|collect\.sbatch|submit\.sh)(\.tmp[0-9]*)?$|^(run-[0-9]+|collect)\.out$`),
+	sweep.K8sDir:   regexp.MustCompile(`^\.?(job|collect)\.yaml(\.tmp[0-9]*)?$`),
+}
+
 // checkSweepSubfolders checks, before any work, that the folders a sweep
 // writes inside dir (runs/, slurm/, k8s/) hold only what it writes there.
 func checkSweepSubfolders(label, dir string) error {
-	own := map[string]*regexp.Regexp{
-		sweep.RunsDir:  sweep.RunsEntry,
-		sweep.SlurmDir: regexp.MustCompile(`^\.?(array\.sbatch|collect\.sbatch|submit\.sh)(\.tmp[0-9]*)?$|^(run-[0-9]+|collect)\.out$`),
-		sweep.K8sDir:   regexp.MustCompile(`^\.?(job|collect)\.yaml(\.tmp[0-9]*)?$`),
-	}
-	for sub, re := range own {
+	for sub, re := range sweepSubfolders {
 		path := filepath.Join(dir, sub)
 		st, err := os.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
