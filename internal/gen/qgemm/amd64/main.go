@@ -31,7 +31,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -124,6 +123,9 @@ func (t tile) epilogue(c *build.Context, acc [][]reg.VecVirtual) {
 // op is the tile's contract.
 func (t tile) op() contract.Op { return contract.QgemmTile(t.mr, false, t.how) }
 
+// isa is the instruction set of the tile's name, for its contract.
+func (t tile) isa() contract.ISA { return contract.ISA{Name: t.name[len("QgemmTile"):]} }
+
 func main() {
 	avx.CommandStubs(generator, "!purego", func(c *build.Context) {
 		for _, t := range tiles {
@@ -139,16 +141,14 @@ func stubFile(generator, pkg string) ([]byte, error) {
 	for _, t := range tiles {
 		fmt.Fprintf(s, "\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", t.name, t.name, t.name, t.mr)
 		op := t.op()
-		s.Func(t.name, op.Sig[len("func"):], op.Doc(contract.ISA{Name: t.name[len(op.Name):]}))
+		s.Func(t.name, op.Sig[len("func"):], op.Doc(t.isa()))
 	}
 	return s.Source()
 }
 
 // generate emits the tile's TEXT block.
 func (t tile) generate(c *build.Context) {
-	c.Function(t.name)
-	c.Attributes(attr.NOSPLIT)
-	c.SignatureExpr(t.op().Sig)
+	avx.Function(c, t.op(), t.isa())
 	nv := t.nv()
 
 	c.Comment("Arguments: n counts the groups of 4 bytes of k.")
