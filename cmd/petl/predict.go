@@ -60,9 +60,9 @@ func runPredict(ctx context.Context, args []string) error {
 	if toFile {
 		// Before reading the input: nothing is predicted for an output
 		// that cannot be written.
-		inputs := append(af.inputs(am), inputFile{"the --input file", *input})
-		if fromStdin {
-			inputs = inputs[:len(inputs)-1]
+		inputs := af.inputs(am)
+		if !fromStdin {
+			inputs = append(inputs, inputFile{"the --input file", *input})
 		}
 		if err := checkOutputFile("--out "+*out, *out, predictionsKind, inputs); err != nil {
 			return err
