@@ -25,7 +25,6 @@ package main
 
 import (
 	"github.com/mmcloughlin/avo/build"
-	"github.com/mmcloughlin/avo/gotypes"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
@@ -70,13 +69,6 @@ func function(s isa, op contract.Op) { avx.Function(c, op, s.contract, "noescape
 
 // wide reports whether s is AVX-512.
 func (s isa) wide() bool { return s.lanes == 16 }
-
-// load loads a parameter (a slice's pointer or length, an integer) into a
-// new register.
-func load(src gotypes.Component, r reg.Register) reg.Register {
-	c.Load(src, r)
-	return r
-}
 
 // ret is the address of result i.
 func ret(i int) operand.Mem { return avx.Addr(c.ReturnIndex(i)) }
@@ -137,8 +129,8 @@ func xAt(x, e reg.Register, j, lanes int) operand.Mem {
 // emitRange emits QRowRange<isa>.
 func emitRange(s isa) {
 	function(s, contract.QRowRange)
-	x := load(c.Param("x").Base(), c.GP64())
-	n := load(c.Param("x").Len(), c.GP64()).(reg.GPVirtual)
+	x := c.Load(c.Param("x").Base(), c.GP64())
+	n := c.Load(c.Param("x").Len(), c.GP64()).(reg.GPVirtual)
 	e := c.GP64()
 
 	c.Comment("lo[j], hi[j], nf[j] = 0 (nf[j] sums x*0: NaN once some x is NaN or ±Inf)")
@@ -214,16 +206,16 @@ func emitRange(s isa) {
 // emitBytes emits QRowBytes<isa>.
 func emitBytes(s isa) {
 	function(s, contract.QRowBytes)
-	dst := load(c.Param("dst").Base(), c.GP64())
-	x := load(c.Param("x").Base(), c.GP64())
-	n := load(c.Param("x").Len(), c.GP64()).(reg.GPVirtual)
+	dst := c.Load(c.Param("dst").Base(), c.GP64())
+	x := c.Load(c.Param("x").Base(), c.GP64())
+	n := c.Load(c.Param("x").Len(), c.GP64()).(reg.GPVirtual)
 	e := c.GP64()
 
 	c.Comment("inv, z (dwords), 127 and shift (bytes) in every lane")
 	inv := s.vec()
 	c.VBROADCASTSS(avx.Addr(c.Param("inv")), inv)
 	z := s.vec()
-	zg := load(c.Param("z"), c.GP32())
+	zg := c.Load(c.Param("z"), c.GP32())
 	c.VMOVD(zg, z.AsX())
 	c.VPBROADCASTD(z.AsX(), z)
 	top := s.vec()
@@ -232,7 +224,7 @@ func emitBytes(s isa) {
 	c.VMOVD(tg, top.AsX())
 	c.VPBROADCASTD(top.AsX(), top)
 	shift := s.vec()
-	sg := load(c.Param("shift"), c.GP32())
+	sg := c.Load(c.Param("shift"), c.GP32())
 	c.VMOVD(sg, shift.AsX())
 	c.VPBROADCASTB(shift.AsX(), shift)
 
@@ -257,9 +249,10 @@ func emitBytes(s isa) {
 	}
 	c.VPMOVZXBD(perm.AsX(), perm)
 
-	// ints emits t = roundEven(x*inv) + z for the vector at m, at t's width.
-	ints := func(m operand.Mem, t reg.Register, inv, z reg.Register) {
-		c.VMULPS(m, inv, t)
+	// ints emits t = roundEven(v*inv) + z for the vector v (memory or a
+	// register), at t's width.
+	ints := func(v operand.Op, t reg.Register, inv, z reg.Register) {
+		c.VMULPS(v, inv, t)
 		c.VCVTPS2DQ(t, t)
 		c.VPADDD(z, t, t)
 	}
@@ -309,9 +302,7 @@ func emitBytes(s isa) {
 			c.Comment("the same over the masked lanes, then their bytes one at a time")
 			y := c.YMM()
 			c.VMASKMOVPS(xAt(x, e, 0, half), mask, y)
-			c.VMULPS(y, inv.AsY(), y)
-			c.VCVTPS2DQ(y, y)
-			c.VPADDD(z.AsY(), y, y)
+			ints(y, y, inv.AsY(), z.AsY())
 			w := small(y)
 			b := c.GP64()
 			c.VMOVQ(w, b)
