@@ -112,11 +112,9 @@ func (s *Store) put(o Outcome) {
 	s.done[k] = o
 }
 
-// Done reports whether run r has an outcome.
+// Done reports whether run r has an outcome in s (which may be nil).
 func (s *Store) Done(r Run) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.done[r.Key()]
+	_, ok := s.Get(r)
 	return ok
 }
 
