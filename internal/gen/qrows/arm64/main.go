@@ -20,8 +20,6 @@ package main
 //go:generate go run . -out ../../../../kernels/internal/asm/qrows_arm64.s -stubs ../../../../kernels/internal/asm/qrows_arm64.go
 
 import (
-	"fmt"
-
 	"github.com/petl-go/petl/internal/gen/contract"
 	"github.com/petl-go/petl/internal/gen/neon"
 )
@@ -67,52 +65,39 @@ func emitRange(b *neon.Builder, s *neon.Stubs) {
 		}
 	}
 
-	b.Label("blocks")
-	b.Note("for ; n >= 16; n -= 16: lo[a] = min(lo[a], x[a]); hi[a] = max(hi[a], x[a]) for 4 vectors")
-	b.Op("CMP", "$16", "R1")
-	b.Op("BLT", "fold")
-	b.Op("VLD1.P", "64(R0)", neon.List(0, 4))
-	for a := range neon.V(4) {
-		b.FMIN(lo+a, lo+a, a)
-		b.FMAX(hi+a, hi+a, a)
-	}
-	b.Op("SUB", "$16", "R1")
-	b.Op("B", "blocks")
-
-	b.Label("fold")
-	b.Note("lo[0] = min(lo[0..3]), hi[0] = max(hi[0..3])")
-	b.FMIN(lo, lo, lo+1)
-	b.FMIN(lo+2, lo+2, lo+3)
-	b.FMIN(lo, lo, lo+2)
-	b.FMAX(hi, hi, hi+1)
-	b.FMAX(hi+2, hi+2, hi+3)
-	b.FMAX(hi, hi, hi+2)
-
-	b.Label("vectors")
-	b.Note("for ; n >= 4; n -= 4: one vector")
-	b.Op("CMP", "$4", "R1")
-	b.Op("BLT", "lanes")
-	b.Op("VLD1.P", "16(R0)", neon.List(0, 1))
-	b.FMIN(lo, lo, 0)
-	b.FMAX(hi, hi, 0)
-	b.Op("SUB", "$4", "R1")
-	b.Op("B", "vectors")
-
-	b.Label("lanes")
-	b.Note("lo, hi = min, max over the lanes of lo[0], hi[0]")
-	b.FMINV(lo, lo)
-	b.FMAXV(hi, hi)
-
-	b.Label("scalars")
-	b.Note("for ; n > 0; n--: one float")
-	b.Op("CBZ", "R1", "done")
-	b.Op("FMOVS.P", "4(R0)", "F0")
-	b.Op("FMINS", "F0", lo.F(), lo.F())
-	b.Op("FMAXS", "F0", hi.F(), hi.F())
-	b.Op("SUB", "$1", "R1")
-	b.Op("B", "scalars")
-
-	b.Label("done")
+	b.Loop("R1", []neon.Stage{
+		{Label: "blocks", Step: 16, Head: func() {
+			b.Note("for ; n >= 16; n -= 16: lo[a] = min(lo[a], x[a]); hi[a] = max(hi[a], x[a]) for 4 vectors")
+		}, Body: func() {
+			b.Op("VLD1.P", "64(R0)", neon.List(0, 4))
+			for a := range neon.V(4) {
+				b.FMIN(lo+a, lo+a, a)
+				b.FMAX(hi+a, hi+a, a)
+			}
+		}},
+		{Label: "fold", Head: func() { b.Note("lo[0] = min(lo[0..3]), hi[0] = max(hi[0..3])") }, Body: func() {
+			b.FMIN(lo, lo, lo+1)
+			b.FMIN(lo+2, lo+2, lo+3)
+			b.FMIN(lo, lo, lo+2)
+			b.FMAX(hi, hi, hi+1)
+			b.FMAX(hi+2, hi+2, hi+3)
+			b.FMAX(hi, hi, hi+2)
+		}},
+		{Label: "vectors", Step: 4, Head: func() { b.Note("for ; n >= 4; n -= 4: one vector") }, Body: func() {
+			b.Op("VLD1.P", "16(R0)", neon.List(0, 1))
+			b.FMIN(lo, lo, 0)
+			b.FMAX(hi, hi, 0)
+		}},
+		{Label: "lanes", Head: func() { b.Note("lo, hi = min, max over the lanes of lo[0], hi[0]") }, Body: func() {
+			b.FMINV(lo, lo)
+			b.FMAXV(hi, hi)
+		}},
+		{Label: "scalars", Step: 1, Head: func() { b.Note("for ; n > 0; n--: one float") }, Body: func() {
+			b.Op("FMOVS.P", "4(R0)", "F0")
+			b.Op("FMINS", "F0", lo.F(), lo.F())
+			b.Op("FMAXS", "F0", hi.F(), hi.F())
+		}},
+	}, "done")
 	b.Op("FMOVS", lo.F(), "lo+24(FP)")
 	b.Op("FMOVS", hi.F(), "hi+28(FP)")
 	b.Op("RET")
@@ -153,23 +138,6 @@ func emitBytes(b *neon.Builder, s *neon.Stubs) {
 		b.Op("VSUB", shift.B16(), d.B16(), d.B16())
 	}
 
-	b.Label("blocks")
-	b.Note("for ; n >= 16; n -= 16: 4 vectors to 16 bytes")
-	b.Op("CMP", "$16", "R2")
-	b.Op("BLT", "vectors")
-	b.Op("VLD1.P", "64(R1)", neon.List(0, 4))
-	ints(0, 1, 2, 3)
-	b.SQXTN(4, 0)
-	b.SQXTN2(4, 1)
-	b.SQXTN(5, 2)
-	b.SQXTN2(5, 3)
-	b.SQXTUN(6, 4)
-	b.SQXTUN2(6, 5)
-	finish(6)
-	b.Op("VST1.P", neon.List(6, 1), "16(R0)")
-	b.Op("SUB", "$16", "R2")
-	b.Op("B", "blocks")
-
 	// small emits the bytes of V0 (dwords) into the low 4 bytes of V6.
 	small := func() {
 		ints(0)
@@ -177,26 +145,30 @@ func emitBytes(b *neon.Builder, s *neon.Stubs) {
 		b.SQXTUN(6, 4)
 		finish(6)
 	}
-	b.Label("vectors")
-	b.Note("for ; n >= 4; n -= 4: one vector to 4 bytes")
-	b.Op("CMP", "$4", "R2")
-	b.Op("BLT", "scalars")
-	b.Op("VLD1.P", "16(R1)", neon.List(0, 1))
-	small()
-	b.Op("FMOVS.P", neon.V(6).F(), "4(R0)")
-	b.Op("SUB", "$4", "R2")
-	b.Op("B", "vectors")
-
-	b.Label("scalars")
-	b.Note("for ; n > 0; n--: one float, in lane 0, to one byte")
-	b.Op("CBZ", "R2", "done")
-	b.Op("FMOVS.P", "4(R1)", "F0")
-	small()
-	b.Op("VMOV", fmt.Sprintf("V%d.B[0]", 6), "R6")
-	b.Op("MOVB.P", "R6", "1(R0)")
-	b.Op("SUB", "$1", "R2")
-	b.Op("B", "scalars")
-
-	b.Label("done")
+	b.Loop("R2", []neon.Stage{
+		{Label: "blocks", Step: 16, Head: func() { b.Note("for ; n >= 16; n -= 16: 4 vectors to 16 bytes") }, Body: func() {
+			b.Op("VLD1.P", "64(R1)", neon.List(0, 4))
+			ints(0, 1, 2, 3)
+			b.SQXTN(4, 0)
+			b.SQXTN2(4, 1)
+			b.SQXTN(5, 2)
+			b.SQXTN2(5, 3)
+			b.SQXTUN(6, 4)
+			b.SQXTUN2(6, 5)
+			finish(6)
+			b.Op("VST1.P", neon.List(6, 1), "16(R0)")
+		}},
+		{Label: "vectors", Step: 4, Head: func() { b.Note("for ; n >= 4; n -= 4: one vector to 4 bytes") }, Body: func() {
+			b.Op("VLD1.P", "16(R1)", neon.List(0, 1))
+			small()
+			b.Op("FMOVS.P", neon.V(6).F(), "4(R0)")
+		}},
+		{Label: "scalars", Step: 1, Head: func() { b.Note("for ; n > 0; n--: one float, in lane 0, to one byte") }, Body: func() {
+			b.Op("FMOVS.P", "4(R1)", "F0")
+			small()
+			b.Op("VMOV", "V6.B[0]", "R6")
+			b.Op("MOVB.P", "R6", "1(R0)")
+		}},
+	}, "done")
 	b.Op("RET")
 }
