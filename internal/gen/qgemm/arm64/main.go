@@ -98,42 +98,29 @@ func prologue(b *neon.Builder, t tile) {
 	}
 }
 
-// zero emits the zeroing of registers first..first+n-1.
-func zero(b *neon.Builder, first neon.V, n int) {
-	for i := 0; i < n; i++ {
-		r := first + neon.V(i)
-		b.Op("VEOR", r.B16(), r.B16(), r.B16())
-	}
-}
-
 // loops emits the two loops over k of tile t, ending at label name_store:
 // 16 bytes at a time (the rows' next 16 bytes into registers va, va+1, ...,
 // then group(g, g) for g = 0..3), then 4 (into lane 0, then group(0, 0)).
 func loops(b *neon.Builder, t tile, va neon.V, group func(g, lane int)) {
 	b.Loop(rN, []neon.Stage{
 		{Label: t.name + "_blocks", Step: 16, Body: func() {
-			loadRows(b, t.mr, va, 16)
+			loadRows(b, t.mr, va, neon.Vectors(1))
 			for g := 0; g < 4; g++ {
 				group(g, g)
 			}
 		}, Head: func() { b.Note("for ; kp >= 16; kp -= 16: 4 groups") }},
 		{Label: t.name + "_groups", Step: 4, Body: func() {
-			loadRows(b, t.mr, va, 4)
+			loadRows(b, t.mr, va, neon.Scalar)
 			group(0, 0)
 		}, Head: func() { b.Note("for ; kp >= 4; kp -= 4: one group") }},
 	}, t.name+"_store")
 }
 
-// loadRows emits the loads of the next 16 bytes (or 4, into lane 0) of
-// each row into registers first, first+1, ...
-func loadRows(b *neon.Builder, mr int, first neon.V, bytes int) {
+// loadRows emits the loads of the next 16 bytes (w one vector) or 4 (w
+// scalar, into lane 0) of each row into registers first, first+1, ...
+func loadRows(b *neon.Builder, mr int, first neon.V, w neon.Width) {
 	for r := 0; r < mr; r++ {
-		v := first + neon.V(r)
-		if bytes == 16 {
-			b.Op("VLD1.P", "16("+rowReg(r)+")", neon.List(v, 1))
-		} else {
-			b.Op("FMOVS.P", "4("+rowReg(r)+")", v.F())
-		}
+		b.Load(w, rowReg(r), neon.Group(first+neon.V(r)))
 	}
 }
 
@@ -144,7 +131,7 @@ func dotTile(b *neon.Builder, t tile) {
 	const va, vw = neon.V(16), neon.V(20)
 	acc := func(r, v int) neon.V { return neon.V(4*r + v) }
 	b.Comment("acc[r][v] holds the sums of row r, channels 4v..4v+3: all zero.")
-	zero(b, 0, 4*t.mr)
+	b.Zero(neon.Vectors(4*t.mr), neon.Group(0))
 	group := func(g, lane int) {
 		w := vw + neon.V(4*(g%2))
 		b.Note("group %d: w = b[:64], b += 64; acc[r][v] += w[v]·a[r][4*%d:][:4]", g, lane)
@@ -201,7 +188,7 @@ func plainTile(b *neon.Builder, t tile) {
 	lo := func(r, v int) neon.V { return neon.V(8*r + v) }
 	hi := func(r, v int) neon.V { return neon.V(8*r + 4 + v) }
 	b.Comment("lo[r][v], hi[r][v] hold the pair sums of row r, channels 4v..4v+3: all zero.")
-	zero(b, 0, 8*t.mr)
+	b.Zero(neon.Vectors(8*t.mr), neon.Group(0))
 	group := func(g, lane int) {
 		b.Note("group %d: w = b[:64], b += 64; x[r] = a[r][4*%d:][:4] in every lane;", g, lane)
 		b.Note("lo[r][v], hi[r][v] += pairs of int16(w[v]) * int16(x[r]), low and high 8 bytes")
