@@ -21,8 +21,8 @@
 // parameterised by vector width) and arm64/ (NEON). The amd64 generators
 // share one front end, package avx: avo's passes, the assembly and stub
 // files (Command, CommandStubs, Generate), and the pieces every kernel
-// writes alike (Function, Addr, Horizontal, Rows for a matrix read in
-// place). The arm64 generators speak one dialect, package neon: register
+// writes alike (Function, Addr, Horizontal, BroadcastD, Rows for a matrix
+// read in place). The arm64 generators speak one dialect, package neon: register
 // groups and block widths, op wrappers, a register allocator, a constant
 // pool, frames laid out from the Go signature, and the same front end
 // (neon.Command). Both front ends parse the same flags, write the files and

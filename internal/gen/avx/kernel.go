@@ -55,6 +55,13 @@ func Horizontal(c *build.Context, v reg.VecVirtual, op func(...operand.Op)) reg.
 	return x
 }
 
+// BroadcastD emits v = the 32 bits of the general register g in every
+// dword lane (VMOVD into the low lane, then VPBROADCASTD).
+func BroadcastD(c *build.Context, g reg.Register, v reg.VecVirtual) {
+	c.VMOVD(g, v.AsX())
+	c.VPBROADCASTD(v.AsX(), v)
+}
+
 // Rows addresses the rows of a matrix read in place, stride bytes apart,
 // with one index register: rows come in groups of three from a base
 // pointer each (base, base + stride, base + 2*stride, the stride as the

@@ -167,8 +167,7 @@ func (t tile) generate(c *build.Context) {
 		ones = t.vec(c)
 		one := c.GP32()
 		c.MOVL(operand.U32(0x00010001), one)
-		c.VMOVD(one, ones.AsX())
-		c.VPBROADCASTD(ones.AsX(), ones)
+		avx.BroadcastD(c, one, ones)
 	}
 
 	c.Commentf("acc[r][v] holds the sums of row r, channels %d*v..%d*v+%d: all zero.", t.width/4, t.width/4, t.width/4-1)
