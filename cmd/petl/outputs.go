@@ -256,7 +256,8 @@ func outFolder(label, dir, what string) (entries []os.DirEntry, made bool, err e
 // sweep's, which holds results.jsonl (other sweeps in subfolders are
 // fine); never a file, nor a folder of other files (a model's, the
 // data's), and the files a sweep writes there, where they exist, are a
-// sweep's. The folder is made if need be.
+// sweep's, as are the subfolders it writes (runs/, slurm/, k8s/:
+// checkSweepSubfolders). The folder is made if need be.
 func checkSweepFolder(label, dir string) error {
 	entries, made, err := outFolder(label, dir, "a sweep writes results.jsonl, results.md and figures into a folder")
 	if err != nil || made {
@@ -267,7 +268,7 @@ func checkSweepFolder(label, dir string) error {
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() {
-			continue // never written
+			continue // checkSweepSubfolders checks the ones a sweep writes
 		}
 		if !sweepFile.MatchString(name) {
 			other = append(other, name)
@@ -287,6 +288,9 @@ func checkSweepFolder(label, dir string) error {
 	}
 	if len(other) > 0 && !hasResults {
 		return fmt.Errorf("%s holds %s, and no sweep (results.jsonl): a sweep writes into a new or empty folder, or continues its own; choose another folder", label, listSome(other))
+	}
+	if err := checkSweepSubfolders(label, dir); err != nil {
+		return err
 	}
 	return folderTakesFiles(label, dir)
 }

@@ -240,9 +240,6 @@ func runSweep(ctx context.Context, args []string) error {
 	if err := checkSweepFolder("--out "+*out, *out); err != nil {
 		return err
 	}
-	if err := checkSweepSubfolders("--out "+*out, *out); err != nil {
-		return err
-	}
 	store, warn, err := sweep.OpenStore(filepath.Join(*out, "results.jsonl"))
 	if err != nil {
 		return err

@@ -213,9 +213,6 @@ func runSweepStep(ctx context.Context, fs *flag.FlagSet, st *stepFlags, dir stri
 	if err := checkSweepFolder("--out "+dir, dir); err != nil {
 		return err
 	}
-	if err := checkSweepSubfolders("--out "+dir, dir); err != nil {
-		return err
-	}
 	plan, err := sweep.ReadPlan(dir)
 	if err != nil {
 		return err
