@@ -456,11 +456,11 @@ func TestEvalGuarded(t *testing.T) {
 	defer am.close()
 	ds, err := task.ReadLines(am.spec, strings.NewReader("a fine film\na dull film\n"), "stdin", task.Options{})
 	require.NoError(t, err)
-	_, err = predictDataset(context.Background(), am.task, ds, 8, predictPair(am.task))
+	_, err = predictDataset(context.Background(), am.task, ds, 8)
 	require.NoError(t, err)
 	weights := filepath.Join(m, "model.safetensors")
 	require.NoError(t, os.Truncate(weights, 4096))
-	_, err = predictDataset(context.Background(), am.task, ds, 8, predictPair(am.task))
+	_, err = predictDataset(context.Background(), am.task, ds, 8)
 	require.ErrorIs(t, err, safetensors.ErrChanged)
 	require.ErrorContains(t, err, weights)
 }

@@ -177,7 +177,7 @@ func runEval(ctx context.Context, args []string) error {
 	// truncated or rewritten meanwhile is an error naming it). Examples
 	// are encoded as in training's dev evaluation, which the adapter's
 	// recorded dev scores come from: as pairs for a pair task.
-	preds, err := predictDataset(ctx, tk, ds, *af.batch, func(ex *task.Example) bool { return ds.Task.PairInput(ex.B) })
+	preds, err := predictDataset(ctx, tk, ds, *af.batch)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func runPredict(ctx context.Context, args []string) error {
 	if len(ds.Examples) == 0 {
 		return fmt.Errorf("%s: no examples to predict", ds.Path)
 	}
-	preds, err := predictDataset(ctx, tk, ds, *af.batch, predictPair(tk))
+	preds, err := predictDataset(ctx, tk, ds, *af.batch)
 	if err != nil {
 		return err
 	}
@@ -109,18 +109,14 @@ func runPredict(ctx context.Context, args []string) error {
 	return nil
 }
 
-// predictPair says which examples predict runs as a pair: those with a
-// second text, and every one of a GLUE pair task.
-func predictPair(tk *petl.Task) func(ex *task.Example) bool {
-	return func(ex *task.Example) bool { return tk.Spec().PairInput(ex.B) }
-}
-
 // predictDataset predicts every example of ds with tk, batch examples at a
-// time (pair says which are pairs), stopping when ctx is cancelled (checked
+// time (an example is a pair when it has a second text, and every one of
+// a GLUE pair task: Spec.PairInput), stopping when ctx is cancelled (checked
 // between forward passes). Every pass runs under the base's guard
 // (petl.Base.Run): a model file changed meanwhile is an error naming it.
 // An input the task cannot take is an error naming its line.
-func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch int, pair func(ex *task.Example) bool) ([]petl.Prediction, error) {
+func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch int) ([]petl.Prediction, error) {
+	spec := tk.Spec()
 	preds := make([]petl.Prediction, 0, len(ds.Examples))
 	ins := make([]petl.Input, 0, batch)
 	for lo := 0; lo < len(ds.Examples); lo += batch {
@@ -128,7 +124,7 @@ func predictDataset(ctx context.Context, tk *petl.Task, ds *task.Dataset, batch 
 		ins = ins[:0]
 		for i := lo; i < hi; i++ {
 			ex := &ds.Examples[i]
-			in := petl.Input{Text: ex.A, TextB: ex.B, Pair: pair(ex)}
+			in := petl.Input{Text: ex.A, TextB: ex.B, Pair: spec.PairInput(ex.B)}
 			if err := tk.Check(in); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", ds.Path, ex.Line, err)
 			}
