@@ -25,18 +25,12 @@ func (b *Builder) SDOTElem(d, n, m V, idx int) {
 //
 // Encoding (three registers, different types, Q=0, U=0, size=00, opcode
 // 1100): 0 0 0 01110 00 1 Rm 1100 00 Rn Rd (0x0e20c000).
-func (b *Builder) SMULL(d, n, m V) {
-	b.Word(0x0e20c000|m.check()<<16|n.check()<<5|d.check(),
-		fmt.Sprintf("SMULL V%d.8H, V%d.8B, V%d.8B", d, n, m))
-}
+func (b *Builder) SMULL(d, n, m V) { b.vec3(0x0e20c000, "SMULL V%d.8H, V%d.8B, V%d.8B", d, n, m) }
 
 // SMULL2 emits SMULL2 Vd.8H, Vn.16B, Vm.16B: SMULL of the high eight bytes.
 //
 // Encoding: SMULL with Q=1 (0x4e20c000).
-func (b *Builder) SMULL2(d, n, m V) {
-	b.Word(0x4e20c000|m.check()<<16|n.check()<<5|d.check(),
-		fmt.Sprintf("SMULL2 V%d.8H, V%d.16B, V%d.16B", d, n, m))
-}
+func (b *Builder) SMULL2(d, n, m V) { b.vec3(0x4e20c000, "SMULL2 V%d.8H, V%d.16B, V%d.16B", d, n, m) }
 
 // SADALP emits SADALP Vd.4S, Vn.8H: d[l] += int32(n[2l]) + int32(n[2l+1])
 // (the int16 pairs widened before they are added).

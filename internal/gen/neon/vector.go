@@ -10,8 +10,13 @@ import "fmt"
 // "name Vd.4S, Vn.4S, Vm.4S". The methods below are built on it; it is
 // exported for the rare instruction a single generator needs.
 func (b *Builder) Vec3(enc uint32, name string, d, n, m V) {
-	b.Word(enc|m.check()<<16|n.check()<<5|d.check(),
-		fmt.Sprintf("%s V%d.4S, V%d.4S, V%d.4S", name, d, n, m))
+	b.vec3(enc, name+" V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// vec3 is Vec3 with the comment arm (the Arm syntax, with %d for d, n
+// and then m), for the arrangements other than .4S.
+func (b *Builder) vec3(enc uint32, arm string, d, n, m V) {
+	b.Word(enc|m.check()<<16|n.check()<<5|d.check(), fmt.Sprintf(arm, d, n, m))
 }
 
 // vec2 emits the two-register instruction whose encoding, with the register
