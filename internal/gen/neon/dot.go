@@ -12,12 +12,7 @@ import "fmt"
 // Encoding (SDOT by element, Q=1, U=0, size=10):
 // 0 1 0 01111 10 L M Rm(4) 1110 H 0 Rn Rd (0x4f80e000), idx = H:L, Vm = M:Rm.
 func (b *Builder) SDOTElem(d, n, m V, idx int) {
-	if idx < 0 || idx > 3 {
-		panic(fmt.Sprintf("neon: lane index %d out of range for .4B", idx))
-	}
-	h, l := uint32(idx>>1), uint32(idx&1)
-	b.Word(0x4f80e000|l<<21|m.check()<<16|h<<11|n.check()<<5|d.check(),
-		fmt.Sprintf("SDOT V%d.4S, V%d.16B, V%d.4B[%d]", d, n, m, idx))
+	b.Word(byElement(0x4f80e000, d, n, m, idx), fmt.Sprintf("SDOT V%d.4S, V%d.16B, V%d.4B[%d]", d, n, m, idx))
 }
 
 // SMULL emits SMULL Vd.8H, Vn.8B, Vm.8B: d[l] = int16(n[l]) * int16(m[l])

@@ -170,6 +170,7 @@ func TestBadOperandsPanic(t *testing.T) {
 		"register 32":   func() { (&Builder{}).FMUL(32, 0, 0) },
 		"register -1":   func() { (&Builder{}).FMAXV(0, -1) },
 		"lane 4":        func() { (&Builder{}).FMLAElem(0, 1, 2, 4) },
+		"SDOT lane 4":   func() { (&Builder{}).SDOTElem(0, 1, 2, 4) },
 		"lane S(4)":     func() { V(1).S(4) },
 		"long list":     func() { List(30, 3) },
 		"shift 0":       func() { (&Builder{}).SSHR(0, 1, 0) },

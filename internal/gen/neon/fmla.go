@@ -22,11 +22,11 @@ func (b *Builder) FMULElem(d, n, m V, idx int) {
 	b.Word(byElement(0x4f809000, d, n, m, idx), fmt.Sprintf("FMUL V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx))
 }
 
-// byElement fills the register and index fields of a single-precision
-// by-element instruction.
+// byElement fills the register and index fields of a by-element
+// instruction on 32-bit elements (.S[idx], or SDOT's .4B[idx]).
 func byElement(base uint32, d, n, m V, idx int) uint32 {
 	if idx < 0 || idx > 3 {
-		panic(fmt.Sprintf("neon: lane index %d out of range for .S", idx))
+		panic(fmt.Sprintf("neon: lane index %d out of range 0..3", idx))
 	}
 	h, l := uint32(idx>>1), uint32(idx&1)
 	return base | l<<21 | m.check()<<16 | h<<11 | n.check()<<5 | d.check()
