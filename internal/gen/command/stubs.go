@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"go/format"
 	"strings"
+
+	"github.com/petl-go/petl/internal/gen/contract"
 )
 
 // Header is the start of every generated file: the "Code generated" line
@@ -50,6 +52,12 @@ func (s *Stubs) Func(name, sig string, doc []string) {
 		s.buf.WriteString("//\n")
 	}
 	fmt.Fprintf(&s.buf, "//go:noescape\nfunc %s%s\n", name, sig)
+}
+
+// Kernel declares the kernel of contract op for instruction set isa with
+// Func: its full name, op's parameters and result, and its doc comment.
+func (s *Stubs) Kernel(op contract.Op, isa contract.ISA) {
+	s.Func(op.Full(isa), strings.TrimPrefix(op.Sig, "func"), op.Doc(isa))
 }
 
 // Write appends Go source p as it is (constants, say). It never fails.

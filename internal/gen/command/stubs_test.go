@@ -3,6 +3,8 @@ package command
 import (
 	"strings"
 	"testing"
+
+	"github.com/petl-go/petl/internal/gen/contract"
 )
 
 func TestStubs(t *testing.T) {
@@ -44,5 +46,19 @@ func BareNEON()
 	bad.Func("Broken", "(x", nil)
 	if _, err := bad.Source(); err == nil || !strings.Contains(err.Error(), "formatting the stubs") {
 		t.Errorf("unparsable stubs: error %v", err)
+	}
+}
+
+func TestKernel(t *testing.T) {
+	s := NewStubs("internal/gen/x", "", "asm")
+	s.Kernel(contract.QRowRange, contract.NEON)
+	got, err := s.Source()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\n// QRowRangeNEON returns the range of x", "\nfunc QRowRangeNEON(x []float32) (lo, hi float32)\n"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("no %q in:\n%s", want, got)
+		}
 	}
 }

@@ -18,7 +18,7 @@ func main() {
 	neon.Command("internal/gen/act/arm64", "!purego", func(b *neon.Builder, s *neon.Stubs) {
 		for _, k := range kernels() {
 			k.gen(b)
-			s.Func(k.op.Full(contract.NEON), neon.ParseFrame(k.op.Sig).Signature(), k.op.Doc(contract.NEON))
+			s.Kernel(k.op, contract.NEON)
 		}
 	})
 }

@@ -140,8 +140,7 @@ func stubFile(generator, pkg string) ([]byte, error) {
 	s := command.NewStubs(generator, "!purego", pkg)
 	for _, t := range tiles {
 		fmt.Fprintf(s, "\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", t.name, t.name, t.name, t.mr)
-		op := t.op()
-		s.Func(t.name, op.Sig[len("func"):], op.Doc(t.isa()))
+		s.Kernel(t.op(), t.isa())
 	}
 	return s.Source()
 }

@@ -51,6 +51,9 @@ var tiles = []tile{
 
 func (t tile) op() contract.Op { return contract.QgemmTile(t.mr, true, t.how) }
 
+// isa is the instruction set of the tile's name, for its contract.
+func (t tile) isa() contract.ISA { return contract.ISA{Name: t.name[len("QgemmTile"):]} }
+
 // frame lays out the tiles' arguments (a slice of any element type takes
 // the place of a []float32).
 var frame = neon.NewFrame([]neon.Arg{
@@ -75,8 +78,7 @@ func main() {
 		b.OpWidth, b.SpaceLabels = 8, true
 		for _, t := range tiles {
 			fmt.Fprintf(s, "\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", t.name, t.name, t.name, t.mr)
-			op := t.op()
-			s.Func(t.name, op.Sig[len("func"):], op.Doc(contract.ISA{Name: t.name[len(op.Name):]}))
+			s.Kernel(t.op(), t.isa())
 			b.Func(t.name, "", 0, frame.Size)
 			prologue(b, t)
 			t.emit(b, t)

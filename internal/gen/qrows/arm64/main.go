@@ -36,10 +36,8 @@ func main() {
 // results (laid out as in the comments of the kernels: each argument
 // aligned to its size, slices 24 bytes).
 func fn(b *neon.Builder, s *neon.Stubs, op contract.Op, args int) {
-	name := op.Full(contract.NEON)
-	sig := op.Sig[len("func"):]
-	s.Func(name, sig, op.Doc(contract.NEON))
-	b.Func(name, sig, 0, args)
+	s.Kernel(op, contract.NEON)
+	b.Func(op.Full(contract.NEON), op.Sig[len("func"):], 0, args)
 }
 
 // The accumulators and broadcast registers.
