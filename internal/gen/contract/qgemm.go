@@ -40,3 +40,9 @@ func QgemmTile(mr int, signed bool, how string) Op {
 			"else; the caller checks the lengths.",
 		}}
 }
+
+// QgemmTileMR is the Go declaration, beside a tile's stub, of the constant
+// name+"MR" that tells package kernels the tile's rows.
+func QgemmTileMR(name string, mr int) string {
+	return fmt.Sprintf("\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", name, name, name, mr)
+}

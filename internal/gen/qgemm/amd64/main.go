@@ -139,7 +139,7 @@ func main() {
 func stubFile(generator, pkg string) ([]byte, error) {
 	s := command.NewStubs(generator, "!purego", pkg)
 	for _, t := range tiles {
-		fmt.Fprintf(s, "\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", t.name, t.name, t.name, t.mr)
+		fmt.Fprint(s, contract.QgemmTileMR(t.name, t.mr))
 		s.Kernel(t.op(), t.isa())
 	}
 	return s.Source()

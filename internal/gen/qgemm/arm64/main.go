@@ -77,7 +77,7 @@ func main() {
 	neon.Command(generator, "!purego", func(b *neon.Builder, s *neon.Stubs) {
 		b.OpWidth, b.SpaceLabels = 8, true
 		for _, t := range tiles {
-			fmt.Fprintf(s, "\n// %sMR is the number of rows %s computes.\nconst %sMR = %d\n", t.name, t.name, t.name, t.mr)
+			fmt.Fprint(s, contract.QgemmTileMR(t.name, t.mr))
 			s.Kernel(t.op(), t.isa())
 			b.Func(t.name, "", 0, frame.Size)
 			prologue(b, t)
