@@ -57,19 +57,23 @@ type tile struct {
 	width  int    // bytes (= 4 x channels) per vector
 	vnni   bool   // VPDPBUSD instead of VPMADDUBSW + VPMADDWD + VPADDD
 	unroll int    // groups of 4 bytes per trip of the main loop
-	vec    func(*build.Context) reg.VecVirtual
 }
 
 // nv is the number of vectors per row of the tile.
 func (t tile) nv() int { return groupSize / t.width }
 
 var tiles = []tile{
-	{name: "QgemmTileAVX2", how: "AVX2 (VPMADDUBSW, VPMADDWD, VPADDD)", mr: 4, width: 32, unroll: 4,
-		vec: func(c *build.Context) reg.VecVirtual { return c.YMM() }},
-	{name: "QgemmTileAVX512BW", how: "AVX-512BW (VPMADDUBSW, VPMADDWD, VPADDD)", mr: 12, width: 64, unroll: 2,
-		vec: func(c *build.Context) reg.VecVirtual { return c.ZMM() }},
-	{name: "QgemmTileAVX512VNNI", how: "AVX-512VNNI (VPDPBUSD)", mr: 12, width: 64, vnni: true, unroll: 2,
-		vec: func(c *build.Context) reg.VecVirtual { return c.ZMM() }},
+	{name: "QgemmTileAVX2", how: "AVX2 (VPMADDUBSW, VPMADDWD, VPADDD)", mr: 4, width: 32, unroll: 4},
+	{name: "QgemmTileAVX512BW", how: "AVX-512BW (VPMADDUBSW, VPMADDWD, VPADDD)", mr: 12, width: 64, unroll: 2},
+	{name: "QgemmTileAVX512VNNI", how: "AVX-512VNNI (VPDPBUSD)", mr: 12, width: 64, vnni: true, unroll: 2},
+}
+
+// vec returns a new vector register of the tile's width (ymm or zmm).
+func (t tile) vec(c *build.Context) reg.VecVirtual {
+	if t.width == 64 {
+		return c.ZMM()
+	}
+	return c.YMM()
 }
 
 // mov emits a vector move (VMOVDQU, or its EVEX form for zmm).
