@@ -35,8 +35,8 @@ import (
 // c is the build context every kernel is emitted into (avx.Command's).
 var c *build.Context
 
-// isa is one instruction set: its name, the float32 lanes of a vector of
-// the block loop and the constructor of such a register.
+// isa is one instruction set: the float32 lanes of a vector of the block
+// loop, the constructor of such a register, and how the contracts name it.
 type isa struct {
 	lanes    int
 	vec      func() reg.VecVirtual
