@@ -558,15 +558,15 @@ func (j *sgemmJob) mergeTile(t []float32, ci, rows, cols int, beta float32) {
 // s holds rows i0+s*mr.. in dst[s*mr*kc:], element (i, p) at p*mr+i, with
 // rows past mc set to zero.
 func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc int) {
+	if transA {
+		// op(A)(i, p) = a[p*lda+i]: each p gives mc contiguous values.
+		packSlivers(dst, mr*kc, mr, a, p0*lda+i0, lda, mc, kc)
+		return
+	}
 	for s := 0; s*mr < mc; s++ {
 		rows := min(mr, mc-s*mr)
 		d := dst[s*mr*kc : (s+1)*mr*kc]
 		r0 := i0 + s*mr
-		if transA {
-			// op(A)(i, p) = a[p*lda+i]: each p gives rows contiguous values.
-			packCopy(d, mr, a, p0*lda+r0, lda, rows, kc)
-			continue
-		}
 		// op(A)(i, p) = a[i*lda+p]: row i is contiguous over p.
 		packRows(d, mr, a, r0*lda+p0, lda, rows, kc)
 		for i := rows; i < mr; i++ {
@@ -577,45 +577,63 @@ func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc 
 	}
 }
 
-// packCopy copies kc rows of w values, the first at a[off:], ld apart, into
-// rows of width stride in d, padding each with zeros: d[p*stride+i] =
-// a[off+p*ld+i] for i < w, 0 for w <= i < stride. Full rows of the common
-// tile widths move as arrays, which the compiler copies with a few vector
-// moves (or one memmove call) instead of copy's general path.
-func packCopy(d []float32, stride int, a []float32, off, ld, w, kc int) {
-	if w == stride {
+// packSlivers copies kc rows of n values, the first at a[off:], ld apart,
+// into slivers of w columns, sliverStride apart in d: element (p, c) goes
+// to d[(c/w)*sliverStride+p*w+c%w], and the last sliver's columns past n
+// are zero. It reads the source a row at a time, front to back: a block
+// whose rows lie far apart (the transposed gradient of a wide output, say)
+// costs one run of contiguous reads per row instead of one short read per
+// row and sliver.
+func packSlivers(d []float32, sliverStride, w int, a []float32, off, ld, n, kc int) {
+	full := n / w
+	for p := 0; p < kc; p++ {
+		row := a[off+p*ld : off+p*ld+n]
+		q := p * w
+		// Each case copies through a local array: a copy from one slice's
+		// array to another's may overlap, and compiles to a call of
+		// runtime.memmove, which costs more than the copy at these widths.
 		switch w {
 		case 6:
-			for p := 0; p < kc; p++ {
-				*(*[6]float32)(d[p*6:]) = [6]float32(a[off+p*ld:])
+			for s := 0; s < full; s++ {
+				v := *(*[6]float32)(row[s*6:])
+				*(*[6]float32)(d[q:]) = v
+				q += sliverStride
 			}
-			return
 		case 8:
-			for p := 0; p < kc; p++ {
-				*(*[8]float32)(d[p*8:]) = [8]float32(a[off+p*ld:])
+			for s := 0; s < full; s++ {
+				v := *(*[8]float32)(row[s*8:])
+				*(*[8]float32)(d[q:]) = v
+				q += sliverStride
 			}
-			return
 		case 12:
-			for p := 0; p < kc; p++ {
-				*(*[12]float32)(d[p*12:]) = [12]float32(a[off+p*ld:])
+			for s := 0; s < full; s++ {
+				v := *(*[12]float32)(row[s*12:])
+				*(*[12]float32)(d[q:]) = v
+				q += sliverStride
 			}
-			return
 		case 16:
-			for p := 0; p < kc; p++ {
-				*(*[16]float32)(d[p*16:]) = [16]float32(a[off+p*ld:])
+			for s := 0; s < full; s++ {
+				v := *(*[16]float32)(row[s*16:])
+				*(*[16]float32)(d[q:]) = v
+				q += sliverStride
 			}
-			return
 		case 32:
-			for p := 0; p < kc; p++ {
-				*(*[32]float32)(d[p*32:]) = [32]float32(a[off+p*ld:])
+			for s := 0; s < full; s++ {
+				v := *(*[32]float32)(row[s*32:])
+				*(*[32]float32)(d[q:]) = v
+				q += sliverStride
 			}
-			return
+		default:
+			for s := 0; s < full; s++ {
+				copy(d[q:q+w], row[s*w:s*w+w])
+				q += sliverStride
+			}
 		}
-	}
-	for p := 0; p < kc; p++ {
-		dp := d[p*stride : p*stride+stride]
-		copy(dp, a[off+p*ld:off+p*ld+w])
-		clear(dp[w:])
+		if rest := row[full*w:]; len(rest) > 0 {
+			dst := d[q : q+w]
+			copy(dst, rest)
+			clear(dst[len(rest):])
+		}
 	}
 }
 
@@ -710,15 +728,15 @@ func packRows6(d []float32, stride int, a []float32, off, ld, kc int) {
 // sliver s holds columns j0+s*nr.. in dst[s*stride:], element (p, j) at
 // p*nr+j, with columns past nc set to zero. stride >= nr*kc.
 func packB(dst []float32, stride, nr int, transB bool, b []float32, ldb, p0, kc, j0, nc int) {
+	if !transB {
+		// op(B)(p, j) = b[p*ldb+j]: each p gives nc contiguous values.
+		packSlivers(dst, stride, nr, b, p0*ldb+j0, ldb, nc, kc)
+		return
+	}
 	for s := 0; s*nr < nc; s++ {
 		cols := min(nr, nc-s*nr)
 		d := dst[s*stride : s*stride+nr*kc]
 		c0 := j0 + s*nr
-		if !transB {
-			// op(B)(p, j) = b[p*ldb+j]: each p gives cols contiguous values.
-			packCopy(d, nr, b, p0*ldb+c0, ldb, cols, kc)
-			continue
-		}
 		// op(B)(p, j) = b[j*ldb+p]: column j of op(B) is contiguous over p.
 		packRows(d, nr, b, c0*ldb+p0, ldb, cols, kc)
 		for j := cols; j < nr; j++ {
