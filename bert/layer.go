@@ -95,10 +95,14 @@ func (in *layerInput) compute(x []float32, rows int) {
 // (the layer input, from the previous layer norm's saved input), of FFIn
 // (AttnLN's output, from sum1) and of FFOut (GELU(ffPre)).
 //
-// tq is the number of query rows per sequence: T, or 1 when the layer
-// computed only the [CLS] rows; R = B*tq rows follow the attention.
+// tq is the number of query rows per sequence: T, or fewer when the layer
+// computed only some rows (the [CLS] rows, or State.LastRows); R = B*tq
+// rows follow the attention. pos and at place those rows (nil: the first
+// tq of every sequence).
 type layerActs struct {
 	tq         int
+	pos        []int32   // [R] position in its sequence of each query row, or nil
+	at         []int32   // [R] row of the whole [B*T] layout of each query row, or nil
 	x          []float32 // [B*T, C] input, when kept anyway (State.KeepHidden) and inputNeeded
 	xq         []float32 // [R, C] query rows of the input when tq < T and Query trains
 	q          []float32 // [R, C]
@@ -127,21 +131,23 @@ type layerActs struct {
 //	out [B*T, C]  overwritten
 //	x   [B*T, C]
 func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
-	l.forwardRows(a, out, x, x, st.T, st)
+	l.forwardRows(a, out, x, x, st.T, nil, nil, st)
 }
 
 // forwardRows computes the layer's output for Tq query rows per sequence,
 // xq, attending to all T rows of x: forward when Tq = T (xq = x), the
-// [CLS] rows alone when Tq = 1. Keys and values are computed for every
-// row; everything after the attention only for the query rows. Dropout
-// draws, with Tq < T, the masks a full forward would draw on those rows
-// (nn.Dropout.ApplyRows), so that training on the [CLS] rows alone gives
-// the full pass's gradients.
+// [CLS] rows alone when Tq = 1, the rows at pos in general. Keys and
+// values are computed for every row; everything after the attention only
+// for the query rows. Dropout draws, with Tq < T, the masks a full forward
+// would draw on those rows (nn.Dropout.ApplyRows, ApplyAt), so that
+// training on some rows alone gives the full pass's gradients.
 //
 //	out [B*Tq, C]  overwritten
 //	x   [B*T, C]
 //	xq  [B*Tq, C]  (kept for backward when Query trains: it must stay valid)
-func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *State) {
+//	pos [B*Tq]     each query row's position in its sequence; nil: the first Tq
+//	at  [B*Tq]     each query row's row in x (b*T + pos); nil with pos
+func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at []int32, st *State) {
 	B, T := st.B, st.T
 	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
 	R := B * Tq // rows after the attention
@@ -160,7 +166,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 		adAr = ar
 	}
 	dropProbs, dropHidden := l.AttnDrop.Active(train), l.HiddenDrop.Active(train)
-	*a = layerActs{tq: Tq, dropProbs: dropProbs, dropHidden: dropHidden}
+	*a = layerActs{tq: Tq, pos: pos, at: at, dropProbs: dropProbs, dropHidden: dropHidden}
 
 	// h1 outlives the attention's scratch, released before the feed-forward.
 	h1 := sc.Alloc(R * C)
@@ -173,12 +179,12 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	l.Value.Forward(v, x, BT)
 	ctx := keep(R*C, l.AttnOut.W.Trainable())
 	a.rngProbs = st.RNG
-	l.Attn.ForwardBySeq(ctx, q, k, v, st.Mask, B, Tq, T, l.attnDrop(dropProbs), &st.RNG, sc)
+	l.Attn.ForwardQueries(ctx, q, k, v, st.Mask, pos, B, Tq, T, l.attnDrop(dropProbs), &st.RNG, sc)
 	ao := keep(R*C, l.AttnAdapter != nil) // after dropout: the adapter's input
 	l.AttnOut.Forward(ao, ctx, R)
 	if dropHidden {
 		a.rngAttn = st.RNG
-		l.HiddenDrop.ApplyRows(ao, ao, Tq*C, T*C, &st.RNG)
+		l.dropRows(ao, ao, a, T, &st.RNG)
 	}
 	branch := ao
 	if l.AttnAdapter != nil {
@@ -199,7 +205,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	l.FFOut.Forward(fo, ffAct, R)
 	if dropHidden {
 		a.rngFF = st.RNG
-		l.HiddenDrop.ApplyRows(fo, fo, Tq*C, T*C, &st.RNG)
+		l.dropRows(fo, fo, a, T, &st.RNG)
 	}
 	branch = fo
 	if l.FFAdapter != nil {
@@ -232,6 +238,19 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, st *Stat
 	if l.FFAdapter != nil {
 		a.ffAdIn = fo
 	}
+}
+
+// dropRows applies the hidden dropout to the R query rows x of a layer
+// (y = x ⊙ mask, y may be x): the mask of those rows over the whole [B*T,
+// C] tensor, after which rng has moved past the whole tensor.
+func (l *Layer) dropRows(y, x []float32, a *layerActs, T int, rng *nn.RNG) {
+	C := l.Query.Out
+	if a.at == nil {
+		l.HiddenDrop.ApplyRows(y, x, a.tq*C, T*C, rng)
+		return
+	}
+	l.HiddenDrop.ApplyAt(y, x, C, a.at, C, *rng)
+	rng.Skip(len(x) / a.tq * T) // B*T*C
 }
 
 // attnDrop returns the attention-probability dropout when applied, else
@@ -277,7 +296,7 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 	dh1 := dsum // the residual branch; FFIn's input gradient is added to it once dfo is used
 	dfoMark := sc.Mark()
 	dfo := l.adaptBackward(l.FFAdapter, dsum, a.ffAdIn, R, sc) // dsum itself without the adapter
-	dfo = l.dropBackward(dfo, l.FFAdapter == nil, a.dropHidden, a.rngFF, Tq, T, C, sc)
+	dfo = l.dropBackward(dfo, l.FFAdapter == nil, a.dropHidden, a.rngFF, a, T, sc)
 	actMark := sc.Mark()
 	var ffAct []float32 // FFOut's input, recomputed for its weight gradient
 	if l.FFOut.W.Trainable() {
@@ -303,15 +322,15 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 	if Tq == T {
 		kernels.Add(dx[:BT*C], dx[:BT*C], dsum1) // the residual branch
 	} else {
-		addRows(dx, dsum1, B, Tq, T, C)
+		addRows(dx, dsum1, a, B, T, C)
 	}
 	dao := l.adaptBackward(l.AttnAdapter, dsum1, a.attnAdIn, R, sc)
-	dao = l.dropBackward(dao, false, a.dropHidden, a.rngAttn, Tq, T, C, sc)
+	dao = l.dropBackward(dao, false, a.dropHidden, a.rngAttn, a, T, sc)
 	l.AttnOut.Backward(dctx, dao, a.ctx, R)
 	sc.Release(ffMark)
 
 	dq, dk, dv := sc.AllocZero(R*C), sc.AllocZero(BT*C), sc.AllocZero(BT*C)
-	l.Attn.BackwardBySeq(dq, dk, dv, dctx, a.q, a.k, a.v, st.Mask, B, Tq, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
+	l.Attn.BackwardQueries(dq, dk, dv, dctx, a.q, a.k, a.v, st.Mask, a.pos, B, Tq, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
 	x := a.x
 	if x == nil && l.inputNeeded() {
 		x = sc.Alloc(BT * C)
@@ -322,16 +341,23 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 	} else {
 		dxq := sc.AllocZero(R * C)
 		l.Query.Backward(dxq, dq, a.xq, R)
-		addRows(dx, dxq, B, Tq, T, C)
+		addRows(dx, dxq, a, B, T, C)
 	}
 	l.Key.Backward(dx, dk, x, BT)
 	l.Value.Backward(dx, dv, x, BT)
 }
 
-// addRows adds the Tq query rows per sequence of src [B*Tq, C] into the
-// first Tq rows of each sequence of dst [B*T, C].
-func addRows(dst, src []float32, B, Tq, T, C int) {
-	n := Tq * C
+// addRows adds the query rows src [B*tq, C] of the layer's forward into
+// their rows of dst [B*T, C]: the first tq of each sequence, or a.at.
+func addRows(dst, src []float32, a *layerActs, B, T, C int) {
+	if a.at != nil {
+		for r, g := range a.at {
+			d := dst[int(g)*C : int(g+1)*C]
+			kernels.Add(d, d, src[r*C:(r+1)*C])
+		}
+		return
+	}
+	n := a.tq * C
 	for b := 0; b < B; b++ {
 		d := dst[b*T*C : b*T*C+n]
 		kernels.Add(d, d, src[b*n:(b+1)*n])
@@ -351,9 +377,9 @@ func (l *Layer) adaptBackward(ad Adapter, dy, x []float32, rows int, sc *nn.Aren
 
 // dropBackward returns ∂L/∂x of the hidden dropout given dy, regenerating
 // its mask from the generator state rng (with the row layout of forward:
-// Tq of every T rows); without dropout it returns dy. It works in place
+// the query rows of a); without dropout it returns dy. It works in place
 // unless keep says dy must not change.
-func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, Tq, T, C int, sc *nn.Arena) []float32 {
+func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, a *layerActs, T int, sc *nn.Arena) []float32 {
 	if !applied {
 		return dy
 	}
@@ -361,6 +387,6 @@ func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, Tq, T
 	if keep {
 		dx = sc.Alloc(len(dy))
 	}
-	l.HiddenDrop.ApplyRows(dx, dy, Tq*C, T*C, &rng)
+	l.dropRows(dx, dy, a, T, &rng)
 	return dx
 }

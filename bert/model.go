@@ -332,6 +332,17 @@ type State struct {
 	// rows are the ones a full pass draws), and BackwardHidden, which needs
 	// every row, returns an error. Ignored with KeepHidden.
 	CLSOnly bool
+	// LastRows, when set, has the last layer compute only these rows of
+	// every sequence: LastRows[b*Tq:(b+1)*Tq] are positions in sequence b
+	// (Tq = len(LastRows)/B, the same for every sequence; a position may
+	// repeat), the first of each being 0, its [CLS] row, which the pooler
+	// reads. Hidden[L] then holds those rows in that order [B*Tq, C], and
+	// everything else is as with every row (up to rounding; with dropout
+	// too): a masked-language-model loss that reads only the masked rows
+	// costs the last layer little more than its key and value projections.
+	// BackwardHidden and BackwardHiddenLogits take the gradient of those
+	// rows. Ignored with KeepHidden; CLSOnly wins over it.
+	LastRows []int32
 	// RNG draws the dropout masks in Train mode. Masks are not stored:
 	// Backward regenerates them from copies of the generator.
 	RNG nn.RNG
@@ -356,6 +367,8 @@ type State struct {
 	headDrop bool      // the head's dropout was applied
 	headRNG  nn.RNG    // generator before the head's dropout
 	clsOnly  bool      // the last layer computed only the [CLS] rows
+	lastTq   int       // query rows per sequence of the last layer: T, 1 (clsOnly) or of LastRows
+	lastAt   []int32   // [B*lastTq] the rows of LastRows in the [B*T] layout
 }
 
 // dropBuffers forgets every reference st holds into its arenas.
@@ -383,6 +396,11 @@ type embActs struct {
 func (m *Model) Forward(st *State, b *Batch) error {
 	if err := m.check(b); err != nil {
 		return err
+	}
+	if st.LastRows != nil && !st.CLSOnly && !st.KeepHidden {
+		if err := checkLastRows(st.LastRows, b.B, b.T); err != nil {
+			return err
+		}
 	}
 	cfg := &m.Config
 	B, T, C := b.B, b.T, cfg.HiddenSize
@@ -422,14 +440,34 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	st.Hidden[0] = x
 	clsOnly := st.CLSOnly && !st.KeepHidden
 	st.clsOnly = clsOnly
+	st.lastTq = T
+	if clsOnly {
+		st.lastTq = 1
+	}
+	var lastPos []int32
+	if !clsOnly && !st.KeepHidden && st.LastRows != nil {
+		st.lastTq, lastPos = len(st.LastRows)/B, st.LastRows
+		st.lastAt = st.lastAt[:0]
+		for i, p := range lastPos {
+			st.lastAt = append(st.lastAt, int32(i/st.lastTq*T)+p)
+		}
+	}
 	last := len(m.Layers) - 1
 	for l := range m.Layers {
-		if clsOnly && l == last {
-			xq, out := ar.Alloc(B*C), ar.Alloc(B*C)
-			for i := 0; i < B; i++ {
-				copy(xq[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
+		if Tq := st.lastTq; Tq < T && l == last {
+			xq, out := ar.Alloc(B*Tq*C), ar.Alloc(B*Tq*C)
+			var at []int32
+			if lastPos != nil {
+				at = st.lastAt
+				for r, g := range at {
+					copy(xq[r*C:(r+1)*C], x[int(g)*C:int(g+1)*C])
+				}
+			} else {
+				for i := 0; i < B; i++ {
+					copy(xq[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
+				}
 			}
-			m.Layers[l].forwardRows(&st.layers[l], out, x, xq, 1, st)
+			m.Layers[l].forwardRows(&st.layers[l], out, x, xq, Tq, lastPos, at, st)
 			st.Hidden[l+1], x = out, out
 			break
 		}
@@ -448,10 +486,7 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	}
 
 	// Pooler: tanh(dense(hidden[CLS])).
-	stride := T * C // between [CLS] rows
-	if clsOnly {
-		stride = C
-	}
+	stride := st.lastTq * C // between [CLS] rows
 	st.cls = ar.Alloc(B * C)
 	for i := 0; i < B; i++ {
 		copy(st.cls[i*C:(i+1)*C], x[i*stride:i*stride+C])
@@ -487,8 +522,7 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 	if m.Classifier == nil {
 		return fmt.Errorf("bert: Backward from logits needs a classification head")
 	}
-	B, T, C := st.B, st.T, m.Config.HiddenSize
-	BT := B * T
+	B, C := st.B, m.Config.HiddenSize
 	if len(dlogits) < B*m.Classifier.Out {
 		return fmt.Errorf("bert: Backward: %d logit gradients, want %d", len(dlogits), B*m.Classifier.Out)
 	}
@@ -501,9 +535,10 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 		m.backwardEncoder(st, dcls)
 		return nil
 	}
-	dout := sc.AllocZero(BT * C)
+	Tq := st.lastTq // the last layer's rows per sequence, the first its [CLS] row
+	dout := sc.AllocZero(B * Tq * C)
 	for b := 0; b < B; b++ {
-		copy(dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
+		copy(dout[b*Tq*C:b*Tq*C+C], dcls[b*C:(b+1)*C])
 	}
 	m.backwardEncoder(st, dout)
 	return nil
@@ -546,10 +581,10 @@ func (m *Model) BackwardHiddenLogits(st *State, dhidden, dlogits []float32) erro
 	if st.clsOnly {
 		return fmt.Errorf("bert: BackwardHiddenLogits needs every row of the last layer, but the Forward computed only the [CLS] rows (State.CLSOnly)")
 	}
-	B, T, C := st.B, st.T, m.Config.HiddenSize
-	BT := B * T
-	if len(dhidden) < BT*C {
-		return fmt.Errorf("bert: BackwardHiddenLogits: %d hidden-state gradients, want %d (B=%d, T=%d, C=%d)", len(dhidden), BT*C, B, T, C)
+	B, Tq, C := st.B, st.lastTq, m.Config.HiddenSize
+	R := B * Tq // rows of Hidden[L]
+	if len(dhidden) < R*C {
+		return fmt.Errorf("bert: BackwardHiddenLogits: %d hidden-state gradients, want %d (%d rows of Hidden[L], C=%d)", len(dhidden), R*C, R, C)
 	}
 	if len(dlogits) < B*m.Classifier.Out {
 		return fmt.Errorf("bert: BackwardHiddenLogits: %d logit gradients, want %d", len(dlogits), B*m.Classifier.Out)
@@ -557,10 +592,10 @@ func (m *Model) BackwardHiddenLogits(st *State, dhidden, dlogits []float32) erro
 	sc := &st.Scratch
 	sc.Reset()
 	dcls := m.headBackward(st, dlogits)
-	dout := sc.Alloc(BT * C)
-	copy(dout, dhidden[:BT*C])
+	dout := sc.Alloc(R * C)
+	copy(dout, dhidden[:R*C])
 	for b := 0; b < B; b++ {
-		kernels.Add(dout[b*T*C:b*T*C+C], dout[b*T*C:b*T*C+C], dcls[b*C:(b+1)*C])
+		kernels.Add(dout[b*Tq*C:b*Tq*C+C], dout[b*Tq*C:b*Tq*C+C], dcls[b*C:(b+1)*C])
 	}
 	m.backwardEncoder(st, dout)
 	return nil
@@ -579,15 +614,15 @@ func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
 	if st.clsOnly {
 		return fmt.Errorf("bert: BackwardHidden needs every row of the last layer, but the Forward computed only the [CLS] rows (State.CLSOnly)")
 	}
-	BT := st.B * st.T
+	R := st.B * st.lastTq // rows of Hidden[L]
 	C := m.Config.HiddenSize
-	if len(dhidden) < BT*C {
-		return fmt.Errorf("bert: BackwardHidden: %d hidden-state gradients, want %d (B=%d, T=%d, C=%d)", len(dhidden), BT*C, st.B, st.T, C)
+	if len(dhidden) < R*C {
+		return fmt.Errorf("bert: BackwardHidden: %d hidden-state gradients, want %d (%d rows of Hidden[L], C=%d)", len(dhidden), R*C, R, C)
 	}
 	sc := &st.Scratch
 	sc.Reset()
-	dout := sc.Alloc(BT * C)
-	copy(dout, dhidden[:BT*C])
+	dout := sc.Alloc(R * C)
+	copy(dout, dhidden[:R*C])
 	m.backwardEncoder(st, dout)
 	return nil
 }
@@ -646,6 +681,24 @@ func (m *Model) lowestTrained() int {
 		}
 	}
 	return len(m.Layers)
+}
+
+// checkLastRows validates State.LastRows for a batch of B sequences of T
+// tokens.
+func checkLastRows(rows []int32, B, T int) error {
+	if len(rows) == 0 || len(rows)%B != 0 || len(rows)/B > T {
+		return fmt.Errorf("bert: State.LastRows has %d positions, want the same number (1 to %d) for each of %d sequences", len(rows), T, B)
+	}
+	Tq := len(rows) / B
+	for i, p := range rows {
+		switch {
+		case p < 0 || int(p) >= T:
+			return fmt.Errorf("bert: State.LastRows[%d] = %d is not a position of a sequence of %d tokens", i, p, T)
+		case i%Tq == 0 && p != 0:
+			return fmt.Errorf("bert: State.LastRows[%d] = %d: the rows of sequence %d must start with its [CLS] row, position 0", i, p, i/Tq)
+		}
+	}
+	return nil
 }
 
 // check validates a batch against the model.

@@ -574,3 +574,120 @@ func TestBackwardHiddenLogits(t *testing.T) {
 	require.NoError(t, m.Forward(st, batch))
 	require.ErrorContains(t, m.BackwardHiddenLogits(st, dhidden, dlogits), "[CLS]")
 }
+
+// TestLastRowsTraining checks that computing only some rows in the last
+// layer (State.LastRows: a masked-language-model loss's rows, a position
+// repeated to pad a sequence's list) gives those rows, the pooled output
+// and every gradient of a full pass whose loss reads the same rows, with
+// and without dropout, through BackwardHidden and BackwardHiddenLogits.
+func TestLastRowsTraining(t *testing.T) {
+	for _, mode := range []string{"full", "adapter"} {
+		for _, p := range []float32{0, 0.2} {
+			for _, logits := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/dropout=%v/logits=%v", mode, p, logits), func(t *testing.T) {
+					cfg := tinyConfig()
+					cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.NumLayers, cfg.MaxPositions = 48, 4, 96, 2, 40
+					cfg.HiddenDropout, cfg.AttentionDropout = p, p
+					const B, T = 4, 21
+					C := cfg.HiddenSize
+					batch := testBatch(B, T, []int{21, 3, 12, 9}, 3)
+					// Three rows per sequence: [CLS], then positions (a repeat pads sequence 1).
+					rows := []int32{0, 5, 20, 0, 2, 2, 0, 11, 1, 0, 3, 8}
+					Tq := len(rows) / B
+					g := make([]float32, len(rows)*C) // dL/d(selected row)
+					nn.NewRNG(9).FillNormal(g, 0, 1)
+					for c := range C { // the repeated row reads nothing, as a padding row of a loss would
+						g[(1*Tq+2)*C+c] = 0
+					}
+					dlogits := []float32{0.3, -0.1, -0.2, 0.2, 0.1, -0.3, -0.5, 0.4, 0.1, 0, 0.2, -0.2}
+					run := func(last bool) (*State, []*nn.Param) {
+						m, err := NewRandom(cfg, 3, 8)
+						require.NoError(t, err)
+						params := m.Params()
+						for _, q := range params {
+							m.SetTrainable(q, mode == "full" || strings.HasPrefix(q.Name, "classifier.") || (mode == "adapter" && isLayerNorm(q.Name)))
+						}
+						if mode == "adapter" {
+							rng := nn.NewRNG(3)
+							for l := range m.Layers {
+								for _, at := range []*Adapter{&m.Layers[l].AttnAdapter, &m.Layers[l].FFAdapter} {
+									h := &houlsby{down: trainLinear(rng, fmt.Sprint(l, "down"), C, 5), up: trainLinear(rng, fmt.Sprint(l, "up"), 5, C)}
+									*at = h
+									params = append(params, h.down.W, h.down.B, h.up.W, h.up.B)
+								}
+							}
+						}
+						st := &State{Train: true, RNG: *nn.NewRNG(17)}
+						if last {
+							st.LastRows = rows
+						}
+						require.NoError(t, m.Forward(st, batch))
+						var dh []float32
+						if last {
+							require.Len(t, st.Hidden[cfg.NumLayers], len(rows)*C)
+							dh = g
+						} else {
+							dh = make([]float32, B*T*C)
+							for r, pos := range rows {
+								row := (r/Tq*T + int(pos)) * C
+								kernels.Add(dh[row:row+C], dh[row:row+C], g[r*C:(r+1)*C])
+							}
+						}
+						if logits {
+							require.NoError(t, m.BackwardHiddenLogits(st, dh, dlogits))
+						} else {
+							require.NoError(t, m.BackwardHidden(st, dh))
+						}
+						return st, params
+					}
+					stFull, full := run(false)
+					stLast, last := run(true)
+					for r, pos := range rows {
+						row := (r/Tq*T + int(pos)) * C
+						requireNear(t, stLast.Hidden[cfg.NumLayers][r*C:(r+1)*C], stFull.Hidden[cfg.NumLayers][row:row+C], 1e-5, "row %d (sequence %d, position %d)", r, r/Tq, pos)
+					}
+					requireNear(t, stLast.Pooled, stFull.Pooled, 1e-5, "pooled")
+					n := 0
+					for i, q := range last {
+						if !q.Trainable() {
+							continue
+						}
+						var d, mx float64
+						for j, gv := range full[i].G {
+							d = max(d, math.Abs(float64(q.G[j])-float64(gv)))
+							mx = max(mx, math.Abs(float64(gv)))
+						}
+						if mx == 0 { // the pooler without logits, say
+							require.Zero(t, d, q.Name)
+							continue
+						}
+						require.LessOrEqual(t, d, 1e-5*mx+1e-9, "%s: max|diff| %g, max|grad| %g", q.Name, d, mx)
+						n++
+					}
+					require.Greater(t, n, 8)
+				})
+			}
+		}
+	}
+}
+
+func TestLastRowsErrors(t *testing.T) {
+	m, err := NewRandom(tinyConfig(), 0, 1)
+	require.NoError(t, err)
+	batch := testBatch(2, 4, []int{4, 2}, 1)
+	for _, tc := range []struct {
+		name string
+		rows []int32
+		want string
+	}{
+		{"uneven", []int32{0, 1, 0}, "the same number"},
+		{"too many", []int32{0, 1, 2, 3, 3, 0, 1, 2, 3, 3}, "the same number"},
+		{"out of range", []int32{0, 4, 0, 1}, "LastRows[1] = 4 is not a position"},
+		{"negative", []int32{0, 1, 0, -1}, "LastRows[3] = -1"},
+		{"no [CLS]", []int32{0, 1, 2, 1}, "must start with its [CLS] row"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorContains(t, m.Forward(&State{LastRows: tc.rows}, batch), tc.want)
+		})
+	}
+}

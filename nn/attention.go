@@ -147,6 +147,15 @@ func (a *Attention) Backward(dq, dk, dv, dctx, probs, used, dropMask, q, k, v []
 //	k, v  [B*T, C]
 //	mask  [B, T]     additive key mask; nil for none
 func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, drop Dropout, rng *RNG, ar *Arena) {
+	a.ForwardQueries(ctx, q, k, v, mask, nil, B, Tq, T, drop, rng, ar)
+}
+
+// ForwardQueries is ForwardBySeq for Tq queries per sequence at any of its
+// positions: qpos [B*Tq] holds the position in its sequence of each query
+// row (nil: the first Tq), which only the dropout reads, so that every
+// query row gets the mask a full pass gives that row. A position may
+// repeat.
+func (a *Attention) ForwardQueries(ctx, q, k, v, mask []float32, qpos []int32, B, Tq, T int, drop Dropout, rng *RNG, ar *Arena) {
 	C, n := a.NH*a.HD, a.NH*Tq*T
 	m := ar.Mark()
 	p := ar.Alloc(n)
@@ -160,7 +169,7 @@ func (a *Attention) ForwardBySeq(ctx, q, k, v, mask []float32, B, Tq, T int, dro
 		}
 		a.ProbsQ(p, q[b*Tq*C:], k[b*T*C:], seqMask(mask, b, T), 1, Tq, T)
 		if drop.P > 0 {
-			drop.ApplyRows(p, p, Tq*T, T*T, rng)
+			dropQueries(drop, p, qpos, b, a.NH, Tq, T, rng)
 		}
 		a.ContextQ(ctx[b*Tq*C:], p, v[b*T*C:], 1, Tq, T)
 	}
@@ -206,6 +215,12 @@ func (a *Attention) head(ctx, p, q, k, v, mask []float32, h, Tq, T int) {
 //	k, v       [B*T, C]
 //	mask       [B, T]     nil for none
 func (a *Attention) BackwardBySeq(dq, dk, dv, dctx, q, k, v, mask []float32, B, Tq, T int, drop Dropout, rng RNG, ar *Arena) {
+	a.BackwardQueries(dq, dk, dv, dctx, q, k, v, mask, nil, B, Tq, T, drop, rng, ar)
+}
+
+// BackwardQueries is BackwardBySeq for the query positions qpos of
+// ForwardQueries (nil: the first Tq of every sequence).
+func (a *Attention) BackwardQueries(dq, dk, dv, dctx, q, k, v, mask []float32, qpos []int32, B, Tq, T int, drop Dropout, rng RNG, ar *Arena) {
 	C, HD, n := a.NH*a.HD, a.HD, Tq*T
 	m := ar.Mark()
 	probs, dp := ar.Alloc(n), ar.Alloc(n)
@@ -221,7 +236,12 @@ func (a *Attention) BackwardBySeq(dq, dk, dv, dctx, q, k, v, mask []float32, B, 
 			kernels.Sgemm(false, true, Tq, T, HD, 1, q[qo:], C, k[ko:], C, 0, probs, T)
 			kernels.SoftmaxRows(probs, probs, Tq, T, a.Scale(), seqMask(mask, b, T))
 			if dropMask != nil { // this head's rows of the mask over [B, NH, T, T]
-				drop.MaskRows(dropMask, n, T*T, &rng)
+				if qpos == nil {
+					drop.MaskRows(dropMask, n, T*T, &rng)
+				} else {
+					drop.MaskAt(dropMask, T, qpos[b*Tq:(b+1)*Tq], T, rng)
+					rng.Skip(T * T)
+				}
 				for i, mv := range dropMask {
 					used[i] = probs[i] * mv
 				}
@@ -241,6 +261,23 @@ func (a *Attention) BackwardBySeq(dq, dk, dv, dctx, q, k, v, mask []float32, B, 
 		}
 	}
 	ar.Release(m)
+}
+
+// dropQueries applies the dropout of sequence b's probabilities p [NH, Tq,
+// T] and moves rng past the whole sequence's [NH, T, T]: the query rows
+// are the first Tq (qpos nil) or at qpos[b*Tq:(b+1)*Tq].
+func dropQueries(drop Dropout, p []float32, qpos []int32, b, NH, Tq, T int, rng *RNG) {
+	if qpos == nil {
+		drop.ApplyRows(p, p, Tq*T, T*T, rng)
+		return
+	}
+	for h := 0; h < NH; h++ {
+		r := *rng
+		r.Skip(h * T * T)
+		ph := p[h*Tq*T : (h+1)*Tq*T]
+		drop.ApplyAt(ph, ph, T, qpos[b*Tq:(b+1)*Tq], T, r)
+	}
+	rng.Skip(NH * T * T)
 }
 
 // seqMask returns sequence b's row of the key mask (nil for none).

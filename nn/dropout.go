@@ -105,6 +105,47 @@ func (d Dropout) rows(y, x []float32, n, stride int, rng *RNG) {
 	rng.state = s
 }
 
+// MaskAt is MaskRows for chunks at any places of the whole tensor: chunk c
+// of mask (n elements) gets the elements of the whole mask from element
+// at[c]*unit on. The generator is a copy and does not move: a caller that
+// stands for the whole tensor skips its size (RNG.Skip) afterwards.
+//
+//	mask [len(at)*n]  0 or 1/(1-P) per element, overwritten
+func (d Dropout) MaskAt(mask []float32, n int, at []int32, unit int, rng RNG) {
+	d.at(mask, nil, n, at, unit, rng)
+}
+
+// ApplyAt is Apply for chunks at any places of the whole tensor, as MaskAt:
+// y = x ⊙ the whole tensor's mask at each chunk's place. The generator is a
+// copy and does not move.
+//
+//	y, x [len(at)*n]  y overwritten (may be x)
+func (d Dropout) ApplyAt(y, x []float32, n int, at []int32, unit int, rng RNG) {
+	d.at(y[:len(x)], x, n, at, unit, rng)
+}
+
+// at writes the mask (x nil) or x ⊙ mask into y, chunk c from the draws
+// after at[c]*unit of the whole tensor's.
+func (d Dropout) at(y, x []float32, n int, at []int32, unit int, rng RNG) {
+	if len(y) == 0 {
+		return
+	}
+	if n <= 0 || len(y) != len(at)*n {
+		panic("nn.Dropout: MaskAt and ApplyAt need one place per chunk of n elements")
+	}
+	thr, scale := d.keepBelow()
+	sb := math.Float32bits(scale)
+	for c, a := range at {
+		s := rng.state + uint64(int(a)*unit)*splitmix.Golden
+		lo := c * n
+		if x == nil {
+			maskChunk(y[lo:lo+n], s, thr, sb)
+		} else {
+			applyChunk(y[lo:lo+n], x[lo:lo+n], s, thr, sb)
+		}
+	}
+}
+
 // maskChunk writes the mask elements of the draws after generator state s.
 func maskChunk(y []float32, s, thr uint64, sb uint32) {
 	for i := range y {
