@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/petl-go/petl/bert"
@@ -125,16 +126,21 @@ type Trainer struct {
 	elapsed float64 // seconds of training before this process (resumed runs)
 
 	// step buffers
-	st      bert.State
-	batch   MLMBatch
-	acts    bert.MLMActs
-	ar      nn.Arena  // head activations, gathered rows, logits
-	idx     []int     // the step's sequences
-	rowLoss []float64 // [M] -log p[label] of each masked row
-	rowHit  []bool    // [M] the row's argmax is its label
-	perm    []int
-	permEp  int
-	unigram []float64
+	st    bert.State
+	batch MLMBatch
+	acts  bert.MLMActs
+	ar    nn.Arena // head activations, gathered rows, logits
+	idx   []int    // the step's sequences
+	// hiddenRow [M] is the row of the last hidden states of each masked
+	// position; fullLast has the last layer compute every row (tests).
+	hiddenRow []int32
+	fullLast  bool
+	seqRows   []int     // scratch of lastRows
+	rowLoss   []float64 // [M] -log p[label] of each masked row
+	rowHit    []bool    // [M] the row's argmax is its label
+	perm      []int
+	permEp    int
+	unigram   []float64
 }
 
 // New prepares a run: tokenizes and packs the corpus, builds the model and
@@ -400,15 +406,25 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 	C, V := t.cfg.Model.HiddenSize, t.cfg.Model.VocabSize
 	M := b.M()
 	var sop sopStats
+	// The last layer computes only the rows the loss reads: the masked
+	// ones and the [CLS] rows.
+	t.st.LastRows, t.hiddenRow = nil, t.hiddenRow[:0]
+	if !t.fullLast {
+		t.st.LastRows, t.hiddenRow, t.seqRows = lastRows(b, t.st.LastRows, t.hiddenRow, t.seqRows)
+	} else {
+		for _, p := range b.Pos {
+			t.hiddenRow = append(t.hiddenRow, p)
+		}
+	}
 	if err := t.model.Forward(&t.st, &b.Batch); err != nil {
 		return 0, 0, sop, fmt.Errorf("pretrain: %w", err)
 	}
-	hidden := t.st.Hidden[len(t.st.Hidden)-1] // [B*T, C]
+	hidden := t.st.Hidden[len(t.st.Hidden)-1] // [B*T, C], or the rows of LastRows
 	ar := &t.ar
 	ar.Reset()
 	x := ar.Alloc(M * C) // gathered rows of the masked positions
-	for i, p := range b.Pos {
-		copy(x[i*C:(i+1)*C], hidden[int(p)*C:int(p+1)*C])
+	for i, r := range t.hiddenRow {
+		copy(x[i*C:(i+1)*C], hidden[int(r)*C:int(r+1)*C])
 	}
 	logits := ar.Alloc(M * V)
 	t.head.Forward(&t.acts, logits, x, M, ar)
@@ -426,8 +442,8 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 	dx := ar.AllocZero(M * C)
 	t.head.Backward(&t.acts, dx, probs, ar)
 	dhidden := ar.AllocZero(len(hidden))
-	for i, p := range b.Pos {
-		copy(dhidden[int(p)*C:int(p+1)*C], dx[i*C:(i+1)*C])
+	for i, r := range t.hiddenRow {
+		copy(dhidden[int(r)*C:int(r+1)*C], dx[i*C:(i+1)*C])
 	}
 	var err error
 	if t.cfg.SOP {
@@ -439,6 +455,35 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 		return 0, 0, sop, fmt.Errorf("pretrain: %w", err)
 	}
 	return float32(loss), correct, sop, nil
+}
+
+// lastRows returns the rows of b the last layer must compute
+// (bert.State.LastRows: in every sequence its [CLS] row, then its masked
+// positions, the list padded to the longest by repeating the [CLS] row,
+// whose gradient is zero) and, for each masked position of b, its row among
+// them. The slices reuse the storage of rows, at and count (scratch).
+func lastRows(b *MLMBatch, rows, at []int32, count []int) ([]int32, []int32, []int) {
+	B, T := b.B, b.T
+	count = slices.Grow(count[:0], B)[:B]
+	clear(count)
+	tq := 1 // the most rows of one sequence
+	for _, p := range b.Pos {
+		seq := int(p) / T
+		count[seq]++
+		tq = max(tq, 1+count[seq])
+	}
+	rows = slices.Grow(rows[:0], B*tq)[:B*tq]
+	clear(rows) // [CLS], and the padding
+	clear(count)
+	at = at[:0]
+	for _, p := range b.Pos {
+		seq := int(p) / T
+		count[seq]++
+		r := seq*tq + count[seq]
+		rows[r] = p - int32(seq*T)
+		at = append(at, int32(r))
+	}
+	return rows, at, count
 }
 
 // lossAndAccuracy returns the mean of -log p[y] over the rows of probs

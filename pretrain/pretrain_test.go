@@ -600,3 +600,50 @@ func TestInit(t *testing.T) {
 	_, err = New(cfg4, docs)
 	require.ErrorContains(t, err, "--init")
 }
+
+// TestLastRowsMatchFullPass checks that computing only the masked and
+// [CLS] rows in the last layer (bert.State.LastRows, the default) trains
+// as computing every row does: the same losses and predictions, and the
+// same weights after a few steps (up to rounding), with dropout on, with
+// and without sentence-order prediction.
+func TestLastRowsMatchFullPass(t *testing.T) {
+	for _, sop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sop=%v", sop), func(t *testing.T) {
+			cfg, docs := tinyConfig(t, "")
+			cfg.Model.NumLayers, cfg.SOP = 2, sop
+			run := func(full bool) ([]float32, []int, *Trainer) {
+				tr, err := New(cfg, docs)
+				require.NoError(t, err)
+				tr.fullLast = full
+				var losses []float32
+				var correct []int
+				for range 4 {
+					loss, _, c, _, _, err := tr.trainStep()
+					require.NoError(t, err)
+					losses, correct = append(losses, loss), append(correct, c)
+				}
+				rows := len(tr.st.Hidden[cfg.Model.NumLayers]) / cfg.Model.HiddenSize
+				if full {
+					require.Equal(t, tr.batch.B*tr.batch.T, rows)
+				} else {
+					require.Less(t, rows, tr.batch.B*tr.batch.T/2, "the last layer computed only some rows")
+				}
+				return losses, correct, tr
+			}
+			lossFull, corrFull, trFull := run(true)
+			lossLast, corrLast, trLast := run(false)
+			for i := range lossFull {
+				require.InEpsilon(t, lossFull[i], lossLast[i], 1e-5, "step %d", i+1)
+			}
+			require.Equal(t, corrFull, corrLast)
+			for i, p := range trLast.ps {
+				var d, mx float64
+				for j, w := range trFull.ps[i].W {
+					d = max(d, math.Abs(float64(p.W[j])-float64(w)))
+					mx = max(mx, math.Abs(float64(w)))
+				}
+				require.LessOrEqual(t, d, 1e-5*mx+1e-7, "%s: max|diff| %g", p.Name, d)
+			}
+		})
+	}
+}
