@@ -504,13 +504,8 @@ func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int, grad b
 			row := probs[i*V : (i+1)*V]
 			y := labels[i]
 			rowLoss[i] = math.Log(math.Max(float64(row[y]), 1e-30))
-			best, bv := 0, row[0]
-			for j, p := range row {
-				if p > bv {
-					best, bv = j, p
-				}
-			}
-			rowHit[i] = int32(best) == y
+			// The first largest: the vector maximum, then where it first is.
+			rowHit[i] = int32(slices.Index(row, kernels.Max(row))) == y
 			if grad {
 				kernels.Scale(inv, row)
 				row[y] -= inv
