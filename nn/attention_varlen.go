@@ -23,21 +23,65 @@ import "github.com/petl-go/petl/kernels"
 //	qOff  [B+1]         non-decreasing row offsets
 //	kOff  [B+1]         non-decreasing row offsets; a sequence with queries has keys
 func (a *Attention) ForwardVarLen(ctx, q, k, v []float32, qOff, kOff []int, ar *Arena) {
-	B := len(qOff) - 1
+	a.runVarLen(varLenArgs{ctx: ctx, q: q, k: k, v: v, qOff: qOff, kOff: kOff}, 1, ar)
+}
+
+// ForwardRagged is ForwardVarLen in training: with dropout on the
+// probabilities, each element getting the mask that ForwardBySeq draws on
+// the padded batch [B, NH, T, T] whose sequence s holds the keys of s
+// (positions 0 to kOff[s+1]-kOff[s]-1) and its queries at positions qpos
+// [qOff[B]] (a full self-attention: 0, 1, ... in order). With dropout rng
+// ends where ForwardBySeq leaves it (past B*NH*T*T draws). Up to rounding, its
+// context rows are those of ForwardQueries on that padded batch with the
+// key mask of its lengths, as the masked keys' probabilities are 0.
+// Without dropout rng does not move, as in ForwardBySeq.
+func (a *Attention) ForwardRagged(ctx, q, k, v []float32, qOff, kOff []int, qpos []int32, T int, drop Dropout, rng *RNG, ar *Arena) {
+	j := varLenArgs{ctx: ctx, q: q, k: k, v: v, qOff: qOff, kOff: kOff}
+	if drop.P > 0 {
+		j.drop, j.qpos, j.T, j.rng = drop, qpos, T, *rng
+	}
+	a.runVarLen(j, 1, ar)
+	if drop.P > 0 {
+		rng.Skip((len(qOff) - 1) * a.NH * T * T)
+	}
+}
+
+// BackwardRagged accumulates the gradients of ForwardRagged given dctx,
+// recomputing each head's probabilities and dropout; rng is the generator
+// state ForwardRagged started from (a copy). The heads are split between
+// the threads as in ForwardVarLen; each writes only its own columns of
+// its own sequence's rows. Scratch [workers, 4, Tq*T] comes from ar.
+//
+//	dq     [qOff[B], C]  += gradients
+//	dk, dv [kOff[B], C]  += gradients
+//	dctx, q [qOff[B], C]
+//	k, v   [kOff[B], C]
+func (a *Attention) BackwardRagged(dq, dk, dv, dctx, q, k, v []float32, qOff, kOff []int, qpos []int32, T int, drop Dropout, rng RNG, ar *Arena) {
+	j := varLenArgs{ctx: dctx, q: q, k: k, v: v, qOff: qOff, kOff: kOff, dq: dq, dk: dk, dv: dv, backward: true}
+	if drop.P > 0 {
+		j.drop, j.qpos, j.T, j.rng = drop, qpos, T, rng
+	}
+	a.runVarLen(j, 4, ar)
+}
+
+// runVarLen splits the heads of j between the threads, with scratch of
+// perHead probability matrices per worker.
+func (a *Attention) runVarLen(j varLenArgs, perHead int, ar *Arena) {
+	B := len(j.qOff) - 1
 	if B <= 0 {
 		return
 	}
 	maxQK, total := 0, 0
 	for s := 0; s < B; s++ {
-		tq, t := qOff[s+1]-qOff[s], kOff[s+1]-kOff[s]
+		tq, t := j.qOff[s+1]-j.qOff[s], j.kOff[s+1]-j.kOff[s]
 		maxQK = max(maxQK, tq*t)
 		total += a.NH * headCost(tq, t)
 	}
 	workers := min(kernels.Threads(), B*a.NH)
 	m := ar.Mark()
-	p := ar.Alloc(workers * maxQK)
-	varLenJobs.Run(workers, varLenArgs{a: a, ctx: ctx, q: q, k: k, v: v, p: p, qOff: qOff, kOff: kOff,
-		workers: workers, pLen: maxQK, total: total})
+	j.a, j.workers, j.pLen, j.total = a, workers, perHead*maxQK, total
+	j.p = ar.Alloc(workers * j.pLen)
+	varLenJobs.Run(workers, j)
 	ar.Release(m)
 }
 
@@ -55,11 +99,19 @@ func headCost(tq, t int) int {
 // by varLenJobs (no closure, so no allocation per call).
 type varLenArgs struct {
 	a             *Attention
-	ctx, q, k, v  []float32
+	ctx, q, k, v  []float32 // ctx is dctx in the backward pass
 	p             []float32 // [workers, pLen] scratch probabilities
 	qOff, kOff    []int
 	workers, pLen int
 	total         int // the cost of every head
+
+	drop Dropout // P = 0: none
+	qpos []int32 // the query rows' positions in their sequences (dropout)
+	T    int     // the padded length whose [B, NH, T, T] mask the dropout draws
+	rng  RNG     // the generator before the dropout
+
+	backward   bool
+	dq, dk, dv []float32
 }
 
 var varLenJobs = kernels.NewJobs(func(j *varLenArgs, lo, hi int) {
@@ -95,7 +147,51 @@ func (j *varLenArgs) run(w int) {
 			ph := p[:tq*t]
 			kernels.Sgemm(false, true, tq, t, HD, 1, j.q[q0*C+h*HD:], C, j.k[k0*C+h*HD:], C, 0, ph, t)
 			kernels.SoftmaxRows(ph, ph, tq, t, scale, nil)
+			if j.backward {
+				j.headBackward(p, ph, s, h, q0, k0, tq, t)
+				continue
+			}
+			if j.drop.P > 0 {
+				j.drop.ApplyAt(ph, ph, t, j.qpos[q0:q0+tq], j.T, j.headRNG(s, h))
+			}
 			kernels.Sgemm(false, false, tq, HD, t, 1, ph, t, j.v[k0*C+h*HD:], C, 0, j.ctx[q0*C+h*HD:], C)
 		}
 	}
+}
+
+// headRNG is the generator state before the dropout mask of head h of
+// sequence s over [B, NH, T, T].
+func (j *varLenArgs) headRNG(s, h int) RNG {
+	r := j.rng
+	r.Skip((s*j.a.NH + h) * j.T * j.T)
+	return r
+}
+
+// headBackward accumulates the gradients of head h of sequence s given its
+// probabilities probs [tq, t], with the rest of the worker's scratch p.
+func (j *varLenArgs) headBackward(p, probs []float32, s, h, q0, k0, tq, t int) {
+	a := j.a
+	C, HD := a.NH*a.HD, a.HD
+	n := tq * t
+	dp, used, mask := p[n:2*n], probs, []float32(nil)
+	if j.drop.P > 0 {
+		used, mask = p[2*n:3*n], p[3*n:4*n]
+		j.drop.MaskAt(mask, t, j.qpos[q0:q0+tq], j.T, j.headRNG(s, h))
+		for i, mv := range mask {
+			used[i] = probs[i] * mv
+		}
+	}
+	qo, ko := q0*C+h*HD, k0*C+h*HD
+	// dused = dctx·vᵀ; dv += usedᵀ·dctx
+	kernels.Sgemm(false, true, tq, t, HD, 1, j.ctx[qo:], C, j.v[ko:], C, 0, dp, t)
+	kernels.Sgemm(true, false, t, HD, tq, 1, used, t, j.ctx[qo:], C, 1, j.dv[ko:], C)
+	if mask != nil {
+		for i, mv := range mask {
+			dp[i] *= mv
+		}
+	}
+	// dscores = scale · softmax'(dp); dq += dscores·k; dk += dscoresᵀ·q
+	kernels.SoftmaxRowsBackward(dp, probs, dp, tq, t, a.Scale())
+	kernels.Sgemm(false, false, tq, HD, t, 1, dp, t, j.k[ko:], C, 1, j.dq[qo:], C)
+	kernels.Sgemm(true, false, t, HD, tq, 1, dp, t, j.q[qo:], C, 1, j.dk[ko:], C)
 }
