@@ -73,15 +73,21 @@ func (l *Layer) inputNeeded() bool {
 // gives the forward's values bit for bit.
 type layerInput struct {
 	ln   *nn.LayerNorm
-	sum  []float32  // [B*T, C] ln's saved input
+	sum  []float32  // [B*T, C] ln's saved input (the real rows alone when unpadded)
 	drop nn.Dropout // after ln (the embeddings'); P = 0 for none
 	rng  nn.RNG     // generator before that dropout
+	at   []int32    // unpadded: the padded-layout row of each row (dropout); nil: padded
 }
 
 // compute writes the layer input into x [rows, C].
 func (in *layerInput) compute(x []float32, rows int) {
 	in.ln.Forward(x, nil, nil, in.sum, rows)
 	if in.drop.P > 0 {
+		if in.at != nil {
+			C := len(x) / rows
+			in.drop.ApplyAt(x, x, C, in.at, C, in.rng)
+			return
+		}
 		rng := in.rng
 		in.drop.Apply(x, x, &rng)
 	}
@@ -95,14 +101,9 @@ func (in *layerInput) compute(x []float32, rows int) {
 // (the layer input, from the previous layer norm's saved input), of FFIn
 // (AttnLN's output, from sum1) and of FFOut (GELU(ffPre)).
 //
-// tq is the number of query rows per sequence: T, or fewer when the layer
-// computed only some rows (the [CLS] rows, or State.LastRows); R = B*tq
-// rows follow the attention. pos and at place those rows (nil: the first
-// tq of every sequence).
+// The rows say which rows the layer computed; R rows follow the attention.
 type layerActs struct {
-	tq         int
-	pos        []int32   // [R] position in its sequence of each query row, or nil
-	at         []int32   // [R] row of the whole [B*T] layout of each query row, or nil
+	rows
 	x          []float32 // [B*T, C] input, when kept anyway (State.KeepHidden) and inputNeeded
 	xq         []float32 // [R, C] query rows of the input when tq < T and Query trains
 	q          []float32 // [R, C]
@@ -124,33 +125,60 @@ type layerActs struct {
 	rngFF      nn.RNG    // generator before the dropout on FFOut's output
 }
 
-// forward computes out = layer(x). In training mode the activations backward
-// needs are kept in st.Arena and recorded in a; everything else is scratch
-// in st.Scratch, released on return.
+// rows is the row layout of a layer's pass: which rows of its input x [.,
+// C] are keys and values, which rows xq are queries (the rows computed
+// after the attention), and where they lie in the padded batch [B*T],
+// whose layout the dropout masks follow.
+//
+// In the padded layout (qOff nil) x holds every row of the batch, B*T,
+// and xq tq rows per sequence: every row (tq = T), the [CLS] rows (tq =
+// 1), or the rows at pos. In the unpadded layout (State.Unpadded) x holds
+// the real rows of every sequence packed, sequence s's at [kOff[s],
+// kOff[s+1]), and xq its queries at [qOff[s], qOff[s+1]): x itself (xrow
+// nil), or the rows xrow of x.
+type rows struct {
+	tq         int     // padded: query rows per sequence
+	pos        []int32 // [R] position in its sequence of each query row; nil: the first tq (padded only)
+	at         []int32 // [R] row of the padded [B*T] layout of each query row; nil with pos
+	qOff, kOff []int   // unpadded: [B+1] row offsets of each sequence's queries and keys; nil: padded
+	xrow       []int32 // unpadded: the row of x of each query row; nil: xq is x
+}
+
+// all reports whether the query rows are the rows of x, in order.
+func (r *rows) all(T int) bool {
+	if r.qOff != nil {
+		return r.xrow == nil
+	}
+	return r.tq == T
+}
+
+// forward computes out = layer(x) over every row of the padded batch. In
+// training mode the activations backward needs are kept in st.Arena and
+// recorded in a; everything else is scratch in st.Scratch, released on
+// return.
 //
 //	out [B*T, C]  overwritten
 //	x   [B*T, C]
 func (l *Layer) forward(a *layerActs, out, x []float32, st *State) {
-	l.forwardRows(a, out, x, x, st.T, nil, nil, st)
+	l.forwardRows(a, out, x, x, rows{tq: st.T}, st)
 }
 
-// forwardRows computes the layer's output for Tq query rows per sequence,
-// xq, attending to all T rows of x: forward when Tq = T (xq = x), the
-// [CLS] rows alone when Tq = 1, the rows at pos in general. Keys and
-// values are computed for every row; everything after the attention only
-// for the query rows. Dropout draws, with Tq < T, the masks a full forward
-// would draw on those rows (nn.Dropout.ApplyRows, ApplyAt), so that
-// training on some rows alone gives the full pass's gradients.
+// forwardRows computes the layer's output for the query rows xq of
+// layout r, attending to the rows of x of their sequences: forward over
+// every row, the [CLS] rows alone, the rows at r.pos, or the real rows of
+// an unpadded batch. Keys and values are computed for every row of x;
+// everything after the attention only for the query rows. Dropout draws
+// the masks a full forward of the padded batch would draw on those rows
+// (nn.Dropout.ApplyRows, ApplyAt), so that training on some rows alone
+// gives the full pass's gradients.
 //
-//	out [B*Tq, C]  overwritten
-//	x   [B*T, C]
-//	xq  [B*Tq, C]  (kept for backward when Query trains: it must stay valid)
-//	pos [B*Tq]     each query row's position in its sequence; nil: the first Tq
-//	at  [B*Tq]     each query row's row in x (b*T + pos); nil with pos
-func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at []int32, st *State) {
+//	out [R, C]   overwritten
+//	x   [BT, C]  (BT = B*T, or the real rows when unpadded)
+//	xq  [R, C]   (kept for backward when Query trains: it must stay valid)
+func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, r rows, st *State) {
 	B, T := st.B, st.T
-	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
-	R := B * Tq // rows after the attention
+	C, I := l.Query.Out, l.FFIn.Out
+	BT, R := len(x)/C, len(xq)/C // key rows; rows after the attention
 	train := st.Train
 	ar, sc := &st.Arena, &st.Scratch
 	mark := sc.Mark()
@@ -166,7 +194,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at 
 		adAr = ar
 	}
 	dropProbs, dropHidden := l.AttnDrop.Active(train), l.HiddenDrop.Active(train)
-	*a = layerActs{tq: Tq, pos: pos, at: at, dropProbs: dropProbs, dropHidden: dropHidden}
+	*a = layerActs{rows: r, dropProbs: dropProbs, dropHidden: dropHidden}
 
 	// h1 outlives the attention's scratch, released before the feed-forward.
 	h1 := sc.Alloc(R * C)
@@ -179,12 +207,16 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at 
 	l.Value.Forward(v, x, BT)
 	ctx := keep(R*C, l.AttnOut.W.Trainable())
 	a.rngProbs = st.RNG
-	l.Attn.ForwardQueries(ctx, q, k, v, st.Mask, pos, B, Tq, T, l.attnDrop(dropProbs), &st.RNG, sc)
+	if r.qOff != nil {
+		l.Attn.ForwardRagged(ctx, q, k, v, r.qOff, r.kOff, r.pos, T, l.attnDrop(dropProbs), &st.RNG, sc)
+	} else {
+		l.Attn.ForwardQueries(ctx, q, k, v, st.Mask, r.pos, B, r.tq, T, l.attnDrop(dropProbs), &st.RNG, sc)
+	}
 	ao := keep(R*C, l.AttnAdapter != nil) // after dropout: the adapter's input
 	l.AttnOut.Forward(ao, ctx, R)
 	if dropHidden {
 		a.rngAttn = st.RNG
-		l.dropRows(ao, ao, a, T, &st.RNG)
+		l.dropRows(ao, ao, a, B, T, &st.RNG)
 	}
 	branch := ao
 	if l.AttnAdapter != nil {
@@ -205,7 +237,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at 
 	l.FFOut.Forward(fo, ffAct, R)
 	if dropHidden {
 		a.rngFF = st.RNG
-		l.dropRows(fo, fo, a, T, &st.RNG)
+		l.dropRows(fo, fo, a, B, T, &st.RNG)
 	}
 	branch = fo
 	if l.FFAdapter != nil {
@@ -224,7 +256,7 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at 
 	if st.KeepHidden && l.inputNeeded() {
 		a.x = x
 	}
-	if Tq < T && l.Query.W.Trainable() {
+	if !r.all(T) && l.Query.W.Trainable() {
 		a.xq = xq
 	}
 	a.sum1, a.mean1, a.rstd1, a.sum2, a.mean2, a.rstd2 = sum1, mean1, rstd1, sum2, mean2, rstd2
@@ -243,14 +275,14 @@ func (l *Layer) forwardRows(a *layerActs, out, x, xq []float32, Tq int, pos, at 
 // dropRows applies the hidden dropout to the R query rows x of a layer
 // (y = x ⊙ mask, y may be x): the mask of those rows over the whole [B*T,
 // C] tensor, after which rng has moved past the whole tensor.
-func (l *Layer) dropRows(y, x []float32, a *layerActs, T int, rng *nn.RNG) {
+func (l *Layer) dropRows(y, x []float32, a *layerActs, B, T int, rng *nn.RNG) {
 	C := l.Query.Out
 	if a.at == nil {
 		l.HiddenDrop.ApplyRows(y, x, a.tq*C, T*C, rng)
 		return
 	}
 	l.HiddenDrop.ApplyAt(y, x, C, a.at, C, *rng)
-	rng.Skip(len(x) / a.tq * T) // B*T*C
+	rng.Skip(B * T * C)
 }
 
 // attnDrop returns the attention-probability dropout when applied, else
@@ -278,12 +310,12 @@ func (l *Layer) stats(rows int, train bool, ar *nn.Arena) (mean, rstd []float32)
 // in recomputes the layer's input when the query, key or value weights
 // train and the forward did not keep it.
 //
-//	dx   [B*T, C]   += ∂L/∂x
-//	dout [B*tq, C]  (tq of the forward: T, or 1 for the [CLS] rows alone)
+//	dx   [BT, C]  += ∂L/∂x (the rows of x of the forward)
+//	dout [R, C]   (the query rows of the forward)
 func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *State) {
-	B, T, Tq := st.B, st.T, a.tq
-	BT, C, I := B*T, l.Query.Out, l.FFIn.Out
-	R := B * Tq
+	B, T := st.B, st.T
+	C, I := l.Query.Out, l.FFIn.Out
+	BT, R := len(dx)/C, len(dout)/C
 	sc := &st.Scratch
 	mark := sc.Mark()
 	defer sc.Release(mark)
@@ -296,7 +328,7 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 	dh1 := dsum // the residual branch; FFIn's input gradient is added to it once dfo is used
 	dfoMark := sc.Mark()
 	dfo := l.adaptBackward(l.FFAdapter, dsum, a.ffAdIn, R, sc) // dsum itself without the adapter
-	dfo = l.dropBackward(dfo, l.FFAdapter == nil, a.dropHidden, a.rngFF, a, T, sc)
+	dfo = l.dropBackward(dfo, l.FFAdapter == nil, a.dropHidden, a.rngFF, a, B, T, sc)
 	actMark := sc.Mark()
 	var ffAct []float32 // FFOut's input, recomputed for its weight gradient
 	if l.FFOut.W.Trainable() {
@@ -319,24 +351,28 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 	// h1 = AttnLN(xq + AttnAdapter(dropout(AttnOut(Attention(xq, x))))).
 	dsum1 := sc.AllocZero(R * C)
 	l.AttnLN.Backward(dsum1, dh1, a.sum1, a.mean1, a.rstd1, R)
-	if Tq == T {
+	if a.all(T) {
 		kernels.Add(dx[:BT*C], dx[:BT*C], dsum1) // the residual branch
 	} else {
 		addRows(dx, dsum1, a, B, T, C)
 	}
 	dao := l.adaptBackward(l.AttnAdapter, dsum1, a.attnAdIn, R, sc)
-	dao = l.dropBackward(dao, false, a.dropHidden, a.rngAttn, a, T, sc)
+	dao = l.dropBackward(dao, false, a.dropHidden, a.rngAttn, a, B, T, sc)
 	l.AttnOut.Backward(dctx, dao, a.ctx, R)
 	sc.Release(ffMark)
 
 	dq, dk, dv := sc.AllocZero(R*C), sc.AllocZero(BT*C), sc.AllocZero(BT*C)
-	l.Attn.BackwardQueries(dq, dk, dv, dctx, a.q, a.k, a.v, st.Mask, a.pos, B, Tq, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
+	if a.qOff != nil {
+		l.Attn.BackwardRagged(dq, dk, dv, dctx, a.q, a.k, a.v, a.qOff, a.kOff, a.pos, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
+	} else {
+		l.Attn.BackwardQueries(dq, dk, dv, dctx, a.q, a.k, a.v, st.Mask, a.pos, B, a.tq, T, l.attnDrop(a.dropProbs), a.rngProbs, sc)
+	}
 	x := a.x
 	if x == nil && l.inputNeeded() {
 		x = sc.Alloc(BT * C)
 		in.compute(x, BT)
 	}
-	if Tq == T {
+	if a.all(T) {
 		l.Query.Backward(dx, dq, x, BT)
 	} else {
 		dxq := sc.AllocZero(R * C)
@@ -347,11 +383,15 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 	l.Value.Backward(dx, dv, x, BT)
 }
 
-// addRows adds the query rows src [B*tq, C] of the layer's forward into
-// their rows of dst [B*T, C]: the first tq of each sequence, or a.at.
+// addRows adds the query rows src [R, C] of the layer's forward into their
+// rows of dst, the rows of x: the first tq of each sequence, a.at, or
+// a.xrow (unpadded).
 func addRows(dst, src []float32, a *layerActs, B, T, C int) {
-	if a.at != nil {
-		for r, g := range a.at {
+	if at := a.at; at != nil || a.xrow != nil {
+		if a.qOff != nil {
+			at = a.xrow
+		}
+		for r, g := range at {
 			d := dst[int(g)*C : int(g+1)*C]
 			kernels.Add(d, d, src[r*C:(r+1)*C])
 		}
@@ -379,7 +419,7 @@ func (l *Layer) adaptBackward(ad Adapter, dy, x []float32, rows int, sc *nn.Aren
 // its mask from the generator state rng (with the row layout of forward:
 // the query rows of a); without dropout it returns dy. It works in place
 // unless keep says dy must not change.
-func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, a *layerActs, T int, sc *nn.Arena) []float32 {
+func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, a *layerActs, B, T int, sc *nn.Arena) []float32 {
 	if !applied {
 		return dy
 	}
@@ -387,6 +427,6 @@ func (l *Layer) dropBackward(dy []float32, keep, applied bool, rng nn.RNG, a *la
 	if keep {
 		dx = sc.Alloc(len(dy))
 	}
-	l.dropRows(dx, dy, a, T, &rng)
+	l.dropRows(dx, dy, a, B, T, &rng)
 	return dx
 }

@@ -343,6 +343,15 @@ type State struct {
 	// BackwardHidden and BackwardHiddenLogits take the gradient of those
 	// rows. Ignored with KeepHidden; CLSOnly wins over it.
 	LastRows []int32
+	// Unpadded has every layer compute only the real rows of each sequence
+	// (its first Batch.Lens[b] positions), not its padding: the same
+	// results up to rounding (a padding row is never attended to; dropout
+	// draws the padded batch's masks), at the cost of the real tokens
+	// alone. Hidden[l] then hold the real rows packed, sequence after
+	// sequence [Σ Lens, C], unless CLSOnly or LastRows choose the last
+	// layer's rows (positions of LastRows must then be real ones). The
+	// batch's mask must be 1 exactly on those first Lens[b] positions.
+	Unpadded bool
 	// RNG draws the dropout masks in Train mode. Masks are not stored:
 	// Backward regenerates them from copies of the generator.
 	RNG nn.RNG
@@ -367,8 +376,19 @@ type State struct {
 	headDrop bool      // the head's dropout was applied
 	headRNG  nn.RNG    // generator before the head's dropout
 	clsOnly  bool      // the last layer computed only the [CLS] rows
-	lastTq   int       // query rows per sequence of the last layer: T, 1 (clsOnly) or of LastRows
-	lastAt   []int32   // [B*lastTq] the rows of LastRows in the [B*T] layout
+	lastTq   int       // with lastSub, query rows per sequence of the last layer: 1 (clsOnly) or of LastRows
+	lastSub  bool      // the last layer computed only some rows of every sequence, its [CLS] row first
+	unpadded bool      // the layers computed the real rows alone
+	nRows    int       // rows of every layer's input: B*T, or the real rows (unpadded)
+	lay      rows      // the row layout of the layers below the last (of every layer without lastSub)
+	lastLay  rows      // the last layer's row layout with lastSub
+	kOff     []int     // unpadded: [B+1] offsets of each sequence's real rows
+	rowPos   []int32   // unpadded: [nRows] position in its sequence of each real row
+	rowAt    []int32   // unpadded: [nRows] its row in the padded layout
+	lastBuf  [3][]int32
+	lastQOff []int
+	ids      []int32 // unpadded: [nRows] the real rows' token ids
+	types    []int32 // unpadded: [nRows] their type ids, when the batch has them
 }
 
 // dropBuffers forgets every reference st holds into its arenas.
@@ -381,9 +401,10 @@ func (st *State) dropBuffers() {
 
 // embActs are the embedding layer's activations kept for backward.
 type embActs struct {
-	ids, types []int32   // [B*T] the batch's token and type ids (types may be nil)
-	sum        []float32 // [B*T, C] word + position + type: LN's input
-	mean, rstd []float32 // [B*T]
+	ids, types []int32   // [N] the rows' token and type ids (types may be nil)
+	pos        []int32   // [N] the rows' positions (unpadded); nil: row i is at i%T
+	sum        []float32 // [N, C] word + position + type: LN's input
+	mean, rstd []float32 // [N]
 	drop       bool      // dropout was applied
 	rng        nn.RNG    // generator before the dropout
 }
@@ -397,8 +418,13 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	if err := m.check(b); err != nil {
 		return err
 	}
+	if st.Unpadded {
+		if err := checkLens(b); err != nil {
+			return err
+		}
+	}
 	if st.LastRows != nil && !st.CLSOnly && !st.KeepHidden {
-		if err := checkLastRows(st.LastRows, b.B, b.T); err != nil {
+		if err := checkLastRows(st.LastRows, b, st.Unpadded); err != nil {
 			return err
 		}
 	}
@@ -422,60 +448,44 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		st.Mask[i] = (1 - v) * MaskValue
 	}
 
+	st.setLayout(b)
+	N := st.nRows
+
 	// Outputs that nothing reads later (not kept, and not read by backward)
 	// take turns in two buffers; the last layer's output is read only by
 	// the pooler, so it takes its turn too.
 	var pingPong [2][]float32
 	turn := func(i int) []float32 {
 		if pingPong[i] == nil {
-			pingPong[i] = ar.Alloc(BT * C)
+			pingPong[i] = ar.Alloc(N * C)
 		}
 		return pingPong[i]
 	}
 	x := turn(1) // layer 0 writes turn 0
 	if st.KeepHidden {
-		x = ar.Alloc(BT * C)
+		x = ar.Alloc(N * C)
 	}
 	m.Embeddings.forward(&st.emb, x, b, st)
 	st.Hidden[0] = x
-	clsOnly := st.CLSOnly && !st.KeepHidden
-	st.clsOnly = clsOnly
-	st.lastTq = T
-	if clsOnly {
-		st.lastTq = 1
-	}
-	var lastPos []int32
-	if !clsOnly && !st.KeepHidden && st.LastRows != nil {
-		st.lastTq, lastPos = len(st.LastRows)/B, st.LastRows
-		st.lastAt = st.lastAt[:0]
-		for i, p := range lastPos {
-			st.lastAt = append(st.lastAt, int32(i/st.lastTq*T)+p)
-		}
-	}
 	last := len(m.Layers) - 1
 	for l := range m.Layers {
-		if Tq := st.lastTq; Tq < T && l == last {
-			xq, out := ar.Alloc(B*Tq*C), ar.Alloc(B*Tq*C)
-			var at []int32
-			if lastPos != nil {
-				at = st.lastAt
-				for r, g := range at {
-					copy(xq[r*C:(r+1)*C], x[int(g)*C:int(g+1)*C])
-				}
-			} else {
-				for i := 0; i < B; i++ {
-					copy(xq[i*C:(i+1)*C], x[i*T*C:i*T*C+C])
-				}
+		if st.lastSub && l == last {
+			lay := st.lastLay
+			R := B * st.lastTq
+			xq, out := ar.Alloc(R*C), ar.Alloc(R*C)
+			for r := 0; r < R; r++ {
+				src := st.xRowOfLast(r)
+				copy(xq[r*C:(r+1)*C], x[src*C:(src+1)*C])
 			}
-			m.Layers[l].forwardRows(&st.layers[l], out, x, xq, Tq, lastPos, at, st)
+			m.Layers[l].forwardRows(&st.layers[l], out, x, xq, lay, st)
 			st.Hidden[l+1], x = out, out
 			break
 		}
 		out := turn(l % 2) // never x: that is the other turn, or kept
 		if st.KeepHidden {
-			out = ar.Alloc(BT * C)
+			out = ar.Alloc(N * C)
 		}
-		m.Layers[l].forward(&st.layers[l], out, x, st)
+		m.Layers[l].forwardRows(&st.layers[l], out, x, x, st.lay, st)
 		if st.KeepHidden || l == last {
 			st.Hidden[l+1] = out
 		}
@@ -486,10 +496,10 @@ func (m *Model) Forward(st *State, b *Batch) error {
 	}
 
 	// Pooler: tanh(dense(hidden[CLS])).
-	stride := st.lastTq * C // between [CLS] rows
 	st.cls = ar.Alloc(B * C)
 	for i := 0; i < B; i++ {
-		copy(st.cls[i*C:(i+1)*C], x[i*stride:i*stride+C])
+		r := st.clsRow(i)
+		copy(st.cls[i*C:(i+1)*C], x[r*C:(r+1)*C])
 	}
 	st.Pooled = ar.Alloc(B * C)
 	m.Pooler.Forward(st.Pooled, st.cls, B)
@@ -507,6 +517,92 @@ func (m *Model) Forward(st *State, b *Batch) error {
 		m.Classifier.Forward(st.Logits, st.pooled, B)
 	}
 	return nil
+}
+
+// setLayout works out the row layouts of a Forward of b: every row or the
+// real ones, and the last layer's rows (CLSOnly, LastRows).
+func (st *State) setLayout(b *Batch) {
+	B, T := b.B, b.T
+	st.unpadded = st.Unpadded
+	st.nRows, st.lay = B*T, rows{tq: T}
+	if st.unpadded {
+		st.kOff = append(st.kOff[:0], 0)
+		st.rowPos, st.rowAt = st.rowPos[:0], st.rowAt[:0]
+		for s, n := range b.Lens[:B] {
+			for t := range n {
+				st.rowPos, st.rowAt = append(st.rowPos, int32(t)), append(st.rowAt, int32(s*T+t))
+			}
+			st.kOff = append(st.kOff, st.kOff[s]+n)
+		}
+		st.nRows = st.kOff[B]
+		st.lay = rows{pos: st.rowPos, at: st.rowAt, qOff: st.kOff, kOff: st.kOff}
+	}
+
+	st.clsOnly = st.CLSOnly && !st.KeepHidden
+	var pos []int32 // the last layer's query positions
+	switch {
+	case st.clsOnly:
+		st.lastTq = 1
+		if st.unpadded {
+			pos = st.lastBuf[0][:0]
+			for range B {
+				pos = append(pos, 0)
+			}
+			st.lastBuf[0] = pos
+		}
+	case st.LastRows != nil && !st.KeepHidden:
+		st.lastTq, pos = len(st.LastRows)/B, st.LastRows
+	default:
+		st.lastSub = false
+		return
+	}
+	st.lastSub = true
+	Tq := st.lastTq
+	if pos == nil { // the padded [CLS] rows: the first of every sequence
+		st.lastLay = rows{tq: 1}
+		return
+	}
+	at := st.lastBuf[1][:0]
+	for i, p := range pos {
+		at = append(at, int32(i/Tq*T)+p)
+	}
+	st.lastBuf[1] = at
+	if !st.unpadded {
+		st.lastLay = rows{tq: Tq, pos: pos, at: at}
+		return
+	}
+	xrow, qOff := st.lastBuf[2][:0], st.lastQOff[:0]
+	for i, p := range pos {
+		xrow = append(xrow, int32(st.kOff[i/Tq])+p)
+	}
+	for s := range B + 1 {
+		qOff = append(qOff, s*Tq)
+	}
+	st.lastBuf[2], st.lastQOff = xrow, qOff
+	st.lastLay = rows{pos: pos, at: at, qOff: qOff, kOff: st.kOff, xrow: xrow}
+}
+
+// xRowOfLast returns the row of the last layer's input of its query row r
+// (with lastSub).
+func (st *State) xRowOfLast(r int) int {
+	switch lay := &st.lastLay; {
+	case lay.xrow != nil:
+		return int(lay.xrow[r])
+	case lay.at != nil:
+		return int(lay.at[r])
+	}
+	return r * st.T // the padded [CLS] rows
+}
+
+// clsRow returns the row of sequence s's [CLS] token in Hidden[L].
+func (st *State) clsRow(s int) int {
+	switch {
+	case st.lastSub:
+		return s * st.lastTq
+	case st.unpadded:
+		return st.kOff[s]
+	}
+	return s * st.T
 }
 
 // Backward accumulates the gradients of the trainable parameters (and of the
@@ -535,10 +631,10 @@ func (m *Model) Backward(st *State, dlogits []float32) error {
 		m.backwardEncoder(st, dcls)
 		return nil
 	}
-	Tq := st.lastTq // the last layer's rows per sequence, the first its [CLS] row
-	dout := sc.AllocZero(B * Tq * C)
+	dout := sc.AllocZero(len(st.Hidden[len(m.Layers)])) // the last layer's rows
 	for b := 0; b < B; b++ {
-		copy(dout[b*Tq*C:b*Tq*C+C], dcls[b*C:(b+1)*C])
+		r := st.clsRow(b)
+		copy(dout[r*C:(r+1)*C], dcls[b*C:(b+1)*C])
 	}
 	m.backwardEncoder(st, dout)
 	return nil
@@ -581,8 +677,8 @@ func (m *Model) BackwardHiddenLogits(st *State, dhidden, dlogits []float32) erro
 	if st.clsOnly {
 		return fmt.Errorf("bert: BackwardHiddenLogits needs every row of the last layer, but the Forward computed only the [CLS] rows (State.CLSOnly)")
 	}
-	B, Tq, C := st.B, st.lastTq, m.Config.HiddenSize
-	R := B * Tq // rows of Hidden[L]
+	B, C := st.B, m.Config.HiddenSize
+	R := len(st.Hidden[len(m.Layers)]) / C
 	if len(dhidden) < R*C {
 		return fmt.Errorf("bert: BackwardHiddenLogits: %d hidden-state gradients, want %d (%d rows of Hidden[L], C=%d)", len(dhidden), R*C, R, C)
 	}
@@ -595,7 +691,8 @@ func (m *Model) BackwardHiddenLogits(st *State, dhidden, dlogits []float32) erro
 	dout := sc.Alloc(R * C)
 	copy(dout, dhidden[:R*C])
 	for b := 0; b < B; b++ {
-		kernels.Add(dout[b*Tq*C:b*Tq*C+C], dout[b*Tq*C:b*Tq*C+C], dcls[b*C:(b+1)*C])
+		r := st.clsRow(b)
+		kernels.Add(dout[r*C:(r+1)*C], dout[r*C:(r+1)*C], dcls[b*C:(b+1)*C])
 	}
 	m.backwardEncoder(st, dout)
 	return nil
@@ -614,8 +711,8 @@ func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
 	if st.clsOnly {
 		return fmt.Errorf("bert: BackwardHidden needs every row of the last layer, but the Forward computed only the [CLS] rows (State.CLSOnly)")
 	}
-	R := st.B * st.lastTq // rows of Hidden[L]
 	C := m.Config.HiddenSize
+	R := len(st.Hidden[len(m.Layers)]) / C
 	if len(dhidden) < R*C {
 		return fmt.Errorf("bert: BackwardHidden: %d hidden-state gradients, want %d (%d rows of Hidden[L], C=%d)", len(dhidden), R*C, R, C)
 	}
@@ -631,8 +728,8 @@ func (m *Model) BackwardHidden(st *State, dhidden []float32) error {
 // from dout = ∂L/∂Hidden[L] in st.Scratch, which it overwrites: [B*T, C],
 // or [B, C] when the last layer computed only the [CLS] rows.
 func (m *Model) backwardEncoder(st *State, dout []float32) {
-	BT, C := st.B*st.T, m.Config.HiddenSize
-	dx := st.Scratch.Alloc(BT * C) // dout and dx swap roles between layers
+	N, C := st.nRows, m.Config.HiddenSize
+	dx := st.Scratch.Alloc(N * C) // dout and dx swap roles between layers
 	// Nothing below the lowest layer that trains anything needs a gradient
 	// (fine-tuning the top k layers stops there).
 	lowest := m.lowestTrained()
@@ -640,8 +737,8 @@ func (m *Model) backwardEncoder(st *State, dout []float32) {
 		clear(dx)
 		in := m.layerInput(st, l)
 		m.Layers[l].backward(&st.layers[l], dx, dout, &in, st)
-		if len(dout) < BT*C { // the [CLS] rows' gradient; the layers below have every row
-			dout = st.Scratch.Alloc(BT * C)
+		if len(dout) < N*C { // the last layer's rows' gradient; the layers below have every row
+			dout = st.Scratch.Alloc(N * C)
 		}
 		dout, dx = dx, dout
 	}
@@ -661,6 +758,9 @@ func (m *Model) layerInput(st *State, l int) layerInput {
 	in := layerInput{ln: &e.LN, sum: st.emb.sum}
 	if st.emb.drop {
 		in.drop, in.rng = e.Drop, st.emb.rng
+		if st.unpadded {
+			in.at = st.rowAt
+		}
 	}
 	return in
 }
@@ -685,7 +785,8 @@ func (m *Model) lowestTrained() int {
 
 // checkLastRows validates State.LastRows for a batch of B sequences of T
 // tokens.
-func checkLastRows(rows []int32, B, T int) error {
+func checkLastRows(rows []int32, b *Batch, unpadded bool) error {
+	B, T := b.B, b.T
 	if len(rows) == 0 || len(rows)%B != 0 || len(rows)/B > T {
 		return fmt.Errorf("bert: State.LastRows has %d positions, want the same number (1 to %d) for each of %d sequences", len(rows), T, B)
 	}
@@ -696,6 +797,28 @@ func checkLastRows(rows []int32, B, T int) error {
 			return fmt.Errorf("bert: State.LastRows[%d] = %d is not a position of a sequence of %d tokens", i, p, T)
 		case i%Tq == 0 && p != 0:
 			return fmt.Errorf("bert: State.LastRows[%d] = %d: the rows of sequence %d must start with its [CLS] row, position 0", i, p, i/Tq)
+		case unpadded && int(p) >= b.Lens[i/Tq]:
+			return fmt.Errorf("bert: State.LastRows[%d] = %d is padding of sequence %d (%d real tokens), which an unpadded pass does not compute", i, p, i/Tq, b.Lens[i/Tq])
+		}
+	}
+	return nil
+}
+
+// checkLens validates the lengths of a batch for an unpadded pass: each
+// sequence's first Lens[b] positions are its real ones, and the rest
+// padding.
+func checkLens(b *Batch) error {
+	if len(b.Lens) < b.B {
+		return fmt.Errorf("bert: an unpadded pass needs the batch's lengths: %d for %d sequences", len(b.Lens), b.B)
+	}
+	for s, n := range b.Lens[:b.B] {
+		if n < 1 || n > b.T {
+			return fmt.Errorf("bert: sequence %d has length %d, want 1 to %d", s, n, b.T)
+		}
+		for t, v := range b.Mask[s*b.T : (s+1)*b.T] {
+			if (t < n) != (v == 1) {
+				return fmt.Errorf("bert: sequence %d of length %d has mask %v at position %d; an unpadded pass needs 1 on its real positions and 0 after", s, n, v, t)
+			}
 		}
 	}
 	return nil
@@ -726,29 +849,44 @@ func (m *Model) check(b *Batch) error {
 	return nil
 }
 
-// forward computes the embedding layer's output into out [B*T, C].
+// forward computes the embedding layer's output into out [N, C]: every row
+// of the batch (N = B*T), or its real rows (State.Unpadded).
 func (e *Embeddings) forward(a *embActs, out []float32, b *Batch, st *State) {
 	B, T, C := b.B, b.T, e.Word.C
-	BT := B * T
+	BT, N := B*T, st.nRows
 	ar, sc := &st.Arena, &st.Scratch
 	*a = embActs{ids: b.IDs[:BT]}
 	if b.TypeIDs != nil {
 		a.types = b.TypeIDs[:BT]
 	}
+	if st.unpadded { // the real rows' ids
+		st.ids = st.ids[:0]
+		for _, g := range st.rowAt {
+			st.ids = append(st.ids, b.IDs[g])
+		}
+		a.ids, a.pos = st.ids, st.rowPos
+		if b.TypeIDs != nil {
+			st.types = st.types[:0]
+			for _, g := range st.rowAt {
+				st.types = append(st.types, b.TypeIDs[g])
+			}
+			a.types = st.types
+		}
+	}
 	var sum []float32
 	if st.Train {
-		sum = ar.Alloc(BT * C)
-		a.sum, a.mean, a.rstd = sum, ar.Alloc(BT), ar.Alloc(BT)
+		sum = ar.Alloc(N * C)
+		a.sum, a.mean, a.rstd = sum, ar.Alloc(N), ar.Alloc(N)
 	} else {
 		mark := sc.Mark()
 		defer sc.Release(mark)
-		sum = sc.Alloc(BT * C)
+		sum = sc.Alloc(N * C)
 	}
 	e.Word.Forward(sum, a.ids)
 	pos, typ := e.Position.W.W, e.Type.W.W
-	for i := 0; i < BT; i++ {
+	for i := 0; i < N; i++ {
 		row := sum[i*C : (i+1)*C]
-		t, tt := i%T, 0
+		t, tt := a.position(i, T), 0
 		if a.types != nil {
 			tt = int(a.types[i])
 		}
@@ -757,37 +895,54 @@ func (e *Embeddings) forward(a *embActs, out []float32, b *Batch, st *State) {
 			row[c] += p[c] + ty[c]
 		}
 	}
-	e.LN.Forward(out, a.mean, a.rstd, sum, BT)
+	e.LN.Forward(out, a.mean, a.rstd, sum, N)
 	if e.Drop.Active(st.Train) {
 		a.drop, a.rng = true, st.RNG
-		e.Drop.Apply(out, out, &st.RNG)
+		if st.unpadded {
+			e.Drop.ApplyAt(out, out, C, st.rowAt, C, st.RNG)
+			st.RNG.Skip(BT * C)
+		} else {
+			e.Drop.Apply(out, out, &st.RNG)
+		}
 	}
 }
 
-// backward accumulates the embedding parameters' gradients given dout =
-// ∂L/∂out [B*T, C], which it overwrites.
+// position returns the position in its sequence of row i.
+func (a *embActs) position(i, T int) int {
+	if a.pos != nil {
+		return int(a.pos[i])
+	}
+	return i % T
+}
+
+// backward accumulates the embedding layer's gradients given dout [N, C],
+// the gradient of its output (the rows of forward), which it overwrites.
 func (e *Embeddings) backward(a *embActs, dout []float32, st *State) {
-	B, T, C := st.B, st.T, e.Word.C
-	BT := B * T
+	T, C := st.T, e.Word.C
+	N := st.nRows
 	sc := &st.Scratch
 	mark := sc.Mark()
 	defer sc.Release(mark)
 	dln := dout
 	if a.drop {
-		rng := a.rng
-		e.Drop.Apply(dln, dout, &rng) // in place
+		if st.unpadded {
+			e.Drop.ApplyAt(dln, dout, C, st.rowAt, C, a.rng) // in place
+		} else {
+			rng := a.rng
+			e.Drop.Apply(dln, dout, &rng) // in place
+		}
 	}
 	if !e.Word.W.Trainable() && !e.Position.W.Trainable() && !e.Type.W.Trainable() {
-		e.LN.Backward(nil, dln, a.sum, a.mean, a.rstd, BT) // the layer norm's own gradients only
+		e.LN.Backward(nil, dln, a.sum, a.mean, a.rstd, N) // the layer norm's own gradients only
 		return
 	}
-	dsum := sc.AllocZero(BT * C)
-	e.LN.Backward(dsum, dln, a.sum, a.mean, a.rstd, BT)
+	dsum := sc.AllocZero(N * C)
+	e.LN.Backward(dsum, dln, a.sum, a.mean, a.rstd, N)
 	e.Word.Backward(dsum, a.ids)
 	if e.Position.W.Trainable() {
 		g := e.Position.W.G
-		for i := 0; i < BT; i++ {
-			t := i % T
+		for i := 0; i < N; i++ {
+			t := a.position(i, T)
 			row, dst := dsum[i*C:(i+1)*C], g[t*C:(t+1)*C]
 			for c, v := range row {
 				dst[c] += v
@@ -796,7 +951,7 @@ func (e *Embeddings) backward(a *embActs, dout []float32, st *State) {
 	}
 	if e.Type.W.Trainable() {
 		g := e.Type.W.G
-		for i := 0; i < BT; i++ {
+		for i := 0; i < N; i++ {
 			tt := 0
 			if a.types != nil {
 				tt = int(a.types[i])

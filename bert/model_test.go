@@ -449,12 +449,14 @@ func trainLinear(rng *nn.RNG, name string, in, out int) nn.Linear {
 // the last layer (State.CLSOnly) gives the loss and the gradients of the
 // full pass, up to rounding, for full fine-tuning, adapters (with layer
 // norms and head) and the top layer alone, with dropout off and on (the
-// masks on the [CLS] rows are the full pass's), over two steps; and that
-// BackwardHidden, which needs every row, refuses such a pass.
+// masks on the [CLS] rows are the full pass's), over two steps, also with
+// the real rows alone below (State.Unpadded); and that BackwardHidden,
+// which needs every row, refuses such a pass.
 func TestCLSOnlyTraining(t *testing.T) {
-	for _, mode := range []string{"full", "adapter", "top"} {
+	for _, mode := range []string{"full", "adapter", "top", "full/unpadded", "adapter/unpadded"} {
 		for _, p := range []float32{0, 0.2} {
 			t.Run(fmt.Sprintf("%s/dropout=%v", mode, p), func(t *testing.T) {
+				mode, unpadded := strings.CutSuffix(mode, "/unpadded")
 				cfg := tinyConfig()
 				cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.NumLayers, cfg.MaxPositions = 48, 4, 96, 3, 40
 				cfg.HiddenDropout, cfg.AttentionDropout = p, p
@@ -480,7 +482,7 @@ func TestCLSOnlyTraining(t *testing.T) {
 							}
 						}
 					}
-					st := &State{Train: true, CLSOnly: clsOnly, RNG: *nn.NewRNG(17)}
+					st := &State{Train: true, CLSOnly: clsOnly, Unpadded: clsOnly && unpadded, RNG: *nn.NewRNG(17)}
 					probs, dlogits := make([]float32, 4*3), make([]float32, 4*3)
 					var losses []float32
 					for step := 0; step < 2; step++ { // gradients of both steps accumulate
@@ -575,100 +577,126 @@ func TestBackwardHiddenLogits(t *testing.T) {
 	require.ErrorContains(t, m.BackwardHiddenLogits(st, dhidden, dlogits), "[CLS]")
 }
 
-// TestLastRowsTraining checks that computing only some rows in the last
-// layer (State.LastRows: a masked-language-model loss's rows, a position
-// repeated to pad a sequence's list) gives those rows, the pooled output
-// and every gradient of a full pass whose loss reads the same rows, with
-// and without dropout, through BackwardHidden and BackwardHiddenLogits.
+// TestLastRowsTraining checks the passes that compute fewer rows than
+// every row of the padded batch against the full pass: the last layer's
+// chosen rows alone (State.LastRows: a masked-language-model loss's rows,
+// a position repeated to pad a sequence's list), the real rows alone
+// (State.Unpadded), and both. A loss reading the same rows gets the same
+// rows, pooled output and gradients (up to rounding), with and without
+// dropout, through BackwardHidden and BackwardHiddenLogits.
 func TestLastRowsTraining(t *testing.T) {
-	for _, mode := range []string{"full", "adapter"} {
-		for _, p := range []float32{0, 0.2} {
-			for _, logits := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/dropout=%v/logits=%v", mode, p, logits), func(t *testing.T) {
-					cfg := tinyConfig()
-					cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.NumLayers, cfg.MaxPositions = 48, 4, 96, 2, 40
-					cfg.HiddenDropout, cfg.AttentionDropout = p, p
-					const B, T = 4, 21
-					C := cfg.HiddenSize
-					batch := testBatch(B, T, []int{21, 3, 12, 9}, 3)
-					// Three rows per sequence: [CLS], then positions (a repeat pads sequence 1).
-					rows := []int32{0, 5, 20, 0, 2, 2, 0, 11, 1, 0, 3, 8}
-					Tq := len(rows) / B
-					g := make([]float32, len(rows)*C) // dL/d(selected row)
-					nn.NewRNG(9).FillNormal(g, 0, 1)
-					for c := range C { // the repeated row reads nothing, as a padding row of a loss would
-						g[(1*Tq+2)*C+c] = 0
-					}
-					dlogits := []float32{0.3, -0.1, -0.2, 0.2, 0.1, -0.3, -0.5, 0.4, 0.1, 0, 0.2, -0.2}
-					run := func(last bool) (*State, []*nn.Param) {
-						m, err := NewRandom(cfg, 3, 8)
-						require.NoError(t, err)
-						params := m.Params()
-						for _, q := range params {
-							m.SetTrainable(q, mode == "full" || strings.HasPrefix(q.Name, "classifier.") || (mode == "adapter" && isLayerNorm(q.Name)))
-						}
-						if mode == "adapter" {
-							rng := nn.NewRNG(3)
-							for l := range m.Layers {
-								for _, at := range []*Adapter{&m.Layers[l].AttnAdapter, &m.Layers[l].FFAdapter} {
-									h := &houlsby{down: trainLinear(rng, fmt.Sprint(l, "down"), C, 5), up: trainLinear(rng, fmt.Sprint(l, "up"), 5, C)}
-									*at = h
-									params = append(params, h.down.W, h.down.B, h.up.W, h.up.B)
-								}
-							}
-						}
-						st := &State{Train: true, RNG: *nn.NewRNG(17)}
-						if last {
-							st.LastRows = rows
-						}
-						require.NoError(t, m.Forward(st, batch))
-						var dh []float32
-						if last {
-							require.Len(t, st.Hidden[cfg.NumLayers], len(rows)*C)
-							dh = g
-						} else {
-							dh = make([]float32, B*T*C)
-							for r, pos := range rows {
-								row := (r/Tq*T + int(pos)) * C
-								kernels.Add(dh[row:row+C], dh[row:row+C], g[r*C:(r+1)*C])
-							}
-						}
-						if logits {
-							require.NoError(t, m.BackwardHiddenLogits(st, dh, dlogits))
-						} else {
-							require.NoError(t, m.BackwardHidden(st, dh))
-						}
-						return st, params
-					}
-					stFull, full := run(false)
-					stLast, last := run(true)
-					for r, pos := range rows {
-						row := (r/Tq*T + int(pos)) * C
-						requireNear(t, stLast.Hidden[cfg.NumLayers][r*C:(r+1)*C], stFull.Hidden[cfg.NumLayers][row:row+C], 1e-5, "row %d (sequence %d, position %d)", r, r/Tq, pos)
-					}
-					requireNear(t, stLast.Pooled, stFull.Pooled, 1e-5, "pooled")
-					n := 0
-					for i, q := range last {
-						if !q.Trainable() {
-							continue
-						}
-						var d, mx float64
-						for j, gv := range full[i].G {
-							d = max(d, math.Abs(float64(q.G[j])-float64(gv)))
-							mx = max(mx, math.Abs(float64(gv)))
-						}
-						if mx == 0 { // the pooler without logits, say
-							require.Zero(t, d, q.Name)
-							continue
-						}
-						require.LessOrEqual(t, d, 1e-5*mx+1e-9, "%s: max|diff| %g, max|grad| %g", q.Name, d, mx)
-						n++
-					}
-					require.Greater(t, n, 8)
-				})
+	for _, variant := range []string{"last", "unpadded", "unpadded+last"} {
+		for _, mode := range []string{"full", "adapter"} {
+			for _, p := range []float32{0, 0.2} {
+				for _, logits := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/%s/dropout=%v/logits=%v", variant, mode, p, logits), func(t *testing.T) {
+						testFewerRows(t, variant, mode, p, logits)
+					})
+				}
 			}
 		}
 	}
+}
+
+func testFewerRows(t *testing.T, variant, mode string, p float32, logits bool) {
+	cfg := tinyConfig()
+	cfg.HiddenSize, cfg.NumHeads, cfg.IntermediateSize, cfg.NumLayers, cfg.MaxPositions = 48, 4, 96, 2, 40
+	cfg.HiddenDropout, cfg.AttentionDropout = p, p
+	const B, T = 4, 21
+	C := cfg.HiddenSize
+	lens := []int{21, 3, 12, 9}
+	batch := testBatch(B, T, lens, 3)
+	// Three rows per sequence: [CLS], then positions (a repeat pads sequence 1).
+	rows := []int32{0, 5, 20, 0, 2, 2, 0, 11, 1, 0, 3, 8}
+	Tq := len(rows) / B
+	g := make([]float32, len(rows)*C) // dL/d(selected row)
+	nn.NewRNG(9).FillNormal(g, 0, 1)
+	for c := range C { // the repeated row reads nothing, as a padding row of a loss would
+		g[(1*Tq+2)*C+c] = 0
+	}
+	off := []int{0}
+	for _, n := range lens {
+		off = append(off, off[len(off)-1]+n)
+	}
+	// rowOf returns the row of Hidden[L] holding selected row r.
+	rowOf := func(v string, r int) int {
+		s, pos := r/Tq, int(rows[r])
+		switch {
+		case strings.HasSuffix(v, "last"):
+			return r
+		case v == "unpadded":
+			return off[s] + pos
+		}
+		return s*T + pos
+	}
+	dlogits := []float32{0.3, -0.1, -0.2, 0.2, 0.1, -0.3, -0.5, 0.4, 0.1, 0, 0.2, -0.2}
+	run := func(v string) (*State, []*nn.Param) {
+		m, err := NewRandom(cfg, 3, 8)
+		require.NoError(t, err)
+		params := m.Params()
+		for _, q := range params {
+			m.SetTrainable(q, mode == "full" || strings.HasPrefix(q.Name, "classifier.") || (mode == "adapter" && isLayerNorm(q.Name)))
+		}
+		if mode == "adapter" {
+			rng := nn.NewRNG(3)
+			for l := range m.Layers {
+				for _, at := range []*Adapter{&m.Layers[l].AttnAdapter, &m.Layers[l].FFAdapter} {
+					h := &houlsby{down: trainLinear(rng, fmt.Sprint(l, "down"), C, 5), up: trainLinear(rng, fmt.Sprint(l, "up"), 5, C)}
+					*at = h
+					params = append(params, h.down.W, h.down.B, h.up.W, h.up.B)
+				}
+			}
+		}
+		st := &State{Train: true, RNG: *nn.NewRNG(17), Unpadded: strings.HasPrefix(v, "unpadded")}
+		if strings.HasSuffix(v, "last") {
+			st.LastRows = rows
+		}
+		require.NoError(t, m.Forward(st, batch))
+		dh := make([]float32, len(st.Hidden[cfg.NumLayers]))
+		for r := range rows {
+			row := rowOf(v, r) * C
+			kernels.Add(dh[row:row+C], dh[row:row+C], g[r*C:(r+1)*C])
+		}
+		if logits {
+			require.NoError(t, m.BackwardHiddenLogits(st, dh, dlogits))
+		} else {
+			require.NoError(t, m.BackwardHidden(st, dh))
+		}
+		return st, params
+	}
+	stFull, full := run("padded")
+	stLess, less := run(variant)
+	wantRows := B * T
+	switch variant {
+	case "unpadded":
+		wantRows = off[B]
+	case "last", "unpadded+last":
+		wantRows = len(rows)
+	}
+	require.Len(t, stLess.Hidden[cfg.NumLayers], wantRows*C)
+	for r, pos := range rows {
+		got, want := rowOf(variant, r)*C, rowOf("padded", r)*C
+		requireNear(t, stLess.Hidden[cfg.NumLayers][got:got+C], stFull.Hidden[cfg.NumLayers][want:want+C], 1e-5, "row %d (sequence %d, position %d)", r, r/Tq, pos)
+	}
+	requireNear(t, stLess.Pooled, stFull.Pooled, 1e-5, "pooled")
+	n := 0
+	for i, q := range less {
+		if !q.Trainable() {
+			continue
+		}
+		var d, mx float64
+		for j, gv := range full[i].G {
+			d = max(d, math.Abs(float64(q.G[j])-float64(gv)))
+			mx = max(mx, math.Abs(float64(gv)))
+		}
+		if mx == 0 { // the pooler without logits, say
+			require.Zero(t, d, q.Name)
+			continue
+		}
+		require.LessOrEqual(t, d, 1e-5*mx+1e-9, "%s: max|diff| %g, max|grad| %g", q.Name, d, mx)
+		n++
+	}
+	require.Greater(t, n, 8)
 }
 
 func TestLastRowsErrors(t *testing.T) {
@@ -685,9 +713,19 @@ func TestLastRowsErrors(t *testing.T) {
 		{"out of range", []int32{0, 4, 0, 1}, "LastRows[1] = 4 is not a position"},
 		{"negative", []int32{0, 1, 0, -1}, "LastRows[3] = -1"},
 		{"no [CLS]", []int32{0, 1, 2, 1}, "must start with its [CLS] row"},
+		{"padding when unpadded", []int32{0, 3, 0, 2}, "LastRows[3] = 2 is padding of sequence 1 (2 real tokens)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorContains(t, m.Forward(&State{LastRows: tc.rows}, batch), tc.want)
+			st := &State{LastRows: tc.rows, Unpadded: strings.HasSuffix(tc.name, "when unpadded")}
+			require.ErrorContains(t, m.Forward(st, batch), tc.want)
 		})
 	}
+	// An unpadded pass needs lengths that agree with the mask.
+	bad := testBatch(2, 4, []int{4, 2}, 1)
+	bad.Lens = []int{4, 3}
+	require.ErrorContains(t, m.Forward(&State{Unpadded: true}, bad), "sequence 1 of length 3 has mask 0 at position 2")
+	bad.Lens = []int{4}
+	require.ErrorContains(t, m.Forward(&State{Unpadded: true}, bad), "needs the batch's lengths: 1 for 2 sequences")
+	bad.Lens = []int{0, 2}
+	require.ErrorContains(t, m.Forward(&State{Unpadded: true}, bad), "sequence 0 has length 0, want 1 to 4")
 }
