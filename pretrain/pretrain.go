@@ -132,7 +132,7 @@ type Trainer struct {
 	ar    nn.Arena // head activations, gathered rows, logits
 	idx   []int    // the step's sequences
 	// hiddenRow [M] is the row of the last hidden states of each masked
-	// position; fullLast has the last layer compute every row (tests).
+	// position; fullLast has every layer compute every row (tests).
 	hiddenRow []int32
 	fullLast  bool
 	seqRows   []int     // scratch of lastRows
@@ -406,9 +406,10 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 	C, V := t.cfg.Model.HiddenSize, t.cfg.Model.VocabSize
 	M := b.M()
 	var sop sopStats
-	// The last layer computes only the rows the loss reads: the masked
-	// ones and the [CLS] rows.
+	// The layers compute only the real rows (not the padding), and the last
+	// layer only the rows the loss reads: the masked ones and the [CLS] rows.
 	t.st.LastRows, t.hiddenRow = nil, t.hiddenRow[:0]
+	t.st.Unpadded = !t.fullLast
 	if !t.fullLast {
 		t.st.LastRows, t.hiddenRow, t.seqRows = lastRows(b, t.st.LastRows, t.hiddenRow, t.seqRows)
 	} else {
