@@ -59,7 +59,8 @@ func encode(tok *wordpiece.Tokenizer, ds *task.Dataset, maxLen int) encoded {
 // (regression) of each, as float32.
 func predict(m *bert.Model, st *bert.State, e *encoded, batch int, regression bool) ([]float32, error) {
 	st.Train = false
-	st.CLSOnly = true // the head reads the [CLS] rows alone: the last layer computes no others
+	st.CLSOnly = true  // the head reads the [CLS] rows alone: the last layer computes no others
+	st.Unpadded = true // and no layer computes the padding
 	out := make([]float32, e.n())
 	L := m.NumLabels()
 	var b bert.Batch
@@ -91,7 +92,7 @@ func predict(m *bert.Model, st *bert.State, e *encoded, batch int, regression bo
 // batch examples at a time, each encoded to at most maxLen tokens) and
 // returns each example's predicted class index, or value for a regression
 // task. The last layer computes only the [CLS] rows, all the head reads
-// (bert.State.CLSOnly).
+// (bert.State.CLSOnly), and no layer the padding (bert.State.Unpadded).
 func Predict(m *bert.Model, tok *wordpiece.Tokenizer, ds *task.Dataset, maxLen, batch int) ([]float32, error) {
 	if m.NumLabels() != ds.Task.NumLabels() {
 		return nil, fmt.Errorf("train: the model's head has %d outputs, task %s needs %d", m.NumLabels(), ds.Task.Name, ds.Task.NumLabels())

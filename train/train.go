@@ -291,9 +291,9 @@ func New(m *bert.Model, tok *wordpiece.Tokenizer, trainSet, devSet *task.Dataset
 	t.targets = make([]float32, cfg.Batch)
 	t.st.Train = true
 	// The loss reads only the [CLS] rows: the last layer computes (and
-	// backpropagates through) those rows alone, for the same gradients up
-	// to rounding.
-	t.st.CLSOnly = true
+	// backpropagates through) those rows alone, and no layer the padding,
+	// for the same gradients up to rounding.
+	t.st.CLSOnly, t.st.Unpadded = true, true
 	return t, nil
 }
 
