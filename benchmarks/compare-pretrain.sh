@@ -5,8 +5,12 @@
 # alternating so that a slow spell of a shared machine hits both; prints the median tok/s of
 # each, the range over the rounds and the ratio new / old.
 #
+# Both sides run this tree's pretrain/bench_test.go (the harness), so that PETL_BENCH_CORPUS
+# (a corpus.txt: sequences of the real corpus instead of SST-2's sentences) works for both.
+#
 #   sh benchmarks/compare-pretrain.sh                 # OLD=681fd7c (before this speed work), 5 rounds
 #   OLD=HEAD~3 ROUNDS=3 THREADS='1' sh benchmarks/compare-pretrain.sh
+#   PETL_BENCH_CORPUS=~/.cache/petl/corpus/corpus.txt sh benchmarks/compare-pretrain.sh
 set -e
 cd "$(dirname "$0")/.."
 old=${OLD:-681fd7c}
@@ -16,6 +20,7 @@ benchtime=${BENCHTIME:-20x}
 . benchmarks/lib.sh
 git worktree add -q --detach "$tmp/old" "$old"
 trap 'git worktree remove --force "$tmp/old"; rm -rf "$tmp"' EXIT
+cp pretrain/bench_test.go "$tmp/old/pretrain/bench_test.go"
 (cd "$tmp/old" && go test -c -o "$tmp/old.test" ./pretrain/)
 go test -c -o "$tmp/new.test" ./pretrain/
 th_re=$(echo "$threads" | tr ' ' '|')

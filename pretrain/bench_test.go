@@ -17,9 +17,11 @@ import (
 // model's recipe (DefaultConfig: BERT-tiny over the bert-base-uncased
 // vocabulary, batch 32, sequences of 128, 15% masked, dropout on, AdamW),
 // forward, backward and update, at 1 and 2 kernel threads, on sequences
-// packed from real text (SST-2's training sentences). Metrics: tok/s
-// (token positions per second, the rate petl pretrain prints) and
-// ms/step.
+// packed from real text: SST-2's training sentences, eight to a document
+// (67% of the batch's positions real tokens, the rest padding), or with
+// PETL_BENCH_CORPUS=path every tenth document of a pretraining corpus
+// (scripts/corpus/build.sh's: 77% real tokens). Metrics: tok/s (real
+// tokens per second, the rate petl pretrain prints) and ms/step.
 func BenchmarkPretrainStep(b *testing.B) {
 	shared, err := sharedtest.Dir()
 	if err != nil {
@@ -31,6 +33,16 @@ func BenchmarkPretrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	docs := benchDocs(b, filepath.Join(shared, "data", "glue", "SST-2", "train.tsv"))
+	if path := os.Getenv("PETL_BENCH_CORPUS"); path != "" {
+		all, err := ReadCorpus(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = docs[:0]
+		for i := 0; i < len(all); i += 10 {
+			docs = append(docs, all[i])
+		}
+	}
 	cfg := DefaultConfig(v.Size())
 	cfg.VocabPath, cfg.Steps, cfg.HeldOut, cfg.EvalSeqs = vocab, 1<<30, 0.01, 1
 	t, err := New(cfg, docs)
