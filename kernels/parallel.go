@@ -57,13 +57,13 @@ func opThreads() int {
 // heads of attention, each a few small products): while it runs, the
 // kernels called from f, and from anywhere else in the process, run on their
 // caller's goroutine alone instead of splitting again. Results do not depend
-// on that, as they do not on the thread count. f must write only what its
-// range owns.
+// on that, as they do not on the thread count; so does a ParallelFor
+// called while another runs. f must write only what its range owns.
 func ParallelFor(n int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	workers := min(Threads(), n)
+	workers := min(opThreads(), n)
 	if workers <= 1 {
 		f(0, n)
 		return

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/petl-go/petl/internal/splitmix"
+	"github.com/petl-go/petl/kernels"
 )
 
 // Dropout zeroes each element with probability P during training and scales
@@ -92,17 +93,9 @@ func (d Dropout) rows(y, x []float32, n, stride int, rng *RNG) {
 		panic("nn.Dropout: chunks of n elements stride apart must tile the slice")
 	}
 	thr, scale := d.keepBelow()
-	sb := math.Float32bits(scale)
-	s := rng.state
-	for lo := 0; lo < len(y); lo += n {
-		if x == nil {
-			maskChunk(y[lo:lo+n], s, thr, sb)
-		} else {
-			applyChunk(y[lo:lo+n], x[lo:lo+n], s, thr, sb)
-		}
-		s += uint64(stride) * splitmix.Golden
-	}
-	rng.state = s
+	a := dropArgs{y: y, x: x, n: n, stride: stride, s: rng.state, thr: thr, sb: math.Float32bits(scale)}
+	a.run()
+	rng.state += uint64(len(y)/n*stride) * splitmix.Golden
 }
 
 // MaskAt is MaskRows for chunks at any places of the whole tensor: chunk c
@@ -134,15 +127,57 @@ func (d Dropout) at(y, x []float32, n int, at []int32, unit int, rng RNG) {
 		panic("nn.Dropout: MaskAt and ApplyAt need one place per chunk of n elements")
 	}
 	thr, scale := d.keepBelow()
-	sb := math.Float32bits(scale)
-	for c, a := range at {
-		s := rng.state + uint64(int(a)*unit)*splitmix.Golden
-		lo := c * n
-		if x == nil {
-			maskChunk(y[lo:lo+n], s, thr, sb)
-		} else {
-			applyChunk(y[lo:lo+n], x[lo:lo+n], s, thr, sb)
+	a := dropArgs{y: y, x: x, n: n, at: at, unit: unit, s: rng.state, thr: thr, sb: math.Float32bits(scale)}
+	a.run()
+}
+
+// dropArgs are the operands of one mask or application of dropout over y:
+// chunks of n elements, chunk c's draws starting after those of element
+// c*stride of the whole tensor (at nil) or at[c]*unit, from generator
+// state s. Every element's draw depends on its place alone, so the
+// elements can be split between the threads (dropJobs, in blocks of
+// dropBlock) for the same result.
+type dropArgs struct {
+	y, x      []float32
+	n, stride int
+	at        []int32
+	unit      int
+	s, thr    uint64
+	sb        uint32
+}
+
+// dropBlock is the unit in which the threads share a large dropout.
+const dropBlock = 1 << 13
+
+var dropJobs = kernels.NewJobs(func(a *dropArgs, lo, hi int) {
+	a.fill(lo*dropBlock, min(hi*dropBlock, len(a.y)))
+})
+
+// run fills y, on the kernel threads when it is large.
+func (a *dropArgs) run() {
+	if len(a.y) < 4*dropBlock || kernels.Threads() == 1 {
+		a.fill(0, len(a.y))
+		return
+	}
+	dropJobs.Run((len(a.y)+dropBlock-1)/dropBlock, *a)
+}
+
+// fill writes elements [lo, hi) of y.
+func (a *dropArgs) fill(lo, hi int) {
+	for lo < hi {
+		c, i := lo/a.n, lo%a.n
+		end := min(hi, (c+1)*a.n)
+		place := c*a.stride + i
+		if a.at != nil {
+			place = int(a.at[c])*a.unit + i
 		}
+		s := a.s + uint64(place)*splitmix.Golden
+		if a.x == nil {
+			maskChunk(a.y[lo:end], s, a.thr, a.sb)
+		} else {
+			applyChunk(a.y[lo:end], a.x[lo:end], s, a.thr, a.sb)
+		}
+		lo = end
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/petl-go/petl/internal/gradcheck"
+	"github.com/petl-go/petl/kernels"
 	"github.com/stretchr/testify/require"
 )
 
@@ -94,4 +95,32 @@ func TestRNGSkip(t *testing.T) {
 		b.Skip(n)
 		require.Equal(t, a.Uint64(), b.Uint64(), "skip %d", n)
 	}
+}
+
+// TestDropoutThreads checks that a dropout large enough for the kernel
+// threads to share gives, at 3 threads, the mask and products of one
+// thread bit for bit, through Apply, MaskRows (chunks) and ApplyAt, and
+// moves the generator the same way.
+func TestDropoutThreads(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	d := Dropout{P: 0.1}
+	const C = 96
+	n := (5*dropBlock/(3*C) + 41) * 3 * C // several blocks, not a whole number of them
+	x := gradcheck.Rand(NewRNG(3), n, 1)
+	at := make([]int32, n/C)
+	for i := range at {
+		at[i] = int32((i * 7919) % (2 * len(at))) // rows of a tensor twice as large, out of order
+	}
+	run := func() [][]float32 {
+		rng := NewRNG(11)
+		y1, y2, y3 := make([]float32, n), make([]float32, n), make([]float32, n)
+		d.Apply(y1, x, rng)
+		d.MaskRows(y2, 3*C, 5*C, rng)
+		d.ApplyAt(y3, x, C, at, C, *rng)
+		return [][]float32{y1, y2, y3, {float32(rng.Float64())}}
+	}
+	kernels.SetThreads(1)
+	want := run()
+	kernels.SetThreads(3)
+	require.Equal(t, want, run())
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/petl-go/petl/kernels"
 	"github.com/petl-go/petl/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -424,4 +425,25 @@ func cloneState(s State) State {
 		c.Tensors = append(c.Tensors, Tensor{t.Name, slices.Clone(t.Shape), slices.Clone(t.Data)})
 	}
 	return c
+}
+
+// TestAdamWThreads checks that a parameter large enough for the kernel
+// threads to share (parallelMin values and more, with a partial last
+// block) is updated bit for bit as by one thread.
+func TestAdamWThreads(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	var results [][]float32
+	for _, threads := range []int{1, 3} {
+		kernels.SetThreads(threads)
+		r := rand.New(rand.NewPCG(5, 6))
+		p := newParam(r, "big", []int{parallelMin + 3*adamBlock + 17}, false, false)
+		opt, err := NewAdamW([]*nn.Param{p}, DefaultAdamW())
+		require.NoError(t, err)
+		for range 3 {
+			fillGrads(r, []*nn.Param{p})
+			opt.Step(1e-2)
+		}
+		results = append(results, p.W)
+	}
+	require.Equal(t, results[0], results[1])
 }

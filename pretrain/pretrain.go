@@ -429,9 +429,8 @@ func (t *Trainer) forwardLoss(b *MLMBatch, backward bool) (float32, int, sopStat
 	}
 	logits := ar.Alloc(M * V)
 	t.head.Forward(&t.acts, logits, x, M, ar)
-	probs := logits // softmax in place
-	kernels.SoftmaxRows(probs, logits, M, V, 1, nil)
-	// With backward, probs becomes dlogits = (p - onehot) / M.
+	// The softmax in place, then with backward dlogits = (p - onehot) / M.
+	probs := logits
 	loss, correct := t.lossAndAccuracy(probs, b.Labels, V, backward)
 	var dlogits []float32
 	if t.cfg.SOP {
@@ -487,11 +486,12 @@ func lastRows(b *MLMBatch, rows, at []int32, count []int) ([]int32, []int32, []i
 	return rows, at, count
 }
 
-// lossAndAccuracy returns the mean of -log p[y] over the rows of probs
-// [M, V] (labels [M]) and how many rows have their first largest
-// probability at the label. With grad it then turns each row, while it is
-// in the cache, into the loss's gradient with respect to the logits:
-// probs[i*V+j] = probs[i*V+j]*(1/M) - (j == labels[i] ? 1/M : 0).
+// lossAndAccuracy turns the rows of logits [M, V] (labels [M]) into
+// probabilities p (softmax) and returns the mean of -log p[y] over them and
+// how many rows have their first largest probability at the label. With
+// grad it then turns each row, while it is in the cache, into the loss's
+// gradient with respect to the logits: p[i*V+j]*(1/M) - (j == labels[i] ?
+// 1/M : 0). The rows are split between the threads.
 func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int, grad bool) (float64, int) {
 	M := len(labels)
 	inv := float32(1) / float32(M)
@@ -503,6 +503,7 @@ func (t *Trainer) lossAndAccuracy(probs []float32, labels []int32, V int, grad b
 	kernels.ParallelFor(M, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := probs[i*V : (i+1)*V]
+			kernels.SoftmaxRows(row, row, 1, V, 1, nil)
 			y := labels[i]
 			rowLoss[i] = math.Log(math.Max(float64(row[y]), 1e-30))
 			// The first largest: the vector maximum, then where it first is.
