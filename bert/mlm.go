@@ -117,7 +117,7 @@ func (h *MLMHead) Forward(a *MLMActs, logits, x []float32, M int, ar *nn.Arena) 
 	h.LN.Forward(a.h, a.mean, a.rstd, a.act, M)
 	// logits = h·Eᵀ + bias
 	kernels.Sgemm(false, true, M, V, C, 1, a.h, C, h.Word.W, C, 0, logits, V)
-	biasJobs.Run(M, biasArgs{y: logits, b: h.Bias.W, cols: V}) // rows of the vocabulary's width, split between the threads
+	kernels.AddBias(logits, h.Bias.W, M, V)
 }
 
 // Backward accumulates, given dlogits [M, V], the gradients of the head's
@@ -146,14 +146,3 @@ func (h *MLMHead) Backward(a *MLMActs, dx, dlogits []float32, ar *nn.Arena) {
 // MLMTensorNames lists the canonical names of the head's own tensors, in
 // Params order.
 func MLMTensorNames() []string { return []string{mlmDenseW, mlmDenseB, mlmLNW, mlmLNB, mlmBias} }
-
-// biasArgs are the operands of AddBias over rows split between the
-// threads by biasJobs (no closure, so no allocation per call).
-type biasArgs struct {
-	y, b []float32
-	cols int
-}
-
-var biasJobs = kernels.NewJobs(func(a *biasArgs, lo, hi int) {
-	kernels.AddBias(a.y[lo*a.cols:hi*a.cols], a.b, hi-lo, a.cols)
-})

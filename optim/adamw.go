@@ -96,15 +96,9 @@ func NewAdamW(params []*nn.Param, cfg AdamWConfig) (*AdamW, error) {
 	return o, nil
 }
 
-// A parameter of at least parallelMin values is updated by the kernel
-// threads together, in runs of adamBlock values (a multiple of every
-// variant's vector width).
-const parallelMin, adamBlock = 1 << 16, 1 << 12
-
 // Step applies one update with learning rate lr to every trainable
 // parameter, using the gradients in p.G (left unchanged), and advances the
-// step counter. Large parameters are split between the kernel threads;
-// the result does not depend on their number.
+// step counter.
 func (o *AdamW) Step(lr float64) {
 	o.step++
 	for i, p := range o.params {
@@ -112,19 +106,10 @@ func (o *AdamW) Step(lr float64) {
 		if p.NoDecay {
 			wd = 0
 		}
-		hp := kernels.AdamWParams{
+		kernels.AdamW(p.W, p.G, o.m[i], o.v[i], kernels.AdamWParams{
 			LR: float32(lr), Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps,
 			WeightDecay: wd, Step: o.step,
-		}
-		w, g, m, v := p.W, p.G, o.m[i], o.v[i]
-		if len(w) < parallelMin {
-			kernels.AdamW(w, g, m, v, hp)
-			continue
-		}
-		// Element by element: the threads take runs of whole blocks, so
-		// that every element sees the same code (vector or tail) as in one
-		// call.
-		adamJobs.Run((len(w)+adamBlock-1)/adamBlock, adamArgs{w: w, g: g, m: m, v: v, hp: hp})
+		})
 	}
 }
 
@@ -250,16 +235,3 @@ func shapeLen(shape []int) int {
 	}
 	return n
 }
-
-// adamArgs are the operands of one parameter's update, split between the
-// threads in blocks of adamBlock values by adamJobs (no closure, so no
-// allocation per call).
-type adamArgs struct {
-	w, g, m, v []float32
-	hp         kernels.AdamWParams
-}
-
-var adamJobs = kernels.NewJobs(func(a *adamArgs, lo, hi int) {
-	lo, hi = lo*adamBlock, min(hi*adamBlock, len(a.w))
-	kernels.AdamW(a.w[lo:hi], a.g[lo:hi], a.m[lo:hi], a.v[lo:hi], a.hp)
-})

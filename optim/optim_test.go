@@ -428,15 +428,15 @@ func cloneState(s State) State {
 }
 
 // TestAdamWThreads checks that a parameter large enough for the kernel
-// threads to share (parallelMin values and more, with a partial last
-// block) is updated bit for bit as by one thread.
+// threads to share (kernels.AdamW splits it) is updated bit for bit as by
+// one thread.
 func TestAdamWThreads(t *testing.T) {
 	defer kernels.SetThreads(kernels.Threads())
 	var results [][]float32
 	for _, threads := range []int{1, 3} {
 		kernels.SetThreads(threads)
 		r := rand.New(rand.NewPCG(5, 6))
-		p := newParam(r, "big", []int{parallelMin + 3*adamBlock + 17}, false, false)
+		p := newParam(r, "big", []int{1<<17 + 4099}, false, false)
 		opt, err := NewAdamW([]*nn.Param{p}, DefaultAdamW())
 		require.NoError(t, err)
 		for range 3 {
