@@ -237,6 +237,7 @@ type sgemmJob struct {
 	lda, ldb, ldc  int
 
 	kc       int          // depth of every k block but possibly the last
+	mc       int          // height of the blocks of A (g.mc, larger for far rows of a transposed A)
 	direct   bool         // read full slivers of A in place (g.direct)
 	rowSplit bool         // split rows of C between workers (else columns)
 	kGroup   int          // k blocks of B packed at a time in a row split
@@ -316,7 +317,11 @@ func (j *sgemmJob) setup(g *sgemmBlocking, workers int, transA, transB bool, m, 
 		j.local = append(j.local[:cap(j.local)], make([]sgemmWork, workers-cap(j.local))...)
 	}
 	j.local = j.local[:workers]
-	mc := min(g.mc, (m+g.mr-1)/g.mr*g.mr)
+	j.mc = g.mc
+	if j.transA && j.lda >= farRows {
+		j.mc = farMC * g.mc
+	}
+	mc := min(j.mc, (m+g.mr-1)/g.mr*g.mr)
 	for w := range j.local {
 		j.local[w].bufA = grow(j.local[w].bufA, mc*j.kc)
 		j.local[w].tile = grow(j.local[w].tile, g.mr*g.nr)
@@ -445,6 +450,14 @@ func (j *sgemmJob) runCols(w int) {
 	}
 }
 
+// A transposed A whose rows (op(A)'s columns) lie at least farRows values
+// apart (the gradient of a vocabulary-wide output, say) is packed in
+// blocks farMC times the usual height, so that each of its rows is read in
+// longer runs, and four rows at a time (packSlivers), so that their cache
+// misses overlap: the usual block reads a few cache lines of every row
+// and waits for memory at each.
+const farRows, farMC = 4096, 4
+
 // rows computes C[r0:r1, jc:jc+nc] += (k block pc:pc+kc) for one worker:
 // packs A in blocks of at most mc rows and runs the micro-kernel over them
 // against the packed B block bufB (slivers nr*j.kc apart). r0 is a multiple
@@ -456,7 +469,7 @@ func (j *sgemmJob) rows(local *sgemmWork, bufB []float32, r0, r1, pc, kc, jc, nc
 	direct := j.direct
 	// Blocks of equal height (in whole tiles), as for kc.
 	tiles := (r1 - r0 + mr - 1) / mr
-	mcTiles := g.mc / mr
+	mcTiles := j.mc / mr
 	blocks := (tiles + mcTiles - 1) / mcTiles
 	mcTiles = (tiles + blocks - 1) / blocks
 	for ic := r0; ic < r1; ic += mcTiles * mr {
@@ -586,7 +599,31 @@ func packA(dst []float32, mr int, transA bool, a []float32, lda, i0, mc, p0, kc 
 // row and sliver.
 func packSlivers(d []float32, sliverStride, w int, a []float32, off, ld, n, kc int) {
 	full := n / w
-	for p := 0; p < kc; p++ {
+	p0 := 0
+	if w == 6 && ld >= farRows { // four rows far apart at a time (farRows)
+		for ; p0+4 <= kc; p0 += 4 {
+			r0 := a[off+p0*ld : off+p0*ld+n]
+			r1 := a[off+(p0+1)*ld : off+(p0+1)*ld+n][:len(r0)]
+			r2 := a[off+(p0+2)*ld : off+(p0+2)*ld+n][:len(r0)]
+			r3 := a[off+(p0+3)*ld : off+(p0+3)*ld+n][:len(r0)]
+			q := p0 * 6
+			for s := 0; s < full; s++ {
+				v0 := *(*[6]float32)(r0[s*6:])
+				v1 := *(*[6]float32)(r1[s*6:])
+				v2 := *(*[6]float32)(r2[s*6:])
+				v3 := *(*[6]float32)(r3[s*6:])
+				*(*[6]float32)(d[q:]) = v0
+				*(*[6]float32)(d[q+6:]) = v1
+				*(*[6]float32)(d[q+12:]) = v2
+				*(*[6]float32)(d[q+18:]) = v3
+				q += sliverStride
+			}
+			for i, row := range [4][]float32{r0, r1, r2, r3} {
+				packRest(d, full*sliverStride+(p0+i)*w, w, row[full*w:])
+			}
+		}
+	}
+	for p := p0; p < kc; p++ {
 		row := a[off+p*ld : off+p*ld+n]
 		q := p * w
 		// Each case copies through a local array: a copy from one slice's
@@ -629,11 +666,17 @@ func packSlivers(d []float32, sliverStride, w int, a []float32, off, ld, n, kc i
 				q += sliverStride
 			}
 		}
-		if rest := row[full*w:]; len(rest) > 0 {
-			dst := d[q : q+w]
-			copy(dst, rest)
-			clear(dst[len(rest):])
-		}
+		packRest(d, q, w, row[full*w:])
+	}
+}
+
+// packRest writes a row of the last, partial sliver at d[q:q+w]: the rest
+// of a source row, then zeros (nothing when there is no partial sliver).
+func packRest(d []float32, q, w int, rest []float32) {
+	if len(rest) > 0 {
+		d = d[q : q+w]
+		copy(d, rest)
+		clear(d[len(rest):])
 	}
 }
 

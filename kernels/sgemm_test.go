@@ -370,6 +370,10 @@ var bertShapes = []sgemmCase{
 	{m: 1024, n: 768, k: 768, tA: true, tB: true},         // both transposed
 	{m: 1024, n: 768, k: 768, alpha: -0.5, beta: 2},       // accumulate into C
 	{m: 1000, n: 3000, k: 100, padA: 3, padC: 1, beta: 1}, // ragged
+	// The MLM decoder's gradient dE += dlogitsᵀ·h: the rows of the
+	// transposed A lie farRows and more apart (packed in taller blocks, four
+	// rows at a time).
+	{m: 4099, n: 128, k: 473, tA: true, padA: 5, beta: 1},
 }
 
 // TestSgemmLargeShapes checks BERT-sized and random larger products on
