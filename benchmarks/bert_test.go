@@ -92,34 +92,12 @@ func BenchmarkBERTInfer(b *testing.B) {
 }
 
 // mappedModel writes a randomly initialised model of cfg with a 2-label head
-// to a temporary checkpoint and returns the model built over its mapping.
+// to a temporary checkpoint and returns the model built over its mapping,
+// its dense weights packed (or quantized) as inference runs them (see
+// BenchmarkBERTInfer).
 func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 	b.Helper()
-	rnd, err := bert.NewRandom(cfg, 2, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	if err := bert.WriteCheckpoint(dir, cfg, rnd.Tensors()); err != nil {
-		b.Fatal(err)
-	}
-	rnd = nil
-	runtime.GC()
-	ck, err := bert.OpenCheckpoint(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ck.Close() })
-	if !ck.Weights().Mapped() {
-		b.Fatalf("%s is not memory-mapped", dir)
-	}
-	m, err := bert.New(cfg, ck)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.LoadClassifier(ck, 2); err != nil {
-		b.Fatal(err)
-	}
+	m, ck, dir := mappedBase(b, cfg)
 	if os.Getenv("PETL_BENCH_PRECISION") == "int8" {
 		st, err := m.QuantizeWeights(filepath.Join(dir, "int8.safetensors"), ck.Fingerprint())
 		if err != nil {
@@ -148,6 +126,40 @@ func mappedModel(b *testing.B, cfg bert.Config) *bert.Model {
 		b.Cleanup(func() { m.Unpack() })
 	}
 	return m
+}
+
+// mappedBase writes a randomly initialised model of cfg with a 2-label head
+// to a temporary checkpoint and returns the model built over its mapping,
+// as petl train loads a base (no packing: the backward pass reads the
+// weights themselves), with the checkpoint and its folder.
+func mappedBase(b *testing.B, cfg bert.Config) (*bert.Model, *bert.Checkpoint, string) {
+	b.Helper()
+	rnd, err := bert.NewRandom(cfg, 2, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if err := bert.WriteCheckpoint(dir, cfg, rnd.Tensors()); err != nil {
+		b.Fatal(err)
+	}
+	rnd = nil
+	runtime.GC()
+	ck, err := bert.OpenCheckpoint(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ck.Close() })
+	if !ck.Weights().Mapped() {
+		b.Fatalf("%s is not memory-mapped", dir)
+	}
+	m, err := bert.New(cfg, ck)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoadClassifier(ck, 2); err != nil {
+		b.Fatal(err)
+	}
+	return m, ck, dir
 }
 
 func benchForward(b *testing.B, m *bert.Model, B, T, threads int, clsOnly bool) {

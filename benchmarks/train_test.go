@@ -58,7 +58,7 @@ func BenchmarkTrainStep(b *testing.B) {
 					cfg := bert.Config{VocabSize: s.vocab, HiddenSize: s.hidden, NumLayers: s.layers, NumHeads: s.heads,
 						IntermediateSize: s.ff, MaxPositions: s.maxPositions, TypeVocabSize: 2, HiddenAct: "gelu",
 						LayerNormEps: 1e-12, HiddenDropout: drop, AttentionDropout: drop, InitializerRange: 0.02}
-					m := mappedModel(b, cfg)
+					m, _, _ := mappedBase(b, cfg) // as petl train loads it
 					plan := adapter.Plan{Method: adapter.MethodFull}
 					if mode == "adapter" {
 						plan = adapter.Plan{Method: adapter.MethodAdapter, Adapter: adapter.Config{Size: 64}}
