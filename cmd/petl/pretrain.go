@@ -27,7 +27,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	fs := newFlagSet("pretrain")
 	corpus := fs.String("corpus", "", "corpus file: one sentence or paragraph per line, a blank line between documents (default $"+EnvCorpus+"/corpus.txt, then ~/.cache/petl/corpus/corpus.txt; build it with scripts/corpus/build.sh)")
 	out := fs.String("out", "", "output folder: checkpoint-<step>/ folders in the Hugging Face layout")
-	vocab := fs.String("vocab", defaultVocab, "vocabulary file (uncased WordPiece)")
+	vocab := fs.String("vocab", defaultVocab, "vocabulary file (uncased WordPiece); with --init, by default the vocab.txt of that checkpoint")
 	layers := fs.Int("layers", def.Model.NumLayers, "encoder layers")
 	hidden := fs.Int("hidden", def.Model.HiddenSize, "hidden size")
 	heads := fs.Int("heads", def.Model.NumHeads, "attention heads")
@@ -53,6 +53,12 @@ func runPretrain(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training loop to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *initFrom != "" && !flagsSet(fs)["vocab"] {
+		// The vocabulary that the starting checkpoint's embeddings index.
+		if p := filepath.Join(*initFrom, "vocab.txt"); isRegularFile(p) {
+			*vocab = p
+		}
 	}
 	if *out == "" {
 		return badFlag("no output: pass --out DIR for the checkpoints")
@@ -196,4 +202,10 @@ func corpusPath(flagValue string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no corpus: pass --corpus FILE or build one with scripts/corpus/build.sh (looked for %v)", tried)
+}
+
+// isRegularFile reports whether path names a regular file.
+func isRegularFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

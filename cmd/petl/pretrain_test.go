@@ -60,6 +60,19 @@ func TestPretrainCommand(t *testing.T) {
 	require.Equal(t, 6, res.Steps)
 	require.Len(t, res.Evals, 3) // steps 0, 3, 6
 
+	// --init from that checkpoint, run from another folder: the vocabulary
+	// is the checkpoint's own unless --vocab says otherwise.
+	t.Chdir(t.TempDir())
+	initArgs := []string{"--corpus", corpus, "--out", filepath.Join(f.dir, "pt2"), "--init", dir, "--layers", "1",
+		"--hidden", "16", "--heads", "2", "--intermediate", "32", "--steps", "2", "--batch", "4", "--max-len", "16",
+		"--eval-every", "2", "--eval-seqs", "8", "--heldout", "0.1", "--threads", "1"}
+	require.NoError(t, runPretrain(context.Background(), initArgs))
+	got, err := os.ReadFile(filepath.Join(f.dir, "pt2", "checkpoint-2", "vocab.txt"))
+	require.NoError(t, err)
+	require.Equal(t, orig, got)
+	err = runPretrain(context.Background(), append(initArgs, "--vocab", filepath.Join(f.dir, "none.txt")))
+	require.ErrorContains(t, err, "none.txt")
+
 	// Resuming a finished run does nothing more; a longer run is another run.
 	require.NoError(t, runPretrain(context.Background(), append(args, "--resume")))
 	err = runPretrain(context.Background(), append(args, "--resume", "--steps", "8"))
