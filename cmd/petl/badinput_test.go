@@ -404,6 +404,12 @@ func TestSweepOutFolder(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	code, stderr = report(t.TempDir())
 	require.Equal(t, 0, code, stderr)
+	// Another petl's writability probe, there for an instant (the tasks of a
+	// Slurm array start together), is not someone else's file.
+	probing := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(probing, probePrefix+"123"), nil, 0o644))
+	code, stderr = report(probing)
+	require.Equal(t, 0, code, stderr)
 }
 
 // TestPretrainOutFolder: pretrain --out naming the corpus, a model's

@@ -158,6 +158,12 @@ func checkOutputFile(label, path string, kind outputKind, inputs []inputFile) er
 	return nil
 }
 
+// probePrefix begins the name of the file folderTakesFiles makes and
+// removes at once. Another petl process may be probing the same folder (the
+// tasks of a sweep's array job start together), so folder checks pass over
+// such files.
+const probePrefix = ".petl-probe"
+
 // folderTakesFiles checks that dir is a folder in which new files can be
 // made (by making one and removing it).
 func folderTakesFiles(label, dir string) error {
@@ -168,7 +174,7 @@ func folderTakesFiles(label, dir string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s: %s is not a folder", label, dir)
 	}
-	probe, err := os.CreateTemp(dir, ".petl-probe*")
+	probe, err := os.CreateTemp(dir, probePrefix+"*")
 	if err != nil {
 		return fmt.Errorf("%s: the folder %s does not take new files: %w", label, dir, err)
 	}
@@ -269,6 +275,9 @@ func checkSweepFolder(label, dir string) error {
 		name := e.Name()
 		if e.IsDir() {
 			continue // checkSweepSubfolders checks the ones a sweep writes
+		}
+		if strings.HasPrefix(name, probePrefix) {
+			continue // another petl's probe, there for an instant
 		}
 		if !sweepFile.MatchString(name) {
 			other = append(other, name)
