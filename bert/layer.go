@@ -144,6 +144,15 @@ type rows struct {
 	xrow       []int32 // unpadded: the row of x of each query row; nil: xq is x
 }
 
+// xRows returns the row of x of each query row: xrow (unpadded), at
+// (padded, at pos), or nil for the first tq of every padded sequence.
+func (r *rows) xRows() []int32 {
+	if r.qOff != nil {
+		return r.xrow
+	}
+	return r.at
+}
+
 // all reports whether the query rows are the rows of x, in order.
 func (r *rows) all(T int) bool {
 	if r.qOff != nil {
@@ -387,10 +396,7 @@ func (l *Layer) backward(a *layerActs, dx, dout []float32, in *layerInput, st *S
 // rows of dst, the rows of x: the first tq of each sequence, a.at, or
 // a.xrow (unpadded).
 func addRows(dst, src []float32, a *layerActs, B, T, C int) {
-	if at := a.at; at != nil || a.xrow != nil {
-		if a.qOff != nil {
-			at = a.xrow
-		}
+	if at := a.xRows(); at != nil {
 		for r, g := range at {
 			d := dst[int(g)*C : int(g+1)*C]
 			kernels.Add(d, d, src[r*C:(r+1)*C])

@@ -585,11 +585,8 @@ func (st *State) setLayout(b *Batch) {
 // xRowOfLast returns the row of the last layer's input of its query row r
 // (with lastSub).
 func (st *State) xRowOfLast(r int) int {
-	switch lay := &st.lastLay; {
-	case lay.xrow != nil:
-		return int(lay.xrow[r])
-	case lay.at != nil:
-		return int(lay.at[r])
+	if rows := st.lastLay.xRows(); rows != nil {
+		return int(rows[r])
 	}
 	return r * st.T // the padded [CLS] rows
 }
