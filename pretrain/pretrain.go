@@ -245,6 +245,11 @@ func (t *Trainer) Head() *bert.MLMHead   { return t.head }
 func (t *Trainer) Step() int             { return t.step }
 func (t *Trainer) TrainSeqs() *Sequences { return t.train }
 
+// Unigram is the held-out MLM loss of the training text's unigram
+// distribution (on the positions of the evaluations during Run), the
+// context-free baseline.
+func (t *Trainer) Unigram() float64 { return t.res.Unigram }
+
 // Run trains until cfg.Steps, evaluating and writing a checkpoint every
 // EvalEvery steps and at the end. A cancelled ctx stops it after the current
 // step with a checkpoint and ErrInterrupted.
@@ -578,12 +583,12 @@ func (t *Trainer) evalMask() MaskOptions {
 }
 
 // heldOutBatches calls f with each batch of the first HeldOutSeqs held-out
-// sequences, masked with evalMask from the same seed every time, so that
-// every evaluation (and the unigram baseline) sees the same masks.
-func (t *Trainer) heldOutBatches(f func(b *MLMBatch)) {
+// sequences, masked by mask (evalMask for the evaluations of a run) from the
+// same seed every time, so that every evaluation (and the unigram baseline)
+// sees the same positions.
+func (t *Trainer) heldOutBatches(mask MaskOptions, f func(b *MLMBatch)) {
 	n := t.res.HeldOutSeqs
 	rng := nn.NewRNG(splitmix.Mix64(t.cfg.Seed ^ 0xe7a1))
-	mask := t.evalMask()
 	b := &t.batch // between training steps: free
 	idx := make([]int, 0, t.cfg.Batch)
 	for lo := 0; lo < n; lo += t.cfg.Batch {
@@ -597,12 +602,33 @@ func (t *Trainer) heldOutBatches(f func(b *MLMBatch)) {
 }
 
 // evaluate measures MLM loss and accuracy on the held-out batches
-// (heldOutBatches), without dropout.
+// (heldOutBatches, evalMask), without dropout, and records it.
 func (t *Trainer) evaluate() Eval {
+	e := t.measure(t.evalMask())
+	t.res.Evals = append(t.res.Evals, e)
+	return e
+}
+
+// Evaluate measures the held-out MLM loss and accuracy of the current
+// weights (and sentence order with Config.SOP), without dropout and
+// without recording it in the run's history. With trainingMasking the
+// chosen tokens are altered as in training (Config.Mask: 80% [MASK], 10% a
+// random token, 10% kept, so some can be copied from the input), otherwise
+// every chosen token is [MASK], the measure of the evaluations during Run.
+// Both choose 15% of the positions by the same rule from the run's seed.
+func (t *Trainer) Evaluate(trainingMasking bool) Eval {
+	if trainingMasking {
+		return t.measure(t.cfg.Mask)
+	}
+	return t.measure(t.evalMask())
+}
+
+// measure is the held-out evaluation with the given masking.
+func (t *Trainer) measure(mask MaskOptions) Eval {
 	t.st.Train = false
 	var lossSum, sopSum float64
 	masked, correct, sopN, sopHits := 0, 0, 0, 0
-	t.heldOutBatches(func(b *MLMBatch) {
+	t.heldOutBatches(mask, func(b *MLMBatch) {
 		if b.M() == 0 {
 			return
 		}
@@ -624,7 +650,6 @@ func (t *Trainer) evaluate() Eval {
 	if sopN > 0 {
 		e.SOPLoss, e.SOPAccuracy = sopSum/float64(sopN), float64(sopHits)/float64(sopN)
 	}
-	t.res.Evals = append(t.res.Evals, e)
 	return e
 }
 
@@ -641,7 +666,7 @@ func (e Eval) sopText() string {
 func (t *Trainer) unigramLoss() float64 {
 	var sum float64
 	m := 0
-	t.heldOutBatches(func(b *MLMBatch) {
+	t.heldOutBatches(t.evalMask(), func(b *MLMBatch) {
 		for _, y := range b.Labels {
 			sum -= t.unigram[y]
 			m++

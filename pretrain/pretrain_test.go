@@ -305,6 +305,17 @@ func TestTinyRunLearns(t *testing.T) {
 	require.Less(t, e.Loss, e0.Loss-1)
 	require.Less(t, e.Loss, res.Unigram, "better than the unigram baseline")
 	require.Greater(t, e.Accuracy, 0.2)
+
+	// Evaluate measures the same weights on the same positions as the
+	// run's last evaluation, and records nothing; with the masking of
+	// training the same number of tokens is chosen, some of them altered
+	// otherwise.
+	require.Equal(t, e, tr.Evaluate(false))
+	lenient := tr.Evaluate(true)
+	require.Equal(t, e.Tokens, lenient.Tokens)
+	require.NotEqual(t, e.Loss, lenient.Loss)
+	require.Len(t, tr.result().Evals, len(res.Evals))
+	require.Equal(t, res.Unigram, tr.Unigram())
 }
 
 // TestModelGradient checks the whole MLM loss gradient (head, gather,

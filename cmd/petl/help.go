@@ -139,12 +139,15 @@ sentence-order prediction, on a text corpus: one sentence or paragraph per line,
 blank line between documents (scripts/corpus/build.sh makes one). It starts from
 random weights, or from a checkpoint's with --init, and writes Hugging Face
 checkpoints to DIR/checkpoint-STEP every --eval-every steps; --resume continues an
-interrupted run.`,
+interrupted run. --eval-only measures a checkpoint on the held-out text and trains
+nothing.`,
 		examples: []string{
 			"sh scripts/corpus/build.sh   # writes ~/.cache/petl/corpus/corpus.txt",
 			"petl pretrain --out out/pretrain --steps 10000",
 			"# a second phase with sentence-order prediction",
 			"petl pretrain --init out/pretrain/checkpoint-10000 --sop --two-segments 0.7 --steps 12000 --lr 5e-4 --warmup 0.05 --seed 2 --out out/phase2",
+			"# held-out MLM loss and accuracy of the shipped model, on every held-out sequence",
+			"petl pretrain --init models/petl-bert-tiny --eval-only --eval-seqs 100000 --seed 1",
 		},
 	},
 	"inspect": {

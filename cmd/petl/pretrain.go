@@ -9,6 +9,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/petl-go/petl/bert"
 	"github.com/petl-go/petl/internal/safefile"
 	"github.com/petl-go/petl/pretrain"
 	"github.com/petl-go/petl/wordpiece"
@@ -28,10 +29,10 @@ func runPretrain(ctx context.Context, args []string) error {
 	corpus := fs.String("corpus", "", "corpus file: one sentence or paragraph per line, a blank line between documents (default $"+EnvCorpus+"/corpus.txt, then ~/.cache/petl/corpus/corpus.txt; build it with scripts/corpus/build.sh)")
 	out := fs.String("out", "", "output folder: checkpoint-<step>/ folders in the Hugging Face layout")
 	vocab := fs.String("vocab", defaultVocab, "vocabulary file (uncased WordPiece); with --init, by default the vocab.txt of that checkpoint")
-	layers := fs.Int("layers", def.Model.NumLayers, "encoder layers")
-	hidden := fs.Int("hidden", def.Model.HiddenSize, "hidden size")
-	heads := fs.Int("heads", def.Model.NumHeads, "attention heads")
-	inter := fs.Int("intermediate", def.Model.IntermediateSize, "feed-forward size")
+	layers := fs.Int("layers", def.Model.NumLayers, "encoder layers (with --init, by default the checkpoint's)")
+	hidden := fs.Int("hidden", def.Model.HiddenSize, "hidden size (with --init, by default the checkpoint's)")
+	heads := fs.Int("heads", def.Model.NumHeads, "attention heads (with --init, by default the checkpoint's)")
+	inter := fs.Int("intermediate", def.Model.IntermediateSize, "feed-forward size (with --init, by default the checkpoint's)")
 	steps := fs.Int("steps", def.Steps, "optimizer steps")
 	batch := fs.Int("batch", def.Batch, "sequences per step")
 	maxLen := fs.Int("max-len", def.MaxLen, "tokens per sequence, [CLS] and [SEP] included")
@@ -51,8 +52,17 @@ func runPretrain(ctx context.Context, args []string) error {
 	keep := fs.Int("keep", 2, "checkpoints to keep (the newest)")
 	logEvery := fs.Int("log-every", 0, "progress line every N steps (default: about 100 lines)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training loop to this file")
+	evalOnly := fs.Bool("eval-only", false, "only measure the --init checkpoint on the held-out text (--eval-seqs sequences, masked from --seed), with every chosen token [MASK]ed and with the masking of training; no training, no --out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *evalOnly {
+		switch {
+		case *initFrom == "":
+			return badFlag("--eval-only measures a checkpoint: pass it as --init DIR")
+		case *out != "" || *resume:
+			return badFlag("--eval-only writes nothing: leave out --out and --resume")
+		}
 	}
 	if *initFrom != "" && !flagsSet(fs)["vocab"] {
 		// The vocabulary that the starting checkpoint's embeddings index.
@@ -60,7 +70,22 @@ func runPretrain(ctx context.Context, args []string) error {
 			*vocab = p
 		}
 	}
-	if *out == "" {
+	if *initFrom != "" {
+		// The shape flags left out default to the starting checkpoint's.
+		if c, err := bert.LoadConfig(filepath.Join(*initFrom, "config.json")); err == nil {
+			set := flagsSet(fs)
+			for _, f := range []struct {
+				name string
+				p    *int
+				v    int
+			}{{"layers", layers, c.NumLayers}, {"hidden", hidden, c.HiddenSize}, {"heads", heads, c.NumHeads}, {"intermediate", inter, c.IntermediateSize}} {
+				if !set[f.name] {
+					*f.p = f.v
+				}
+			}
+		}
+	}
+	if *out == "" && !*evalOnly {
 		return badFlag("no output: pass --out DIR for the checkpoints")
 	}
 	if err := firstError(
@@ -112,15 +137,20 @@ func runPretrain(ctx context.Context, args []string) error {
 		inputs = append(inputs, checkpointInputs(*initFrom)...)
 	}
 	for _, in := range inputs {
+		if *evalOnly {
+			break
+		}
 		if sameFile(*out, in.path) {
 			return fmt.Errorf("--out %s is %s: pretrain writes checkpoint-N folders into a folder of its own; choose another", *out, in.what)
 		}
 	}
-	if *initFrom != "" && (sameFile(*out, *initFrom) || sameFile(*out, filepath.Dir(filepath.Clean(*initFrom)))) {
-		return fmt.Errorf("--out %s holds the --init model %s: pretrain replaces and prunes the checkpoints in --out; choose another folder", *out, *initFrom)
-	}
-	if err := checkPretrainFolder("--out "+*out, *out); err != nil {
-		return err
+	if !*evalOnly {
+		if *initFrom != "" && (sameFile(*out, *initFrom) || sameFile(*out, filepath.Dir(filepath.Clean(*initFrom)))) {
+			return fmt.Errorf("--out %s holds the --init model %s: pretrain replaces and prunes the checkpoints in --out; choose another folder", *out, *initFrom)
+		}
+		if err := checkPretrainFolder("--out "+*out, *out); err != nil {
+			return err
+		}
 	}
 	if *cpuProfile != "" {
 		if err := checkOutputFile("--cpuprofile "+*cpuProfile, *cpuProfile, profileKind, inputs); err != nil {
@@ -153,6 +183,9 @@ func runPretrain(ctx context.Context, args []string) error {
 		return err
 	}
 	docs = nil
+	if *evalOnly {
+		return pretrainEvalOnly(ctx, tr, *initFrom, *seed)
+	}
 	fmt.Fprintf(os.Stderr, "prepared in %s; model L%d H%d A%d I%d, batch %d x %d tokens, %d steps\n",
 		time.Since(t0).Round(time.Millisecond), *layers, *hidden, *heads, *inter, *batch, *maxLen, *steps)
 	if *cpuProfile != "" {
@@ -180,6 +213,24 @@ func runPretrain(ctx context.Context, args []string) error {
 		fmt.Printf("pretrained %d steps in %s (%.0f tokens/s): held-out MLM loss %.4f, accuracy %.4f (unigram baseline loss %.4f); model %s\n",
 			res.Steps, time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.TokensPerSec, e.Loss, e.Accuracy, res.Unigram, last)
 	}
+	return nil
+}
+
+// pretrainEvalOnly prints the held-out MLM figures of the --init weights
+// with both maskings.
+func pretrainEvalOnly(ctx context.Context, tr *pretrain.Trainer, model string, seed uint64) error {
+	var strict, lenient pretrain.Eval
+	_, err := interruptible(ctx, func() (struct{}, error) {
+		strict, lenient = tr.Evaluate(false), tr.Evaluate(true)
+		return struct{}{}, nil
+	}, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s, held-out text, seed %d:\n", model, seed)
+	fmt.Printf("  every chosen token [MASK]ed:  MLM loss %.4f accuracy %.4f (%d masked tokens)\n", strict.Loss, strict.Accuracy, strict.Tokens)
+	fmt.Printf("  the masking of training:      MLM loss %.4f accuracy %.4f (%d masked tokens)\n", lenient.Loss, lenient.Accuracy, lenient.Tokens)
+	fmt.Printf("  unigram distribution of the training text (first positions): MLM loss %.4f\n", tr.Unigram())
 	return nil
 }
 

@@ -73,6 +73,15 @@ func TestPretrainCommand(t *testing.T) {
 	err = runPretrain(context.Background(), append(initArgs, "--vocab", filepath.Join(f.dir, "none.txt")))
 	require.ErrorContains(t, err, "none.txt")
 
+	// --eval-only measures a checkpoint and writes nothing.
+	evalArgs := []string{"--corpus", corpus, "--init", dir, "--eval-only", "--eval-seqs", "8", "--heldout", "0.1", "--threads", "1"}
+	require.NoError(t, runPretrain(context.Background(), evalArgs))
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	require.ErrorContains(t, runPretrain(context.Background(), append(evalArgs, "--out", "x")), "leave out --out")
+	require.ErrorContains(t, runPretrain(context.Background(), []string{"--corpus", corpus, "--eval-only"}), "--init DIR")
+
 	// Resuming a finished run does nothing more; a longer run is another run.
 	require.NoError(t, runPretrain(context.Background(), append(args, "--resume")))
 	err = runPretrain(context.Background(), append(args, "--resume", "--steps", "8"))
