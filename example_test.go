@@ -40,7 +40,7 @@ func Example() {
 	}
 	fmt.Printf("mrpc label %s, %d classes\n", preds[0].Label, len(preds[0].Probs))
 	// Output:
-	// sst2 label 1 (p=0.9)
-	// sst2 label 0 (p=0.9)
+	// sst2 label 1 (p=1.0)
+	// sst2 label 0 (p=0.8)
 	// mrpc label 1, 2 classes
 }
