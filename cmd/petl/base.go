@@ -147,7 +147,7 @@ func adapterBase(f *adapter.File) (string, error) {
 	if b.Name == randomTiny {
 		return randomTiny, nil
 	}
-	if st, err := os.Stat(filepath.Join(b.Name, bert.ConfigFileName)); b.Name != "" && err == nil && st.Mode().IsRegular() {
+	if b.Name != "" && isRegularFile(filepath.Join(b.Name, bert.ConfigFileName)) {
 		return b.Name, nil
 	}
 	dir, err := modelDir("")

@@ -64,16 +64,14 @@ func runPretrain(ctx context.Context, args []string) error {
 			return badFlag("--eval-only writes nothing: leave out --out and --resume")
 		}
 	}
-	if *initFrom != "" && !flagsSet(fs)["vocab"] {
-		// The vocabulary that the starting checkpoint's embeddings index.
-		if p := filepath.Join(*initFrom, "vocab.txt"); isRegularFile(p) {
+	if *initFrom != "" {
+		// The flags left out default to the starting checkpoint's: the
+		// vocabulary its embeddings index, and its shape.
+		set := flagsSet(fs)
+		if p := filepath.Join(*initFrom, "vocab.txt"); !set["vocab"] && isRegularFile(p) {
 			*vocab = p
 		}
-	}
-	if *initFrom != "" {
-		// The shape flags left out default to the starting checkpoint's.
-		if c, err := bert.LoadConfig(filepath.Join(*initFrom, "config.json")); err == nil {
-			set := flagsSet(fs)
+		if c, err := bert.LoadConfig(filepath.Join(*initFrom, bert.ConfigFileName)); err == nil {
 			for _, f := range []struct {
 				name string
 				p    *int
@@ -136,15 +134,12 @@ func runPretrain(ctx context.Context, args []string) error {
 	if *initFrom != "" {
 		inputs = append(inputs, checkpointInputs(*initFrom)...)
 	}
-	for _, in := range inputs {
-		if *evalOnly {
-			break
-		}
-		if sameFile(*out, in.path) {
-			return fmt.Errorf("--out %s is %s: pretrain writes checkpoint-N folders into a folder of its own; choose another", *out, in.what)
-		}
-	}
 	if !*evalOnly {
+		for _, in := range inputs {
+			if sameFile(*out, in.path) {
+				return fmt.Errorf("--out %s is %s: pretrain writes checkpoint-N folders into a folder of its own; choose another", *out, in.what)
+			}
+		}
 		if *initFrom != "" && (sameFile(*out, *initFrom) || sameFile(*out, filepath.Dir(filepath.Clean(*initFrom)))) {
 			return fmt.Errorf("--out %s holds the --init model %s: pretrain replaces and prunes the checkpoints in --out; choose another folder", *out, *initFrom)
 		}
